@@ -1,0 +1,274 @@
+"""The vocabulary every layer shares: contacts coming in, and what the hub makes of them.
+
+An `Inbound` is one normalised provider message. The router turns it (with `CustomerFacts`)
+into a `Decision`; the store commits it atomically into a `Ticket` of a `Customer`, and
+answers with an `IngestResult`. Everything here is a frozen value: safe to share across
+threads (the SQLite writer runs in one) and cheap to build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
+"""Statuses in which a ticket still waits for the team (it counts as an open ticket)."""
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more pressing; queues order by rank, then age."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    OUTBOUND = "outbound"
+    ADMIN = "admin"
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    APPENDED = "appended"
+    DUPLICATE = "duplicate"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Event(StrEnum):
+    MESSAGE = "message"
+    MISSED_CALL = "missed_call"
+    VOICEMAIL = "voicemail"
+    CALLBACK_REQUEST = "callback_request"
+    CALL = "call"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """How a customer is reached on one channel: kind is email, phone or slack."""
+
+    kind: str
+    value: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A reference to attachment bytes: a blob (sha256) or a provider URL, never the bytes."""
+
+    name: str
+    content_type: str
+    size: int | None = None
+    sha256: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One provider message, normalised by its channel."""
+
+    channel: str
+    external_id: str
+    sender: Identity
+    text: str
+    received_at: datetime
+    event: str = Event.MESSAGE
+    sender_name: str = ""
+    identities: tuple[Identity, ...] = ()
+    recipient: str = ""
+    subject: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    thread_keys: tuple[str, ...] = ()
+    dedupe_key: str = ""
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: the same provider message always yields the same key."""
+        return self.dedupe_key or f"{self.channel}:{self.external_id}"
+
+    @property
+    def all_identities(self) -> tuple[Identity, ...]:
+        return (self.sender, *(i for i in self.identities if i != self.sender))
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """What the router may know of the sender at the moment of the contact."""
+
+    customer_id: int | None
+    tags: tuple[str, ...] = ()
+    open_tickets: int = 0
+
+    @property
+    def is_new(self) -> bool:
+        return self.customer_id is None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Where a contact goes, and why."""
+
+    queue: str
+    priority: Priority = Priority.NORMAL
+    tags: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    rule: str | None = None
+    explanation: tuple[str, ...] = ()
+    first_response: timedelta | None = None
+    resolution: timedelta | None = None
+    auto_reply: str | None = None
+    campaign: str | None = None
+
+
+Decide = Callable[[Inbound, CustomerFacts], Decision]
+"""The router as the store sees it: pure and fast, so a store may call it inside its commit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPolicy:
+    """How long after its last activity a ticket still takes a customer's next message."""
+
+    reopen_window: Mapping[str, timedelta] = field(default_factory=dict)
+    default_window: timedelta = timedelta(days=7)
+
+    def window(self, channel: str) -> timedelta:
+        return self.reopen_window.get(channel, self.default_window)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcome: Outcome
+    ticket_id: int
+    message_id: int
+    customer_id: int
+
+    @property
+    def created(self) -> bool:
+        return self.outcome is Outcome.CREATED
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    ticket_id: int
+    direction: Direction
+    channel: str
+    body: str
+    at: datetime
+    external_id: str = ""
+    event: str = Event.MESSAGE
+    sender: str = ""
+    recipient: str = ""
+    subject: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    author: str = ""
+    delivery: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    rule: str | None
+    explanation: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: int
+    status: Status
+    channel: str
+    queue: str
+    priority: Priority
+    customer_id: int
+    subject: str
+    created_at: datetime
+    updated_at: datetime
+    route: Route
+    tags: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    assignee: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    first_responded_at: datetime | None = None
+    resolved_at: datetime | None = None
+    messages: tuple[Message, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TicketChange:
+    """An update an agent or supervisor asks for; None leaves a field as it is."""
+
+    status: Status | None = None
+    priority: Priority | None = None
+    queue: str | None = None
+    assignee: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    queue: str | None = None
+    status: Status | None = None
+    customer_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: int
+    name: str
+    created_at: datetime
+    identities: tuple[Identity, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    name: str
+    waiting: int
+    open: int
+    oldest_waiting_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    id: int
+    name: str
+    role: Role
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: tuple[T, ...]
+    next: str | None

@@ -1,0 +1,110 @@
+"""The Store protocol: everything the hub keeps, behind one interface.
+
+Backends are one module each and are opened by URL scheme through `open_store`, which
+imports them lazily (the Redis client is not loaded for an SQLite hub). Every backend must
+pass the contract suite in tests/storage/.
+
+Errors: a backend raises `StorageUnavailable` when it cannot reach its data (the faces
+answer 503 / SMTP 451 so the sender retries), `NotFound` for a missing record, and never
+lets a driver's exception escape untranslated.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from datetime import datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from core.errors import ConfigError
+from core.model import (
+    Customer,
+    Decide,
+    Inbound,
+    IngestResult,
+    Message,
+    Page,
+    QueueStats,
+    Role,
+    ThreadPolicy,
+    Ticket,
+    TicketChange,
+    TicketFilter,
+    Token,
+)
+
+
+class Store(Protocol):
+    """Durable state of the hub. Every method is one atomic operation."""
+
+    async def open(self) -> None:
+        """Connect and bring the schema up to date."""
+
+    async def close(self) -> None:
+        """Finish pending writes and release every resource."""
+
+    async def ping(self) -> None:
+        """Return when the store is usable; raise StorageUnavailable otherwise."""
+
+    async def commit_inbound(
+        self, inbound: Inbound, decide: Decide, policy: ThreadPolicy
+    ) -> IngestResult:
+        """Dedupe, identify, thread, route and store one contact, all or nothing.
+
+        `decide` is called only when a new ticket is made, with the facts the store read in
+        the same atomic operation; it must be pure and fast.
+        """
+
+    async def get_ticket(self, ticket_id: int) -> Ticket:
+        """The ticket with its messages, oldest first."""
+
+    async def list_tickets(
+        self, where: TicketFilter, limit: int = 50, cursor: str | None = None
+    ) -> Page[Ticket]:
+        """Tickets newest first, without messages; `next` continues the listing."""
+
+    async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
+        """Apply an agent's or supervisor's change."""
+
+    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
+        """Hand the most pressing waiting ticket of a queue to one agent, or None."""
+
+    async def append_outbound(
+        self, ticket_id: int, body: str, author: str, now: datetime
+    ) -> Message:
+        """Record a reply to the customer (its delivery is the channel's business)."""
+
+    async def queue_stats(self) -> list[QueueStats]:
+        """Depth and age of every queue that holds tickets."""
+
+    async def get_customer(self, customer_id: int) -> Customer:
+        """The customer with all their identities."""
+
+    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
+        """Store an API token by the digest of its secret (the secret itself is never kept)."""
+
+    async def find_token(self, digest: str) -> Token | None:
+        """The live token with this digest, if any."""
+
+
+BACKENDS = {
+    "sqlite": "storage.sqlite:SqliteStore",
+}
+"""URL scheme -> "module:class". A backend's constructor takes the URL."""
+
+
+def open_store(url: str) -> Store:
+    """The backend for a storage URL, constructed but not yet opened."""
+    scheme = urlsplit(url).scheme
+    target = BACKENDS.get(scheme)
+    if target is None:
+        hint = difflib.get_close_matches(scheme, BACKENDS, n=1)
+        did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise ConfigError(
+            f"storage.url: unknown scheme {scheme!r}{did_you_mean}; "
+            f"known: {', '.join(sorted(BACKENDS))}"
+        )
+    module_name, _, class_name = target.partition(":")
+    backend: type[Store] = getattr(importlib.import_module(module_name), class_name)
+    return backend(url)  # type: ignore[call-arg]  # the protocol says nothing of __init__

@@ -1,0 +1,340 @@
+"""The embedded store: one SQLite file in WAL mode, safe for concurrent requests.
+
+Writes go to one writer thread that owns the only writing connection. It takes every job
+waiting in its queue, runs each in a savepoint of a single `BEGIN IMMEDIATE` transaction
+and commits them together (group commit): with `synchronous=FULL` the fsync, not the SQL,
+is the cost of a commit, and sharing it is how the hub passes the fsync wall without
+acknowledging anything before it is on disk. A job's result is delivered only after the
+shared COMMIT returned. Reads run on a small pool of read-only connections, each inside a
+deferred transaction, so a ticket and its messages come from one snapshot.
+
+URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, with optional query
+parameters ``synchronous`` (full | normal, default full), ``max_batch`` (jobs per commit,
+default 256) and ``max_size_mb`` (a cap; writes past it fail as StorageUnavailable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from core.errors import ConfigError, Conflict, StorageError, StorageUnavailable
+from core.model import (
+    Customer,
+    Decide,
+    Inbound,
+    IngestResult,
+    Message,
+    Page,
+    QueueStats,
+    Role,
+    ThreadPolicy,
+    Ticket,
+    TicketChange,
+    TicketFilter,
+    Token,
+)
+from storage import sqlite_queries as q
+from storage.sqlite_ingest import commit_inbound
+from storage.sqlite_schema import migrate
+
+T = TypeVar("T")
+Op = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteOptions:
+    path: Path
+    synchronous: str = "FULL"
+    max_batch: int = 256
+    max_size_mb: int | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteOptions:
+        parts = urlsplit(url)
+        raw_path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if not raw_path or raw_path == ":memory:":
+            raise ConfigError(f"storage.url: {url!r} names no database file")
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(params) - {"synchronous", "max_batch", "max_size_mb"}
+        if unknown:
+            raise ConfigError(f"storage.url: unknown parameter(s) {sorted(unknown)}")
+        synchronous = params.get("synchronous", "full").upper()
+        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise ConfigError("storage.url: synchronous must be full, normal or extra")
+        try:
+            max_batch = int(params.get("max_batch", "256"))
+            size = params.get("max_size_mb")
+            max_size = None if size is None else int(size)
+        except ValueError as exc:
+            raise ConfigError(f"storage.url: {exc}") from exc
+        return cls(Path(raw_path), synchronous, max(1, max_batch), max_size)
+
+
+def translate(exc: sqlite3.Error) -> StorageError:
+    """A driver error as one of ours: what a retry may cure is StorageUnavailable."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return Conflict(f"storage conflict: {exc}")
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return StorageUnavailable(f"storage unavailable: {exc}")
+    return StorageError(f"storage error: {exc}")
+
+
+def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(options.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute(f"PRAGMA synchronous = {options.synchronous}")
+    db.execute("PRAGMA foreign_keys = ON")
+    if readonly:
+        db.execute("PRAGMA query_only = ON")
+    elif options.max_size_mb is not None:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {options.max_size_mb * 1024 * 1024 // page_size}")
+    return db
+
+
+@dataclass(slots=True)
+class _Job:
+    op: Op
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+
+
+class _Writer:
+    """The one writing connection, on its own thread, committing jobs in groups."""
+
+    def __init__(self, options: SqliteOptions) -> None:
+        self._options = options
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        self._ready = threading.Event()
+        self._open_error: BaseException | None = None
+        self.alive = False
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+        if self._open_error is not None:
+            raise self._open_error
+
+    def stop(self) -> None:
+        if self.alive:
+            self.alive = False
+            self._jobs.put(None)
+            self._thread.join()
+
+    async def submit(self, op: Op, *args: Any) -> Any:
+        if not self.alive:
+            raise StorageUnavailable("storage is closed")
+        future = asyncio.get_running_loop().create_future()
+        self._jobs.put(_Job(op, args, future))
+        return await future
+
+    def _run(self) -> None:
+        try:
+            db = connect(self._options)
+            migrate(db)
+        except (sqlite3.Error, OSError) as exc:
+            self._open_error = ConfigError(f"cannot open {self._options.path}: {exc}")
+            self._ready.set()
+            return
+        self.alive = True
+        self._ready.set()
+        try:
+            while (batch := self._take_batch()) is not None:
+                self._commit(db, batch)
+                _deliver(batch)
+        finally:
+            db.close()
+
+    def _take_batch(self) -> list[_Job] | None:
+        first = self._jobs.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self._options.max_batch:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._jobs.put(None)  # stop after this batch
+                break
+            batch.append(job)
+        return batch
+
+    def _commit(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                _run_job(db, job)
+                if not db.in_transaction:  # SQLite rolled the whole batch back (disk full, I/O)
+                    raise sqlite3.OperationalError(f"transaction aborted: {job.error}")
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            failure = translate(exc)
+            for job in batch:
+                job.error = failure
+
+
+def _run_job(db: sqlite3.Connection, job: _Job) -> None:
+    db.execute("SAVEPOINT job")
+    try:
+        job.result = job.op(db, *job.args)
+    except sqlite3.Error as exc:
+        job.error = translate(exc)
+    except Exception as exc:  # noqa: BLE001  # a failed job must not take its batch down
+        job.error = exc
+    if job.error is None:
+        db.execute("RELEASE job")
+    elif db.in_transaction:
+        db.execute("ROLLBACK TO job")
+        db.execute("RELEASE job")
+
+
+def _deliver(batch: list[_Job]) -> None:
+    """Hand results back to each job's event loop in one wake-up per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in batch:
+        by_loop.setdefault(job.future.get_loop(), []).append(job)
+    for loop, jobs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, jobs)
+        except RuntimeError:  # that loop closed while we committed: nobody is waiting
+            continue
+
+
+def _settle(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if job.future.done():  # the caller went away; the write stands and dedupe holds
+            continue
+        if job.error is None:
+            job.future.set_result(job.result)
+        else:
+            job.future.set_exception(job.error)
+
+
+class _Readers:
+    """Read-only connections, one per pool thread, each read in its own snapshot."""
+
+    def __init__(self, options: SqliteOptions, threads: int = 2) -> None:
+        self._options = options
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    async def run(self, op: Op, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(self._read, op, *args))
+
+    def _read(self, op: Op, *args: Any) -> Any:
+        try:
+            db = self._connection()
+            db.execute("BEGIN")
+            try:
+                return op(db, *args)
+            finally:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self._options, readonly=True)
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+
+class SqliteStore:
+    """The Store protocol on one SQLite file."""
+
+    def __init__(self, url: str) -> None:
+        self.options = SqliteOptions.from_url(url)
+        self._writer = _Writer(self.options)
+        self._readers = _Readers(self.options)
+
+    async def open(self) -> None:
+        self.options.path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self._writer.start)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._writer.stop)
+        await asyncio.to_thread(self._readers.close)
+
+    async def ping(self) -> None:
+        if not self._writer.alive:
+            raise StorageUnavailable("storage is closed")
+        await self._readers.run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def commit_inbound(
+        self, inbound: Inbound, decide: Decide, policy: ThreadPolicy
+    ) -> IngestResult:
+        result: IngestResult = await self._writer.submit(commit_inbound, inbound, decide, policy)
+        return result
+
+    async def get_ticket(self, ticket_id: int) -> Ticket:
+        ticket: Ticket = await self._readers.run(q.get_ticket, ticket_id)
+        return ticket
+
+    async def list_tickets(
+        self, where: TicketFilter, limit: int = 50, cursor: str | None = None
+    ) -> Page[Ticket]:
+        page: Page[Ticket] = await self._readers.run(q.list_tickets, where, limit, cursor)
+        return page
+
+    async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
+        ticket: Ticket = await self._writer.submit(q.update_ticket, ticket_id, change, now)
+        return ticket
+
+    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
+        ticket: Ticket | None = await self._writer.submit(q.claim_next, queue, assignee, now)
+        return ticket
+
+    async def append_outbound(
+        self, ticket_id: int, body: str, author: str, now: datetime
+    ) -> Message:
+        message: Message = await self._writer.submit(
+            q.append_outbound, ticket_id, body, author, now
+        )
+        return message
+
+    async def queue_stats(self) -> list[QueueStats]:
+        stats: list[QueueStats] = await self._readers.run(q.queue_stats)
+        return stats
+
+    async def get_customer(self, customer_id: int) -> Customer:
+        customer: Customer = await self._readers.run(q.get_customer, customer_id)
+        return customer
+
+    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
+        token: Token = await self._writer.submit(q.add_token, name, role, digest, now)
+        return token
+
+    async def find_token(self, digest: str) -> Token | None:
+        token: Token | None = await self._readers.run(q.find_token, digest)
+        return token

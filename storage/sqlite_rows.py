@@ -1,0 +1,121 @@
+"""Conversions between SQLite rows and the model (times are stored as UTC epoch seconds)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from core.model import (
+    Attachment,
+    Customer,
+    Direction,
+    Identity,
+    Message,
+    Priority,
+    Role,
+    Route,
+    Status,
+    Ticket,
+    Token,
+)
+
+Row = tuple[Any, ...]
+
+TICKET_COLUMNS = (
+    "id, status, channel, queue, priority, customer_id, subject, tags, skills, assignee, "
+    "route_rule, route_explanation, created_at, updated_at, first_response_due, "
+    "resolution_due, first_responded_at, resolved_at"
+)
+MESSAGE_COLUMNS = (
+    "id, ticket_id, direction, channel, body, at, external_id, event, sender, recipient, "
+    "subject, attachments, author, delivery, error"
+)
+TOKEN_COLUMNS = "id, name, role, created_at"  # noqa: S105  # column names, no secret
+
+
+def ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def opt_dt(seconds: float | None) -> datetime | None:
+    return None if seconds is None else dt(seconds)
+
+
+def attachments_json(attachments: tuple[Attachment, ...]) -> str:
+    if not attachments:
+        return "[]"
+    fields = ("name", "content_type", "size", "sha256", "url")
+    return json.dumps(
+        [{f: getattr(a, f) for f in fields if getattr(a, f) is not None} for a in attachments]
+    )
+
+
+def attachments_from_json(text: str) -> tuple[Attachment, ...]:
+    return tuple(Attachment(**item) for item in json.loads(text))
+
+
+def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
+    (
+        id_, status, channel, queue, priority, customer_id, subject, tags, skills, assignee,
+        rule, explanation, created, updated, first_due, resolution_due, responded, resolved,
+    ) = row  # fmt: skip
+    return Ticket(
+        id=id_,
+        status=Status(status),
+        channel=channel,
+        queue=queue,
+        priority=Priority(priority),
+        customer_id=customer_id,
+        subject=subject,
+        created_at=dt(created),
+        updated_at=dt(updated),
+        route=Route(rule, tuple(json.loads(explanation))),
+        tags=tuple(json.loads(tags)),
+        skills=tuple(json.loads(skills)),
+        assignee=assignee,
+        first_response_due=opt_dt(first_due),
+        resolution_due=opt_dt(resolution_due),
+        first_responded_at=opt_dt(responded),
+        resolved_at=opt_dt(resolved),
+        messages=messages,
+    )
+
+
+def message_from_row(row: Row) -> Message:
+    (
+        id_, ticket_id, direction, channel, body, at, external_id, event, sender, recipient,
+        subject, attachments, author, delivery, error,
+    ) = row  # fmt: skip
+    return Message(
+        id=id_,
+        ticket_id=ticket_id,
+        direction=Direction(direction),
+        channel=channel,
+        body=body,
+        at=dt(at),
+        external_id=external_id,
+        event=event,
+        sender=sender,
+        recipient=recipient,
+        subject=subject,
+        attachments=attachments_from_json(attachments),
+        author=author,
+        delivery=delivery,
+        error=error,
+    )
+
+
+def customer_from_row(row: Row, identity_keys: list[str]) -> Customer:
+    id_, name, tags, created = row
+    identities = tuple(Identity(*key.split(":", 1)) for key in identity_keys)
+    return Customer(id_, name, dt(created), identities, tuple(json.loads(tags)))
+
+
+def token_from_row(row: Row) -> Token:
+    id_, name, role, created = row
+    return Token(id_, name, Role(role), dt(created))

@@ -1,0 +1,118 @@
+"""Versioned schema of the SQLite store. Append migrations; never edit a released one.
+
+`PRAGMA user_version` holds the number of migrations applied; each runs in its own
+immediate transaction, so a hub that dies mid-upgrade restarts from a consistent version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the ingest spine and the API's tables
+    """
+    CREATE TABLE customers (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL DEFAULT '',
+        tags        TEXT NOT NULL DEFAULT '[]',
+        created_at  REAL NOT NULL
+    );
+    CREATE TABLE identities (
+        key         TEXT PRIMARY KEY,          -- "kind:value", e.g. "phone:+15551234567"
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        created_at  REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX identities_customer ON identities(customer_id);
+    CREATE TABLE tickets (
+        id                 INTEGER PRIMARY KEY,
+        status             TEXT NOT NULL,
+        channel            TEXT NOT NULL,
+        queue              TEXT NOT NULL,
+        priority           TEXT NOT NULL,
+        priority_rank      INTEGER NOT NULL,
+        customer_id        INTEGER NOT NULL REFERENCES customers(id),
+        subject            TEXT NOT NULL DEFAULT '',
+        tags               TEXT NOT NULL DEFAULT '[]',
+        skills             TEXT NOT NULL DEFAULT '[]',
+        assignee           TEXT,
+        route_rule         TEXT,
+        route_explanation  TEXT NOT NULL DEFAULT '[]',
+        created_at         REAL NOT NULL,
+        updated_at         REAL NOT NULL,
+        first_response_due REAL,
+        resolution_due     REAL,
+        first_responded_at REAL,
+        resolved_at        REAL
+    );
+    CREATE INDEX tickets_customer_channel ON tickets(customer_id, channel, updated_at);
+    CREATE INDEX tickets_waiting ON tickets(queue, status, priority_rank DESC, created_at)
+        WHERE assignee IS NULL;
+    CREATE INDEX tickets_queue ON tickets(queue, id);
+    CREATE INDEX tickets_status ON tickets(status, id);
+    CREATE TABLE messages (
+        id          INTEGER PRIMARY KEY,
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        dedupe_key  TEXT UNIQUE,               -- NULL for outbound messages
+        direction   TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        event       TEXT NOT NULL,
+        external_id TEXT NOT NULL DEFAULT '',
+        sender      TEXT NOT NULL DEFAULT '',
+        recipient   TEXT NOT NULL DEFAULT '',
+        subject     TEXT NOT NULL DEFAULT '',
+        body        TEXT NOT NULL,
+        attachments TEXT NOT NULL DEFAULT '[]',
+        meta        TEXT NOT NULL DEFAULT '{}',
+        author      TEXT NOT NULL DEFAULT '',
+        delivery    TEXT NOT NULL DEFAULT '',
+        error       TEXT NOT NULL DEFAULT '',
+        at          REAL NOT NULL
+    );
+    CREATE INDEX messages_ticket ON messages(ticket_id, id);
+    CREATE TABLE thread_keys (
+        key         TEXT PRIMARY KEY,
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id)
+    ) WITHOUT ROWID;
+    CREATE TABLE tokens (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        digest      TEXT NOT NULL UNIQUE,
+        created_at  REAL NOT NULL,
+        revoked_at  REAL
+    );
+    """,
+)
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the migrations this file has and the database lacks; return the version.
+
+    The version is read inside each immediate transaction, so two hubs starting on one
+    file at once never apply a migration twice.
+    """
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version >= len(MIGRATIONS):
+                db.execute("COMMIT")
+                return version
+            for statement in _statements(MIGRATIONS[version]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return [s for s in statements if s]
