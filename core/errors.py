@@ -15,8 +15,8 @@
         ├── NotFound             404: no such ticket, customer, queue ...
         └── Conflict             409: the change collides with the stored state
 
-Exceptions carry fields, not only text, so each face maps them to its own codes in one
-place (the HTTP middleware, the SMTP handler).
+Exceptions carry fields, not only text. The codes above are the HTTP face's; each face maps
+the tree to its own codes in exactly one place (hub/http_errors.py, the SMTP handler).
 """
 
 from __future__ import annotations
@@ -59,23 +59,21 @@ class RuleError(HubError):
 class ChannelError(HubError):
     """Provider input the hub refuses; `channel` names where it came in."""
 
-    status = 400
-
     def __init__(self, message: str, channel: str = "") -> None:
         super().__init__(message)
         self.channel = channel
 
 
 class SignatureError(ChannelError):
-    status = 403
+    """A forged, stale or missing provider signature."""
 
 
 class PayloadError(ChannelError):
-    status = 400
+    """A malformed payload; the message says what is wrong."""
 
 
 class PayloadTooLarge(ChannelError):
-    status = 413
+    """A body or part over its configured limit."""
 
     def __init__(self, message: str, channel: str = "", limit: int = 0) -> None:
         super().__init__(message, channel)
@@ -83,27 +81,27 @@ class PayloadTooLarge(ChannelError):
 
 
 class AuthError(HubError):
-    status = 401
+    """No bearer token, or one the hub does not know."""
 
 
 class Forbidden(AuthError):
-    status = 403
+    """A known token whose role may not do this."""
 
 
 class InvalidRequest(HubError):
-    status = 400
+    """An API call with arguments the hub cannot use."""
 
 
 class StorageError(HubError):
-    status = 500
+    """The store failed in a way a retry will not cure."""
 
 
 class StorageUnavailable(StorageError):
-    status = 503
+    """The store cannot be reached now; the sender should retry."""
 
 
 class NotFound(StorageError):
-    status = 404
+    """No such record."""
 
     def __init__(self, kind: str, key: object) -> None:
         super().__init__(f"no {kind} {key}")
@@ -112,4 +110,4 @@ class NotFound(StorageError):
 
 
 class Conflict(StorageError):
-    status = 409
+    """The change collides with the stored state."""

@@ -1,0 +1,73 @@
+"""What every channel is, and the checks they share (body limits, HMAC signatures, JSON).
+
+A channel is pure `parse_*` functions (bytes in, `Inbound` out) plus a thin adapter that
+mounts webhook routes or runs a listener and hands each `Inbound` to a `Sink`. The sink
+returns only after the contact is committed, so whatever the adapter answers the provider
+comes after the commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, ClassVar, Protocol
+
+from aiohttp import web
+
+from core.errors import PayloadError, PayloadTooLarge, SignatureError
+from core.model import Inbound, IngestResult
+
+Sink = Callable[[Inbound], Awaitable[IngestResult]]
+
+
+class Channel(Protocol):
+    name: ClassVar[str]
+
+    def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
+        """Webhook routes to mount in the hub's app ([] for listeners such as SMTP)."""
+
+    def serve(self, sink: Sink) -> AbstractAsyncContextManager[None]:
+        """Listeners and pollers that run while the app runs."""
+
+
+async def read_body(request: web.Request, limit: int, channel: str) -> bytes:
+    """The raw body, refused with PayloadTooLarge as soon as it passes `limit` bytes."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes exceeds {limit}", channel, limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body exceeds {limit} bytes", channel, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def hmac_sha256_hex(secret: bytes, body: bytes) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_hmac_sha256(secret: bytes, body: bytes, header: str | None, channel: str) -> None:
+    """Check a `sha256=<hex>` signature header in constant time."""
+    if not header:
+        raise SignatureError("missing signature", channel)
+    scheme, _, digest = header.partition("=")
+    if scheme.strip().lower() != "sha256" or not digest:
+        raise SignatureError("signature must be sha256=<hex>", channel)
+    if not hmac.compare_digest(hmac_sha256_hex(secret, body), digest.strip().lower()):
+        raise SignatureError("signature does not match the body", channel)
+
+
+def json_object(body: bytes, channel: str) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}", channel) from exc
+    if not isinstance(data, dict):
+        raise PayloadError("body must be a JSON object", channel)
+    return data

@@ -1,0 +1,155 @@
+"""The REST API under /api/: tickets, queues and customers for agents and supervisors."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from core.errors import InvalidRequest
+from core.model import Priority, Role, Status, TicketChange, TicketFilter
+from hub.auth import require
+from hub.openapi import OPENAPI
+from hub.state import ROUTING, STORE
+from hub.views import customer_json, queue_json, ticket_json
+
+MAX_PAGE = 200
+E = TypeVar("E", Status, Priority)
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/api/openapi.json", openapi),
+        web.get("/api/tickets", list_tickets),
+        web.get("/api/tickets/{id}", get_ticket),
+        web.patch("/api/tickets/{id}", update_ticket),
+        web.get("/api/queues", list_queues),
+        web.post("/api/queues/{name}/claim", claim_next),
+        web.get("/api/customers/{id}", get_customer),
+    ]
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    query = request.query
+    where = TicketFilter(
+        queue=query.get("queue") or None,
+        status=_enum(Status, query.get("status"), "status"),
+        customer_id=_int(query.get("customer"), "customer"),
+    )
+    limit = _int(query.get("limit"), "limit") or 50
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    page = await request.app[STORE].list_tickets(where, limit, query.get("cursor") or None)
+    items = [ticket_json(t, with_messages=False) for t in page.items]
+    return web.json_response({"items": items, "next": page.next})
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    ticket = await request.app[STORE].get_ticket(_path_id(request))
+    return web.json_response(ticket_json(ticket))
+
+
+async def update_ticket(request: web.Request) -> web.Response:
+    token = require(request, Role.AGENT)
+    data = await _json_body(request)
+    unknown = sorted(set(data) - {"status", "priority", "queue", "assignee", "tags"})
+    if unknown:
+        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
+    queue = data.get("queue")
+    if queue is not None and queue not in request.app[ROUTING].queues:
+        raise InvalidRequest(f"unknown queue {queue!r}")
+    if "queue" in data and token.role is Role.AGENT:
+        require(request, Role.SUPERVISOR)  # moving work between queues is a supervisor's call
+    change = TicketChange(
+        status=_enum(Status, data.get("status"), "status"),
+        priority=_enum(Priority, data.get("priority"), "priority"),
+        queue=_optional_str(data, "queue"),
+        assignee=_optional_str(data, "assignee"),
+        tags=_tags(data.get("tags")),
+    )
+    ticket = await request.app[STORE].update_ticket(_path_id(request), change, _now())
+    return web.json_response(ticket_json(ticket))
+
+
+async def list_queues(request: web.Request) -> web.Response:
+    stats = {s.name: s for s in await request.app[STORE].queue_stats()}
+    names = sorted({*request.app[ROUTING].queues, *stats})
+    return web.json_response({"items": [queue_json(n, stats.get(n)) for n in names], "next": None})
+
+
+async def claim_next(request: web.Request) -> web.Response:
+    token = require(request, Role.AGENT)
+    name = request.match_info["name"]
+    if name not in request.app[ROUTING].queues:
+        raise InvalidRequest(f"unknown queue {name!r}")
+    ticket = await request.app[STORE].claim_next(name, token.name, _now())
+    if ticket is None:
+        return web.Response(status=204)
+    return web.json_response(ticket_json(ticket))
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    customer = await store.get_customer(_path_id(request))
+    tickets = await store.list_tickets(TicketFilter(customer_id=customer.id), MAX_PAGE)
+    return web.json_response(customer_json(customer, list(tickets.items)))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _path_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise InvalidRequest(f"not an id: {raw!r}")
+    return int(raw)
+
+
+def _int(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest(f"{name} must be a whole number")
+    return int(raw)
+
+
+def _enum(kind: type[E], raw: object, name: str) -> E | None:
+    if raw is None:
+        return None
+    try:
+        return kind(str(raw))
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidRequest(f"{name} must be one of {allowed}") from None
+
+
+def _optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest(f"{key} must be a string")
+    return value
+
+
+def _tags(raw: object) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
+        raise InvalidRequest("tags must be a list of non-empty strings")
+    return tuple(dict.fromkeys(raw))
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("body must be a JSON object")
+    return data

@@ -1,0 +1,82 @@
+"""The aiohttp application: webhooks of the enabled channels, the API, operations.
+
+Every long-lived resource (the store, channel listeners) is opened and closed in the app's
+`cleanup_ctx`, so the same app object runs under `contacthub serve`, the demo and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from core.errors import StorageError
+from hub import api
+from hub.auth import auth_middleware
+from hub.channels import enabled_channels
+from hub.http_errors import error_middleware
+from hub.ingest import Ingest
+from hub.metrics import Metrics
+from hub.routing import DefaultRules, Routing
+from hub.settings import Settings
+from hub.state import INGEST, METRICS, ROUTING, SETTINGS, STORE
+from storage.base import open_store
+
+
+def build_app(settings: Settings) -> web.Application:
+    metrics = Metrics()
+    store = open_store(settings.storage.url)
+    routing = Routing(DefaultRules())
+    ingest = Ingest(store, routing, settings.threading.policy(), metrics)
+    app = web.Application(
+        middlewares=[error_middleware(metrics), auth_middleware(store)],
+        client_max_size=settings.server.max_body_bytes,
+    )
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[ROUTING] = routing
+    app[METRICS] = metrics
+    app[INGEST] = ingest
+    app.cleanup_ctx.append(_store_lifetime)
+    for channel in enabled_channels(settings):
+        app.add_routes(channel.routes(ingest))
+        app.cleanup_ctx.append(lambda _app, ch=channel: ch.serve(ingest))
+    app.add_routes(
+        [
+            web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
+            web.get("/metrics", metrics_page),
+            *api.routes(),
+        ]
+    )
+    return app
+
+
+async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:
+    store = app[STORE]
+    await store.open()
+    yield
+    await store.close()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORE].ping()
+    except StorageError as exc:
+        return web.json_response(
+            {"status": "unavailable", "checks": {"storage": exc.message}}, status=503
+        )
+    return web.json_response({"status": "ready", "checks": {"storage": "ok"}})
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    try:
+        stats = await request.app[STORE].queue_stats()
+    except StorageError:
+        stats = []  # the scrape still shows counters; /readyz tells the store is down
+    body = request.app[METRICS].render(stats)
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")

@@ -1,0 +1,66 @@
+"""Bearer tokens for the API: random secrets, stored only as their SHA-256 digest.
+
+Roles: an agent works tickets and queues; a supervisor does what an agent does and edits
+rules; outbound teams run campaigns; an admin may do everything. Every role may read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core.errors import AuthError, Forbidden
+from core.model import Role, Token
+from storage.base import Store
+
+TOKEN_PREFIX = "ch_"  # noqa: S105  # a marker that makes leaked tokens greppable
+REQUEST_TOKEN: web.RequestKey[Token] = web.RequestKey("token", Token)
+
+GRANTS: dict[Role, frozenset[Role]] = {
+    Role.AGENT: frozenset({Role.AGENT}),
+    Role.SUPERVISOR: frozenset({Role.AGENT, Role.SUPERVISOR}),
+    Role.OUTBOUND: frozenset({Role.OUTBOUND}),
+    Role.ADMIN: frozenset(Role),
+}
+_PUBLIC_API = frozenset({"/api/openapi.json"})
+
+
+def new_secret() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def auth_middleware(store: Store) -> web.middleware:  # type: ignore[valid-type]
+    """Every /api/ request but the OpenAPI document needs a live bearer token."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/api/") and request.path not in _PUBLIC_API:
+            request[REQUEST_TOKEN] = await _authenticate(store, request)
+        return await handler(request)
+
+    return middleware
+
+
+async def _authenticate(store: Store, request: web.Request) -> Token:
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise AuthError("a bearer token is required")
+    token = await store.find_token(digest(secret.strip()))
+    if token is None:
+        raise AuthError("unknown or revoked token")
+    return token
+
+
+def require(request: web.Request, role: Role) -> Token:
+    """The caller's token, if its role grants `role`; Forbidden otherwise."""
+    token = request[REQUEST_TOKEN]
+    if role not in GRANTS[token.role]:
+        raise Forbidden(f"role {token.role} may not do this (needs {role})")
+    return token

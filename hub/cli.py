@@ -1,0 +1,98 @@
+"""The `contacthub` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from aiohttp import web
+from rich.console import Console
+
+from core.errors import ConfigError, HubError
+from core.model import Role
+from hub.logs import configure_logging
+from hub.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(command: F) -> F:
+    option = click.option(
+        "--config",
+        "config",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar="CONTACTHUB_CONFIG",
+        help="contacthub.toml (default: the embedded default; env CONTACTHUB_CONFIG).",
+    )
+    return option(command)
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config, os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="contacthub")
+def main() -> None:
+    """contacthub: every inbound contact a durable, deduplicated, routed ticket."""
+
+
+@main.command()
+@config_option
+def serve(config: Path | None) -> None:
+    """Run the hub: webhooks, API and the enabled channel listeners."""
+    settings = _settings(config)
+    configure_logging(settings.logging.level, json_lines=settings.logging.json_lines)
+    from hub.app import build_app
+
+    try:
+        app = build_app(settings)
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"contacthub serving on http://{settings.server.host}:{settings.server.port}")
+    web.run_app(
+        app, host=settings.server.host, port=settings.server.port, print=None, access_log=None
+    )
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@config_option
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", required=True, help="Who or what uses the token.")
+def token_create(config: Path | None, role: str, name: str) -> None:
+    """Create a token; its secret is printed once, alone on the last line."""
+    from hub.tokens import create_token
+
+    settings = _settings(config)
+    try:
+        created, secret = asyncio.run(create_token(settings.storage.url, Role(role), name))
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {created.role} token {created.name!r} (id {created.id}); store it now:")
+    click.echo(secret)
+
+
+@main.command()
+def demo() -> None:
+    """Start a throwaway hub, drive signed contacts through it, show the result."""
+    configure_logging("error")  # the demo shows refusals in its own table
+    from hub.demo import run_demo
+
+    asyncio.run(run_demo(Console()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The one place where the error tree becomes HTTP statuses (and never a traceback)."""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from core.errors import (
+    AuthError,
+    ChannelError,
+    Conflict,
+    Forbidden,
+    HubError,
+    InvalidRequest,
+    NotFound,
+    PayloadError,
+    PayloadTooLarge,
+    RuleError,
+    SignatureError,
+    StorageUnavailable,
+)
+from hub.metrics import Metrics
+
+log = structlog.get_logger("contacthub.http")
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS: tuple[tuple[type[HubError], int], ...] = (
+    (SignatureError, 403),
+    (PayloadTooLarge, 413),
+    (PayloadError, 400),
+    (Forbidden, 403),
+    (AuthError, 401),
+    (InvalidRequest, 400),
+    (RuleError, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StorageUnavailable, 503),
+)
+
+
+def status_of(error: HubError) -> int:
+    return next((status for kind, status in STATUS if isinstance(error, kind)), 500)
+
+
+def error_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid-type]
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException:
+            raise
+        except HubError as exc:
+            return _hub_error_response(request, exc, metrics)
+        except Exception:
+            log.exception("unhandled_error", method=request.method, path=request.path)
+            return web.json_response({"error": "internal error"}, status=500)
+
+    return middleware
+
+
+def _hub_error_response(request: web.Request, exc: HubError, metrics: Metrics) -> web.Response:
+    status = status_of(exc)
+    body: dict[str, object] = {"error": exc.message}
+    problems = getattr(exc, "problems", ())
+    if problems:
+        body["problems"] = list(problems)
+    headers = {}
+    if isinstance(exc, StorageUnavailable):
+        headers["Retry-After"] = "5"
+    elif type(exc) is AuthError:
+        headers["WWW-Authenticate"] = 'Bearer realm="contacthub"'
+    if isinstance(exc, ChannelError):
+        reason = type(exc).__name__
+        metrics.rejected.labels(exc.channel, reason, request.path).inc()
+        log.warning(
+            "webhook_rejected", channel=exc.channel, reason=exc.message, url=str(request.url)
+        )
+    elif status >= 500:
+        log.error("request_failed", path=request.path, status=status, error=exc.message)
+    return web.json_response(body, status=status, headers=headers)

@@ -1,0 +1,52 @@
+"""The ingest pipeline: Inbound -> dedupe -> identify -> thread -> route -> commit -> result.
+
+Everything after parsing is one atomic store operation (`Store.commit_inbound`): the store
+dedupes on the contact's idempotency key, resolves the customer by any of their identities,
+threads onto a ticket and, for a new ticket only, asks the router. The sink returns after
+the commit, so a channel acknowledges its provider only once the contact is durable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from core.errors import StorageError
+from core.identity import mask
+from core.model import Inbound, IngestResult, ThreadPolicy
+from hub.metrics import Metrics
+from hub.routing import Routing
+from storage.base import Store
+
+log = structlog.get_logger("contacthub.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    """The sink every channel hands its contacts to."""
+
+    store: Store
+    routing: Routing
+    policy: ThreadPolicy
+    metrics: Metrics
+
+    async def __call__(self, inbound: Inbound) -> IngestResult:
+        started = time.perf_counter()
+        try:
+            result = await self.store.commit_inbound(inbound, self.routing.decide, self.policy)
+        except StorageError as exc:
+            self.metrics.contacts.labels(inbound.channel, "failed").inc()
+            log.warning("ingest_failed", channel=inbound.channel, error=exc.message)
+            raise
+        self.metrics.ingest_seconds.labels(inbound.channel).observe(time.perf_counter() - started)
+        self.metrics.contacts.labels(inbound.channel, result.outcome).inc()
+        log.debug(
+            "contact_ingested",
+            channel=inbound.channel,
+            outcome=result.outcome,
+            ticket_id=result.ticket_id,
+            sender=mask(inbound.sender.value),
+        )
+        return result

@@ -1,0 +1,145 @@
+"""contacthub.toml -> one frozen, validated settings tree.
+
+`load_settings(path, environ)` takes the environment as an argument, so tests never patch
+`os.environ`. Any string of the form ``env:NAME`` is replaced by that variable before
+validation; secrets are `SecretStr` and never show in a repr or a log. Every problem is
+reported at once, each with its key path. No file at all means the embedded default:
+SQLite in ./contacthub.db, HTTP on 127.0.0.1:8080, every contact to queue `general`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+
+from core.duration import parse_duration
+from core.errors import ConfigError
+from core.model import ThreadPolicy
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite:///./contacthub.db"
+
+
+class RoutingSettings(_Section):
+    rules: Path | None = None
+    default_region: str = Field("US", min_length=2, max_length=2)
+
+
+def _default_windows() -> dict[str, timedelta]:
+    day = timedelta(hours=24)
+    return {"sms": day, "voice": day, "form": timedelta(0), "email": timedelta(0)}
+
+
+class ThreadingSettings(_Section):
+    """How long a customer's next message on a channel joins their live ticket."""
+
+    reopen_window: dict[str, Duration] = Field(default_factory=_default_windows)
+    default_window: Duration = timedelta(hours=24)
+
+    def policy(self) -> ThreadPolicy:
+        windows = {**_default_windows(), **self.reopen_window}
+        return ThreadPolicy(windows, self.default_window)
+
+
+class WebformSettings(_Section):
+    secret: SecretStr = Field(min_length=16)
+    max_field_chars: int = Field(100_000, ge=100)
+
+
+class ChannelsSettings(_Section):
+    webform: WebformSettings | None = None
+
+
+class LoggingSettings(_Section):
+    level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    json_lines: bool = False
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    routing: RoutingSettings = RoutingSettings()
+    threading: ThreadingSettings = ThreadingSettings()
+    channels: ChannelsSettings = ChannelsSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read and validate a config file; None gives the embedded default."""
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_settings(raw, environ, base=path.parent, source=str(path))
+
+
+def parse_settings(
+    raw: Mapping[str, Any], environ: Mapping[str, str], base: Path, source: str = "config"
+) -> Settings:
+    problems: list[str] = []
+    resolved = _resolve_env(raw, environ, (), problems)
+    try:
+        settings = Settings.model_validate(resolved)
+    except ValidationError as exc:
+        missing = {p.partition(":")[0] for p in problems}  # reported once, as unset variables
+        described = (_describe(error) for error in exc.errors())
+        problems += [d for d in described if d.partition(":")[0] not in missing]
+        settings = None
+    if problems or settings is None:
+        raise ConfigError(f"{source}: invalid configuration", tuple(problems))
+    rules = settings.routing.rules
+    if rules is not None and not rules.is_absolute():
+        routing = settings.routing.model_copy(update={"rules": base / rules})
+        settings = settings.model_copy(update={"routing": routing})
+    return settings
+
+
+def _resolve_env(
+    value: Any, environ: Mapping[str, str], path: tuple[str, ...], problems: list[str]
+) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _resolve_env(v, environ, (*path, str(k)), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, environ, (*path, str(i)), problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        if name not in environ:
+            problems.append(f"{'.'.join(path)}: environment variable {name} is not set")
+            return None
+        return environ[name]
+    return value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    return f"{where}: {error['msg']}"

@@ -1,0 +1,17 @@
+"""Typed keys of the application state (aiohttp AppKeys), shared by the app's faces."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.ingest import Ingest
+from hub.metrics import Metrics
+from hub.routing import Routing
+from hub.settings import Settings
+from storage.base import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE: web.AppKey[Store] = web.AppKey("store")
+ROUTING = web.AppKey("routing", Routing)
+METRICS = web.AppKey("metrics", Metrics)
+INGEST = web.AppKey("ingest", Ingest)
