@@ -237,8 +237,11 @@ class _Readers:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._closed = False
 
     async def run(self, op: Op, *args: Any) -> Any:
+        if self._closed:
+            raise StorageUnavailable("storage is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(self._read, op, *args))
 
@@ -263,6 +266,7 @@ class _Readers:
         return db
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=True)
         with self._lock:
             for db in self._connections:

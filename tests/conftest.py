@@ -1,0 +1,96 @@
+"""Fixtures: a real store on a real file, the real app on a real port, real tokens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+from core.model import Role
+from hub.app import build_app
+from hub.auth import digest, new_secret
+from hub.settings import Settings, parse_settings
+from hub.state import STORE
+from storage.base import Store
+from tests.support import FORM_SECRET
+
+MakeSettings = Callable[..., Settings]
+
+# Two shared cores: generation speed and per-example time vary with the machine's load.
+hypothesis_settings.register_profile(
+    "contacthub", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("contacthub")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, db_url: str) -> MakeSettings:
+    def make(**sections: Any) -> Settings:
+        raw: dict[str, Any] = {
+            "server": {"port": 0, "max_body_bytes": 65536},
+            "storage": {"url": db_url},
+            "channels": {"webform": {"secret": FORM_SECRET}},
+            **sections,
+        }
+        return parse_settings(raw, {}, base=tmp_path)
+
+    return make
+
+
+class Hub:
+    """A running app and an HTTP client for it."""
+
+    def __init__(self, app: web.Application, http: aiohttp.ClientSession) -> None:
+        self.app = app
+        self.http = http
+
+    @property
+    def store(self) -> Store:
+        return self.app[STORE]
+
+    async def token(self, role: Role, name: str = "tester") -> dict[str, str]:
+        secret = new_secret()
+        await self.store.add_token(name, role, digest(secret), datetime.now(UTC))
+        return {"Authorization": f"Bearer {secret}"}
+
+
+StartHub = Callable[..., Awaitable[Hub]]
+
+
+@pytest.fixture
+async def start_hub(make_settings: MakeSettings) -> AsyncIterator[StartHub]:
+    runners: list[web.AppRunner] = []
+    sessions: list[aiohttp.ClientSession] = []
+
+    async def start(settings: Settings | None = None) -> Hub:
+        app = build_app(settings or make_settings())
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        sessions.append(aiohttp.ClientSession(f"http://127.0.0.1:{port}"))
+        return Hub(app, sessions[-1])
+
+    yield start
+    for session in sessions:
+        await session.close()
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub) -> Hub:
+    return await start_hub()

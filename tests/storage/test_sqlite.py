@@ -1,0 +1,144 @@
+"""What only the SQLite backend promises: its pragmas, migrations, URL and limits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigError, StorageUnavailable
+from core.model import Outcome, ThreadPolicy, TicketFilter
+from storage.base import open_store
+from storage.sqlite import SqliteOptions, SqliteStore
+from storage.sqlite_schema import MIGRATIONS
+from tests.support import RecordingRouter, inbound
+
+POLICY = ThreadPolicy({}, timedelta(0))
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "synchronous", "max_batch"),
+    [
+        ("sqlite:///./hub.db", Path("./hub.db"), "FULL", 256),
+        ("sqlite:////var/lib/hub.db?synchronous=normal", Path("/var/lib/hub.db"), "NORMAL", 256),
+        ("sqlite:///data/hub.db?max_batch=8", Path("data/hub.db"), "FULL", 8),
+    ],
+    ids=["relative", "absolute-normal-sync", "batch"],
+)
+def test_url_options(url: str, path: Path, synchronous: str, max_batch: int) -> None:
+    options = SqliteOptions.from_url(url)
+    assert (options.path, options.synchronous, options.max_batch) == (path, synchronous, max_batch)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///", "names no database file"),
+        ("sqlite:///:memory:", "names no database file"),
+        ("sqlite:///a.db?fsync=off", "unknown parameter"),
+        ("sqlite:///a.db?synchronous=off", "synchronous must be"),
+        ("sqlite:///a.db?max_batch=many", "invalid literal"),
+    ],
+    ids=["empty", "memory", "unknown-param", "unsafe-sync", "bad-number"],
+)
+def test_bad_urls_are_config_errors(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        SqliteOptions.from_url(url)
+
+
+def test_unknown_scheme_suggests_the_closest_backend() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'sqlite'"):
+        open_store("sqlit:///x.db")
+
+
+async def test_database_runs_in_wal_with_full_sync_and_current_schema(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}")
+    await store.open()
+    await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    db.close()
+
+
+async def test_reopening_does_not_migrate_twice(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    for _ in range(2):
+        store = SqliteStore(url)
+        await store.open()
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")
+    tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'tickets'").fetchone()
+    assert tables[0] == 1
+    db.close()
+
+
+async def test_unopenable_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'dir.db'}")
+    with pytest.raises(ConfigError, match="cannot open"):
+        await store.open()
+
+
+async def test_full_database_refuses_with_unavailable_and_keeps_nothing_half_written(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}?max_size_mb=1")
+    await store.open()
+    try:
+        ok = await store.commit_inbound(inbound("small"), RecordingRouter(), POLICY)
+        big = inbound("big", "email:big@example.com", text="x" * 2_000_000)
+        with pytest.raises(StorageUnavailable):
+            await store.commit_inbound(big, RecordingRouter(), POLICY)
+        tickets = await store.list_tickets(TicketFilter())
+        assert [t.id for t in tickets.items] == [ok.ticket_id]
+        after = await store.commit_inbound(inbound("next", text="fits"), RecordingRouter(), POLICY)
+        assert after.outcome is Outcome.CREATED
+    finally:
+        await store.close()
+
+
+async def test_a_failing_job_does_not_fail_its_batch(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}")
+    await store.open()
+
+    def broken(_contact: object, _facts: object) -> None:
+        raise ValueError("bad rule")
+
+    try:
+        jobs = [
+            store.commit_inbound(
+                inbound(f"m{i}", f"email:c{i}@x.org"),
+                broken if i == 3 else RecordingRouter(),
+                POLICY,
+            )  # type: ignore[arg-type]
+            for i in range(8)
+        ]
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert len(failures) == 1
+        assert isinstance(failures[0], ValueError)
+        assert len((await store.list_tickets(TicketFilter())).items) == 7
+    finally:
+        await store.close()
+
+
+async def test_many_concurrent_ingests_commit_without_lock_errors(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}?max_batch=16")
+    await store.open()
+    try:
+        results = await asyncio.gather(
+            *(
+                store.commit_inbound(
+                    inbound(f"m{i}", f"email:c{i % 50}@x.org"), RecordingRouter(), POLICY
+                )
+                for i in range(500)
+            )
+        )
+        assert len({r.message_id for r in results}) == 500
+        assert len({r.customer_id for r in results}) == 50
+    finally:
+        await store.close()

@@ -1,0 +1,68 @@
+"""Helpers the tests share: building contacts, signing forms, free ports."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from channels.base import hmac_sha256_hex
+from core.model import CustomerFacts, Decision, Identity, Inbound
+
+T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+FORM_SECRET = "test-form-secret-0123456789"
+
+
+def inbound(
+    external_id: str,
+    sender: str = "email:ada@example.com",
+    *,
+    channel: str = "form",
+    at: datetime = T0,
+    text: str = "hello",
+    **fields: Any,
+) -> Inbound:
+    kind, _, value = sender.partition(":")
+    return Inbound(
+        channel=channel,
+        external_id=external_id,
+        sender=Identity(kind, value),
+        text=text,
+        received_at=at,
+        **fields,
+    )
+
+
+def later(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+class RecordingRouter:
+    """A decide callable that routes by channel and remembers what it was asked."""
+
+    def __init__(self, queue: str = "general") -> None:
+        self.queue = queue
+        self.calls: list[tuple[Inbound, CustomerFacts]] = []
+
+    def __call__(self, contact: Inbound, facts: CustomerFacts) -> Decision:
+        self.calls.append((contact, facts))
+        return Decision(self.queue, rule="test", explanation=(f"routed {contact.external_id}",))
+
+
+def form_body(external_id: str, **fields: str) -> bytes:
+    payload = {"external_id": external_id, "email": "ada@example.com", "message": "hi", **fields}
+    return json.dumps(payload).encode()
+
+
+def form_headers(body: bytes, secret: str = FORM_SECRET) -> dict[str, str]:
+    return {
+        "X-Contacthub-Signature": "sha256=" + hmac_sha256_hex(secret.encode(), body),
+        "Content-Type": "application/json",
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
