@@ -42,7 +42,8 @@ async def list_tickets(request: web.Request) -> web.Response:
         status=_enum(Status, query.get("status"), "status"),
         customer_id=_int(query.get("customer"), "customer"),
     )
-    limit = _int(query.get("limit"), "limit") or 50
+    limit = _int(query.get("limit"), "limit")
+    limit = 50 if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
     page = await request.app[STORE].list_tickets(where, limit, query.get("cursor") or None)

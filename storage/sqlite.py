@@ -284,6 +284,8 @@ class SqliteStore:
 
     async def open(self) -> None:
         self.options.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _Writer(self.options)  # fresh threads: a closed store may be reopened
+        self._readers = _Readers(self.options)
         await asyncio.to_thread(self._writer.start)
 
     async def close(self) -> None:

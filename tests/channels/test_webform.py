@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -73,10 +74,8 @@ def test_overlong_fields_are_refused() -> None:
 
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_escape_as_anything_but_payload_error(body: bytes) -> None:
-    try:
+    with contextlib.suppress(PayloadError):
         parse_form(body, T0)
-    except PayloadError:
-        pass
 
 
 @given(st.dictionaries(st.sampled_from(["external_id", "email", "phone", "message", "name"]),
@@ -84,10 +83,8 @@ def test_arbitrary_bytes_never_escape_as_anything_but_payload_error(body: bytes)
 def test_arbitrary_field_values_never_escape_as_anything_but_payload_error(
     data: dict[str, object],
 ) -> None:
-    try:
+    with contextlib.suppress(PayloadError):
         parse_form(json.dumps(data).encode(), T0)
-    except PayloadError:
-        pass
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import InvalidRequest, NotFound, StorageUnavailable
 from core.model import (
+    Decide,
     Decision,
     Direction,
     Identity,
@@ -25,6 +26,10 @@ from tests.support import T0, RecordingRouter, inbound, later
 
 NO_WINDOW = ThreadPolicy({}, timedelta(0))
 DAY_WINDOW = ThreadPolicy({}, timedelta(hours=24))
+
+
+def fixed_decision(decision: Decision) -> Decide:
+    return lambda _contact, _facts: decision
 
 
 async def test_first_contact_creates_customer_ticket_and_message(store: Store) -> None:
@@ -228,7 +233,7 @@ async def test_claim_order_is_priority_then_age(store: Store) -> None:
         prio = Priority.URGENT if subject == "urgent" else Priority.NORMAL
         await store.commit_inbound(
             inbound(f"m{i}", f"email:c{i}@x.org", subject=subject, at=later(i)),
-            lambda _c, _f, p=prio: Decision("q", p),
+            fixed_decision(Decision("q", prio)),
             NO_WINDOW,
         )
     order = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, StorageUnavailable
-from core.model import Outcome, ThreadPolicy, TicketFilter
+from core.model import CustomerFacts, Decision, Inbound, Outcome, ThreadPolicy, TicketFilter
 from storage.base import open_store
 from storage.sqlite import SqliteOptions, SqliteStore
 from storage.sqlite_schema import MIGRATIONS
@@ -105,16 +105,17 @@ async def test_a_failing_job_does_not_fail_its_batch(tmp_path: Path) -> None:
     store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}")
     await store.open()
 
-    def broken(_contact: object, _facts: object) -> None:
+    def broken(_contact: Inbound, _facts: CustomerFacts) -> Decision:
         raise ValueError("bad rule")
 
+    good = RecordingRouter()
     try:
         jobs = [
             store.commit_inbound(
                 inbound(f"m{i}", f"email:c{i}@x.org"),
-                broken if i == 3 else RecordingRouter(),
+                broken if i == 3 else good,
                 POLICY,
-            )  # type: ignore[arg-type]
+            )
             for i in range(8)
         ]
         results = await asyncio.gather(*jobs, return_exceptions=True)
