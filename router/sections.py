@@ -1,0 +1,213 @@
+"""The rules file's definitions: calendars and queues (with their SLA policies).
+
+Read from YAML nodes by `rules.py`; each problem is reported with its line and the
+calendar or queue it belongs to, and the reader carries on so every problem shows at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import date, timedelta
+from types import MappingProxyType
+
+from yaml.nodes import Node, ScalarNode, SequenceNode
+
+from core.duration import parse_duration
+from core.model import Priority
+from router.hours import DAYS, Calendar, Range, load_zone, parse_days, parse_ranges
+from router.spec import QueueKind, QueueSpec, Sla, SlaPolicy
+from router.yamlnodes import Reader, line_of, suggest
+
+SLA_TARGETS = ("first_response", "resolution")
+PRIORITIES = tuple(p.value for p in Priority)
+TIERS = (1, 2, 3)
+# Names end up in URLs (/api/queues/{name}/claim) and logs: keep them plain.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def valid_name(reader: Reader, node: Node, where: str, what: str) -> bool:
+    if _NAME.fullmatch(what):
+        return True
+    reader.report(node, where, f"name {what!r} must be letters, digits, '_', '.' or '-'")
+    return False
+
+
+# --- calendars --------------------------------------------------------------------------
+
+
+def read_calendars(reader: Reader, node: Node | None) -> dict[str, Calendar | None]:
+    """Every calendar declared; None for one with problems (so references to it still
+    resolve and the file reports the calendar's own problem, not a cascade)."""
+    if node is None:
+        return {}
+    out: dict[str, Calendar | None] = {}
+    for name, key_node, value in reader.entries(node, "calendars", "calendars"):
+        if valid_name(reader, key_node, "calendars", name):
+            out[name] = _calendar(reader, name, value)
+    return out
+
+
+def _calendar(reader: Reader, name: str, node: Node) -> Calendar | None:
+    where = f"calendar {name!r}"
+    parts = reader.fields(
+        node,
+        where,
+        "a calendar",
+        ("timezone", "weekly", "holidays", "description"),
+        required=("timezone", "weekly"),
+    )
+    zone_name = reader.text(parts["timezone"], where, "timezone") if "timezone" in parts else None
+    zone = None
+    if zone_name is not None:
+        try:
+            zone = load_zone(zone_name)
+        except ValueError as exc:
+            reader.report(parts["timezone"], where, str(exc))
+    weekly = _weekly(reader, where, parts["weekly"]) if "weekly" in parts else None
+    holidays = _holidays(reader, where, parts.get("holidays"))
+    if zone is None or weekly is None or holidays is None:
+        return None
+    return Calendar.build(name, zone, weekly, holidays)
+
+
+def _weekly(reader: Reader, where: str, node: Node) -> dict[int, tuple[Range, ...]] | None:
+    weekly: dict[int, tuple[Range, ...]] = {}
+    given: dict[int, int] = {}
+    ok = True
+    for spec, key_node, value in reader.entries(node, where, "weekly"):
+        try:
+            days = parse_days(spec)
+            ranges = parse_ranges(_hours_text(value))
+        except ValueError as exc:
+            reader.report(key_node, where, str(exc))
+            ok = False
+            continue
+        for day in days:
+            if day in given:
+                reader.report(
+                    key_node, where, f"{spec!r} gives {DAYS[day]} again (line {given[day]})"
+                )
+                ok = False
+            given[day] = line_of(key_node)
+            weekly[day] = ranges
+    return weekly if ok else None
+
+
+def _hours_text(node: Node) -> str | list[str]:
+    if isinstance(node, SequenceNode):
+        return [str(item.value) for item in node.value if isinstance(item, ScalarNode)]
+    if isinstance(node, ScalarNode):
+        return str(node.value)
+    raise ValueError('hours must be text like "08:00-18:00" or a list of those')
+
+
+def _holidays(reader: Reader, where: str, node: Node | None) -> list[date] | None:
+    if node is None:
+        return []
+    if not isinstance(node, SequenceNode):
+        reader.report(node, where, "holidays must be a list of dates like 2026-12-25")
+        return None
+    days: list[date] = []
+    for item in node.value:
+        try:
+            days.append(date.fromisoformat(str(item.value)))
+        except (ValueError, TypeError):
+            reader.report(item, where, f"holiday {item.value!r} is not a date like 2026-12-25")
+    return days if len(days) == len(node.value) else None
+
+
+# --- queues and SLAs --------------------------------------------------------------------
+
+
+def read_queues(
+    reader: Reader, node: Node | None, calendars: Collection[str]
+) -> dict[str, QueueSpec | None]:
+    """Every queue declared; None for one with problems (as for calendars)."""
+    if node is None:
+        return {}
+    out: dict[str, QueueSpec | None] = {}
+    for name, key_node, value in reader.entries(node, "queues", "queues"):
+        if valid_name(reader, key_node, "queues", name):
+            out[name] = _queue(reader, name, value, calendars)
+    return out
+
+
+def _queue(reader: Reader, name: str, node: Node, calendars: Collection[str]) -> QueueSpec | None:
+    where = f"queue {name!r}"
+    if isinstance(node, ScalarNode) and not node.value:  # `general:` alone takes the defaults
+        return QueueSpec(name)
+    parts = reader.fields(
+        node, where, "a queue", ("kind", "tier", "calendar", "sla", "description")
+    )
+    kind = (
+        reader.choice(parts["kind"], where, "kind", tuple(QueueKind))
+        if "kind" in parts
+        else "inbound"
+    )
+    tier = _tier(reader, where, parts.get("tier"))
+    calendar = _calendar_ref(reader, where, parts.get("calendar"), calendars)
+    sla = sla_policy(reader, where, parts["sla"]) if "sla" in parts else SlaPolicy()
+    if kind is None or tier is None or calendar == "" or sla is None:
+        return None
+    return QueueSpec(name, QueueKind(kind), tier, calendar, sla)
+
+
+def _tier(reader: Reader, where: str, node: Node | None) -> int | None:
+    if node is None:
+        return 1
+    tier = reader.integer(node, where, "tier")
+    if tier is not None and tier not in TIERS:
+        reader.report(node, where, f"tier must be 1, 2 or 3, not {tier}")
+        return None
+    return tier
+
+
+def _calendar_ref(
+    reader: Reader, where: str, node: Node | None, calendars: Collection[str]
+) -> str | None:
+    """The calendar's name, None for none, "" for a bad reference (already reported)."""
+    if node is None:
+        return None
+    name = reader.text(node, where, "calendar")
+    if name is not None and name not in calendars:
+        reader.report(node, where, f"unknown calendar {name!r}{suggest(name, calendars)}")
+        return ""
+    return name if name is not None else ""
+
+
+def sla_policy(reader: Reader, where: str, node: Node) -> SlaPolicy | None:
+    """`{first_response: 4h, resolution: 2d, urgent: {first_response: 30m}}`."""
+    parts = reader.fields(node, where, "an sla", (*SLA_TARGETS, *PRIORITIES))
+    base = _sla(reader, where, {k: v for k, v in parts.items() if k in SLA_TARGETS})
+    refined: dict[Priority, Sla] = {}
+    for priority in PRIORITIES:
+        if priority in parts:
+            targets = reader.fields(parts[priority], where, f"the {priority} sla", SLA_TARGETS)
+            sla = _sla(reader, where, targets)
+            if sla is None:
+                return None
+            refined[Priority(priority)] = sla
+    return None if base is None else SlaPolicy(base, MappingProxyType(refined))
+
+
+def _sla(reader: Reader, where: str, targets: Mapping[str, Node]) -> Sla | None:
+    values = {key: _duration(reader, where, key, node) for key, node in targets.items()}
+    if any(v is None for v in values.values()):
+        return None
+    return Sla(values.get("first_response"), values.get("resolution"))
+
+
+def _duration(reader: Reader, where: str, what: str, node: Node) -> timedelta | None:
+    text = reader.text(node, where, what)
+    if text is None:
+        return None
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        reader.report(node, where, f"{what}: {exc}")
+        return None
+    if value <= timedelta(0):
+        reader.report(node, where, f"{what} must be longer than 0")
+        return None
+    return value
