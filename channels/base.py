@@ -38,14 +38,13 @@ async def read_body(request: web.Request, limit: int, channel: str) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise PayloadTooLarge(f"body of {declared} bytes exceeds {limit}", channel, limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body exceeds {limit} bytes", channel, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        body = await request.read()  # aiohttp stops a chunked body at the app's client_max_size
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise PayloadTooLarge(f"body exceeds {limit} bytes", channel, limit) from exc
+    if len(body) > limit:
+        raise PayloadTooLarge(f"body exceeds {limit} bytes", channel, limit)
+    return body
 
 
 def hmac_sha256_hex(secret: bytes, body: bytes) -> str:

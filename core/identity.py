@@ -7,11 +7,14 @@ Email addresses are compared lower-cased; phone numbers in E.164 (parsed with
 from __future__ import annotations
 
 import functools
+import re
 
 import phonenumbers
 
 from core.errors import PayloadError
 from core.model import Identity
+
+_SPACE = re.compile(r"\s")
 
 EMAIL = "email"
 PHONE = "phone"
@@ -21,7 +24,7 @@ SLACK = "slack"
 def email_identity(raw: str) -> Identity:
     address = raw.strip().lower()
     local, at, domain = address.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in address):
+    if not at or not local or "." not in domain or _SPACE.search(address):
         raise PayloadError(f"not an email address: {mask(raw)}")
     return Identity(EMAIL, address)
 

@@ -10,25 +10,31 @@ from aiohttp import web
 
 from core.errors import InvalidRequest
 from core.model import Priority, Role, Status, TicketChange, TicketFilter
-from hub.auth import require
+from hub.auth import auth_middleware, require
 from hub.openapi import OPENAPI
 from hub.state import ROUTING, STORE
 from hub.views import customer_json, queue_json, ticket_json
+from storage.base import Store
 
 MAX_PAGE = 200
 E = TypeVar("E", Status, Priority)
 
 
-def routes() -> list[web.RouteDef]:
-    return [
-        web.get("/api/openapi.json", openapi),
-        web.get("/api/tickets", list_tickets),
-        web.get("/api/tickets/{id}", get_ticket),
-        web.patch("/api/tickets/{id}", update_ticket),
-        web.get("/api/queues", list_queues),
-        web.post("/api/queues/{name}/claim", claim_next),
-        web.get("/api/customers/{id}", get_customer),
-    ]
+def build_api(store: Store) -> web.Application:
+    """The API as a sub-application under /api/, behind bearer-token authentication."""
+    api = web.Application(middlewares=[auth_middleware(store)])
+    api.add_routes(
+        [
+            web.get("/openapi.json", openapi),
+            web.get("/tickets", list_tickets),
+            web.get("/tickets/{id}", get_ticket),
+            web.patch("/tickets/{id}", update_ticket),
+            web.get("/queues", list_queues),
+            web.post("/queues/{name}/claim", claim_next),
+            web.get("/customers/{id}", get_customer),
+        ]
+    )
+    return api
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -46,13 +52,13 @@ async def list_tickets(request: web.Request) -> web.Response:
     limit = 50 if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
-    page = await request.app[STORE].list_tickets(where, limit, query.get("cursor") or None)
+    page = await request.config_dict[STORE].list_tickets(where, limit, query.get("cursor") or None)
     items = [ticket_json(t, with_messages=False) for t in page.items]
     return web.json_response({"items": items, "next": page.next})
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    ticket = await request.app[STORE].get_ticket(_path_id(request))
+    ticket = await request.config_dict[STORE].get_ticket(_path_id(request))
     return web.json_response(ticket_json(ticket))
 
 
@@ -63,7 +69,7 @@ async def update_ticket(request: web.Request) -> web.Response:
     if unknown:
         raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
     queue = data.get("queue")
-    if queue is not None and queue not in request.app[ROUTING].queues:
+    if queue is not None and queue not in request.config_dict[ROUTING].queues:
         raise InvalidRequest(f"unknown queue {queue!r}")
     if "queue" in data and token.role is Role.AGENT:
         require(request, Role.SUPERVISOR)  # moving work between queues is a supervisor's call
@@ -74,29 +80,29 @@ async def update_ticket(request: web.Request) -> web.Response:
         assignee=_optional_str(data, "assignee"),
         tags=_tags(data.get("tags")),
     )
-    ticket = await request.app[STORE].update_ticket(_path_id(request), change, _now())
+    ticket = await request.config_dict[STORE].update_ticket(_path_id(request), change, _now())
     return web.json_response(ticket_json(ticket))
 
 
 async def list_queues(request: web.Request) -> web.Response:
-    stats = {s.name: s for s in await request.app[STORE].queue_stats()}
-    names = sorted({*request.app[ROUTING].queues, *stats})
+    stats = {s.name: s for s in await request.config_dict[STORE].queue_stats()}
+    names = sorted({*request.config_dict[ROUTING].queues, *stats})
     return web.json_response({"items": [queue_json(n, stats.get(n)) for n in names], "next": None})
 
 
 async def claim_next(request: web.Request) -> web.Response:
     token = require(request, Role.AGENT)
     name = request.match_info["name"]
-    if name not in request.app[ROUTING].queues:
+    if name not in request.config_dict[ROUTING].queues:
         raise InvalidRequest(f"unknown queue {name!r}")
-    ticket = await request.app[STORE].claim_next(name, token.name, _now())
+    ticket = await request.config_dict[STORE].claim_next(name, token.name, _now())
     if ticket is None:
         return web.Response(status=204)
     return web.json_response(ticket_json(ticket))
 
 
 async def get_customer(request: web.Request) -> web.Response:
-    store = request.app[STORE]
+    store = request.config_dict[STORE]
     customer = await store.get_customer(_path_id(request))
     tickets = await store.list_tickets(TicketFilter(customer_id=customer.id), MAX_PAGE)
     return web.json_response(customer_json(customer, list(tickets.items)))

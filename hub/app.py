@@ -12,7 +12,6 @@ from aiohttp import web
 
 from core.errors import StorageError
 from hub import api
-from hub.auth import auth_middleware
 from hub.channels import enabled_channels
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
@@ -29,8 +28,7 @@ def build_app(settings: Settings) -> web.Application:
     routing = Routing(DefaultRules())
     ingest = Ingest(store, routing, settings.threading.policy(), metrics)
     app = web.Application(
-        middlewares=[error_middleware(metrics), auth_middleware(store)],
-        client_max_size=settings.server.max_body_bytes,
+        middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
     )
     app[SETTINGS] = settings
     app[STORE] = store
@@ -46,9 +44,9 @@ def build_app(settings: Settings) -> web.Application:
             web.get("/healthz", healthz),
             web.get("/readyz", readyz),
             web.get("/metrics", metrics_page),
-            *api.routes(),
         ]
     )
+    app.add_subapp("/api/", api.build_api(store))
     return app
 
 

@@ -25,7 +25,7 @@ GRANTS: dict[Role, frozenset[Role]] = {
     Role.OUTBOUND: frozenset({Role.OUTBOUND}),
     Role.ADMIN: frozenset(Role),
 }
-_PUBLIC_API = frozenset({"/api/openapi.json"})
+_PUBLIC = frozenset({"/api/openapi.json"})
 
 
 def new_secret() -> str:
@@ -37,11 +37,11 @@ def digest(secret: str) -> str:
 
 
 def auth_middleware(store: Store) -> web.middleware:  # type: ignore[valid-type]
-    """Every /api/ request but the OpenAPI document needs a live bearer token."""
+    """Every API request but the OpenAPI document needs a live bearer token."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/api/") and request.path not in _PUBLIC_API:
+        if request.path not in _PUBLIC:
             request[REQUEST_TOKEN] = await _authenticate(store, request)
         return await handler(request)
 

@@ -38,15 +38,12 @@ class Ingest:
             result = await self.store.commit_inbound(inbound, self.routing.decide, self.policy)
         except StorageError as exc:
             self.metrics.contacts.labels(inbound.channel, "failed").inc()
-            log.warning("ingest_failed", channel=inbound.channel, error=exc.message)
+            log.warning(
+                "ingest_failed",
+                channel=inbound.channel,
+                sender=mask(inbound.sender.value),
+                error=exc.message,
+            )
             raise
-        self.metrics.ingest_seconds.labels(inbound.channel).observe(time.perf_counter() - started)
-        self.metrics.contacts.labels(inbound.channel, result.outcome).inc()
-        log.debug(
-            "contact_ingested",
-            channel=inbound.channel,
-            outcome=result.outcome,
-            ticket_id=result.ticket_id,
-            sender=mask(inbound.sender.value),
-        )
+        self.metrics.ingested(inbound.channel, result.outcome, time.perf_counter() - started)
         return result

@@ -16,6 +16,7 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        self._children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self.contacts = Counter(
             "contacthub_contacts",
             "Inbound contacts by channel and outcome (created, appended, duplicate, failed).",
@@ -44,6 +45,19 @@ class Metrics:
         self.queue_open = Gauge(
             "contacthub_queue_open", "Open tickets, by queue.", ["queue"], registry=self.registry
         )
+
+    def ingested(self, channel: str, outcome: str, seconds: float) -> None:
+        """Count one committed contact (label children cached: this is the hot path)."""
+        key = (channel, outcome)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.contacts.labels(channel, outcome),
+                self.ingest_seconds.labels(channel),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self, stats: list[QueueStats]) -> bytes:
         """The exposition text, with queue gauges set from a fresh reading."""

@@ -21,7 +21,7 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
-from storage.sqlite_rows import attachments_json, ts
+from storage.sqlite_rows import attachments_json, json_list, json_map, ts
 
 
 def commit_inbound(
@@ -35,7 +35,8 @@ def commit_inbound(
     if seen is not None:
         return IngestResult(Outcome.DUPLICATE, seen[1], seen[0], seen[2])
     now = ts(inbound.received_at)
-    known = _find_customer(db, inbound)
+    owners = _identity_owners(db, inbound)
+    known = min(owners.values()) if owners else None
     thread = None if known is None else _find_thread(db, inbound, known, policy)
     if known is not None and thread is not None:
         customer_id, ticket_id, outcome = known, thread, Outcome.APPENDED
@@ -45,24 +46,26 @@ def commit_inbound(
         customer_id = known if known is not None else _create_customer(db, inbound, now)
         ticket_id = _create_ticket(db, inbound, customer_id, decision, now)
         outcome = Outcome.CREATED
-    _link_identities(db, inbound, customer_id, now)
+    if len(owners) < len(inbound.all_identities):
+        _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
-    db.executemany(
-        "INSERT OR REPLACE INTO thread_keys (key, ticket_id) VALUES (?, ?)",
-        [(key, ticket_id) for key in inbound.thread_keys],
-    )
+    if inbound.thread_keys:
+        db.executemany(
+            "INSERT OR REPLACE INTO thread_keys (key, ticket_id) VALUES (?, ?)",
+            [(key, ticket_id) for key in inbound.thread_keys],
+        )
     return IngestResult(outcome, ticket_id, message_id, customer_id)
 
 
-def _find_customer(db: sqlite3.Connection, inbound: Inbound) -> int | None:
-    """The oldest customer owning any of the sender's identities."""
+def _identity_owners(db: sqlite3.Connection, inbound: Inbound) -> dict[str, int]:
+    """Which customer owns each of the sender's identities that is known; the oldest wins."""
     keys = [identity.key for identity in inbound.all_identities]
     marks = ",".join("?" * len(keys))
-    row = db.execute(
-        f"SELECT min(customer_id) FROM identities WHERE key IN ({marks})",  # noqa: S608  # only "?" marks
+    rows = db.execute(
+        f"SELECT key, customer_id FROM identities WHERE key IN ({marks})",  # noqa: S608  # only "?" marks
         keys,
-    ).fetchone()
-    return None if row[0] is None else int(row[0])
+    ).fetchall()
+    return dict(rows)
 
 
 def _find_thread(
@@ -131,8 +134,8 @@ def _create_ticket(
         "first_response_due, resolution_due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             Status.NEW, inbound.channel, decision.queue, decision.priority,
-            decision.priority.rank, customer_id, inbound.subject, json.dumps(decision.tags),
-            json.dumps(decision.skills), decision.rule, json.dumps(decision.explanation),
+            decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
+            json_list(decision.skills), decision.rule, json_list(decision.explanation),
             now, now, first_due, resolution_due,
         ),
     )  # fmt: skip
@@ -157,7 +160,7 @@ def _insert_message(db: sqlite3.Connection, inbound: Inbound, ticket_id: int, no
         (
             ticket_id, inbound.key, Direction.INBOUND, inbound.channel, inbound.event,
             inbound.external_id, inbound.sender.key, inbound.recipient, inbound.subject,
-            inbound.text, attachments_json(inbound.attachments), json.dumps(dict(inbound.meta)),
+            inbound.text, attachments_json(inbound.attachments), json_map(inbound.meta),
             now,
         ),
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,14 @@ def dt(seconds: float) -> datetime:
 
 def opt_dt(seconds: float | None) -> datetime | None:
     return None if seconds is None else dt(seconds)
+
+
+def json_list(values: tuple[str, ...]) -> str:
+    return json.dumps(values) if values else "[]"
+
+
+def json_map(values: Mapping[str, str]) -> str:
+    return json.dumps(dict(values)) if values else "{}"
 
 
 def attachments_json(attachments: tuple[Attachment, ...]) -> str:

@@ -48,7 +48,6 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX tickets_waiting ON tickets(queue, status, priority_rank DESC, created_at)
         WHERE assignee IS NULL;
     CREATE INDEX tickets_queue ON tickets(queue, id);
-    CREATE INDEX tickets_status ON tickets(status, id);
     CREATE TABLE messages (
         id          INTEGER PRIMARY KEY,
         ticket_id   INTEGER NOT NULL REFERENCES tickets(id),

@@ -1,0 +1,25 @@
+"""The bare stack: an aiohttp handler that reads the body and answers a small JSON 200.
+
+Benchmarks measure contacthub against this, in the same run, on the same machine.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from aiohttp import web
+
+
+async def receive(request: web.Request) -> web.Response:
+    await request.read()
+    return web.json_response({"ticket_id": 1, "outcome": "created"})
+
+
+def main() -> None:
+    app = web.Application()
+    app.add_routes([web.post("/webhooks/form", receive), web.get("/readyz", receive)])
+    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
