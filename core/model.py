@@ -1,6 +1,6 @@
 """The vocabulary every layer shares: contacts coming in, and what the hub makes of them.
 
-An `Inbound` is one normalised provider message. The router turns it (with `CustomerFacts`)
+An `Inbound` is one normalised provider message. The `Router` turns it (with `CustomerFacts`)
 into a `Decision`; the store commits it atomically into a `Ticket` of a `Customer`, and
 answers with an `IngestResult`. Everything here is a frozen value: safe to share across
 threads (the SQLite writer runs in one) and cheap to build.
@@ -8,11 +8,11 @@ threads (the SQLite writer runs in one) and cheap to build.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -151,8 +151,15 @@ class Decision:
     campaign: str | None = None
 
 
-Decide = Callable[[Inbound, CustomerFacts], Decision]
-"""The router as the store sees it: pure and fast, so a store may call it inside its commit."""
+class Router(Protocol):
+    """The router as the store sees it: pure and fast, so a store may call it in its commit."""
+
+    @property
+    def needs_history(self) -> bool:
+        """Whether decisions read the customer's tags or open tickets (else they go unread)."""
+
+    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
+        """Where a new ticket goes; never raises."""
 
 
 @dataclass(frozen=True, slots=True)

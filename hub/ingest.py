@@ -35,7 +35,7 @@ class Ingest:
     async def __call__(self, inbound: Inbound) -> IngestResult:
         started = time.perf_counter()
         try:
-            result = await self.store.commit_inbound(inbound, self.routing.decide, self.policy)
+            result = await self.store.commit_inbound(inbound, self.routing, self.policy)
         except StorageError as exc:
             self.metrics.contacts.labels(inbound.channel, "failed").inc()
             log.warning(

@@ -8,6 +8,8 @@ from core.model import CustomerFacts, Decision, Inbound
 class DefaultRules:
     """Every contact to `general` at normal priority: the embedded default."""
 
+    needs_history = False
+
     def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         return Decision("general", explanation=("no rules configured: default queue general",))
 
@@ -17,6 +19,10 @@ class Routing:
 
     def __init__(self, ruleset: DefaultRules) -> None:
         self.ruleset = ruleset
+
+    @property
+    def needs_history(self) -> bool:
+        return self.ruleset.needs_history
 
     def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         return self.ruleset.decide(inbound, facts)

@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 from core.errors import ConfigError
 from core.model import (
     Customer,
-    Decide,
     Inbound,
     IngestResult,
     Message,
     Page,
     QueueStats,
     Role,
+    Router,
     ThreadPolicy,
     Ticket,
     TicketChange,
@@ -48,12 +48,13 @@ class Store(Protocol):
         """Return when the store is usable; raise StorageUnavailable otherwise."""
 
     async def commit_inbound(
-        self, inbound: Inbound, decide: Decide, policy: ThreadPolicy
+        self, inbound: Inbound, router: Router, policy: ThreadPolicy
     ) -> IngestResult:
         """Dedupe, identify, thread, route and store one contact, all or nothing.
 
-        `decide` is called only when a new ticket is made, with the facts the store read in
-        the same atomic operation; it must be pure and fast.
+        `router.decide` is called only when a new ticket is made, with the facts the store
+        read in the same atomic operation (tags and open tickets only if the router
+        `needs_history`).
         """
 
     async def get_ticket(self, ticket_id: int) -> Ticket:

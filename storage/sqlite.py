@@ -30,13 +30,13 @@ from urllib.parse import parse_qs, urlsplit
 from core.errors import ConfigError, Conflict, StorageError, StorageUnavailable
 from core.model import (
     Customer,
-    Decide,
     Inbound,
     IngestResult,
     Message,
     Page,
     QueueStats,
     Role,
+    Router,
     ThreadPolicy,
     Ticket,
     TicketChange,
@@ -294,9 +294,9 @@ class SqliteStore:
         await self._readers.run(lambda db: db.execute("SELECT 1").fetchone())
 
     async def commit_inbound(
-        self, inbound: Inbound, decide: Decide, policy: ThreadPolicy
+        self, inbound: Inbound, router: Router, policy: ThreadPolicy
     ) -> IngestResult:
-        result: IngestResult = await self._writer.submit(commit_inbound, inbound, decide, policy)
+        result: IngestResult = await self._writer.submit(commit_inbound, inbound, router, policy)
         return result
 
     async def get_ticket(self, ticket_id: int) -> Ticket:

@@ -12,12 +12,12 @@ import sqlite3
 
 from core.model import (
     CustomerFacts,
-    Decide,
     Decision,
     Direction,
     Inbound,
     IngestResult,
     Outcome,
+    Router,
     Status,
     ThreadPolicy,
 )
@@ -25,7 +25,7 @@ from storage.sqlite_rows import attachments_json, json_list, json_map, ts
 
 
 def commit_inbound(
-    db: sqlite3.Connection, inbound: Inbound, decide: Decide, policy: ThreadPolicy
+    db: sqlite3.Connection, inbound: Inbound, router: Router, policy: ThreadPolicy
 ) -> IngestResult:
     seen = db.execute(
         "SELECT m.id, m.ticket_id, t.customer_id FROM messages m "
@@ -42,7 +42,8 @@ def commit_inbound(
         customer_id, ticket_id, outcome = known, thread, Outcome.APPENDED
         _touch_ticket(db, ticket_id, now)
     else:
-        decision = decide(inbound, _facts(db, known))
+        facts = _facts(db, known) if router.needs_history else CustomerFacts(known)
+        decision = router.decide(inbound, facts)
         customer_id = known if known is not None else _create_customer(db, inbound, now)
         ticket_id = _create_ticket(db, inbound, customer_id, decision, now)
         outcome = Outcome.CREATED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,14 +39,29 @@ def later(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
+class FunctionRouter:
+    """A router made of one decide function."""
+
+    def __init__(
+        self, decide: Callable[[Inbound, CustomerFacts], Decision], *, needs_history: bool = True
+    ) -> None:
+        self._decide = decide
+        self.needs_history = needs_history
+
+    def decide(self, contact: Inbound, facts: CustomerFacts) -> Decision:
+        return self._decide(contact, facts)
+
+
 class RecordingRouter:
-    """A decide callable that routes by channel and remembers what it was asked."""
+    """A router that sends everything to one queue and remembers what it was asked."""
+
+    needs_history = True
 
     def __init__(self, queue: str = "general") -> None:
         self.queue = queue
         self.calls: list[tuple[Inbound, CustomerFacts]] = []
 
-    def __call__(self, contact: Inbound, facts: CustomerFacts) -> Decision:
+    def decide(self, contact: Inbound, facts: CustomerFacts) -> Decision:
         self.calls.append((contact, facts))
         return Decision(self.queue, rule="test", explanation=(f"routed {contact.external_id}",))
 

@@ -9,10 +9,11 @@ import pytest
 
 from core.errors import InvalidRequest, NotFound, StorageUnavailable
 from core.model import (
-    Decide,
+    CustomerFacts,
     Decision,
     Direction,
     Identity,
+    Inbound,
     Outcome,
     Priority,
     Role,
@@ -22,14 +23,14 @@ from core.model import (
     TicketFilter,
 )
 from storage.base import Store, open_store
-from tests.support import T0, RecordingRouter, inbound, later
+from tests.support import T0, FunctionRouter, RecordingRouter, inbound, later
 
 NO_WINDOW = ThreadPolicy({}, timedelta(0))
 DAY_WINDOW = ThreadPolicy({}, timedelta(hours=24))
 
 
-def fixed_decision(decision: Decision) -> Decide:
-    return lambda _contact, _facts: decision
+def fixed_decision(decision: Decision) -> FunctionRouter:
+    return FunctionRouter(lambda _contact, _facts: decision)
 
 
 async def test_first_contact_creates_customer_ticket_and_message(store: Store) -> None:
@@ -106,6 +107,22 @@ async def test_router_sees_returning_customer_and_open_tickets(store: Store) -> 
     assert facts.open_tickets == 1
 
 
+async def test_router_without_history_still_learns_whether_customer_is_new(
+    store: Store,
+) -> None:
+    seen: list[CustomerFacts] = []
+
+    def remember(_contact: Inbound, facts: CustomerFacts) -> Decision:
+        seen.append(facts)
+        return Decision("general")
+
+    router = FunctionRouter(remember, needs_history=False)
+    await store.commit_inbound(inbound("m1"), router, NO_WINDOW)
+    await store.commit_inbound(inbound("m2", at=later(1)), router, NO_WINDOW)
+    assert [f.is_new for f in seen] == [True, False]
+    assert seen[1].open_tickets == 0  # not read: the router said it does not need it
+
+
 async def test_thread_key_appends_to_its_ticket(store: Store) -> None:
     first = await store.commit_inbound(
         inbound("e1", channel="email", thread_keys=("email:<a@x>",)), RecordingRouter(), NO_WINDOW
@@ -170,7 +187,7 @@ async def test_sla_due_times_follow_the_decision(store: Store) -> None:
             resolution=timedelta(days=1),
         )  # fmt: skip
 
-    result = await store.commit_inbound(inbound("m1"), decide, NO_WINDOW)
+    result = await store.commit_inbound(inbound("m1"), FunctionRouter(decide), NO_WINDOW)
     ticket = await store.get_ticket(result.ticket_id)
     assert ticket.first_response_due == T0 + timedelta(hours=1)
     assert ticket.resolution_due == T0 + timedelta(days=1)
@@ -182,7 +199,7 @@ async def test_failing_router_stores_nothing(store: Store) -> None:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        await store.commit_inbound(inbound("m1"), broken, NO_WINDOW)
+        await store.commit_inbound(inbound("m1"), FunctionRouter(broken), NO_WINDOW)
     assert (await store.list_tickets(TicketFilter())).items == ()
     ok = await store.commit_inbound(inbound("m1"), RecordingRouter(), NO_WINDOW)
     assert ok.outcome is Outcome.CREATED
@@ -216,7 +233,7 @@ async def test_concurrent_claims_hand_each_ticket_to_one_agent(store: Store) -> 
     for i, subject in enumerate(["normal", "urgent", "normal"]):
         await store.commit_inbound(
             inbound(f"m{i}", f"email:c{i}@x.org", subject=subject, at=later(i)),
-            decide_priority,
+            FunctionRouter(decide_priority),
             NO_WINDOW,
         )
     claims = await asyncio.gather(*(store.claim_next("q", f"agent{i}", later(9)) for i in range(4)))

@@ -14,7 +14,7 @@ from core.model import CustomerFacts, Decision, Inbound, Outcome, ThreadPolicy, 
 from storage.base import open_store
 from storage.sqlite import SqliteOptions, SqliteStore
 from storage.sqlite_schema import MIGRATIONS
-from tests.support import RecordingRouter, inbound
+from tests.support import FunctionRouter, RecordingRouter, inbound
 
 POLICY = ThreadPolicy({}, timedelta(0))
 
@@ -113,7 +113,7 @@ async def test_a_failing_job_does_not_fail_its_batch(tmp_path: Path) -> None:
         jobs = [
             store.commit_inbound(
                 inbound(f"m{i}", f"email:c{i}@x.org"),
-                broken if i == 3 else good,
+                FunctionRouter(broken) if i == 3 else good,
                 POLICY,
             )
             for i in range(8)
