@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from core.model import CustomerFacts, Inbound
 from router.hours import Calendar
 from router.keywords import KeywordMatcher
+from router.patterns import PatternMatcher
 from router.spec import Field
 
-Anchor = tuple[str, str]
-"""(field, value) that lets a rule be a candidate: a keyword found in a field, or a tag."""
+Anchor = tuple[str, str, str]
+"""(kind, field, value) that makes a rule a candidate: a keyword found in a field, a pattern
+that matched it, or a customer's tag."""
+KEYWORD, PATTERN, TAG = "contains", "matches", "tag"
 
 _TEXT: Mapping[Field, Callable[[Inbound], str]] = {
     Field.CHANNEL: lambda i: i.channel,
@@ -33,6 +36,7 @@ class Lookups:
     """What a ruleset shares with every contact it decides: matchers and calendars."""
 
     matchers: Mapping[Field, KeywordMatcher]
+    patterns: Mapping[Field, PatternMatcher]
     calendars: Mapping[str, Calendar]
     scan_chars: int
 
@@ -40,7 +44,17 @@ class Lookups:
 class Contact:
     """An Inbound and its customer's facts, with memoised derived values."""
 
-    __slots__ = ("_bytes", "_folded", "_found", "_open", "facts", "inbound", "lookups", "tags")
+    __slots__ = (
+        "_bytes",
+        "_folded",
+        "_found",
+        "_matched",
+        "_open",
+        "facts",
+        "inbound",
+        "lookups",
+        "tags",
+    )
 
     def __init__(self, inbound: Inbound, facts: CustomerFacts, lookups: Lookups) -> None:
         self.inbound = inbound
@@ -49,6 +63,7 @@ class Contact:
         self.tags = frozenset(t.casefold() for t in facts.tags)
         self._folded: dict[Field, str] = {}
         self._found: dict[Field, frozenset[str]] = {}
+        self._matched: dict[Field, frozenset[str]] = {}
         self._bytes: dict[Field, bytes] = {}
         self._open: dict[str, bool] = {}
 
@@ -70,8 +85,17 @@ class Contact:
             self._found[field] = value
         return value
 
+    def matched(self, field: Field) -> frozenset[str]:
+        """The `matches` patterns of any rule that match this field."""
+        value = self._matched.get(field)
+        if value is None:
+            matcher = self.lookups.patterns.get(field)
+            value = matcher.find(self.encoded(field)) if matcher else frozenset()
+            self._matched[field] = value
+        return value
+
     def encoded(self, field: Field) -> bytes:
-        """UTF-8 for RE2; a lone surrogate (from a lenient decoder upstream) becomes U+FFFD."""
+        """UTF-8 for RE2; a lone surrogate (from a lenient decoder upstream) becomes '?'."""
         value = self._bytes.get(field)
         if value is None:
             value = self._bytes[field] = self.text(field).encode("utf-8", "replace")
@@ -95,6 +119,9 @@ class Contact:
     def anchors(self) -> Iterator[Anchor]:
         for field in self.lookups.matchers:
             for keyword in self.found(field):
-                yield (field.value, keyword)
+                yield (KEYWORD, field.value, keyword)
+        for field in self.lookups.patterns:
+            for pattern in self.matched(field):
+                yield (PATTERN, field.value, pattern)
         for tag in self.tags:
-            yield (Field.TAGS.value, tag)
+            yield (TAG, Field.TAGS.value, tag)

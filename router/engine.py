@@ -15,7 +15,7 @@ no I/O, no clock (a contact's time is `inbound.received_at`), and it never raise
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -26,20 +26,22 @@ from router.contact import Contact, Lookups
 from router.hours import Calendar
 from router.index import Bucket, BucketKey, Plan, build_bucket, gate_values, plan_rule
 from router.keywords import KeywordMatcher
+from router.patterns import PatternMatcher
 from router.rules import load_document
 from router.spec import (
     DEFAULT_LIMITS,
     Actions,
     AllOf,
     AnyOf,
-    Condition,
     Field,
     Limits,
     NotOf,
     QueueSpec,
+    Rule,
     RulesDoc,
     Sla,
     TextContains,
+    TextMatches,
 )
 
 DEFAULT_RULES = """\
@@ -215,18 +217,22 @@ def _fired_line(name: str, then: Actions) -> str:
     return f"rule {name!r} matched" + (f": {'; '.join(parts)}" if parts else "")
 
 
-def _keywords(condition: Condition | None) -> dict[Field, set[str]]:
-    out: dict[Field, set[str]] = {}
-    stack = [condition] if condition is not None else []
+def _collect(rules: Iterable[Rule]) -> tuple[dict[Field, set[str]], dict[Field, set[str]]]:
+    """Every `contains` keyword and every `matches` pattern, by field."""
+    keywords: dict[Field, set[str]] = {}
+    patterns: dict[Field, set[str]] = {}
+    stack = [rule.when for rule in rules if rule.when is not None]
     while stack:
         node = stack.pop()
         if isinstance(node, TextContains):
-            out.setdefault(node.field, set()).update(node.phrases)
+            keywords.setdefault(node.field, set()).update(node.phrases)
+        elif isinstance(node, TextMatches):
+            patterns.setdefault(node.field, set()).add(node.pattern)
         elif isinstance(node, AllOf | AnyOf):
             stack.extend(node.children)
         elif isinstance(node, NotOf):
             stack.append(node.child)
-    return out
+    return keywords, patterns
 
 
 def compile_rules(doc: RulesDoc, limits: Limits = DEFAULT_LIMITS) -> Ruleset:
@@ -235,16 +241,18 @@ def compile_rules(doc: RulesDoc, limits: Limits = DEFAULT_LIMITS) -> Ruleset:
         Compiled(plan_rule(rule), rule.then, _fired_line(rule.name, rule.then))
         for rule in doc.rules
     )
-    keywords: dict[Field, set[str]] = {}
-    for rule in doc.rules:
-        for key, phrases in _keywords(rule.when).items():
-            keywords.setdefault(key, set()).update(phrases)
-    matchers = {key: KeywordMatcher.build(words) for key, words in keywords.items()}
+    keywords, patterns = _collect(doc.rules)
+    lookups = Lookups(
+        {field: KeywordMatcher.build(words) for field, words in keywords.items()},
+        {field: PatternMatcher.build(found, limits) for field, found in patterns.items()},
+        doc.calendars,
+        limits.scan_chars,
+    )
     plans = [c.plan for c in compiled]
     ruleset = Ruleset(
         doc,
         compiled,
-        Lookups(matchers, doc.calendars, limits.scan_chars),
+        lookups,
         gate_values(plans, Field.CHANNEL),
         gate_values(plans, Field.EVENT),
         {},

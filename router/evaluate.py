@@ -139,7 +139,7 @@ def _contains(leaf: TextContains) -> Test:
 
 
 def _matches(leaf: TextMatches) -> Test:
-    return lambda c: leaf.regex.search(c.encoded(leaf.field)) is not None
+    return lambda c: leaf.pattern in c.matched(leaf.field)
 
 
 def _exists(leaf: Exists) -> Test:

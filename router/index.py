@@ -5,10 +5,11 @@ evaluating every rule in order):
 
 - Gates: a rule's top-level `channel`/`event` conditions are checked first. For each
   (channel, event) bucket, a rule whose gate fails is never evaluated; its line names the gate.
-- Anchors: when the first remaining condition is a `contains` (of words or tags), or an `any`
-  of such, the rule can only match if one of its keywords or tags is present. Keywords of
-  all rules are found by one matcher per field, then looked up here; a rule none of whose
-  anchors is present fails on that first condition, whose reason is known in advance.
+- Anchors: when the first remaining condition is a `contains` (of words or tags), a
+  `matches`, or an `any` of such, the rule can only match if one of its keywords, patterns
+  or tags is present. Keywords and patterns of all rules are found by one matcher per field
+  (keywords.py, patterns.py), then looked up here; a rule none of whose anchors is present
+  fails on that first condition, whose reason is known in advance.
 
 Everything else is evaluated for every contact of its bucket. A bucket is built on first
 use and kept: its static lines are shared, so an explanation costs a slice copy per rule run.
@@ -20,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from router.contact import Anchor, Contact
+from router.contact import KEYWORD, PATTERN, TAG, Anchor, Contact
 from router.evaluate import Check, compile_check, leaf_texts, none_of
 from router.spec import (
     GATE_FIELDS,
@@ -32,6 +33,7 @@ from router.spec import (
     TagsContain,
     TextContains,
     TextIn,
+    TextMatches,
 )
 
 BucketKey = tuple[str | None, str | None]
@@ -94,22 +96,26 @@ def _gate(name: str, condition: TextIn) -> Gate:
 def _anchors(condition: Condition) -> tuple[frozenset[Anchor], str] | None:
     """The anchors of a condition that cannot hold without one of them, and the reason it
     fails when none is present (the same text evaluation would give)."""
-    if isinstance(condition, TextContains):
-        field = condition.field.value
-        return frozenset((field, p) for p in condition.phrases), leaf_texts(condition)[1]
-    if isinstance(condition, TagsContain):
-        field = Field.TAGS.value
-        return frozenset((field, t) for t in condition.tags), leaf_texts(condition)[1]
     if isinstance(condition, AllOf):
         return _anchors(condition.children[0])
     if isinstance(condition, AnyOf):
         parts = [_anchors(c) for c in condition.children]
-        if any(p is None for p in parts):
-            return None
         anchored = [p for p in parts if p is not None]
+        if len(anchored) < len(parts):
+            return None
         keys = frozenset().union(*(keys for keys, _ in anchored))
         return keys, none_of([reason for _, reason in anchored])
+    if isinstance(condition, TextContains | TextMatches | TagsContain):
+        return _leaf_anchors(condition), leaf_texts(condition)[1]
     return None
+
+
+def _leaf_anchors(condition: TextContains | TextMatches | TagsContain) -> frozenset[Anchor]:
+    if isinstance(condition, TextContains):
+        return frozenset((KEYWORD, condition.field.value, p) for p in condition.phrases)
+    if isinstance(condition, TextMatches):
+        return frozenset({(PATTERN, condition.field.value, condition.pattern)})
+    return frozenset((TAG, Field.TAGS.value, t) for t in condition.tags)
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,12 +420,12 @@ FILE_CASES = [
     ),
     pytest.param(
         "queues: {general: {}}\ndefault: {queue: general\n",
-        "rules.yaml:3: not valid YAML: expected ',' or '}', but got '<stream end>'",
+        "rules.yaml:3: not valid YAML: ",
         id="yaml-syntax",
     ),
     pytest.param(
         "queues: &q {general: {}}\ndefault: {queue: general}\nx: *q\n",
-        "rules.yaml:3: not valid YAML: YAML aliases (*name) are not supported",
+        "rules.yaml:3: YAML aliases (*name) are not supported",
         id="yaml-alias-refused",
     ),
     pytest.param(
@@ -438,7 +438,8 @@ FILE_CASES = [
 
 @pytest.mark.parametrize(("text", "expected"), FILE_CASES)
 def test_a_bad_file_is_reported_with_its_line(text: str, expected: str) -> None:
-    assert expected in problems(text)
+    # YAML syntax messages come from libyaml or PyYAML, whichever is installed.
+    assert any(problem.startswith(expected) for problem in problems(text))
 
 
 def test_every_problem_is_reported_at_once_in_line_order() -> None:
