@@ -9,13 +9,14 @@ Semantics, in the order rules are written:
 The explanation has one line per rule evaluated (the first condition that failed, or
 "matched") and, when the default applied, a line saying so.
 
-`Ruleset.decide` is the `core.model.Decide` the store calls inside its transaction: pure,
-no I/O, no clock (a contact's time is `inbound.received_at`), and it never raises.
+A `Ruleset` is the `core.model.Router` the store calls inside its transaction: `decide` is
+pure, no I/O, no clock (a contact's time is `inbound.received_at`), and it never raises;
+`needs_history` tells the store whether to read the customer's tags and open tickets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -34,14 +35,17 @@ from router.spec import (
     AllOf,
     AnyOf,
     Field,
+    Leaf,
     Limits,
     NotOf,
     QueueSpec,
     Rule,
     RulesDoc,
     Sla,
+    TagsContain,
     TextContains,
     TextMatches,
+    Within,
 )
 
 DEFAULT_RULES = """\
@@ -69,6 +73,8 @@ class Ruleset:
     lookups: Lookups = field(repr=False)
     channels: frozenset[str] = field(repr=False)
     events: frozenset[str] = field(repr=False)
+    needs_history: bool
+    """Whether any rule reads the customer's tags or open tickets (core.model.Router)."""
     buckets: dict[BucketKey, Bucket] = field(repr=False, compare=False)
 
     @property
@@ -217,22 +223,37 @@ def _fired_line(name: str, then: Actions) -> str:
     return f"rule {name!r} matched" + (f": {'; '.join(parts)}" if parts else "")
 
 
-def _collect(rules: Iterable[Rule]) -> tuple[dict[Field, set[str]], dict[Field, set[str]]]:
-    """Every `contains` keyword and every `matches` pattern, by field."""
-    keywords: dict[Field, set[str]] = {}
-    patterns: dict[Field, set[str]] = {}
+def _leaves(rules: Iterable[Rule]) -> Iterator[Leaf]:
     stack = [rule.when for rule in rules if rule.when is not None]
     while stack:
         node = stack.pop()
-        if isinstance(node, TextContains):
-            keywords.setdefault(node.field, set()).update(node.phrases)
-        elif isinstance(node, TextMatches):
-            patterns.setdefault(node.field, set()).add(node.pattern)
-        elif isinstance(node, AllOf | AnyOf):
+        if isinstance(node, AllOf | AnyOf):
             stack.extend(node.children)
         elif isinstance(node, NotOf):
             stack.append(node.child)
+        else:
+            yield node
+
+
+def _by_field(leaves: Iterable[Leaf]) -> tuple[dict[Field, set[str]], dict[Field, set[str]]]:
+    """Every `contains` keyword and every `matches` pattern, by field."""
+    keywords: dict[Field, set[str]] = {}
+    patterns: dict[Field, set[str]] = {}
+    for leaf in leaves:
+        if isinstance(leaf, TextContains):
+            keywords.setdefault(leaf.field, set()).update(leaf.phrases)
+        elif isinstance(leaf, TextMatches):
+            patterns.setdefault(leaf.field, set()).add(leaf.pattern)
     return keywords, patterns
+
+
+def _reads_history(leaf: Leaf) -> bool:
+    """Whether the leaf needs the customer's tags or open tickets, which cost the store a read."""
+    if isinstance(leaf, TagsContain):
+        return True
+    if isinstance(leaf, Within):
+        return False
+    return leaf.field in (Field.TAGS, Field.OPEN_TICKETS)
 
 
 def compile_rules(doc: RulesDoc, limits: Limits = DEFAULT_LIMITS) -> Ruleset:
@@ -241,7 +262,8 @@ def compile_rules(doc: RulesDoc, limits: Limits = DEFAULT_LIMITS) -> Ruleset:
         Compiled(plan_rule(rule), rule.then, _fired_line(rule.name, rule.then))
         for rule in doc.rules
     )
-    keywords, patterns = _collect(doc.rules)
+    leaves = list(_leaves(doc.rules))
+    keywords, patterns = _by_field(leaves)
     lookups = Lookups(
         {field: KeywordMatcher.build(words) for field, words in keywords.items()},
         {field: PatternMatcher.build(found, limits) for field, found in patterns.items()},
@@ -255,6 +277,7 @@ def compile_rules(doc: RulesDoc, limits: Limits = DEFAULT_LIMITS) -> Ruleset:
         lookups,
         gate_values(plans, Field.CHANNEL),
         gate_values(plans, Field.EVENT),
+        any(_reads_history(leaf) for leaf in leaves),
         {},
     )
     for channel in (*ruleset.channels, None):  # warm the buckets traffic will use

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.model import Decision, Identity, Inbound, Priority
+from core.model import Decision, Identity, Inbound, Priority, Router
 from router.engine import default_ruleset, format_explanation, load_ruleset
 from router.spec import QueueKind
 from tests.router.helpers import MONDAY_CLOSED, contact, customer, ruleset
@@ -257,6 +257,44 @@ def test_an_inbound_that_breaks_a_condition_goes_to_the_default_and_says_why() -
     assert decision.explanation == ("router error (TypeError): sent to the default queue",)
 
 
+NEEDS_HISTORY_CASES = [
+    pytest.param(
+        "- {name: r, when: {body: {contains: x}}, then: {queue: billing}}\n",
+        False,
+        id="content-only",
+    ),
+    pytest.param(
+        "- {name: r, when: {customer.is_new: true}, then: {queue: billing}}\n",
+        False,
+        id="is-new-needs-no-read",
+    ),
+    pytest.param(
+        "- {name: r, when: {not: {customer.tags: {contains: vip}}}, then: {tags: [a]}}\n",
+        True,
+        id="tags",
+    ),
+    pytest.param(
+        "- {name: r, when: {customer.tags: {exists: true}}, then: {tags: [a]}}\n",
+        True,
+        id="tags-exist",
+    ),
+    pytest.param(
+        "- {name: r, when: {any: [{within: office}, {customer.open_tickets: {gte: 2}}]}"
+        ", then: {tags: [a]}}\n",
+        True,
+        id="open-tickets",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rules", "expected"), NEEDS_HISTORY_CASES)
+def test_needs_history_says_whether_any_rule_reads_tags_or_open_tickets(
+    rules: str, expected: bool
+) -> None:
+    router: Router = ruleset(rules)  # a Ruleset is the store's Router
+    assert router.needs_history is expected
+
+
 def test_the_default_ruleset_sends_everything_to_general_at_normal_priority() -> None:
     decision = default_ruleset().decide(contact("refund", channel="sms"), customer("vip"))
     assert decision == Decision(
@@ -265,6 +303,7 @@ def test_the_default_ruleset_sends_everything_to_general_at_normal_priority() ->
         explanation=("no rule set the queue: default queue 'general'",),
     )
     assert list(default_ruleset().queues) == ["general"]
+    assert default_ruleset().needs_history is False
 
 
 def test_a_ruleset_exposes_its_source_queues_and_calendars() -> None:
