@@ -14,6 +14,7 @@ import argparse
 import random
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -68,37 +69,61 @@ def make_rules(count: int, rng: random.Random) -> str:
 
 def _rule(index: int, rng: random.Random, names: list[str]) -> dict[str, object]:
     roll = rng.random()
-    queue = f"q{rng.randrange(20)}"
-    then: dict[str, object] = {"queue": queue}
-    if roll < 0.45:
-        words = [*rng.sample(TOPICS, rng.randint(1, 3)), rng.choice(names)]
-        when: dict[str, object] = {rng.choice(["body", "subject"]): {"contains": words}}
-        if rng.random() < 0.3:
-            when = {"channel": rng.choice(CHANNELS), **when}
-    elif roll < 0.55:
-        phrase = f"{rng.choice(names)} {rng.choice(TOPICS)}"
-        when = {"body": {"contains": [phrase, f"{rng.choice(TOPICS)} {rng.choice(TOPICS)}"]}}
-    elif roll < 0.65:
-        when = {"customer.tags": {"contains": rng.sample(TAGS, 2)}, "channel": "email"}
-        then["priority"] = "high"
-    elif roll < 0.72:
-        when = {"event": {"in": rng.sample(EVENTS, 2)}, "customer.open_tickets": {"gte": 1}}
-    elif roll < 0.82:
-        product = rng.choice(names)
-        when = {"subject": {"matches": rf"(?i)\b{product}\b.*\b(error|fail\w*)\b"}}
-    elif roll < 0.9:
-        when = {
-            "any": [
-                {"body": {"contains": [rng.choice(names), rng.choice(TOPICS)]}},
-                {"subject": {"contains": [rng.choice(names)]}},
-            ]
-        }
-    elif roll < 0.95:
-        when = {"channel": "sms", "from": {"starts_with": f"+{rng.randint(30, 99)}"}}
+    then: dict[str, object] = {"queue": f"q{rng.randrange(20)}"}
+    if roll < 0.95:
+        when = _condition(roll, rng, names)
+        if 0.55 <= roll < 0.65:  # the customer-tag rules escalate
+            then["priority"] = "high"
     else:
         when = {"body": {"contains": [rng.choice(TOPICS)]}, "outside": "support"}
         then = {"tags": ["after-hours"], "priority": "high", "continue": True}
     return {"name": f"rule {index}", "when": when, "then": then}
+
+
+Shape = Callable[[random.Random, list[str]], dict[str, object]]
+
+
+def _keywords(rng: random.Random, names: list[str]) -> dict[str, object]:
+    words = [*rng.sample(TOPICS, rng.randint(1, 3)), rng.choice(names)]
+    when: dict[str, object] = {rng.choice(["body", "subject"]): {"contains": words}}
+    return {"channel": rng.choice(CHANNELS), **when} if rng.random() < 0.3 else when
+
+
+def _phrases(rng: random.Random, names: list[str]) -> dict[str, object]:
+    phrase = f"{rng.choice(names)} {rng.choice(TOPICS)}"
+    return {"body": {"contains": [phrase, f"{rng.choice(TOPICS)} {rng.choice(TOPICS)}"]}}
+
+
+def _either(rng: random.Random, names: list[str]) -> dict[str, object]:
+    body = {"body": {"contains": [rng.choice(names), rng.choice(TOPICS)]}}
+    return {"any": [body, {"subject": {"contains": [rng.choice(names)]}}]}
+
+
+# (cumulative share of rules, shape): 45% keywords, 10% phrases, 10% customer tags, ...
+SHAPES: list[tuple[float, Shape]] = [
+    (0.45, _keywords),
+    (0.55, _phrases),
+    (0.65, lambda rng, _: {"customer.tags": {"contains": rng.sample(TAGS, 2)}, "channel": "email"}),
+    (
+        0.72,
+        lambda rng, _: {
+            "event": {"in": rng.sample(EVENTS, 2)},
+            "customer.open_tickets": {"gte": 1},
+        },
+    ),
+    (
+        0.82,
+        lambda rng, names: {
+            "subject": {"matches": rf"(?i)\b{rng.choice(names)}\b.*\b(error|fail\w*)\b"}
+        },
+    ),
+    (0.90, _either),
+    (0.95, lambda rng, _: {"channel": "sms", "from": {"starts_with": f"+{rng.randint(30, 99)}"}}),
+]
+
+
+def _condition(roll: float, rng: random.Random, names: list[str]) -> dict[str, object]:
+    return next(shape for limit, shape in SHAPES if roll < limit)(rng, names)
 
 
 def make_contacts(count: int, rng: random.Random) -> list[tuple[Inbound, CustomerFacts]]:

@@ -30,6 +30,7 @@ from router.spec import (
     TextIn,
     TextMatches,
     TextStartsWith,
+    Within,
 )
 
 Test = Callable[[Contact], bool]
@@ -161,15 +162,16 @@ def _quoted(values: tuple[str, ...] | tuple[int, ...]) -> str:
     return ", ".join(repr(v) for v in values)
 
 
-def leaf_texts(leaf: Leaf) -> tuple[str, str]:  # noqa: PLR0911 - one short case per leaf type
+def leaf_texts(leaf: Leaf) -> tuple[str, str]:
     """(what the condition claims, why it failed) in a supervisor's words."""
     if isinstance(leaf, TextIn | NumberIn):
         return _is_one_of(str(leaf.field), leaf.values)
     if isinstance(leaf, TextStartsWith):
         many = len(leaf.prefixes) > 1
-        what = f"{leaf.field} starts with {'one of ' if many else ''}{_quoted(leaf.prefixes)}"
-        return what, f"{leaf.field} does not start with {'any of ' if many else ''}" + _quoted(
-            leaf.prefixes
+        prefixes = _quoted(leaf.prefixes)
+        return (
+            f"{leaf.field} starts with {'one of ' if many else ''}{prefixes}",
+            f"{leaf.field} does not start with {'any of ' if many else ''}{prefixes}",
         )
     if isinstance(leaf, TextContains | TagsContain):
         return _contains_texts(leaf)
@@ -178,6 +180,10 @@ def leaf_texts(leaf: Leaf) -> tuple[str, str]:  # noqa: PLR0911 - one short case
             f"{leaf.field} matches {leaf.pattern!r}",
             f"{leaf.field} does not match {leaf.pattern!r}",
         )
+    return _state_texts(leaf)
+
+
+def _state_texts(leaf: Exists | FlagIs | NumberBound | Within) -> tuple[str, str]:
     if isinstance(leaf, Exists):
         yes, no = (
             ("has tags", "has no tags") if leaf.field is Field.TAGS else ("is present", "is empty")
@@ -185,19 +191,16 @@ def leaf_texts(leaf: Leaf) -> tuple[str, str]:  # noqa: PLR0911 - one short case
         first, second = (yes, no) if leaf.present else (no, yes)
         return f"{leaf.field} {first}", f"{leaf.field} {second}"
     if isinstance(leaf, FlagIs):
-        return (
-            f"{leaf.field} is {str(leaf.value).lower()}",
-            f"{leaf.field} is {str(not leaf.value).lower()}",
-        )
+        value = str(leaf.value).lower()
+        return f"{leaf.field} is {value}", f"{leaf.field} is {str(not leaf.value).lower()}"
     if isinstance(leaf, NumberBound):
         sign = ">=" if leaf.op is Op.GTE else "<="
         return f"{leaf.field} {sign} {leaf.bound}", f"{leaf.field} is not {sign} {leaf.bound}"
-    inside, outside = f"within {leaf.calendar!r}", f"outside {leaf.calendar!r}"
-    return (
-        (f"contact is {inside}", f"contact is {outside}")
-        if leaf.inside
-        else (f"contact is {outside}", f"contact is {inside}")
+    inside, outside = (
+        f"contact is within {leaf.calendar!r}",
+        f"contact is outside {leaf.calendar!r}",
     )
+    return (inside, outside) if leaf.inside else (outside, inside)
 
 
 def _is_one_of(field: str, values: tuple[str, ...] | tuple[int, ...]) -> tuple[str, str]:
