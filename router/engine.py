@@ -90,7 +90,7 @@ class Ruleset:
         return self.doc.calendars
 
     def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
-        """Where the contact goes and why; never raises (see `_guarded`)."""
+        """Where the contact goes and why; never raises."""
         try:
             return self._decide(inbound, facts)
         # A rule that raised would fail the store's transaction on every retry of the same
