@@ -149,6 +149,7 @@ class Decision:
     resolution: timedelta | None = None
     auto_reply: str | None = None
     campaign: str | None = None
+    rules_version: int | None = None
 
 
 class Router(Protocol):
@@ -206,8 +207,12 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    """Why a ticket is where it is: the rule, the reasons, the rules version, the facts seen."""
+
     rule: str | None
     explanation: tuple[str, ...]
+    rules_version: int | None = None
+    facts: CustomerFacts = CustomerFacts(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +278,24 @@ class Token:
     name: str
     role: Role
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RulesVersion:
+    version: int
+    source: str
+    author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A ticket's first contact as the router saw it, to decide it again under other rules."""
+
+    ticket_id: int
+    queue: str
+    route: Route
+    inbound: Inbound
 
 
 @dataclass(frozen=True, slots=True)

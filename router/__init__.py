@@ -1,7 +1,7 @@
 """Routing: supervisor-written rules -> where each contact goes, and why. Pure, no I/O.
 
 ruleset = load_ruleset(path.read_text(), str(path))   # RuleError lists every problem
-decision = ruleset.decide(inbound, facts)              # a core.model.Decide; never raises
+decision = ruleset.decide(inbound, facts)              # a core.model.Router: pure, never raises
 print(format_explanation(decision))
 """
 

@@ -25,8 +25,10 @@ from core.model import (
     Message,
     Page,
     QueueStats,
+    Replay,
     Role,
     Router,
+    RulesVersion,
     ThreadPolicy,
     Ticket,
     TicketChange,
@@ -81,6 +83,15 @@ class Store(Protocol):
 
     async def get_customer(self, customer_id: int) -> Customer:
         """The customer with all their identities."""
+
+    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
+        """Keep a new version of the rules file (every version stays, with author and time)."""
+
+    async def current_rules(self) -> RulesVersion | None:
+        """The newest saved rules, if any were saved."""
+
+    async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
+        """Tickets oldest first, each with its first contact and the facts it was routed on."""
 
     async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
         """Store an API token by the digest of its secret (the secret itself is never kept)."""

@@ -35,8 +35,10 @@ from core.model import (
     Message,
     Page,
     QueueStats,
+    Replay,
     Role,
     Router,
+    RulesVersion,
     ThreadPolicy,
     Ticket,
     TicketChange,
@@ -332,6 +334,18 @@ class SqliteStore:
     async def get_customer(self, customer_id: int) -> Customer:
         customer: Customer = await self._readers.run(q.get_customer, customer_id)
         return customer
+
+    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
+        version: RulesVersion = await self._writer.submit(q.save_rules, source, author, now)
+        return version
+
+    async def current_rules(self) -> RulesVersion | None:
+        version: RulesVersion | None = await self._readers.run(q.current_rules)
+        return version
+
+    async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
+        page: Page[Replay] = await self._readers.run(q.replay, limit, cursor)
+        return page
 
     async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
         token: Token = await self._writer.submit(q.add_token, name, role, digest, now)

@@ -21,7 +21,7 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
-from storage.sqlite_rows import attachments_json, json_list, json_map, ts
+from storage.sqlite_rows import attachments_json, facts_json, json_list, json_map, ts
 
 
 def commit_inbound(
@@ -45,7 +45,7 @@ def commit_inbound(
         facts = _facts(db, known) if router.needs_history else CustomerFacts(known)
         decision = router.decide(inbound, facts)
         customer_id = known if known is not None else _create_customer(db, inbound, now)
-        ticket_id = _create_ticket(db, inbound, customer_id, decision, now)
+        ticket_id = _create_ticket(db, inbound, customer_id, decision, facts, now)
         outcome = Outcome.CREATED
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
@@ -120,8 +120,13 @@ def _link_identities(
     )
 
 
-def _create_ticket(
-    db: sqlite3.Connection, inbound: Inbound, customer_id: int, decision: Decision, now: float
+def _create_ticket(  # one row from the parts of an ingest
+    db: sqlite3.Connection,
+    inbound: Inbound,
+    customer_id: int,
+    decision: Decision,
+    facts: CustomerFacts,
+    now: float,
 ) -> int:
     first_due = (
         None if decision.first_response is None else now + decision.first_response.total_seconds()
@@ -131,13 +136,14 @@ def _create_ticket(
     )
     cursor = db.execute(
         "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
-        "subject, tags, skills, route_rule, route_explanation, created_at, updated_at, "
-        "first_response_due, resolution_due) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "subject, tags, skills, route_rule, route_explanation, route_version, route_facts, "
+        "created_at, updated_at, first_response_due, resolution_due) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             Status.NEW, inbound.channel, decision.queue, decision.priority,
             decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
             json_list(decision.skills), decision.rule, json_list(decision.explanation),
-            now, now, first_due, resolution_due,
+            decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
         ),
     )  # fmt: skip
     return int(cursor.lastrowid or 0)

@@ -17,7 +17,9 @@ from core.model import (
     Message,
     Page,
     QueueStats,
+    Replay,
     Role,
+    RulesVersion,
     Status,
     Ticket,
     TicketChange,
@@ -25,11 +27,13 @@ from core.model import (
     Token,
 )
 from storage.sqlite_rows import (
+    INBOUND_COLUMNS,
     MESSAGE_COLUMNS,
     TICKET_COLUMNS,
     TOKEN_COLUMNS,
     customer_from_row,
     dt,
+    inbound_from_row,
     message_from_row,
     ticket_from_row,
     token_from_row,
@@ -184,3 +188,38 @@ def find_token(db: sqlite3.Connection, digest: str) -> Token | None:
         (digest,),
     ).fetchone()
     return None if row is None else token_from_row(row)
+
+
+def save_rules(db: sqlite3.Connection, source: str, author: str, now: datetime) -> RulesVersion:
+    cursor = db.execute(
+        "INSERT INTO rules_versions (source, author, created_at) VALUES (?, ?, ?)",
+        (source, author, ts(now)),
+    )
+    return RulesVersion(int(cursor.lastrowid or 0), source, author, now)
+
+
+def current_rules(db: sqlite3.Connection) -> RulesVersion | None:
+    row = db.execute(
+        "SELECT id, source, author, created_at FROM rules_versions ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else RulesVersion(row[0], row[1], row[2], dt(row[3]))
+
+
+def replay(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Replay]:
+    """Tickets (oldest first) with the first contact that made each, as the router saw it."""
+    after = 0 if cursor is None else _cursor_id(cursor)
+    rows = db.execute(
+        f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+        (after, limit + 1),
+    ).fetchall()
+    items = []
+    for row in rows[:limit]:
+        ticket = ticket_from_row(row)
+        first = db.execute(
+            f"SELECT {INBOUND_COLUMNS} FROM messages WHERE ticket_id = ? "  # noqa: S608
+            "AND direction = 'inbound' ORDER BY id LIMIT 1",
+            (ticket.id,),
+        ).fetchone()
+        if first is not None:
+            items.append(Replay(ticket.id, ticket.queue, ticket.route, inbound_from_row(first)))
+    return Page(tuple(items), str(rows[limit - 1][0]) if len(rows) > limit else None)

@@ -10,8 +10,10 @@ from typing import Any
 from core.model import (
     Attachment,
     Customer,
+    CustomerFacts,
     Direction,
     Identity,
+    Inbound,
     Message,
     Priority,
     Role,
@@ -25,12 +27,16 @@ Row = tuple[Any, ...]
 
 TICKET_COLUMNS = (
     "id, status, channel, queue, priority, customer_id, subject, tags, skills, assignee, "
-    "route_rule, route_explanation, created_at, updated_at, first_response_due, "
+    "route_rule, route_explanation, route_version, route_facts, created_at, updated_at, "
+    "first_response_due, "
     "resolution_due, first_responded_at, resolved_at"
 )
 MESSAGE_COLUMNS = (
     "id, ticket_id, direction, channel, body, at, external_id, event, sender, recipient, "
     "subject, attachments, author, delivery, error"
+)
+INBOUND_COLUMNS = (
+    "channel, external_id, sender, body, at, event, recipient, subject, attachments, meta"
 )
 TOKEN_COLUMNS = "id, name, role, created_at"  # noqa: S105  # column names, no secret
 
@@ -55,6 +61,21 @@ def json_map(values: Mapping[str, str]) -> str:
     return json.dumps(dict(values)) if values else "{}"
 
 
+def facts_json(facts: CustomerFacts) -> str:
+    if facts.customer_id is None:
+        return "{}"
+    return json.dumps(
+        {"customer_id": facts.customer_id, "tags": facts.tags, "open_tickets": facts.open_tickets}
+    )
+
+
+def facts_from_json(text: str) -> CustomerFacts:
+    data = json.loads(text)
+    if not data:
+        return CustomerFacts(None)
+    return CustomerFacts(data["customer_id"], tuple(data["tags"]), data["open_tickets"])
+
+
 def attachments_json(attachments: tuple[Attachment, ...]) -> str:
     if not attachments:
         return "[]"
@@ -71,7 +92,8 @@ def attachments_from_json(text: str) -> tuple[Attachment, ...]:
 def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
     (
         id_, status, channel, queue, priority, customer_id, subject, tags, skills, assignee,
-        rule, explanation, created, updated, first_due, resolution_due, responded, resolved,
+        rule, explanation, version, facts, created, updated, first_due, resolution_due,
+        responded, resolved,
     ) = row  # fmt: skip
     return Ticket(
         id=id_,
@@ -83,7 +105,7 @@ def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
         subject=subject,
         created_at=dt(created),
         updated_at=dt(updated),
-        route=Route(rule, tuple(json.loads(explanation))),
+        route=Route(rule, tuple(json.loads(explanation)), version, facts_from_json(facts)),
         tags=tuple(json.loads(tags)),
         skills=tuple(json.loads(skills)),
         assignee=assignee,
@@ -128,3 +150,20 @@ def customer_from_row(row: Row, identity_keys: list[str]) -> Customer:
 def token_from_row(row: Row) -> Token:
     id_, name, role, created = row
     return Token(id_, name, Role(role), dt(created))
+
+
+def inbound_from_row(row: Row) -> Inbound:
+    channel, external_id, sender, body, at, event, recipient, subject, attachments, meta = row
+    kind, _, value = sender.partition(":")
+    return Inbound(
+        channel=channel,
+        external_id=external_id,
+        sender=Identity(kind, value),
+        text=body,
+        received_at=dt(at),
+        event=event,
+        recipient=recipient,
+        subject=subject,
+        attachments=attachments_from_json(attachments),
+        meta=json.loads(meta),
+    )

@@ -37,6 +37,8 @@ MIGRATIONS: tuple[str, ...] = (
         assignee           TEXT,
         route_rule         TEXT,
         route_explanation  TEXT NOT NULL DEFAULT '[]',
+        route_version      INTEGER,
+        route_facts        TEXT NOT NULL DEFAULT '{}',   -- what the router knew of the customer
         created_at         REAL NOT NULL,
         updated_at         REAL NOT NULL,
         first_response_due REAL,
@@ -72,6 +74,12 @@ MIGRATIONS: tuple[str, ...] = (
         key         TEXT PRIMARY KEY,
         ticket_id   INTEGER NOT NULL REFERENCES tickets(id)
     ) WITHOUT ROWID;
+    CREATE TABLE rules_versions (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        created_at  REAL NOT NULL
+    );
     CREATE TABLE tokens (
         id          INTEGER PRIMARY KEY,
         name        TEXT NOT NULL,

@@ -349,3 +349,32 @@ async def test_closed_store_is_unavailable(store_url: str) -> None:
         await closed.ping()
     with pytest.raises(StorageUnavailable):
         await closed.get_ticket(1)
+
+
+async def test_rules_versions_are_kept_in_order(store: Store) -> None:
+    assert await store.current_rules() is None
+    first = await store.save_rules("rules: []\n", "alice", T0)
+    second = await store.save_rules("rules: [x]\n", "bob", later(1))
+    assert second.version > first.version
+    current = await store.current_rules()
+    assert current == second
+
+
+async def test_replay_gives_each_tickets_first_contact_and_facts(store: Store) -> None:
+    router = RecordingRouter("q")
+    await store.commit_inbound(inbound("m1", subject="first"), router, NO_WINDOW)
+    await store.commit_inbound(
+        inbound("m2", subject="second", at=later(1), recipient="support@x.org"), router, NO_WINDOW
+    )
+    await store.commit_inbound(inbound("m3", "email:bob@x.org", at=later(2)), router, NO_WINDOW)
+    first_page = await store.replay(limit=2)
+    second_page = await store.replay(limit=2, cursor=first_page.next)
+    replays = [*first_page.items, *second_page.items]
+    assert second_page.next is None
+    assert [r.inbound.subject for r in replays] == ["first", "second", ""]
+    assert replays[1].inbound.recipient == "support@x.org"
+    assert replays[1].inbound.received_at == later(1)
+    assert replays[1].route.facts == router.calls[1][1]
+    assert replays[0].route.facts.is_new
+    assert not replays[1].route.facts.is_new
+    assert replays[1].route.facts.open_tickets == 1
