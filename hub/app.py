@@ -16,16 +16,17 @@ from hub.channels import enabled_channels
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.routing import DefaultRules, Routing
+from hub.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings import Settings
-from hub.state import INGEST, METRICS, ROUTING, SETTINGS, STORE
+from hub.state import INGEST, METRICS, ROUTING, RULES, SETTINGS, STORE
 from storage.base import open_store
 
 
 def build_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     store = open_store(settings.storage.url)
-    routing = Routing(DefaultRules())
+    routing = Routing(initial_rules(settings.routing.rules), settings.routing.max_explanation_lines)
+    keeper = RulesKeeper(routing, store, settings.routing.rules)
     ingest = Ingest(store, routing, settings.threading.policy(), metrics)
     app = web.Application(
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
@@ -33,9 +34,12 @@ def build_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[STORE] = store
     app[ROUTING] = routing
+    app[RULES] = keeper
     app[METRICS] = metrics
     app[INGEST] = ingest
     app.cleanup_ctx.append(_store_lifetime)
+    interval = settings.routing.watch_interval.total_seconds()
+    app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     for channel in enabled_channels(settings):
         app.add_routes(channel.routes(ingest))
         app.cleanup_ctx.append(lambda _app, ch=channel: ch.serve(ingest))

@@ -1,32 +1,189 @@
-"""The rules in force: one holder whose ruleset is swapped atomically on reload."""
+"""The rules in force: one holder the store calls, and the keeper that reloads it.
+
+`Routing` is the `core.model.Router` the store calls inside its commit: it decides with the
+ruleset in force at the moment of the call (a reload swaps one attribute, atomically), stamps
+the rules version on the decision and caps the explanation it keeps on the ticket.
+
+`RulesKeeper` does the I/O: at start it reconciles the configured rules file with the newest
+version in the store (a changed file becomes a new version; otherwise the stored version,
+perhaps written through the API, stays in force); `replace` validates off the event loop,
+stores and swaps; `watch` polls the file and the store, so an edited file, a SIGHUP or
+another hub's `PUT /api/rules` takes effect everywhere. An invalid file never replaces the
+running rules: the error is logged and answered, and the old version stays in force.
+"""
 
 from __future__ import annotations
 
-from core.model import CustomerFacts, Decision, Inbound
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from core.errors import ConfigError, RuleError, StorageError
+from core.model import CustomerFacts, Decision, Inbound, RulesVersion
+from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
+from storage.base import Store
+
+log = structlog.get_logger("contacthub.routing")
+
+DEFAULT_MAX_EXPLANATION_LINES = 50
 
 
-class DefaultRules:
-    """Every contact to `general` at normal priority: the embedded default."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rules:
+    """A compiled ruleset and the stored version it came from (None: never stored)."""
 
-    needs_history = False
-
-    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
-        return Decision("general", explanation=("no rules configured: default queue general",))
+    ruleset: Ruleset
+    version: int | None = None
 
 
 class Routing:
-    """Holds the current ruleset; `decide` always uses the one in force at the call."""
+    """The router the store calls; always the rules in force at the call."""
 
-    def __init__(self, ruleset: DefaultRules) -> None:
-        self.ruleset = ruleset
+    def __init__(self, rules: Rules, max_explanation_lines: int = DEFAULT_MAX_EXPLANATION_LINES):
+        self.rules = rules
+        self.max_explanation_lines = max(2, max_explanation_lines)
 
     @property
     def needs_history(self) -> bool:
-        return self.ruleset.needs_history
-
-    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
-        return self.ruleset.decide(inbound, facts)
+        return self.rules.ruleset.needs_history
 
     @property
-    def queues(self) -> tuple[str, ...]:
-        return ("general",)
+    def queues(self) -> Mapping[str, QueueSpec]:
+        return self.rules.ruleset.queues
+
+    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
+        rules = self.rules  # one read: a reload in between cannot mix two versions
+        decision = rules.ruleset.decide(inbound, facts)
+        return dataclasses.replace(
+            decision,
+            rules_version=rules.version,
+            explanation=cap_explanation(decision.explanation, self.max_explanation_lines),
+        )
+
+
+def cap_explanation(lines: tuple[str, ...], limit: int) -> tuple[str, ...]:
+    """Keep the first lines and the deciding last line; count what is left out.
+
+    With a thousand rules a full explanation is tens of kilobytes per ticket; the rules
+    that did not match early are the useful part, and `rules test` shows the whole.
+    """
+    if len(lines) <= limit:
+        return lines
+    skipped = len(lines) - limit + 1
+    return (*lines[: limit - 2], f"... {skipped} more rules did not match", lines[-1])
+
+
+class RulesKeeper:
+    """Loads, stores, swaps and watches the rules of one hub."""
+
+    def __init__(self, routing: Routing, store: Store, path: Path | None) -> None:
+        self.routing = routing
+        self.store = store
+        self.path = path
+        self._file_stamp: tuple[float, int] | None = None
+
+    async def start(self) -> None:
+        """Put the right rules in force: a changed file wins, else the newest stored version."""
+        stored = await self.store.current_rules()
+        if self.path is not None:
+            text = self._read_file(self.path)
+            if stored is None or stored.source != text:
+                await self.replace(text, f"file:{self.path}")
+                return
+        if stored is not None:
+            ruleset = await _compile(stored.source, f"rules version {stored.version}")
+            self.routing.rules = Rules(ruleset, stored.version)
+
+    async def replace(self, source: str, author: str) -> RulesVersion:
+        """Validate, store and swap in new rules; RuleError leaves the running ones."""
+        ruleset = await _compile(source, str(self.path or "rules.yaml"))
+        version = await self.store.save_rules(source, author, datetime.now(UTC))
+        self.routing.rules = Rules(ruleset, version.version)
+        log.info("rules_replaced", version=version.version, author=author)
+        return version
+
+    async def reload_file(self, reason: str) -> None:
+        """Re-read the rules file (on SIGHUP or a change); errors are logged, not raised."""
+        if self.path is None:
+            return
+        try:
+            text = self._read_file(self.path)
+            if text != self.routing.rules.ruleset.source:
+                await self.replace(text, f"file:{self.path} ({reason})")
+        except (RuleError, ConfigError) as exc:
+            log.error("rules_reload_refused", reason=reason, error=str(exc))
+        except StorageError as exc:
+            log.error("rules_reload_failed", reason=reason, error=exc.message)
+
+    async def follow_store(self) -> None:
+        """Adopt a newer version another hub stored (through its API)."""
+        stored = await self.store.current_rules()
+        current = self.routing.rules.version
+        if stored is None or (current is not None and stored.version <= current):
+            return
+        try:
+            ruleset = await _compile(stored.source, f"rules version {stored.version}")
+        except RuleError as exc:
+            log.error("stored_rules_refused", version=stored.version, error=str(exc))
+            return
+        self.routing.rules = Rules(ruleset, stored.version)
+        log.info("rules_followed", version=stored.version)
+
+    async def watch(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            if self._file_changed():
+                await self.reload_file("file changed")
+            with contextlib.suppress(StorageError):
+                await self.follow_store()
+
+    def _read_file(self, path: Path) -> str:
+        try:
+            stat = path.stat()
+            self._file_stamp = (stat.st_mtime, stat.st_size)
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read rules file {path}: {exc.strerror}") from exc
+
+    def _file_changed(self) -> bool:
+        if self.path is None:
+            return False
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return False
+        return (stat.st_mtime, stat.st_size) != self._file_stamp
+
+
+async def _compile(source: str, filename: str) -> Ruleset:
+    # Compiling a thousand rules takes half a second: never on the event loop.
+    return await asyncio.to_thread(load_ruleset, source, filename)
+
+
+def initial_rules(path: Path | None) -> Rules:
+    """The rules a hub starts with, checked before it serves anything."""
+    if path is None:
+        return Rules(default_ruleset())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file {path}: {exc.strerror}") from exc
+    return Rules(load_ruleset(text, str(path)))
+
+
+@contextlib.asynccontextmanager
+async def watching(keeper: RulesKeeper, interval: float) -> AsyncIterator[None]:
+    await keeper.start()
+    task = asyncio.create_task(keeper.watch(interval)) if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

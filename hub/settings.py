@@ -47,6 +47,8 @@ class StorageSettings(_Section):
 class RoutingSettings(_Section):
     rules: Path | None = None
     default_region: str = Field("US", min_length=2, max_length=2)
+    watch_interval: Duration = timedelta(seconds=2)  # rules file and other hubs' versions
+    max_explanation_lines: int = Field(50, ge=2, le=10_000)  # kept per ticket
 
 
 def _default_windows() -> dict[str, timedelta]:

@@ -6,12 +6,13 @@ from aiohttp import web
 
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.routing import Routing
+from hub.routing import Routing, RulesKeeper
 from hub.settings import Settings
 from storage.base import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE: web.AppKey[Store] = web.AppKey("store")
 ROUTING = web.AppKey("routing", Routing)
+RULES = web.AppKey("rules", RulesKeeper)
 METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)

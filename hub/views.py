@@ -28,7 +28,11 @@ def ticket_json(ticket: Ticket, *, with_messages: bool = True) -> Json:
         "tags": list(ticket.tags),
         "skills": list(ticket.skills),
         "assignee": ticket.assignee,
-        "route": {"rule": ticket.route.rule, "explanation": list(ticket.route.explanation)},
+        "route": {
+            "rule": ticket.route.rule,
+            "explanation": list(ticket.route.explanation),
+            "rules_version": ticket.route.rules_version,
+        },
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "sla": {

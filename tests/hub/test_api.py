@@ -54,7 +54,8 @@ async def test_ticket_read_has_messages_and_route(hub: Hub) -> None:
     assert ticket["status"] == "new"
     assert ticket["route"] == {
         "rule": None,
-        "explanation": ["no rules configured: default queue general"],
+        "explanation": ["no rule set the queue: default queue 'general'"],
+        "rules_version": None,
     }
     (message,) = ticket["messages"]
     assert (message["direction"], message["body"], message["external_id"]) == (
