@@ -65,7 +65,12 @@ class ChannelError(HubError):
 
 
 class SignatureError(ChannelError):
-    """A forged, stale or missing provider signature."""
+    """A forged, stale or missing provider signature; `url` is the URL it was checked against
+    (when the provider signs URLs), so a misconfigured proxy shows in logs and metrics."""
+
+    def __init__(self, message: str, channel: str = "", url: str = "") -> None:
+        super().__init__(message, channel)
+        self.url = url
 
 
 class PayloadError(ChannelError):

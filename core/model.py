@@ -205,6 +205,23 @@ class Message:
     error: str = ""
 
 
+FINAL_DELIVERY = frozenset({"delivered", "undelivered", "failed", "read"})
+"""Delivery statuses after which a provider reports nothing that should replace them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of an outbound message: the provider's status, its id there, why it failed."""
+
+    status: str
+    provider_id: str = ""
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "undelivered")
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """Why a ticket is where it is: the rule, the reasons, the rules version, the facts seen."""
