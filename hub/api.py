@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -12,8 +13,10 @@ from core.errors import InvalidRequest
 from core.model import Priority, Role, Status, TicketChange, TicketFilter
 from hub.auth import auth_middleware, require
 from hub.openapi import OPENAPI
-from hub.state import ROUTING, STORE
-from hub.views import customer_json, queue_json, ticket_json
+from hub.probe_json import parse_probe
+from hub.state import ROUTING, RULES, SETTINGS, STORE
+from hub.views import customer_json, decision_json, iso, queue_json, rules_json, ticket_json
+from router import load_ruleset
 from storage.base import Store
 
 MAX_PAGE = 200
@@ -32,6 +35,10 @@ def build_api(store: Store) -> web.Application:
             web.get("/queues", list_queues),
             web.post("/queues/{name}/claim", claim_next),
             web.get("/customers/{id}", get_customer),
+            web.get("/rules", get_rules),
+            web.put("/rules", put_rules),
+            web.post("/rules/test", test_rules),
+            web.get("/rules/versions", rules_versions),
         ]
     )
     return api
@@ -86,8 +93,10 @@ async def update_ticket(request: web.Request) -> web.Response:
 
 async def list_queues(request: web.Request) -> web.Response:
     stats = {s.name: s for s in await request.config_dict[STORE].queue_stats()}
-    names = sorted({*request.config_dict[ROUTING].queues, *stats})
-    return web.json_response({"items": [queue_json(n, stats.get(n)) for n in names], "next": None})
+    specs = request.config_dict[ROUTING].queues
+    names = sorted({*specs, *stats})
+    items = [queue_json(n, stats.get(n), specs.get(n)) for n in names]
+    return web.json_response({"items": items, "next": None})
 
 
 async def claim_next(request: web.Request) -> web.Response:
@@ -106,6 +115,54 @@ async def get_customer(request: web.Request) -> web.Response:
     customer = await store.get_customer(_path_id(request))
     tickets = await store.list_tickets(TicketFilter(customer_id=customer.id), MAX_PAGE)
     return web.json_response(customer_json(customer, list(tickets.items)))
+
+
+async def get_rules(request: web.Request) -> web.Response:
+    rules = request.config_dict[ROUTING].rules
+    version = await request.config_dict[STORE].current_rules()
+    if version is not None and version.version != rules.version:
+        version = None  # this hub runs other rules (it has not followed the store yet)
+    return web.json_response(
+        {**rules_json(version, rules.ruleset.source), "version": rules.version}
+    )
+
+
+async def rules_versions(request: web.Request) -> web.Response:
+    history = await request.config_dict[STORE].rules_history(MAX_PAGE)
+    items = [
+        {"version": v.version, "author": v.author, "created_at": iso(v.created_at)} for v in history
+    ]
+    return web.json_response({"items": items, "next": None})
+
+
+async def put_rules(request: web.Request) -> web.Response:
+    """Replace the rules with a YAML body; invalid rules leave the running ones (400)."""
+    token = require(request, Role.SUPERVISOR)
+    source = await _text_body(request)
+    version = await request.config_dict[RULES].replace(source, f"token:{token.name}")
+    return web.json_response(rules_json(version, source))
+
+
+async def test_rules(request: web.Request) -> web.Response:
+    """Where a made-up contact would go, under the running rules or a draft in `rules`."""
+    data = await _json_body(request)
+    probe = parse_probe(data, request.config_dict[SETTINGS].routing.default_region)
+    draft = data.get("rules")
+    if draft is None:
+        decision = request.config_dict[ROUTING].decide(probe.contact, probe.facts)
+    elif isinstance(draft, str):
+        ruleset = await asyncio.to_thread(load_ruleset, draft, "draft")
+        decision = ruleset.decide(probe.contact, probe.facts)
+    else:
+        raise InvalidRequest("rules must be the YAML text of a rules file")
+    return web.json_response(decision_json(decision))
+
+
+async def _text_body(request: web.Request) -> str:
+    try:
+        return (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("the rules must be UTF-8 text") from exc
 
 
 def _now() -> datetime:

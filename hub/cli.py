@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from aiohttp import web
 from rich.console import Console
 
-from core.errors import ConfigError, HubError
+from core.errors import HubError
 from core.model import Role
+from hub.cli_common import config_option, load_config
+from hub.cli_rules import rules
 from hub.logs import configure_logging
-from hub.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(command: F) -> F:
-    option = click.option(
-        "--config",
-        "config",
-        type=click.Path(path_type=Path, dir_okay=False),
-        envvar="CONTACTHUB_CONFIG",
-        help="contacthub.toml (default: the embedded default; env CONTACTHUB_CONFIG).",
-    )
-    return option(command)
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config, os.environ)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -49,7 +28,7 @@ def main() -> None:
 @config_option
 def serve(config: Path | None) -> None:
     """Run the hub: webhooks, API and the enabled channel listeners."""
-    settings = _settings(config)
+    settings = load_config(config)
     configure_logging(settings.logging.level, json_lines=settings.logging.json_lines)
     from hub.app import build_app
 
@@ -57,10 +36,14 @@ def serve(config: Path | None) -> None:
         app = build_app(settings)
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
+    app.on_startup.append(reload_rules_on_sighup)
     click.echo(f"contacthub serving on http://{settings.server.host}:{settings.server.port}")
     web.run_app(
         app, host=settings.server.host, port=settings.server.port, print=None, access_log=None
     )
+
+
+main.add_command(rules)
 
 
 @main.group()
@@ -76,7 +59,7 @@ def token_create(config: Path | None, role: str, name: str) -> None:
     """Create a token; its secret is printed once, alone on the last line."""
     from hub.tokens import create_token
 
-    settings = _settings(config)
+    settings = load_config(config)
     try:
         created, secret = asyncio.run(create_token(settings.storage.url, Role(role), name))
     except HubError as exc:
@@ -92,6 +75,15 @@ def demo() -> None:
     from hub.demo import run_demo
 
     asyncio.run(run_demo(Console()))
+
+
+async def reload_rules_on_sighup(app: web.Application) -> None:
+    """`kill -HUP` re-reads the rules file (the running rules stay if it is invalid)."""
+    from hub.state import RULES
+
+    keeper = app[RULES]
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(keeper.reload_file("SIGHUP")))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,6 +31,8 @@ from storage.base import Store
 log = structlog.get_logger("contacthub.routing")
 
 DEFAULT_MAX_EXPLANATION_LINES = 50
+FILE_AUTHOR = "file:"  # versions read from the rules file carry this author prefix
+HISTORY_SCAN = 200
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,13 +90,19 @@ class RulesKeeper:
         self._file_stamp: tuple[float, int] | None = None
 
     async def start(self) -> None:
-        """Put the right rules in force: a changed file wins, else the newest stored version."""
-        stored = await self.store.current_rules()
+        """Put the right rules in force: a changed file wins, else the newest stored version.
+
+        The file has changed when it differs from the last version that came from it, so
+        rules saved through the API stay in force across restarts until the file is edited.
+        """
+        history = await self.store.rules_history(HISTORY_SCAN)
         if self.path is not None:
             text = self._read_file(self.path)
-            if stored is None or stored.source != text:
-                await self.replace(text, f"file:{self.path}")
+            from_file = next((v for v in history if v.author.startswith(FILE_AUTHOR)), None)
+            if from_file is None or from_file.source != text:
+                await self.replace(text, f"{FILE_AUTHOR}{self.path}")
                 return
+        stored = history[0] if history else None
         if stored is not None:
             ruleset = await _compile(stored.source, f"rules version {stored.version}")
             self.routing.rules = Rules(ruleset, stored.version)
@@ -114,7 +122,7 @@ class RulesKeeper:
         try:
             text = self._read_file(self.path)
             if text != self.routing.rules.ruleset.source:
-                await self.replace(text, f"file:{self.path} ({reason})")
+                await self.replace(text, f"{FILE_AUTHOR}{self.path} ({reason})")
         except (RuleError, ConfigError) as exc:
             log.error("rules_reload_refused", reason=reason, error=str(exc))
         except StorageError as exc:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from core.model import Attachment, Customer, Message, QueueStats, Ticket
+from core.duration import format_duration
+from core.model import Attachment, Customer, Decision, Message, QueueStats, RulesVersion, Ticket
+from router import QueueSpec
 
 Json = dict[str, Any]
 
@@ -87,9 +89,42 @@ def customer_json(customer: Customer, tickets: list[Ticket]) -> Json:
     }
 
 
-def queue_json(name: str, stats: QueueStats | None) -> Json:
+def decision_json(decision: Decision) -> Json:
+    return {
+        "queue": decision.queue,
+        "priority": decision.priority,
+        "tags": list(decision.tags),
+        "skills": list(decision.skills),
+        "rule": decision.rule,
+        "explanation": list(decision.explanation),
+        "sla": {
+            "first_response": _span(decision.first_response),
+            "resolution": _span(decision.resolution),
+        },
+        "auto_reply": decision.auto_reply,
+        "campaign": decision.campaign,
+        "rules_version": decision.rules_version,
+    }
+
+
+def _span(value: timedelta | None) -> str | None:
+    return None if value is None else format_duration(value)
+
+
+def rules_json(version: RulesVersion | None, ruleset_source: str) -> Json:
+    return {
+        "version": None if version is None else version.version,
+        "author": None if version is None else version.author,
+        "created_at": None if version is None else iso(version.created_at),
+        "source": ruleset_source,
+    }
+
+
+def queue_json(name: str, stats: QueueStats | None, spec: QueueSpec | None = None) -> Json:
     return {
         "name": name,
+        "kind": None if spec is None else str(spec.kind),
+        "tier": None if spec is None else spec.tier,
         "waiting": 0 if stats is None else stats.waiting,
         "open": 0 if stats is None else stats.open,
         "oldest_waiting_at": None if stats is None else iso(stats.oldest_waiting_at),

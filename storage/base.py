@@ -90,6 +90,9 @@ class Store(Protocol):
     async def current_rules(self) -> RulesVersion | None:
         """The newest saved rules, if any were saved."""
 
+    async def rules_history(self, limit: int = 50) -> list[RulesVersion]:
+        """Saved versions, newest first."""
+
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
         """Tickets oldest first, each with its first contact and the facts it was routed on."""
 

@@ -343,6 +343,10 @@ class SqliteStore:
         version: RulesVersion | None = await self._readers.run(q.current_rules)
         return version
 
+    async def rules_history(self, limit: int = 50) -> list[RulesVersion]:
+        history: list[RulesVersion] = await self._readers.run(q.rules_history, limit)
+        return history
+
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
         page: Page[Replay] = await self._readers.run(q.replay, limit, cursor)
         return page

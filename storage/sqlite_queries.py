@@ -199,10 +199,16 @@ def save_rules(db: sqlite3.Connection, source: str, author: str, now: datetime) 
 
 
 def current_rules(db: sqlite3.Connection) -> RulesVersion | None:
-    row = db.execute(
-        "SELECT id, source, author, created_at FROM rules_versions ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    return None if row is None else RulesVersion(row[0], row[1], row[2], dt(row[3]))
+    history = rules_history(db, 1)
+    return history[0] if history else None
+
+
+def rules_history(db: sqlite3.Connection, limit: int) -> list[RulesVersion]:
+    rows = db.execute(
+        "SELECT id, source, author, created_at FROM rules_versions ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [RulesVersion(row[0], row[1], row[2], dt(row[3])) for row in rows]
 
 
 def replay(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Replay]:

@@ -358,6 +358,8 @@ async def test_rules_versions_are_kept_in_order(store: Store) -> None:
     assert second.version > first.version
     current = await store.current_rules()
     assert current == second
+    assert await store.rules_history() == [second, first]
+    assert await store.rules_history(limit=1) == [second]
 
 
 async def test_replay_gives_each_tickets_first_contact_and_facts(store: Store) -> None:

@@ -1,0 +1,207 @@
+"""Rules over the API and hot reload: validated, versioned, swapped atomically, explained."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.model import Role
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.support import form_body, form_headers
+
+RULES = """\
+queues:
+  general: {}
+  billing: {sla: {first_response: 4h, resolution: 2d}}
+rules:
+  - name: billing words
+    when: {body: {contains: [refund, invoice]}}
+    then: {queue: billing, tags: [billing]}
+default: {queue: general}
+"""
+OTHER_RULES = RULES.replace("refund, invoice", "chargeback")
+
+
+async def submit(hub: Hub, external_id: str, message: str) -> int:
+    body = form_body(external_id, message=message, email=f"{external_id}@example.com")
+    async with hub.http.post("/webhooks/form", data=body, headers=form_headers(body)) as response:
+        assert response.status == 201
+        return int((await response.json())["ticket_id"])
+
+
+async def put_rules(hub: Hub, source: str, role: Role = Role.SUPERVISOR) -> tuple[int, Any]:
+    async with hub.http.put("/api/rules", data=source, headers=await hub.token(role)) as response:
+        return response.status, await response.json()
+
+
+async def ticket(hub: Hub, ticket_id: int) -> Any:
+    async with hub.http.get(f"/api/tickets/{ticket_id}", headers=await hub.token(Role.AGENT)) as r:
+        return await r.json()
+
+
+async def test_supervisor_replaces_rules_and_new_tickets_follow_them(hub: Hub) -> None:
+    before = await submit(hub, "w1", "please refund me")
+    status, answer = await put_rules(hub, RULES)
+    assert status == 200
+    assert answer["version"] == 1
+    assert answer["author"] == "token:tester"
+    after = await submit(hub, "w2", "please refund me")
+    assert (await ticket(hub, before))["queue"] == "general"
+    routed = await ticket(hub, after)
+    assert (routed["queue"], routed["tags"]) == ("billing", ["billing"])
+    assert routed["route"]["rule"] == "billing words"
+    assert routed["route"]["rules_version"] == 1
+    assert routed["sla"]["first_response_due"] is not None
+    async with hub.http.get("/api/rules", headers=await hub.token(Role.AGENT)) as response:
+        current = await response.json()
+    assert (current["version"], current["source"]) == (1, RULES)
+
+
+async def test_invalid_rules_are_400_with_every_problem_and_old_rules_stay(hub: Hub) -> None:
+    await put_rules(hub, RULES)
+    broken = RULES.replace("contains:", "containz:").replace("queue: billing,", "queue: nowhere,")
+    status, answer = await put_rules(hub, broken)
+    assert status == 400
+    assert any("containz" in p and ":6:" in p for p in answer["problems"])
+    assert any("unknown queue 'nowhere'" in p for p in answer["problems"])
+    routed = await ticket(hub, await submit(hub, "w1", "an invoice question"))
+    assert routed["queue"] == "billing"
+
+
+async def test_only_supervisors_replace_rules(hub: Hub) -> None:
+    status, answer = await put_rules(hub, RULES, Role.AGENT)
+    assert status == 403
+    assert "supervisor" in answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("probe", "queue", "rule"),
+    [
+        ({"channel": "sms", "from": "+15551234567", "text": "refund"}, "billing", "billing words"),
+        ({"channel": "form", "text": "hello"}, "general", None),
+        (
+            {"channel": "form", "text": "chargeback", "rules": OTHER_RULES},
+            "billing",
+            "billing words",
+        ),
+    ],
+    ids=["running-rules", "default", "draft"],
+)
+async def test_rules_test_explains_a_made_up_contact(
+    hub: Hub, probe: dict[str, Any], queue: str, rule: str | None
+) -> None:
+    await put_rules(hub, RULES)
+    async with hub.http.post(
+        "/api/rules/test", json=probe, headers=await hub.token(Role.AGENT)
+    ) as response:
+        assert response.status == 200
+        decision = await response.json()
+    assert (decision["queue"], decision["rule"]) == (queue, rule)
+    assert decision["explanation"]
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        {"text": "no channel"},
+        {"channel": "sms", "colour": "red"},
+        {"channel": "sms", "at": "yesterday"},
+        {"channel": "sms", "at": "2026-11-23T10:00:00"},
+        {"channel": "sms", "customer": {"tags": "vip"}},
+        {"channel": "sms", "rules": "rules: [oops"},
+        {"channel": 5},
+    ],
+    ids=[
+        "no-channel",
+        "unknown-field",
+        "bad-time",
+        "naive-time",
+        "bad-tags",
+        "bad-draft",
+        "bad-type",
+    ],
+)
+async def test_bad_rules_test_requests_are_400(hub: Hub, probe: dict[str, Any]) -> None:
+    async with hub.http.post(
+        "/api/rules/test", json=probe, headers=await hub.token(Role.AGENT)
+    ) as response:
+        assert response.status == 400
+        assert (await response.json())["error"]
+
+
+async def wait_for(condition: Any, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_edited_rules_file_is_reloaded_and_a_broken_edit_is_refused(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    hub = await start_hub(make_settings(routing={"rules": str(rules), "watch_interval": "1s"}))
+    assert (await ticket(hub, await submit(hub, "w1", "refund")))["queue"] == "billing"
+    rules.write_text(OTHER_RULES)
+
+    async def chargebacks_route() -> bool:
+        async with hub.http.post(
+            "/api/rules/test", json={"channel": "form", "text": "chargeback"},
+            headers=await hub.token(Role.AGENT),
+        ) as response:  # fmt: skip
+            return bool((await response.json())["queue"] == "billing")
+
+    await wait_for(chargebacks_route)
+    rules.write_text("rules: [this is not valid\n")
+    await asyncio.sleep(1.5)
+    assert await chargebacks_route()  # the running rules stayed
+
+
+async def test_a_second_hub_follows_rules_stored_by_the_first(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    settings = make_settings(routing={"watch_interval": "1s"})
+    first, second = await start_hub(settings), await start_hub(settings)
+    await put_rules(first, RULES)
+
+    async def second_follows() -> bool:
+        async with second.http.get("/api/rules", headers=await second.token(Role.AGENT)) as r:
+            return bool((await r.json())["version"] == 1)
+
+    await wait_for(second_follows)
+    assert (await ticket(second, await submit(second, "w9", "refund")))["queue"] == "billing"
+
+
+async def test_a_changed_rules_file_becomes_a_new_version_at_start(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    first = await start_hub(make_settings(routing={"rules": str(rules)}))
+    await put_rules(first, OTHER_RULES)  # version 2, through the API
+    second = await start_hub(make_settings(routing={"rules": str(rules)}))
+    async with second.http.get("/api/rules", headers=await second.token(Role.AGENT)) as r:
+        assert (await r.json())["version"] == 2  # the file did not change: the API's stays
+    rules.write_text(RULES + "# edited\n")
+    third = await start_hub(make_settings(routing={"rules": str(rules)}))
+    async with third.http.get("/api/rules", headers=await third.token(Role.AGENT)) as r:
+        current = await r.json()
+    assert current["version"] == 3
+    assert current["source"].endswith("# edited\n")
+
+
+async def test_every_version_is_listed_with_author_and_time(hub: Hub) -> None:
+    await put_rules(hub, RULES)
+    await put_rules(hub, OTHER_RULES)
+    async with hub.http.get("/api/rules/versions", headers=await hub.token(Role.AGENT)) as r:
+        versions = (await r.json())["items"]
+    assert [(v["version"], v["author"]) for v in versions] == [
+        (2, "token:tester"),
+        (1, "token:tester"),
+    ]
+    assert all(v["created_at"].endswith("Z") for v in versions)
