@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from core.errors import ConfigError
 from core.model import (
     Customer,
+    Delivery,
     Inbound,
     IngestResult,
     Message,
@@ -77,6 +78,25 @@ class Store(Protocol):
         self, ticket_id: int, body: str, author: str, now: datetime
     ) -> Message:
         """Record a reply to the customer (its delivery is the channel's business)."""
+
+    async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
+        """Keep what the channel's sender made of an outbound message: status, provider id
+        (found again by `update_delivery`) and, for a failure, the reason. NotFound for an
+        unknown or inbound message."""
+
+    async def update_delivery(
+        self, channel: str, provider_id: str, delivery: Delivery
+    ) -> Message | None:
+        """A provider's later status report of an outbound message, by the provider's id; a
+        final status (delivered, undelivered, failed, read) is never replaced. None when no
+        outbound message of the channel has that id."""
+
+    async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
+        """Record a customer's SMS opt-out (STOP) or opt-in (START) said at `at`; an older
+        word never replaces a newer one."""
+
+    async def sms_opted_out(self, identity_key: str) -> bool:
+        """Whether the phone identity ("phone:+1...") opted out of SMS (default: no)."""
 
     async def queue_stats(self) -> list[QueueStats]:
         """Depth and age of every queue that holds tickets."""

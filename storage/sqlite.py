@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 from core.errors import ConfigError, Conflict, StorageError, StorageUnavailable
 from core.model import (
     Customer,
+    Delivery,
     Inbound,
     IngestResult,
     Message,
@@ -45,6 +46,7 @@ from core.model import (
     TicketFilter,
     Token,
 )
+from storage import sqlite_outbound as out
 from storage import sqlite_queries as q
 from storage.sqlite_ingest import commit_inbound
 from storage.sqlite_schema import migrate
@@ -326,6 +328,25 @@ class SqliteStore:
             q.append_outbound, ticket_id, body, author, now
         )
         return message
+
+    async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
+        message: Message = await self._writer.submit(out.record_delivery, message_id, delivery)
+        return message
+
+    async def update_delivery(
+        self, channel: str, provider_id: str, delivery: Delivery
+    ) -> Message | None:
+        message: Message | None = await self._writer.submit(
+            out.update_delivery, channel, provider_id, delivery
+        )
+        return message
+
+    async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
+        await self._writer.submit(out.set_sms_opt_out, identity_key, opted_out, at)
+
+    async def sms_opted_out(self, identity_key: str) -> bool:
+        opted_out: bool = await self._readers.run(out.sms_opted_out, identity_key)
+        return opted_out
 
     async def queue_stats(self) -> list[QueueStats]:
         stats: list[QueueStats] = await self._readers.run(q.queue_stats)

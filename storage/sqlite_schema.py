@@ -89,6 +89,16 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at  REAL
     );
     """,
+    # 2: outbound deliveries found by the provider's id; customers' SMS consent
+    """
+    CREATE INDEX messages_provider ON messages(channel, external_id)
+        WHERE direction = 'outbound';
+    CREATE TABLE sms_consent (
+        identity_key TEXT PRIMARY KEY,         -- "phone:+15551234567"
+        opted_out    INTEGER NOT NULL,
+        at           REAL NOT NULL             -- when the customer said so
+    ) WITHOUT ROWID;
+    """,
 )
 
 
