@@ -74,7 +74,7 @@ def demo() -> None:
     configure_logging("error")  # the demo shows refusals in its own table
     from hub.demo import run_demo
 
-    asyncio.run(run_demo(Console()))
+    asyncio.run(run_demo(Console(width=None if sys.stdout.isatty() else 120)))
 
 
 async def reload_rules_on_sighup(app: web.Application) -> None:

@@ -60,10 +60,33 @@ class Sent:
     answer: str
 
 
+DEMO_RULES = """\
+queues:
+  general:   {kind: inbound, tier: 1, sla: {first_response: 8h, resolution: 3d}}
+  billing:   {kind: inbound, tier: 1, sla: {first_response: 4h, resolution: 2d}}
+  escalated: {kind: inbound, tier: 2, sla: {first_response: 1h, resolution: 1d}}
+  callbacks: {kind: outbound}
+rules:
+  - name: billing words
+    when: {any: [{body: {contains: [refund, invoice, charged]}}, {subject: {contains: refund}}]}
+    then: {queue: billing, tags: [billing]}
+  - name: cannot log in
+    when: {body: {contains: [password, "log in", locked]}}
+    then: {queue: escalated, priority: high, tags: [access]}
+  - name: callbacks
+    when: {event: {in: [missed_call, callback_request]}}
+    then: {queue: callbacks}
+default: {queue: general, priority: normal}
+"""
+
+
 def demo_settings(workdir: Path, form_secret: str) -> Settings:
+    rules = workdir / "rules.yaml"
+    rules.write_text(DEMO_RULES, encoding="utf-8")
     raw = {
         "server": {"port": 0},
         "storage": {"url": f"sqlite:///{workdir / 'demo.db'}"},
+        "routing": {"rules": str(rules)},
         "threading": {"reopen_window": {"form": "1h"}},
         "channels": {"webform": {"secret": form_secret}},
     }
@@ -138,11 +161,12 @@ def _sent_table(sent: list[Sent]) -> Table:
 
 def _ticket_table(tickets: list[dict[str, Any]]) -> Table:
     table = Table(title="tickets")
-    for column in ("id", "channel", "queue", "priority", "status", "customer", "subject", "msgs"):
+    columns = ("id", "channel", "queue", "priority", "rule", "customer", "subject", "msgs")
+    for column in columns:
         table.add_column(column)
     for t in tickets:
         table.add_row(
-            str(t["id"]), t["channel"], t["queue"], t["priority"], t["status"],
+            str(t["id"]), t["channel"], t["queue"], t["priority"], t["route"]["rule"] or "default",
             str(t["customer_id"]), t["subject"], str(len(t["messages"])),
         )  # fmt: skip
     return table
