@@ -24,7 +24,7 @@ from pathlib import Path
 import structlog
 
 from core.errors import ConfigError, RuleError, StorageError
-from core.model import CustomerFacts, Decision, Inbound, RulesVersion
+from core.model import CustomerFacts, Decision, Identity, Inbound, RulesVersion
 from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
 from storage.base import Store
 
@@ -41,6 +41,15 @@ class Rules:
 
     ruleset: Ruleset
     version: int | None = None
+    constant: Decision | None = dataclasses.field(default=None, init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Rules without a single rule decide the same for every contact: decide once.
+        if not self.ruleset.doc.rules:
+            probe = Inbound("", "", Identity("", ""), "", datetime.now(UTC))
+            decision = self.ruleset.decide(probe, CustomerFacts(None))
+            stamped = dataclasses.replace(decision, rules_version=self.version)
+            object.__setattr__(self, "constant", stamped)
 
 
 class Routing:
@@ -60,6 +69,8 @@ class Routing:
 
     def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         rules = self.rules  # one read: a reload in between cannot mix two versions
+        if rules.constant is not None:
+            return rules.constant
         decision = rules.ruleset.decide(inbound, facts)
         return dataclasses.replace(
             decision,

@@ -180,7 +180,14 @@ async def test_queues_show_depth_and_oldest_waiting(hub: Hub) -> None:
     auth = await hub.token(Role.SUPERVISOR)
     _, empty = await get(hub, "/api/queues", auth)
     assert empty["items"] == [
-        {"name": "general", "waiting": 0, "open": 0, "oldest_waiting_at": None}
+        {
+            "name": "general",
+            "kind": "inbound",
+            "tier": 1,
+            "waiting": 0,
+            "open": 0,
+            "oldest_waiting_at": None,
+        }
     ]
     await submit(hub, "w1", email="a@example.com")
     await submit(hub, "w2", email="b@example.com")
