@@ -125,6 +125,7 @@ class Store(Protocol):
 
 BACKENDS = {
     "sqlite": "storage.sqlite:SqliteStore",
+    "redis": "storage.redis:RedisStore",
 }
 """URL scheme -> "module:class". A backend's constructor takes the URL."""
 

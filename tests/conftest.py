@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from hub.auth import digest, new_secret
 from hub.settings import Settings, parse_settings
 from hub.state import STORE
 from storage.base import Store
+from tests.storage.redis_server import RedisServer
 from tests.support import FORM_SECRET
 
 MakeSettings = Callable[..., Settings]
@@ -94,3 +95,19 @@ async def start_hub(make_settings: MakeSettings) -> AsyncIterator[StartHub]:
 @pytest.fixture
 async def hub(start_hub: StartHub) -> Hub:
     return await start_hub()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the session (AOF on, no RDB); tests flush what they use."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session's Redis, emptied for this test."""
+    redis_server.flush()
+    return redis_server.url

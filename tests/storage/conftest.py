@@ -1,4 +1,8 @@
-"""The contract suite runs on every backend; a backend joins by adding its URL factory."""
+"""The contract suite runs on every backend; a backend joins by adding its URL factory.
+
+A factory gets the test's request (to reach fixtures such as the Redis server, started only
+when a Redis test runs) and a temporary directory.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ import pytest
 
 from storage.base import Store, open_store
 
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: f"sqlite:///{tmp / 'contract.db'}",
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "sqlite": lambda _request, tmp: f"sqlite:///{tmp / 'contract.db'}",
+    "redis": lambda request, _tmp: str(request.getfixturevalue("redis_url")),
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
+    return BACKENDS[request.param](request, tmp_path)
 
 
 @pytest.fixture

@@ -1,0 +1,12 @@
+-- Hand the most pressing waiting ticket of a queue (priority, then age) to one agent.
+-- ARGV: queue, assignee, now. Replies the ticket, or nil when none waits.
+local queue, assignee, now = ARGV[1], ARGV[2], ARGV[3]
+for rank = 3, 0, -1 do
+  local first = redis.call('ZRANGE', k('w', queue, rank), 0, 0)[1]
+  if first then
+    local id = tonumber(first)
+    change_ticket(id, {'status', 'open', 'assignee', assignee, 'updated', now}, {})
+    return read_ticket(id)
+  end
+end
+return false
