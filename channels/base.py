@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol
 from aiohttp import web
 
 from core.errors import PayloadError, PayloadTooLarge, SignatureError
-from core.model import Inbound, IngestResult
+from core.model import Delivery, Identity, Inbound, IngestResult, Message, Ticket
 
 Sink = Callable[[Inbound], Awaitable[IngestResult]]
 
@@ -31,6 +31,24 @@ class Channel(Protocol):
 
     def serve(self, sink: Sink) -> AbstractAsyncContextManager[None]:
         """Listeners and pollers that run while the app runs."""
+
+
+class Sender(Protocol):
+    """Delivers agents' replies on one channel. The hub records the reply first
+    (`Store.append_outbound`), then calls `send`, then records the returned Delivery."""
+
+    name: ClassVar[str]
+
+    def recipient(self, ticket: Ticket, body: str) -> Identity:
+        """Who a reply on this ticket goes to. InvalidRequest for a body the channel cannot
+        carry, Conflict when the ticket has nobody to reply to."""
+
+    async def send(self, ticket: Ticket, message: Message) -> Delivery:
+        """Deliver one recorded reply. A provider's final refusal is a failed Delivery with
+        its reason, never an exception."""
+
+    def serve(self) -> AbstractAsyncContextManager[None]:
+        """What the sender holds while the app runs (its HTTP client session)."""
 
 
 async def read_body(request: web.Request, limit: int, channel: str) -> bytes:

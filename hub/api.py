@@ -14,8 +14,17 @@ from core.model import Priority, Role, Status, TicketChange, TicketFilter
 from hub.auth import auth_middleware, require
 from hub.openapi import OPENAPI
 from hub.probe_json import parse_probe
-from hub.state import ROUTING, RULES, SETTINGS, STORE
-from hub.views import customer_json, decision_json, iso, queue_json, rules_json, ticket_json
+from hub.replies import send_reply
+from hub.state import ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.views import (
+    customer_json,
+    decision_json,
+    iso,
+    message_json,
+    queue_json,
+    rules_json,
+    ticket_json,
+)
 from router import load_ruleset
 from storage.base import Store
 
@@ -32,6 +41,7 @@ def build_api(store: Store) -> web.Application:
             web.get("/tickets", list_tickets),
             web.get("/tickets/{id}", get_ticket),
             web.patch("/tickets/{id}", update_ticket),
+            web.post("/tickets/{id}/reply", reply_to_ticket),
             web.get("/queues", list_queues),
             web.post("/queues/{name}/claim", claim_next),
             web.get("/customers/{id}", get_customer),
@@ -89,6 +99,23 @@ async def update_ticket(request: web.Request) -> web.Response:
     )
     ticket = await request.config_dict[STORE].update_ticket(_path_id(request), change, _now())
     return web.json_response(ticket_json(ticket))
+
+
+async def reply_to_ticket(request: web.Request) -> web.Response:
+    """Send `{"body": ...}` on the ticket's channel: 201 sent, 502 refused by the provider
+    (the message is kept with the reason), 409 when the channel cannot reply."""
+    token = require(request, Role.AGENT)
+    data = await _json_body(request)
+    body = data.get("body")
+    if not isinstance(body, str) or set(data) != {"body"}:
+        raise InvalidRequest('the body must be {"body": "<text>"}')
+    senders = request.config_dict[SENDERS]
+    store = request.config_dict[STORE]
+    message = await send_reply(store, senders, _path_id(request), body, token.name)
+    if message.delivery in ("failed", "undelivered"):
+        error = f"not delivered: {message.error}"
+        return web.json_response({"error": error, "message": message_json(message)}, status=502)
+    return web.json_response(message_json(message), status=201)
 
 
 async def list_queues(request: web.Request) -> web.Response:

@@ -12,13 +12,13 @@ from aiohttp import web
 
 from core.errors import StorageError
 from hub import api
-from hub.channels import enabled_channels
+from hub.channels import Services, enabled_channels, enabled_senders
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings import Settings
-from hub.state import INGEST, METRICS, ROUTING, RULES, SETTINGS, STORE
+from hub.state import INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
 from storage.base import open_store
 
 
@@ -40,9 +40,13 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_store_lifetime)
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
-    for channel in enabled_channels(settings):
-        app.add_routes(channel.routes(ingest))
-        app.cleanup_ctx.append(lambda _app, ch=channel: ch.serve(ingest))
+    services = Services(store, routing, ingest, metrics, settings.threading.policy())
+    for channel, sink in enabled_channels(settings, services):
+        app.add_routes(channel.routes(sink))
+        app.cleanup_ctx.append(lambda _app, ch=channel, s=sink: ch.serve(s))
+    app[SENDERS] = senders = enabled_senders(settings)
+    for sender in senders.values():
+        app.cleanup_ctx.append(lambda _app, se=sender: se.serve())
     app.add_routes(
         [
             web.get("/healthz", healthz),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -71,10 +73,13 @@ def _hub_error_response(request: web.Request, exc: HubError, metrics: Metrics) -
     elif type(exc) is AuthError:
         headers["WWW-Authenticate"] = 'Bearer realm="contacthub"'
     if isinstance(exc, ChannelError):
-        reason = type(exc).__name__
-        metrics.rejected.labels(exc.channel, reason, request.path).inc()
+        # A provider that signs URLs names the URL it was checked against (rebuilt from
+        # server.public_url); the label drops the query, which would make it unbounded.
+        url = getattr(exc, "url", "")
+        label = urlsplit(url)._replace(query="", fragment="").geturl() if url else request.path
+        metrics.rejected.labels(exc.channel, type(exc).__name__, label).inc()
         log.warning(
-            "webhook_rejected", channel=exc.channel, reason=exc.message, url=str(request.url)
+            "webhook_rejected", channel=exc.channel, reason=exc.message, url=url or str(request.url)
         )
     elif status >= 500:
         log.error("request_failed", path=request.path, status=status, error=exc.message)

@@ -13,9 +13,17 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from core.duration import parse_duration
 from core.errors import ConfigError
@@ -36,7 +44,7 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    public_url: str | None = None
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     max_body_bytes: int = Field(1_048_576, ge=1024)
 
 
@@ -72,8 +80,49 @@ class WebformSettings(_Section):
     max_field_chars: int = Field(100_000, ge=100)
 
 
+class TwilioVoiceSettings(_Section):
+    """The IVR. Texts left unset keep the built-in wording (channels/voice_twiml.py)."""
+
+    dial: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")  # instead of <Enqueue>
+    dial_timeout: int = Field(20, ge=5, le=600)
+    max_queue_size: int | None = Field(None, ge=0)  # more waiting tickets: the menu instead
+    max_voicemail_seconds: int = Field(120, ge=5, le=120)  # Twilio transcribes up to 120 s
+    language: str = "en-US"
+    greeting: str | None = None
+    closed: str | None = None
+    busy: str | None = None
+    menu: str | None = None
+    invalid: str | None = None
+    callback_confirmed: str | None = None
+    voicemail_prompt: str | None = None
+    goodbye: str | None = None
+
+
+class TwilioSettings(_Section):
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: SecretStr = Field(min_length=16)
+    api_base: str = Field("https://api.twilio.com", pattern=r"^https?://[^/?#\s]+/?$")
+    acknowledgement: str = "Thanks, we got your message. Your ticket number is {ticket}."
+    help_text: str = "Reply to this number and our team will answer. Reply STOP to opt out."
+    on_bad_signature: Literal["reject", "quarantine"] = "reject"
+    send_attempts: int = Field(4, ge=1, le=10)  # 429 and 5xx are tried again, with backoff
+    send_backoff: Duration = timedelta(milliseconds=500)
+    send_timeout: Duration = timedelta(seconds=10)
+    voice: TwilioVoiceSettings = TwilioVoiceSettings()
+
+    @field_validator("acknowledgement")
+    @classmethod
+    def _one_placeholder(cls, text: str) -> str:
+        try:
+            text.format(ticket=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("may hold only the placeholder {ticket}") from exc
+        return text
+
+
 class ChannelsSettings(_Section):
     webform: WebformSettings | None = None
+    twilio: TwilioSettings | None = None
 
 
 class LoggingSettings(_Section):

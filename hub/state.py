@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aiohttp import web
 
+from channels.base import Sender
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.routing import Routing, RulesKeeper
@@ -16,3 +19,4 @@ ROUTING = web.AppKey("routing", Routing)
 RULES = web.AppKey("rules", RulesKeeper)
 METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)
+SENDERS: web.AppKey[Mapping[str, Sender]] = web.AppKey("senders")
