@@ -93,6 +93,16 @@ class Attachment:
     url: str | None = None
 
 
+TICKET_KEY_PREFIX = "ticket:"
+"""A thread key naming a ticket by id (`ticket:42`, from an email subject's `[#42]` or a
+reply to one of our Message-IDs). A store resolves it only for the customer who owns that
+ticket, so a stranger quoting a ticket number gets a new ticket; it is never stored."""
+
+
+def ticket_thread_key(ticket_id: int) -> str:
+    return f"{TICKET_KEY_PREFIX}{ticket_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One provider message, normalised by its channel."""

@@ -55,6 +55,9 @@ class Store(Protocol):
     ) -> IngestResult:
         """Dedupe, identify, thread, route and store one contact, all or nothing.
 
+        Thread keys are tried in order; a `ticket:<id>` key (core.model.TICKET_KEY_PREFIX)
+        threads only onto a live ticket of the sender's own customer and is never stored.
+
         `router.decide` is called only when a new ticket is made, with the facts the store
         read in the same atomic operation (tags and open tickets only if the router
         `needs_history`).
@@ -97,6 +100,12 @@ class Store(Protocol):
 
     async def sms_opted_out(self, identity_key: str) -> bool:
         """Whether the phone identity ("phone:+1...") opted out of SMS (default: no)."""
+
+    async def get_checkpoint(self, name: str) -> str | None:
+        """Where a poller named `name` stopped (e.g. an IMAP mailbox), or None."""
+
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        """Keep where a poller stopped; the newest value replaces the old one."""
 
     async def queue_stats(self) -> list[QueueStats]:
         """Depth and age of every queue that holds tickets."""

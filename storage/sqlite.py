@@ -98,6 +98,9 @@ def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connec
     db.execute("PRAGMA journal_mode = WAL")
     db.execute(f"PRAGMA synchronous = {options.synchronous}")
     db.execute("PRAGMA foreign_keys = ON")
+    # Lookups (dedupe, identities) hit the same hot pages: serve them from memory, not pread.
+    db.execute("PRAGMA cache_size = -65536")
+    db.execute("PRAGMA mmap_size = 268435456")
     if readonly:
         db.execute("PRAGMA query_only = ON")
     elif options.max_size_mb is not None:
@@ -347,6 +350,13 @@ class SqliteStore:
     async def sms_opted_out(self, identity_key: str) -> bool:
         opted_out: bool = await self._readers.run(out.sms_opted_out, identity_key)
         return opted_out
+
+    async def get_checkpoint(self, name: str) -> str | None:
+        value: str | None = await self._readers.run(out.get_checkpoint, name)
+        return value
+
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        await self._writer.submit(out.set_checkpoint, name, value)
 
     async def queue_stats(self) -> list[QueueStats]:
         stats: list[QueueStats] = await self._readers.run(q.queue_stats)

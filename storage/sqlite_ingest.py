@@ -11,6 +11,7 @@ import json
 import sqlite3
 
 from core.model import (
+    TICKET_KEY_PREFIX,
     CustomerFacts,
     Decision,
     Direction,
@@ -21,7 +22,7 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
-from storage.sqlite_rows import attachments_json, facts_json, json_list, json_map, ts
+from storage.sqlite_rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
 
 def commit_inbound(
@@ -50,10 +51,11 @@ def commit_inbound(
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
-    if inbound.thread_keys:
+    kept = [key for key in inbound.thread_keys if not key.startswith(TICKET_KEY_PREFIX)]
+    if kept:
         db.executemany(
             "INSERT OR REPLACE INTO thread_keys (key, ticket_id) VALUES (?, ?)",
-            [(key, ticket_id) for key in inbound.thread_keys],
+            [(key, ticket_id) for key in kept],
         )
     return IngestResult(outcome, ticket_id, message_id, customer_id)
 
@@ -74,11 +76,7 @@ def _find_thread(
 ) -> int | None:
     """Explicit thread keys first; else the customer's live ticket on this channel."""
     for key in inbound.thread_keys:
-        row = db.execute(
-            "SELECT t.id FROM thread_keys k JOIN tickets t ON t.id = k.ticket_id "
-            "WHERE k.key = ? AND t.status != 'closed'",
-            (key,),
-        ).fetchone()
+        row = _thread_key_ticket(db, key, customer_id)
         if row is not None:
             return int(row[0])
     window = policy.window(inbound.channel).total_seconds()
@@ -90,6 +88,23 @@ def _find_thread(
         (customer_id, inbound.channel, ts(inbound.received_at) - window),
     ).fetchone()
     return None if row is None else int(row[0])
+
+
+def _thread_key_ticket(db: sqlite3.Connection, key: str, customer_id: int) -> Row | None:
+    """The live ticket a key names; `ticket:<id>` only when the customer owns that ticket."""
+    if key.startswith(TICKET_KEY_PREFIX):
+        number = key.removeprefix(TICKET_KEY_PREFIX)
+        if not number.isdigit():
+            return None
+        return db.execute(  # type: ignore[no-any-return]
+            "SELECT id FROM tickets WHERE id = ? AND customer_id = ? AND status != 'closed'",
+            (int(number), customer_id),
+        ).fetchone()
+    return db.execute(  # type: ignore[no-any-return]
+        "SELECT t.id FROM thread_keys k JOIN tickets t ON t.id = k.ticket_id "
+        "WHERE k.key = ? AND t.status != 'closed'",
+        (key,),
+    ).fetchone()
 
 
 def _facts(db: sqlite3.Connection, customer_id: int | None) -> CustomerFacts:

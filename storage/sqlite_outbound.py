@@ -1,4 +1,4 @@
-"""SQLite operations of outbound messages: delivery results and customers' SMS consent.
+"""SQLite operations of outbound messages (delivery, SMS consent) and pollers' checkpoints.
 
 Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
 START that arrive out of order (provider retries) still leave the customer's last choice.
@@ -69,3 +69,16 @@ def _message(db: sqlite3.Connection, message_id: int) -> Message:
         (message_id,),
     ).fetchone()
     return message_from_row(row)
+
+
+def set_checkpoint(db: sqlite3.Connection, name: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO checkpoints (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )
+
+
+def get_checkpoint(db: sqlite3.Connection, name: str) -> str | None:
+    row = db.execute("SELECT value FROM checkpoints WHERE name = ?", (name,)).fetchone()
+    return None if row is None else str(row[0])

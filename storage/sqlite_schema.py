@@ -99,6 +99,13 @@ MIGRATIONS: tuple[str, ...] = (
         at           REAL NOT NULL             -- when the customer said so
     ) WITHOUT ROWID;
     """,
+    # 3: where long-lived pollers stopped (an IMAP mailbox's UIDVALIDITY and last UID)
+    """
+    CREATE TABLE checkpoints (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 
