@@ -22,6 +22,7 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:out                    hash: outbound message id -> "ticket:position in its list"
     {ch}:provider               hash: "channel:provider id" -> outbound message id
     {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
+    {ch}:checkpoints            hash: poller name -> where it stopped
     {ch}:tokens                 hash: token digest -> token (JSON)
     {ch}:rules                  list: rules versions (JSON); the version is the position
 
@@ -182,6 +183,7 @@ class RedisStore:
         self.options = RedisOptions.from_url(url)
         self._tag = f"{{{self.options.prefix}}}"
         self._open: _Open | None = None
+        self.list_scan_cap = LIST_SCAN_CAP
 
     def key(self, *parts: str | int) -> str:
         return ":".join([self._tag, *map(str, parts)])
@@ -234,7 +236,13 @@ class RedisStore:
         after = "" if cursor is None else str(_cursor_id(cursor))
         customer = "" if where.customer_id is None else str(where.customer_id)
         items, resume = await self._live.scripts.run(
-            "list", where.queue or "", where.status or "", customer, limit, after, LIST_SCAN_CAP
+            "list",
+            where.queue or "",
+            where.status or "",
+            customer,
+            limit,
+            after,
+            self.list_scan_cap,
         )
         tickets = tuple(ticket_from_fields(int(i), pairs(flat)) for i, flat in items[:limit])
         if len(items) > limit:
@@ -300,6 +308,15 @@ class RedisStore:
     async def sms_opted_out(self, identity_key: str) -> bool:
         consent = await self._live.client.hget(self.key("sms_consent"), identity_key)
         return consent is not None and str(consent).startswith("1")
+
+    @translated
+    async def get_checkpoint(self, name: str) -> str | None:
+        value = await self._live.client.hget(self.key("checkpoints"), name)
+        return None if value is None else str(value)
+
+    @translated
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        await self._live.client.hset(self.key("checkpoints"), name, value)
 
     @translated
     async def queue_stats(self) -> list[QueueStats]:

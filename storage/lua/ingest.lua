@@ -31,9 +31,24 @@ local function owners(identities)
   return known, unowned
 end
 
+-- "ticket:<id>" (core.model.TICKET_KEY_PREFIX) names a ticket; it threads only onto a
+-- ticket of the sender's own customer, and is never kept as a thread key.
+local TICKET_KEY = '^ticket:'
+
+local function keyed_ticket(customer, thread_key)
+  if not string.find(thread_key, TICKET_KEY) then
+    return redis.call('HGET', k('thread'), thread_key)
+  end
+  local number = tonumber(string.match(thread_key, '^ticket:(%d+)$'))
+  if number and redis.call('HGET', k('t', number), 'customer') == tostring(customer) then
+    return number
+  end
+  return nil
+end
+
 local function find_thread(customer, thread_keys)
   for _, thread_key in ipairs(thread_keys) do
-    local id = redis.call('HGET', k('thread'), thread_key)
+    local id = keyed_ticket(customer, thread_key)
     if id and redis.call('HGET', k('t', id), 'status') ~= 'closed' then
       return id
     end
@@ -126,6 +141,8 @@ local message = redis.call('HINCRBY', k('ids'), 'message', 1)
 redis.call('RPUSH', k('t', id, 'm'), with_id(message, ARGV[6]))
 redis.call('HSET', k('dedupe'), key, id .. ':' .. message)
 for _, thread_key in ipairs(thread_keys) do
-  redis.call('HSET', k('thread'), thread_key, id)
+  if not string.find(thread_key, TICKET_KEY) then
+    redis.call('HSET', k('thread'), thread_key, id)
+  end
 end
 return {outcome, id, message, customer}
