@@ -15,13 +15,6 @@ ADA = "email:ada@example.com"
 EVE = "email:eve@example.net"
 
 
-@pytest.fixture(autouse=True)
-def _redis_pending(store_url: str) -> None:
-    # Added with the email channel; the Redis backend (issue 7) implements them next.
-    if store_url.startswith("redis"):
-        pytest.xfail("redis backend: ticket keys and checkpoints not implemented yet")
-
-
 async def test_ticket_key_threads_the_tickets_own_customer(store: Store) -> None:
     first = await store.commit_inbound(
         inbound("e1", ADA, channel="email"), RecordingRouter(), NO_WINDOW
