@@ -12,6 +12,7 @@ Delivery with Twilio's code and message, which the hub records on the message.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -74,6 +75,12 @@ class TwilioSmsSender:
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     @property
+    def _authorization(self) -> str:
+        # Built by hand: aiohttp.BasicAuth is deprecated and its successor is aiohttp >= 3.13.
+        pair = f"{self.account_sid}:{self.auth_token}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
+
+    @property
     def messages_url(self) -> str:
         return f"{self.api_base.rstrip('/')}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
 
@@ -103,9 +110,7 @@ class TwilioSmsSender:
             return _Attempt(Delivery("failed", "", "sender is not running"))
         try:
             async with self._session.post(
-                self.messages_url,
-                data=form,
-                auth=aiohttp.BasicAuth(self.account_sid, self.auth_token),
+                self.messages_url, data=form, headers={"Authorization": self._authorization}
             ) as response:
                 status, retry_after = response.status, _retry_after(response.headers)
                 data = await response.json(content_type=None)

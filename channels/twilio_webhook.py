@@ -87,7 +87,7 @@ class TwilioSignature:
         forms = self.candidates(request)
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not signature:
-            raise SignatureError(f"missing {SIGNATURE_HEADER}", channel, forms[0])
+            raise SignatureError(f"missing signature ({SIGNATURE_HEADER})", channel, forms[0])
         algorithm = get_signature_algorithm(request.headers.get(SETTINGS_HEADER))
         first = self._preferred if self._preferred < len(forms) else 0
         for index in (first, *(i for i in range(len(forms)) if i != first)):

@@ -65,21 +65,23 @@ async def test_final_delivery_status_is_never_replaced(store: Store, final: str)
 
 async def test_sms_opt_out_keeps_the_newest_word(store: Store) -> None:
     assert await store.sms_opted_out(ADA) is False
-    await store.set_sms_opt_out(ADA, True, later(10))
+    await store.set_sms_opt_out(ADA, opted_out=True, at=later(10))
     assert await store.sms_opted_out(ADA) is True
     assert await store.sms_opted_out("phone:+15550000000") is False
-    await store.set_sms_opt_out(ADA, False, later(5))  # an older START arriving late
+    await store.set_sms_opt_out(ADA, opted_out=False, at=later(5))  # an older START arriving late
     assert await store.sms_opted_out(ADA) is True
-    await store.set_sms_opt_out(ADA, False, later(20))
+    await store.set_sms_opt_out(ADA, opted_out=False, at=later(20))
     assert await store.sms_opted_out(ADA) is False
-    await store.set_sms_opt_out(ADA, False, later(20))  # a retried START changes nothing
+    await store.set_sms_opt_out(
+        ADA, opted_out=False, at=later(20)
+    )  # a retried START changes nothing
     assert await store.sms_opted_out(ADA) is False
 
 
 async def test_sms_opt_out_survives_reopening_the_store(store_url: str) -> None:
     first = open_store(store_url)
     await first.open()
-    await first.set_sms_opt_out(ADA, True, later(1))
+    await first.set_sms_opt_out(ADA, opted_out=True, at=later(1))
     await first.close()
     second = open_store(store_url)
     await second.open()

@@ -1,0 +1,222 @@
+"""Agents' SMS replies through the Twilio Messages API (a local emulator) and their status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from core.model import Role
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.support import FORM_SECRET, form_body, form_headers
+from tests.twilio_emulator import TwilioEmulator
+from tests.twilio_support import (
+    ACCOUNT_SID,
+    ADA,
+    AUTH_TOKEN,
+    HUB_NUMBER,
+    PUBLIC_URL,
+    post_twilio,
+    sms_params,
+    twilio_section,
+)
+
+STATUS = "/webhooks/twilio/sms/status"
+
+
+@pytest.fixture
+async def twilio_api() -> AsyncIterator[TwilioEmulator]:
+    emulator = TwilioEmulator(ACCOUNT_SID, AUTH_TOKEN)
+    yield emulator
+    await emulator.close()
+
+
+async def start(
+    start_hub: StartHub, make_settings: MakeSettings, api: TwilioEmulator, **twilio: Any
+) -> Hub:
+    base = await api.start()
+    section = twilio_section(api_base=base, send_backoff="0", **twilio)
+    return await start_hub(
+        make_settings(
+            server={"port": 0, "max_body_bytes": 65536, "public_url": PUBLIC_URL},
+            channels={"webform": {"secret": FORM_SECRET}, "twilio": section},
+        )
+    )
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, make_settings: MakeSettings, twilio_api: TwilioEmulator) -> Hub:
+    return await start(start_hub, make_settings, twilio_api)
+
+
+async def reply(hub: Hub, ticket_id: int, body: Any, role: Role = Role.AGENT) -> tuple[int, Any]:
+    headers = await hub.token(role, "alice")
+    async with hub.http.post(f"/api/tickets/{ticket_id}/reply", json=body, headers=headers) as r:
+        return r.status, await r.json()
+
+
+async def sms_ticket(hub: Hub) -> int:
+    status, _ = await post_twilio(hub, "/webhooks/twilio/sms", sms_params("SM1", "Refund?"))
+    assert status == 200
+    return 1
+
+
+async def test_reply_is_sent_from_the_number_written_to_and_recorded(
+    hub: Hub, twilio_api: TwilioEmulator
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    status, message = await reply(hub, ticket_id, {"body": "Refunded, sorry!"})
+    assert status == 201
+    assert (message["direction"], message["delivery"], message["author"]) == (
+        "outbound", "queued", "alice"
+    )  # fmt: skip
+    (received,) = twilio_api.received
+    assert received.authorized
+    assert received.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert received.form == {
+        "To": ADA,
+        "From": HUB_NUMBER,
+        "Body": "Refunded, sorry!",
+        "StatusCallback": f"{PUBLIC_URL}{STATUS}",
+    }
+    stored = (await hub.store.get_ticket(ticket_id)).messages[-1]
+    assert stored.external_id.startswith("SM")
+    assert stored.external_id == message["external_id"]
+
+
+async def test_429_and_5xx_are_retried_until_twilio_takes_the_message(
+    hub: Hub, twilio_api: TwilioEmulator
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    twilio_api.fail_next(429, 20429, "Too Many Requests", **{"Retry-After": "0"})
+    twilio_api.fail_next(503, 20500, "Service Unavailable")
+    status, message = await reply(hub, ticket_id, {"body": "On it"})
+    assert (status, message["delivery"]) == (201, "queued")
+    assert len(twilio_api.received) == 3
+
+
+async def test_final_refusal_is_502_and_kept_on_the_message_with_its_reason(
+    hub: Hub, twilio_api: TwilioEmulator
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    twilio_api.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+    status, answer = await reply(hub, ticket_id, {"body": "On it"})
+    assert status == 502
+    reason = "twilio 400: 21610 Attempt to send to unsubscribed recipient"
+    assert answer["error"] == f"not delivered: {reason}"
+    assert len(twilio_api.received) == 1  # a 4xx is final: not retried
+    stored = (await hub.store.get_ticket(ticket_id)).messages[-1]
+    assert (stored.body, stored.delivery, stored.error) == ("On it", "failed", reason)
+
+
+async def test_retries_exhausted_are_recorded_as_failed(
+    start_hub: StartHub, make_settings: MakeSettings, twilio_api: TwilioEmulator
+) -> None:
+    hub = await start(start_hub, make_settings, twilio_api, send_attempts=3)
+    ticket_id = await sms_ticket(hub)
+    for _ in range(3):
+        twilio_api.fail_next(500, 20500, "Internal Server Error")
+    status, answer = await reply(hub, ticket_id, {"body": "On it"})
+    assert status == 502
+    assert (
+        answer["message"]["error"] == "twilio 500: 20500 Internal Server Error (after 3 attempts)"
+    )
+    assert len(twilio_api.received) == 3
+
+
+async def test_wrong_credentials_are_reported_as_twilio_answers_them(
+    start_hub: StartHub, make_settings: MakeSettings, twilio_api: TwilioEmulator
+) -> None:
+    hub = await start(start_hub, make_settings, twilio_api)
+    twilio_api.auth_token = "rotated-" + AUTH_TOKEN  # the account's token changed at Twilio
+    ticket_id = await sms_ticket(hub)
+    status, answer = await reply(hub, ticket_id, {"body": "On it"})
+    assert status == 502
+    assert answer["message"]["error"] == "twilio 401: 20003 Authenticate"
+    assert not twilio_api.received[0].authorized
+
+
+async def test_opted_out_customer_gets_nothing(hub: Hub, twilio_api: TwilioEmulator) -> None:
+    ticket_id = await sms_ticket(hub)
+    await post_twilio(hub, "/webhooks/twilio/sms", sms_params("SM2", "STOP"))
+    status, answer = await reply(hub, ticket_id, {"body": "Still there?"})
+    assert status == 409
+    assert "opted out of SMS" in answer["error"]
+    assert twilio_api.received == []
+    assert len((await hub.store.get_ticket(ticket_id)).messages) == 2  # no reply recorded
+
+
+async def test_channel_without_a_sender_is_409_with_the_reason(hub: Hub) -> None:
+    body = form_body("w1")
+    async with hub.http.post("/webhooks/form", data=body, headers=form_headers(body)) as r:
+        ticket_id = (await r.json())["ticket_id"]
+    status, answer = await reply(hub, ticket_id, {"body": "Hello"})
+    assert status == 409
+    assert answer["error"] == "replies on the form channel cannot be sent: no sender is configured"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"text": "x"}, 400, "the body must be"),
+        ({"body": 3}, 400, "the body must be"),
+        ({"body": "  "}, 400, "must not be empty"),
+        ({"body": "x" * 1601}, 400, "at most 1600"),
+    ],
+    ids=["wrong-key", "not-text", "blank", "too-long"],
+)
+async def test_bad_reply_is_400_and_sends_nothing(
+    hub: Hub, twilio_api: TwilioEmulator, body: Any, status: int, reason: str
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    answer = await reply(hub, ticket_id, body)
+    assert answer[0] == status
+    assert reason in answer[1]["error"]
+    assert twilio_api.received == []
+
+
+async def test_reply_needs_the_agent_role_and_a_ticket(hub: Hub) -> None:
+    ticket_id = await sms_ticket(hub)
+    assert (await reply(hub, ticket_id, {"body": "x"}, Role.OUTBOUND))[0] == 403
+    assert (await reply(hub, 999, {"body": "x"}))[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("reports", "delivery", "error"),
+    [
+        ([("sent", "")], "sent", None),
+        ([("sent", ""), ("delivered", "")], "delivered", None),
+        ([("delivered", ""), ("sent", "")], "delivered", None),  # reports arrive unordered
+        ([("undelivered", "30003")], "undelivered", "twilio error 30003"),
+        ([("failed", "30008"), ("sent", "")], "failed", "twilio error 30008"),
+    ],
+    ids=["sent", "delivered", "late-sent", "undelivered", "failed"],
+)
+async def test_status_callbacks_update_the_delivery(
+    hub: Hub, reports: list[tuple[str, str]], delivery: str, error: str | None
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    _, message = await reply(hub, ticket_id, {"body": "On it"})
+    for status, code in reports:
+        params = [("MessageSid", message["external_id"]), ("MessageStatus", status)]
+        params += [("ErrorCode", code)] if code else []
+        assert (await post_twilio(hub, STATUS, params))[0] == 204
+    headers = await hub.token(Role.AGENT)
+    async with hub.http.get(f"/api/tickets/{ticket_id}", headers=headers) as response:
+        last = (await response.json())["messages"][-1]
+    assert (last["delivery"], last["error"]) == (delivery, error)
+
+
+async def test_status_callback_for_an_unknown_message_changes_nothing(hub: Hub) -> None:
+    params = [("MessageSid", "SMunknown"), ("MessageStatus", "delivered")]
+    assert (await post_twilio(hub, STATUS, params))[0] == 204
+
+
+async def test_forged_status_callback_is_403(hub: Hub) -> None:
+    ticket_id = await sms_ticket(hub)
+    _, message = await reply(hub, ticket_id, {"body": "On it"})
+    params = [("MessageSid", message["external_id"]), ("MessageStatus", "failed")]
+    status, _ = await post_twilio(hub, STATUS, params, token="not-the-auth-token-at-all")
+    assert status == 403
+    assert (await hub.store.get_ticket(ticket_id)).messages[-1].delivery == "queued"
