@@ -1,0 +1,233 @@
+"""MIME -> Inbound: text, threading keys, dedupe keys, attachments, automatic mail, bounces."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from channels.email_mime import MimeLimits, body_digest, make_message_id, parse_email
+from channels.email_text import header_text, html_to_text, split_quoted
+from tests.support import T0
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "email"
+CORPUS_FILES = sorted(CORPUS.rglob("*.eml"))
+
+
+def mail(body: str = "Hello, my order is late.", **headers: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = headers.pop("From", "Ada Lovelace <Ada@Example.com>")
+    message["To"] = headers.pop("To", "support@hub.example")
+    message["Subject"] = headers.pop("Subject", "Order 1042")
+    message["Message-ID"] = headers.pop("Message_ID", "<m1@example.com>")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def test_corpus_is_there() -> None:
+    assert len(CORPUS_FILES) >= 100
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_every_corpus_message_parses_to_a_contact(path: Path) -> None:
+    raw = path.read_bytes()
+    parsed = parse_email(raw, T0)
+    inbound = parsed.for_mailbox("Support@Hub.example")
+    assert inbound.channel == "email"
+    assert inbound.sender.kind == "email"
+    assert "@" in inbound.sender.value
+    assert inbound.dedupe_key.startswith("email:support@hub.example:")
+    assert inbound.recipient == "support@hub.example"
+    assert "\r" not in inbound.text
+    stored = [a for a in inbound.attachments if a.sha256]
+    assert len(stored) == len(parsed.blobs)
+    assert parse_email(raw, T0).for_mailbox("support@hub.example").key == inbound.key
+
+
+def test_plain_message_becomes_sender_subject_text_and_keys() -> None:
+    parsed = parse_email(mail(), T0)
+    inbound = parsed.for_mailbox("support@hub.example")
+    assert inbound.sender.key == "email:ada@example.com"
+    assert inbound.sender_name == "Ada Lovelace"
+    assert (inbound.subject, inbound.text) == ("Order 1042", "Hello, my order is late.")
+    assert inbound.external_id == "<m1@example.com>"
+    assert inbound.thread_keys == ("email:<m1@example.com>",)
+    assert inbound.dedupe_key == (
+        f"email:support@hub.example:<m1@example.com>:{parsed.digest[:16]}"
+    )
+    assert "automatic" not in inbound.meta
+
+
+def test_reused_message_id_with_another_body_is_another_contact() -> None:
+    one = parse_email(mail("first"), T0).for_mailbox("s@h.example")
+    two = parse_email(mail("second"), T0).for_mailbox("s@h.example")
+    again = parse_email(b"Received: by relay\r\n" + mail("first"), T0).for_mailbox("s@h.example")
+    assert one.key != two.key
+    assert one.key == again.key  # a relay's extra header is the same message
+
+
+def test_message_without_message_id_gets_a_digest_key() -> None:
+    raw = mail(Message_ID="")
+    inbound = parse_email(raw, T0).for_mailbox("s@h.example")
+    assert inbound.external_id.startswith("digest:")
+    assert ":digest:" in inbound.dedupe_key
+    assert inbound.key == parse_email(raw, T0).for_mailbox("s@h.example").key
+
+
+def test_each_mailbox_has_its_own_dedupe_key() -> None:
+    parsed = parse_email(mail(), T0)
+    assert parsed.for_mailbox("a@h.example").key != parsed.for_mailbox("b@h.example").key
+
+
+def test_threading_keys_come_in_order_replies_to_ours_first_subject_token_last() -> None:
+    ours = make_message_id(7, 31, "ab12", "hub.example")
+    raw = mail(
+        Subject="Re: Order [#42]",
+        In_Reply_To="<b@x>",
+        References=f"<a@x> {ours} <b@x>",
+    )
+    inbound = parse_email(raw, T0).inbound
+    assert inbound.thread_keys == (
+        "ticket:7",
+        "email:<b@x>",
+        "email:<a@x>",
+        "email:<m1@example.com>",
+        "ticket:42",
+    )
+    assert inbound.meta["ticket_hint"] == "42"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Auto_Submitted": "auto-replied"}, "auto-submitted: auto-replied"),
+        ({"Precedence": "bulk"}, "precedence: bulk"),
+        ({"X_Auto_Response_Suppress": "All"}, "header: x-auto-response-suppress"),
+        ({"From": "MAILER-DAEMON@relay.example"}, "mailer-daemon sender"),
+    ],
+    ids=["auto-submitted", "precedence", "x-auto-response-suppress", "mailer-daemon"],
+)
+def test_automatic_mail_is_flagged(headers: dict[str, str], reason: str) -> None:
+    assert parse_email(mail(**headers), T0).inbound.meta["automatic"] == reason
+
+
+def test_auto_submitted_no_and_empty_envelope_sender() -> None:
+    assert "automatic" not in parse_email(mail(Auto_Submitted="no"), T0).inbound.meta
+    meta = parse_email(mail(), T0, envelope_from="").inbound.meta
+    assert meta["automatic"] == "empty sender"
+
+
+def test_bounce_names_the_failed_message() -> None:
+    ours = make_message_id(3, 9, "ff00", "hub.example")
+    raw = (
+        "From: MAILER-DAEMON@mx.example\r\nTo: support@hub.example\r\nSubject: Undelivered\r\n"
+        "Message-ID: <dsn1@mx.example>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n"
+        "Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: support@hub.example\r\nMessage-ID: {ours}\r\nSubject: Re: x\r\n"
+        "--B--\r\n"
+    ).encode()
+    meta = parse_email(raw, T0).inbound.meta
+    assert (meta["bounce_of"], meta["bounce_status"]) == (ours, "5.1.1")
+    assert meta["automatic"] == "delivery report"
+
+
+def test_html_only_message_is_read_as_text_and_quotes_are_separated() -> None:
+    message = EmailMessage()
+    message["From"] = "ada@example.com"
+    message.set_content(
+        "<html><head><style>p{}</style></head><body><p>Still broken &amp; late.</p>"
+        "<div>On Mon, Bob wrote:</div><blockquote><p>Fixed?</p></blockquote></body></html>",
+        subtype="html",
+    )
+    inbound = parse_email(message.as_bytes(), T0).inbound
+    assert inbound.text == "Still broken & late."
+    assert inbound.meta["quoted"] == "On Mon, Bob wrote:\n> Fixed?"
+
+
+def test_attachments_are_referenced_and_limits_drop_bytes_not_the_message() -> None:
+    message = EmailMessage()
+    message["From"] = "ada@example.com"
+    message.set_content("see attached")
+    message.add_attachment(b"%PDF small", maintype="application", subtype="pdf", filename="a.pdf")
+    message.add_attachment(b"x" * 5000, maintype="image", subtype="png", filename="big.png")
+    parsed = parse_email(message.as_bytes(), T0, limits=MimeLimits(max_attachment_bytes=1000))
+    small, big = parsed.inbound.attachments
+    assert (small.name, small.content_type, small.size) == ("a.pdf", "application/pdf", 10)
+    assert small.sha256 is not None
+    assert parsed.blobs == (b"%PDF small",)
+    assert (big.name, big.size, big.sha256) == ("big.png", 5000, None)
+    assert parsed.inbound.meta["attachments_dropped"] == "1"
+
+
+def test_broken_charsets_and_encoded_words_decode_with_replacement() -> None:
+    assert header_text("=?utf-8?q?Caf=C3=A9?= =?bogus?q?x?=") == "Cafëx".replace("ë", "é")
+    raw = b"From: a@b.example\r\nContent-Type: text/plain; charset=nonsense-42\r\n\r\ncaf\xe9\r\n"
+    assert parse_email(raw, T0).inbound.text == "caf\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("text", "new", "quoted"),
+    [
+        ("Thanks!\n\nOn Tue, Bob <b@x> wrote:\n> hi", "Thanks!", "On Tue, Bob <b@x> wrote:\n> hi"),
+        ("Yes.\n> earlier\n> more", "Yes.", "> earlier\n> more"),
+        ("I said:\n> this\nand more", "I said:\n> this\nand more", ""),
+        ("> all quoted", "> all quoted", ""),
+        ("Ok\nFrom: Bob\nSent: Mon\nTo: me\nold", "Ok", "From: Bob\nSent: Mon\nTo: me\nold"),
+    ],
+    ids=["attribution", "trailing-quote", "inline-quote", "only-quote", "outlook"],
+)
+def test_split_quoted(text: str, new: str, quoted: str) -> None:
+    assert split_quoted(text) == (new, quoted)
+
+
+def test_html_lists_and_entities() -> None:
+    assert html_to_text("<ul><li>one</li><li>two &lt;3</li></ul><script>x()</script>") == (
+        "- one\n- two <3"
+    )
+
+
+def test_body_digest_ignores_headers_and_line_endings() -> None:
+    assert body_digest(b"A: 1\r\n\r\nbody\r\nline\r\n") == body_digest(b"B: 2\n\nbody\nline\n")
+
+
+@given(st.binary(max_size=4000))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    inbound = parse_email(raw, T0).for_mailbox("s@h.example")
+    assert inbound.dedupe_key
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"From: a@b.example\r\n",
+                b"Content-Type: multipart/mixed; boundary=x\r\n",
+                b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n",
+                b"Content-Type: message/rfc822\r\n",
+                b"Content-Transfer-Encoding: base64\r\n",
+                b"Content-Transfer-Encoding: quoted-printable\r\n",
+                b"Content-Disposition: attachment; filename*=utf-8''%E2%82%AC.txt\r\n",
+                b"Subject: =?utf-8?b?w6k=?= [#12]\r\n",
+                b"References: <a@b> <c@d\r\n",
+                b"\r\n",
+                b"--x\r\n",
+                b"--x--\r\n",
+                b"=E9=\r\n",
+                b"\xff\xfe\x00text\r\n",
+                b"Action: failed\r\n",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_arbitrary_mime_shapes_never_raise(lines: list[bytes]) -> None:
+    parse_email(b"".join(lines), T0).for_mailbox("s@h.example")
