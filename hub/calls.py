@@ -74,7 +74,10 @@ class Rerouting:
         if change is not None:
             await self.store.update_ticket(ticket.id, change, datetime.now(UTC))
             log.info(
-                "ticket_rerouted", ticket_id=ticket.id, event=inbound.event, rule=decision.rule
+                "ticket_rerouted",
+                ticket_id=ticket.id,
+                contact_event=inbound.event,
+                rule=decision.rule,
             )
         return result
 

@@ -56,15 +56,15 @@ def sms_params(
 
 
 def call_params(sid: str, caller: str = ADA, **extra: str) -> list[tuple[str, str]]:
-    params = [
-        ("AccountSid", ACCOUNT_SID),
-        ("CallSid", sid),
-        ("From", caller),
-        ("To", HUB_NUMBER),
-        ("CallStatus", "ringing"),
-        ("Direction", "inbound"),
-    ]
-    return params + list(extra.items())
+    params = {
+        "AccountSid": ACCOUNT_SID,
+        "CallSid": sid,
+        "From": caller,
+        "To": HUB_NUMBER,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
+    return list({**params, **extra}.items())
 
 
 async def post_twilio(
