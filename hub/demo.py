@@ -22,6 +22,7 @@ from rich.table import Table
 from channels.base import hmac_sha256_hex
 from channels.webform import SIGNATURE_HEADER
 from core.model import Role
+from hub import demo_twilio
 from hub.app import build_app
 from hub.auth import digest, new_secret
 from hub.settings import Settings, parse_settings
@@ -80,23 +81,26 @@ default: {queue: general, priority: normal}
 """
 
 
-def demo_settings(workdir: Path, form_secret: str) -> Settings:
+def demo_settings(workdir: Path, form_secret: str, twilio_token: str) -> Settings:
     rules = workdir / "rules.yaml"
     rules.write_text(DEMO_RULES, encoding="utf-8")
     raw = {
-        "server": {"port": 0},
+        "server": {"port": 0, "public_url": demo_twilio.PUBLIC_URL},
         "storage": {"url": f"sqlite:///{workdir / 'demo.db'}"},
         "routing": {"rules": str(rules)},
         "threading": {"reopen_window": {"form": "1h"}},
-        "channels": {"webform": {"secret": form_secret}},
+        "channels": {
+            "webform": {"secret": form_secret},
+            "twilio": demo_twilio.twilio_section(twilio_token),
+        },
     }
     return parse_settings(raw, {}, base=workdir, source="demo")
 
 
 async def run_demo(console: Console) -> None:
     with tempfile.TemporaryDirectory(prefix="contacthub-demo-") as tmp:
-        form_secret = secrets.token_hex(16)
-        app = build_app(demo_settings(Path(tmp), form_secret))
+        form_secret, twilio_token = secrets.token_hex(16), demo_twilio.new_auth_token()
+        app = build_app(demo_settings(Path(tmp), form_secret, twilio_token))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -107,19 +111,23 @@ async def run_demo(console: Console) -> None:
             api_token = new_secret()
             await app[STORE].add_token("demo", Role.SUPERVISOR, digest(api_token), _now())
             async with aiohttp.ClientSession(base) as http:
-                sent = [s async for s in _drive(http, form_secret)]
+                sent = [s async for s in _drive(http, form_secret, twilio_token)]
                 console.print(_sent_table(sent))
                 await _show_state(console, http, api_token)
         finally:
             await runner.cleanup()
 
 
-async def _drive(http: aiohttp.ClientSession, form_secret: str) -> Any:
+async def _drive(http: aiohttp.ClientSession, form_secret: str, twilio_token: str) -> Any:
     for label, body, signature in _form_requests(form_secret):
         async with http.post(
             "/webhooks/form", data=body, headers={SIGNATURE_HEADER: signature}
         ) as response:
             yield Sent(label, response.status, (await response.text()).strip())
+    for request in demo_twilio.requests(twilio_token):
+        async with http.post(request.path, data=request.body, headers=request.headers) as response:
+            answer = demo_twilio.readable(await response.text())
+            yield Sent(request.label, response.status, answer)
 
 
 def _form_requests(secret: str) -> Iterator[tuple[str, bytes, str]]:
