@@ -213,6 +213,9 @@ class Message:
     author: str = ""
     delivery: str = ""
     error: str = ""
+    meta: Mapping[str, str] = field(default_factory=dict)  # the channel's notes (Inbound.meta)
+    edited_at: datetime | None = None  # the customer edited it (the body is the new text)
+    deleted_at: datetime | None = None  # the customer deleted it (the body is kept)
 
 
 FINAL_DELIVERY = frozenset({"delivered", "undelivered", "failed", "read"})

@@ -65,6 +65,8 @@ def message_json(message: Message) -> Json:
         "delivery": message.delivery or None,
         "error": message.error or None,
         "at": iso(message.at),
+        "edited_at": iso(message.edited_at),
+        "deleted_at": iso(message.deleted_at),
     }
 
 

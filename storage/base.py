@@ -94,6 +94,12 @@ class Store(Protocol):
         final status (delivered, undelivered, failed, read) is never replaced. None when no
         outbound message of the channel has that id."""
 
+    async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
+        """Record a customer's edit (the new `body`) or deletion (`body` None, the text kept)
+        of the inbound message stored under idempotency key `key` (`Inbound.key`), made at
+        `at`. Edits arrive unordered: an edit older than the recorded one changes nothing,
+        and after a deletion nothing does. None when no inbound message has that key."""
+
     async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
         """Record a customer's SMS opt-out (STOP) or opt-in (START) said at `at`; an older
         word never replaces a newer one."""

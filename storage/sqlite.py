@@ -344,6 +344,10 @@ class SqliteStore:
         )
         return message
 
+    async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
+        message: Message | None = await self._writer.submit(out.edit_message, key, body, at)
+        return message
+
     async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
         await self._writer.submit(out.set_sms_opt_out, identity_key, opted_out, at)
 

@@ -1,4 +1,4 @@
-"""SQLite operations of outbound messages (delivery, SMS consent) and pollers' checkpoints.
+"""SQLite operations on stored messages (deliveries, customers' edits), SMS consent, checkpoints.
 
 Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
 START that arrive out of order (provider retries) still leave the customer's last choice.
@@ -82,3 +82,27 @@ def set_checkpoint(db: sqlite3.Connection, name: str, value: str) -> None:
 def get_checkpoint(db: sqlite3.Connection, name: str) -> str | None:
     row = db.execute("SELECT value FROM checkpoints WHERE name = ?", (name,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def edit_message(
+    db: sqlite3.Connection, key: str, body: str | None, at: datetime
+) -> Message | None:
+    """A customer's edit or deletion; edits come unordered (retries), so the newest edit wins,
+    an older one changes nothing, and after a deletion nothing does."""
+    row = db.execute(
+        "SELECT id FROM messages WHERE dedupe_key = ? AND direction = 'inbound'", (key,)
+    ).fetchone()
+    if row is None:
+        return None
+    if body is None:
+        db.execute(
+            "UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+            (ts(at), row[0]),
+        )
+    else:
+        db.execute(
+            "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL "
+            "AND (edited_at IS NULL OR edited_at < ?)",
+            (body, ts(at), row[0], ts(at)),
+        )
+    return _message(db, int(row[0]))

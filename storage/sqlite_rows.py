@@ -33,7 +33,7 @@ TICKET_COLUMNS = (
 )
 MESSAGE_COLUMNS = (
     "id, ticket_id, direction, channel, body, at, external_id, event, sender, recipient, "
-    "subject, attachments, author, delivery, error"
+    "subject, attachments, author, delivery, error, meta, edited_at, deleted_at"
 )
 INBOUND_COLUMNS = (
     "channel, external_id, sender, body, at, event, recipient, subject, attachments, meta"
@@ -120,7 +120,7 @@ def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
 def message_from_row(row: Row) -> Message:
     (
         id_, ticket_id, direction, channel, body, at, external_id, event, sender, recipient,
-        subject, attachments, author, delivery, error,
+        subject, attachments, author, delivery, error, meta, edited_at, deleted_at,
     ) = row  # fmt: skip
     return Message(
         id=id_,
@@ -138,6 +138,9 @@ def message_from_row(row: Row) -> Message:
         author=author,
         delivery=delivery,
         error=error,
+        meta=json.loads(meta) if meta != "{}" else {},
+        edited_at=opt_dt(edited_at),
+        deleted_at=opt_dt(deleted_at),
     )
 
 

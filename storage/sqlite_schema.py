@@ -106,6 +106,11 @@ MIGRATIONS: tuple[str, ...] = (
         value       TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 4: customers' edits and deletions of their messages (Slack), recorded on the message
+    """
+    ALTER TABLE messages ADD COLUMN edited_at REAL;
+    ALTER TABLE messages ADD COLUMN deleted_at REAL;
+    """,
 )
 
 
