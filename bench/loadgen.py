@@ -31,7 +31,7 @@ function init(args)
     if index % total == id then
       local sig, body = line:match("^(%S+)\t(.*)$")
       table.insert(requests, wrk.format("POST", args[3],
-        {["Content-Type"] = "application/json", [args[4]] = sig}, body))
+        {["Content-Type"] = args[5] or "application/json", [args[4]] = sig}, body))
     end
     index = index + 1
   end
@@ -66,7 +66,7 @@ def write_requests(path: Path, signed: list[tuple[str, str]]) -> None:
     path.write_text("".join(f"{sig}\t{body}\n" for sig, body in signed), encoding="utf-8")
 
 
-def run_wrk(
+def run_wrk(  # noqa: PLR0913  # wrk's own options, keyword-only
     url: str,
     requests_file: Path,
     *,
@@ -74,6 +74,7 @@ def run_wrk(
     threads: int = 1,
     connections: int = 64,
     seconds: int = 10,
+    content_type: str = "application/json",
 ) -> WrkResult:
     script = requests_file.with_suffix(".lua")
     script.write_text(LUA, encoding="utf-8")
@@ -81,6 +82,7 @@ def run_wrk(
     command = [
         require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
         "-s", str(script), url, "--", str(requests_file), str(threads), path, header,
+        content_type,
     ]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)

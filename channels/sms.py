@@ -13,6 +13,7 @@ synonyms record the customer's opt-out, START and its synonyms the opt-in.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,6 +121,24 @@ def _number(raw: str, region: str) -> str:
         return raw.strip()
 
 
+_TICKET = "TICKETNUMBER0c7f"  # stands for the ticket number in a rendered acknowledgement
+
+
+@functools.lru_cache(maxsize=64)
+def reply_twiml(text: str) -> str:
+    """The TwiML of one reply (none for ""), rendered once per distinct text: serialising
+    cost as much as the whole commit of the contact."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response.to_xml())
+
+
+def acknowledgement_twiml(template: str, ticket_id: int) -> str:
+    """The acknowledgement with the ticket number (digits: nothing to escape)."""
+    return reply_twiml(template.format(ticket=_TICKET)).replace(_TICKET, str(ticket_id))
+
+
 class Consent(Protocol):
     """Where customers' SMS opt-outs are kept (the store is one)."""
 
@@ -163,7 +182,7 @@ class SmsChannel:
                     raise
                 inbound = parse_sms(params, self.clock(), self.default_region)
                 await self.quarantine(quarantined(inbound, exc.url))
-                return twiml(MessagingResponse())  # kept, never answered
+                return twiml(reply_twiml(""))  # kept, never answered
             inbound = parse_sms(params, self.clock(), self.default_region)
             return twiml(await self.answer(inbound, await sink(inbound)))
 
@@ -172,20 +191,18 @@ class SmsChannel:
             web.post("/webhooks/twilio/sms/status", self._status),
         ]
 
-    async def answer(self, inbound: Inbound, result: IngestResult) -> MessagingResponse:
+    async def answer(self, inbound: Inbound, result: IngestResult) -> str:
         """The TwiML reply; keywords record consent (also on a retried webhook: idempotent)."""
-        response = MessagingResponse()
         word = keyword(inbound.text)
         key = inbound.sender.key
         if word is Keyword.OPT_OUT or word is Keyword.OPT_IN:
             opted_out = word is Keyword.OPT_OUT
             await self.consent.set_sms_opt_out(key, opted_out, inbound.received_at)
         elif word is Keyword.HELP:
-            if self.help_text:
-                response.message(self.help_text)
+            return reply_twiml(self.help_text)
         elif result.created and self.acknowledgement and not await self.consent.sms_opted_out(key):
-            response.message(self.acknowledgement.format(ticket=result.ticket_id))
-        return response
+            return acknowledgement_twiml(self.acknowledgement, result.ticket_id)
+        return reply_twiml("")
 
     async def _status(self, request: web.Request) -> web.Response:
         params = await read_params(request, self.max_body_bytes, NAME)

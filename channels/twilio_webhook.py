@@ -11,11 +11,12 @@ tried first, so a steady stream of webhooks costs one HMAC each.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from aiohttp import web
 from multidict import MultiDict, MultiDictProxy
@@ -34,6 +35,7 @@ _DEFAULT_PORTS = {"https": 443, "http": 80}
 Params = MultiDictProxy[str]
 
 
+@functools.lru_cache(maxsize=1024)  # few distinct paths; rebuilding them cost as much as the HMAC
 def url_forms(base: str, raw_path: str) -> tuple[str, ...]:
     """The URLs Twilio may have signed for a request whose target was `raw_path`: the public
     base joined with it, and the same with the default port added (or removed)."""
@@ -63,7 +65,18 @@ def parse_form(body: bytes, channel: str) -> Params:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PayloadError("form body is not UTF-8", channel) from exc
-    return MultiDictProxy(MultiDict(parse_qsl(text, keep_blank_values=True)))
+    pairs = MultiDict[str]()
+    for field_ in text.split("&"):
+        if not field_:
+            continue
+        key, _, value = field_.partition("=")
+        # unquote_plus only where needed: most of Twilio's fields are plain (SIDs, "0").
+        pairs.add(_unquote(key), _unquote(value))
+    return MultiDictProxy(pairs)
+
+
+def _unquote(text: str) -> str:
+    return unquote_plus(text) if "%" in text or "+" in text else text
 
 
 @dataclass(slots=True)
@@ -125,5 +138,6 @@ async def read_params(request: web.Request, limit: int, channel: str) -> Params:
     return parse_form(await read_body(request, limit, channel), channel)
 
 
-def twiml(response: TwiML) -> web.Response:
-    return web.Response(text=str(response.to_xml()), content_type=TWIML_TYPE, charset="utf-8")
+def twiml(response: TwiML | str) -> web.Response:
+    text = response if isinstance(response, str) else str(response.to_xml())
+    return web.Response(text=text, content_type=TWIML_TYPE, charset="utf-8")
