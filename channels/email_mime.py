@@ -9,8 +9,9 @@ What the Inbound carries (channel "email"):
   quoted earlier conversation cut off; the quoted part is kept in `meta["quoted"]`, so text +
   quoted is the whole body. `subject`, the sender's address as identity and display name.
 - `thread_keys`, tried in order: `ticket:<id>` for replies to our own Message-IDs, then
-  `email:<id@host>` for In-Reply-To, References (newest first) and the message's own
-  Message-ID, then `ticket:<id>` for a `[#<id>]` token in the subject (also in
+  `email:<mailbox>:<id@host>` for In-Reply-To, References (newest first) and the message's
+  own Message-ID (scoped by mailbox: a message to two mailboxes is a ticket in each, routed
+  by its mailbox), then `ticket:<id>` for a `[#<id>]` token in the subject (also in
   `meta["ticket_hint"]`). The store resolves `ticket:` keys only for that ticket's own
   customer, so a stranger quoting a ticket number gets a new ticket.
 - `dedupe_key` (set per mailbox by `ParsedEmail.for_mailbox`): mailbox + Message-ID + digest
@@ -76,8 +77,17 @@ class ParsedEmail:
         mailbox = mailbox.lower()
         message_id = self.inbound.meta.get("message_id", "")
         unique = f"{message_id}:{self.digest[:16]}" if message_id else f"digest:{self.digest}"
+        keys = tuple(
+            f"{NAME}:{mailbox}:{key.removeprefix(f'{NAME}:')}"
+            if key.startswith(f"{NAME}:")
+            else key
+            for key in self.inbound.thread_keys
+        )  # each mailbox threads its own conversation: a copy to sales@ is sales' ticket
         return dataclasses.replace(
-            self.inbound, recipient=mailbox, dedupe_key=f"{NAME}:{mailbox}:{unique}"
+            self.inbound,
+            recipient=mailbox,
+            dedupe_key=f"{NAME}:{mailbox}:{unique}",
+            thread_keys=keys,
         )
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from channels.email_imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub import api
 from hub.channels import Services, enabled_channels, enabled_senders
@@ -18,7 +19,7 @@ from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings import Settings
-from hub.state import INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
 from storage.base import open_store
 
 
@@ -41,7 +42,9 @@ def build_app(settings: Settings) -> web.Application:
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     services = Services(store, routing, ingest, metrics, settings.threading.policy())
-    for channel, sink in enabled_channels(settings, services):
+    channels = enabled_channels(settings, services)
+    app[CHANNELS] = [channel for channel, _ in channels]
+    for channel, sink in channels:
         app.add_routes(channel.routes(sink))
         app.cleanup_ctx.append(lambda _app, ch=channel, s=sink: ch.serve(s))
     app[SENDERS] = senders = enabled_senders(settings)
@@ -76,7 +79,15 @@ async def readyz(request: web.Request) -> web.Response:
         return web.json_response(
             {"status": "unavailable", "checks": {"storage": exc.message}}, status=503
         )
-    return web.json_response({"status": "ready", "checks": {"storage": "ok"}})
+    answer: dict[str, object] = {"status": "ready", "checks": {"storage": "ok"}}
+    mailboxes = _mailboxes(request.app)
+    if mailboxes:  # details only: one silent mailbox must not take the hub out of service
+        answer["mailboxes"] = {m.mailbox: m.as_json() for m in mailboxes}
+    return web.json_response(answer)
+
+
+def _mailboxes(app: web.Application) -> list[MailboxHealth]:
+    return [ch.health for ch in app[CHANNELS] if isinstance(ch, ImapChannel)]
 
 
 async def metrics_page(request: web.Request) -> web.Response:
@@ -84,5 +95,6 @@ async def metrics_page(request: web.Request) -> web.Response:
         stats = await request.app[STORE].queue_stats()
     except StorageError:
         stats = []  # the scrape still shows counters; /readyz tells the store is down
+    request.app[METRICS].mailboxes(_mailboxes(request.app))
     body = request.app[METRICS].render(stats)
     return web.Response(body=body, content_type="text/plain", charset="utf-8")

@@ -18,6 +18,7 @@ from channels.voice_twiml import Ivr
 from channels.webform import WebformChannel
 from core.model import ThreadPolicy
 from hub.calls import CallDesk, Rerouting
+from hub.email import email_channels, email_sender
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.quarantine import Quarantine
@@ -51,6 +52,7 @@ def enabled_channels(settings: Settings, services: Services) -> list[tuple[Chann
     twilio = settings.channels.twilio
     if twilio is not None:
         channels += _twilio_channels(settings, twilio, services)
+    channels += email_channels(settings, services.store, services.ingest)
     return channels
 
 
@@ -107,4 +109,7 @@ def enabled_senders(settings: Settings) -> dict[str, Sender]:
             backoff=twilio.send_backoff.total_seconds(),
             timeout=twilio.send_timeout.total_seconds(),
         )
+    email = email_sender(settings)
+    if email is not None:
+        senders[email.name] = email
     return senders

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from channels.email_imap import MailboxHealth
 from core.model import QueueStats
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -45,6 +47,30 @@ class Metrics:
         self.queue_open = Gauge(
             "contacthub_queue_open", "Open tickets, by queue.", ["queue"], registry=self.registry
         )
+        self.mailbox_up = self._mailbox_gauge(
+            "up", "1 while the IMAP mailbox's poller is connected."
+        )
+        self.mailbox_fetched = self._mailbox_gauge(
+            "last_fetch_timestamp_seconds", "When the IMAP mailbox was last read through."
+        )
+        self.mailbox_errors = self._mailbox_gauge(
+            "errors", "Failures of the IMAP mailbox's poller."
+        )
+        self.mailbox_ingested = self._mailbox_gauge(
+            "ingested", "Messages the IMAP mailbox's poller committed since start."
+        )
+
+    def _mailbox_gauge(self, name: str, text: str) -> Gauge:
+        return Gauge(f"contacthub_mailbox_{name}", text, ["mailbox"], registry=self.registry)
+
+    def mailboxes(self, healths: Sequence[MailboxHealth]) -> None:
+        """Gauges of the IMAP mailboxes, set from their health at each scrape."""
+        for health in healths:
+            self.mailbox_up.labels(health.mailbox).set(int(health.connected))
+            fetched = health.last_fetch_at.timestamp() if health.last_fetch_at else 0
+            self.mailbox_fetched.labels(health.mailbox).set(fetched)
+            self.mailbox_errors.labels(health.mailbox).set(health.errors)
+            self.mailbox_ingested.labels(health.mailbox).set(health.ingested)
 
     def ingested(self, channel: str, outcome: str, seconds: float) -> None:
         """Count one committed contact (label children cached: this is the hot path)."""

@@ -28,6 +28,7 @@ from pydantic import (
 from core.duration import parse_duration
 from core.errors import ConfigError
 from core.model import ThreadPolicy
+from hub.settings_email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
 
 
 def _duration(value: object) -> object:
@@ -50,6 +51,7 @@ class ServerSettings(_Section):
 
 class StorageSettings(_Section):
     url: str = "sqlite:///./contacthub.db"
+    blob_dir: Path = Field(default_factory=blob_dir_default)  # email attachments, by sha256
 
 
 class RoutingSettings(_Section):
@@ -123,6 +125,8 @@ class TwilioSettings(_Section):
 class ChannelsSettings(_Section):
     webform: WebformSettings | None = None
     twilio: TwilioSettings | None = None
+    smtp: SmtpSettings | None = None
+    imap: list[ImapSettings] = []
 
 
 class LoggingSettings(_Section):
@@ -136,6 +140,7 @@ class Settings(_Section):
     routing: RoutingSettings = RoutingSettings()
     threading: ThreadingSettings = ThreadingSettings()
     channels: ChannelsSettings = ChannelsSettings()
+    outbound: OutboundSettings = OutboundSettings()
     logging: LoggingSettings = LoggingSettings()
 
 

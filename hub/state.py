@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from channels.base import Sender
+from channels.base import Channel, Sender
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.routing import Routing, RulesKeeper
@@ -20,3 +20,4 @@ RULES = web.AppKey("rules", RulesKeeper)
 METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)
 SENDERS: web.AppKey[Mapping[str, Sender]] = web.AppKey("senders")
+CHANNELS: web.AppKey[list[Channel]] = web.AppKey("channels")

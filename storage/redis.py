@@ -8,11 +8,11 @@ Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so t
 scripts run on Redis Cluster, where they all land in one hash slot):
 
     {ch}:ids                    hash: last id of ticket, customer, message, token
-    {ch}:dedupe                 hash: contact key -> "ticket:message"
+    {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
     {ch}:ident                  hash: identity key -> customer id
     {ch}:thread                 hash: thread key -> ticket id
-    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets)
-    {ch}:c:<id>:ids             zset: identity keys by the time they were linked
+    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets, and
+                                "id:<identity>" -> when it was linked)
     {ch}:c:<id>:live:<channel>  zset: the customer's tickets not closed, by last activity
     {ch}:t:<id>                 hash: ticket
     {ch}:t:<id>:m               list: messages (JSON), oldest first
@@ -43,7 +43,7 @@ import json
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from redis.asyncio import Redis
@@ -207,6 +207,7 @@ class RedisStore:
     async def close(self) -> None:
         if self._open is not None:
             opened, self._open = self._open, None
+            await opened.scripts.drain()
             await opened.client.aclose()
 
     @translated
@@ -301,6 +302,12 @@ class RedisStore:
         return None if reply is None else message_from_json(int(reply[0]), reply[1])
 
     @translated
+    async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
+        mode = "delete" if body is None else "edit"
+        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at))
+        return None if reply is None else message_from_json(int(reply[0]), reply[1])
+
+    @translated
     async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
         await self._live.scripts.run("consent", identity_key, int(opted_out), ts(at))
 
@@ -329,13 +336,11 @@ class RedisStore:
 
     @translated
     async def get_customer(self, customer_id: int) -> Customer:
-        async with self._live.client.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.key("c", customer_id))
-            pipe.zrange(self.key("c", customer_id, "ids"), 0, -1)
-            fields, identity_keys = await pipe.execute()
+        found = await self._live.client.hgetall(self.key("c", customer_id))
+        fields = cast("dict[str, str]", found)  # the client decodes responses
         if not fields:
             raise NotFound("customer", customer_id)
-        return customer_from_fields(customer_id, fields, identity_keys)
+        return customer_from_fields(customer_id, fields)
 
     @translated
     async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:

@@ -47,7 +47,7 @@ from core.model import (
     Router,
     ThreadPolicy,
 )
-from storage.redis_rows import inbound_json, ticket_fields
+from storage.redis_rows import inbound_json, ticket_fields, ts
 from storage.redis_scripts import Scripts
 
 MAX_ROUNDS = 5
@@ -65,15 +65,19 @@ class Guess:
     history: bool = False
     tags_json: str = "[]"
 
-    def args(self, inbound: Inbound) -> list[str]:
+    def payload(self, inbound: Inbound) -> str:
         if self.decision is None:
-            return ["0", "", "0", "", "0"]
+            return ""
         facts = self.facts
-        expected = "" if facts.customer_id is None else str(facts.customer_id)
-        return [
-            "1", expected, "1" if self.history else "0", self.tags_json, str(facts.open_tickets),
-            *ticket_fields(inbound, self.decision, facts),
-        ]  # fmt: skip
+        return json.dumps(
+            {
+                "customer": "" if facts.customer_id is None else str(facts.customer_id),
+                "history": self.history,
+                "tags": self.tags_json,
+                "open": facts.open_tickets,
+                "fields": ticket_fields(inbound, self.decision, facts),
+            }
+        )
 
 
 UNDECIDED = Guess(CustomerFacts(None))
@@ -87,10 +91,10 @@ class RedisIngest:
         self._owners: dict[str, int] = {}
 
     async def commit(self, inbound: Inbound, router: Router, policy: ThreadPolicy) -> IngestResult:
-        contact = contact_args(inbound, policy)
+        contact = contact_json(inbound, policy)
         guess = self._guess(inbound, router, policy)
         for _ in range(MAX_ROUNDS):
-            reply = await self._scripts.run("ingest", *contact, *guess.args(inbound))
+            reply = await self._scripts.run("ingest", contact, guess.payload(inbound))
             if reply[0] != "route":
                 return self._result(inbound, reply)
             guess = decide(inbound, router, reply)
@@ -117,15 +121,20 @@ class RedisIngest:
         return IngestResult(Outcome(outcome), int(ticket_id), int(message_id), int(customer_id))
 
 
-def contact_args(inbound: Inbound, policy: ThreadPolicy) -> list[str]:
-    """The script's arguments that do not depend on the routing decision."""
-    identities = [identity.key for identity in inbound.all_identities]
-    return [
-        inbound.key, inbound.channel, repr(inbound.received_at.timestamp()),
-        repr(policy.window(inbound.channel).total_seconds()), inbound.sender_name,
-        inbound_json(inbound), str(len(identities)), *identities,
-        str(len(inbound.thread_keys)), *inbound.thread_keys,
-    ]  # fmt: skip
+def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
+    """The script's contact: everything but the routing decision."""
+    return json.dumps(
+        {
+            "key": inbound.key,
+            "channel": inbound.channel,
+            "now": ts(inbound.received_at),
+            "window": policy.window(inbound.channel).total_seconds(),
+            "name": inbound.sender_name,
+            "message": inbound_json(inbound),
+            "identities": [identity.key for identity in inbound.all_identities],
+            "thread_keys": list(inbound.thread_keys),
+        }
+    )
 
 
 def decide(inbound: Inbound, router: Router, reply: Sequence[Any]) -> Guess:

@@ -50,8 +50,8 @@ def pairs(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def ticket_fields(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> list[str]:
-    """The fields a new ticket takes from its first contact and its route (flat pairs)."""
+def ticket_fields(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> dict[str, str]:
+    """The fields a new ticket takes from its first contact and its route."""
     now = inbound.received_at
     fields: dict[str, str | None] = {
         "queue": decision.queue,
@@ -66,7 +66,7 @@ def ticket_fields(inbound: Inbound, decision: Decision, facts: CustomerFacts) ->
         "first_response_due": _due(now, decision.first_response),
         "resolution_due": _due(now, decision.resolution),
     }
-    return [item for name, value in fields.items() if value is not None for item in (name, value)]
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _json_tuple(values: tuple[str, ...]) -> str | None:
@@ -162,6 +162,9 @@ def message_from_json(ticket_id: int, text: str) -> Message:
         author=get("author", ""),
         delivery=get("delivery", ""),
         error=get("error", ""),
+        meta=get("meta") or {},
+        edited_at=opt_dt(get("edited_at")),
+        deleted_at=opt_dt(get("deleted_at")),
     )
 
 
@@ -184,10 +187,10 @@ def inbound_from_json(text: str) -> Inbound:
     )
 
 
-def customer_from_fields(
-    customer_id: int, fields: Fields, identity_keys: Sequence[str]
-) -> Customer:
-    identities = tuple(Identity(*key.split(":", 1)) for key in identity_keys)
+def customer_from_fields(customer_id: int, fields: Fields) -> Customer:
+    """A customer hash: name, created, tags, and "id:<identity>" -> when it was linked."""
+    linked = sorted((float(at), key[3:]) for key, at in fields.items() if key.startswith("id:"))
+    identities = tuple(Identity(*key.split(":", 1)) for _, key in linked)
     return Customer(
         customer_id,
         fields.get("name", ""),

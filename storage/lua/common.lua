@@ -38,6 +38,20 @@ local function waiting(state)
   return state.status == 'new' and not state.assignee
 end
 
+-- The sorted sets a ticket is in, in a state: key -> {score, member}.
+local function memberships(id, state)
+  local sets = {}
+  sets[k('ix', 'q', state.queue)] = {id, id}
+  sets[k('ix', 's', state.status)] = {id, id}
+  if waiting(state) then
+    sets[k('w', state.queue, RANK[state.priority])] = {state.created, waiting_member(id)}
+  end
+  if state.status ~= 'closed' then
+    sets[k('c', state.customer, 'live', state.channel)] = {state.updated, id}
+  end
+  return sets
+end
+
 local function adjust_open(state, by)
   redis.call('HINCRBY', k('c', state.customer), 'open', by)
   if redis.call('HINCRBY', k('open'), state.queue, by) <= 0 then
@@ -45,45 +59,58 @@ local function adjust_open(state, by)
   end
 end
 
-local function unindex(id, state)
-  redis.call('ZREM', k('ix', 'q', state.queue), id)
-  redis.call('ZREM', k('ix', 's', state.status), id)
-  if waiting(state) then
-    redis.call('ZREM', k('w', state.queue, RANK[state.priority]), waiting_member(id))
+-- Move a ticket's index entries from one state to the next, touching only what changed
+-- (a customer's follow-up usually changes one score).
+local function reindex(id, before, after)
+  id = tostring(id)
+  local old, new = before and memberships(id, before) or {}, memberships(id, after)
+  for key, entry in pairs(old) do
+    if not new[key] or new[key][2] ~= entry[2] then
+      redis.call('ZREM', key, entry[2])
+    end
   end
-  if state.status ~= 'closed' then
-    redis.call('ZREM', k('c', state.customer, 'live', state.channel), id)
+  for key, entry in pairs(new) do
+    local was = old[key]
+    if not was or was[1] ~= entry[1] or was[2] ~= entry[2] then
+      redis.call('ZADD', key, entry[1], entry[2])
+    end
   end
-  if ACTIVE[state.status] then
-    adjust_open(state, -1)
+  local was, is = before and ACTIVE[before.status], ACTIVE[after.status]
+  if was and is and before.queue == after.queue then
+    return
   end
-end
-
-local function index(id, state)
-  redis.call('ZADD', k('ix', 'q', state.queue), id, id)
-  redis.call('ZADD', k('ix', 's', state.status), id, id)
-  if waiting(state) then
-    redis.call('ZADD', k('w', state.queue, RANK[state.priority]), state.created,
-               waiting_member(id))
+  if was then
+    adjust_open(before, -1)
   end
-  if state.status ~= 'closed' then
-    redis.call('ZADD', k('c', state.customer, 'live', state.channel), state.updated, id)
-  end
-  if ACTIVE[state.status] then
-    adjust_open(state, 1)
+  if is then
+    adjust_open(after, 1)
   end
 end
 
 -- Every change of a ticket goes through here, so its indexes never disagree with it.
-local function change_ticket(id, set, del)
-  unindex(id, ticket_state(id))
+local function change_ticket(id, set, del, before)
+  before = before or ticket_state(id)
+  local after = {}
+  for field, value in pairs(before) do
+    after[field] = value
+  end
+  for i = 1, #set, 2 do
+    if after[set[i]] ~= nil then
+      after[set[i]] = set[i + 1]
+    end
+  end
+  for _, field in ipairs(del) do
+    if after[field] ~= nil then
+      after[field] = false
+    end
+  end
   if #set > 0 then
     redis.call('HSET', k('t', id), unpack(set))
   end
   if #del > 0 then
     redis.call('HDEL', k('t', id), unpack(del))
   end
-  index(id, ticket_state(id))
+  reindex(id, before, after)
 end
 
 local function read_ticket(id)

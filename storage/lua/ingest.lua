@@ -1,19 +1,13 @@
 -- One contact, all or nothing: dedupe, identify, thread, create or append, index.
--- ARGV: dedupe key, channel, now, window seconds, sender name, message json (no id),
---   count + identity keys, count + thread keys,
---   decided (0/1), expected customer ("" = new), history (0/1), expected tags, expected open,
---   then the new ticket's field/value pairs.
+-- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
+--   the message without its id), identities, thread_keys}.
+-- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
+--   history (whether tags and open count were read), tags, open, fields (of the ticket)}.
 -- Replies {outcome, ticket, message, customer}, or {"route", customer, tags, open} when a
 -- ticket must be made and the caller's decision was not taken on exactly these facts.
-local key, channel, now, window = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-
-local function list_at(pos)
-  local items = {}
-  for i = 1, tonumber(ARGV[pos]) do
-    items[i] = ARGV[pos + i]
-  end
-  return items, pos + #items + 1
-end
+local contact = cjson.decode(ARGV[1])
+local decision = ARGV[2] ~= '' and cjson.decode(ARGV[2]) or nil
+local channel, now, window = contact.channel, contact.now, contact.window
 
 local function owners(identities)
   local known, unowned = nil, {}
@@ -63,84 +57,108 @@ end
 
 -- A customer's message reopens a resolved ticket and wakes a pending one.
 local function touch(id)
-  local current = redis.call('HMGET', k('t', id), 'status', 'updated')
-  local set = {}
-  if tonumber(now) > tonumber(current[2]) then
+  local state = ticket_state(id)
+  local set, del = {}, {}
+  if tonumber(now) > tonumber(state.updated) then
     set = {'updated', now}
   end
-  if current[1] == 'resolved' or current[1] == 'pending' then
+  if state.status == 'resolved' or state.status == 'pending' then
     set[#set + 1], set[#set + 2] = 'status', 'open'
+    del = {'resolved'}
   end
-  change_ticket(id, set, {'resolved'})
+  change_ticket(id, set, del, state)
 end
 
 -- The caller decided on facts it guessed or was told; they must be the facts now.
-local function routing_facts(known, pos)
+local function routing_facts(known)
   local tags, open = '[]', 0
   if known then
     local customer = redis.call('HMGET', k('c', known), 'tags', 'open')
     tags, open = customer[1] or '[]', tonumber(customer[2] or 0)
   end
-  local expected = ARGV[pos + 1] == (known and tostring(known) or '')
-  local history = ARGV[pos + 2] == '1' and known
-  if history then
-    expected = expected and tags == ARGV[pos + 3] and open == tonumber(ARGV[pos + 4])
+  local expected = decision and decision.customer == (known and tostring(known) or '')
+  if expected and decision.history and known then
+    expected = tags == decision.tags and open == decision.open
   end
-  if ARGV[pos] == '1' and expected then
+  if expected then
     return nil
   end
   return {'route', known and tostring(known) or '', tags, open}
 end
 
-local function new_customer()
+-- A new customer's hash holds its identities too ("id:<identity>" -> linked at).
+local function new_customer(identities)
   local id = redis.call('HINCRBY', k('ids'), 'customer', 1)
-  redis.call('HSET', k('c', id), 'name', ARGV[5], 'created', now)
+  local fields = {'name', contact.name, 'created', now}
+  for _, identity in ipairs(identities) do
+    fields[#fields + 1], fields[#fields + 2] = 'id:' .. identity, now
+  end
+  redis.call('HSET', k('c', id), unpack(fields))
   return id
 end
 
-local function new_ticket(customer, pos)
+local function new_ticket(customer)
   local id = redis.call('HINCRBY', k('ids'), 'ticket', 1)
-  local fields = {'status', 'new', 'customer', customer, 'channel', channel,
-                  'created', now, 'updated', now}
-  for i = pos, #ARGV do
-    fields[#fields + 1] = ARGV[i]
+  local state = {status = 'new', customer = customer, channel = channel, created = now,
+                 updated = now, queue = decision.fields.queue,
+                 priority = decision.fields.priority}
+  local fields = {}
+  for name, value in pairs(state) do
+    fields[#fields + 1], fields[#fields + 2] = name, value
+  end
+  for name, value in pairs(decision.fields) do
+    if state[name] == nil then
+      fields[#fields + 1], fields[#fields + 2] = name, value
+    end
   end
   redis.call('HSET', k('t', id), unpack(fields))
   redis.call('ZADD', k('ix', 'all'), id, id)
   redis.call('ZADD', k('ix', 'c', customer), id, id)
-  index(id, ticket_state(id))
+  reindex(id, nil, state)
   return id
 end
 
-local seen = redis.call('HGET', k('dedupe'), key)
+-- Identities new to the hub join the customer (one already owned stays with its owner).
+local function link(customer, identities, listed)
+  if #identities == 0 then
+    return
+  end
+  local owned, fields = {}, {}
+  for _, identity in ipairs(identities) do
+    owned[#owned + 1], owned[#owned + 2] = identity, customer
+    fields[#fields + 1], fields[#fields + 2] = 'id:' .. identity, now
+  end
+  redis.call('HSET', k('ident'), unpack(owned))
+  if not listed then
+    redis.call('HSET', k('c', customer), unpack(fields))
+  end
+end
+
+local seen = redis.call('HGET', k('dedupe'), contact.key)
 if seen then
-  local id, message = string.match(seen, '^(%d+):(%d+)$')
+  local id, message = string.match(seen, '^(%d+):(%d+)')
   return {'duplicate', id, message, redis.call('HGET', k('t', id), 'customer')}
 end
-local identities, pos = list_at(7)
-local thread_keys, decision_pos = list_at(pos)
-local customer, unowned = owners(identities)
-local id = customer and find_thread(customer, thread_keys)
-local outcome = 'appended'
+local customer, unowned = owners(contact.identities)
+local id = customer and find_thread(customer, contact.thread_keys)
+local outcome, listed = 'appended', false
 if id then
   touch(id)
 else
-  local reroute = routing_facts(customer, decision_pos)
+  local reroute = routing_facts(customer)
   if reroute then
     return reroute
   end
-  customer = customer or new_customer()
-  id = new_ticket(customer, decision_pos + 5)
+  listed = not customer  -- a new customer's hash lists its identities already
+  customer = customer or new_customer(unowned)
+  id = new_ticket(customer)
   outcome = 'created'
 end
-for _, identity in ipairs(unowned) do
-  redis.call('HSET', k('ident'), identity, customer)
-  redis.call('ZADD', k('c', customer, 'ids'), now, identity)
-end
+link(customer, unowned, listed)
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
-redis.call('RPUSH', k('t', id, 'm'), with_id(message, ARGV[6]))
-redis.call('HSET', k('dedupe'), key, id .. ':' .. message)
-for _, thread_key in ipairs(thread_keys) do
+local length = redis.call('RPUSH', k('t', id, 'm'), with_id(message, contact.message))
+redis.call('HSET', k('dedupe'), contact.key, id .. ':' .. message .. ':' .. (length - 1))
+for _, thread_key in ipairs(contact.thread_keys) do
   if not string.find(thread_key, TICKET_KEY) then
     redis.call('HSET', k('thread'), thread_key, id)
   end

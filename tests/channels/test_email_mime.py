@@ -56,7 +56,7 @@ def test_plain_message_becomes_sender_subject_text_and_keys() -> None:
     assert inbound.sender_name == "Ada Lovelace"
     assert (inbound.subject, inbound.text) == ("Order 1042", "Hello, my order is late.")
     assert inbound.external_id == "<m1@example.com>"
-    assert inbound.thread_keys == ("email:<m1@example.com>",)
+    assert inbound.thread_keys == ("email:support@hub.example:<m1@example.com>",)
     assert inbound.dedupe_key == (
         f"email:support@hub.example:<m1@example.com>:{parsed.digest[:16]}"
     )
