@@ -24,6 +24,7 @@ from hub.metrics import Metrics
 from hub.quarantine import Quarantine
 from hub.routing import Routing
 from hub.settings import Settings, TwilioSettings, TwilioVoiceSettings
+from hub.slack import slack_channels, slack_sender
 from storage.base import Store
 
 
@@ -52,6 +53,7 @@ def enabled_channels(settings: Settings, services: Services) -> list[tuple[Chann
     twilio = settings.channels.twilio
     if twilio is not None:
         channels += _twilio_channels(settings, twilio, services)
+    channels += slack_channels(settings, services.store, services.ingest)
     channels += email_channels(settings, services.store, services.ingest)
     return channels
 
@@ -112,4 +114,7 @@ def enabled_senders(settings: Settings) -> dict[str, Sender]:
     email = email_sender(settings)
     if email is not None:
         senders[email.name] = email
+    slack = slack_sender(settings)
+    if slack is not None:
+        senders[slack.name] = slack
     return senders

@@ -28,6 +28,7 @@ from pydantic import (
 from core.duration import parse_duration
 from core.errors import ConfigError
 from core.model import ThreadPolicy
+from hub.settings_slack import SlackSettings
 from hub.settings_email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
 
 
@@ -63,7 +64,13 @@ class RoutingSettings(_Section):
 
 def _default_windows() -> dict[str, timedelta]:
     day = timedelta(hours=24)
-    return {"sms": day, "voice": day, "form": timedelta(0), "email": timedelta(0)}
+    return {
+        "sms": day,
+        "voice": day,
+        "form": timedelta(0),
+        "email": timedelta(0),
+        "slack": timedelta(0),  # Slack threads and DM conversations thread explicitly
+    }
 
 
 class ThreadingSettings(_Section):
@@ -125,6 +132,7 @@ class TwilioSettings(_Section):
 class ChannelsSettings(_Section):
     webform: WebformSettings | None = None
     twilio: TwilioSettings | None = None
+    slack: SlackSettings | None = None
     smtp: SmtpSettings | None = None
     imap: list[ImapSettings] = []
 

@@ -1,0 +1,44 @@
+"""Settings of the Slack channel: `[channels.slack]`.
+
+```toml
+[channels.slack]
+signing_secret = "env:SLACK_SIGNING_SECRET"   # Basic Information > App Credentials
+bot_token = "env:SLACK_BOT_TOKEN"             # xoxb-...: users.info, chat.postMessage
+api_base = "https://slack.com/api/"           # the Web API (tests: a local emulator)
+support_channels = ["C0123SUPPORT"]           # channel ids whose messages become tickets
+direct_messages = true                        # DMs to the app become tickets too
+```
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+
+from core.duration import parse_duration
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+ChannelId = Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,39}$")]
+
+
+class SlackSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signing_secret: SecretStr = Field(min_length=16)
+    bot_token: SecretStr = Field(min_length=8)
+    api_base: str = Field("https://slack.com/api/", pattern=r"^https?://[^?#\s]+/$")
+    mode: Literal["events"] = "events"  # Socket Mode is not built yet
+    support_channels: tuple[ChannelId, ...] = ()
+    direct_messages: bool = True
+    user_cache_ttl: Duration = timedelta(hours=1)  # users.info answers (name, email)
+    lookup_timeout: Duration = timedelta(seconds=1)  # users.info inside Slack's 3 s to ack
+    send_attempts: int = Field(4, ge=1, le=10)  # 429 (after Retry-After) and 5xx: again
+    send_backoff: Duration = timedelta(milliseconds=500)
+    send_timeout: Duration = timedelta(seconds=10)
