@@ -28,8 +28,8 @@ from pydantic import (
 from core.duration import parse_duration
 from core.errors import ConfigError
 from core.model import ThreadPolicy
-from hub.settings_slack import SlackSettings
 from hub.settings_email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
+from hub.settings_slack import SlackSettings
 
 
 def _duration(value: object) -> object:
