@@ -16,7 +16,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:c:<id>:live:<channel>  zset: the customer's tickets not closed, by last activity
     {ch}:t:<id>                 hash: ticket
     {ch}:t:<id>:m               list: messages (JSON), oldest first
-    {ch}:ix:all|q:<q>|s:<s>|c:<id>  zsets: ticket ids, for listings newest first
+    {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
+                                unfiltered listings walk the ids (dense, never deleted)
     {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age
     {ch}:open                   hash: queue -> tickets new, open or pending
     {ch}:out                    hash: outbound message id -> "ticket:position in its list"
@@ -49,8 +50,15 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import (
+    ClusterDownError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import (
@@ -104,8 +112,12 @@ R = TypeVar("R")
 LIST_SCAN_CAP = 5000
 """Tickets one listing call looks at before it answers (with a cursor to go on)."""
 
-_TRANSIENT = ("LOADING", "BUSY", "OOM", "READONLY", "MISCONF", "MASTERDOWN", "NOREPLICAS",
-              "CLUSTERDOWN", "TRYAGAIN")  # fmt: skip
+_TRANSIENT_ERRORS = (
+    RedisConnectionError, RedisTimeoutError, OutOfMemoryError, ReadOnlyError, TryAgainError,
+    ClusterDownError, MasterDownError, OSError,
+)  # fmt: skip
+_TRANSIENT_REPLIES = ("BUSY", "MISCONF", "NOREPLICAS")
+"""A server loading, out of memory, read-only, busy, or failing to persist: retry later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +150,8 @@ class RedisOptions:
 
 def translate(exc: RedisError | OSError) -> StorageError:
     """A driver error as one of ours: what a retry may cure is StorageUnavailable."""
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
-        return StorageUnavailable(f"redis unavailable: {exc}")
-    if isinstance(exc, ResponseError) and str(exc).startswith(_TRANSIENT):
-        return StorageUnavailable(f"redis unavailable: {exc}")
+    if isinstance(exc, _TRANSIENT_ERRORS) or str(exc).startswith(_TRANSIENT_REPLIES):
+        return StorageUnavailable(f"redis unavailable: {type(exc).__name__}: {exc}")
     return StorageError(f"redis error: {exc}")
 
 

@@ -32,10 +32,18 @@ MAX_PIPELINE = 256
 """Calls in one write: bounds one batch's latency and memory."""
 
 
+READ_ONLY = frozenset({"list", "stats", "replay"})
+
+
 def source(name: str) -> str:
+    """The script's text. The shebang makes Redis (7+) refuse a writing script *before* it
+    runs when it could not complete (out of memory, a failing disk): Redis never undoes a
+    script's writes, so a refusal at the start is what keeps a failed ingest from leaving
+    half a ticket. Reading scripts say so, and still run under those conditions."""
     lua = files("storage") / "lua"
     common = (lua / "common.lua").read_text(encoding="utf-8")
-    return common + "\n" + (lua / f"{name}.lua").read_text(encoding="utf-8")
+    shebang = "#!lua flags=no-writes" if name in READ_ONLY else "#!lua"
+    return "\n".join([shebang, common, (lua / f"{name}.lua").read_text(encoding="utf-8")])
 
 
 @dataclass(slots=True)

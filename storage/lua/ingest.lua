@@ -112,7 +112,6 @@ local function new_ticket(customer)
     end
   end
   redis.call('HSET', k('t', id), unpack(fields))
-  redis.call('ZADD', k('ix', 'all'), id, id)
   redis.call('ZADD', k('ix', 'c', customer), id, id)
   reindex(id, nil, state)
   return id

@@ -1,12 +1,11 @@
 -- Tickets oldest first, each with the first contact that made it (the head of its messages).
--- ARGV: limit, after id (0 = from the first). Replies {{id, fields, first message}..., next}.
-local limit = tonumber(ARGV[1])
-local ids = redis.call('ZRANGEBYSCORE', k('ix', 'all'), '(' .. ARGV[2], '+inf',
-                       'LIMIT', 0, limit + 1)
+-- Ticket ids are dense and never deleted, so the page is a range of ids.
+-- ARGV: limit, after id (0 = from the first). Replies {{{id, fields, first message}...}, next}.
+local limit, after = tonumber(ARGV[1]), tonumber(ARGV[2])
+local last = tonumber(redis.call('HGET', k('ids'), 'ticket') or 0)
 local items = {}
-for i = 1, math.min(#ids, limit) do
-  local id = ids[i]
-  items[i] = {tonumber(id), redis.call('HGETALL', k('t', id)),
-              redis.call('LINDEX', k('t', id, 'm'), 0)}
+for id = after + 1, math.min(last, after + limit) do
+  items[#items + 1] = {id, redis.call('HGETALL', k('t', id)),
+                       redis.call('LINDEX', k('t', id, 'm'), 0)}
 end
-return {items, #ids > limit and ids[limit] or ''}
+return {items, after + limit < last and tostring(after + limit) or ''}

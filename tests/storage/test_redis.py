@@ -268,3 +268,26 @@ def test_the_test_server_is_never_the_shared_one(redis_server: RedisServer) -> N
     assert redis_server.port != 6379
     with redis_server.client() as client:
         assert client.config_get("appendonly") == {"appendonly": "yes"}
+
+
+async def test_a_full_redis_refuses_the_ingest_whole_and_recovers(
+    redis_server: RedisServer, redis_store: RedisStore
+) -> None:
+    """Redis never undoes a script's writes: a script that cannot finish must not start."""
+    await redis_store.commit_inbound(inbound("m1"), RecordingRouter(), NO_WINDOW)
+    with redis_server.client() as client:
+        before = {key: client.type(key) for key in client.keys("*")}
+        client.config_set("maxmemory", "1")  # every write is over the limit
+        try:
+            with pytest.raises(StorageUnavailable, match="OutOfMemory"):
+                await redis_store.commit_inbound(
+                    inbound("m2", "email:new@x.org"), RecordingRouter(), NO_WINDOW
+                )
+            assert {key: client.type(key) for key in client.keys("*")} == before
+            assert len((await redis_store.list_tickets(TicketFilter())).items) == 1
+        finally:
+            client.config_set("maxmemory", "0")
+    again = await redis_store.commit_inbound(
+        inbound("m2", "email:new@x.org"), RecordingRouter(), NO_WINDOW
+    )
+    assert again.outcome is Outcome.CREATED
