@@ -72,7 +72,8 @@ class SlackSender:
         answer = Answer(0, {}, "sender is not running")
         for number in range(self.attempts):
             if number:
-                await asyncio.sleep(answer.retry_after or self.backoff * 2 ** (number - 1))
+                backoff = self.backoff * 2 ** (number - 1)
+                await asyncio.sleep(backoff if answer.retry_after is None else answer.retry_after)
             answer = await self._post(params)
             if answer.ok:
                 ts = str(answer.data.get("ts") or "")

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from core.model import Message, ThreadPolicy
 from storage.base import Store
 from tests.support import RecordingRouter, inbound, later
 
 NO_WINDOW = ThreadPolicy({}, timedelta(0))
 KEY = "slack:C0SUPPORT:1700000000.000100"
-
-
-@pytest.fixture
-def editing(store: Store) -> Store:
-    if getattr(store, "edit_message", None) is None:  # a backend still catching up
-        pytest.skip(f"{type(store).__name__} has no edit_message yet")
-    return store
 
 
 async def _stored(store: Store, meta: dict[str, str] | None = None) -> Message:
@@ -32,44 +23,44 @@ async def _stored(store: Store, meta: dict[str, str] | None = None) -> Message:
     return ticket.messages[0]
 
 
-async def test_an_edit_replaces_the_body_and_records_when(editing: Store) -> None:
-    original = await _stored(editing)
+async def test_an_edit_replaces_the_body_and_records_when(store: Store) -> None:
+    original = await _stored(store)
     assert (original.edited_at, original.deleted_at) == (None, None)
-    edited = await editing.edit_message(KEY, "refund please", later(2))
+    edited = await store.edit_message(KEY, "refund please", later(2))
     assert edited is not None
     assert (edited.id, edited.body, edited.edited_at) == (original.id, "refund please", later(2))
-    ticket = await editing.get_ticket(original.ticket_id)
+    ticket = await store.get_ticket(original.ticket_id)
     assert ticket.messages == (edited,)
 
 
-async def test_an_older_edit_never_replaces_a_newer_one(editing: Store) -> None:
-    await _stored(editing)
-    await editing.edit_message(KEY, "third words", later(3))
-    stale = await editing.edit_message(KEY, "second words", later(2))
+async def test_an_older_edit_never_replaces_a_newer_one(store: Store) -> None:
+    await _stored(store)
+    await store.edit_message(KEY, "third words", later(3))
+    stale = await store.edit_message(KEY, "second words", later(2))
     assert stale is not None
     assert (stale.body, stale.edited_at) == ("third words", later(3))
-    again = await editing.edit_message(KEY, "third words", later(3))
+    again = await store.edit_message(KEY, "third words", later(3))
     assert again == stale
 
 
-async def test_a_deletion_keeps_the_text_and_is_final(editing: Store) -> None:
-    await _stored(editing)
-    deleted = await editing.edit_message(KEY, None, later(5))
+async def test_a_deletion_keeps_the_text_and_is_final(store: Store) -> None:
+    await _stored(store)
+    deleted = await store.edit_message(KEY, None, later(5))
     assert deleted is not None
     assert (deleted.body, deleted.deleted_at, deleted.edited_at) == ("refund pls", later(5), None)
-    after = await editing.edit_message(KEY, "too late", later(6))
+    after = await store.edit_message(KEY, "too late", later(6))
     assert after == deleted
-    assert await editing.edit_message(KEY, None, later(7)) == deleted
+    assert await store.edit_message(KEY, None, later(7)) == deleted
 
 
-async def test_edit_of_an_unknown_key_or_an_outbound_message_is_none(editing: Store) -> None:
-    original = await _stored(editing)
-    await editing.append_outbound(original.ticket_id, "On it", "alice", later(1))
-    assert await editing.edit_message("slack:C0SUPPORT:1.000001", "x", later(2)) is None
-    assert await editing.edit_message("", "x", later(2)) is None
+async def test_edit_of_an_unknown_key_or_an_outbound_message_is_none(store: Store) -> None:
+    original = await _stored(store)
+    await store.append_outbound(original.ticket_id, "On it", "alice", later(1))
+    assert await store.edit_message("slack:C0SUPPORT:1.000001", "x", later(2)) is None
+    assert await store.edit_message("", "x", later(2)) is None
 
 
-async def test_messages_keep_the_channel_meta_of_their_contact(editing: Store) -> None:
+async def test_messages_keep_the_channel_meta_of_their_contact(store: Store) -> None:
     meta = {"channel": "C0SUPPORT", "thread_ts": "1700000000.000100"}
-    message = await _stored(editing, meta)
+    message = await _stored(store, meta)
     assert message.meta == meta
