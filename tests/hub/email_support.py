@@ -8,7 +8,7 @@ import contextlib
 import smtplib
 from collections.abc import AsyncIterator, Iterable
 from email import message_from_bytes, policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ def email_settings(
     }
     if outbound_port is not None:
         sections["outbound"] = {
-            "smtp": {"port": outbound_port, "send_backoff": "10ms", "acknowledgement_window": "1h"}
+            "smtp": {"port": outbound_port, "send_backoff": 0.01, "acknowledgement_window": "1h"}
         }
     return make_settings(**sections)
 
@@ -100,7 +100,7 @@ class Outbox:
     """A real SMTP server catching what the hub sends (the relay in tests)."""
 
     def __init__(self) -> None:
-        self.received: list[tuple[Envelope, Message]] = []
+        self.received: list[tuple[Envelope, EmailMessage]] = []
         self.arrived = asyncio.Condition()
         self.refuse: str | None = None  # an SMTP answer to give instead of 250
 
@@ -110,12 +110,13 @@ class Outbox:
         if self.refuse is not None:
             return self.refuse
         raw = envelope.original_content or b""
-        self.received.append((envelope, message_from_bytes(raw, policy=policy.default)))
+        parsed = message_from_bytes(raw, policy=policy.default)
+        self.received.append((envelope, parsed))
         async with self.arrived:
             self.arrived.notify_all()
         return "250 OK"
 
-    async def wait_for(self, count: int, within: float = 10) -> list[Message]:
+    async def wait_for(self, count: int, within: float = 10) -> list[EmailMessage]:
         async with asyncio.timeout(within), self.arrived:
             await self.arrived.wait_for(lambda: len(self.received) >= count)
         return [message for _, message in self.received]
