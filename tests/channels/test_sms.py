@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDict, MultiDictProxy
 
-from channels.sms import Keyword, keyword, parse_sms, parse_status
+from channels.sms import (
+    Keyword,
+    acknowledgement_twiml,
+    keyword,
+    parse_sms,
+    parse_status,
+    reply_twiml,
+)
 from channels.sms_sender import reply_route, twilio_error
 from channels.twilio_webhook import Params
 from core.errors import Conflict, PayloadError
@@ -173,3 +181,11 @@ def test_ticket_without_a_phone_sender_cannot_be_replied_to() -> None:
 def test_twilio_errors_read_as_one_line() -> None:
     assert twilio_error(400, {"code": 21211, "message": "bad To"}) == "twilio 400: 21211 bad To"
     assert twilio_error(503, {}) == "twilio 503"
+
+
+def test_acknowledgement_twiml_escapes_the_text_and_carries_the_ticket_number() -> None:
+    twiml = acknowledgement_twiml("Ticket #{ticket} <ok> & {{thanks}}", 42)
+    message = ET.fromstring(twiml).find("Message")  # noqa: S314  # our own TwiML
+    assert message is not None
+    assert message.text == "Ticket #42 <ok> & {thanks}"
+    assert ET.fromstring(reply_twiml("")).tag == "Response"  # noqa: S314
