@@ -112,6 +112,29 @@ OPENAPI: dict[str, Any] = {
                 },
             ),
         },
+        "/api/tickets/{id}/reply": {
+            "parameters": [_ID],
+            "post": _op(
+                "Send a reply on the ticket's channel (agent)",
+                {
+                    "201": _ok("Message", "sent: the message with its delivery status"),
+                    "409": _ERROR,  # no sender for the channel, nobody to reply to, opted out
+                    "502": _ERROR,  # the provider refused it; the body also holds "message"
+                },
+                requestBody={
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["body"],
+                                "additionalProperties": False,
+                                "properties": {"body": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+            ),
+        },
         "/api/queues": {
             "get": _op("Queues with depth and oldest waiting", {"200": _ok("QueueList")})
         },

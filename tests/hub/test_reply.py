@@ -220,3 +220,9 @@ async def test_forged_status_callback_is_403(hub: Hub) -> None:
     status, _ = await post_twilio(hub, STATUS, params, token="not-the-auth-token-at-all")
     assert status == 403
     assert (await hub.store.get_ticket(ticket_id)).messages[-1].delivery == "queued"
+
+
+async def test_reply_is_in_the_openapi_document(hub: Hub) -> None:
+    async with hub.http.get("/api/openapi.json") as response:
+        paths = (await response.json())["paths"]
+    assert set(paths["/api/tickets/{id}/reply"]["post"]["responses"]) >= {"201", "409", "502"}
