@@ -14,7 +14,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:c:<id>                 hash: customer (name, tags, created, open tickets, and
                                 "id:<identity>" -> when it was linked)
     {ch}:c:<id>:live:<channel>  zset: the customer's tickets not closed, by last activity
-    {ch}:t:<id>                 hash: ticket
+    {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
+    {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
                                 unfiltered listings walk the ids (dense, never deleted)
@@ -234,11 +235,12 @@ class RedisStore:
     async def get_ticket(self, ticket_id: int) -> Ticket:
         async with self._live.client.pipeline(transaction=True) as pipe:
             pipe.hgetall(self.key("t", ticket_id))
+            pipe.get(self.key("t", ticket_id, "r"))
             pipe.lrange(self.key("t", ticket_id, "m"), 0, -1)
-            fields, messages = await pipe.execute()
+            fields, route, messages = await pipe.execute()
         if not fields:
             raise NotFound("ticket", ticket_id)
-        return ticket_from_fields(ticket_id, fields, messages)
+        return ticket_from_fields(ticket_id, fields, route, messages)
 
     @translated
     async def list_tickets(
@@ -255,7 +257,9 @@ class RedisStore:
             after,
             self.list_scan_cap,
         )
-        tickets = tuple(ticket_from_fields(int(i), pairs(flat)) for i, flat in items[:limit])
+        tickets = tuple(
+            ticket_from_fields(int(i), pairs(flat), route) for i, flat, route in items[:limit]
+        )
         if len(items) > limit:
             return Page(tickets, str(tickets[-1].id))
         return Page(tickets, resume or None)
@@ -380,8 +384,8 @@ class RedisStore:
         after = 0 if cursor is None else _cursor_id(cursor)
         items, next_id = await self._live.scripts.run("replay", limit, after)
         replays = []
-        for ticket_id, flat, first in items:
-            ticket = ticket_from_fields(int(ticket_id), pairs(flat))
+        for ticket_id, flat, route, first in items:
+            ticket = ticket_from_fields(int(ticket_id), pairs(flat), route)
             if first is not None:
                 replays.append(
                     Replay(ticket.id, ticket.queue, ticket.route, inbound_from_json(first))
@@ -412,5 +416,5 @@ def _json_list(values: Sequence[str]) -> str:
 
 
 def _ticket_from_reply(reply: Sequence[Any]) -> Ticket:
-    ticket_id, flat, messages = reply
-    return ticket_from_fields(int(ticket_id), pairs(flat), messages)
+    ticket_id, flat, route, messages = reply
+    return ticket_from_fields(int(ticket_id), pairs(flat), route, messages)

@@ -47,7 +47,7 @@ from core.model import (
     Router,
     ThreadPolicy,
 )
-from storage.redis_rows import inbound_json, ticket_fields, ts
+from storage.redis_rows import inbound_json, route_json, ticket_fields, ts
 from storage.redis_scripts import Scripts
 
 MAX_ROUNDS = 5
@@ -75,7 +75,8 @@ class Guess:
                 "history": self.history,
                 "tags": self.tags_json,
                 "open": facts.open_tickets,
-                "fields": ticket_fields(inbound, self.decision, facts),
+                "fields": ticket_fields(inbound, self.decision),
+                "route": route_json(inbound, self.decision, facts),
             }
         )
 

@@ -1,11 +1,12 @@
 """Conversions between Redis values and the model.
 
-A ticket is a hash of strings; fields at their default (no tags, no assignee, no due time)
-are left out, which keeps small hashes small. A message is one JSON object in its ticket's
-list, without the defaults either. Times are UTC epoch seconds written as strings with
-`repr(float)`, which read back to the same instant (and survive a Lua cjson round trip,
-which would cut a number to 14 digits). The JSON shapes of facts and attachments are the
-SQLite backend's, so a replay means the same thing on both.
+A ticket is a hash of short strings (what changes: status, queue, assignee, times), fields
+at their default left out, and one JSON string of what never changes (subject, route). A
+message is one JSON object in its ticket's list, without the defaults either. Times are UTC
+epoch seconds written as strings with `repr(float)`, which read back to the same instant
+(and survive a Lua cjson round trip, which would cut a number to 14 digits). The JSON
+shapes of facts and attachments are the SQLite backend's, so a replay means the same thing
+on both.
 """
 
 from __future__ import annotations
@@ -50,23 +51,33 @@ def pairs(flat: Sequence[str]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def ticket_fields(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> dict[str, str]:
-    """The fields a new ticket takes from its first contact and its route."""
+def ticket_fields(inbound: Inbound, decision: Decision) -> dict[str, str]:
+    """The hash of a new ticket: short fields, some of which change (the script adds the
+    status, customer, channel and times)."""
     now = inbound.received_at
     fields: dict[str, str | None] = {
         "queue": decision.queue,
         "priority": decision.priority.value,
-        "subject": inbound.subject or None,
         "tags": _json_tuple(decision.tags),
-        "skills": _json_tuple(decision.skills),
-        "rule": decision.rule,
-        "why": _json_tuple(decision.explanation),
-        "rules_version": None if decision.rules_version is None else str(decision.rules_version),
-        "facts": facts_json(facts),
         "first_response_due": _due(now, decision.first_response),
         "resolution_due": _due(now, decision.resolution),
     }
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def route_json(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> str:
+    """What a ticket keeps of how it came and why it went where: written once, and kept
+    beside the hash as one string, since a long value (an explanation, an email subject)
+    would turn the hash from Redis's compact encoding into a table three times its size."""
+    route: dict[str, object] = {
+        "subject": inbound.subject,
+        "skills": decision.skills,
+        "rule": decision.rule,
+        "why": decision.explanation,
+        "rules_version": decision.rules_version,
+        "facts": json.loads(facts_json(facts)),
+    }
+    return json.dumps({name: value for name, value in route.items() if value})
 
 
 def _json_tuple(values: tuple[str, ...]) -> str | None:
@@ -77,8 +88,11 @@ def _due(now: datetime, delta: Any) -> str | None:
     return None if delta is None else ts(now + delta)
 
 
-def ticket_from_fields(ticket_id: int, fields: Fields, messages: Sequence[str] = ()) -> Ticket:
+def ticket_from_fields(
+    ticket_id: int, fields: Fields, route_text: str | None, messages: Sequence[str] = ()
+) -> Ticket:
     get = fields.get
+    route = json.loads(route_text or "{}")
     return Ticket(
         id=ticket_id,
         status=Status(fields["status"]),
@@ -86,12 +100,12 @@ def ticket_from_fields(ticket_id: int, fields: Fields, messages: Sequence[str] =
         queue=fields["queue"],
         priority=Priority(fields["priority"]),
         customer_id=int(fields["customer"]),
-        subject=get("subject", ""),
+        subject=route.get("subject", ""),
         created_at=dt(float(fields["created"])),
         updated_at=dt(float(fields["updated"])),
-        route=_route(fields),
+        route=_route(route),
         tags=tuple(json.loads(get("tags", "[]"))),
-        skills=tuple(json.loads(get("skills", "[]"))),
+        skills=tuple(route.get("skills", ())),
         assignee=get("assignee"),
         first_response_due=opt_dt(get("first_response_due")),
         resolution_due=opt_dt(get("resolution_due")),
@@ -101,13 +115,12 @@ def ticket_from_fields(ticket_id: int, fields: Fields, messages: Sequence[str] =
     )
 
 
-def _route(fields: Fields) -> Route:
-    version = fields.get("rules_version")
+def _route(route: Mapping[str, Any]) -> Route:
     return Route(
-        fields.get("rule"),
-        tuple(json.loads(fields.get("why", "[]"))),
-        None if version is None else int(version),
-        facts_from_json(fields.get("facts", "{}")),
+        route.get("rule"),
+        tuple(route.get("why", ())),
+        route.get("rules_version"),
+        facts_from_json(json.dumps(route.get("facts", {}))),
     )
 
 

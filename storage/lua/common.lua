@@ -113,8 +113,9 @@ local function change_ticket(id, set, del, before)
   reindex(id, before, after)
 end
 
+-- A ticket as the store reads it: {id, fields, route json, messages}.
 local function read_ticket(id)
-  return {tonumber(id), redis.call('HGETALL', k('t', id)),
+  return {tonumber(id), redis.call('HGETALL', k('t', id)), redis.call('GET', k('t', id, 'r')),
           redis.call('LRANGE', k('t', id, 'm'), 0, -1)}
 end
 

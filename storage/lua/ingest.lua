@@ -2,7 +2,8 @@
 -- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
 --   the message without its id), identities, thread_keys}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
---   history (whether tags and open count were read), tags, open, fields (of the ticket)}.
+--   history (whether tags and open count were read), tags, open, fields (of the ticket's
+--   hash), route (its JSON)}.
 -- Replies {outcome, ticket, message, customer}, or {"route", customer, tags, open} when a
 -- ticket must be made and the caller's decision was not taken on exactly these facts.
 local contact = cjson.decode(ARGV[1])
@@ -112,6 +113,7 @@ local function new_ticket(customer)
     end
   end
   redis.call('HSET', k('t', id), unpack(fields))
+  redis.call('SET', k('t', id, 'r'), decision.route)
   redis.call('ZADD', k('ix', 'c', customer), id, id)
   reindex(id, nil, state)
   return id

@@ -3,7 +3,7 @@
 -- Walks the smallest matching index (or, with no filter, the ids themselves: they are dense
 -- and never deleted) and checks the other filters on each ticket; after `scan cap` tickets
 -- it stops, so one call stays short however sparse the matches.
--- Replies {{{id, fields}...}, resume}: resume is the last id looked at when the cap was hit.
+-- Replies {{{id, fields, route json}...}, resume}: resume is the last id looked at when the cap was hit.
 local wanted = {queue = ARGV[1], status = ARGV[2], customer = ARGV[3]}
 local limit, cap = tonumber(ARGV[4]), tonumber(ARGV[6])
 local base, smallest = nil, nil
@@ -47,7 +47,8 @@ while true do
   for _, id in ipairs(ids) do
     scanned = scanned + 1
     if matches(id) then
-      items[#items + 1] = {tonumber(id), redis.call('HGETALL', k('t', id))}
+      items[#items + 1] = {tonumber(id), redis.call('HGETALL', k('t', id)),
+                           redis.call('GET', k('t', id, 'r'))}
       if #items > limit then
         return {items, ''}
       end
