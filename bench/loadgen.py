@@ -30,8 +30,9 @@ function init(args)
   for line in io.lines(path) do
     if index % total == id then
       local sig, body = line:match("^(%S+)\t(.*)$")
-      table.insert(requests, wrk.format("POST", args[3],
-        {["Content-Type"] = args[5] or "application/json", [args[4]] = sig}, body))
+      local headers = {["Content-Type"] = args[5] or "application/json", [args[4]] = sig}
+      if args[6] then headers[args[6]] = args[7] end
+      table.insert(requests, wrk.format("POST", args[3], headers, body))
     end
     index = index + 1
   end
@@ -75,6 +76,7 @@ def run_wrk(  # noqa: PLR0913  # wrk's own options, keyword-only
     connections: int = 64,
     seconds: int = 10,
     content_type: str = "application/json",
+    fixed_header: tuple[str, str] | None = None,  # the same on every request (a timestamp)
 ) -> WrkResult:
     script = requests_file.with_suffix(".lua")
     script.write_text(LUA, encoding="utf-8")
@@ -82,7 +84,7 @@ def run_wrk(  # noqa: PLR0913  # wrk's own options, keyword-only
     command = [
         require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
         "-s", str(script), url, "--", str(requests_file), str(threads), path, header,
-        content_type,
+        content_type, *(fixed_header or ()),
     ]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out)

@@ -175,6 +175,10 @@ class SlackChannel:
             authorize=authorize,
             url_verification_enabled=True,
             ignoring_self_events_enabled=True,
+            # Not for the Events API: slash commands, workflow functions, AI assistant threads.
+            ssl_check_enabled=False,
+            attaching_function_token_enabled=False,
+            attaching_conversation_kwargs_enabled=False,
         )
 
         async def on_message(body: dict[str, Any], context: dict[str, Any]) -> None:
