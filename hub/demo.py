@@ -22,7 +22,7 @@ from rich.table import Table
 from channels.base import hmac_sha256_hex
 from channels.webform import SIGNATURE_HEADER
 from core.model import Role
-from hub import demo_twilio
+from hub import demo_slack, demo_twilio
 from hub.app import build_app
 from hub.auth import digest, new_secret
 from hub.settings import Settings, parse_settings
@@ -81,7 +81,9 @@ default: {queue: general, priority: normal}
 """
 
 
-def demo_settings(workdir: Path, form_secret: str, twilio_token: str) -> Settings:
+def demo_settings(
+    workdir: Path, form_secret: str, twilio_token: str, slack: dict[str, Any] | None = None
+) -> Settings:
     rules = workdir / "rules.yaml"
     rules.write_text(DEMO_RULES, encoding="utf-8")
     raw = {
@@ -92,6 +94,7 @@ def demo_settings(workdir: Path, form_secret: str, twilio_token: str) -> Setting
         "channels": {
             "webform": {"secret": form_secret},
             "twilio": demo_twilio.twilio_section(twilio_token),
+            **({"slack": slack} if slack else {}),
         },
     }
     return parse_settings(raw, {}, base=workdir, source="demo")
@@ -100,7 +103,10 @@ def demo_settings(workdir: Path, form_secret: str, twilio_token: str) -> Setting
 async def run_demo(console: Console) -> None:
     with tempfile.TemporaryDirectory(prefix="contacthub-demo-") as tmp:
         form_secret, twilio_token = secrets.token_hex(16), demo_twilio.new_auth_token()
-        app = build_app(demo_settings(Path(tmp), form_secret, twilio_token))
+        slack_secret, bot_token = demo_slack.new_secrets()
+        slack_api = demo_slack.emulator(bot_token)
+        slack = demo_slack.slack_section(slack_secret, bot_token, await slack_api.start())
+        app = build_app(demo_settings(Path(tmp), form_secret, twilio_token, slack))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -111,14 +117,19 @@ async def run_demo(console: Console) -> None:
             api_token = new_secret()
             await app[STORE].add_token("demo", Role.SUPERVISOR, digest(api_token), _now())
             async with aiohttp.ClientSession(base) as http:
-                sent = [s async for s in _drive(http, form_secret, twilio_token)]
+                sent = [s async for s in _drive(http, form_secret, twilio_token, slack_secret)]
                 console.print(_sent_table(sent))
                 await _show_state(console, http, api_token)
+                await _reply_on_slack(console, http, api_token, sent)
+                console.print(demo_slack.posted(slack_api))
         finally:
             await runner.cleanup()
+            await slack_api.stop()
 
 
-async def _drive(http: aiohttp.ClientSession, form_secret: str, twilio_token: str) -> Any:
+async def _drive(
+    http: aiohttp.ClientSession, form_secret: str, twilio_token: str, slack_secret: str
+) -> Any:
     for label, body, signature in _form_requests(form_secret):
         async with http.post(
             "/webhooks/form", data=body, headers={SIGNATURE_HEADER: signature}
@@ -128,6 +139,22 @@ async def _drive(http: aiohttp.ClientSession, form_secret: str, twilio_token: st
         async with http.post(request.path, data=request.body, headers=request.headers) as response:
             answer = demo_twilio.readable(await response.text())
             yield Sent(request.label, response.status, answer)
+    for request in demo_slack.requests(slack_secret):
+        async with http.post(request.path, data=request.body, headers=request.headers) as response:
+            yield Sent(request.label, response.status, (await response.text()).strip() or "-")
+
+
+async def _reply_on_slack(
+    console: Console, http: aiohttp.ClientSession, token: str, sent: list[Sent]
+) -> None:
+    """An agent answers the Slack ticket: the reply goes into the customer's Slack thread."""
+    first = next(s for s in sent if s.label.startswith("slack message"))
+    ticket_id = json.loads(first.answer)["ticket_id"]
+    body = {"body": "Sorry Ada, the refund went out today."}
+    auth = {"Authorization": f"Bearer {token}"}
+    async with http.post(f"/api/tickets/{ticket_id}/reply", json=body, headers=auth) as response:
+        message = await response.json()
+    console.print(f"\nreply on ticket {ticket_id} ({response.status}): {message['delivery']}")
 
 
 def _form_requests(secret: str) -> Iterator[tuple[str, bytes, str]]:
