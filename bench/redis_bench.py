@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import shutil
 import subprocess
 import tempfile
@@ -35,10 +36,12 @@ from typing import Any
 
 import redis
 import yaml
+from redis.asyncio import Redis
 
 from core.model import Identity, Inbound, Router, ThreadPolicy
 from router import load_ruleset
 from storage.base import Store, open_store
+from storage.redis import RedisStore
 from tests.support import free_port
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "rules.example.yaml"
@@ -62,11 +65,13 @@ class Phase:
 class Figures:
     rate: float
     round_trips: float | None = None
+    writes: float | None = None
     inner_commands: float | None = None
     bytes_per_ticket: float | None = None
 
 
 def contact(n: int, external_id: str, minutes: float) -> Inbound:
+    """A form contact of customer `n`."""
     return Inbound(
         channel="form", external_id=external_id,
         sender=Identity("email", f"customer{n}@example.com"), text=BODY,
@@ -156,23 +161,50 @@ async def bench_redis(fsync: str, count: int, in_flight: int) -> dict[str, Figur
 
 
 async def _measure_redis(port: int, count: int, in_flight: int) -> dict[str, Figures]:
-    store = open_store(f"redis://127.0.0.1:{port}/0?max_connections={in_flight}")
+    store = RedisStore(f"redis://127.0.0.1:{port}/0?max_connections={in_flight}")
     await store.open()
     probe = RedisProbe(port)
     results = {}
     try:
         for phase in phases(count):
             sent, inner, memory = probe.counters()
+            writes = store.pipelines_sent
             rate = await run_phase(store, phase, in_flight)
             sent2, inner2, memory2 = probe.counters()
             per_ticket = (memory2 - memory) / phase.tickets if phase.tickets else None
             n = len(phase.contacts)
             results[phase.name] = Figures(
-                rate, (sent2 - sent) / n, (inner2 - inner) / n, per_ticket
-            )
+                rate, (sent2 - sent) / n, (store.pipelines_sent - writes) / n,
+                (inner2 - inner) / n, per_ticket,
+            )  # fmt: skip
+        results["bare insert"] = Figures(await bare_insert(port, count, in_flight))
     finally:
         await store.close()
     return results
+
+
+BARE_INSERT = """
+local id = redis.call('INCR', KEYS[1])
+redis.call('HSET', '{ch}:bare:' .. id, 'queue', ARGV[1], 'status', 'new', 'body', ARGV[2])
+return id
+"""
+
+
+async def bare_insert(port: int, count: int, in_flight: int) -> float:
+    """The reference: an atomic Lua 'ticket insert' called with `in_flight` outstanding."""
+    client = Redis(port=port, max_connections=in_flight)
+    script = client.register_script(BARE_INSERT)
+    left = iter(range(count))
+
+    async def worker() -> None:
+        for _ in left:
+            await script(keys=["{ch}:bare"], args=["general", BODY])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
+    rate = count / (time.perf_counter() - started)
+    await client.aclose()
+    return rate
 
 
 async def bench_sqlite(count: int, in_flight: int) -> dict[str, Figures]:
@@ -185,19 +217,76 @@ async def bench_sqlite(count: int, in_flight: int) -> dict[str, Figures]:
             await store.close()
 
 
+def _hub_process(url: str, index: int, count: int, in_flight: int, barrier: Any, out: Any) -> None:
+    """One hub's share of first contacts (its own customers), timed from a common start."""
+
+    async def run() -> tuple[float, float]:
+        store = open_store(url)
+        await store.open()
+        history, _ = routers()
+        ids = range(index * count, (index + 1) * count)
+        phase = Phase("new", [contact(n, f"a{n}", 0) for n in ids], history, NO_WINDOW, count)
+        await asyncio.to_thread(barrier.wait)
+        started = time.time()
+        await run_phase(store, phase, in_flight)
+        ended = time.time()
+        await store.close()
+        return started, ended
+
+    out.put(asyncio.run(run()))
+
+
+def hubs_rate(url: str, processes: int, count: int, in_flight: int) -> float:
+    """First contacts per second of `processes` hub processes sharing one store."""
+    context = multiprocessing.get_context("spawn")
+    barrier, out = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(target=_hub_process, args=(url, i, count, in_flight, barrier, out))
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    spans: list[tuple[float, float]] = [out.get(timeout=600) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return processes * count / (max(e for _, e in spans) - min(s for s, _ in spans))
+
+
+def scale_out(processes: int, count: int, in_flight: int) -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server, port = start_redis(Path(tmp), "everysec")
+        try:
+            url = f"redis://127.0.0.1:{port}/0"
+            on_redis = hubs_rate(url, processes, count, in_flight)
+        finally:
+            server.terminate()
+            server.wait()
+        on_sqlite = hubs_rate(f"sqlite:///{Path(tmp) / 'hubs.db'}", processes, count, in_flight)
+    yield f"{processes} hub processes, first contacts, {count:,} each, {in_flight} in flight each"
+    yield f"{'redis everysec':<16}{on_redis:>10,.0f} /s"
+    yield f"{'sqlite FULL':<16}{on_sqlite:>10,.0f} /s"
+
+
 def table(runs: dict[str, dict[str, Figures]]) -> Iterator[str]:
     yield f"{'phase':<12}" + "".join(f"{name:>22}" for name in runs)
     for phase in next(iter(runs.values())):
-        yield f"{phase:<12}" + "".join(f"{r[phase].rate:>18,.0f} /s " for r in runs.values())
+        if phase != "bare insert":
+            yield f"{phase:<12}" + "".join(f"{r[phase].rate:>18,.0f} /s " for r in runs.values())
     redis_runs = {k: v for k, v in runs.items() if k.startswith("redis")}
     first = next(iter(redis_runs.values()))
+    yield f"{'bare insert':<12}" + "".join(
+        f"{r['bare insert'].rate:>18,.0f} /s " if "bare insert" in r else f"{'':>22}"
+        for r in runs.values()
+    )
     yield ""
-    yield f"{'phase':<12}{'round trips':>14}{'cmds in script':>16}{'bytes/ticket':>14}"
+    yield "per ingest     commands   writes   cmds in script   bytes/ticket"
     for phase, figures in first.items():
+        if figures.round_trips is None:
+            continue
         memory = "" if figures.bytes_per_ticket is None else f"{figures.bytes_per_ticket:,.0f}"
         yield (
-            f"{phase:<12}{figures.round_trips or 0:>14.2f}{figures.inner_commands or 0:>16.1f}"
-            f"{memory:>14}"
+            f"{phase:<12}{figures.round_trips:>11.2f}{figures.writes or 0:>9.3f}"
+            f"{figures.inner_commands or 0:>17.1f}{memory:>15}"
         )
 
 
@@ -205,6 +294,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=10_000, help="contacts per phase")
     parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=2, help="hubs sharing one store")
     args = parser.parse_args()
     runs = {
         "redis everysec": await bench_redis("everysec", args.contacts, args.in_flight),
@@ -213,6 +303,9 @@ async def main() -> None:
     }
     print(f"{args.contacts:,} contacts per phase, {args.in_flight} in flight, one process")
     for line in table(runs):
+        print(line)
+    print()
+    for line in scale_out(args.processes, args.contacts, args.in_flight):
         print(line)
 
 

@@ -205,6 +205,11 @@ class RedisStore:
             raise StorageUnavailable("storage is closed")
         return self._open
 
+    @property
+    def pipelines_sent(self) -> int:
+        """Network writes of script calls so far (several calls share one when concurrent)."""
+        return 0 if self._open is None else self._open.scripts.pipelines
+
     @translated
     async def open(self) -> None:
         opened = _Open(self.options)
