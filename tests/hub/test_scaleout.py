@@ -7,6 +7,7 @@ two connections); the faults are Redis's own: stopped, restarted, killed under l
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from core.model import TicketFilter
 from storage.base import open_store
+from tests.hub.email_support import SUPPORT, compose, send
 from tests.hub.serving import start_serve
 from tests.storage.redis_server import RedisServer
 from tests.support import form_body, form_headers, free_port
@@ -23,13 +25,13 @@ from tests.support import form_body, form_headers, free_port
 Hubs = Callable[[str], AsyncIterator[list[str]]]
 
 
-def write_config(directory: Path, url: str, port: int) -> Path:
+def write_config(directory: Path, url: str, port: int, extra: str = "") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "contacthub.toml"
     config.write_text(
         f'[server]\nport = {port}\n[storage]\nurl = "{url}"\n'
         '[threading]\nreopen_window = { form = "24h" }\n'
-        '[channels.webform]\nsecret = "env:FORM_SECRET"\n[logging]\nlevel = "warning"\n',
+        '[channels.webform]\nsecret = "env:FORM_SECRET"\n[logging]\nlevel = "warning"\n' + extra,
         encoding="utf-8",
     )
     return config
@@ -38,16 +40,17 @@ def write_config(directory: Path, url: str, port: int) -> Path:
 class Cluster:
     """N hub processes serving one storage URL, each on its own port."""
 
-    def __init__(self, directory: Path, url: str) -> None:
+    def __init__(self, directory: Path, url: str, extra: str = "") -> None:
         self.directory = directory
         self.url = url
+        self.extra = extra
         self.processes: list[subprocess.Popen[bytes]] = []
         self.webhooks: list[str] = []
 
     async def start(self, count: int = 2) -> None:
         for n in range(count):
             port = free_port()
-            config = write_config(self.directory / f"hub{n}", self.url, port)
+            config = write_config(self.directory / f"hub{n}", self.url, port, self.extra)
             self.processes.append(await start_serve(config, port))
             self.webhooks.append(f"http://127.0.0.1:{port}/webhooks/form")
 
@@ -128,10 +131,12 @@ async def test_first_contacts_of_one_new_customer_at_both_hubs(two_hubs: Cluster
     assert ticket.customer_id == 1
 
 
-async def test_stopped_redis_answers_503_and_restarted_redis_recovers(
+async def test_stopped_redis_answers_503_and_451_and_restarted_redis_recovers(
     tmp_path: Path, own_redis: RedisServer
 ) -> None:
-    cluster = Cluster(tmp_path, f"{own_redis.url}?timeout=2")
+    smtp = free_port()
+    listener = f'[channels.smtp]\nport = {smtp}\nmailboxes = ["{SUPPORT}"]\n'
+    cluster = Cluster(tmp_path, f"{own_redis.url}?timeout=2", listener)
     await cluster.start(1)
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
@@ -141,17 +146,24 @@ async def test_stopped_redis_answers_503_and_restarted_redis_recovers(
                 assert ready.status == 503
             status, _ = await post(http, cluster.webhooks[0], form_body("during"))
             assert status == 503
+            refused = await send(smtp, compose(message_id="<down@example.com>"))
+            assert isinstance(refused, smtplib.SMTPResponseException)
+            assert refused.smtp_code == 451
             own_redis.start()
             async with http.get(cluster.readyz(0)) as ready:
                 assert ready.status == 200
-            assert (await post(http, cluster.webhooks[0], form_body("during")))[0] == 200
+            answer = await post(http, cluster.webhooks[0], form_body("during"))
+            assert answer == (200, {"ticket_id": 1, "outcome": "appended"})
+            assert await send(smtp, compose(message_id="<down@example.com>")) == 250
             assert (await post(http, cluster.webhooks[0], form_body("before")))[1] == {
                 "ticket_id": 1, "outcome": "duplicate",
             }  # fmt: skip
     finally:
         cluster.stop()
     with own_redis.client() as client:
-        assert sorted(client.hkeys("{ch}:dedupe")) == ["form:before", "form:during"]
+        stored = sorted(client.hkeys("{ch}:dedupe"))
+    assert stored[1:] == ["form:before", "form:during"]
+    assert stored[0].startswith("email:support@hub.example:<down@example.com>")
 
 
 CONTACTS = 400
