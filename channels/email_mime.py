@@ -26,6 +26,7 @@ What the Inbound carries (channel "email"):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import re
@@ -36,6 +37,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value, getaddresses
+from typing import Any
 
 from channels.email_auto import (
     automatic_reason,
@@ -52,7 +54,41 @@ NAME = "email"
 OUR_MESSAGE_ID = re.compile(r"^<contacthub\.(\d{1,12})\.(\d{1,12})\.[0-9a-z]+@[^<>\s]+>$")
 """Our outbound Message-IDs: `<contacthub.<ticket>.<message>.<random>@<domain>>`."""
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
-_PARSER = BytesParser(policy=compat32)
+
+
+class _Message(Message):
+    """compat32's Message with a header index: `get` scans every header per call, and a
+    message is asked for twenty-odd headers (the parser resets the index as it adds any)."""
+
+    _index: dict[str, Any] | None = None
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        if self._index is None:
+            index: dict[str, Any] = {}
+            for key, value in reversed(self._headers):  # type: ignore[attr-defined]
+                index[key.lower()] = value
+            self._index = index
+        value = self._index.get(name.lower())
+        return failobj if value is None else self.policy.header_fetch_parse(name, value)
+
+    def set_raw(self, name: str, value: Any) -> None:
+        self._index = None
+        super().set_raw(name, value)
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._index = None
+        super().__setitem__(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self._index = None
+        super().__delitem__(name)
+
+
+_PARSER = BytesParser(_class=_Message, policy=compat32)
+_SIMPLE_FROM = re.compile(
+    r'^(?:((?:"[^"\\<>]*"|[^"\\<>,;:@()]*?))\s*<([^<>\s@,;:()"]+@[^<>\s@,;:()"]+)>|'
+    r'([^<>\s@,;:()"]+@[^<>\s@,;:()"]+))$'
+)
 _LOOSE_ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+\.[^\s<>\"'(),;:@]+")
 
 
@@ -104,21 +140,40 @@ def parse_email(
     """Any bytes -> a ParsedEmail; what cannot be read is kept raw and flagged unparsable."""
     digest = body_digest(raw)
     try:
-        message = _PARSER.parsebytes(raw)
+        message = _read(raw)
         return _parsed(message, raw, digest, received_at, envelope_from, limits)
     except (MessageError, ValueError, LookupError, RecursionError, IndexError) as exc:
         return unparsable(raw, received_at, envelope_from, f"{type(exc).__name__}: {exc}", limits)
 
 
+def _read(raw: bytes) -> Message:
+    """The MIME tree. A single-part message has only its header block fed to the parser:
+    splitting the body into lines is most of the parser's work and buys nothing there."""
+    head, body = _split(raw)
+    message = _PARSER.parsebytes(head, headersonly=True)
+    leftover = message.get_payload()
+    if message.get_content_maintype() in ("multipart", "message") or (
+        isinstance(leftover, str) and leftover.strip()  # a header block the parser cut short
+    ):
+        return _PARSER.parsebytes(raw)
+    message.set_payload(body.decode("ascii", "surrogateescape"))  # as the parser keeps bytes
+    return message
+
+
+def _split(raw: bytes) -> tuple[bytes, bytes]:
+    """(header block with its blank line, body) at the first blank line, CRLF or LF."""
+    cuts = [(at, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (at := raw.find(sep)) >= 0]
+    if not cuts:
+        return raw, b""
+    at, size = min(cuts)
+    return raw[: at + size], raw[at + size :]
+
+
 def body_digest(raw: bytes) -> str:
     """sha256 of the body (after the header block), line endings normalised: relays add
     headers and may rewrite CRLF, the body they carry is the same message."""
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        cut = raw.find(separator)
-        if cut >= 0:
-            raw = raw[cut + len(separator) :]
-            break
-    return hashlib.sha256(raw.replace(b"\r\n", b"\n").rstrip()).hexdigest()
+    body = _split(raw)[1]
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).hexdigest()
 
 
 def unparsable(
@@ -183,6 +238,11 @@ def _fallback_digest(message: Message, digest: str) -> str:
 
 
 def _sender(message: Message, envelope_from: str | None, digest: str) -> tuple[str, Identity]:
+    simple = _SIMPLE_FROM.match(header_text(message.get("From")))
+    if simple:  # `Name <user@host>` or `user@host`: most mail, without the full grammar
+        with contextlib.suppress(PayloadError):
+            name = (simple.group(1) or "").strip().strip('"').strip()
+            return name, email_identity(simple.group(2) or simple.group(3))
     for header in ("From", "Sender", "Reply-To"):
         for name, address in getaddresses([header_text(v) for v in message.get_all(header, [])]):
             try:
@@ -278,7 +338,7 @@ class _Body:
             for child in payload:
                 if isinstance(child, Message):
                     self.collect(child, depth + 1)
-        elif _is_attachment(part):
+        elif _is_attachment(part, kind):
             self._attach(part, _decoded(part), kind)
         else:
             self._text(part, kind)
@@ -303,13 +363,15 @@ class _Body:
             self.attachments.append(Attachment(name, kind, size))
 
 
-def _is_attachment(part: Message) -> bool:
-    disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
-    if disposition == "attachment" or part.get_param("filename", header="content-disposition"):
-        return True
-    if part.get_param("name"):
-        return True
-    return part.get_content_maintype() not in ("text", "multipart")
+def _is_attachment(part: Message, kind: str) -> bool:
+    disposition = part.get("Content-Disposition")
+    if disposition is not None:
+        value = str(disposition).lower()
+        if value.split(";")[0].strip() == "attachment" or "filename" in value:
+            return True
+    if kind.startswith(("text/", "multipart/")):
+        return "name" in str(part.get("Content-Type", "")).lower() and bool(part.get_param("name"))
+    return True
 
 
 def _part_text(part: Message) -> str:

@@ -162,6 +162,7 @@ _QUOTE_HEAD = re.compile(
     r"_{20,}|-{2,}\s*forwarded message\s*-{2,})\s*$",
     re.IGNORECASE,
 )
+_MARKERS = ("wrote:", "original message", "a écrit", "schrieb", "_" * 20, "forwarded", "from:")
 _OUTLOOK_HEAD = re.compile(r"^\s*\*?from:\*?\s", re.IGNORECASE)
 _OUTLOOK_NEXT = re.compile(r"^\s*\*?(sent|date|to|subject):\*?\s", re.IGNORECASE)
 
@@ -169,6 +170,8 @@ _OUTLOOK_NEXT = re.compile(r"^\s*\*?(sent|date|to|subject):\*?\s", re.IGNORECASE
 def split_quoted(text: str) -> tuple[str, str]:
     """(new text, quoted history): the history starts at an attribution line ("On ...
     wrote:", an Outlook header block) or at a trailing block of "> " lines."""
+    if not _maybe_quoted(text):
+        return text.strip(), ""
     lines = text.splitlines()
     start = _quote_start(lines)
     if start is None:
@@ -178,6 +181,14 @@ def split_quoted(text: str) -> tuple[str, str]:
     if not new:  # all of it is quoted (a forward): the whole is the message
         return text.strip(), ""
     return new, quoted
+
+
+def _maybe_quoted(text: str) -> bool:
+    """One scan of the whole text: most messages quote nothing, and then no line is tested."""
+    if text.startswith(">") or "\n>" in text:
+        return True
+    lowered = text.lower()
+    return any(marker in lowered for marker in _MARKERS)
 
 
 def _quote_start(lines: list[str]) -> int | None:
