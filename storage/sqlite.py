@@ -48,10 +48,12 @@ from core.model import (
 )
 from storage import sqlite_outbound as out
 from storage import sqlite_queries as q
+from storage.sqlite_checkpoint import Checkpointer
 from storage.sqlite_ingest import commit_inbound
 from storage.sqlite_schema import migrate
 
 T = TypeVar("T")
+CHECKPOINT_INTERVAL = 0.25  # seconds between WAL checkpoints
 Op = Callable[..., Any]
 
 
@@ -99,8 +101,9 @@ def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connec
     db.execute(f"PRAGMA synchronous = {options.synchronous}")
     db.execute("PRAGMA foreign_keys = ON")
     # Lookups (dedupe, identities) hit the same hot pages: serve them from memory, not pread.
-    db.execute("PRAGMA cache_size = -65536")
+    db.execute("PRAGMA cache_size = -16384")
     db.execute("PRAGMA mmap_size = 268435456")
+    db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite_checkpoint.py does it
     if readonly:
         db.execute("PRAGMA query_only = ON")
     elif options.max_size_mb is not None:
@@ -284,14 +287,18 @@ class SqliteStore:
         self.options = SqliteOptions.from_url(url)
         self._writer = _Writer(self.options)
         self._readers = _Readers(self.options)
+        self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
 
     async def open(self) -> None:
         self.options.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = _Writer(self.options)  # fresh threads: a closed store may be reopened
         self._readers = _Readers(self.options)
         await self._writer.start()
+        self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
+        self._checkpointer.start()
 
     async def close(self) -> None:
+        await self._checkpointer.stop()
         await self._writer.stop()
         await asyncio.to_thread(self._readers.close)
 
