@@ -6,6 +6,7 @@ and agents reach it; then the API is read back and shown as tables.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import tempfile
@@ -20,13 +21,14 @@ from rich.console import Console
 from rich.table import Table
 
 from channels.base import hmac_sha256_hex
+from channels.email_smtp import SmtpChannel
 from channels.webform import SIGNATURE_HEADER
 from core.model import Role
-from hub import demo_slack, demo_twilio
+from hub import demo_email, demo_slack, demo_twilio
 from hub.app import build_app
 from hub.auth import digest, new_secret
 from hub.settings import Settings, parse_settings
-from hub.state import STORE
+from hub.state import CHANNELS, STORE
 
 FORM_CONTACTS: tuple[dict[str, str], ...] = (
     {
@@ -82,11 +84,15 @@ default: {queue: general, priority: normal}
 
 
 def demo_settings(
-    workdir: Path, form_secret: str, twilio_token: str, slack: dict[str, Any] | None = None
+    workdir: Path,
+    form_secret: str,
+    twilio_token: str,
+    slack: dict[str, Any] | None = None,
+    relay_port: int | None = None,
 ) -> Settings:
     rules = workdir / "rules.yaml"
     rules.write_text(DEMO_RULES, encoding="utf-8")
-    raw = {
+    raw: dict[str, Any] = {
         "server": {"port": 0, "public_url": demo_twilio.PUBLIC_URL},
         "storage": {"url": f"sqlite:///{workdir / 'demo.db'}"},
         "routing": {"rules": str(rules)},
@@ -97,16 +103,23 @@ def demo_settings(
             **({"slack": slack} if slack else {}),
         },
     }
+    if relay_port is not None:
+        smtp, outbound = demo_email.sections(workdir, relay_port)
+        raw["channels"]["smtp"], raw["outbound"] = smtp, outbound
+        raw["storage"]["blob_dir"] = str(workdir / "blobs")
     return parse_settings(raw, {}, base=workdir, source="demo")
 
 
 async def run_demo(console: Console) -> None:
-    with tempfile.TemporaryDirectory(prefix="contacthub-demo-") as tmp:
+    async with contextlib.AsyncExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="contacthub-demo-"))
         form_secret, twilio_token = secrets.token_hex(16), demo_twilio.new_auth_token()
         slack_secret, bot_token = demo_slack.new_secrets()
         slack_api = demo_slack.emulator(bot_token)
         slack = demo_slack.slack_section(slack_secret, bot_token, await slack_api.start())
-        app = build_app(demo_settings(Path(tmp), form_secret, twilio_token, slack))
+        relay = await stack.enter_async_context(demo_email.relay())
+        settings = demo_settings(Path(tmp), form_secret, twilio_token, slack, relay[1])
+        app = build_app(settings)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -118,10 +131,12 @@ async def run_demo(console: Console) -> None:
             await app[STORE].add_token("demo", Role.SUPERVISOR, digest(api_token), _now())
             async with aiohttp.ClientSession(base) as http:
                 sent = [s async for s in _drive(http, form_secret, twilio_token, slack_secret)]
+                sent += [Sent(*answer) for answer in await demo_email.deliver(_smtp_port(app))]
                 console.print(_sent_table(sent))
                 await _show_state(console, http, api_token)
                 await _reply_on_slack(console, http, api_token, sent)
                 console.print(demo_slack.posted(slack_api))
+                console.print(relay[0].summary())
         finally:
             await runner.cleanup()
             await slack_api.stop()
@@ -214,6 +229,11 @@ def _queue_table(queues: list[dict[str, Any]]) -> Table:
     for q in queues:
         table.add_row(q["name"], str(q["waiting"]), str(q["open"]), q["oldest_waiting_at"] or "-")
     return table
+
+
+def _smtp_port(app: web.Application) -> int:
+    ports = [c.address[1] for c in app[CHANNELS] if isinstance(c, SmtpChannel) and c.address]
+    return ports[0]
 
 
 def _port(runner: web.AppRunner) -> int:
