@@ -24,6 +24,7 @@ import contextlib
 import hmac
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -36,9 +37,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.base import Sink, json_object, read_body
 from channels.slack_events import NAME, Edit, Ignored, Scope, Speech, parse_event
+from channels.slack_socket import socket_mode
 from channels.slack_web import BotIdentity, Directory, Profile, web_client, whoami
 from core.errors import PayloadError, SignatureError
 from core.identity import email_identity
@@ -138,10 +141,13 @@ class SlackChannel:
     lookup_timeout: float = 1.0
     clock: Callable[[], datetime] = _utcnow
     name: ClassVar[str] = NAME
+    app_token: str | None = field(default=None, repr=False)  # set: Socket Mode, no webhook
     bot: BotIdentity | None = None
     _directory: Directory | None = field(default=None, repr=False)
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
+        if self.app_token:
+            return []  # Socket Mode: events come over the connection `serve` opens
         bolt = self.bolt_app(sink)
         signature = SlackSignature(self.signing_secret, self.clock)
 
@@ -231,12 +237,18 @@ class SlackChannel:
             self._directory = Directory(client, self.user_cache_ttl, timeout=self.lookup_timeout)
             identify = asyncio.create_task(self._identify(client), name="slack-auth-test")
             try:
-                yield
+                async with self._socket(sink, client):
+                    yield
             finally:
                 identify.cancel()
                 self._directory = None
 
-    async def _identify(self, client: Any) -> None:
+    def _socket(self, sink: Sink, client: AsyncWebClient) -> AbstractAsyncContextManager[None]:
+        if not self.app_token:
+            return contextlib.nullcontext()
+        return socket_mode(self.bolt_app(sink), self.app_token, client)
+
+    async def _identify(self, client: AsyncWebClient) -> None:
         """auth.test until it answers: the bot's ids make bolt drop the app's own events."""
         delay = 1.0
         while self.bot is None:

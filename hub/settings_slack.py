@@ -7,15 +7,17 @@ bot_token = "env:SLACK_BOT_TOKEN"             # xoxb-...: users.info, chat.postM
 api_base = "https://slack.com/api/"           # the Web API (tests: a local emulator)
 support_channels = ["C0123SUPPORT"]           # channel ids whose messages become tickets
 direct_messages = true                        # DMs to the app become tickets too
+# mode = "socket"                             # no public URL: Slack's Socket Mode instead
+# app_token = "env:SLACK_APP_TOKEN"           # xapp-..., with connections:write
 ```
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from core.duration import parse_duration
 
@@ -31,10 +33,11 @@ ChannelId = Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,39}$")]
 class SlackSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    signing_secret: SecretStr = Field(min_length=16)
+    signing_secret: SecretStr | None = Field(None, min_length=16)  # Events API: required
     bot_token: SecretStr = Field(min_length=8)
     api_base: str = Field("https://slack.com/api/", pattern=r"^https?://[^?#\s]+/$")
-    mode: Literal["events"] = "events"  # Socket Mode is not built yet
+    mode: Literal["events", "socket"] = "events"  # socket: no public URL needed
+    app_token: SecretStr | None = Field(None, min_length=8)  # Socket Mode's token: xapp-...
     support_channels: tuple[ChannelId, ...] = ()
     direct_messages: bool = True
     user_cache_ttl: Duration = timedelta(hours=1)  # users.info answers (name, email)
@@ -42,3 +45,11 @@ class SlackSettings(BaseModel):
     send_attempts: int = Field(4, ge=1, le=10)  # 429 (after Retry-After) and 5xx: again
     send_backoff: Duration = timedelta(milliseconds=500)
     send_timeout: Duration = timedelta(seconds=10)
+
+    @model_validator(mode="after")
+    def _mode_has_its_secret(self) -> Self:
+        if self.mode == "socket" and self.app_token is None:
+            raise ValueError('mode = "socket" needs app_token (an app-level token, xapp-...)')
+        if self.mode == "events" and self.signing_secret is None:
+            raise ValueError("the Events API needs signing_secret")
+        return self

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from channels.base import Channel, Sender, Sink
 from channels.slack import SlackChannel
 from channels.slack_events import Scope
@@ -16,7 +18,7 @@ def slack_channels(settings: Settings, store: Store, ingest: Ingest) -> list[tup
     if slack is None:
         return []
     channel = SlackChannel(
-        signing_secret=slack.signing_secret.get_secret_value(),
+        signing_secret=_secret(slack.signing_secret),
         bot_token=slack.bot_token.get_secret_value(),
         edits=store,
         api_base=slack.api_base,
@@ -24,8 +26,13 @@ def slack_channels(settings: Settings, store: Store, ingest: Ingest) -> list[tup
         max_body_bytes=settings.server.max_body_bytes,
         user_cache_ttl=slack.user_cache_ttl.total_seconds(),
         lookup_timeout=slack.lookup_timeout.total_seconds(),
+        app_token=_secret(slack.app_token) if slack.mode == "socket" else None,
     )
     return [(channel, ingest)]
+
+
+def _secret(value: SecretStr | None) -> str:
+    return "" if value is None else value.get_secret_value()
 
 
 def slack_sender(settings: Settings) -> Sender | None:

@@ -3,6 +3,8 @@
     auth.test         the bot's identity, for a known bot token
     users.info        a user's profile (name, email) from the emulator's directory
     chat.postMessage  a post into a conversation (and thread); kept in `posts`
+    apps.connections.open  a Socket Mode WebSocket URL, for the app-level token; `push`
+                      sends an envelope over it and `acked` waits for the hub's ack
 
 Like Slack it answers HTTP 200 with `{"ok": false, "error": ...}` for refusals (an unknown
 token is `invalid_auth`, an unknown conversation `channel_not_found`), and HTTP 429 with a
@@ -12,6 +14,7 @@ every call is kept in `calls`. It serves on 127.0.0.1 and a free port.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections import Counter
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -45,6 +48,8 @@ class Trouble:
 @dataclass(slots=True)
 class SlackEmulator:
     bot_token: str
+    app_token: str = ""
+    ack_wait: float = 3.0  # seconds `acked` waits (Slack itself redelivers after a few)
     users: dict[str, dict[str, str]] = field(default_factory=dict)
     channels: set[str] | None = None  # None: every conversation exists
     calls: list[Call] = field(default_factory=list)
@@ -53,6 +58,8 @@ class SlackEmulator:
     _runner: web.AppRunner | None = None
     _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    acks: dict[str, asyncio.Event] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -75,7 +82,9 @@ class SlackEmulator:
 
     async def start(self) -> str:
         app = web.Application()
-        app.add_routes([web.route("*", "/api/{method}", self._dispatch)])
+        app.add_routes(
+            [web.get("/link", self._socket), web.route("*", "/api/{method}", self._dispatch)]
+        )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -83,6 +92,8 @@ class SlackEmulator:
         return self.base_url
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -90,7 +101,8 @@ class SlackEmulator:
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
-        authorized = request.headers.get("Authorization") == f"Bearer {self.bot_token}"
+        token = self.app_token if method == "apps.connections.open" else self.bot_token
+        authorized = request.headers.get("Authorization") == f"Bearer {token}"
         self.calls.append(Call(method, params, authorized))
         queued = self._trouble.get(method)
         if queued:
@@ -101,6 +113,7 @@ class SlackEmulator:
             "auth.test": self._auth_test,
             "users.info": self._users_info,
             "chat.postMessage": self._post_message,
+            "apps.connections.open": self._connections_open,
         }.get(method)
         if handler is None:
             return _answer({"ok": False, "error": "unknown_method"}, status=404)
@@ -131,6 +144,45 @@ class SlackEmulator:
             message["thread_ts"] = str(params["thread_ts"])
         self.posts.append({"channel": channel, **message})
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _connections_open(self, _params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self._port}/link"}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": len(self._sockets)})
+        try:
+            async for frame in socket:
+                if frame.type == WSMsgType.TEXT:
+                    envelope_id = json.loads(frame.data).get("envelope_id", "")
+                    self.acks.setdefault(envelope_id, asyncio.Event()).set()
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def push(self, payload: Mapping[str, Any], envelope_id: str, retry: int = 0) -> None:
+        """An Events API envelope over the first connected socket (waiting a while for one)."""
+        for _ in range(500):
+            if self._sockets:
+                break
+            await asyncio.sleep(0.01)
+        await self._sockets[0].send_json(
+            {"envelope_id": envelope_id, "type": "events_api", "payload": payload,
+             "accepts_response_payload": False, "retry_attempt": retry,
+             "retry_reason": "timeout" if retry else ""}
+        )  # fmt: skip
+
+    async def acked(self, envelope_id: str) -> bool:
+        """Whether the hub acknowledged the envelope within `ack_wait` seconds."""
+        event = self.acks.setdefault(envelope_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(self.ack_wait):
+                await event.wait()
+        except TimeoutError:
+            return False
+        return True
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
