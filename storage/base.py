@@ -141,6 +141,7 @@ class Store(Protocol):
 BACKENDS = {
     "sqlite": "storage.sqlite:SqliteStore",
     "redis": "storage.redis:RedisStore",
+    "redis+cluster": "storage.redis:RedisStore",
 }
 """URL scheme -> "module:class". A backend's constructor takes the URL."""
 

@@ -28,9 +28,10 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:tokens                 hash: token digest -> token (JSON)
     {ch}:rules                  list: rules versions (JSON); the version is the position
 
-URL: ``redis://[:password@]host:port/db`` with optional query parameters ``prefix`` (the
-hash tag, default ``ch``), ``timeout`` (seconds a command may take, default 5) and
-``max_connections`` (default 64).
+URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
+Cluster (any node; the client follows the slot's primary), with optional query parameters
+``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
+default 5) and ``max_connections`` (per server, default 64).
 
 Errors: every redis-py error is translated in one place, `translated`: a server that cannot
 be reached, times out, is loading, read-only or out of memory is `StorageUnavailable`
@@ -48,7 +49,7 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -127,6 +128,7 @@ class RedisOptions:
     prefix: str = "ch"
     timeout: float = 5.0
     max_connections: int = 64
+    cluster: bool = False
 
     @classmethod
     def from_url(cls, url: str) -> RedisOptions:
@@ -145,8 +147,12 @@ class RedisOptions:
             raise ConfigError(f"storage.url: {exc}") from exc
         if timeout <= 0 or max_connections < 1:
             raise ConfigError("storage.url: timeout and max_connections must be positive")
-        server = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-        return cls(server, prefix, timeout, max_connections)
+        cluster = parts.scheme == "redis+cluster"
+        if cluster and parts.path.strip("/") not in ("", "0"):
+            raise ConfigError("storage.url: a Redis Cluster has only database 0")
+        scheme = "redis" if cluster else parts.scheme
+        server = urlunsplit((scheme, parts.netloc, parts.path, "", ""))
+        return cls(server, prefix, timeout, max_connections, cluster)
 
 
 def translate(exc: RedisError | OSError) -> StorageError:
@@ -175,7 +181,8 @@ class _Open:
     """What an open store holds: the client, its scripts, the ingest."""
 
     def __init__(self, options: RedisOptions) -> None:
-        self.client = Redis.from_url(
+        kind = RedisCluster if options.cluster else Redis
+        self.client: Redis | RedisCluster = kind.from_url(
             options.server_url,
             decode_responses=True,
             socket_timeout=options.timeout,

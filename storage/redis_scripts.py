@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError
 
 NAMES = (
@@ -56,7 +56,7 @@ class _Call:
 class Scripts:
     """The scripts bound to one client; every call declares the one key of the hash slot."""
 
-    def __init__(self, client: Redis, slot_key: str) -> None:
+    def __init__(self, client: Redis | RedisCluster, slot_key: str) -> None:
         self._client = client
         self._slot_key = slot_key
         self._sources = {name: source(name) for name in NAMES}
@@ -112,7 +112,10 @@ class Scripts:
         self.pipelines += 1
         async with self._client.pipeline(transaction=False) as pipe:
             for call in batch:
-                pipe.evalsha(self._shas[call.name], 1, self._slot_key, *call.args)
+                # by name: a cluster pipeline blocks its evalsha helper, not the command
+                pipe.execute_command(
+                    "EVALSHA", self._shas[call.name], 1, self._slot_key, *call.args
+                )
             replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
 

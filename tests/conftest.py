@@ -19,7 +19,7 @@ from hub.auth import digest, new_secret
 from hub.settings import Settings, parse_settings
 from hub.state import STORE
 from storage.base import Store
-from tests.storage.redis_server import RedisServer
+from tests.storage.redis_server import RedisClusterServers, RedisServer
 from tests.support import FORM_SECRET
 
 MakeSettings = Callable[..., Settings]
@@ -111,3 +111,19 @@ def redis_url(redis_server: RedisServer) -> str:
     """The session's Redis, emptied for this test."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterServers]:
+    """A local three-node Redis Cluster for the session."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("redis-cluster"))
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterServers) -> str:
+    """The session's Redis Cluster, emptied for this test."""
+    redis_cluster.flush()
+    return redis_cluster.url

@@ -16,6 +16,7 @@ from storage.base import Store, open_store
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "sqlite": lambda _request, tmp: f"sqlite:///{tmp / 'contract.db'}",
     "redis": lambda request, _tmp: str(request.getfixturevalue("redis_url")),
+    "redis-cluster": lambda request, _tmp: str(request.getfixturevalue("redis_cluster_url")),
 }
 
 

@@ -24,7 +24,7 @@ from core.model import (
 from storage.base import Store, open_store
 from storage.redis import RedisOptions, RedisStore
 from storage.redis_ingest import MAX_ROUNDS
-from tests.storage.redis_server import RedisServer
+from tests.storage.redis_server import RedisClusterServers, RedisServer
 from tests.support import FunctionRouter, RecordingRouter, inbound, later
 
 NO_WINDOW = ThreadPolicy({}, timedelta(0))
@@ -64,8 +64,9 @@ def round_trips(server: RedisServer) -> int:
             "redis://:pw@h:1/2?prefix=acme&timeout=0.5&max_connections=8",
             RedisOptions("redis://:pw@h:1/2", "acme", 0.5, 8),
         ),
+        ("redis+cluster://h:1", RedisOptions("redis://h:1", cluster=True)),
     ],
-    ids=["defaults", "all-parameters"],
+    ids=["defaults", "all-parameters", "cluster"],
 )
 def test_url_options(url: str, expected: RedisOptions) -> None:
     assert RedisOptions.from_url(url) == expected
@@ -78,8 +79,9 @@ def test_url_options(url: str, expected: RedisOptions) -> None:
         ("redis://h:1/0?prefix={x}", "prefix must be"),
         ("redis://h:1/0?timeout=soon", "could not convert"),
         ("redis://h:1/0?max_connections=0", "must be positive"),
+        ("redis+cluster://h:1/2", "only database 0"),
     ],
-    ids=["unknown", "braces-in-prefix", "bad-timeout", "no-connections"],
+    ids=["unknown", "braces-in-prefix", "bad-timeout", "no-connections", "cluster-db"],
 )
 def test_bad_urls_are_config_errors(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -291,3 +293,26 @@ async def test_a_full_redis_refuses_the_ingest_whole_and_recovers(
         inbound("m2", "email:new@x.org"), RecordingRouter(), NO_WINDOW
     )
     assert again.outcome is Outcome.CREATED
+
+
+async def test_on_a_cluster_every_key_lives_on_one_node(
+    redis_cluster: RedisClusterServers, redis_cluster_url: str
+) -> None:
+    """One hash tag, one slot: the scripts' keys are all where the script runs."""
+    store = RedisStore(redis_cluster_url)
+    await store.open()
+    try:
+        for node in redis_cluster.nodes:  # a restarted or flushed node forgets its scripts
+            with node.client() as client:
+                client.script_flush()
+        result = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), NO_WINDOW)
+        await store.claim_next("q", "alice", later(1))
+        assert (await store.get_ticket(result.ticket_id)).assignee == "alice"
+    finally:
+        await store.close()
+    counts = []
+    for node in redis_cluster.nodes:
+        with node.client() as client:
+            counts.append(client.dbsize())
+    assert sorted(counts)[:-1] == [0] * (len(counts) - 1)
+    assert max(counts) > 5
