@@ -50,7 +50,6 @@ from core.model import Inbound, IngestResult, Message
 PATH = "/webhooks/slack/events"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
 SIGNATURE_HEADER = "X-Slack-Signature"
-RETRY_HEADER = "X-Slack-Retry-Num"
 REPLAY_WINDOW = 300  # seconds: Slack's own rule for how old a signed request may be
 _FAILURE = "contacthub_failure"
 _RESULT = "contacthub_result"

@@ -128,15 +128,19 @@ def _speech(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
         received_at=received_at,
         attachments=files,
         thread_keys=thread_keys(channel, thread_ts, ts, direct=direct),
-        meta={
-            "event_id": _str(payload, "event_id"),
-            "team": _str(payload, "team_id"),
-            "channel": channel,
-            # where replies go: the message's thread; a DM outside a thread gets a plain answer
-            "thread_ts": thread_ts or ("" if direct else ts),
-        },
+        meta=_meta(payload, channel, thread_ts or ("" if direct else ts)),
     )
     return Speech(inbound, user)
+
+
+def _meta(payload: Json, channel: str, reply_thread: str) -> dict[str, str]:
+    """What a reply needs: the conversation and the thread (none: a DM's plain answer)."""
+    return {
+        "event_id": _str(payload, "event_id"),
+        "team": _str(payload, "team_id"),
+        "channel": channel,
+        "thread_ts": reply_thread,
+    }
 
 
 def thread_keys(channel: str, thread_ts: str, ts: str, *, direct: bool) -> tuple[str, ...]:
