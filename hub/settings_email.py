@@ -22,7 +22,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from core.duration import parse_duration
 
@@ -113,6 +121,15 @@ class OutboundSmtpSettings(_Section):
     )
     acknowledgements_per_address: int = Field(5, ge=1)
     acknowledgement_window: Duration = timedelta(hours=1)
+
+    @field_validator("acknowledgement")
+    @classmethod
+    def _ticket_placeholder_only(cls, text: str) -> str:
+        try:
+            text.format(ticket=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("may hold only the placeholder {ticket}") from exc
+        return text
 
 
 class OutboundSettings(_Section):
