@@ -107,6 +107,13 @@ class RedisClusterServers:
         return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
 
     def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # never leave a node of a failed start running
+            raise
+
+    def _start(self) -> None:
         for node in self.nodes:
             node.start("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
         tool = shutil.which("redis-cli")
