@@ -61,7 +61,11 @@ class RedisServer:
             "--logfile", "redis.log", *extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.kill()
+            raise
 
     def _wait_ready(self, within: float = 20) -> None:
         deadline = time.monotonic() + within
@@ -87,7 +91,8 @@ class RedisServer:
     def _end(self, how: signal.Signals) -> None:
         if self.process is None:
             return
-        self.process.send_signal(how)
+        if self.process.poll() is None:
+            self.process.send_signal(how)
         self.process.wait(timeout=20)
         self.process = None
 
