@@ -28,8 +28,9 @@ NAMES = (
     "replay", "token",
 )  # fmt: skip
 
-MAX_PIPELINE = 256
-"""Calls in one write: bounds one batch's latency and memory."""
+MAX_PIPELINE = 16
+"""Calls in one write. Small enough that several writes are in flight at once, so Redis runs
+one batch while this process prepares the next (one big batch made them take turns)."""
 
 
 READ_ONLY = frozenset({"list", "stats", "replay"})
