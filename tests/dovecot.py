@@ -92,13 +92,18 @@ def _owner() -> pwd.struct_passwd:
     return pwd.getpwnam("dovecot") if os.getuid() == 0 else pwd.getpwuid(os.getuid())
 
 
-def _prepare(root: Path, users: list[str]) -> tuple[int, int]:
-    owner = _owner()
+def self_signed_certificate(cert: Path, key: Path) -> None:
+    """A throwaway certificate for localhost (openssl, from scripts/setup --test-services)."""
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-         "-days", "2", "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem")],
+         "-days", "2", "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
+
+
+def _prepare(root: Path, users: list[str]) -> tuple[int, int]:
+    owner = _owner()
+    self_signed_certificate(root / "cert.pem", root / "key.pem")
     (root / "users").write_text("".join(f"{u}:{{PLAIN}}{PASSWORD}\n" for u in users))
     for sub in ("mail", "home"):
         (root / sub).mkdir()

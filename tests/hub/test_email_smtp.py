@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
+import ssl
 from pathlib import Path
 
 import pytest
 
-from channels.email_mime import parse_email
+from channels.email_mime import MimeLimits, parse_email, unparsable
 from core.model import TicketFilter
 from storage.blobs import BlobStore
 from tests.channels.test_email_mime import CORPUS_FILES
 from tests.conftest import MakeSettings, StartHub
+from tests.dovecot import self_signed_certificate
 from tests.hub.email_support import (
     SALES,
     SUPPORT,
@@ -161,3 +164,44 @@ async def test_large_message_is_parsed_off_the_loop(
     assert await send(smtp_port(hub), big) == 250
     ticket = await hub.store.get_ticket((await hub.store.list_tickets(TicketFilter())).items[0].id)
     assert ticket.messages[0].body.startswith("A long story.")
+
+
+async def test_starttls_is_offered_and_can_be_required(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    await asyncio.to_thread(self_signed_certificate, cert, key)
+    settings = email_settings(
+        make_settings, tmp_path, tls_cert=str(cert), tls_key=str(key), require_starttls=True
+    )
+    hub = await start_hub(settings)
+    port = smtp_port(hub)
+
+    def deliver(*, use_tls: bool) -> object:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+            if use_tls:
+                context = ssl.create_default_context(cafile=str(cert))
+                context.check_hostname = False
+                client.starttls(context=context)
+            try:
+                client.sendmail("ada@example.com", [SUPPORT], compose())
+            except smtplib.SMTPException as exc:
+                return exc
+            return 250
+
+    refused = await asyncio.to_thread(deliver, use_tls=False)
+    assert isinstance(refused, smtplib.SMTPResponseException)
+    assert refused.smtp_code == 530
+    assert await asyncio.to_thread(deliver, use_tls=True) == 250
+
+
+def test_unparsable_message_is_kept_raw_and_flagged() -> None:
+    raw = b"\x00\x01 not mail at all"
+    parsed = unparsable(raw, T0, "relay@example.org", "ValueError: boom", MimeLimits())
+    inbound = parsed.for_mailbox(SUPPORT)
+    assert inbound.sender.value == "relay@example.org"
+    assert inbound.meta["unparsable"] == "ValueError: boom"
+    assert inbound.meta["automatic"] == "unparsable"  # never acknowledged
+    (original,) = inbound.attachments
+    assert (original.name, original.size) == ("message.eml", len(raw))
+    assert parsed.blobs == (raw,)
