@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from core.errors import InvalidRequest, NotFound, StorageUnavailable
+from core.errors import Conflict, InvalidRequest, NotFound, StorageUnavailable
 from core.model import (
+    Attachment,
     CustomerFacts,
     Decision,
     Direction,
@@ -380,3 +381,54 @@ async def test_replay_gives_each_tickets_first_contact_and_facts(store: Store) -
     assert replays[0].route.facts.is_new
     assert not replays[1].route.facts.is_new
     assert replays[1].route.facts.open_tickets == 1
+
+
+async def test_reply_to_a_missing_ticket_is_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.append_outbound(9999, "hello?", "alice", T0)
+
+
+async def test_a_token_digest_is_kept_once(store: Store) -> None:
+    await store.add_token("alice", Role.AGENT, "d" * 64, T0)
+    with pytest.raises(Conflict):
+        await store.add_token("mallory", Role.ADMIN, "d" * 64, T0)
+    found = await store.find_token("d" * 64)
+    assert found is not None
+    assert found.name == "alice"
+
+
+async def test_attachments_and_meta_are_kept_with_the_message(store: Store) -> None:
+    files = (
+        Attachment("scan.pdf", "application/pdf", 2048, "ab" * 32),
+        Attachment("photo.jpg", "image/jpeg", url="https://api.example/media/1"),
+    )
+    contact = inbound("m1", attachments=files, meta={"thread_ts": "1.2"})
+    result = await store.commit_inbound(contact, RecordingRouter(), NO_WINDOW)
+    (message,) = (await store.get_ticket(result.ticket_id)).messages
+    assert message.attachments == files
+    (replay,) = (await store.replay()).items
+    assert replay.inbound.attachments == files
+    assert dict(replay.inbound.meta) == {"thread_ts": "1.2"}
+
+
+async def test_close_finishes_the_writes_already_submitted(store_url: str) -> None:
+    closing = open_store(store_url)
+    await closing.open()
+    writes = [
+        asyncio.create_task(
+            closing.commit_inbound(
+                inbound(f"m{i}", f"email:c{i}@x.org"), RecordingRouter(), NO_WINDOW
+            )
+        )
+        for i in range(20)
+    ]
+    await asyncio.sleep(0)  # every write is submitted
+    await closing.close()
+    results = await asyncio.gather(*writes)
+    assert {r.outcome for r in results} == {Outcome.CREATED}
+    reopened = open_store(store_url)
+    await reopened.open()
+    try:
+        assert len((await reopened.list_tickets(TicketFilter())).items) == 20
+    finally:
+        await reopened.close()
