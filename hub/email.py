@@ -38,6 +38,7 @@ from storage.base import Store
 from storage.blobs import BlobStore
 
 log = structlog.get_logger("contacthub.email")
+_SWEEP_AT = 10_000  # addresses remembered by the acknowledgement rate limit before a sweep
 
 
 def email_sender(settings: Settings) -> SmtpSender | None:
@@ -192,6 +193,10 @@ class Acknowledger:
 
     def _allowed(self, address: str) -> bool:
         now, window = time.monotonic(), self.relay.acknowledgement_window.total_seconds()
+        if len(self._sent) > _SWEEP_AT:  # forget addresses whose window has passed
+            stale = [a for a, times in self._sent.items() if not times or times[-1] <= now - window]
+            for gone in stale:
+                del self._sent[gone]
         sent = self._sent[address]
         while sent and sent[0] <= now - window:
             sent.popleft()
