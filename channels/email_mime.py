@@ -1,8 +1,7 @@
 """MIME -> Inbound: one raw email message as a ticket contact, pure and fast.
 
-Speed: the message is parsed with the `compat32` policy (about 4x faster than
-`policy.default`, which builds rich header objects for every header) and only what the
-ticket needs is decoded: a few headers, one text part, the attachments' bytes.
+Speed: the structure is read cheaply (channels/email_structure.py) and only what the ticket
+needs is decoded: a few headers, one text part, the attachments' bytes.
 
 What the Inbound carries (channel "email"):
 - `text`: the new text of the message (text/plain preferred, else HTML as text), with the
@@ -34,10 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.errors import MessageError
 from email.message import Message
-from email.parser import BytesParser
-from email.policy import compat32
 from email.utils import collapse_rfc2231_value, getaddresses
-from typing import Any
 
 from channels.email_auto import (
     automatic_reason,
@@ -45,6 +41,7 @@ from channels.email_auto import (
     normalise_id,
     referenced_ids,
 )
+from channels.email_structure import body_digest, decoded_payload, read_message
 from channels.email_text import decode_bytes, header_text, html_to_text, split_quoted
 from core.errors import PayloadError
 from core.identity import EMAIL, email_identity
@@ -56,35 +53,6 @@ OUR_MESSAGE_ID = re.compile(r"^<contacthub\.(\d{1,12})\.(\d{1,12})\.[0-9a-z]+@[^
 _TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
 
 
-class _Message(Message):
-    """compat32's Message with a header index: `get` scans every header per call, and a
-    message is asked for twenty-odd headers (the parser resets the index as it adds any)."""
-
-    _index: dict[str, Any] | None = None
-
-    def get(self, name: str, failobj: Any = None) -> Any:
-        if self._index is None:
-            index: dict[str, Any] = {}
-            for key, value in reversed(self._headers):  # type: ignore[attr-defined]
-                index[key.lower()] = value
-            self._index = index
-        value = self._index.get(name.lower())
-        return failobj if value is None else self.policy.header_fetch_parse(name, value)
-
-    def set_raw(self, name: str, value: Any) -> None:
-        self._index = None
-        super().set_raw(name, value)
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        self._index = None
-        super().__setitem__(name, value)
-
-    def __delitem__(self, name: str) -> None:
-        self._index = None
-        super().__delitem__(name)
-
-
-_PARSER = BytesParser(_class=_Message, policy=compat32)
 _SIMPLE_FROM = re.compile(
     r'^(?:((?:"[^"\\<>]*"|[^"\\<>,;:@()]*?))\s*<([^<>\s@,;:()"]+@[^<>\s@,;:()"]+)>|'
     r'([^<>\s@,;:()"]+@[^<>\s@,;:()"]+))$'
@@ -140,40 +108,10 @@ def parse_email(
     """Any bytes -> a ParsedEmail; what cannot be read is kept raw and flagged unparsable."""
     digest = body_digest(raw)
     try:
-        message = _read(raw)
+        message = read_message(raw)
         return _parsed(message, raw, digest, received_at, envelope_from, limits)
     except (MessageError, ValueError, LookupError, RecursionError, IndexError) as exc:
         return unparsable(raw, received_at, envelope_from, f"{type(exc).__name__}: {exc}", limits)
-
-
-def _read(raw: bytes) -> Message:
-    """The MIME tree. A single-part message has only its header block fed to the parser:
-    splitting the body into lines is most of the parser's work and buys nothing there."""
-    head, body = _split(raw)
-    message = _PARSER.parsebytes(head, headersonly=True)
-    leftover = message.get_payload()
-    if message.get_content_maintype() in ("multipart", "message") or (
-        isinstance(leftover, str) and leftover.strip()  # a header block the parser cut short
-    ):
-        return _PARSER.parsebytes(raw)
-    message.set_payload(body.decode("ascii", "surrogateescape"))  # as the parser keeps bytes
-    return message
-
-
-def _split(raw: bytes) -> tuple[bytes, bytes]:
-    """(header block with its blank line, body) at the first blank line, CRLF or LF."""
-    cuts = [(at, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (at := raw.find(sep)) >= 0]
-    if not cuts:
-        return raw, b""
-    at, size = min(cuts)
-    return raw[: at + size], raw[at + size :]
-
-
-def body_digest(raw: bytes) -> str:
-    """sha256 of the body (after the header block), line endings normalised: relays add
-    headers and may rewrite CRLF, the body they carry is the same message."""
-    body = _split(raw)[1]
-    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).hexdigest()
 
 
 def unparsable(
@@ -339,7 +277,7 @@ class _Body:
                 if isinstance(child, Message):
                     self.collect(child, depth + 1)
         elif _is_attachment(part, kind):
-            self._attach(part, _decoded(part), kind)
+            self._attach(part, decoded_payload(part), kind)
         else:
             self._text(part, kind)
 
@@ -375,20 +313,15 @@ def _is_attachment(part: Message, kind: str) -> bool:
 
 
 def _part_text(part: Message) -> str:
-    text = decode_bytes(_decoded(part), part.get_content_charset())
+    text = decode_bytes(decoded_payload(part), part.get_content_charset())
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _decoded(part: Message) -> bytes:
-    data = part.get_payload(decode=True)
-    return data if isinstance(data, bytes) else b""
 
 
 def _rfc822_bytes(part: Message) -> bytes:
     payload = part.get_payload()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return payload[0].as_bytes()
-    return _decoded(part)
+    return decoded_payload(part)
 
 
 def _filename(part: Message, number: int, kind: str) -> str:

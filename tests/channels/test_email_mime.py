@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import compat32
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.email_mime import MimeLimits, body_digest, make_message_id, parse_email
+from channels.email_mime import MimeLimits, make_message_id, parse_email
+from channels.email_structure import body_digest, decoded_payload, read_message
 from channels.email_text import header_text, html_to_text, split_quoted
 from tests.support import T0
 
@@ -231,3 +234,45 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
 )
 def test_arbitrary_mime_shapes_never_raise(lines: list[bytes]) -> None:
     parse_email(b"".join(lines), T0).for_mailbox("s@h.example")
+
+
+def _same_as_feed_parser(raw: bytes) -> None:
+    fast, full = read_message(raw), BytesParser(policy=compat32).parsebytes(raw)
+    assert fast.items() == full.items()
+    if not fast.is_multipart():
+        assert decoded_payload(fast) == (full.get_payload(decode=True) or b"")
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_reading_without_the_feed_parser_gives_what_it_gives(path: Path) -> None:
+    _same_as_feed_parser(path.read_bytes())
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "Subject: hi\r\n",
+                    "From: a@b.example\n",
+                    " folded\r\n",
+                    "\t\r\n",
+                    "From nobody Mon\r\n",
+                    "X-Odd : spaced\r\n",
+                    "no colon here\r\n",
+                    "Content-Transfer-Encoding: base64\r\n",
+                    "Content-Type: text/plain\r\n",
+                    "Content-Transfer-Encoding: 8bit\r\n",
+                    "\r\n",
+                    "\n",
+                    "\r",
+                    "aGVsbG8=\r\n",
+                ]
+            ),
+            st.text(max_size=20),
+        ),
+        max_size=12,
+    )
+)
+def test_reading_without_the_feed_parser_matches_it_on_any_header_block(lines: list[str]) -> None:
+    _same_as_feed_parser("".join(lines).encode("utf-8", "surrogateescape"))
