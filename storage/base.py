@@ -13,10 +13,25 @@ from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from core.campaigns import (
+    Attempt,
+    Campaign,
+    CampaignContact,
+    CampaignCounts,
+    CampaignSpec,
+    CampaignState,
+    ContactBatch,
+    ContactHistory,
+    DoNotCall,
+    Lease,
+    NewContact,
+    OutcomeChange,
+)
 from core.errors import ConfigError
 from core.model import (
     Customer,
@@ -136,6 +151,89 @@ class Store(Protocol):
 
     async def find_token(self, digest: str) -> Token | None:
         """The live token with this digest, if any."""
+
+    # Outbound campaigns (core/campaigns.py). The store never decides calling hours: each
+    # contact carries a slot (its time zones and preferred hours), the router names the
+    # slots callable at a moment, and the store looks only at contacts in those slots.
+
+    async def create_campaign(self, spec: CampaignSpec, now: datetime) -> Campaign:
+        """A new campaign; Conflict when the name is taken."""
+
+    async def get_campaign(self, key: int | str) -> Campaign:
+        """The campaign with this id (int) or name (str); NotFound."""
+
+    async def list_campaigns(self) -> list[Campaign]:
+        """Every campaign, oldest first."""
+
+    async def set_campaign_state(
+        self, campaign_id: int, state: CampaignState, now: datetime
+    ) -> Campaign:
+        """Start, pause or stop; Conflict when starting or pausing a stopped campaign."""
+
+    async def add_contacts(
+        self,
+        campaign_id: int,
+        contacts: Sequence[NewContact],
+        source: str,
+        now: datetime,
+        *,
+        renew: bool = False,
+    ) -> ContactBatch:
+        """Add normalised contacts (E.164, slot) from one `source` (a list load, a ticket).
+
+        A number on the do-not-call list or opted out of SMS is suppressed: counted, never
+        stored. A number already in the campaign is a duplicate, "in the list" when the
+        stored one came from the same source, else "in the campaign"; with `renew`, one in
+        a renewable final state (core.campaigns.RENEWABLE_STATES) is queued again instead.
+        Each contact is written whole; a backend may apply a large batch in parts.
+        """
+
+    async def campaign_slots(self, campaign_id: int) -> list[str]:
+        """The distinct slots of the campaign's contacts (few: zone sets x preferred hours)."""
+
+    async def next_contact(
+        self,
+        campaign_id: int,
+        slots: Sequence[str],
+        agent: str,
+        now: datetime,
+        lease_until: datetime,
+    ) -> Lease | None:
+        """Lease the most pressing due contact (highest rank, then longest due) of the given
+        open slots to `agent` until `lease_until`, with a new open attempt; atomically, so
+        no two callers get the same contact. First, leases ended by `now` go back to the
+        queue in their old place (their attempts end `expired`); a contact whose number has
+        become do-not-call is suppressed on the way. None when the campaign is not running
+        or nothing is due."""
+
+    async def get_attempt(self, attempt_id: int) -> tuple[Attempt, CampaignContact]:
+        """An attempt and its contact; NotFound."""
+
+    async def record_outcome(
+        self, attempt_id: int, change: OutcomeChange, now: datetime
+    ) -> CampaignContact:
+        """Close an open attempt with its outcome and move its contact to the state the
+        router chose (attempts + 1); `change.do_not_call` also puts the number on the
+        do-not-call list. Conflict when the attempt is closed: an outcome was recorded, or
+        its lease ended and the contact went back to the queue. A lease past its end whose
+        contact was not taken back yet still accepts its outcome."""
+
+    async def get_contact(self, contact_id: int) -> ContactHistory:
+        """A contact with every attempt, oldest first; NotFound."""
+
+    async def add_do_not_call(self, phones: Sequence[str], source: str, now: datetime) -> int:
+        """Put E.164 numbers on the do-not-call list (with source and date; the first entry
+        of a number stays) and suppress queued contacts with them in every campaign.
+        Returns how many numbers were new to the list."""
+
+    async def get_do_not_call(self, phone: str) -> DoNotCall | None:
+        """The number's do-not-call entry, if any."""
+
+    async def campaign_counts(
+        self, campaign_id: int, slots: Sequence[str], now: datetime
+    ) -> CampaignCounts:
+        """Contacts by state and by attempts made, attempts by outcome, and the contacts
+        due now in the given open slots."""
 
 
 BACKENDS = {

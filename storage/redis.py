@@ -91,6 +91,7 @@ from core.model import (
     TicketFilter,
     Token,
 )
+from storage.redis_campaigns import RedisCampaigns
 from storage.redis_ingest import RedisIngest
 from storage.redis_rows import (
     customer_from_fields,
@@ -194,8 +195,8 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore:
-    """The Store protocol on a shared Redis."""
+class RedisStore(RedisCampaigns):
+    """The Store protocol on a shared Redis (campaigns: storage/redis_campaigns.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)

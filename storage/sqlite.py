@@ -48,6 +48,7 @@ from core.model import (
 )
 from storage import sqlite_outbound as out
 from storage import sqlite_queries as q
+from storage.sqlite_campaign_store import SqliteCampaigns
 from storage.sqlite_checkpoint import Checkpointer
 from storage.sqlite_ingest import commit_inbound
 from storage.sqlite_schema import migrate
@@ -280,8 +281,8 @@ class _Readers:
             self._connections.clear()
 
 
-class SqliteStore:
-    """The Store protocol on one SQLite file."""
+class SqliteStore(SqliteCampaigns):
+    """The Store protocol on one SQLite file (campaigns: storage/sqlite_campaign_store.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = SqliteOptions.from_url(url)

@@ -111,6 +111,72 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN edited_at REAL;
     ALTER TABLE messages ADD COLUMN deleted_at REAL;
     """,
+    # 5: outbound campaigns: their contacts (found by slot and due time), attempts, and the
+    # do-not-call list (core/campaigns.py; storage/sqlite_campaigns.py)
+    """
+    CREATE TABLE campaigns (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        queue       TEXT NOT NULL,
+        caller_id   TEXT NOT NULL DEFAULT '',
+        policy      TEXT NOT NULL,             -- CampaignPolicy.to_json()
+        state       TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL
+    );
+    CREATE TABLE campaign_contacts (
+        id           INTEGER PRIMARY KEY,
+        campaign_id  INTEGER NOT NULL REFERENCES campaigns(id),
+        phone        TEXT NOT NULL,            -- E.164
+        slot         TEXT NOT NULL,            -- time zones | preferred hours (router)
+        state        TEXT NOT NULL,
+        priority     INTEGER NOT NULL,
+        rank         INTEGER NOT NULL,         -- priority, or the appointment rank
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_at      REAL NOT NULL,            -- due from
+        name         TEXT NOT NULL DEFAULT '',
+        email        TEXT NOT NULL DEFAULT '',
+        external_ref TEXT NOT NULL DEFAULT '',
+        notes        TEXT NOT NULL DEFAULT '',
+        preferred    TEXT NOT NULL DEFAULT '',
+        source       TEXT NOT NULL DEFAULT '',
+        line         INTEGER NOT NULL DEFAULT 0,
+        last_outcome TEXT,
+        attempt_id   INTEGER,                  -- the open attempt while leased
+        lease_until  REAL,
+        created_at   REAL NOT NULL,
+        updated_at   REAL NOT NULL,
+        UNIQUE (campaign_id, phone)
+    );
+    CREATE INDEX campaign_contacts_due ON campaign_contacts(campaign_id, rank, slot, next_at)
+        WHERE state = 'queued';
+    CREATE INDEX campaign_contacts_leased ON campaign_contacts(campaign_id, lease_until)
+        WHERE state = 'leased';
+    CREATE TABLE campaign_slots (
+        campaign_id INTEGER NOT NULL,
+        slot        TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, slot)
+    ) WITHOUT ROWID;
+    CREATE TABLE campaign_attempts (
+        id          INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        contact_id  INTEGER NOT NULL REFERENCES campaign_contacts(id),
+        agent       TEXT NOT NULL,
+        started_at  REAL NOT NULL,
+        lease_until REAL NOT NULL,
+        ended_at    REAL,
+        outcome     TEXT,
+        callback_at REAL,
+        note        TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX campaign_attempts_contact ON campaign_attempts(contact_id, id);
+    CREATE INDEX campaign_attempts_campaign ON campaign_attempts(campaign_id, outcome);
+    CREATE TABLE do_not_call (
+        phone       TEXT PRIMARY KEY,          -- E.164
+        source      TEXT NOT NULL,
+        added_at    REAL NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 
