@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ from channels.email_mime import NAME, MimeLimits
 from core.errors import ChannelError, PayloadTooLarge, StorageError, StorageUnavailable
 
 log = structlog.get_logger("contacthub.email.smtp")
+_PLAIN_PATH = re.compile(
+    r"<([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)>"
+)
 
 
 def smtp_reply(exc: BaseException) -> str:
@@ -66,11 +71,25 @@ class SmtpConfig:
         return address in self.mailboxes or (bool(domain) and domain in self.domains)
 
 
-class _TolerantSMTP(SMTP):
-    """RFC 5321 caps lines at 1000 octets, but real mail breaks it (HTML on one line) and
-    MTAs such as Postfix pass it on; aiosmtpd would answer 500 and make the relay bounce it."""
+class _ListenerSMTP(SMTP):
+    """aiosmtpd's session with two changes. Lines: RFC 5321 caps them at 1000 octets, but real
+    mail breaks it (HTML on one line) and MTAs such as Postfix pass it on; aiosmtpd would
+    answer 500 and make the relay bounce it. Addresses: aiosmtpd parses every MAIL and RCPT
+    path with the email package's header parser and defines a typing.Protocol class on each
+    call, about a quarter of a session's CPU; a plain `<local@domain>` path (dot-atom, no
+    quoting, no domain literal) is read directly, anything else still goes the full way."""
 
     line_length_limit = 1024 * 1024
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = _PLAIN_PATH.match(arg.lstrip())
+        rest = arg.lstrip()[plain.end() :].lstrip() if plain else ""
+        if plain is None or rest.startswith("("):  # a comment after the path: the full parser
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
 
 class _Handler:
@@ -129,7 +148,7 @@ class SmtpChannel:
         if config.tls_context is not None:
             options["tls_context"] = config.tls_context
             options["require_starttls"] = config.require_starttls
-        return _TolerantSMTP(handler, **options)
+        return _ListenerSMTP(handler, **options)
 
     @contextlib.asynccontextmanager
     async def serve(self, sink: Sink) -> AsyncIterator[None]:
