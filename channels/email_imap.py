@@ -95,9 +95,11 @@ class MailboxHealth:
         def iso(moment: datetime | None) -> str | None:
             return None if moment is None else moment.isoformat()
 
+        lag = None if self.last_fetch_at is None else datetime.now(UTC) - self.last_fetch_at
         return {
             "connected": self.connected,
             "last_fetch_at": iso(self.last_fetch_at),
+            "lag_seconds": None if lag is None else round(lag.total_seconds(), 1),
             "last_error": self.last_error or None,
             "last_error_at": iso(self.last_error_at),
             "ingested": self.ingested,

@@ -29,7 +29,7 @@ from channels.email_imap import ImapChannel, ImapConfig
 from channels.email_mime import NAME, MimeLimits
 from channels.email_sender import SmtpSender
 from channels.email_smtp import SmtpChannel, SmtpConfig
-from core.errors import HubError
+from core.errors import ConfigError, HubError
 from core.identity import mask
 from core.model import Delivery, Inbound, IngestResult, Outcome
 from hub.settings import Settings
@@ -124,7 +124,10 @@ def _tls_context(cert: object, key: object) -> ssl.SSLContext | None:
     if cert is None or key is None:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(cert), str(key))
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"channels.smtp: cannot load tls_cert/tls_key: {exc}") from exc
     return context
 
 

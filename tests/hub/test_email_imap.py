@@ -164,6 +164,7 @@ async def test_a_broken_mailbox_never_stops_the_others_and_shows_in_readyz(
     await eventually(reported)
     boxes = await health()
     assert boxes[f"{SUPPORT}@127.0.0.1/INBOX"]["connected"] is True
+    assert boxes[f"{SUPPORT}@127.0.0.1/INBOX"]["lag_seconds"] < 30
     assert boxes[f"{SALES}@127.0.0.1/INBOX"]["connected"] is False
     async with hub.http.get("/metrics") as response:
         text = await response.text()

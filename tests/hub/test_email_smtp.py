@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from channels.email_mime import MimeLimits, parse_email, unparsable
+from core.errors import ConfigError
 from core.model import TicketFilter
+from hub.app import build_app
 from storage.blobs import BlobStore
 from tests.channels.test_email_mime import CORPUS_FILES
 from tests.conftest import MakeSettings, StartHub
@@ -205,3 +207,14 @@ def test_unparsable_message_is_kept_raw_and_flagged() -> None:
     (original,) = inbound.attachments
     assert (original.name, original.size) == ("message.eml", len(raw))
     assert parsed.blobs == (raw,)
+
+
+def test_unreadable_certificate_is_a_config_error(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    settings = email_settings(
+        make_settings, tmp_path, tls_cert=str(tmp_path / "cert.pem"), tls_key=str(tmp_path / "k")
+    )
+    with pytest.raises(ConfigError, match="tls_cert"):
+        build_app(settings)
