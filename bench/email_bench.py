@@ -173,7 +173,8 @@ def hub_config(workdir: Path, smtp: int) -> Path:
     query = os.environ.get("BENCH_DB_QUERY", "")  # e.g. ?synchronous=normal, to compare
     config = workdir / "contacthub.toml"
     config.write_text(
-        f'[server]\nport = {free_port()}\n[storage]\nurl = "sqlite:///{workdir / "bench.db"}{query}"\n'
+        f"[server]\nport = {free_port()}\n"
+        f'[storage]\nurl = "sqlite:///{workdir / "bench.db"}{query}"\n'
         f'blob_dir = "{workdir / "blobs"}"\n[logging]\nlevel = "warning"\n'
         f'[channels.smtp]\nport = {smtp}\nmailboxes = ["{SUPPORT}"]\n',
         encoding="utf-8",
