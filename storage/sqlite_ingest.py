@@ -52,9 +52,11 @@ def commit_inbound(
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
     kept = [key for key in inbound.thread_keys if not key.startswith(TICKET_KEY_PREFIX)]
-    if kept:
+    if kept:  # a key stays with its live ticket (a new sender's reply-all must not take it)
         db.executemany(
-            "INSERT OR REPLACE INTO thread_keys (key, ticket_id) VALUES (?, ?)",
+            "INSERT INTO thread_keys (key, ticket_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET ticket_id = excluded.ticket_id WHERE "
+            "(SELECT status FROM tickets WHERE id = thread_keys.ticket_id) = 'closed'",
             [(key, ticket_id) for key in kept],
         )
     return IngestResult(outcome, ticket_id, message_id, customer_id)

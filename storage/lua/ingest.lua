@@ -159,9 +159,14 @@ link(customer, unowned, listed)
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
 local length = redis.call('RPUSH', k('t', id, 'm'), with_id(message, contact.message))
 redis.call('HSET', k('dedupe'), contact.key, id .. ':' .. message .. ':' .. (length - 1))
+-- A key stays with its live ticket: a new sender's reply-all must not take the thread from
+-- the ticket it names; a key of a closed ticket moves on to the next one.
 for _, thread_key in ipairs(contact.thread_keys) do
   if not string.find(thread_key, TICKET_KEY) then
-    redis.call('HSET', k('thread'), thread_key, id)
+    local held = redis.call('HGET', k('thread'), thread_key)
+    if not held or redis.call('HGET', k('t', held), 'status') == 'closed' then
+      redis.call('HSET', k('thread'), thread_key, id)
+    end
   end
 end
 return {outcome, id, message, customer}

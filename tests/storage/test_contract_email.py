@@ -66,3 +66,38 @@ async def test_checkpoints_are_kept_by_name_and_replaced(store: Store) -> None:
     await store.set_checkpoint("imap:support", "7:150")
     assert await store.get_checkpoint("imap:support") == "7:150"
     assert await store.get_checkpoint("imap:sales") == "3:1"
+
+
+async def test_a_new_senders_reply_all_does_not_take_the_thread(store: Store) -> None:
+    """Bob, copied on Ada's mail, answers all: his message is a ticket of his own, and Ada's
+    next reply to her first message still threads onto her ticket, not onto Bob's."""
+    key = "email:support@hub.example:<a1@example.com>"
+    first = await store.commit_inbound(
+        inbound("a1", ADA, channel="email", thread_keys=(key,)), RecordingRouter(), NO_WINDOW
+    )
+    bob = "email:bob@example.org"
+    copied = inbound("b1", bob, channel="email", thread_keys=(key, "email:x:<b1>"), at=later(1))
+    assert (await store.commit_inbound(copied, RecordingRouter(), NO_WINDOW)).created
+    again = inbound("a2", ADA, channel="email", thread_keys=(key,), at=later(2))
+    result = await store.commit_inbound(again, RecordingRouter(), NO_WINDOW)
+    assert (result.outcome, result.ticket_id) == (Outcome.APPENDED, first.ticket_id)
+
+
+async def test_a_key_of_a_closed_ticket_moves_to_the_next_one(store: Store) -> None:
+    key = "email:support@hub.example:<a1@example.com>"
+    first = await store.commit_inbound(
+        inbound("a1", ADA, channel="email", thread_keys=(key,)), RecordingRouter(), NO_WINDOW
+    )
+    await store.update_ticket(first.ticket_id, TicketChange(status=Status.CLOSED), later(1))
+    second = await store.commit_inbound(
+        inbound("a2", ADA, channel="email", thread_keys=(key,), at=later(2)),
+        RecordingRouter(),
+        NO_WINDOW,
+    )
+    third = await store.commit_inbound(
+        inbound("a3", ADA, channel="email", thread_keys=(key,), at=later(3)),
+        RecordingRouter(),
+        NO_WINDOW,
+    )
+    assert second.created
+    assert (third.outcome, third.ticket_id) == (Outcome.APPENDED, second.ticket_id)
