@@ -13,10 +13,13 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import structlog
 
 log = structlog.get_logger("contacthub.sqlite")
+T = TypeVar("T")
 
 
 class Checkpointer:
@@ -24,6 +27,10 @@ class Checkpointer:
         self._connect = connect
         self._interval = interval
         self._task: asyncio.Task[None] | None = None
+        # One thread for every call on the connection: a stop cancels the await, not a
+        # checkpoint already running in its thread, and closing the connection under it from
+        # another thread crashed the process (SIGSEGV); here the close queues behind it.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sqlite-checkpoint")
@@ -34,18 +41,22 @@ class Checkpointer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await asyncio.to_thread(self._thread.shutdown, wait=True)
+
+    async def _call(self, function: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
     async def _run(self) -> None:
-        db = await asyncio.to_thread(self._connect)
+        db = await self._call(self._connect)
         try:
             while True:
                 await asyncio.sleep(self._interval)
                 try:
-                    await asyncio.to_thread(_checkpoint, db)
+                    await self._call(_checkpoint, db)
                 except sqlite3.Error as exc:  # the next round tries again; writes go on
                     log.warning("checkpoint_failed", error=str(exc))
         finally:
-            await asyncio.to_thread(db.close)
+            await self._call(db.close)
 
 
 def _checkpoint(db: sqlite3.Connection) -> None:
