@@ -31,6 +31,7 @@ from core.campaigns import (
     Rejected,
 )
 from core.errors import Conflict, NotFound
+from storage.redis_options import translated
 from storage.redis_rows import opt_dt, pairs, ts
 from storage.sqlite_rows import dt
 
@@ -55,9 +56,11 @@ class RedisCampaigns:
     def _live(self) -> _Live:
         raise NotImplementedError  # RedisStore's open connection
 
+    @translated
     async def _write(self, *args: str | int) -> Any:
         return await self._live.scripts.run("campaign", *args)
 
+    @translated
     async def _read(self, *args: str | int) -> Any:
         return await self._live.scripts.run("campaign_read", *args)
 

@@ -22,8 +22,9 @@ from core.model import (
     TicketFilter,
 )
 from storage.base import Store, open_store
-from storage.redis import RedisOptions, RedisStore
+from storage.redis import RedisStore
 from storage.redis_ingest import MAX_ROUNDS
+from storage.redis_options import RedisOptions
 from tests.storage.redis_server import RedisClusterServers, RedisServer
 from tests.support import FunctionRouter, RecordingRouter, inbound, later
 
@@ -251,6 +252,7 @@ async def test_stopped_server_is_unavailable_and_restarted_one_recovers(
             store.ping(),
             store.commit_inbound(inbound("m2"), RecordingRouter(), NO_WINDOW),
             store.get_ticket(made.ticket_id),
+            store.list_campaigns(),
         ):
             with pytest.raises(StorageUnavailable):
                 await asyncio.wait_for(call, 5)
