@@ -33,10 +33,11 @@ Cluster (any node; the client follows the slot's primary), with optional query p
 ``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
 default 5) and ``max_connections`` (per server, default 64).
 
-Errors: every redis-py error is translated in one place, `translated`: a server that cannot
-be reached, times out, is loading, read-only or out of memory is `StorageUnavailable`
-(the faces answer 503 / SMTP 451); nothing is retried here, since a retried claim or reply
-could be applied twice; providers retry, and a retried contact is deduplicated.
+Errors: every redis-py error is translated in one place, `redis_options.translated`: a
+server that cannot be reached, times out, is loading, read-only or out of memory is
+`StorageUnavailable` (the faces answer 503 / SMTP 451); nothing is retried here, since a
+retried claim or reply could be applied twice; providers retry, and a retried contact is
+deduplicated.
 """
 
 from __future__ import annotations
