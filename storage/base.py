@@ -73,9 +73,11 @@ class Store(Protocol):
         Thread keys are tried in order; a `ticket:<id>` key (core.model.TICKET_KEY_PREFIX)
         threads only onto a live ticket of the sender's own customer and is never stored.
 
-        `router.decide` is called only when a new ticket is made, with the facts the store
-        read in the same atomic operation (tags and open tickets only if the router
-        `needs_history`).
+        The decision stored on a new ticket is `router.decide` of the facts the store read in
+        the same atomic operation (tags and open tickets only if the router
+        `needs_history`). A backend may also call the router speculatively, before it knows
+        whether a ticket will be made (Redis guesses the facts to keep one round trip); the
+        router is pure, so an unused decision costs nothing but its time.
         """
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
