@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.model import Priority
 
@@ -154,9 +154,11 @@ class Campaign:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class NewContact:
-    """One contact to add to a campaign, already normalised (E.164, slot, first time)."""
+class NewContact(NamedTuple):
+    """One contact to add to a campaign, already normalised (E.164, slot, first time).
+
+    A named tuple, not a dataclass: a list's million of them cross from the normalising
+    processes to the storing one, and a tuple pickles in a third of the time."""
 
     phone: str
     slot: str

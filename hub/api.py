@@ -11,6 +11,7 @@ from aiohttp import web
 
 from core.errors import InvalidRequest
 from core.model import Priority, Role, Status, TicketChange, TicketFilter
+from hub.api_campaigns import add_campaign_routes
 from hub.auth import auth_middleware, require
 from hub.openapi import OPENAPI
 from hub.probe_json import parse_probe
@@ -51,6 +52,7 @@ def build_api(store: Store) -> web.Application:
             web.get("/rules/versions", rules_versions),
         ]
     )
+    add_campaign_routes(api)
     return api
 
 

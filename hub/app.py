@@ -13,6 +13,7 @@ from aiohttp import web
 from channels.email_imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub import api
+from hub.campaigns import CallbackEnrolment, CampaignDesk
 from hub.channels import Services, enabled_channels, enabled_senders
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
@@ -28,7 +29,10 @@ def build_app(settings: Settings) -> web.Application:
     store = open_store(settings.storage.url)
     routing = Routing(initial_rules(settings.routing.rules), settings.routing.max_explanation_lines)
     keeper = RulesKeeper(routing, store, settings.routing.rules)
-    ingest = Ingest(store, routing, settings.threading.policy(), metrics)
+    enrolment = CallbackEnrolment(
+        CampaignDesk(store, settings.campaigns), settings.routing.default_region
+    )
+    ingest = Ingest(store, routing, settings.threading.policy(), metrics, enrolment)
     app = web.Application(
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
     )

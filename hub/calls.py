@@ -28,6 +28,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
 )
+from hub.ingest import CampaignHook
 from hub.routing import Routing
 from storage.base import Store
 
@@ -61,6 +62,7 @@ class Rerouting:
     ingest: Sink
     store: Store
     routing: Routing
+    enrol: CampaignHook | None = None  # a fired rule's `campaign:` (hub/campaigns.py)
 
     async def __call__(self, inbound: Inbound) -> IngestResult:
         result = await self.ingest(inbound)
@@ -70,6 +72,8 @@ class Rerouting:
         if ticket.assignee is not None or ticket.status not in ACTIVE_STATUSES:
             return result  # an agent has it, or it is done: a rule must not take it away
         decision = self.routing.decide(inbound, await self._facts(ticket))
+        if decision.campaign and decision.rule is not None and self.enrol is not None:
+            await self.enrol(inbound, result, decision)
         change = ticket_change(ticket, decision)
         if change is not None:
             await self.store.update_ticket(ticket.id, change, datetime.now(UTC))

@@ -86,7 +86,9 @@ def _twilio_channels(
         quarantine=quarantine,
         default_region=region,
     )
-    rerouting = Rerouting(services.ingest, services.store, services.routing)
+    rerouting = Rerouting(
+        services.ingest, services.store, services.routing, services.ingest.on_campaign
+    )
     return [(sms, services.ingest), (voice, rerouting)]
 
 

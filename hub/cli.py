@@ -13,6 +13,7 @@ from rich.console import Console
 
 from core.errors import HubError
 from core.model import Role
+from hub.cli_campaigns import campaign
 from hub.cli_common import config_option, load_config
 from hub.cli_rules import rules
 from hub.logs import configure_logging
@@ -44,6 +45,7 @@ def serve(config: Path | None) -> None:
 
 
 main.add_command(rules)
+main.add_command(campaign)
 
 
 @main.group()

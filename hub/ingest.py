@@ -9,13 +9,14 @@ the commit, so a channel acknowledges its provider only once the contact is dura
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
 
 from core.errors import StorageError
 from core.identity import mask
-from core.model import Inbound, IngestResult, ThreadPolicy
+from core.model import CustomerFacts, Decision, Inbound, IngestResult, ThreadPolicy
 from hub.metrics import Metrics
 from hub.routing import Routing
 from storage.base import Store
@@ -31,11 +32,14 @@ class Ingest:
     routing: Routing
     policy: ThreadPolicy
     metrics: Metrics
+    on_campaign: CampaignHook | None = None
+    """Told, after the commit, of each new ticket whose decision names a campaign."""
 
     async def __call__(self, inbound: Inbound) -> IngestResult:
         started = time.perf_counter()
+        router = self.routing if self.on_campaign is None else _Recorder(self.routing)
         try:
-            result = await self.store.commit_inbound(inbound, self.routing, self.policy)
+            result = await self.store.commit_inbound(inbound, router, self.policy)
         except StorageError as exc:
             self.metrics.contacts.labels(inbound.channel, "failed").inc()
             log.warning(
@@ -46,4 +50,26 @@ class Ingest:
             )
             raise
         self.metrics.ingested(inbound.channel, result.outcome, time.perf_counter() - started)
+        decision = router.decision if isinstance(router, _Recorder) else None
+        if self.on_campaign is not None and result.created and decision and decision.campaign:
+            await self.on_campaign(inbound, result, decision)
         return result
+
+
+CampaignHook = Callable[[Inbound, IngestResult, Decision], Awaitable[None]]
+
+
+class _Recorder:
+    """The router as the store sees it, remembering the last decision: the one it kept."""
+
+    def __init__(self, routing: Routing) -> None:
+        self._routing = routing
+        self.decision: Decision | None = None
+
+    @property
+    def needs_history(self) -> bool:
+        return self._routing.needs_history
+
+    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
+        self.decision = self._routing.decide(inbound, facts)
+        return self.decision

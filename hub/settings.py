@@ -28,6 +28,7 @@ from pydantic import (
 from core.duration import parse_duration
 from core.errors import ConfigError
 from core.model import ThreadPolicy
+from hub.settings_campaigns import CampaignSettings
 from hub.settings_email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
 from hub.settings_slack import SlackSettings
 
@@ -149,6 +150,7 @@ class Settings(_Section):
     threading: ThreadingSettings = ThreadingSettings()
     channels: ChannelsSettings = ChannelsSettings()
     outbound: OutboundSettings = OutboundSettings()
+    campaigns: CampaignSettings = CampaignSettings()
     logging: LoggingSettings = LoggingSettings()
 
 

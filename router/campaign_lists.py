@@ -36,8 +36,13 @@ ALIASES: Mapping[str, str] = {
     **dict.fromkeys(("preferredtime", "besttime", "calltime", "preferred"), "preferred_time"),
 }
 LIMITS = {"phone": 64, "name": 200, "email": 254, "external_ref": 200, "notes": 2000}
+_SHORTEST_LIMIT = min(LIMITS.values())
 PARTS_OF_DAY = {"morning": "08:00-12:00", "afternoon": "12:00-17:00", "evening": "17:00-21:00"}
 _FOLD = re.compile(r"[\s_\-.]+")
+_PLAIN = re.compile(r"^\+?[0-9(][0-9 ().\-]*$")
+_PUNCTUATION = str.maketrans("", "", " ().-")
+_NANP_DIGITS = 10
+_NANP_FIRST = frozenset("23456789")  # area codes never start with 0 or 1
 _HOURS = re.compile(r"^\d{1,2}:\d{2}\s*-\s*\d{1,2}:\d{2}$")
 
 Row = tuple[int, list[str]]
@@ -56,12 +61,6 @@ class ColumnMap:
 
     positions: tuple[int | None, ...]
     ignored: tuple[str, ...] = ()
-
-    def field(self, fields: Sequence[str], column: int) -> str:
-        position = self.positions[column]
-        if position is None or position >= len(fields):
-            return ""
-        return fields[position].strip()
 
 
 def _fold(name: str) -> str:
@@ -110,7 +109,8 @@ def zones_of(number: phonenumbers.PhoneNumber, kind: int) -> tuple[str, ...]:
 def list_phone(raw: str, region: str) -> tuple[str, tuple[str, ...]]:
     """E.164 and time zones of a list's number; ValueError with the reason."""
     try:
-        number = phonenumbers.parse(raw, region)
+        plain = _plain(raw)
+        number = _nanp(plain, region) or phonenumbers.parse(plain, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"not a phone number: {raw!r}") from exc
     kind = phonenumbers.number_type(number)  # UNKNOWN exactly when is_valid_number is false
@@ -120,10 +120,50 @@ def list_phone(raw: str, region: str) -> tuple[str, tuple[str, ...]]:
     return str(e164), zones_of(number, kind)
 
 
+def _plain(raw: str) -> str:
+    """A number written with digits and `( ) - .` or spaces only, as digits (and its `+`).
+
+    phonenumbers reads only the digits of such a number (punctuation is dropped when it
+    normalises), but finding them costs it a dozen regular expressions; handing it the
+    digits gives the same number ~20% faster. Anything else (letters, extensions, `/`) goes
+    to phonenumbers as written."""
+    text = raw.strip()
+    if not _PLAIN.match(text):
+        return raw
+    digits = text.translate(_PUNCTUATION)
+    return f"+{digits}" if text.startswith("+") else digits
+
+
+def _nanp(plain: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number phonenumbers.parse makes of a North American number written as its 10
+    digits (in a NANP region) or as 1 and its 10 digits, without parsing: a list of a
+    million such numbers spends most of its time there. None for anything else."""
+    digits = plain[1:] if plain.startswith("+") else plain
+    if len(digits) == _NANP_DIGITS + 1 and digits[0] == "1" and digits[1] in _NANP_FIRST:
+        national = digits[1:]
+    elif len(digits) == _NANP_DIGITS and digits[0] in _NANP_FIRST and plain[0] != "+":
+        if not _in_nanp(region):
+            return None
+        national = digits
+    else:
+        return None
+    if not (national.isascii() and national.isdigit()):
+        return None
+    if plain[0] != "+" and not _in_nanp(region):
+        return None
+    return phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+
+
+@functools.cache
+def _in_nanp(region: str) -> bool:
+    return bool(phonenumbers.country_code_for_region(region) == 1)
+
+
 def _clock(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
+@functools.lru_cache(maxsize=1024)  # a list repeats a few preferred times many times over
 def preferred_hours(text: str) -> tuple[str, datetime | None]:
     """A preferred time: hours of the day (`14:00-17:00`, `morning`) or a first moment (an ISO
     date-time with its offset). Returns (hours or "", first moment or None); ValueError."""
@@ -156,36 +196,61 @@ class Normaliser:
     now: datetime
 
     def rows(self, rows: Iterable[Row]) -> list[NewContact | Invalid]:
-        hours = _hours(self.policy)
-        return [self.row(line, fields, hours) for line, fields in rows]
+        positions = self.columns.positions
+        slots: dict[tuple[tuple[str, ...], str], str | None] = {}
+        return [self.row(line, _values(fields, positions), slots) for line, fields in rows]
 
-    def row(self, line: int, fields: Sequence[str], hours: CallingHours) -> NewContact | Invalid:
+    def row(
+        self, line: int, values: list[str], slots: dict[tuple[tuple[str, ...], str], str | None]
+    ) -> NewContact | Invalid:
+        """One row; `slots` remembers each zone set's slot (None: never callable), since a
+        list holds few distinct zone sets and preferred hours."""
         try:
-            return self._contact(line, [self.columns.field(fields, i) for i in range(6)], hours)
+            return self._contact(line, values, slots)
         except ValueError as exc:
             return Invalid(line, str(exc))
 
-    def _contact(self, line: int, values: list[str], hours: CallingHours) -> NewContact:
+    def _contact(
+        self, line: int, values: list[str], slots: dict[tuple[tuple[str, ...], str], str | None]
+    ) -> NewContact:
         phone, name, email, ref, notes, preferred = values
         if "\ufffd" in "".join(values):
             raise ValueError("not UTF-8 text")
-        for column, value in zip(COLUMNS, values, strict=False):
-            if len(value) > LIMITS.get(column, 200):
-                raise ValueError(f"{column} longer than {LIMITS.get(column, 200)} characters")
+        if max(map(len, values)) > _SHORTEST_LIMIT:
+            _check_lengths(values)
         if not phone:
             raise ValueError("no phone number")
         e164, zones = list_phone(phone, self.region)
         if email:
             email = _email(email)
         window, first = preferred_hours(preferred)
-        slot = slot_key(zones, window)
-        if not hours.calendars(slot) or hours.next_callable(slot, self.now) is None:
+        key = (zones, window)
+        slot = slots[key] if key in slots else slots.setdefault(key, self._slot(zones, window))
+        if slot is None:
             raise ValueError(_never_callable(zones, window, self.policy))
         next_at = self.now if first is None else max(first, self.now)
         return NewContact(
-            e164, slot, next_at, name, email, ref, notes, preferred.strip(),
+            e164, slot, next_at, name, email, ref, notes, preferred,
             self.policy.priority.rank, line,
         )  # fmt: skip
+
+    def _slot(self, zones: tuple[str, ...], window: str) -> str | None:
+        slot = slot_key(zones, window)
+        hours = _hours(self.policy)
+        if not hours.calendars(slot) or hours.next_callable(slot, self.now) is None:
+            return None
+        return slot
+
+
+def _values(fields: Sequence[str], positions: Sequence[int | None]) -> list[str]:
+    count = len(fields)
+    return [fields[p].strip() if p is not None and p < count else "" for p in positions]
+
+
+def _check_lengths(values: Sequence[str]) -> None:
+    for column, value in zip(COLUMNS, values, strict=False):
+        if len(value) > LIMITS.get(column, 200):
+            raise ValueError(f"{column} longer than {LIMITS.get(column, 200)} characters")
 
 
 def _email(raw: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -106,15 +107,17 @@ def add_contacts(  # one batch of a load, all it needs
     blocked = _suppressed(db, [c.phone for c in contacts])
     suppressed = tuple(Rejected(c.line, c.phone, blocked[c.phone]) for c in contacts
                        if c.phone in blocked)  # fmt: skip
-    fresh = [c for c in contacts if c.phone not in blocked]
-    before = db.total_changes
+    fresh = [c for c in contacts if c.phone not in blocked] if blocked else list(contacts)
+    (last_id,) = db.execute("SELECT coalesce(max(id), 0) FROM campaign_contacts").fetchone()
+    before, stamp = db.total_changes, ts(now)
+    stamps = {moment: ts(moment) for moment in {c.next_at for c in fresh}}  # most share one
     db.executemany(
         "INSERT INTO campaign_contacts (campaign_id, phone, slot, state, priority, rank, "
         "next_at, name, email, external_ref, notes, preferred, source, line, created_at, "
         "updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (campaign_id, phone) DO NOTHING",
-        [(campaign_id, c.phone, c.slot, c.priority, c.priority, ts(c.next_at), c.name, c.email,
-          c.external_ref, c.notes, c.preferred, source, c.line, ts(now), ts(now))
+        [(campaign_id, c.phone, c.slot, c.priority, c.priority, stamps[c.next_at], c.name,
+          c.email, c.external_ref, c.notes, c.preferred, source, c.line, stamp, stamp)
          for c in fresh],
     )  # fmt: skip
     inserted = db.total_changes - before
@@ -124,12 +127,19 @@ def add_contacts(  # one batch of a load, all it needs
     )
     if inserted == len(fresh):  # the usual case: no duplicate, nothing more to read
         return ContactBatch(accepted=inserted, suppressed=suppressed)
-    duplicates, renewed = _duplicates(db, campaign_id, fresh, source, now, renew)
-    return ContactBatch(len(fresh) - len(duplicates) - renewed, renewed, duplicates, suppressed)
+    missing = _not_inserted(db, fresh, last_id)
+    duplicates, renewed = _duplicates(db, campaign_id, missing, source, now, renew)
+    return ContactBatch(inserted, renewed, duplicates, suppressed)
 
 
 def _suppressed(db: sqlite3.Connection, phones: list[str]) -> dict[str, str]:
     """Numbers on the do-not-call list or opted out of SMS -> why."""
+    (listed,) = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM do_not_call) OR "
+        "EXISTS (SELECT 1 FROM sms_consent WHERE opted_out = 1)"
+    ).fetchone()
+    if not listed:  # nothing to look up: a fresh hub's first lists load faster
+        return {}
     batch = json.dumps(phones)
     blocked = {
         phone: f"do not call ({source})"
@@ -147,28 +157,51 @@ def _suppressed(db: sqlite3.Connection, phones: list[str]) -> dict[str, str]:
     return blocked
 
 
+def _not_inserted(
+    db: sqlite3.Connection, fresh: list[NewContact], last_id: int
+) -> list[NewContact]:
+    """The rows the insert skipped: the rows it made are those after `last_id` (ids only
+    grow, and the writer runs one job at a time). Their lines come back as one string,
+    which costs a tenth of reading them row by row."""
+    lines = [c.line for c in fresh]
+    if len(set(lines)) < len(lines):  # lines do not tell rows apart: compare numbers too
+        made = Counter(db.execute("SELECT phone, line FROM campaign_contacts WHERE id > ?",
+                                  (last_id,)))  # fmt: skip
+        return [c for c in fresh if not _claim(made, (c.phone, c.line))]
+    (joined,) = db.execute(
+        "SELECT group_concat(line) FROM campaign_contacts WHERE id > ?", (last_id,)
+    ).fetchone()
+    made_lines = set(map(int, joined.split(","))) if joined else set()
+    return [c for c in fresh if c.line not in made_lines]
+
+
+def _claim(made: Counter[tuple[str, int]], key: tuple[str, int]) -> bool:
+    if made[key]:
+        made[key] -= 1
+        return True
+    return False
+
+
 def _duplicates(
     db: sqlite3.Connection,
     campaign_id: int,
-    fresh: list[NewContact],
+    missing: list[NewContact],
     source: str,
     now: datetime,
     renew: bool,
 ) -> tuple[tuple[Rejected, ...], int]:
-    """Which rows were not inserted, and why; with `renew`, finished ones are queued again."""
+    """Why each skipped row was skipped; with `renew`, finished ones are queued again."""
     stored = {
-        phone: (contact_id, stored_source, line, state)
-        for contact_id, phone, stored_source, line, state in db.execute(
-            "SELECT id, phone, source, line, state FROM campaign_contacts "
+        phone: (contact_id, stored_source, state)
+        for phone, contact_id, stored_source, state in db.execute(
+            "SELECT phone, id, source, state FROM campaign_contacts "
             "WHERE campaign_id = ? AND phone IN (SELECT value FROM json_each(?))",
-            (campaign_id, json.dumps([c.phone for c in fresh])),
+            (campaign_id, json.dumps([c.phone for c in missing])),
         )
     }
     duplicates, renewed = [], 0
-    for contact in fresh:
-        contact_id, stored_source, line, state = stored[contact.phone]
-        if stored_source == source and line == contact.line:
-            continue  # this row was inserted
+    for contact in missing:
+        contact_id, stored_source, state = stored[contact.phone]
         if renew and state in RENEWABLE_STATES:
             _renew(db, contact_id, contact, source, now)
             renewed += 1

@@ -189,3 +189,42 @@ def test_short_rows_read_missing_columns_as_empty() -> None:
     (row,) = normaliser(["phone", "name", "email"]).rows([(2, ["2125550100"])])
     assert isinstance(row, NewContact)
     assert (row.name, row.email) == ("", "")
+
+
+def _parsed(text: str, region: str) -> phonenumbers.PhoneNumber | str:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return "not a number"
+    return number if phonenumbers.is_valid_number(number) else "invalid"
+
+
+def _listed(text: str, region: str) -> phonenumbers.PhoneNumber | str:
+    try:
+        e164, _ = list_phone(text, region)
+    except ValueError as exc:
+        return "not a number" if "not a phone number" in str(exc) else "invalid"
+    return phonenumbers.parse(e164)
+
+
+@given(
+    digits=st.text("0123456789", min_size=6, max_size=13),
+    punctuation=st.lists(st.sampled_from(["", " ", "-", ".", "(", ")", "  "]), max_size=14),
+    plus=st.booleans(),
+    region=st.sampled_from(["US", "CA", "PR", "GB", "FR", "DE", "IN", "BR"]),
+)
+def test_the_shortcuts_read_numbers_as_phonenumbers_does(
+    digits: str, punctuation: list[str], plus: bool, region: str
+) -> None:
+    """Digits with punctuation, and North American numbers, are read without phonenumbers'
+    parser; whatever they are, the answer is phonenumbers' own."""
+    spaced = "".join(
+        d + (punctuation[i] if i < len(punctuation) else "") for i, d in enumerate(digits)
+    )
+    text = ("+" if plus else "") + spaced
+    assert _listed(text, region) == _parsed(text, region)
+
+
+@given(st.from_regex(r"\A\+?1?[2-9][0-9]{9}\Z"), st.sampled_from(["US", "CA", "JM", "GB"]))
+def test_north_american_numbers_are_phonenumbers_own(text: str, region: str) -> None:
+    assert _listed(text, region) == _parsed(text, region)

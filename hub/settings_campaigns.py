@@ -1,0 +1,80 @@
+"""Settings of outbound campaigns: `[campaigns]`, the defaults a new campaign starts with.
+
+A campaign created without a policy of its own (by `contacthub campaign load`, by a rule's
+`campaign:` action, or through the API with fields left out) takes these; each campaign
+keeps its own copy, so editing the file changes new campaigns only.
+
+```toml
+[campaigns]
+queue = "callbacks"                 # the outbound queue of new campaigns
+caller_id = "+15550001111"          # the number callees see ("" : the trunk's default)
+hours = "08:00-21:00"               # callee local time (several ranges: "08:00-12:00,13:00-21:00")
+days = "mon-sun"
+holidays = [2026-12-25]             # callee local dates
+timezone = ""                       # for numbers whose zone is unknown ("" : never call them)
+max_attempts = 5
+retry = { no_answer = "4h", busy = "30m", voicemail = "1d", failed = "1h" }
+lease = "10m"                       # an agent's hold on a contact before it goes back
+batch_rows = 5000                   # contacts per store call when loading a list
+workers = 2                         # processes normalising numbers in `campaign load`
+max_upload_mb = 1024                # largest list over POST /api/campaigns/{id}/contacts
+```
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from core.campaigns import DEFAULT_RETRY, CampaignPolicy
+from core.duration import parse_duration
+from router.campaigns import check_policy
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _default_retry() -> dict[str, timedelta]:
+    return {str(outcome): delay for outcome, delay in DEFAULT_RETRY}
+
+
+class CampaignSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    queue: str = Field("callbacks", min_length=1)
+    caller_id: str = Field("", pattern=r"^(\+[1-9][0-9]{6,14})?$")
+    hours: str = "08:00-21:00"
+    days: str = "mon-sun"
+    holidays: tuple[date, ...] = ()
+    timezone: str = ""
+    max_attempts: int = Field(5, ge=1, le=100)
+    retry: dict[str, Duration] = Field(default_factory=_default_retry)
+    lease: Duration = timedelta(minutes=10)
+    batch_rows: int = Field(5000, ge=1, le=100_000)
+    workers: int = Field(2, ge=0, le=64)
+    max_upload_mb: int = Field(1024, ge=1)
+
+    @model_validator(mode="after")
+    def _usable(self) -> Self:
+        problems = check_policy(self.policy())
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def policy(self) -> CampaignPolicy:
+        retry = {**_default_retry(), **self.retry}
+        return CampaignPolicy(
+            hours=self.hours,
+            days=self.days,
+            holidays=self.holidays,
+            timezone=self.timezone or None,
+            max_attempts=self.max_attempts,
+            retry=tuple(sorted(retry.items())),
+            lease=self.lease,
+        )
