@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub import openapi_campaigns
+
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
     "description": "error",
@@ -153,3 +155,5 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+OPENAPI["paths"].update(openapi_campaigns.PATHS)
+OPENAPI["components"]["schemas"].update(openapi_campaigns.SCHEMAS)

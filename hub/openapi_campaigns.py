@@ -1,0 +1,187 @@
+"""The campaign part of the OpenAPI document (merged into hub/openapi.py's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_KEY = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "the campaign's id or name",
+    "schema": {"type": "string"},
+}
+_ERROR = {
+    "description": "error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
+_CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}}
+
+
+def _ok(schema: str, description: str = "ok") -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": {**responses, **_ERRORS}, **extra}
+
+
+def _json(schema: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"content": {"application/json": {"schema": ref}}}
+
+
+_DURATION = {"type": "string", "description": "e.g. 30m, 4h, 1d"}
+_RETRIED = ("no_answer", "busy", "voicemail", "failed")
+SCHEMAS: dict[str, Any] = {
+    "CampaignCreate": {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_.-]{0,63}$"},
+            "queue": {"type": "string"},
+            "caller_id": {"type": "string"},
+            "hours": {"type": "string", "description": "callee local time, e.g. 08:00-21:00"},
+            "days": {"type": "string", "description": "e.g. mon-fri"},
+            "holidays": {"type": "array", "items": {"type": "string", "format": "date"}},
+            "timezone": {"type": ["string", "null"], "description": "for unknown zones"},
+            "max_attempts": {"type": "integer", "minimum": 1},
+            "retry": {
+                "type": "object",
+                "properties": dict.fromkeys(
+                    ("no_answer", "busy", "voicemail", "failed"), _DURATION
+                ),
+            },
+            "lease": _DURATION,
+            "ends_at": {"type": "string", "format": "date-time"},
+            "priority": {"enum": ["low", "normal", "high", "urgent"]},
+            "state": {"enum": ["running", "paused", "stopped"]},
+        },
+    },
+    "Campaign": {"type": "object"},
+    "CampaignList": {"type": "object"},
+    "CampaignContact": {"type": "object"},
+    "Lease": {
+        "type": "object",
+        "properties": {
+            "attempt_id": {"type": "integer"},
+            "lease_until": {"type": "string", "format": "date-time"},
+            "caller_id": {"type": "string"},
+            "contact": {"$ref": "#/components/schemas/CampaignContact"},
+        },
+    },
+    "Outcome": {
+        "type": "object",
+        "required": ["outcome"],
+        "additionalProperties": False,
+        "properties": {
+            "outcome": {
+                "enum": [
+                    "answered",
+                    "resolved",
+                    "no_answer",
+                    "busy",
+                    "voicemail",
+                    "failed",
+                    "wrong_number",
+                    "do_not_call",
+                    "callback",
+                    "callback_at",
+                ]
+            },
+            "callback_at": {"type": "string", "format": "date-time"},
+            "note": {"type": "string"},
+        },
+    },
+    "CampaignStats": {"type": "object"},
+    "ListReport": {"type": "object"},
+}
+
+PATHS: dict[str, Any] = {
+    "/api/campaigns": {
+        "get": _op("Every campaign", {"200": _ok("CampaignList")}),
+        "post": _op(
+            "Create a campaign (outbound); what is left out takes [campaigns]",
+            {"201": _ok("Campaign"), "409": _ERROR},
+            requestBody=_json("CampaignCreate"),
+        ),
+    },
+    "/api/campaigns/{id}": {
+        "parameters": [_KEY],
+        "get": _op("A campaign", {"200": _ok("Campaign")}),
+    },
+    **{
+        f"/api/campaigns/{{id}}/{action}": {
+            "parameters": [_KEY],
+            "post": _op(
+                f"{action.capitalize()} the campaign (outbound)",
+                {"200": _ok("Campaign"), "409": _ERROR},
+            ),
+        }
+        for action in ("start", "pause", "stop")
+    },
+    "/api/campaigns/{id}/contacts": {
+        "parameters": [
+            _KEY,
+            {
+                "name": "map",
+                "in": "query",
+                "schema": {"type": "string"},
+                "description": "COLUMN:HEADER, repeatable (e.g. phone:Mobile)",
+            },
+        ],
+        "post": _op(
+            "Load a callback list (CSV body, streamed): the report",
+            {"200": _ok("ListReport"), "413": _ERROR},
+            requestBody=_CSV,
+        ),
+    },
+    "/api/campaigns/{id}/contacts/{contact_id}": {
+        "parameters": [
+            _KEY,
+            {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        ],
+        "get": _op("A contact with its attempts", {"200": _ok("CampaignContact")}),
+    },
+    "/api/campaigns/{id}/next": {
+        "parameters": [_KEY],
+        "post": _op(
+            "Lease the next callable contact with a new attempt (outbound)",
+            {"200": _ok("Lease"), "204": {"description": "nothing callable now"}},
+        ),
+    },
+    "/api/campaigns/{id}/attempts/{attempt_id}": {
+        "parameters": [
+            _KEY,
+            {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        ],
+        "post": _op(
+            "Record an attempt's outcome (the agent holding it, or a supervisor)",
+            {"200": _ok("CampaignContact"), "409": _ERROR},
+            requestBody=_json("Outcome"),
+        ),
+    },
+    "/api/campaigns/{id}/stats": {
+        "parameters": [_KEY],
+        "get": _op(
+            "Contacts by state and outcome, rates, what is callable", {"200": _ok("CampaignStats")}
+        ),
+    },
+    "/api/do-not-call": {
+        "parameters": [{"name": "source", "in": "query", "schema": {"type": "string"}}],
+        "post": _op(
+            "Add numbers to the do-not-call list (CSV with a phone column, or one a line)",
+            {"200": _ok("ListReport"), "413": _ERROR},
+            requestBody=_CSV,
+        ),
+    },
+    "/api/do-not-call/{phone}": {
+        "parameters": [
+            {"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "get": _op("A number's do-not-call entry", {"200": {"description": "listed"}}),
+    },
+}
