@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -281,7 +281,3 @@ class CampaignCounts:
     @property
     def contacts(self) -> int:
         return sum(self.by_state.values())
-
-
-def with_state(campaign: Campaign, state: CampaignState, now: datetime) -> Campaign:
-    return replace(campaign, state=state, updated_at=now)

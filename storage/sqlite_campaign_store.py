@@ -24,6 +24,7 @@ from core.campaigns import (
     NewContact,
     OutcomeChange,
 )
+from storage import sqlite_campaign_lists as lists
 from storage import sqlite_campaigns as c
 
 
@@ -76,7 +77,7 @@ class SqliteCampaigns:
         renew: bool = False,
     ) -> ContactBatch:
         batch: ContactBatch = await self._writer.submit(
-            c.add_contacts, campaign_id, contacts, source, now, renew
+            lists.add_contacts, campaign_id, contacts, source, now, renew
         )
         return batch
 
@@ -114,11 +115,11 @@ class SqliteCampaigns:
         return history
 
     async def add_do_not_call(self, phones: Sequence[str], source: str, now: datetime) -> int:
-        added: int = await self._writer.submit(c.add_do_not_call, phones, source, now)
+        added: int = await self._writer.submit(lists.add_do_not_call, phones, source, now)
         return added
 
     async def get_do_not_call(self, phone: str) -> DoNotCall | None:
-        entry: DoNotCall | None = await self._readers.run(c.get_do_not_call, phone)
+        entry: DoNotCall | None = await self._readers.run(lists.get_do_not_call, phone)
         return entry
 
     async def campaign_counts(

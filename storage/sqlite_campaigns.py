@@ -8,18 +8,12 @@ writer runs every `next_contact` one after the other, so a contact is handed out
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
 from core.campaigns import (
     APPOINTMENT_RANK,
-    DUPLICATE_IN_CAMPAIGN,
-    DUPLICATE_IN_LIST,
-    RENEWABLE_STATES,
-    SMS_OPT_OUT,
     Attempt,
     CallOutcome,
     Campaign,
@@ -27,16 +21,13 @@ from core.campaigns import (
     CampaignCounts,
     CampaignSpec,
     CampaignState,
-    ContactBatch,
     ContactHistory,
     ContactState,
-    DoNotCall,
     Lease,
-    NewContact,
     OutcomeChange,
-    Rejected,
 )
 from core.errors import Conflict, NotFound
+from storage import sqlite_campaign_lists as lists
 from storage.sqlite_campaign_rows import (
     ATTEMPT_COLUMNS,
     CAMPAIGN_COLUMNS,
@@ -45,7 +36,7 @@ from storage.sqlite_campaign_rows import (
     campaign_from_row,
     contact_from_row,
 )
-from storage.sqlite_rows import dt, ts
+from storage.sqlite_rows import ts
 
 MAX_SKIPPED = 100
 """Contacts found suppressed in one `next_contact` before it gives up (and answers None)."""
@@ -95,133 +86,6 @@ def set_campaign_state(
     return get_campaign(db, campaign_id)
 
 
-def add_contacts(  # one batch of a load, all it needs
-    db: sqlite3.Connection,
-    campaign_id: int,
-    contacts: Sequence[NewContact],
-    source: str,
-    now: datetime,
-    renew: bool,  # passed positionally through the writer
-) -> ContactBatch:
-    get_campaign(db, campaign_id)
-    blocked = _suppressed(db, [c.phone for c in contacts])
-    suppressed = tuple(Rejected(c.line, c.phone, blocked[c.phone]) for c in contacts
-                       if c.phone in blocked)  # fmt: skip
-    fresh = [c for c in contacts if c.phone not in blocked] if blocked else list(contacts)
-    (last_id,) = db.execute("SELECT coalesce(max(id), 0) FROM campaign_contacts").fetchone()
-    before, stamp = db.total_changes, ts(now)
-    stamps = {moment: ts(moment) for moment in {c.next_at for c in fresh}}  # most share one
-    db.executemany(
-        "INSERT INTO campaign_contacts (campaign_id, phone, slot, state, priority, rank, "
-        "next_at, name, email, external_ref, notes, preferred, source, line, created_at, "
-        "updated_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (campaign_id, phone) DO NOTHING",
-        [(campaign_id, c.phone, c.slot, c.priority, c.priority, stamps[c.next_at], c.name,
-          c.email, c.external_ref, c.notes, c.preferred, source, c.line, stamp, stamp)
-         for c in fresh],
-    )  # fmt: skip
-    inserted = db.total_changes - before
-    db.executemany(
-        "INSERT OR IGNORE INTO campaign_slots (campaign_id, slot) VALUES (?, ?)",
-        [(campaign_id, slot) for slot in {c.slot for c in fresh}],
-    )
-    if inserted == len(fresh):  # the usual case: no duplicate, nothing more to read
-        return ContactBatch(accepted=inserted, suppressed=suppressed)
-    missing = _not_inserted(db, fresh, last_id)
-    duplicates, renewed = _duplicates(db, campaign_id, missing, source, now, renew)
-    return ContactBatch(inserted, renewed, duplicates, suppressed)
-
-
-def _suppressed(db: sqlite3.Connection, phones: list[str]) -> dict[str, str]:
-    """Numbers on the do-not-call list or opted out of SMS -> why."""
-    (listed,) = db.execute(
-        "SELECT EXISTS (SELECT 1 FROM do_not_call) OR "
-        "EXISTS (SELECT 1 FROM sms_consent WHERE opted_out = 1)"
-    ).fetchone()
-    if not listed:  # nothing to look up: a fresh hub's first lists load faster
-        return {}
-    batch = json.dumps(phones)
-    blocked = {
-        phone: f"do not call ({source})"
-        for phone, source in db.execute(
-            "SELECT phone, source FROM do_not_call WHERE phone IN (SELECT value FROM json_each(?))",
-            (batch,),
-        )
-    }
-    for (key,) in db.execute(
-        "SELECT identity_key FROM sms_consent WHERE opted_out = 1 AND identity_key IN "
-        "(SELECT 'phone:' || value FROM json_each(?))",
-        (batch,),
-    ):
-        blocked.setdefault(key.removeprefix("phone:"), SMS_OPT_OUT)
-    return blocked
-
-
-def _not_inserted(
-    db: sqlite3.Connection, fresh: list[NewContact], last_id: int
-) -> list[NewContact]:
-    """The rows the insert skipped: the rows it made are those after `last_id` (ids only
-    grow, and the writer runs one job at a time). Their lines come back as one string,
-    which costs a tenth of reading them row by row."""
-    lines = [c.line for c in fresh]
-    if len(set(lines)) < len(lines):  # lines do not tell rows apart: compare numbers too
-        made = Counter(db.execute("SELECT phone, line FROM campaign_contacts WHERE id > ?",
-                                  (last_id,)))  # fmt: skip
-        return [c for c in fresh if not _claim(made, (c.phone, c.line))]
-    (joined,) = db.execute(
-        "SELECT group_concat(line) FROM campaign_contacts WHERE id > ?", (last_id,)
-    ).fetchone()
-    made_lines = set(map(int, joined.split(","))) if joined else set()
-    return [c for c in fresh if c.line not in made_lines]
-
-
-def _claim(made: Counter[tuple[str, int]], key: tuple[str, int]) -> bool:
-    if made[key]:
-        made[key] -= 1
-        return True
-    return False
-
-
-def _duplicates(
-    db: sqlite3.Connection,
-    campaign_id: int,
-    missing: list[NewContact],
-    source: str,
-    now: datetime,
-    renew: bool,
-) -> tuple[tuple[Rejected, ...], int]:
-    """Why each skipped row was skipped; with `renew`, finished ones are queued again."""
-    stored = {
-        phone: (contact_id, stored_source, state)
-        for phone, contact_id, stored_source, state in db.execute(
-            "SELECT phone, id, source, state FROM campaign_contacts "
-            "WHERE campaign_id = ? AND phone IN (SELECT value FROM json_each(?))",
-            (campaign_id, json.dumps([c.phone for c in missing])),
-        )
-    }
-    duplicates, renewed = [], 0
-    for contact in missing:
-        contact_id, stored_source, state = stored[contact.phone]
-        if renew and state in RENEWABLE_STATES:
-            _renew(db, contact_id, contact, source, now)
-            renewed += 1
-            continue
-        reason = DUPLICATE_IN_LIST if stored_source == source else DUPLICATE_IN_CAMPAIGN
-        duplicates.append(Rejected(contact.line, contact.phone, reason))
-    return tuple(duplicates), renewed
-
-
-def _renew(
-    db: sqlite3.Connection, contact_id: int, contact: NewContact, source: str, now: datetime
-) -> None:
-    db.execute(
-        "UPDATE campaign_contacts SET state = 'queued', attempts = 0, priority = ?, rank = ?, "
-        "next_at = ?, source = ?, line = ?, last_outcome = NULL, updated_at = ? WHERE id = ?",
-        (contact.priority, contact.priority, ts(contact.next_at), source, contact.line,
-         ts(now), contact_id),
-    )  # fmt: skip
-
-
 def campaign_slots(db: sqlite3.Connection, campaign_id: int) -> list[str]:
     rows = db.execute("SELECT slot FROM campaign_slots WHERE campaign_id = ?", (campaign_id,))
     return [slot for (slot,) in rows]
@@ -244,7 +108,7 @@ def next_contact(
         if found is None:
             return None
         contact_id, phone = found
-        if not _suppressed(db, [phone]):
+        if not lists.suppressed_numbers(db, [phone]):
             return _lease(db, campaign_id, contact_id, agent, now, lease_until)
         # The number was put on the do-not-call list (or opted out) after it was loaded.
         db.execute(
@@ -343,7 +207,7 @@ def record_outcome(
          attempt.contact_id),
     )  # fmt: skip
     if change.do_not_call is not None:
-        add_do_not_call(db, [row[2]], change.do_not_call, now)
+        lists.add_do_not_call(db, [row[2]], change.do_not_call, now)
     return _contact(db, attempt.contact_id)
 
 
@@ -354,34 +218,6 @@ def get_contact(db: sqlite3.Connection, contact_id: int) -> ContactHistory:
         (contact_id,),
     )
     return ContactHistory(_contact(db, contact_id), tuple(attempt_from_row(r) for r in rows))
-
-
-def add_do_not_call(
-    db: sqlite3.Connection, phones: Sequence[str], source: str, now: datetime
-) -> int:
-    """New numbers on the list; queued contacts with them, in every campaign, are suppressed."""
-    before = db.total_changes
-    db.executemany(
-        "INSERT INTO do_not_call (phone, source, added_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (phone) DO NOTHING",
-        [(phone, source, ts(now)) for phone in phones],
-    )
-    added = db.total_changes - before
-    # (campaign_id, phone) is indexed: one seek per campaign and number.
-    db.execute(
-        "UPDATE campaign_contacts SET state = 'suppressed', updated_at = ? "
-        "WHERE campaign_id IN (SELECT id FROM campaigns) "
-        "AND phone IN (SELECT value FROM json_each(?)) AND state = 'queued'",
-        (ts(now), json.dumps(list(phones))),
-    )
-    return added
-
-
-def get_do_not_call(db: sqlite3.Connection, phone: str) -> DoNotCall | None:
-    row = db.execute(
-        "SELECT phone, source, added_at FROM do_not_call WHERE phone = ?", (phone,)
-    ).fetchone()
-    return None if row is None else DoNotCall(row[0], row[1], dt(row[2]))
 
 
 def campaign_counts(

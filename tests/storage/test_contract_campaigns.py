@@ -372,3 +372,15 @@ async def test_unknown_attempts_and_contacts_are_not_found(store: Store) -> None
     with pytest.raises(NotFound):
         await store.next_contact(42, [], "ann", T0, T0 + LEASE)
     assert await store.get_do_not_call(phone(1)) is None
+
+
+async def test_duplicates_are_found_when_rows_carry_no_line_numbers(store: Store) -> None:
+    campaign = await running(store)
+    await store.add_contacts(campaign.id, [contact(phone(9), 0)], "api:a", T0)
+    batch = [contact(phone(1), 0), contact(phone(1), 0), contact(phone(2), 0), contact(phone(9), 0)]
+    result = await store.add_contacts(campaign.id, batch, "api:b", T0)
+    assert result.accepted == 2
+    assert sorted((r.phone, r.reason) for r in result.duplicates) == [
+        (phone(1), DUPLICATE_IN_LIST),
+        (phone(9), DUPLICATE_IN_CAMPAIGN),
+    ]
