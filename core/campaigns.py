@@ -69,11 +69,11 @@ REACHED = frozenset(
 APPOINTMENT_RANK = 4
 """Rank of a contact whose customer chose the time: above every priority, so it is due first."""
 
-DEFAULT_RETRY: tuple[tuple[str, timedelta], ...] = (
-    (CallOutcome.NO_ANSWER, timedelta(hours=4)),
-    (CallOutcome.BUSY, timedelta(minutes=30)),
-    (CallOutcome.VOICEMAIL, timedelta(days=1)),
-    (CallOutcome.FAILED, timedelta(hours=1)),
+DEFAULT_RETRY: tuple[tuple[str, timedelta], ...] = (  # by outcome name: one spelling of it
+    (CallOutcome.BUSY.value, timedelta(minutes=30)),
+    (CallOutcome.FAILED.value, timedelta(hours=1)),
+    (CallOutcome.NO_ANSWER.value, timedelta(hours=4)),
+    (CallOutcome.VOICEMAIL.value, timedelta(days=1)),
 )
 
 
