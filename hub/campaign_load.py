@@ -172,6 +172,7 @@ class ListLoad:
     batch_rows: int = 5000
     workers: int = 2
     explicit: Mapping[str, str] | None = None
+    read_in_thread: bool = True  # a server's loop must not wait on the file
 
     async def run(
         self, path: Path, pool: Executor | None = None, progress: Progress | None = None
@@ -202,7 +203,7 @@ class ListLoad:
         in_flight = 2 * max(self.workers, 1) + 2
         pending: deque[asyncio.Task[_Done]] = deque()
         try:
-            while rows := await asyncio.to_thread(_next, batches):
+            while rows := await self._read(batches):
                 report.rows += len(rows)
                 pending.append(asyncio.create_task(stage(rows)))
                 if len(pending) >= in_flight:
@@ -214,6 +215,13 @@ class ListLoad:
         finally:
             for task in pending:
                 task.cancel()
+
+    async def _read(self, batches: Iterator[list[Row]]) -> list[Row]:
+        if self.read_in_thread:
+            return await asyncio.to_thread(_next, batches)
+        # A command's loop has nothing else to do, and a reading thread would trade the
+        # GIL with the SQL of the writer at every row (~10% of a load).
+        return _next(batches)
 
     async def _batch(
         self, normaliser: Normaliser, pool: Executor | None, source: str, rows: list[Row]
