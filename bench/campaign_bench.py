@@ -115,23 +115,26 @@ def main() -> None:
         before = os.times()
         report, seconds = asyncio.run(load(path, Path(tmp) / "bench.db", args.workers, args.batch))
         after = os.times()
-        # The bare loop runs in a process of its own, so its memory is not counted above.
+        peaks = (
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        )  # read now: the bare loop's process, next, is a child too
         command = [sys.executable, "-m", "bench.campaign_bench", "--bare-only", str(path)]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
-        show(report, seconds, before, after, float(done.stdout), args)
+        show(report, seconds, (before, after), peaks, float(done.stdout), args)
 
 
 def show(
     report: LoadReport,
     seconds: float,
-    before: os.times_result,
-    after: os.times_result,
+    times: tuple[os.times_result, os.times_result],
+    peaks: tuple[float, float],
     bare_rate: float,
     args: argparse.Namespace,
 ) -> None:
     rate = report.rows / seconds
-    own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worker_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    before, after = times
+    own_mb, worker_mb = peaks
     own_cpu = after.user + after.system - before.user - before.system
     workers_cpu = after.children_user + after.children_system - before.children_user
     workers_cpu -= before.children_system
