@@ -33,6 +33,7 @@ from hub.campaign_body import CampaignBody, OutcomeBody
 from hub.campaign_load import ListLoad, load_do_not_call
 from hub.campaigns import CampaignDesk
 from hub.state import SETTINGS, STORE
+from hub.views import iso
 from hub.views_campaigns import (
     attempt_json,
     campaign_json,
@@ -208,7 +209,7 @@ async def get_do_not_call(request: web.Request) -> web.Response:
     entry = await request.config_dict[STORE].get_do_not_call(phone)
     if entry is None:
         raise NotFound("do-not-call entry", phone)
-    body = {"phone": entry.phone, "source": entry.source, "added_at": entry.added_at.isoformat()}
+    body = {"phone": entry.phone, "source": entry.source, "added_at": iso(entry.added_at)}
     return web.json_response(body)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -292,3 +293,18 @@ async def test_the_openapi_document_describes_the_campaign_api(hub: Hub) -> None
         "/api/campaigns/{id}/stats", "/api/do-not-call",
     ):  # fmt: skip
         assert path in paths
+
+
+async def test_outside_the_window_nothing_is_handed_out_and_stats_say_when(hub: Hub) -> None:
+    """Holidays around today (New York's date) keep the window shut until the day after."""
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    today = datetime.now(ZoneInfo("America/New_York")).date()
+    holidays = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
+    body = {"name": "spring", "state": "running", "holidays": holidays, **ALL_DAY}
+    assert (await post(hub, "/api/campaigns", auth, json=body))[0] == 201
+    await upload(hub, auth, "spring", "phone\n2125550100\n")
+    assert (await post(hub, "/api/campaigns/spring/next", auth))[0] == 204
+    status, stats = await get(hub, "/api/campaigns/spring/stats", auth)
+    assert (status, stats["callable_now"], stats["by_state"]) == (200, 0, {"queued": 1})
+    opening = datetime.fromisoformat(stats["next_window_opening"])
+    assert opening.astimezone(ZoneInfo("America/New_York")).date() == today + timedelta(days=2)
