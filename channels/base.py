@@ -13,6 +13,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
 from aiohttp import web
@@ -49,6 +50,11 @@ class Sender(Protocol):
 
     def serve(self) -> AbstractAsyncContextManager[None]:
         """What the sender holds while the app runs (its HTTP client session)."""
+
+
+def utcnow() -> datetime:
+    """The channels' default clock (a channel takes a clock argument so tests can set one)."""
+    return datetime.now(UTC)
 
 
 async def read_body(request: web.Request, limit: int, channel: str) -> bytes:

@@ -16,18 +16,14 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from channels.base import Sink
+from channels.base import Sink, utcnow
 from channels.email_mime import MimeLimits, ParsedEmail, parse_email
 from core.model import IngestResult
 
 BlobWriter = Callable[[Sequence[bytes]], object]
 """Stores attachment bytes, content-addressed (storage.blobs.BlobStore.put_many); blocking."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -37,7 +33,7 @@ class EmailIntake:
     limits: MimeLimits = field(default_factory=MimeLimits)
     offload_bytes: int = 256 * 1024  # larger messages are parsed in the process pool
     pool_workers: int = 2
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     _pool: Executor | None = field(default=None, repr=False)
 
     async def parse(self, raw: bytes, envelope_from: str | None = None) -> ParsedEmail:

@@ -26,7 +26,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 import aiohttp
@@ -39,7 +39,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.base import Sink, json_object, read_body
+from channels.base import Sink, json_object, read_body, utcnow
 from channels.slack_events import NAME, Edit, Ignored, Scope, Speech, parse_event
 from channels.slack_socket import socket_mode
 from channels.slack_web import BotIdentity, Directory, Profile, web_client, whoami
@@ -62,16 +62,12 @@ class MessageEdits(Protocol):
         """Record an edit or (body None) a deletion of a stored inbound message."""
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class SlackSignature:
     """Slack's request signing: v0 HMAC-SHA256 over `v0:{timestamp}:{body}`."""
 
     signing_secret: str = field(repr=False)
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
 
     def verify(self, body: str, timestamp: str | None, signature: str | None) -> None:
         if not timestamp or not signature:
@@ -138,7 +134,7 @@ class SlackChannel:
     max_body_bytes: int = 1_048_576
     user_cache_ttl: float = 3600.0
     lookup_timeout: float = 1.0
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     name: ClassVar[str] = NAME
     app_token: str | None = field(default=None, repr=False)  # set: Socket Mode, no webhook
     bot: BotIdentity | None = None

@@ -16,7 +16,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.base import Sink
+from channels.base import Sink, utcnow
 from channels.twilio_webhook import Params, TwilioSignature, quarantined, read_params, twiml
 from core.errors import PayloadError, SignatureError
 from core.identity import normalize_phone, phone_identity
@@ -155,10 +155,6 @@ class DeliveryLog(Protocol):
     ) -> Message | None: ...
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class SmsChannel:
     signature: TwilioSignature
@@ -169,7 +165,7 @@ class SmsChannel:
     help_text: str = ""
     quarantine: Sink | None = None  # None: a bad signature is refused with 403
     default_region: str = "US"
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     name: ClassVar[str] = NAME
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:

@@ -23,14 +23,14 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from aiohttp import web
 from twilio.twiml.voice_response import VoiceResponse
 
 from channels import voice_twiml as tw
-from channels.base import Sink
+from channels.base import Sink, utcnow
 from channels.twilio_webhook import Params, TwilioSignature, quarantined, read_params, twiml
 from core.errors import PayloadError, SignatureError
 from core.identity import phone_identity
@@ -149,10 +149,6 @@ def _sid(params: Params, key: str) -> str:
     return sid
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class VoiceChannel:
     signature: TwilioSignature
@@ -161,7 +157,7 @@ class VoiceChannel:
     ivr: tw.Ivr = field(default_factory=tw.Ivr)
     quarantine: Sink | None = None  # None: a bad signature is refused with 403
     default_region: str = "US"
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     name: ClassVar[str] = NAME
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from aiohttp import web
 
-from channels.base import Sink, json_object, read_body, verify_hmac_sha256
+from channels.base import Sink, json_object, read_body, utcnow, verify_hmac_sha256
 from core.errors import PayloadError
 from core.identity import email_identity, phone_identity
 from core.model import Identity, Inbound
@@ -80,17 +80,13 @@ def _identities(email: str, phone: str, region: str) -> tuple[Identity, ...]:
     return tuple(found)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class WebformChannel:
     secret: bytes
     max_body_bytes: int
     default_region: str = "US"
     max_field_chars: int = 100_000
-    clock: Callable[[], datetime] = _utcnow
+    clock: Callable[[], datetime] = utcnow
     name: ClassVar[str] = NAME
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:

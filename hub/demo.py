@@ -12,6 +12,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,9 @@ async def run_demo(console: Console) -> None:
         console.print(f"[bold]contacthub demo[/] - hub on {base}, storage {tmp}/demo.db\n")
         try:
             api_token = new_secret()
-            await app[STORE].add_token("demo", Role.SUPERVISOR, digest(api_token), _now())
+            await app[STORE].add_token(
+                "demo", Role.SUPERVISOR, digest(api_token), datetime.now(UTC)
+            )
             async with aiohttp.ClientSession(base) as http:
                 sent = [s async for s in _drive(http, form_secret, twilio_token, slack_secret)]
                 sent += [Sent(*answer) for answer in await demo_email.deliver(_smtp_port(app))]
@@ -239,9 +242,3 @@ def _smtp_port(app: web.Application) -> int:
 def _port(runner: web.AppRunner) -> int:
     address = runner.addresses[0]
     return int(address[1])
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
