@@ -31,9 +31,9 @@ from pathlib import Path
 
 import phonenumbers
 
-from hub.campaign_load import ListLoad, LoadReport
-from hub.campaigns import CampaignDesk
-from hub.settings_campaigns import CampaignSettings
+from hub.campaigns.desk import CampaignDesk
+from hub.campaigns.load import ListLoad, LoadReport
+from hub.settings.campaigns import CampaignSettings
 from storage.base import open_store
 
 AREAS = ["212", "415", "312", "305", "206", "512", "617", "702", "213", "404", "303", "808",

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from channels.email_mime import parse_email
+from channels.email.mime import parse_email
 from tests.support import free_port
 
 HERE = Path(__file__).resolve().parent
-CORPUS = HERE.parent.parent / "shared" / "corpus" / "email"
+CORPUS = HERE.parent / "tests" / "data" / "email"
 SUPPORT = "support@hub.example"
 DEPTH = 4  # transactions pipelined per write on each connection
 BODY = (

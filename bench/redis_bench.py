@@ -41,7 +41,7 @@ from redis.asyncio import Redis
 from core.model import Identity, Inbound, Router, ThreadPolicy
 from router import load_ruleset
 from storage.base import Store, open_store
-from storage.redis import RedisStore
+from storage.redis.store import RedisStore
 from tests.support import free_port
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "rules.example.yaml"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bench.loadgen import WrkResult, run_wrk, write_requests
 from bench.webhook_bench import wait_ready
-from hub.slack_emulator import SlackEmulator
+from hub.demo.slack_emulator import SlackEmulator
 from tests.slack_support import (
     BOT_TOKEN,
     SIGNING_SECRET,

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from bench.loadgen import WrkResult, run_wrk, write_requests
 from bench.paced import PacedResult, build_request, run_paced
 from bench.webhook_bench import wait_ready
-from channels.twilio_webhook import SIGNATURE_HEADER, TwilioSignature
+from channels.twilio.webhook import SIGNATURE_HEADER, TwilioSignature
 from tests.support import free_port
 
 ACCOUNT_SID = "AC" + "be" * 16

@@ -10,17 +10,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from channels.email_imap import ImapChannel, MailboxHealth
+from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
-from hub import api
-from hub.campaigns import CallbackEnrolment, CampaignDesk
-from hub.channels import Services, enabled_channels, enabled_senders
+from hub.api import tickets as api
+from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.routing import Routing, RulesKeeper, initial_rules, watching
-from hub.settings import Settings
+from hub.rules.routing import Routing, RulesKeeper, initial_rules, watching
+from hub.settings.tree import Settings
 from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.wiring.channels import Services, enabled_channels, enabled_senders
 from storage.base import open_store
 
 

@@ -18,7 +18,7 @@ from core.errors import StorageError
 from core.identity import mask
 from core.model import CustomerFacts, Decision, Inbound, IngestResult, ThreadPolicy
 from hub.metrics import Metrics
-from hub.routing import Routing
+from hub.rules.routing import Routing
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.ingest")

@@ -9,8 +9,8 @@ from aiohttp import web
 from channels.base import Channel, Sender
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.routing import Routing, RulesKeeper
-from hub.settings import Settings
+from hub.rules.routing import Routing, RulesKeeper
+from hub.settings.tree import Settings
 from storage.base import Store
 
 SETTINGS = web.AppKey("settings", Settings)

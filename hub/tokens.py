@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.model import Role, Token
-from hub.auth import digest, new_secret
+from hub.api.auth import digest, new_secret
 from storage.base import open_store
 
 

@@ -239,9 +239,9 @@ class Store(Protocol):
 
 
 BACKENDS = {
-    "sqlite": "storage.sqlite:SqliteStore",
-    "redis": "storage.redis:RedisStore",
-    "redis+cluster": "storage.redis:RedisStore",
+    "sqlite": "storage.sqlite.store:SqliteStore",
+    "redis": "storage.redis.store:RedisStore",
+    "redis+cluster": "storage.redis.store:RedisStore",
 }
 """URL scheme -> "module:class". A backend's constructor takes the URL."""
 

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.email_mime import MimeLimits, make_message_id, parse_email
-from channels.email_structure import body_digest, decoded_payload, read_message
-from channels.email_text import header_text, html_to_text, split_quoted
+from channels.email.mime import MimeLimits, make_message_id, parse_email
+from channels.email.structure import body_digest, decoded_payload, read_message
+from channels.email.text import header_text, html_to_text, split_quoted
 from tests.support import T0
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "email"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "email"
 CORPUS_FILES = sorted(CORPUS.rglob("*.eml"))
 
 

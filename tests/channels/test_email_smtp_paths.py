@@ -6,7 +6,7 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.email_smtp import _ListenerSMTP
+from channels.email.smtp import _ListenerSMTP
 
 
 class _NoHandler:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.slack import SlackSignature, to_bolt_request, with_profile
-from channels.slack_events import (
+from channels.slack.channel import SlackSignature, to_bolt_request, with_profile
+from channels.slack.events import (
     Edit,
     Ignored,
     Scope,
@@ -23,10 +23,10 @@ from channels.slack_events import (
     subject_of,
     thread_keys,
 )
-from channels.slack_web import Directory, Profile, web_client
+from channels.slack.web import Directory, Profile, web_client
 from core.errors import PayloadError, SignatureError
 from core.model import Identity
-from hub.slack_emulator import SlackEmulator
+from hub.demo.slack_emulator import SlackEmulator
 from tests.slack_support import (
     ADA,
     SIGNING_SECRET,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDict, MultiDictProxy
 
-from channels.sms import (
+from channels.twilio.sms import (
     Keyword,
     acknowledgement_twiml,
     keyword,
@@ -18,8 +18,8 @@ from channels.sms import (
     parse_status,
     reply_twiml,
 )
-from channels.sms_sender import reply_route, twilio_error
-from channels.twilio_webhook import Params
+from channels.twilio.sms_sender import reply_route, twilio_error
+from channels.twilio.webhook import Params
 from core.errors import Conflict, PayloadError
 from core.model import (
     Attachment,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDictProxy
 
-from channels.twilio_webhook import parse_form, quarantined, url_forms, without_query
+from channels.twilio.webhook import parse_form, quarantined, url_forms, without_query
 from core.errors import PayloadError
 from core.model import Identity
 from tests.support import T0, inbound

@@ -9,15 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDict, MultiDictProxy
 
-from channels import voice_twiml as tw
-from channels.twilio_webhook import Params
-from channels.voice import (
+from channels.twilio import twiml as tw
+from channels.twilio.voice import (
     call_thread,
     missed_call,
     parse_call,
     parse_recording,
     parse_transcription,
 )
+from channels.twilio.webhook import Params
 from core.errors import PayloadError
 from core.model import Event, Identity
 from tests.support import T0

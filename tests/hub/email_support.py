@@ -14,8 +14,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email_smtp import SmtpChannel
-from hub.settings import Settings
+from channels.email.smtp import SmtpChannel
+from hub.settings.tree import Settings
 from hub.state import CHANNELS
 from tests.conftest import Hub, MakeSettings
 

@@ -11,7 +11,7 @@ import pytest
 
 from core.campaigns import Campaign, CampaignPolicy, CampaignSpec, CampaignState
 from core.errors import InvalidRequest
-from hub.campaign_load import MAX_LISTED, ListLoad, LoadReport, load_do_not_call
+from hub.campaigns.load import MAX_LISTED, ListLoad, LoadReport, load_do_not_call
 from storage.base import Store, open_store
 from tests.support import T0
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from core.model import TicketFilter
-from hub.settings import Settings
+from hub.settings.tree import Settings
 from tests import dovecot
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.dovecot import PASSWORD, Dovecot

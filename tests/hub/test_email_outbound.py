@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.email_mime import OUR_MESSAGE_ID
+from channels.email.mime import OUR_MESSAGE_ID
 from core.model import Direction, Role, TicketFilter
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.email_support import (

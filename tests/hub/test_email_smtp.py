@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.email_mime import MimeLimits, parse_email, unparsable
+from channels.email.mime import MimeLimits, parse_email, unparsable
 from core.errors import ConfigError
 from core.model import TicketFilter
 from hub.app import build_app

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.model import Role
-from hub.slack_emulator import SlackEmulator
+from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.slack_support import (
     ADA,

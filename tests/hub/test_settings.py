@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from hub.settings import load_settings
+from hub.settings.tree import load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:

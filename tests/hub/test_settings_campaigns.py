@@ -9,7 +9,7 @@ import pytest
 
 from core.campaigns import CampaignPolicy
 from core.errors import ConfigError
-from hub.settings import parse_settings
+from hub.settings.tree import parse_settings
 
 
 def test_without_a_section_campaigns_take_the_built_in_policy(tmp_path: Path) -> None:

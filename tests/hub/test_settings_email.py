@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.errors import ConfigError
-from hub.settings import parse_settings
+from hub.settings.tree import parse_settings
 
 
 def problems(raw: dict[str, Any], tmp_path: Path) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.errors import ConfigError
-from hub.settings import parse_settings
+from hub.settings.tree import parse_settings
 
 ENV = {"SLACK_SIGNING_SECRET": "s" * 32, "SLACK_BOT_TOKEN": "xoxb-1-2-3"}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError
-from hub.channels import ivr
-from hub.settings import parse_settings
+from hub.settings.tree import parse_settings
+from hub.wiring.channels import ivr
 from tests.twilio_support import ACCOUNT_SID
 
 CONFIG = Path("config")

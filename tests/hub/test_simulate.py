@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.model import Identity, Inbound, ThreadPolicy
-from hub.routing import Routing, Rules
-from hub.simulate import simulate
+from hub.rules.routing import Routing, Rules
+from hub.rules.simulate import simulate
 from router import load_ruleset
-from storage.sqlite import SqliteStore
+from storage.sqlite.store import SqliteStore
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "rules.example.yaml"
 RULESET = load_ruleset(EXAMPLE.read_text(), str(EXAMPLE))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from core.model import TicketFilter
-from hub.slack_emulator import SlackEmulator
+from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.slack_support import ADA, BOT_TOKEN, envelope, message, slack_section
 

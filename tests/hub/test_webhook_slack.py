@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from core.model import Role, TicketFilter
-from hub.slack_emulator import BOT_ID, BOT_USER_ID, SlackEmulator
+from hub.demo.slack_emulator import BOT_ID, BOT_USER_ID, SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.slack_support import (
     ADA,

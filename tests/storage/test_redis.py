@@ -22,9 +22,9 @@ from core.model import (
     TicketFilter,
 )
 from storage.base import Store, open_store
-from storage.redis import RedisStore
-from storage.redis_ingest import MAX_ROUNDS
-from storage.redis_options import RedisOptions
+from storage.redis.ingest import MAX_ROUNDS
+from storage.redis.options import RedisOptions
+from storage.redis.store import RedisStore
 from tests.storage.redis_server import RedisClusterServers, RedisServer
 from tests.support import FunctionRouter, RecordingRouter, inbound, later
 

@@ -12,8 +12,8 @@ import pytest
 from core.errors import ConfigError, StorageUnavailable
 from core.model import CustomerFacts, Decision, Inbound, Outcome, ThreadPolicy, TicketFilter
 from storage.base import open_store
-from storage.sqlite import SqliteOptions, SqliteStore
-from storage.sqlite_schema import MIGRATIONS
+from storage.sqlite.schema import MIGRATIONS
+from storage.sqlite.store import SqliteOptions, SqliteStore
 from tests.support import FunctionRouter, RecordingRouter, inbound
 
 POLICY = ThreadPolicy({}, timedelta(0))

@@ -1,0 +1,212 @@
+"""SMS and MMS through Twilio Messaging webhooks.
+
+    POST /webhooks/twilio/sms          a customer's message (From, To, Body, MessageSid,
+                                       NumMedia, MediaUrlN, MediaContentTypeN)
+    POST /webhooks/twilio/sms/status   delivery reports of the hub's outbound messages
+
+MessageSid is the idempotency key: a retried webhook appends nothing. The answer is TwiML,
+sent only after the contact is committed: empty, the configured acknowledgement (with the
+ticket number) for the first message of a new ticket, or the help text for HELP. STOP and its
+synonyms record the customer's opt-out, START and its synonyms the opt-in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Protocol
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from twilio.twiml.messaging_response import MessagingResponse
+
+from channels.base import Sink, utcnow
+from channels.twilio.webhook import Params, TwilioSignature, quarantined, read_params, twiml
+from core.errors import PayloadError, SignatureError
+from core.identity import normalize_phone, phone_identity
+from core.model import Attachment, Delivery, Inbound, IngestResult, Message
+
+NAME = "sms"
+MAX_MEDIA = 10  # Twilio's own limit of media per message
+MAX_BODY_CHARS = 1600  # Twilio's limit of a message body
+_MAX_SID_CHARS = 64
+
+
+class Keyword(StrEnum):
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
+KEYWORDS: dict[str, Keyword] = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), Keyword.OPT_OUT),
+    **dict.fromkeys(("START", "YES", "UNSTOP"), Keyword.OPT_IN),
+    "HELP": Keyword.HELP,
+}
+
+
+def keyword(text: str) -> Keyword | None:
+    """The opt-out, opt-in or help keyword a message is, if it is one (a single word, in any
+    case, trailing punctuation ignored, as carriers read them)."""
+    word = text.strip().rstrip(".!").upper()
+    return KEYWORDS.get(word)
+
+
+def parse_sms(params: Params, received_at: datetime, default_region: str = "US") -> Inbound:
+    """A Messaging webhook's parameters as an Inbound; PayloadError says what is wrong."""
+    sid = _sid(params, "MessageSid")
+    body = params.get("Body", "")
+    if len(body) > MAX_BODY_CHARS * 10:  # concatenated segments; far past this is no SMS
+        raise PayloadError(f"Body is longer than {MAX_BODY_CHARS * 10} characters", NAME)
+    return Inbound(
+        channel=NAME,
+        external_id=sid,
+        sender=phone_identity(_required(params, "From"), default_region),
+        recipient=_number(params.get("To", ""), default_region),
+        text=body,
+        received_at=received_at,
+        attachments=parse_media(params),
+    )
+
+
+def parse_media(params: Params) -> tuple[Attachment, ...]:
+    """MMS media as attachment references (the bytes stay with Twilio)."""
+    raw = params.get("NumMedia", "0") or "0"
+    if not raw.isdigit() or int(raw) > MAX_MEDIA:
+        raise PayloadError(f"NumMedia must be a whole number up to {MAX_MEDIA}", NAME)
+    media = []
+    for index in range(int(raw)):
+        url = _required(params, f"MediaUrl{index}")
+        parts = urlsplit(url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise PayloadError(f"MediaUrl{index} is not an http(s) URL", NAME)
+        name = parts.path.rstrip("/").rpartition("/")[2] or f"media-{index}"
+        content_type = params.get(f"MediaContentType{index}", "") or "application/octet-stream"
+        media.append(Attachment(name=name, content_type=content_type, url=url))
+    return tuple(media)
+
+
+def parse_status(params: Params) -> tuple[str, Delivery]:
+    """A delivery report: the message's provider id and what became of it."""
+    sid = _sid(params, "MessageSid")
+    status = _required(params, "MessageStatus").lower()
+    code = params.get("ErrorCode", "")
+    error = f"twilio error {code}" if code else ""
+    return sid, Delivery(status, sid, error)
+
+
+def _required(params: Params, key: str) -> str:
+    value = params.get(key, "").strip()
+    if not value:
+        raise PayloadError(f"{key} is required", NAME)
+    return value
+
+
+def _sid(params: Params, key: str) -> str:
+    sid = _required(params, key)
+    if len(sid) > _MAX_SID_CHARS or not sid.isalnum():
+        raise PayloadError(f"{key} is not a Twilio SID", NAME)
+    return sid
+
+
+def _number(raw: str, region: str) -> str:
+    """The hub's own number as E.164 when it is one (short codes stay as written)."""
+    try:
+        return normalize_phone(raw, region) if raw else ""
+    except PayloadError:
+        return raw.strip()
+
+
+_TICKET = "TICKETNUMBER0c7f"  # stands for the ticket number in a rendered acknowledgement
+
+
+@functools.lru_cache(maxsize=64)
+def reply_twiml(text: str) -> str:
+    """The TwiML of one reply (none for ""), rendered once per distinct text: serialising
+    cost as much as the whole commit of the contact."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response.to_xml())
+
+
+def acknowledgement_twiml(template: str, ticket_id: int) -> str:
+    """The acknowledgement with the ticket number (digits: nothing to escape)."""
+    return reply_twiml(template.format(ticket=_TICKET)).replace(_TICKET, str(ticket_id))
+
+
+class Consent(Protocol):
+    """Where customers' SMS opt-outs are kept (the store is one)."""
+
+    async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None: ...
+
+    async def sms_opted_out(self, identity_key: str) -> bool: ...
+
+
+class DeliveryLog(Protocol):
+    """Where the delivery status of outbound messages is kept (the store is one)."""
+
+    async def update_delivery(
+        self, channel: str, provider_id: str, delivery: Delivery
+    ) -> Message | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SmsChannel:
+    signature: TwilioSignature
+    consent: Consent
+    deliveries: DeliveryLog
+    max_body_bytes: int
+    acknowledgement: str = ""
+    help_text: str = ""
+    quarantine: Sink | None = None  # None: a bad signature is refused with 403
+    default_region: str = "US"
+    clock: Callable[[], datetime] = utcnow
+    name: ClassVar[str] = NAME
+
+    def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
+        async def receive(request: web.Request) -> web.Response:
+            params = await read_params(request, self.max_body_bytes, NAME)
+            try:
+                self.signature.check(request, params, NAME)
+            except SignatureError as exc:
+                if self.quarantine is None:
+                    raise
+                inbound = parse_sms(params, self.clock(), self.default_region)
+                await self.quarantine(quarantined(inbound, exc.url))
+                return twiml(reply_twiml(""))  # kept, never answered
+            inbound = parse_sms(params, self.clock(), self.default_region)
+            return twiml(await self.answer(inbound, await sink(inbound)))
+
+        return [
+            web.post("/webhooks/twilio/sms", receive),
+            web.post("/webhooks/twilio/sms/status", self._status),
+        ]
+
+    async def answer(self, inbound: Inbound, result: IngestResult) -> str:
+        """The TwiML reply; keywords record consent (also on a retried webhook: idempotent)."""
+        word = keyword(inbound.text)
+        key = inbound.sender.key
+        if word is Keyword.OPT_OUT or word is Keyword.OPT_IN:
+            opted_out = word is Keyword.OPT_OUT
+            await self.consent.set_sms_opt_out(key, opted_out, inbound.received_at)
+        elif word is Keyword.HELP:
+            return reply_twiml(self.help_text)
+        elif result.created and self.acknowledgement and not await self.consent.sms_opted_out(key):
+            return acknowledgement_twiml(self.acknowledgement, result.ticket_id)
+        return reply_twiml("")
+
+    async def _status(self, request: web.Request) -> web.Response:
+        params = await read_params(request, self.max_body_bytes, NAME)
+        self.signature.check(request, params, NAME)
+        sid, delivery = parse_status(params)
+        await self.deliveries.update_delivery(NAME, sid, delivery)
+        return web.Response(status=204)
+
+    @contextlib.asynccontextmanager
+    async def serve(self, sink: Sink) -> AsyncIterator[None]:
+        yield  # webhooks only: nothing runs in the background

@@ -1,0 +1,273 @@
+"""The campaign part of the REST API: campaigns, callback lists, the next contact, outcomes.
+
+Outbound teams run campaigns; supervisors and admins may too; every role may read. A
+campaign is named in paths by its id or its name. List uploads (`POST .../contacts`, a CSV
+body) are streamed to a temporary file, never held in memory, and loaded like
+`contacthub campaign load` (hub/campaign_load.py) with numbers normalised on a lazily
+started process pool (`[campaigns] workers`; 0 normalises in a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from core.campaigns import Campaign, CampaignState
+from core.errors import Forbidden, InvalidRequest, NotFound, PayloadError, PayloadTooLarge
+from core.identity import normalize_phone
+from core.model import Role, Token
+from hub.api.auth import REQUEST_TOKEN
+from hub.api.campaign_body import CampaignBody, OutcomeBody
+from hub.api.views import iso
+from hub.api.views_campaigns import (
+    attempt_json,
+    campaign_json,
+    contact_json,
+    dnc_report_json,
+    lease_json,
+    report_json,
+    stats_json,
+)
+from hub.campaigns.desk import CampaignDesk
+from hub.campaigns.load import ListLoad, load_do_not_call
+from hub.state import SETTINGS, STORE
+
+RUNNERS = frozenset({Role.OUTBOUND, Role.SUPERVISOR, Role.ADMIN})
+UPLOAD_POOL: web.AppKey[list[ProcessPoolExecutor]] = web.AppKey("campaign_upload_pool")
+STATE_ACTIONS = {
+    "start": CampaignState.RUNNING,
+    "pause": CampaignState.PAUSED,
+    "stop": CampaignState.STOPPED,
+}
+
+
+def add_campaign_routes(api: web.Application) -> None:
+    api[UPLOAD_POOL] = []
+    api.cleanup_ctx.append(_upload_pool)
+    api.add_routes(
+        [
+            web.post("/campaigns", create_campaign),
+            web.get("/campaigns", list_campaigns),
+            web.get("/campaigns/{key}", get_campaign),
+            web.post("/campaigns/{key}/{action:start|pause|stop}", change_state),
+            web.post("/campaigns/{key}/contacts", upload_contacts),
+            web.get("/campaigns/{key}/contacts/{contact_id:\\d+}", get_contact),
+            web.post("/campaigns/{key}/next", next_contact),
+            web.post("/campaigns/{key}/attempts/{attempt_id:\\d+}", record_outcome),
+            web.get("/campaigns/{key}/stats", campaign_stats),
+            web.post("/do-not-call", upload_do_not_call),
+            web.get("/do-not-call/{phone}", get_do_not_call),
+        ]
+    )
+
+
+def runner(request: web.Request) -> Token:
+    """The caller's token if it may run campaigns (outbound, supervisor, admin)."""
+    token = request[REQUEST_TOKEN]
+    if token.role not in RUNNERS:
+        raise Forbidden(f"role {token.role} may not run campaigns (needs outbound)")
+    return token
+
+
+def _desk(request: web.Request) -> CampaignDesk:
+    return CampaignDesk(request.config_dict[STORE], request.config_dict[SETTINGS].campaigns)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _campaign(request: web.Request) -> Campaign:
+    return await _desk(request).find(request.match_info["key"])
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    runner(request)
+    data = await _json_body(request)
+    desk = _desk(request)
+    try:
+        body = CampaignBody.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRequest(_problems(exc)) from exc
+    campaign = await desk.create(body.spec(desk), _now())
+    return web.json_response(campaign_json(campaign), status=201)
+
+
+async def list_campaigns(request: web.Request) -> web.Response:
+    campaigns = await request.config_dict[STORE].list_campaigns()
+    return web.json_response({"items": [campaign_json(c) for c in campaigns], "next": None})
+
+
+async def get_campaign(request: web.Request) -> web.Response:
+    return web.json_response(campaign_json(await _campaign(request)))
+
+
+async def change_state(request: web.Request) -> web.Response:
+    runner(request)
+    campaign = await _campaign(request)
+    state = STATE_ACTIONS[request.match_info["action"]]
+    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, _now())
+    return web.json_response(campaign_json(changed))
+
+
+async def next_contact(request: web.Request) -> web.Response:
+    """The next callable contact, leased to the caller with a new attempt; 204 when none."""
+    token = runner(request)
+    campaign = await _campaign(request)
+    now = _now()
+    lease = await _desk(request).next_lease(campaign, token.name, now)
+    if lease is None:
+        return web.Response(status=204)
+    return web.json_response(lease_json(lease, campaign, now))
+
+
+async def record_outcome(request: web.Request) -> web.Response:
+    token = runner(request)
+    campaign = await _campaign(request)
+    try:
+        body = OutcomeBody.model_validate(await _json_body(request))
+    except ValidationError as exc:
+        raise InvalidRequest(_problems(exc)) from exc
+    attempt_id = int(request.match_info["attempt_id"])
+    store = request.config_dict[STORE]
+    attempt, _ = await store.get_attempt(attempt_id)
+    if attempt.agent != token.name and token.role is Role.OUTBOUND:
+        raise Forbidden(f"attempt {attempt_id} belongs to {attempt.agent!r}")
+    now = _now()
+    contact = await _desk(request).record(
+        campaign, attempt_id, body.as_outcome(), now,
+        callback_at=body.callback_at, note=body.note, agent=token.name,
+    )  # fmt: skip
+    return web.json_response(contact_json(contact, campaign, now))
+
+
+async def get_contact(request: web.Request) -> web.Response:
+    campaign = await _campaign(request)
+    contact_id = int(request.match_info["contact_id"])
+    history = await request.config_dict[STORE].get_contact(contact_id)
+    if history.contact.campaign_id != campaign.id:
+        raise NotFound("contact", contact_id)
+    body = contact_json(history.contact, campaign, _now())
+    body["attempts_made"] = [attempt_json(a) for a in history.attempts]
+    return web.json_response(body)
+
+
+async def campaign_stats(request: web.Request) -> web.Response:
+    campaign = await _campaign(request)
+    now = _now()
+    stats = await _desk(request).stats(campaign, now)
+    return web.json_response(stats_json(stats, now))
+
+
+async def upload_contacts(request: web.Request) -> web.Response:
+    """A CSV body (streamed to a temporary file) loaded into the campaign: the report."""
+    runner(request)
+    campaign = await _campaign(request)
+    settings = request.config_dict[SETTINGS]
+    explicit = _mapping(request.query.getall("map", []))
+    async with _spooled(request, settings.campaigns.max_upload_mb) as path:
+        load = ListLoad(
+            request.config_dict[STORE], campaign, settings.routing.default_region, _now(),
+            batch_rows=settings.campaigns.batch_rows, workers=settings.campaigns.workers,
+            explicit=explicit,
+        )  # fmt: skip
+        report = await load.run(path, _pool(request))
+    return web.json_response(report_json(report))
+
+
+async def upload_do_not_call(request: web.Request) -> web.Response:
+    """Numbers onto the do-not-call list: CSV with a phone column, or one number a line."""
+    token = runner(request)
+    settings = request.config_dict[SETTINGS]
+    source = request.query.get("source") or f"upload by {token.name}"
+    async with _spooled(request, settings.campaigns.max_upload_mb) as path:
+        report = await load_do_not_call(
+            request.config_dict[STORE], path, source, settings.routing.default_region, _now(),
+            settings.campaigns.batch_rows,
+        )  # fmt: skip
+    return web.json_response(dnc_report_json(report))
+
+
+async def get_do_not_call(request: web.Request) -> web.Response:
+    region = request.config_dict[SETTINGS].routing.default_region
+    try:
+        phone = normalize_phone(request.match_info["phone"], region)
+    except PayloadError as exc:
+        raise InvalidRequest(exc.message) from exc
+    entry = await request.config_dict[STORE].get_do_not_call(phone)
+    if entry is None:
+        raise NotFound("do-not-call entry", phone)
+    body = {"phone": entry.phone, "source": entry.source, "added_at": iso(entry.added_at)}
+    return web.json_response(body)
+
+
+@contextlib.asynccontextmanager
+async def _spooled(request: web.Request, limit_mb: int) -> AsyncIterator[Path]:
+    """The request body in a temporary file (removed after), refused past the limit."""
+    limit = limit_mb * 1024 * 1024
+    handle, name = tempfile.mkstemp(prefix="contacthub-list-", suffix=".csv")
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as spool:
+            size = 0
+            async for chunk in request.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"list over {limit_mb} MB", "api", limit)
+                await asyncio.to_thread(spool.write, chunk)
+        yield path
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+def _pool(request: web.Request) -> ProcessPoolExecutor | None:
+    workers = request.config_dict[SETTINGS].campaigns.workers
+    pools = request.config_dict[UPLOAD_POOL]
+    if workers and not pools:
+        pools.append(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")))
+    return pools[0] if pools else None
+
+
+async def _upload_pool(api: web.Application) -> AsyncIterator[None]:
+    yield
+    for pool in api[UPLOAD_POOL]:
+        await asyncio.to_thread(pool.shutdown)
+
+
+def _mapping(items: list[str]) -> dict[str, str]:
+    """`map=phone:Mobile` (repeatable): our column, then the header's name."""
+    mapping = {}
+    for item in items:
+        column, sep, header = item.partition(":")
+        if not sep or not column or not header:
+            raise InvalidRequest(f"map must be COLUMN:HEADER, not {item!r}")
+        mapping[column.strip()] = header.strip()
+    return mapping
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("body must be a JSON object")
+    return data

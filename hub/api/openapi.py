@@ -1,0 +1,159 @@
+"""The OpenAPI 3.1 description of the API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.api import openapi_campaigns
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ERROR = {
+    "description": "error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_STANDARD_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
+
+
+def _ok(schema: str, description: str = "ok") -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": {**responses, **_STANDARD_ERRORS}, **extra}
+
+
+_TICKET_PROPERTIES = {
+    "id": {"type": "integer"},
+    "status": {"enum": ["new", "open", "pending", "resolved", "closed"]},
+    "channel": {"type": "string"},
+    "queue": {"type": "string"},
+    "priority": {"enum": ["low", "normal", "high", "urgent"]},
+    "customer_id": {"type": "integer"},
+    "subject": {"type": "string"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "skills": {"type": "array", "items": {"type": "string"}},
+    "assignee": {"type": ["string", "null"]},
+    "route": {
+        "type": "object",
+        "properties": {
+            "rule": {"type": ["string", "null"]},
+            "explanation": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "created_at": {"type": "string", "format": "date-time"},
+    "updated_at": {"type": "string", "format": "date-time"},
+    "sla": {"type": "object"},
+    "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "contacthub", "version": "0.1.0"},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {"type": "string"},
+                    "problems": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "Message": {"type": "object"},
+            "Ticket": {"type": "object", "properties": _TICKET_PROPERTIES},
+            "TicketList": {
+                "type": "object",
+                "properties": {
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                    "next": {"type": ["string", "null"]},
+                },
+            },
+            "QueueList": {"type": "object"},
+            "Customer": {"type": "object"},
+            "TicketChange": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "status": _TICKET_PROPERTIES["status"],
+                    "priority": _TICKET_PROPERTIES["priority"],
+                    "queue": {"type": "string"},
+                    "assignee": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/tickets": {
+            "get": _op(
+                "List tickets, newest first",
+                {"200": _ok("TicketList")},
+                parameters=[
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in ("queue", "status", "customer", "limit", "cursor")
+                ],
+            )
+        },
+        "/api/tickets/{id}": {
+            "parameters": [_ID],
+            "get": _op("A ticket with its messages and route", {"200": _ok("Ticket")}),
+            "patch": _op(
+                "Change status, priority, queue (supervisor), assignee or tags",
+                {"200": _ok("Ticket")},
+                requestBody={
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/TicketChange"}
+                        }
+                    }
+                },
+            ),
+        },
+        "/api/tickets/{id}/reply": {
+            "parameters": [_ID],
+            "post": _op(
+                "Send a reply on the ticket's channel (agent)",
+                {
+                    "201": _ok("Message", "sent: the message with its delivery status"),
+                    "409": _ERROR,  # no sender for the channel, nobody to reply to, opted out
+                    "502": _ERROR,  # the provider refused it; the body also holds "message"
+                },
+                requestBody={
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["body"],
+                                "additionalProperties": False,
+                                "properties": {"body": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+            ),
+        },
+        "/api/queues": {
+            "get": _op("Queues with depth and oldest waiting", {"200": _ok("QueueList")})
+        },
+        "/api/queues/{name}/claim": {
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "post": _op(
+                "Claim the most pressing waiting ticket",
+                {"200": _ok("Ticket"), "204": {"description": "the queue is empty"}},
+            ),
+        },
+        "/api/customers/{id}": {
+            "parameters": [_ID],
+            "get": _op("A customer with identities and tickets", {"200": _ok("Customer")}),
+        },
+    },
+}
+OPENAPI["paths"].update(openapi_campaigns.PATHS)
+OPENAPI["components"]["schemas"].update(openapi_campaigns.SCHEMAS)

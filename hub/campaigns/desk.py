@@ -1,0 +1,214 @@
+"""Outbound campaigns, the hub's side: the router's decisions applied to the store.
+
+`CampaignDesk` is what the API and the CLI call: it creates campaigns with the configured
+defaults, asks the router which slots are callable before it asks the store for the next
+contact, turns an outcome into the contact's next state, and adds rates and windows to the
+store's counts. `CallbackEnrolment` puts inbound callers whose contact a rule sent to a
+campaign (`campaign: NAME`, e.g. callback requests and missed calls) into that campaign.
+
+Enrolment runs after the ticket's commit, not inside it: the contact needs the caller's
+time zones and the campaign's defaults, which the store's atomic ingest does not have. The
+ticket is committed first; if the hub dies (or the store fails) before the enrolment, the
+ticket is kept and routed (to the callbacks queue the same rule chose, where agents see
+it) but the campaign lacks its contact; the failure is logged (`campaign_enrol_failed`).
+Enrolment is idempotent (one contact per number and campaign), so a voice event retried
+by Twilio enrols again safely, and a finished contact asking again is queued again.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import structlog
+
+from core.campaigns import (
+    REACHED,
+    CallOutcome,
+    Campaign,
+    CampaignContact,
+    CampaignCounts,
+    CampaignPolicy,
+    CampaignSpec,
+    CampaignState,
+    ContactBatch,
+    Lease,
+    NewContact,
+)
+from core.errors import Conflict, InvalidRequest, NotFound, StorageError
+from core.identity import PHONE, mask
+from core.model import Decision, Inbound, IngestResult
+from hub.settings.campaigns import CampaignSettings
+from router.campaign_lists import list_phone
+from router.campaigns import CallingHours, after_outcome, check_policy, is_ended, slot_key
+from storage.base import Store
+
+log = structlog.get_logger("contacthub.campaigns")
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+"""Campaign names start with a letter, so a path segment is an id (digits) or a name."""
+
+
+@functools.lru_cache(maxsize=256)
+def calling_hours(policy: CampaignPolicy) -> CallingHours:
+    """The compiled window of a policy (policies are frozen values: one compile each)."""
+    return CallingHours(policy)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStats:
+    campaign: Campaign
+    counts: CampaignCounts
+    callable_now: int
+    next_opening: datetime | None
+    ended: bool
+
+    @property
+    def attempts(self) -> int:
+        return sum(self.counts.by_outcome.values())
+
+    @property
+    def contact_rate(self) -> float | None:
+        """Attempts a person answered, of the attempts that reached an outcome."""
+        made = self.attempts - self.counts.by_outcome.get(CallOutcome.EXPIRED, 0)
+        reached = sum(n for outcome, n in self.counts.by_outcome.items() if outcome in REACHED)
+        return None if made == 0 else round(reached / made, 4)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDesk:
+    store: Store
+    settings: CampaignSettings
+
+    def spec(self, name: str, queue: str | None = None, **fields: object) -> CampaignSpec:
+        """A campaign with the configured defaults, some replaced."""
+        spec = CampaignSpec(name, queue or self.settings.queue, self.settings.caller_id,
+                            self.settings.policy())  # fmt: skip
+        return replace(spec, **fields)  # type: ignore[arg-type]
+
+    async def create(self, spec: CampaignSpec, now: datetime) -> Campaign:
+        if not re.fullmatch(NAME_PATTERN, spec.name):
+            raise InvalidRequest(
+                f"campaign name {spec.name!r}: a letter, then letters, digits, '_', '.' or '-'"
+            )
+        problems = check_policy(spec.policy)
+        if problems:
+            raise InvalidRequest(f"campaign {spec.name!r}: " + "; ".join(problems))
+        return await self.store.create_campaign(spec, now)
+
+    async def ensure(self, spec: CampaignSpec, now: datetime) -> tuple[Campaign, bool]:
+        """The campaign named in `spec`, created from it when absent; (campaign, created)."""
+        try:
+            return await self.store.get_campaign(spec.name), False
+        except NotFound:
+            pass
+        try:
+            return await self.create(spec, now), True
+        except Conflict:  # another caller created it in between
+            return await self.store.get_campaign(spec.name), False
+
+    async def find(self, key: str) -> Campaign:
+        """A path segment: digits are an id, anything else a name."""
+        return await self.store.get_campaign(int(key) if key.isdigit() else key)
+
+    async def next_lease(self, campaign: Campaign, agent: str, now: datetime) -> Lease | None:
+        if campaign.state is not CampaignState.RUNNING or is_ended(campaign.policy, now):
+            return None
+        slots = await self.store.campaign_slots(campaign.id)
+        callable_slots = calling_hours(campaign.policy).open_slots(slots, now)
+        if not callable_slots:
+            return None
+        until = now + campaign.policy.lease
+        return await self.store.next_contact(campaign.id, callable_slots, agent, now, until)
+
+    async def record(  # noqa: PLR0913  # an outcome is all of these
+        self,
+        campaign: Campaign,
+        attempt_id: int,
+        outcome: CallOutcome,
+        now: datetime,
+        *,
+        callback_at: datetime | None = None,
+        note: str = "",
+        agent: str = "",
+    ) -> CampaignContact:
+        attempt, contact = await self.store.get_attempt(attempt_id)
+        if attempt.campaign_id != campaign.id:
+            raise NotFound("attempt", attempt_id)
+        hours = calling_hours(campaign.policy)
+        try:
+            change = after_outcome(
+                hours, contact, outcome, now, callback_at, agent or attempt.agent
+            )
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from exc
+        return await self.store.record_outcome(attempt_id, replace(change, note=note), now)
+
+    async def stats(self, campaign: Campaign, now: datetime) -> CampaignStats:
+        slots = await self.store.campaign_slots(campaign.id)
+        hours = calling_hours(campaign.policy)
+        open_now = hours.open_slots(slots, now)
+        counts = await self.store.campaign_counts(campaign.id, open_now, now)
+        closed = [slot for slot in slots if slot not in open_now]
+        ended = is_ended(campaign.policy, now)
+        opening = None if ended else hours.next_opening(closed, now)
+        if opening is not None and campaign.policy.ends_at is not None:
+            opening = opening if opening < campaign.policy.ends_at else None
+        return CampaignStats(campaign, counts, counts.callable_now, opening, ended)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEnrolment:
+    """Callers a rule sends to a campaign join it (created running, with the defaults)."""
+
+    desk: CampaignDesk
+    region: str
+
+    async def __call__(self, inbound: Inbound, result: IngestResult, decision: Decision) -> None:
+        if decision.campaign is None:
+            return
+        try:
+            batch = await self._enrol(inbound, result, decision)
+        except (StorageError, InvalidRequest) as exc:
+            log.error("campaign_enrol_failed", campaign=decision.campaign,
+                      ticket_id=result.ticket_id, error=exc.message)  # fmt: skip
+            return
+        if batch is not None:
+            log.info("campaign_enrolled", campaign=decision.campaign, ticket_id=result.ticket_id,
+                     added=batch.accepted, renewed=batch.renewed)  # fmt: skip
+
+    async def _enrol(
+        self, inbound: Inbound, result: IngestResult, decision: Decision
+    ) -> ContactBatch | None:
+        contact = self._contact(inbound, result, decision)
+        if contact is None:
+            return None
+        now = inbound.received_at
+        spec = self.desk.spec(str(decision.campaign), decision.queue, state=CampaignState.RUNNING)
+        campaign, _ = await self.desk.ensure(spec, now)
+        if calling_hours(campaign.policy).next_callable(contact.slot, now) is None:
+            log.warning("campaign_never_callable", campaign=campaign.name,
+                        phone=mask(contact.phone), slot=contact.slot)  # fmt: skip
+            return None
+        source = f"ticket:{result.ticket_id}"
+        return await self.desk.store.add_contacts(campaign.id, [contact], source, now, renew=True)
+
+    def _contact(
+        self, inbound: Inbound, result: IngestResult, decision: Decision
+    ) -> NewContact | None:
+        phones = [i.value for i in inbound.all_identities if i.kind == PHONE]
+        if not phones:
+            log.warning("campaign_no_phone", campaign=decision.campaign, ticket_id=result.ticket_id)
+            return None
+        try:
+            e164, zones = list_phone(phones[0], self.region)
+        except ValueError:
+            log.warning("campaign_bad_phone", campaign=decision.campaign, phone=mask(phones[0]))
+            return None
+        return NewContact(
+            e164, slot_key(zones), inbound.received_at, name=inbound.sender_name,
+            external_ref=f"ticket:{result.ticket_id}", notes=inbound.text[:2000],
+            priority=decision.priority.rank,
+        )  # fmt: skip

@@ -1,0 +1,211 @@
+"""contacthub.toml -> one frozen, validated settings tree.
+
+`load_settings(path, environ)` takes the environment as an argument, so tests never patch
+`os.environ`. Any string of the form ``env:NAME`` is replaced by that variable before
+validation; secrets are `SecretStr` and never show in a repr or a log. Every problem is
+reported at once, each with its key path. No file at all means the embedded default:
+SQLite in ./contacthub.db, HTTP on 127.0.0.1:8080, every contact to queue `general`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from core.duration import parse_duration
+from core.errors import ConfigError
+from core.model import ThreadPolicy
+from hub.settings.campaigns import CampaignSettings
+from hub.settings.email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
+from hub.settings.slack import SlackSettings
+
+
+def _duration(value: object) -> object:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite:///./contacthub.db"
+    blob_dir: Path = Field(default_factory=blob_dir_default)  # email attachments, by sha256
+
+
+class RoutingSettings(_Section):
+    rules: Path | None = None
+    default_region: str = Field("US", min_length=2, max_length=2)
+    watch_interval: Duration = timedelta(seconds=2)  # rules file and other hubs' versions
+    max_explanation_lines: int = Field(50, ge=2, le=10_000)  # kept per ticket
+
+
+def _default_windows() -> dict[str, timedelta]:
+    day = timedelta(hours=24)
+    return {
+        "sms": day,
+        "voice": day,
+        "form": timedelta(0),
+        "email": timedelta(0),
+        "slack": timedelta(0),  # Slack threads and DM conversations thread explicitly
+    }
+
+
+class ThreadingSettings(_Section):
+    """How long a customer's next message on a channel joins their live ticket."""
+
+    reopen_window: dict[str, Duration] = Field(default_factory=_default_windows)
+    default_window: Duration = timedelta(hours=24)
+
+    def policy(self) -> ThreadPolicy:
+        windows = {**_default_windows(), **self.reopen_window}
+        return ThreadPolicy(windows, self.default_window)
+
+
+class WebformSettings(_Section):
+    secret: SecretStr = Field(min_length=16)
+    max_field_chars: int = Field(100_000, ge=100)
+
+
+class TwilioVoiceSettings(_Section):
+    """The IVR. Texts left unset keep the built-in wording (channels/voice_twiml.py)."""
+
+    dial: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")  # instead of <Enqueue>
+    dial_timeout: int = Field(20, ge=5, le=600)
+    max_queue_size: int | None = Field(None, ge=0)  # more waiting tickets: the menu instead
+    max_voicemail_seconds: int = Field(120, ge=5, le=120)  # Twilio transcribes up to 120 s
+    language: str = "en-US"
+    greeting: str | None = None
+    closed: str | None = None
+    busy: str | None = None
+    menu: str | None = None
+    invalid: str | None = None
+    callback_confirmed: str | None = None
+    voicemail_prompt: str | None = None
+    goodbye: str | None = None
+
+
+class TwilioSettings(_Section):
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: SecretStr = Field(min_length=16)
+    api_base: str = Field("https://api.twilio.com", pattern=r"^https?://[^/?#\s]+/?$")
+    acknowledgement: str = "Thanks, we got your message. Your ticket number is {ticket}."
+    help_text: str = "Reply to this number and our team will answer. Reply STOP to opt out."
+    on_bad_signature: Literal["reject", "quarantine"] = "reject"
+    send_attempts: int = Field(4, ge=1, le=10)  # 429 and 5xx are tried again, with backoff
+    send_backoff: Duration = timedelta(milliseconds=500)
+    send_timeout: Duration = timedelta(seconds=10)
+    voice: TwilioVoiceSettings = TwilioVoiceSettings()
+
+    @field_validator("acknowledgement")
+    @classmethod
+    def _one_placeholder(cls, text: str) -> str:
+        try:
+            text.format(ticket=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError("may hold only the placeholder {ticket}") from exc
+        return text
+
+
+class ChannelsSettings(_Section):
+    webform: WebformSettings | None = None
+    twilio: TwilioSettings | None = None
+    slack: SlackSettings | None = None
+    smtp: SmtpSettings | None = None
+    imap: list[ImapSettings] = []
+
+
+class LoggingSettings(_Section):
+    level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    json_lines: bool = False
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    routing: RoutingSettings = RoutingSettings()
+    threading: ThreadingSettings = ThreadingSettings()
+    channels: ChannelsSettings = ChannelsSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    campaigns: CampaignSettings = CampaignSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Read and validate a config file; None gives the embedded default."""
+    if path is None:
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_settings(raw, environ, base=path.parent, source=str(path))
+
+
+def parse_settings(
+    raw: Mapping[str, Any], environ: Mapping[str, str], base: Path, source: str = "config"
+) -> Settings:
+    problems: list[str] = []
+    resolved = _resolve_env(raw, environ, (), problems)
+    try:
+        settings = Settings.model_validate(resolved)
+    except ValidationError as exc:
+        missing = {p.partition(":")[0] for p in problems}  # reported once, as unset variables
+        described = (_describe(error) for error in exc.errors())
+        problems += [d for d in described if d.partition(":")[0] not in missing]
+        settings = None
+    if problems or settings is None:
+        raise ConfigError(f"{source}: invalid configuration", tuple(problems))
+    rules = settings.routing.rules
+    if rules is not None and not rules.is_absolute():
+        routing = settings.routing.model_copy(update={"rules": base / rules})
+        settings = settings.model_copy(update={"routing": routing})
+    return settings
+
+
+def _resolve_env(
+    value: Any, environ: Mapping[str, str], path: tuple[str, ...], problems: list[str]
+) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _resolve_env(v, environ, (*path, str(k)), problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_env(v, environ, (*path, str(i)), problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        if name not in environ:
+            problems.append(f"{'.'.join(path)}: environment variable {name} is not set")
+            return None
+        return environ[name]
+    return value
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    return f"{where}: {error['msg']}"

@@ -1,0 +1,107 @@
+"""The hub's side of calls: where a call waits, and how a call's later events move its ticket.
+
+The voice channel asks `CallDesk.placement` where a new call's ticket went: the routed
+queue, whether its calendar (rules file: `queues.<name>.calendar`) is open at the moment of
+the call, and how many tickets wait in it. A call's later events (callback request,
+voicemail, missed call) append to the call's ticket, which the store does not route again;
+`Rerouting` re-asks the router for them, and when a rule (not the default) fires, the
+unclaimed ticket moves to that rule's queue, raises its priority and takes its tags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from channels.base import Sink
+from channels.twilio.voice import QueueState
+from core.model import (
+    ACTIVE_STATUSES,
+    CustomerFacts,
+    Decision,
+    Event,
+    Inbound,
+    IngestResult,
+    Ticket,
+    TicketChange,
+    TicketFilter,
+)
+from hub.ingest import CampaignHook
+from hub.rules.routing import Routing
+from storage.base import Store
+
+log = structlog.get_logger("contacthub.calls")
+
+REROUTED_EVENTS = frozenset({Event.CALLBACK_REQUEST, Event.MISSED_CALL, Event.VOICEMAIL})
+_HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CallDesk:
+    store: Store
+    routing: Routing
+
+    async def placement(self, ticket_id: int, at: datetime) -> QueueState:
+        ticket = await self.store.get_ticket(ticket_id)
+        ruleset = self.routing.rules.ruleset  # one read: the rules in force now
+        spec = ruleset.queues.get(ticket.queue)
+        name = None if spec is None else spec.calendar
+        calendar = None if name is None else ruleset.calendars.get(name)
+        is_open = calendar is None or calendar.is_open(at)  # no calendar: always open
+        stats = await self.store.queue_stats()
+        waiting = next((s.waiting for s in stats if s.name == ticket.queue), 0)
+        return QueueState(ticket.queue, is_open, waiting)
+
+
+@dataclass(frozen=True, slots=True)
+class Rerouting:
+    """The voice channel's sink: ingest, then let routable call events move the ticket."""
+
+    ingest: Sink
+    store: Store
+    routing: Routing
+    enrol: CampaignHook | None = None  # a fired rule's `campaign:` (hub/campaigns.py)
+
+    async def __call__(self, inbound: Inbound) -> IngestResult:
+        result = await self.ingest(inbound)
+        if result.created or inbound.event not in REROUTED_EVENTS:
+            return result
+        ticket = await self.store.get_ticket(result.ticket_id)
+        if ticket.assignee is not None or ticket.status not in ACTIVE_STATUSES:
+            return result  # an agent has it, or it is done: a rule must not take it away
+        decision = self.routing.decide(inbound, await self._facts(ticket))
+        if decision.campaign and decision.rule is not None and self.enrol is not None:
+            await self.enrol(inbound, result, decision)
+        change = ticket_change(ticket, decision)
+        if change is not None:
+            await self.store.update_ticket(ticket.id, change, datetime.now(UTC))
+            log.info(
+                "ticket_rerouted",
+                ticket_id=ticket.id,
+                contact_event=inbound.event,
+                rule=decision.rule,
+            )
+        return result
+
+    async def _facts(self, ticket: Ticket) -> CustomerFacts:
+        if not self.routing.needs_history:
+            return CustomerFacts(ticket.customer_id)
+        customer = await self.store.get_customer(ticket.customer_id)
+        page = await self.store.list_tickets(TicketFilter(customer_id=customer.id), _HISTORY_LIMIT)
+        open_tickets = sum(t.status in ACTIVE_STATUSES for t in page.items)
+        return CustomerFacts(customer.id, customer.tags, open_tickets)
+
+
+def ticket_change(ticket: Ticket, decision: Decision) -> TicketChange | None:
+    """What a fired rule changes on a ticket; None when no rule fired or nothing changes."""
+    if decision.rule is None:
+        return None  # the default never moves a ticket a rule or an agent placed
+    queue = decision.queue if decision.queue != ticket.queue else None
+    priority = decision.priority if decision.priority.rank > ticket.priority.rank else None
+    tags = tuple(dict.fromkeys((*ticket.tags, *decision.tags)))
+    new_tags = tags if tags != ticket.tags else None
+    if queue is None and priority is None and new_tags is None:
+        return None
+    return TicketChange(queue=queue, priority=priority, tags=new_tags)

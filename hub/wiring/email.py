@@ -1,0 +1,229 @@
+"""Email in the hub: the SMTP listener and IMAP pollers wired to ingest, bounces and
+acknowledgements, and the SMTP relay as the email channel's reply sender.
+
+After a contact's commit (and never before: the SMTP 250 waits for the commit only):
+- a delivery failure report naming one of our messages marks that message failed
+  (`Store.update_delivery` by our Message-ID, which the sender recorded as provider id);
+- a new ticket opened by a person (not automatic mail, not a bounce) gets one
+  acknowledgement, at most `acknowledgements_per_address` per address per window. The
+  acknowledgement is sent in the background and is not recorded as a reply, so it does not
+  count as the team's first response; its Message-ID threads replies to it like any other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import structlog
+from aiohttp import web
+
+from channels.base import Channel, Sink
+from channels.email.imap import ImapChannel, ImapConfig
+from channels.email.mime import NAME, MimeLimits
+from channels.email.sender import SmtpSender
+from channels.email.smtp import SmtpChannel, SmtpConfig
+from core.errors import ConfigError, HubError
+from core.identity import mask
+from core.model import Delivery, Inbound, IngestResult, Outcome
+from hub.settings.email import ImapSettings, MimeLimitSettings, OutboundSmtpSettings
+from hub.settings.tree import Settings
+from storage.base import Store
+from storage.blobs import BlobStore
+
+log = structlog.get_logger("contacthub.email")
+_SWEEP_AT = 10_000  # addresses remembered by the acknowledgement rate limit before a sweep
+
+
+def email_sender(settings: Settings) -> SmtpSender | None:
+    relay = settings.outbound.smtp
+    if relay is None:
+        return None
+    return SmtpSender(
+        host=relay.host,
+        port=relay.port,
+        username=relay.username,
+        password=relay.password.get_secret_value() if relay.password else None,
+        use_tls=relay.tls,
+        start_tls=relay.starttls,
+        timeout=relay.timeout.total_seconds(),
+        attempts=relay.send_attempts,
+        backoff=relay.send_backoff.total_seconds(),
+        from_address=relay.from_address,
+        message_id_domain=relay.message_id_domain,
+    )
+
+
+def email_channels(settings: Settings, store: Store, ingest: Sink) -> list[tuple[Channel, Sink]]:
+    """The listener and pollers the settings enable, each with the email sink."""
+    smtp, imap = settings.channels.smtp, settings.channels.imap
+    if smtp is None and not imap:
+        return []
+    blobs = BlobStore(settings.storage.blob_dir)
+    acknowledger = _acknowledger(settings, store)
+    sink = EmailSink(ingest, store, acknowledger)
+    channels: list[tuple[Channel, Sink]] = []
+    if acknowledger is not None:
+        channels.append((acknowledger, sink))
+    if smtp is not None:
+        config = SmtpConfig(
+            host=smtp.host,
+            port=smtp.port,
+            mailboxes=frozenset(m.lower() for m in smtp.mailboxes),
+            domains=frozenset(d.lower() for d in smtp.domains),
+            hostname=smtp.hostname,
+            max_message_bytes=smtp.max_message_bytes,
+            max_recipients=smtp.max_recipients,
+            tls_context=_tls_context(smtp.tls_cert, smtp.tls_key),
+            require_starttls=smtp.require_starttls,
+            timeout=smtp.timeout.total_seconds(),
+            limits=mime_limits(smtp.limits),
+        )
+        channels.append((SmtpChannel(config, blobs.put_many), sink))
+    channels += [(ImapChannel(imap_config(m), blobs.put_many, store), sink) for m in imap]
+    return channels
+
+
+def mime_limits(limits: MimeLimitSettings) -> MimeLimits:
+    return MimeLimits(
+        max_text_chars=limits.max_text_chars,
+        max_attachment_bytes=limits.max_attachment_bytes,
+        max_attachments_bytes=limits.max_attachments_bytes,
+    )
+
+
+def imap_config(mailbox: ImapSettings) -> ImapConfig:
+    return ImapConfig(
+        host=mailbox.host,
+        port=mailbox.port,
+        tls=mailbox.tls,
+        starttls=mailbox.starttls,
+        verify_tls=mailbox.verify_tls,
+        username=mailbox.username,
+        password=mailbox.password.get_secret_value() if mailbox.password else None,
+        oauth2_token=mailbox.oauth2_token.get_secret_value() if mailbox.oauth2_token else None,
+        address=(mailbox.address or mailbox.username).lower(),
+        folder=mailbox.folder,
+        move_to=mailbox.move_to,
+        idle=mailbox.idle,
+        poll_interval=mailbox.poll_interval.total_seconds(),
+        batch_size=mailbox.batch_size,
+        timeout=mailbox.timeout.total_seconds(),
+        max_backoff=mailbox.max_backoff.total_seconds(),
+        limits=mime_limits(mailbox.limits),
+    )
+
+
+def _tls_context(cert: object, key: object) -> ssl.SSLContext | None:
+    if cert is None or key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"channels.smtp: cannot load tls_cert/tls_key: {exc}") from exc
+    return context
+
+
+def _acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
+    relay, sender = settings.outbound.smtp, email_sender(settings)
+    if relay is None or sender is None or not relay.acknowledge:
+        return None
+    return Acknowledger(store, sender, relay)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSink:
+    """The ingest pipeline, then what an email contact asks of the hub after its commit."""
+
+    ingest: Sink
+    store: Store
+    acknowledger: Acknowledger | None = None
+
+    async def __call__(self, inbound: Inbound) -> IngestResult:
+        result = await self.ingest(inbound)
+        if result.outcome is Outcome.DUPLICATE:
+            return result
+        bounced = inbound.meta.get("bounce_of")
+        if bounced:
+            await self._mark_failed(bounced, inbound.meta.get("bounce_status", ""))
+        if result.created and self.acknowledger is not None and not _automatic(inbound):
+            self.acknowledger.acknowledge(inbound, result)
+        return result
+
+    async def _mark_failed(self, message_id: str, status: str) -> None:
+        reason = f"bounced ({status})" if status else "bounced"
+        try:
+            await self.store.update_delivery(
+                NAME, message_id, Delivery("failed", message_id, reason)
+            )
+        except HubError as exc:  # the bounce itself is stored; its verdict can be read there
+            log.warning("bounce_not_recorded", error=exc.message)
+
+
+def _automatic(inbound: Inbound) -> bool:
+    return bool(inbound.meta.get("automatic")) or inbound.sender.value.endswith("@invalid")
+
+
+@dataclass
+class Acknowledger:
+    """One acknowledgement per new ticket, rate-limited per address; runs in the background
+    while the app runs (a Channel without routes, so the app gives it a lifetime)."""
+
+    store: Store
+    sender: SmtpSender
+    relay: OutboundSmtpSettings
+    name: ClassVar[str] = "email-acknowledgements"
+    _sent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
+        return []
+
+    def acknowledge(self, inbound: Inbound, result: IngestResult) -> None:
+        if not self._allowed(inbound.sender.value):
+            log.info("acknowledgement_rate_limited", to=mask(inbound.sender.value))
+            return
+        task = asyncio.create_task(self._send(result.ticket_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _allowed(self, address: str) -> bool:
+        now, window = time.monotonic(), self.relay.acknowledgement_window.total_seconds()
+        if len(self._sent) > _SWEEP_AT:  # forget addresses whose window has passed
+            stale = [a for a, times in self._sent.items() if not times or times[-1] <= now - window]
+            for gone in stale:
+                del self._sent[gone]
+        sent = self._sent[address]
+        while sent and sent[0] <= now - window:
+            sent.popleft()
+        if len(sent) >= self.relay.acknowledgements_per_address:
+            return False
+        sent.append(now)
+        return True
+
+    async def _send(self, ticket_id: int) -> None:
+        try:
+            ticket = await self.store.get_ticket(ticket_id)
+            body = self.relay.acknowledgement.format(ticket=ticket_id)
+            delivery = await self.sender.deliver(ticket, 0, body, automatic=True)
+        except HubError as exc:
+            log.warning("acknowledgement_failed", ticket=ticket_id, error=exc.message)
+            return
+        log.info("acknowledgement_sent", ticket=ticket_id, status=delivery.status)
+
+    @contextlib.asynccontextmanager
+    async def serve(self, sink: Sink) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if self._tasks:  # let acknowledgements under way finish, briefly
+                await asyncio.wait(self._tasks, timeout=5)
+            for task in self._tasks:
+                task.cancel()

@@ -1,0 +1,350 @@
+"""The scale-out store: every hub instance of a deployment shares one Redis.
+
+Every write that touches more than one key is one Lua script, so two hubs can never
+interleave inside an ingest, a claim or an update; the ingest is explained in
+storage/redis_ingest.py. Reads of several keys go in one MULTI/EXEC, a consistent snapshot.
+
+Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so the same
+scripts run on Redis Cluster, where they all land in one hash slot):
+
+    {ch}:ids                    hash: last id of ticket, customer, message, token
+    {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
+    {ch}:ident                  hash: identity key -> customer id
+    {ch}:thread                 hash: thread key -> ticket id
+    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets, and
+                                "id:<identity>" -> when it was linked)
+    {ch}:c:<id>:live:<channel>  zset: the customer's tickets not closed, by last activity
+    {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
+    {ch}:t:<id>:r               string: its subject and route (JSON, written once)
+    {ch}:t:<id>:m               list: messages (JSON), oldest first
+    {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
+                                unfiltered listings walk the ids (dense, never deleted)
+    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age
+    {ch}:open                   hash: queue -> tickets new, open or pending
+    {ch}:out                    hash: outbound message id -> "ticket:position in its list"
+    {ch}:provider               hash: "channel:provider id" -> outbound message id
+    {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
+    {ch}:checkpoints            hash: poller name -> where it stopped
+    {ch}:tokens                 hash: token digest -> token (JSON)
+    {ch}:rules                  list: rules versions (JSON); the version is the position
+
+URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
+Cluster (any node; the client follows the slot's primary), with optional query parameters
+``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
+default 5) and ``max_connections`` (per server, default 64).
+
+Errors: every redis-py error is translated in one place, `redis_options.translated`: a
+server that cannot be reached, times out, is loading, read-only or out of memory is
+`StorageUnavailable` (the faces answer 503 / SMTP 451); nothing is retried here, since a
+retried claim or reply could be applied twice; providers retry, and a retried contact is
+deduplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from core.errors import Conflict, InvalidRequest, NotFound, StorageUnavailable
+from core.model import (
+    FINAL_DELIVERY,
+    Customer,
+    Delivery,
+    Direction,
+    Inbound,
+    IngestResult,
+    Message,
+    Page,
+    QueueStats,
+    Replay,
+    Role,
+    Router,
+    RulesVersion,
+    ThreadPolicy,
+    Ticket,
+    TicketChange,
+    TicketFilter,
+    Token,
+)
+from storage.redis.campaigns import RedisCampaigns
+from storage.redis.ingest import RedisIngest
+from storage.redis.options import RedisOptions, translated
+from storage.redis.rows import (
+    customer_from_fields,
+    inbound_from_json,
+    message_from_json,
+    outbound_json,
+    pairs,
+    rules_from_json,
+    rules_json,
+    ticket_from_fields,
+    token_from_json,
+    token_json,
+    ts,
+)
+from storage.redis.scripts import Scripts
+from storage.sqlite.rows import dt
+
+LIST_SCAN_CAP = 5000
+"""Tickets one listing call looks at before it answers (with a cursor to go on)."""
+
+
+class _Open:
+    """What an open store holds: the client, its scripts, the ingest."""
+
+    def __init__(self, options: RedisOptions) -> None:
+        kind = RedisCluster if options.cluster else Redis
+        self.client: Redis | RedisCluster = kind.from_url(
+            options.server_url,
+            decode_responses=True,
+            socket_timeout=options.timeout,
+            socket_connect_timeout=options.timeout,
+            max_connections=options.max_connections,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self.scripts = Scripts(self.client, f"{{{options.prefix}}}:ids")
+        self.ingest = RedisIngest(self.scripts)
+
+
+class RedisStore(RedisCampaigns):
+    """The Store protocol on a shared Redis (campaigns: storage/redis_campaigns.py)."""
+
+    def __init__(self, url: str) -> None:
+        self.options = RedisOptions.from_url(url)
+        self._tag = f"{{{self.options.prefix}}}"
+        self._open: _Open | None = None
+        self.list_scan_cap = LIST_SCAN_CAP
+
+    def key(self, *parts: str | int) -> str:
+        return ":".join([self._tag, *map(str, parts)])
+
+    @property
+    def _live(self) -> _Open:
+        if self._open is None:
+            raise StorageUnavailable("storage is closed")
+        return self._open
+
+    @property
+    def pipelines_sent(self) -> int:
+        """Network writes of script calls so far (several calls share one when concurrent)."""
+        return 0 if self._open is None else self._open.scripts.pipelines
+
+    @translated
+    async def open(self) -> None:
+        opened = _Open(self.options)
+        try:
+            await opened.scripts.load()
+        except BaseException:
+            await opened.client.aclose()
+            raise
+        self._open = opened
+
+    async def close(self) -> None:
+        if self._open is not None:
+            opened, self._open = self._open, None
+            await opened.scripts.drain()
+            await opened.client.aclose()
+
+    @translated
+    async def ping(self) -> None:
+        await self._live.client.ping()
+
+    @translated
+    async def commit_inbound(
+        self, inbound: Inbound, router: Router, policy: ThreadPolicy
+    ) -> IngestResult:
+        return await self._live.ingest.commit(inbound, router, policy)
+
+    @translated
+    async def get_ticket(self, ticket_id: int) -> Ticket:
+        async with self._live.client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(self.key("t", ticket_id))
+            pipe.get(self.key("t", ticket_id, "r"))
+            pipe.lrange(self.key("t", ticket_id, "m"), 0, -1)
+            fields, route, messages = await pipe.execute()
+        if not fields:
+            raise NotFound("ticket", ticket_id)
+        return ticket_from_fields(ticket_id, fields, route, messages)
+
+    @translated
+    async def list_tickets(
+        self, where: TicketFilter, limit: int = 50, cursor: str | None = None
+    ) -> Page[Ticket]:
+        after = "" if cursor is None else str(_cursor_id(cursor))
+        customer = "" if where.customer_id is None else str(where.customer_id)
+        items, resume = await self._live.scripts.run(
+            "list",
+            where.queue or "",
+            where.status or "",
+            customer,
+            limit,
+            after,
+            self.list_scan_cap,
+        )
+        tickets = tuple(
+            ticket_from_fields(int(i), pairs(flat), route) for i, flat, route in items[:limit]
+        )
+        if len(items) > limit:
+            return Page(tickets, str(tickets[-1].id))
+        return Page(tickets, resume or None)
+
+    @translated
+    async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
+        assignee = change.assignee
+        mode = "keep" if assignee is None else "set" if assignee else "clear"
+        tags = "" if change.tags is None else _json_list(change.tags)
+        reply = await self._live.scripts.run(
+            "update", ticket_id, ts(now), change.status or "", change.priority or "",
+            change.queue or "", mode, assignee or "", tags,
+        )  # fmt: skip
+        if reply is None:
+            raise NotFound("ticket", ticket_id)
+        return _ticket_from_reply(reply)
+
+    @translated
+    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
+        reply = await self._live.scripts.run("claim", queue, assignee, ts(now))
+        return None if reply is None else _ticket_from_reply(reply)
+
+    @translated
+    async def append_outbound(
+        self, ticket_id: int, body: str, author: str, now: datetime
+    ) -> Message:
+        message = outbound_json(body, author, now)
+        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message)
+        if reply is None:
+            raise NotFound("ticket", ticket_id)
+        message_id, channel = reply
+        return Message(
+            int(message_id), ticket_id, Direction.OUTBOUND, channel, body, now,
+            author=author, delivery="queued",
+        )  # fmt: skip
+
+    @translated
+    async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
+        reply = await self._live.scripts.run(
+            "delivery", "record", message_id, delivery.status, delivery.provider_id, delivery.error
+        )
+        if reply is None:
+            raise NotFound("outbound message", message_id)
+        return message_from_json(int(reply[0]), reply[1])
+
+    @translated
+    async def update_delivery(
+        self, channel: str, provider_id: str, delivery: Delivery
+    ) -> Message | None:
+        reply = await self._live.scripts.run(
+            "delivery", "update", channel, provider_id, delivery.status, delivery.error,
+            *sorted(FINAL_DELIVERY),
+        )  # fmt: skip
+        return None if reply is None else message_from_json(int(reply[0]), reply[1])
+
+    @translated
+    async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
+        mode = "delete" if body is None else "edit"
+        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at))
+        return None if reply is None else message_from_json(int(reply[0]), reply[1])
+
+    @translated
+    async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
+        await self._live.scripts.run("consent", identity_key, int(opted_out), ts(at))
+
+    @translated
+    async def sms_opted_out(self, identity_key: str) -> bool:
+        consent = await self._live.client.hget(self.key("sms_consent"), identity_key)
+        return consent is not None and str(consent).startswith("1")
+
+    @translated
+    async def get_checkpoint(self, name: str) -> str | None:
+        value = await self._live.client.hget(self.key("checkpoints"), name)
+        return None if value is None else str(value)
+
+    @translated
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        await self._live.client.hset(self.key("checkpoints"), name, value)
+
+    @translated
+    async def queue_stats(self) -> list[QueueStats]:
+        rows = await self._live.scripts.run("stats")
+        stats = [
+            QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
+            for name, waiting, total, oldest in rows
+        ]
+        return sorted(stats, key=lambda s: s.name)
+
+    @translated
+    async def get_customer(self, customer_id: int) -> Customer:
+        found = await self._live.client.hgetall(self.key("c", customer_id))
+        fields = cast("dict[str, str]", found)  # the client decodes responses
+        if not fields:
+            raise NotFound("customer", customer_id)
+        return customer_from_fields(customer_id, fields)
+
+    @translated
+    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
+        version = await self._live.client.rpush(self.key("rules"), rules_json(source, author, now))
+        return RulesVersion(int(version), source, author, now)
+
+    @translated
+    async def current_rules(self) -> RulesVersion | None:
+        async with self._live.client.pipeline(transaction=True) as pipe:
+            pipe.llen(self.key("rules"))
+            pipe.lindex(self.key("rules"), -1)
+            version, newest = await pipe.execute()
+        return None if newest is None else rules_from_json(int(version), newest)
+
+    @translated
+    async def rules_history(self, limit: int = 50) -> list[RulesVersion]:
+        async with self._live.client.pipeline(transaction=True) as pipe:
+            pipe.llen(self.key("rules"))
+            pipe.lrange(self.key("rules"), -limit, -1)
+            newest, versions = await pipe.execute()
+        first = int(newest) - len(versions) + 1
+        history = [rules_from_json(first + i, text) for i, text in enumerate(versions)]
+        return history[::-1]
+
+    @translated
+    async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
+        after = 0 if cursor is None else _cursor_id(cursor)
+        items, next_id = await self._live.scripts.run("replay", limit, after)
+        replays = []
+        for ticket_id, flat, route, first in items:
+            ticket = ticket_from_fields(int(ticket_id), pairs(flat), route)
+            if first is not None:
+                replays.append(
+                    Replay(ticket.id, ticket.queue, ticket.route, inbound_from_json(first))
+                )
+        return Page(tuple(replays), next_id or None)
+
+    @translated
+    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
+        token_id = await self._live.scripts.run("token", digest, token_json(name, role, now))
+        if token_id is None:
+            raise Conflict("a token with this digest exists")
+        return Token(int(token_id), name, role, now)
+
+    @translated
+    async def find_token(self, digest: str) -> Token | None:
+        found = await self._live.client.hget(self.key("tokens"), digest)
+        return None if found is None else token_from_json(str(found))
+
+
+def _cursor_id(cursor: str) -> int:
+    if not cursor.isdigit():
+        raise InvalidRequest(f"not a cursor: {cursor!r}")
+    return int(cursor)
+
+
+def _json_list(values: Sequence[str]) -> str:
+    return json.dumps(list(values))
+
+
+def _ticket_from_reply(reply: Sequence[Any]) -> Ticket:
+    ticket_id, flat, route, messages = reply
+    return ticket_from_fields(int(ticket_id), pairs(flat), route, messages)

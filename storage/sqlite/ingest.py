@@ -1,0 +1,191 @@
+"""The one atomic ingest operation on SQLite: dedupe, identify, thread, route, store.
+
+Runs on the writer thread inside a savepoint of the current group-commit transaction, so it
+sees every write committed or pending before it, and two copies of one provider message can
+never both be stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from core.model import (
+    TICKET_KEY_PREFIX,
+    CustomerFacts,
+    Decision,
+    Direction,
+    Inbound,
+    IngestResult,
+    Outcome,
+    Router,
+    Status,
+    ThreadPolicy,
+)
+from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
+
+
+def commit_inbound(
+    db: sqlite3.Connection, inbound: Inbound, router: Router, policy: ThreadPolicy
+) -> IngestResult:
+    seen = db.execute(
+        "SELECT m.id, m.ticket_id, t.customer_id FROM messages m "
+        "JOIN tickets t ON t.id = m.ticket_id WHERE m.dedupe_key = ?",
+        (inbound.key,),
+    ).fetchone()
+    if seen is not None:
+        return IngestResult(Outcome.DUPLICATE, seen[1], seen[0], seen[2])
+    now = ts(inbound.received_at)
+    owners = _identity_owners(db, inbound)
+    known = min(owners.values()) if owners else None
+    thread = None if known is None else _find_thread(db, inbound, known, policy)
+    if known is not None and thread is not None:
+        customer_id, ticket_id, outcome = known, thread, Outcome.APPENDED
+        _touch_ticket(db, ticket_id, now)
+    else:
+        facts = _facts(db, known) if router.needs_history else CustomerFacts(known)
+        decision = router.decide(inbound, facts)
+        customer_id = known if known is not None else _create_customer(db, inbound, now)
+        ticket_id = _create_ticket(db, inbound, customer_id, decision, facts, now)
+        outcome = Outcome.CREATED
+    if len(owners) < len(inbound.all_identities):
+        _link_identities(db, inbound, customer_id, now)
+    message_id = _insert_message(db, inbound, ticket_id, now)
+    kept = [key for key in inbound.thread_keys if not key.startswith(TICKET_KEY_PREFIX)]
+    if kept:  # a key stays with its live ticket (a new sender's reply-all must not take it)
+        db.executemany(
+            "INSERT INTO thread_keys (key, ticket_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+            "SET ticket_id = excluded.ticket_id WHERE "
+            "(SELECT status FROM tickets WHERE id = thread_keys.ticket_id) = 'closed'",
+            [(key, ticket_id) for key in kept],
+        )
+    return IngestResult(outcome, ticket_id, message_id, customer_id)
+
+
+def _identity_owners(db: sqlite3.Connection, inbound: Inbound) -> dict[str, int]:
+    """Which customer owns each of the sender's identities that is known; the oldest wins."""
+    keys = [identity.key for identity in inbound.all_identities]
+    marks = ",".join("?" * len(keys))
+    rows = db.execute(
+        f"SELECT key, customer_id FROM identities WHERE key IN ({marks})",  # noqa: S608  # only "?" marks
+        keys,
+    ).fetchall()
+    return dict(rows)
+
+
+def _find_thread(
+    db: sqlite3.Connection, inbound: Inbound, customer_id: int, policy: ThreadPolicy
+) -> int | None:
+    """Explicit thread keys first; else the customer's live ticket on this channel."""
+    for key in inbound.thread_keys:
+        row = _thread_key_ticket(db, key, customer_id)
+        if row is not None:
+            return int(row[0])
+    window = policy.window(inbound.channel).total_seconds()
+    if window <= 0:
+        return None
+    row = db.execute(
+        "SELECT id FROM tickets WHERE customer_id = ? AND channel = ? AND status != 'closed' "
+        "AND updated_at >= ? ORDER BY updated_at DESC LIMIT 1",
+        (customer_id, inbound.channel, ts(inbound.received_at) - window),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _thread_key_ticket(db: sqlite3.Connection, key: str, customer_id: int) -> Row | None:
+    """The live ticket a key names; `ticket:<id>` only when the customer owns that ticket."""
+    if key.startswith(TICKET_KEY_PREFIX):
+        number = key.removeprefix(TICKET_KEY_PREFIX)
+        if not number.isdigit():
+            return None
+        return db.execute(  # type: ignore[no-any-return]
+            "SELECT id FROM tickets WHERE id = ? AND customer_id = ? AND status != 'closed'",
+            (int(number), customer_id),
+        ).fetchone()
+    return db.execute(  # type: ignore[no-any-return]
+        "SELECT t.id FROM thread_keys k JOIN tickets t ON t.id = k.ticket_id "
+        "WHERE k.key = ? AND t.status != 'closed'",
+        (key,),
+    ).fetchone()
+
+
+def _facts(db: sqlite3.Connection, customer_id: int | None) -> CustomerFacts:
+    if customer_id is None:
+        return CustomerFacts(None)
+    tags, open_tickets = db.execute(
+        "SELECT c.tags, (SELECT count(*) FROM tickets t WHERE t.customer_id = c.id "
+        "AND t.status IN ('new', 'open', 'pending')) FROM customers c WHERE c.id = ?",
+        (customer_id,),
+    ).fetchone()
+    return CustomerFacts(customer_id, tuple(json.loads(tags)), int(open_tickets))
+
+
+def _create_customer(db: sqlite3.Connection, inbound: Inbound, now: float) -> int:
+    cursor = db.execute(
+        "INSERT INTO customers (name, created_at) VALUES (?, ?)", (inbound.sender_name, now)
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _link_identities(
+    db: sqlite3.Connection, inbound: Inbound, customer_id: int, now: float
+) -> None:
+    """Tie the sender's identities to the customer; one already owned stays with its owner."""
+    db.executemany(
+        "INSERT OR IGNORE INTO identities (key, customer_id, created_at) VALUES (?, ?, ?)",
+        [(identity.key, customer_id, now) for identity in inbound.all_identities],
+    )
+
+
+def _create_ticket(  # one row from the parts of an ingest
+    db: sqlite3.Connection,
+    inbound: Inbound,
+    customer_id: int,
+    decision: Decision,
+    facts: CustomerFacts,
+    now: float,
+) -> int:
+    first_due = (
+        None if decision.first_response is None else now + decision.first_response.total_seconds()
+    )
+    resolution_due = (
+        None if decision.resolution is None else now + decision.resolution.total_seconds()
+    )
+    cursor = db.execute(
+        "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
+        "subject, tags, skills, route_rule, route_explanation, route_version, route_facts, "
+        "created_at, updated_at, first_response_due, resolution_due) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            Status.NEW, inbound.channel, decision.queue, decision.priority,
+            decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
+            json_list(decision.skills), decision.rule, json_list(decision.explanation),
+            decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
+        ),
+    )  # fmt: skip
+    return int(cursor.lastrowid or 0)
+
+
+def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> None:
+    """A customer's new message reopens a resolved ticket and wakes a pending one."""
+    db.execute(
+        "UPDATE tickets SET updated_at = max(updated_at, ?), resolved_at = NULL, "
+        "status = CASE WHEN status IN ('resolved', 'pending') THEN 'open' ELSE status END "
+        "WHERE id = ?",
+        (now, ticket_id),
+    )
+
+
+def _insert_message(db: sqlite3.Connection, inbound: Inbound, ticket_id: int, now: float) -> int:
+    cursor = db.execute(
+        "INSERT INTO messages (ticket_id, dedupe_key, direction, channel, event, external_id, "
+        "sender, recipient, subject, body, attachments, meta, at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            ticket_id, inbound.key, Direction.INBOUND, inbound.channel, inbound.event,
+            inbound.external_id, inbound.sender.key, inbound.recipient, inbound.subject,
+            inbound.text, attachments_json(inbound.attachments), json_map(inbound.meta),
+            now,
+        ),
+    )  # fmt: skip
+    return int(cursor.lastrowid or 0)

@@ -1,0 +1,108 @@
+"""SQLite operations on stored messages (deliveries, customers' edits), SMS consent, checkpoints.
+
+Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
+START that arrive out of order (provider retries) still leave the customer's last choice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from core.errors import NotFound
+from core.model import FINAL_DELIVERY, Delivery, Message
+from storage.sqlite.rows import MESSAGE_COLUMNS, message_from_row, ts
+
+
+def record_delivery(db: sqlite3.Connection, message_id: int, delivery: Delivery) -> Message:
+    cursor = db.execute(
+        "UPDATE messages SET delivery = ?, external_id = ?, error = ? "
+        "WHERE id = ? AND direction = 'outbound'",
+        (delivery.status, delivery.provider_id, delivery.error, message_id),
+    )
+    if cursor.rowcount == 0:
+        raise NotFound("outbound message", message_id)
+    return _message(db, message_id)
+
+
+def update_delivery(
+    db: sqlite3.Connection, channel: str, provider_id: str, delivery: Delivery
+) -> Message | None:
+    """A provider's later report; a final status is never replaced (reports come unordered)."""
+    row = db.execute(
+        "SELECT id, delivery FROM messages "
+        "WHERE channel = ? AND external_id = ? AND direction = 'outbound'",
+        (channel, provider_id),
+    ).fetchone()
+    if row is None:
+        return None
+    message_id, current = row
+    if current not in FINAL_DELIVERY:
+        db.execute(
+            "UPDATE messages SET delivery = ?, error = ? WHERE id = ?",
+            (delivery.status, delivery.error, message_id),
+        )
+    return _message(db, message_id)
+
+
+def set_sms_opt_out(
+    db: sqlite3.Connection, identity_key: str, opted_out: bool, at: datetime
+) -> None:
+    db.execute(
+        "INSERT INTO sms_consent (identity_key, opted_out, at) VALUES (?, ?, ?) "
+        "ON CONFLICT (identity_key) DO UPDATE SET opted_out = excluded.opted_out, "
+        "at = excluded.at WHERE excluded.at >= sms_consent.at",
+        (identity_key, int(opted_out), ts(at)),
+    )
+
+
+def sms_opted_out(db: sqlite3.Connection, identity_key: str) -> bool:
+    row = db.execute(
+        "SELECT opted_out FROM sms_consent WHERE identity_key = ?", (identity_key,)
+    ).fetchone()
+    return row is not None and bool(row[0])
+
+
+def _message(db: sqlite3.Connection, message_id: int) -> Message:
+    row = db.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our columns
+        (message_id,),
+    ).fetchone()
+    return message_from_row(row)
+
+
+def set_checkpoint(db: sqlite3.Connection, name: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO checkpoints (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )
+
+
+def get_checkpoint(db: sqlite3.Connection, name: str) -> str | None:
+    row = db.execute("SELECT value FROM checkpoints WHERE name = ?", (name,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def edit_message(
+    db: sqlite3.Connection, key: str, body: str | None, at: datetime
+) -> Message | None:
+    """A customer's edit or deletion; edits come unordered (retries), so the newest edit wins,
+    an older one changes nothing, and after a deletion nothing does."""
+    row = db.execute(
+        "SELECT id FROM messages WHERE dedupe_key = ? AND direction = 'inbound'", (key,)
+    ).fetchone()
+    if row is None:
+        return None
+    if body is None:
+        db.execute(
+            "UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+            (ts(at), row[0]),
+        )
+    else:
+        db.execute(
+            "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL "
+            "AND (edited_at IS NULL OR edited_at < ?)",
+            (body, ts(at), row[0], ts(at)),
+        )
+    return _message(db, int(row[0]))

@@ -1,0 +1,231 @@
+"""Every SQLite operation but ingest: synchronous functions of a connection.
+
+Reads run on reader threads inside a deferred transaction (one consistent snapshot);
+writes run on the writer thread inside a savepoint of a group commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from core.errors import InvalidRequest, NotFound
+from core.model import (
+    Customer,
+    Direction,
+    Message,
+    Page,
+    QueueStats,
+    Replay,
+    Role,
+    RulesVersion,
+    Status,
+    Ticket,
+    TicketChange,
+    TicketFilter,
+    Token,
+)
+from storage.sqlite.rows import (
+    INBOUND_COLUMNS,
+    MESSAGE_COLUMNS,
+    TICKET_COLUMNS,
+    TOKEN_COLUMNS,
+    customer_from_row,
+    dt,
+    inbound_from_row,
+    message_from_row,
+    ticket_from_row,
+    token_from_row,
+    ts,
+)
+
+
+def get_ticket(db: sqlite3.Connection, ticket_id: int) -> Ticket:
+    row = db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()  # noqa: S608
+    if row is None:
+        raise NotFound("ticket", ticket_id)
+    messages = db.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE ticket_id = ? ORDER BY id",  # noqa: S608
+        (ticket_id,),
+    ).fetchall()
+    return ticket_from_row(row, tuple(message_from_row(m) for m in messages))
+
+
+def list_tickets(
+    db: sqlite3.Connection, where: TicketFilter, limit: int, cursor: str | None
+) -> Page[Ticket]:
+    clauses, args = _ticket_clauses(where)
+    if cursor is not None:
+        clauses.append("id < ?")
+        args.append(_cursor_id(cursor))
+    sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # noqa: S608  # columns and clauses are ours
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    rows = db.execute(f"{sql} ORDER BY id DESC LIMIT ?", [*args, limit + 1]).fetchall()
+    items = tuple(ticket_from_row(row) for row in rows[:limit])
+    return Page(items, str(items[-1].id) if len(rows) > limit else None)
+
+
+def _ticket_clauses(where: TicketFilter) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    args: list[object] = []
+    for column, value in (
+        ("queue", where.queue),
+        ("status", where.status),
+        ("customer_id", where.customer_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    return clauses, args
+
+
+def _cursor_id(cursor: str) -> int:
+    if not cursor.isdigit():
+        raise InvalidRequest(f"not a cursor: {cursor!r}")
+    return int(cursor)
+
+
+def update_ticket(
+    db: sqlite3.Connection, ticket_id: int, change: TicketChange, now: datetime
+) -> Ticket:
+    get_ticket(db, ticket_id)  # NotFound before any write
+    sets: list[str] = ["updated_at = ?"]
+    args: list[object] = [ts(now)]
+    if change.status is not None:
+        sets.append("status = ?")
+        args.append(change.status)
+        sets.append("resolved_at = ?")
+        args.append(ts(now) if change.status in (Status.RESOLVED, Status.CLOSED) else None)
+    if change.priority is not None:
+        sets += ["priority = ?", "priority_rank = ?"]
+        args += [change.priority, change.priority.rank]
+    for column, value in (("queue", change.queue), ("assignee", change.assignee)):
+        if value is not None:
+            sets.append(f"{column} = ?")
+            args.append(value or None)
+    if change.tags is not None:
+        sets.append("tags = ?")
+        args.append(json.dumps(change.tags))
+    db.execute(f"UPDATE tickets SET {', '.join(sets)} WHERE id = ?", [*args, ticket_id])  # noqa: S608
+    return get_ticket(db, ticket_id)
+
+
+def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime) -> Ticket | None:
+    row = db.execute(
+        "SELECT id FROM tickets WHERE queue = ? AND status = 'new' AND assignee IS NULL "
+        "ORDER BY priority_rank DESC, created_at, id LIMIT 1",
+        (queue,),
+    ).fetchone()
+    if row is None:
+        return None
+    db.execute(
+        "UPDATE tickets SET status = 'open', assignee = ?, updated_at = ? WHERE id = ?",
+        (assignee, ts(now), row[0]),
+    )
+    return get_ticket(db, row[0])
+
+
+def append_outbound(
+    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime
+) -> Message:
+    ticket = get_ticket(db, ticket_id)
+    at = ts(now)
+    cursor = db.execute(
+        "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
+        "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
+        (ticket_id, Direction.OUTBOUND, ticket.channel, body, author, at),
+    )
+    db.execute(
+        "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?),"
+        " status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
+        (at, at, ticket_id),
+    )
+    row = db.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608
+        (cursor.lastrowid,),
+    ).fetchone()
+    return message_from_row(row)
+
+
+def queue_stats(db: sqlite3.Connection) -> list[QueueStats]:
+    rows = db.execute(
+        "SELECT queue, sum(status = 'new' AND assignee IS NULL), count(*), "
+        "min(CASE WHEN status = 'new' AND assignee IS NULL THEN created_at END) "
+        "FROM tickets WHERE status IN ('new', 'open', 'pending') GROUP BY queue ORDER BY queue"
+    ).fetchall()
+    return [
+        QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
+        for name, waiting, total, oldest in rows
+    ]
+
+
+def get_customer(db: sqlite3.Connection, customer_id: int) -> Customer:
+    row = db.execute(
+        "SELECT id, name, tags, created_at FROM customers WHERE id = ?", (customer_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound("customer", customer_id)
+    keys = db.execute(
+        "SELECT key FROM identities WHERE customer_id = ? ORDER BY created_at, key",
+        (customer_id,),
+    ).fetchall()
+    return customer_from_row(row, [k for (k,) in keys])
+
+
+def add_token(db: sqlite3.Connection, name: str, role: Role, digest: str, now: datetime) -> Token:
+    cursor = db.execute(
+        "INSERT INTO tokens (name, role, digest, created_at) VALUES (?, ?, ?, ?)",
+        (name, role, digest, ts(now)),
+    )
+    return Token(int(cursor.lastrowid or 0), name, role, now)
+
+
+def find_token(db: sqlite3.Connection, digest: str) -> Token | None:
+    row = db.execute(
+        f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = ? AND revoked_at IS NULL",  # noqa: S608
+        (digest,),
+    ).fetchone()
+    return None if row is None else token_from_row(row)
+
+
+def save_rules(db: sqlite3.Connection, source: str, author: str, now: datetime) -> RulesVersion:
+    cursor = db.execute(
+        "INSERT INTO rules_versions (source, author, created_at) VALUES (?, ?, ?)",
+        (source, author, ts(now)),
+    )
+    return RulesVersion(int(cursor.lastrowid or 0), source, author, now)
+
+
+def current_rules(db: sqlite3.Connection) -> RulesVersion | None:
+    history = rules_history(db, 1)
+    return history[0] if history else None
+
+
+def rules_history(db: sqlite3.Connection, limit: int) -> list[RulesVersion]:
+    rows = db.execute(
+        "SELECT id, source, author, created_at FROM rules_versions ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [RulesVersion(row[0], row[1], row[2], dt(row[3])) for row in rows]
+
+
+def replay(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Replay]:
+    """Tickets (oldest first) with the first contact that made each, as the router saw it."""
+    after = 0 if cursor is None else _cursor_id(cursor)
+    rows = db.execute(
+        f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+        (after, limit + 1),
+    ).fetchall()
+    items = []
+    for row in rows[:limit]:
+        ticket = ticket_from_row(row)
+        first = db.execute(
+            f"SELECT {INBOUND_COLUMNS} FROM messages WHERE ticket_id = ? "  # noqa: S608
+            "AND direction = 'inbound' ORDER BY id LIMIT 1",
+            (ticket.id,),
+        ).fetchone()
+        if first is not None:
+            items.append(Replay(ticket.id, ticket.queue, ticket.route, inbound_from_row(first)))
+    return Page(tuple(items), str(rows[limit - 1][0]) if len(rows) > limit else None)

@@ -1,0 +1,403 @@
+"""The embedded store: one SQLite file in WAL mode, safe for concurrent requests.
+
+Writes go to one writer that owns the only writing connection. It takes every job
+waiting in its queue, runs them in a single `BEGIN IMMEDIATE` transaction and commits
+them together (group commit): with `synchronous=FULL` the fsync, not the SQL,
+is the cost of a commit, and sharing it is how the hub passes the fsync wall without
+acknowledging anything before it is on disk. A job's result is delivered only after the
+shared COMMIT returned. Reads run on a small pool of read-only connections, each inside a
+deferred transaction, so a ticket and its messages come from one snapshot.
+
+URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, with optional query
+parameters ``synchronous`` (full | normal, default full), ``max_batch`` (jobs per commit,
+default 256) and ``max_size_mb`` (a cap; writes past it fail as StorageUnavailable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from core.errors import ConfigError, Conflict, StorageError, StorageUnavailable
+from core.model import (
+    Customer,
+    Delivery,
+    Inbound,
+    IngestResult,
+    Message,
+    Page,
+    QueueStats,
+    Replay,
+    Role,
+    Router,
+    RulesVersion,
+    ThreadPolicy,
+    Ticket,
+    TicketChange,
+    TicketFilter,
+    Token,
+)
+from storage.sqlite import outbound as out
+from storage.sqlite import queries as q
+from storage.sqlite.campaign_store import SqliteCampaigns
+from storage.sqlite.checkpoint import Checkpointer
+from storage.sqlite.ingest import commit_inbound
+from storage.sqlite.schema import migrate
+
+T = TypeVar("T")
+CHECKPOINT_INTERVAL = 0.25  # seconds between WAL checkpoints
+Op = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SqliteOptions:
+    path: Path
+    synchronous: str = "FULL"
+    max_batch: int = 256
+    max_size_mb: int | None = None
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteOptions:
+        parts = urlsplit(url)
+        raw_path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if not raw_path or raw_path == ":memory:":
+            raise ConfigError(f"storage.url: {url!r} names no database file")
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(params) - {"synchronous", "max_batch", "max_size_mb"}
+        if unknown:
+            raise ConfigError(f"storage.url: unknown parameter(s) {sorted(unknown)}")
+        synchronous = params.get("synchronous", "full").upper()
+        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise ConfigError("storage.url: synchronous must be full, normal or extra")
+        try:
+            max_batch = int(params.get("max_batch", "256"))
+            size = params.get("max_size_mb")
+            max_size = None if size is None else int(size)
+        except ValueError as exc:
+            raise ConfigError(f"storage.url: {exc}") from exc
+        return cls(Path(raw_path), synchronous, max(1, max_batch), max_size)
+
+
+def translate(exc: sqlite3.Error) -> StorageError:
+    """A driver error as one of ours: what a retry may cure is StorageUnavailable."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return Conflict(f"storage conflict: {exc}")
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return StorageUnavailable(f"storage unavailable: {exc}")
+    return StorageError(f"storage error: {exc}")
+
+
+def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connection:
+    db = sqlite3.connect(options.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute(f"PRAGMA synchronous = {options.synchronous}")
+    db.execute("PRAGMA foreign_keys = ON")
+    # Lookups (dedupe, identities) hit the same hot pages: serve them from memory, not pread.
+    db.execute("PRAGMA cache_size = -16384")
+    db.execute("PRAGMA mmap_size = 268435456")
+    db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite_checkpoint.py does it
+    if readonly:
+        db.execute("PRAGMA query_only = ON")
+    elif options.max_size_mb is not None:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {options.max_size_mb * 1024 * 1024 // page_size}")
+    return db
+
+
+@dataclass(slots=True)
+class _Job:
+    op: Op
+    args: tuple[Any, ...]
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+
+
+class _Writer:
+    """The one writing connection, committing jobs in groups.
+
+    The jobs' SQL runs on the event loop's thread: it is short CPU work, and running it on
+    a thread of its own made the two threads trade the GIL at every statement (the sqlite3
+    module releases it around each step), which cost 4x the work itself. Only the calls
+    that wait, BEGIN IMMEDIATE (another process may hold the lock) and COMMIT (the fsync),
+    go to a thread, and while a COMMIT waits on the disk the loop gathers the next batch.
+    """
+
+    def __init__(self, options: SqliteOptions) -> None:
+        self._options = options
+        self._io = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
+        self._pending: list[_Job] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._db: sqlite3.Connection | None = None
+        self.alive = False
+
+    async def start(self) -> None:
+        try:
+            self._db = await self._blocking(self._open)
+        except (sqlite3.Error, OSError) as exc:
+            self._io.shutdown()
+            raise ConfigError(f"cannot open {self._options.path}: {exc}") from exc
+        self.alive = True
+        self._task = asyncio.create_task(self._run(self._db), name="sqlite-writer")
+
+    async def stop(self) -> None:
+        """Commit what was submitted, then close."""
+        if not self.alive:
+            return
+        self.alive = False
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        if self._db is not None:
+            await self._blocking(self._db.close)
+        self._io.shutdown()
+
+    async def submit(self, op: Op, *args: Any) -> Any:
+        if not self.alive:
+            raise StorageUnavailable("storage is closed")
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append(_Job(op, args, future))
+        self._wakeup.set()
+        return await future
+
+    def _open(self) -> sqlite3.Connection:
+        db = connect(self._options)
+        migrate(db)
+        return db
+
+    async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, call, *args)
+
+    async def _run(self, db: sqlite3.Connection) -> None:
+        while self.alive or self._pending:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            size = self._options.max_batch
+            batch, self._pending = self._pending[:size], self._pending[size:]
+            if self._pending:
+                self._wakeup.set()
+            if batch:
+                await self._commit(db, batch)
+                _settle(batch)
+
+    async def _commit(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
+        """All jobs in one transaction. When one fails, the batch is rolled back and each job
+        runs alone, so a bad job costs its neighbours an fsync each, never their write."""
+        try:
+            culprit = await self._transaction(db, batch)
+            if culprit is not None and len(batch) > 1:
+                for job in batch:
+                    await self._transaction(db, [job])
+        except sqlite3.Error as exc:  # BEGIN or COMMIT failed: the store itself is in trouble
+            failure = translate(exc)
+            for job in batch:
+                if job.error is None:
+                    job.result, job.error = None, failure
+
+    async def _transaction(self, db: sqlite3.Connection, jobs: list[_Job]) -> _Job | None:
+        """Run jobs in one transaction and commit; on a job's failure roll back, return it."""
+        await self._blocking(db.execute, "BEGIN IMMEDIATE")
+        for job in jobs:
+            job.result, job.error = None, None
+            try:
+                job.result = job.op(db, *job.args)
+            except Exception as exc:  # noqa: BLE001  # any job's failure must undo its writes
+                job.error = translate(exc) if isinstance(exc, sqlite3.Error) else exc
+                if db.in_transaction:  # SQLite may already have rolled back (disk full, I/O)
+                    await self._blocking(db.execute, "ROLLBACK")
+                return job
+        try:
+            await self._blocking(db.execute, "COMMIT")
+        except sqlite3.Error:
+            if db.in_transaction:
+                await self._blocking(db.execute, "ROLLBACK")
+            raise
+        return None
+
+
+def _settle(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if job.future.done():  # the caller went away; the write stands and dedupe holds
+            continue
+        if job.error is None:
+            job.future.set_result(job.result)
+        else:
+            job.future.set_exception(job.error)
+
+
+class _Readers:
+    """Read-only connections, one per pool thread, each read in its own snapshot."""
+
+    def __init__(self, options: SqliteOptions, threads: int = 2) -> None:
+        self._options = options
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def run(self, op: Op, *args: Any) -> Any:
+        if self._closed:
+            raise StorageUnavailable("storage is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(self._read, op, *args))
+
+    def _read(self, op: Op, *args: Any) -> Any:
+        try:
+            db = self._connection()
+            db.execute("BEGIN")
+            try:
+                return op(db, *args)
+            finally:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise translate(exc) from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self._options, readonly=True)
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    def close(self) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=True)
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+
+class SqliteStore(SqliteCampaigns):
+    """The Store protocol on one SQLite file (campaigns: storage/sqlite_campaign_store.py)."""
+
+    def __init__(self, url: str) -> None:
+        self.options = SqliteOptions.from_url(url)
+        self._writer = _Writer(self.options)
+        self._readers = _Readers(self.options)
+        self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
+
+    async def open(self) -> None:
+        self.options.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _Writer(self.options)  # fresh threads: a closed store may be reopened
+        self._readers = _Readers(self.options)
+        await self._writer.start()
+        self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
+        self._checkpointer.start()
+
+    async def close(self) -> None:
+        await self._checkpointer.stop()
+        await self._writer.stop()
+        await asyncio.to_thread(self._readers.close)
+
+    async def ping(self) -> None:
+        if not self._writer.alive:
+            raise StorageUnavailable("storage is closed")
+        await self._readers.run(lambda db: db.execute("SELECT 1").fetchone())
+
+    async def commit_inbound(
+        self, inbound: Inbound, router: Router, policy: ThreadPolicy
+    ) -> IngestResult:
+        result: IngestResult = await self._writer.submit(commit_inbound, inbound, router, policy)
+        return result
+
+    async def get_ticket(self, ticket_id: int) -> Ticket:
+        ticket: Ticket = await self._readers.run(q.get_ticket, ticket_id)
+        return ticket
+
+    async def list_tickets(
+        self, where: TicketFilter, limit: int = 50, cursor: str | None = None
+    ) -> Page[Ticket]:
+        page: Page[Ticket] = await self._readers.run(q.list_tickets, where, limit, cursor)
+        return page
+
+    async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
+        ticket: Ticket = await self._writer.submit(q.update_ticket, ticket_id, change, now)
+        return ticket
+
+    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
+        ticket: Ticket | None = await self._writer.submit(q.claim_next, queue, assignee, now)
+        return ticket
+
+    async def append_outbound(
+        self, ticket_id: int, body: str, author: str, now: datetime
+    ) -> Message:
+        message: Message = await self._writer.submit(
+            q.append_outbound, ticket_id, body, author, now
+        )
+        return message
+
+    async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
+        message: Message = await self._writer.submit(out.record_delivery, message_id, delivery)
+        return message
+
+    async def update_delivery(
+        self, channel: str, provider_id: str, delivery: Delivery
+    ) -> Message | None:
+        message: Message | None = await self._writer.submit(
+            out.update_delivery, channel, provider_id, delivery
+        )
+        return message
+
+    async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
+        message: Message | None = await self._writer.submit(out.edit_message, key, body, at)
+        return message
+
+    async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
+        await self._writer.submit(out.set_sms_opt_out, identity_key, opted_out, at)
+
+    async def sms_opted_out(self, identity_key: str) -> bool:
+        opted_out: bool = await self._readers.run(out.sms_opted_out, identity_key)
+        return opted_out
+
+    async def get_checkpoint(self, name: str) -> str | None:
+        value: str | None = await self._readers.run(out.get_checkpoint, name)
+        return value
+
+    async def set_checkpoint(self, name: str, value: str) -> None:
+        await self._writer.submit(out.set_checkpoint, name, value)
+
+    async def queue_stats(self) -> list[QueueStats]:
+        stats: list[QueueStats] = await self._readers.run(q.queue_stats)
+        return stats
+
+    async def get_customer(self, customer_id: int) -> Customer:
+        customer: Customer = await self._readers.run(q.get_customer, customer_id)
+        return customer
+
+    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
+        version: RulesVersion = await self._writer.submit(q.save_rules, source, author, now)
+        return version
+
+    async def current_rules(self) -> RulesVersion | None:
+        version: RulesVersion | None = await self._readers.run(q.current_rules)
+        return version
+
+    async def rules_history(self, limit: int = 50) -> list[RulesVersion]:
+        history: list[RulesVersion] = await self._readers.run(q.rules_history, limit)
+        return history
+
+    async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
+        page: Page[Replay] = await self._readers.run(q.replay, limit, cursor)
+        return page
+
+    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
+        token: Token = await self._writer.submit(q.add_token, name, role, digest, now)
+        return token
+
+    async def find_token(self, digest: str) -> Token | None:
+        token: Token | None = await self._readers.run(q.find_token, digest)
+        return token
