@@ -38,11 +38,11 @@ import redis
 import yaml
 from redis.asyncio import Redis
 
+from bench.support import free_port
 from core.model import Identity, Inbound, Router, ThreadPolicy
 from router import load_ruleset
 from storage.base import Store, open_store
 from storage.redis.store import RedisStore
-from tests.support import free_port
 
 RULES = Path(__file__).resolve().parent.parent / "config" / "rules.example.yaml"
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

@@ -29,19 +29,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.loadgen import WrkResult, run_wrk, write_requests
+from bench.support import free_port
 from bench.webhook_bench import wait_ready
 from hub.demo.slack_emulator import SlackEmulator
-from tests.slack_support import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    SUPPORT,
-    envelope,
-    message,
-    slack_signature,
-)
-from tests.support import free_port
+from hub.demo.slack_events import SUPPORT, envelope, message, slack_signature
 
 PATH = "/webhooks/slack/events"
+SIGNING_SECRET = "bench-slack-signing-secret-0123456789"
+BOT_TOKEN = "xoxb-bench-bot-token"
 USERS = 2000
 HERE = Path(__file__).resolve().parent
 
@@ -57,7 +52,7 @@ def signed_events(count: int, offset: int) -> tuple[str, list[tuple[str, str]]]:
             ts=f"{1_700_000_000 + i // 1_000_000}.{i % 1_000_000:06d}",
         )
         body = json.dumps(envelope(event, f"Ev{i:012d}"))
-        signed.append((slack_signature(body.encode(), stamp), body))
+        signed.append((slack_signature(body.encode(), stamp, SIGNING_SECRET), body))
     return stamp, signed
 
 

@@ -25,9 +25,9 @@ from urllib.parse import urlencode
 
 from bench.loadgen import WrkResult, run_wrk, write_requests
 from bench.paced import PacedResult, build_request, run_paced
+from bench.support import free_port
 from bench.webhook_bench import wait_ready
 from channels.twilio.webhook import SIGNATURE_HEADER, TwilioSignature
-from tests.support import free_port
 
 ACCOUNT_SID = "AC" + "be" * 16
 AUTH_TOKEN = "bench-twilio-auth-token-0123456789"

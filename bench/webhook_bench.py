@@ -22,9 +22,9 @@ import urllib.request
 from pathlib import Path
 
 from bench.loadgen import WrkResult, run_wrk, write_requests
+from bench.support import free_port
 from channels.base import hmac_sha256_hex
 from channels.webform import SIGNATURE_HEADER
-from tests.support import free_port
 
 SECRET = "bench-form-secret-0123456789abcdef"
 HERE = Path(__file__).resolve().parent

@@ -40,7 +40,6 @@ class ContactState(StrEnum):
     EXPIRED = "expired"  # the campaign ends before the contact could be tried again
 
 
-FINAL_STATES = frozenset(ContactState) - {ContactState.QUEUED, ContactState.LEASED}
 RENEWABLE_STATES = frozenset({ContactState.COMPLETED, ContactState.EXHAUSTED, ContactState.EXPIRED})
 """Final states a new callback request puts back in the queue (never a do-not-call)."""
 

@@ -30,11 +30,11 @@ def email_identity(raw: str) -> Identity:
 
 
 def phone_identity(raw: str, default_region: str = "US") -> Identity:
-    return Identity(PHONE, normalize_phone(raw, default_region))
+    return Identity(PHONE, normalise_phone(raw, default_region))
 
 
 @functools.lru_cache(maxsize=65536)
-def normalize_phone(raw: str, default_region: str = "US") -> str:
+def normalise_phone(raw: str, default_region: str = "US") -> str:
     """E.164 for a number a customer typed or a provider sent; PayloadError if it is none.
 
     Cached: the same numbers come back again and again, and parsing costs ~20 µs.

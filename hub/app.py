@@ -12,15 +12,15 @@ from aiohttp import web
 
 from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
-from hub.api import tickets as api
+from hub.api.app import build_api
 from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings.tree import Settings
-from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
-from hub.wiring.channels import Services, enabled_channels, enabled_senders
+from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE, Services
+from hub.wiring.channels import enabled_channels, enabled_senders
 from storage.base import open_store
 
 
@@ -61,7 +61,7 @@ def build_app(settings: Settings) -> web.Application:
             web.get("/metrics", metrics_page),
         ]
     )
-    app.add_subapp("/api/", api.build_api(store))
+    app.add_subapp("/api/", build_api(store))
     return app
 
 

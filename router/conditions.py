@@ -14,7 +14,7 @@ import re2
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.model import Event
-from router.keywords import normalize_phrase
+from router.keywords import normalise_phrase
 from router.spec import (
     FIELD_ALIASES,
     OPS_BY_KIND,
@@ -196,7 +196,7 @@ class ConditionReader:
         return not unknown
 
     def _contains(self, field: Field, node: Node, values: tuple[str, ...]) -> Condition | None:
-        phrases = tuple(normalize_phrase(v) for v in values)
+        phrases = tuple(normalise_phrase(v) for v in values)
         blank = [v for v, p in zip(values, phrases, strict=True) if not p]
         for value in blank:
             self._report(node, f"contains {value!r} has no letters or digits (use 'matches')")

@@ -25,7 +25,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold())
 
 
-def normalize_phrase(phrase: str) -> str:
+def normalise_phrase(phrase: str) -> str:
     """The form a keyword is stored and found in: its words, casefolded, one space apart."""
     return " ".join(words(phrase))
 

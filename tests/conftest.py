@@ -14,10 +14,10 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from core.model import Role
-from hub.api.auth import digest, new_secret
 from hub.app import build_app
 from hub.settings.tree import Settings, parse_settings
 from hub.state import STORE
+from hub.tokens import digest, new_secret
 from storage.base import Store
 from tests.storage.redis_server import RedisClusterServers, RedisServer
 from tests.support import FORM_SECRET

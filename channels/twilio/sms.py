@@ -25,9 +25,9 @@ from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.base import Sink, utcnow
-from channels.twilio.webhook import Params, TwilioSignature, quarantined, read_params, twiml
-from core.errors import PayloadError, SignatureError
-from core.identity import normalize_phone, phone_identity
+from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml, verified_contact
+from core.errors import PayloadError
+from core.identity import normalise_phone, phone_identity
 from core.model import Attachment, Delivery, Inbound, IngestResult, Message
 
 NAME = "sms"
@@ -116,7 +116,7 @@ def _sid(params: Params, key: str) -> str:
 def _number(raw: str, region: str) -> str:
     """The hub's own number as E.164 when it is one (short codes stay as written)."""
     try:
-        return normalize_phone(raw, region) if raw else ""
+        return normalise_phone(raw, region) if raw else ""
     except PayloadError:
         return raw.strip()
 
@@ -171,21 +171,20 @@ class SmsChannel:
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
         async def receive(request: web.Request) -> web.Response:
             params = await read_params(request, self.max_body_bytes, NAME)
-            try:
-                self.signature.check(request, params, NAME)
-            except SignatureError as exc:
-                if self.quarantine is None:
-                    raise
-                inbound = parse_sms(params, self.clock(), self.default_region)
-                await self.quarantine(quarantined(inbound, exc.url))
-                return twiml(reply_twiml(""))  # kept, never answered
-            inbound = parse_sms(params, self.clock(), self.default_region)
+            inbound = await verified_contact(
+                request, params, self.signature, self._parse, self.quarantine, NAME
+            )
+            if inbound is None:
+                return twiml(reply_twiml(""))  # quarantined: kept, never answered
             return twiml(await self.answer(inbound, await sink(inbound)))
 
         return [
             web.post("/webhooks/twilio/sms", receive),
             web.post("/webhooks/twilio/sms/status", self._status),
         ]
+
+    def _parse(self, params: Params) -> Inbound:
+        return parse_sms(params, self.clock(), self.default_region)
 
     async def answer(self, inbound: Inbound, result: IngestResult) -> str:
         """The TwiML reply; keywords record consent (also on a retried webhook: idempotent)."""

@@ -31,8 +31,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from channels.base import Sink, utcnow
 from channels.twilio import twiml as tw
-from channels.twilio.webhook import Params, TwilioSignature, quarantined, read_params, twiml
-from core.errors import PayloadError, SignatureError
+from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml, verified_contact
+from core.errors import PayloadError
 from core.identity import phone_identity
 from core.model import Attachment, Event, Identity, Inbound
 
@@ -180,6 +180,9 @@ class VoiceChannel:
     async def serve(self, sink: Sink) -> AsyncIterator[None]:
         yield  # webhooks only: nothing runs in the background
 
+    def parse(self, params: Params) -> Inbound:
+        return parse_call(params, self.clock(), self.default_region)
+
 
 @dataclass(frozen=True, slots=True)
 class CallFlow:
@@ -197,15 +200,11 @@ class CallFlow:
     async def incoming(self, request: web.Request) -> web.Response:
         channel = self.channel
         params = await read_params(request, channel.max_body_bytes, NAME)
-        try:
-            channel.signature.check(request, params, NAME)
-        except SignatureError as exc:
-            if channel.quarantine is None:
-                raise
-            call = parse_call(params, channel.clock(), channel.default_region)
-            await channel.quarantine(quarantined(call, exc.url))
-            return twiml(tw.reject())
-        call = parse_call(params, channel.clock(), channel.default_region)
+        call = await verified_contact(
+            request, params, channel.signature, channel.parse, channel.quarantine, NAME
+        )
+        if call is None:
+            return twiml(tw.reject())  # quarantined: kept, never answered
         result = await self.sink(call)
         state = await channel.placement(result.ticket_id, call.received_at)
         if state.open and channel.ivr.admits(state.waiting):
@@ -219,7 +218,7 @@ class CallFlow:
         if digits == "1":
             await self.sink(self._event(params, Event.CALLBACK_REQUEST, "callback requested"))
             return twiml(tw.say_and_hang_up(ivr, ivr.callback_confirmed))
-        caller = _caller(parse_call(params, self.channel.clock(), self.channel.default_region))
+        caller = _caller(self.channel.parse(params))
         if digits == "2":
             return twiml(tw.voicemail(ivr, caller))
         return twiml(tw.menu(ivr, ivr.invalid, caller))
@@ -273,7 +272,7 @@ class CallFlow:
         await self.sink(missed_call(params, why, self.channel.clock(), self.channel.default_region))
 
     def _menu_again(self, params: Params) -> VoiceResponse:
-        call = parse_call(params, self.channel.clock(), self.channel.default_region)
+        call = self.channel.parse(params)
         return tw.menu(self.channel.ivr, self.channel.ivr.busy, _caller(call))
 
 

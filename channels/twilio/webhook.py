@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
@@ -23,7 +23,7 @@ from multidict import MultiDict, MultiDictProxy
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml import TwiML
 
-from channels.base import read_body
+from channels.base import Sink, read_body
 from core.errors import PayloadError, SignatureError
 from core.model import Identity, Inbound
 
@@ -132,6 +132,26 @@ def quarantined(inbound: Inbound, checked_url: str) -> Inbound:
         dedupe_key=f"{inbound.channel}:unverified:{inbound.external_id}",
         meta={"signature": "unverified", "checked_url": checked_url},
     )
+
+
+async def verified_contact(
+    request: web.Request,
+    params: Params,
+    signature: TwilioSignature,
+    parse: Callable[[Params], Inbound],
+    quarantine: Sink | None,
+    channel: str,
+) -> Inbound | None:
+    """The contact when its signature holds. When it fails: SignatureError (403), or, with a
+    quarantine, None once the contact is kept there, unverified (the caller answers blandly)."""
+    try:
+        signature.check(request, params, channel)
+    except SignatureError as exc:
+        if quarantine is None:
+            raise
+        await quarantine(quarantined(parse(params), exc.url))
+        return None
+    return parse(params)
 
 
 async def read_params(request: web.Request, limit: int, channel: str) -> Params:

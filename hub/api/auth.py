@@ -1,4 +1,4 @@
-"""Bearer tokens for the API: random secrets, stored only as their SHA-256 digest.
+"""Bearer-token authentication of the API and the roles' grants.
 
 Roles: an agent works tickets and queues; a supervisor does what an agent does and edits
 rules; outbound teams run campaigns; an admin may do everything. Every role may read.
@@ -6,17 +6,14 @@ rules; outbound teams run campaigns; an admin may do everything. Every role may 
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from core.errors import AuthError, Forbidden
 from core.model import Role, Token
+from hub.tokens import digest
 from storage.base import Store
 
-TOKEN_PREFIX = "ch_"  # noqa: S105  # a marker that makes leaked tokens greppable
 REQUEST_TOKEN: web.RequestKey[Token] = web.RequestKey("token", Token)
 
 GRANTS: dict[Role, frozenset[Role]] = {
@@ -26,14 +23,6 @@ GRANTS: dict[Role, frozenset[Role]] = {
     Role.ADMIN: frozenset(Role),
 }
 _PUBLIC = frozenset({"/api/openapi.json"})
-
-
-def new_secret() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def auth_middleware(store: Store) -> web.middleware:  # type: ignore[valid-type]

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from datetime import UTC, date, datetime
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.campaigns import CallOutcome, CampaignSpec, CampaignState
-from core.duration import parse_duration
 from core.model import Priority
 from hub.campaigns.desk import NAME_PATTERN, CampaignDesk
+from hub.settings.fields import Duration
 
 AGENT_OUTCOMES = tuple(o.value for o in CallOutcome if o is not CallOutcome.EXPIRED)
-
-
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _aware(moment: datetime | None) -> datetime | None:

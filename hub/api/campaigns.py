@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import multiprocessing
 import os
 import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from channels.base import utcnow
 from core.campaigns import Campaign, CampaignState
 from core.errors import Forbidden, InvalidRequest, NotFound, PayloadError, PayloadTooLarge
-from core.identity import normalize_phone
+from core.identity import normalise_phone
 from core.model import Role, Token
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.campaign_body import CampaignBody, OutcomeBody
+from hub.api.params import json_body
 from hub.api.views import iso
 from hub.api.views_campaigns import (
     attempt_json,
@@ -85,23 +84,19 @@ def _desk(request: web.Request) -> CampaignDesk:
     return CampaignDesk(request.config_dict[STORE], request.config_dict[SETTINGS].campaigns)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def _campaign(request: web.Request) -> Campaign:
     return await _desk(request).find(request.match_info["key"])
 
 
 async def create_campaign(request: web.Request) -> web.Response:
     runner(request)
-    data = await _json_body(request)
+    data = await json_body(request)
     desk = _desk(request)
     try:
         body = CampaignBody.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(_problems(exc)) from exc
-    campaign = await desk.create(body.spec(desk), _now())
+    campaign = await desk.create(body.spec(desk), utcnow())
     return web.json_response(campaign_json(campaign), status=201)
 
 
@@ -118,7 +113,7 @@ async def change_state(request: web.Request) -> web.Response:
     runner(request)
     campaign = await _campaign(request)
     state = STATE_ACTIONS[request.match_info["action"]]
-    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, _now())
+    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, utcnow())
     return web.json_response(campaign_json(changed))
 
 
@@ -126,7 +121,7 @@ async def next_contact(request: web.Request) -> web.Response:
     """The next callable contact, leased to the caller with a new attempt; 204 when none."""
     token = runner(request)
     campaign = await _campaign(request)
-    now = _now()
+    now = utcnow()
     lease = await _desk(request).next_lease(campaign, token.name, now)
     if lease is None:
         return web.Response(status=204)
@@ -137,7 +132,7 @@ async def record_outcome(request: web.Request) -> web.Response:
     token = runner(request)
     campaign = await _campaign(request)
     try:
-        body = OutcomeBody.model_validate(await _json_body(request))
+        body = OutcomeBody.model_validate(await json_body(request))
     except ValidationError as exc:
         raise InvalidRequest(_problems(exc)) from exc
     attempt_id = int(request.match_info["attempt_id"])
@@ -145,7 +140,7 @@ async def record_outcome(request: web.Request) -> web.Response:
     attempt, _ = await store.get_attempt(attempt_id)
     if attempt.agent != token.name and token.role is Role.OUTBOUND:
         raise Forbidden(f"attempt {attempt_id} belongs to {attempt.agent!r}")
-    now = _now()
+    now = utcnow()
     contact = await _desk(request).record(
         campaign, attempt_id, body.as_outcome(), now,
         callback_at=body.callback_at, note=body.note, agent=token.name,
@@ -159,14 +154,14 @@ async def get_contact(request: web.Request) -> web.Response:
     history = await request.config_dict[STORE].get_contact(contact_id)
     if history.contact.campaign_id != campaign.id:
         raise NotFound("contact", contact_id)
-    body = contact_json(history.contact, campaign, _now())
+    body = contact_json(history.contact, campaign, utcnow())
     body["attempts_made"] = [attempt_json(a) for a in history.attempts]
     return web.json_response(body)
 
 
 async def campaign_stats(request: web.Request) -> web.Response:
     campaign = await _campaign(request)
-    now = _now()
+    now = utcnow()
     stats = await _desk(request).stats(campaign, now)
     return web.json_response(stats_json(stats, now))
 
@@ -179,7 +174,7 @@ async def upload_contacts(request: web.Request) -> web.Response:
     explicit = _mapping(request.query.getall("map", []))
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
         load = ListLoad(
-            request.config_dict[STORE], campaign, settings.routing.default_region, _now(),
+            request.config_dict[STORE], campaign, settings.routing.default_region, utcnow(),
             batch_rows=settings.campaigns.batch_rows, workers=settings.campaigns.workers,
             explicit=explicit,
         )  # fmt: skip
@@ -194,7 +189,7 @@ async def upload_do_not_call(request: web.Request) -> web.Response:
     source = request.query.get("source") or f"upload by {token.name}"
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
         report = await load_do_not_call(
-            request.config_dict[STORE], path, source, settings.routing.default_region, _now(),
+            request.config_dict[STORE], path, source, settings.routing.default_region, utcnow(),
             settings.campaigns.batch_rows,
         )  # fmt: skip
     return web.json_response(dnc_report_json(report))
@@ -203,7 +198,7 @@ async def upload_do_not_call(request: web.Request) -> web.Response:
 async def get_do_not_call(request: web.Request) -> web.Response:
     region = request.config_dict[SETTINGS].routing.default_region
     try:
-        phone = normalize_phone(request.match_info["phone"], region)
+        phone = normalise_phone(request.match_info["phone"], region)
     except PayloadError as exc:
         raise InvalidRequest(exc.message) from exc
     entry = await request.config_dict[STORE].get_do_not_call(phone)
@@ -261,13 +256,3 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
     )
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise InvalidRequest("body must be a JSON object")
-    return data

@@ -34,7 +34,6 @@ def _json(schema: str) -> dict[str, Any]:
 
 
 _DURATION = {"type": "string", "description": "e.g. 30m, 4h, 1d"}
-_RETRIED = ("no_answer", "busy", "voicemail", "failed")
 SCHEMAS: dict[str, Any] = {
     "CampaignCreate": {
         "type": "object",

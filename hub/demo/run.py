@@ -25,13 +25,13 @@ from channels.base import hmac_sha256_hex
 from channels.email.smtp import SmtpChannel
 from channels.webform import SIGNATURE_HEADER
 from core.model import Role
-from hub.api.auth import digest, new_secret
 from hub.app import build_app
 from hub.demo import email as demo_email
 from hub.demo import slack as demo_slack
 from hub.demo import twilio as demo_twilio
 from hub.settings.tree import Settings, parse_settings
 from hub.state import CHANNELS, STORE
+from hub.tokens import digest, new_secret
 
 FORM_CONTACTS: tuple[dict[str, str], ...] = (
     {

@@ -4,20 +4,18 @@ customer she already is; chat.postMessage takes the agent's reply)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
 from collections.abc import Iterator
 from typing import Any
 
+from hub.demo.request import DemoRequest
 from hub.demo.slack_emulator import BOT_ID, SlackEmulator
-from hub.demo.twilio import DemoRequest
+from hub.demo.slack_events import ADA, SUPPORT, slack_headers
 
 PATH = "/webhooks/slack/events"
-SUPPORT = "C0SUPPORT"
-ADA, GRACE = "U0ADA", "U0GRACE"
+GRACE = "U0GRACE"
 ROOT = "1700000000.000100"
 
 
@@ -78,15 +76,8 @@ def _signed(
 ) -> DemoRequest:
     payload = {"type": "event_callback", "team_id": "T0HUB", "event": event, "event_id": event_id}
     body = json.dumps(payload).encode()
-    stamp = str(int(time.time()) - age)
-    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": "v0=" + digest.hexdigest(),
-    }
-    if retry:
-        headers["X-Slack-Retry-Num"] = str(retry)
+    stamp = int(time.time()) - age
+    headers = slack_headers(body, secret=secret, timestamp=stamp, retry=retry or None)
     return DemoRequest(label, PATH, body, headers)
 
 

@@ -9,25 +9,17 @@ from __future__ import annotations
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from channels.twilio.webhook import SIGNATURE_HEADER, TwilioSignature
+from hub.demo.request import DemoRequest
 
 PUBLIC_URL = "https://hub.example.com"
 ACCOUNT_SID = "AC" + "de300000000000000000000000000000"
 HUB_NUMBER = "+15557654321"
 ADA_PHONE = "+15552010042"  # the number Ada gave on her second form
 CALLER = "+447946000123"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoRequest:
-    label: str
-    path: str
-    body: bytes
-    headers: dict[str, str]
 
 
 def twilio_section(auth_token: str) -> dict[str, Any]:

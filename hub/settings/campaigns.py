@@ -24,29 +24,20 @@ max_upload_mb = 1024                # largest list over POST /api/campaigns/{id}
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from core.campaigns import DEFAULT_RETRY, CampaignPolicy
-from core.duration import parse_duration
+from hub.settings.fields import Duration, Section
 from router.campaigns import check_policy
-
-
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 def _default_retry() -> dict[str, timedelta]:
     return {str(outcome): delay for outcome, delay in DEFAULT_RETRY}
 
 
-class CampaignSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class CampaignSettings(Section):
     queue: str = Field("callbacks", min_length=1)
     caller_id: str = Field("", pattern=r"^(\+[1-9][0-9]{6,14})?$")
     hours: str = "08:00-21:00"

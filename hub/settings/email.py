@@ -20,44 +20,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Self
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     field_validator,
     model_validator,
 )
 
-from core.duration import parse_duration
+from hub.settings.fields import Duration, Section
 
-
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 _MIB = 1024 * 1024
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MimeLimitSettings(_Section):
+class MimeLimitSettings(Section):
     max_text_chars: int = Field(100_000, ge=1000)
     max_attachment_bytes: int = Field(10 * _MIB, ge=1024)  # larger parts are listed, not kept
     max_attachments_bytes: int = Field(25 * _MIB, ge=1024)  # per message
 
 
-class SmtpSettings(_Section):
+class SmtpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(2525, ge=0, le=65535)
-    mailboxes: list[str] = []
-    domains: list[str] = []
+    mailboxes: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
     hostname: str | None = None  # the name in the greeting; default: the machine's FQDN
     max_message_bytes: int = Field(25 * _MIB, ge=1024)  # larger DATA: 552
     max_recipients: int = Field(50, ge=1, le=1000)
@@ -76,7 +63,7 @@ class SmtpSettings(_Section):
         return self
 
 
-class ImapSettings(_Section):
+class ImapSettings(Section):
     host: str
     port: int = Field(993, ge=1, le=65535)
     tls: bool = True  # implicit TLS (imaps); false: plain, upgraded when `starttls`
@@ -102,7 +89,7 @@ class ImapSettings(_Section):
         return self
 
 
-class OutboundSmtpSettings(_Section):
+class OutboundSmtpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(25, ge=1, le=65535)
     username: str | None = None
@@ -132,7 +119,7 @@ class OutboundSmtpSettings(_Section):
         return text
 
 
-class OutboundSettings(_Section):
+class OutboundSettings(Section):
     smtp: OutboundSmtpSettings | None = None
 
 

@@ -17,22 +17,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
-from core.duration import parse_duration
+from hub.settings.fields import Duration, Section
 
-
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
 ChannelId = Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,39}$")]
 
 
-class SlackSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class SlackSettings(Section):
     signing_secret: SecretStr | None = Field(None, min_length=16)  # Events API: required
     bot_token: SecretStr = Field(min_length=8)
     api_base: str = Field("https://slack.com/api/", pattern=r"^https?://[^?#\s]+/$")

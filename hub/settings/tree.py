@@ -13,50 +13,36 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
 )
 
-from core.duration import parse_duration
 from core.errors import ConfigError
 from core.model import ThreadPolicy
 from hub.settings.campaigns import CampaignSettings
 from hub.settings.email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
+from hub.settings.fields import Duration, Section
 from hub.settings.slack import SlackSettings
 
 
-def _duration(value: object) -> object:
-    return parse_duration(value) if isinstance(value, str) else value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ServerSettings(_Section):
+class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     max_body_bytes: int = Field(1_048_576, ge=1024)
 
 
-class StorageSettings(_Section):
+class StorageSettings(Section):
     url: str = "sqlite:///./contacthub.db"
     blob_dir: Path = Field(default_factory=blob_dir_default)  # email attachments, by sha256
 
 
-class RoutingSettings(_Section):
+class RoutingSettings(Section):
     rules: Path | None = None
     default_region: str = Field("US", min_length=2, max_length=2)
     watch_interval: Duration = timedelta(seconds=2)  # rules file and other hubs' versions
@@ -74,7 +60,7 @@ def _default_windows() -> dict[str, timedelta]:
     }
 
 
-class ThreadingSettings(_Section):
+class ThreadingSettings(Section):
     """How long a customer's next message on a channel joins their live ticket."""
 
     reopen_window: dict[str, Duration] = Field(default_factory=_default_windows)
@@ -85,12 +71,12 @@ class ThreadingSettings(_Section):
         return ThreadPolicy(windows, self.default_window)
 
 
-class WebformSettings(_Section):
+class WebformSettings(Section):
     secret: SecretStr = Field(min_length=16)
     max_field_chars: int = Field(100_000, ge=100)
 
 
-class TwilioVoiceSettings(_Section):
+class TwilioVoiceSettings(Section):
     """The IVR. Texts left unset keep the built-in wording (channels/voice_twiml.py)."""
 
     dial: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")  # instead of <Enqueue>
@@ -108,7 +94,7 @@ class TwilioVoiceSettings(_Section):
     goodbye: str | None = None
 
 
-class TwilioSettings(_Section):
+class TwilioSettings(Section):
     account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token: SecretStr = Field(min_length=16)
     api_base: str = Field("https://api.twilio.com", pattern=r"^https?://[^/?#\s]+/?$")
@@ -130,20 +116,20 @@ class TwilioSettings(_Section):
         return text
 
 
-class ChannelsSettings(_Section):
+class ChannelsSettings(Section):
     webform: WebformSettings | None = None
     twilio: TwilioSettings | None = None
     slack: SlackSettings | None = None
     smtp: SmtpSettings | None = None
-    imap: list[ImapSettings] = []
+    imap: list[ImapSettings] = Field(default_factory=list)
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(Section):
     level: str = Field("info", pattern="^(debug|info|warning|error)$")
     json_lines: bool = False
 
 
-class Settings(_Section):
+class Settings(Section):
     server: ServerSettings = ServerSettings()
     storage: StorageSettings = StorageSettings()
     routing: RoutingSettings = RoutingSettings()

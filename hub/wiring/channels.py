@@ -7,36 +7,13 @@ name that `POST /api/tickets/{id}/reply` uses (a channel absent from it cannot r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from channels.base import Channel, Sender, Sink
-from channels.twilio.sms import SmsChannel
-from channels.twilio.sms_sender import TwilioSmsSender
-from channels.twilio.twiml import Ivr
-from channels.twilio.voice import VoiceChannel
-from channels.twilio.webhook import TwilioSignature
 from channels.webform import WebformChannel
-from core.model import ThreadPolicy
-from hub.ingest import Ingest
-from hub.metrics import Metrics
-from hub.rules.routing import Routing
-from hub.settings.tree import Settings, TwilioSettings, TwilioVoiceSettings
-from hub.wiring.calls import CallDesk, Rerouting
+from hub.settings.tree import Settings
+from hub.state import Services
 from hub.wiring.email import email_channels, email_sender
-from hub.wiring.quarantine import Quarantine
 from hub.wiring.slack import slack_channels, slack_sender
-from storage.base import Store
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What the hub hands its channels (channels import neither storage nor routing)."""
-
-    store: Store
-    routing: Routing
-    ingest: Ingest
-    metrics: Metrics
-    policy: ThreadPolicy
+from hub.wiring.twilio import sms_sender, twilio_channels
 
 
 def enabled_channels(settings: Settings, services: Services) -> list[tuple[Channel, Sink]]:
@@ -50,69 +27,18 @@ def enabled_channels(settings: Settings, services: Services) -> list[tuple[Chann
             max_field_chars=form.max_field_chars,
         )
         channels.append((webform, services.ingest))
-    twilio = settings.channels.twilio
-    if twilio is not None:
-        channels += _twilio_channels(settings, twilio, services)
+    channels += twilio_channels(settings, services)
     channels += slack_channels(settings, services.store, services.ingest)
     channels += email_channels(settings, services.store, services.ingest)
     return channels
 
 
-def _twilio_channels(
-    settings: Settings, twilio: TwilioSettings, services: Services
-) -> list[tuple[Channel, Sink]]:
-    public_url = settings.server.public_url
-    signature = TwilioSignature(twilio.auth_token.get_secret_value(), public_url)
-    quarantine: Quarantine | None = None
-    if twilio.on_bad_signature == "quarantine":
-        quarantine = Quarantine(services.store, services.policy, services.metrics)
-    limit, region = settings.server.max_body_bytes, settings.routing.default_region
-    sms = SmsChannel(
-        signature,
-        consent=services.store,
-        deliveries=services.store,
-        max_body_bytes=limit,
-        acknowledgement=twilio.acknowledgement,
-        help_text=twilio.help_text,
-        quarantine=quarantine,
-        default_region=region,
-    )
-    desk = CallDesk(services.store, services.routing)
-    voice = VoiceChannel(
-        signature,
-        desk.placement,
-        max_body_bytes=limit,
-        ivr=ivr(twilio.voice, public_url),
-        quarantine=quarantine,
-        default_region=region,
-    )
-    rerouting = Rerouting(
-        services.ingest, services.store, services.routing, services.ingest.on_campaign
-    )
-    return [(sms, services.ingest), (voice, rerouting)]
-
-
-def ivr(voice: TwilioVoiceSettings, public_url: str | None) -> Ivr:
-    texts = {key: value for key, value in voice.model_dump().items() if value is not None}
-    return Ivr(**texts, public_url=public_url)
-
-
 def enabled_senders(settings: Settings) -> dict[str, Sender]:
     """Reply senders by channel name."""
     senders: dict[str, Sender] = {}
-    twilio = settings.channels.twilio
-    if twilio is not None:
-        public_url = settings.server.public_url
-        callback = f"{public_url.rstrip('/')}/webhooks/twilio/sms/status" if public_url else None
-        senders[SmsChannel.name] = TwilioSmsSender(
-            twilio.account_sid,
-            twilio.auth_token.get_secret_value(),
-            twilio.api_base,
-            status_callback=callback,
-            attempts=twilio.send_attempts,
-            backoff=twilio.send_backoff.total_seconds(),
-            timeout=twilio.send_timeout.total_seconds(),
-        )
+    sms = sms_sender(settings)
+    if sms is not None:
+        senders[sms.name] = sms
     email = email_sender(settings)
     if email is not None:
         senders[email.name] = email

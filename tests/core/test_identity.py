@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import PayloadError
-from core.identity import email_identity, mask, normalize_phone, phone_identity
+from core.identity import email_identity, mask, normalise_phone, phone_identity
 from core.model import Identity
 
 
@@ -47,13 +47,13 @@ def test_phone_numbers_become_e164(raw: str, region: str, expected: str) -> None
 @pytest.mark.parametrize("raw", ["", "hello", "12", "+999 1234"])
 def test_non_numbers_are_refused(raw: str) -> None:
     with pytest.raises(PayloadError):
-        normalize_phone(raw, "US")
+        normalise_phone(raw, "US")
 
 
 @given(st.text(max_size=40))
 def test_phone_parsing_never_raises_anything_but_payload_error(raw: str) -> None:
     try:
-        result = normalize_phone(raw, "US")
+        result = normalise_phone(raw, "US")
     except PayloadError:
         return
     assert result.startswith("+")

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import ConfigError
 from hub.settings.tree import parse_settings
-from hub.wiring.channels import ivr
+from hub.wiring.twilio import ivr
 from tests.twilio_support import ACCOUNT_SID
 
 CONFIG = Path("config")

@@ -9,7 +9,7 @@ import re2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.keywords import KeywordMatcher, normalize_phrase, words
+from router.keywords import KeywordMatcher, normalise_phrase, words
 from router.patterns import PatternMatcher
 from router.spec import Limits
 
@@ -30,8 +30,8 @@ texts = st.lists(st.tuples(st.sampled_from(VOCABULARY), separators), max_size=12
 
 @given(texts)
 def test_keyword_matcher_finds_exactly_the_keywords_a_word_search_finds(text: str) -> None:
-    matcher = KeywordMatcher.build(normalize_phrase(k) for k in KEYWORDS)
-    expected = {normalize_phrase(k) for k in KEYWORDS if naive_contains(text, normalize_phrase(k))}
+    matcher = KeywordMatcher.build(normalise_phrase(k) for k in KEYWORDS)
+    expected = {normalise_phrase(k) for k in KEYWORDS if naive_contains(text, normalise_phrase(k))}
     assert matcher.find(text.casefold()) == expected
 
 
@@ -53,4 +53,4 @@ def test_pattern_matcher_finds_exactly_the_patterns_a_search_finds(text: str) ->
     ],
 )
 def test_keywords_are_normalised_to_casefolded_words(phrase: str, normal: str) -> None:
-    assert normalize_phrase(phrase) == normal
+    assert normalise_phrase(phrase) == normal

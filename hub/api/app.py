@@ -1,0 +1,21 @@
+"""The REST API under /api/ as one sub-application, behind bearer-token authentication."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api import campaigns, rules, tickets
+from hub.api.auth import auth_middleware
+from hub.api.openapi import OPENAPI
+from storage.base import Store
+
+
+def build_api(store: Store) -> web.Application:
+    api = web.Application(middlewares=[auth_middleware(store)])
+    api.add_routes([web.get("/openapi.json", openapi), *tickets.ROUTES, *rules.ROUTES])
+    campaigns.add_campaign_routes(api)
+    return api
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)

@@ -1,0 +1,72 @@
+"""Reading a request: its JSON body, path ids and query values, each refused (400) by name."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from core.errors import InvalidRequest
+
+MAX_PAGE = 200
+E = TypeVar("E", bound=StrEnum)
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object (the one shape every API call takes)."""
+    try:
+        data = json.loads(await request.read())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidRequest("body must be a JSON object")
+    return data
+
+
+async def text_body(request: web.Request, what: str) -> str:
+    try:
+        return (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"{what} must be UTF-8 text") from exc
+
+
+def path_id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit():
+        raise InvalidRequest(f"not an id: {raw!r}")
+    return int(raw)
+
+
+def whole_number(raw: str | None, name: str) -> int | None:
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest(f"{name} must be a whole number")
+    return int(raw)
+
+
+def one_of(kind: type[E], raw: object, name: str) -> E | None:
+    if raw is None:
+        return None
+    try:
+        return kind(str(raw))
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidRequest(f"{name} must be one of {allowed}") from None
+
+
+def optional_str(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest(f"{key} must be a string")
+    return value
+
+
+def tag_list(raw: object) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
+        raise InvalidRequest("tags must be a list of non-empty strings")
+    return tuple(dict.fromkeys(raw))
