@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from core.errors import (
     AuthError,
@@ -45,7 +45,7 @@ def status_of(error: HubError) -> int:
     return next((status for kind, status in STATUS if isinstance(error, kind)), 500)
 
 
-def error_middleware(metrics: Metrics) -> web.middleware:  # type: ignore[valid-type]
+def error_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:

@@ -95,7 +95,7 @@ class Ruleset:
             return self._decide(inbound, facts)
         # A rule that raised would fail the store's transaction on every retry of the same
         # message: route it to the default queue, say why, and keep the contact.
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001  # whatever a rule raises, as the comment says
             return self._fallback(exc)
 
     def _decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:

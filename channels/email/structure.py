@@ -28,7 +28,7 @@ class IndexedMessage(Message):
     def get(self, name: str, failobj: Any = None) -> Any:
         if self._index is None:
             index: dict[str, Any] = {}
-            for key, value in reversed(self._headers):  # type: ignore[attr-defined]
+            for key, value in reversed(self._headers):  # type: ignore[attr-defined]  # Message's header list, untyped in typeshed
                 index[key.lower()] = value
             self._index = index
         value = self._index.get(name.lower())

@@ -7,7 +7,7 @@ rules; outbound teams run campaigns; an admin may do everything. Every role may 
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 from core.errors import AuthError, Forbidden
 from core.model import Role, Token
@@ -25,7 +25,7 @@ GRANTS: dict[Role, frozenset[Role]] = {
 _PUBLIC = frozenset({"/api/openapi.json"})
 
 
-def auth_middleware(store: Store) -> web.middleware:  # type: ignore[valid-type]
+def auth_middleware(store: Store) -> Middleware:
     """Every API request but the OpenAPI document needs a live bearer token."""
 
     @web.middleware

@@ -86,7 +86,7 @@ class CampaignDesk:
         """A campaign with the configured defaults, some replaced."""
         spec = CampaignSpec(name, queue or self.settings.queue, self.settings.caller_id,
                             self.settings.policy())  # fmt: skip
-        return replace(spec, **fields)  # type: ignore[arg-type]
+        return replace(spec, **fields)  # type: ignore[arg-type]  # fields are CampaignSpec's own, checked by the API body
 
     async def create(self, spec: CampaignSpec, now: datetime) -> Campaign:
         if not re.fullmatch(NAME_PATTERN, spec.name):

@@ -254,7 +254,7 @@ def _batches(reader: ListReader, size: int) -> Iterator[list[Row]]:
 def _told(progress: Progress | None, stream: IO[str], size: int) -> Callable[[int], None]:
     def tell(rows: int) -> None:
         if progress is not None:
-            progress(min(stream.buffer.tell(), size), rows)  # type: ignore[attr-defined]
+            progress(min(stream.buffer.tell(), size), rows)  # type: ignore[attr-defined]  # a TextIOWrapper's byte buffer, which IO[str] hides
 
     return tell
 

@@ -37,7 +37,7 @@ async def load(
 ) -> LoadReport:
     path = tmp_path / "list.csv"
     path.write_bytes(data)
-    job = ListLoad(store, campaign, "US", T0, **options)  # type: ignore[arg-type]
+    job = ListLoad(store, campaign, "US", T0, **options)  # type: ignore[arg-type]  # options of several types, as tests pass them
     return await job.run(path)
 
 

@@ -32,11 +32,11 @@ DEFAULT = CallingHours(CampaignPolicy())
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type, misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type, misc]  # datetime's positional fields as a tuple
 
 
 def local(zone: str, *args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[arg-type, misc]
+    return datetime(*args, tzinfo=ZoneInfo(zone))  # type: ignore[arg-type, misc]  # datetime's positional fields as a tuple
 
 
 def contact(slot: str = NY, attempts: int = 0, priority: int = 1) -> CampaignContact:
@@ -145,8 +145,8 @@ ZONES = [NY, CHI, LA, "Europe/London", "Australia/Sydney", "Asia/Kolkata", "Paci
          "America/Sao_Paulo", "Australia/Lord_Howe", "America/St_Johns"]  # fmt: skip
 # hypothesis takes naive bounds and attaches the zone itself.
 instants = st.datetimes(
-    min_value=datetime(2024, 1, 1),  # noqa: DTZ001
-    max_value=datetime(2030, 12, 31),  # noqa: DTZ001
+    min_value=datetime(2024, 1, 1),  # noqa: DTZ001  # naive, as said above
+    max_value=datetime(2030, 12, 31),  # noqa: DTZ001  # naive, as said above
     timezones=st.just(UTC),
 )
 windows = st.sampled_from(["08:00-21:00", "09:00-17:00", "00:00-24:00", "08:00-12:00,13:00-21:00"])

@@ -23,7 +23,7 @@ OFFICE = calendar(NEW_YORK, {"mon-fri": "08:00-18:00", "sat": "09:00-13:00"}, (d
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type, misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[arg-type, misc]  # datetime's positional fields as a tuple
 
 
 OPEN_CASES = [
@@ -42,7 +42,7 @@ OPEN_CASES = [
     pytest.param(utc(2026, 12, 25, 15, 0), False, id="holiday-closed-all-day"),
     pytest.param(utc(2026, 12, 24, 15, 0), True, id="day-before-holiday-open"),
     # A naive time is deliberate here: the router reads it as UTC, never as local time.
-    pytest.param(datetime(2026, 11, 23, 13, 0), True, id="naive-time-is-utc"),  # noqa: DTZ001
+    pytest.param(datetime(2026, 11, 23, 13, 0), True, id="naive-time-is-utc"),  # noqa: DTZ001  # the naive case is the one under test
 ]
 
 

@@ -32,7 +32,7 @@ LEASE = timedelta(minutes=10)
 def contact(
     phone: str, line: int = 1, *, slot: str = NY, at: datetime = T0, **fields: str
 ) -> NewContact:
-    return NewContact(phone, slot, at, line=line, **fields)  # type: ignore[arg-type]
+    return NewContact(phone, slot, at, line=line, **fields)  # type: ignore[arg-type]  # optional fields of several types, as tests pass them
 
 
 def phone(n: int) -> str:
@@ -58,7 +58,7 @@ async def lease_next(
 def change(
     outcome: CallOutcome, state: ContactState, at: datetime, rank: int = 1, **extra: object
 ) -> OutcomeChange:
-    return OutcomeChange(outcome, state, at, rank, **extra)  # type: ignore[arg-type]
+    return OutcomeChange(outcome, state, at, rank, **extra)  # type: ignore[arg-type]  # optional fields of several types, as tests pass them
 
 
 async def test_a_campaign_is_found_by_id_and_name_and_listed(store: Store) -> None:

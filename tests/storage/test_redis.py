@@ -105,7 +105,7 @@ async def test_every_key_carries_the_hash_tag(redis_server: RedisServer, redis_u
         await store.claim_next("q", "alice", later(2))
         await store.add_token("t", Role.AGENT, "d" * 64, later(3))
         await store.save_rules("rules: []\n", "alice", later(4))
-        await store.set_sms_opt_out("phone:+15550001111", True, later(5))  # noqa: FBT003
+        await store.set_sms_opt_out("phone:+15550001111", True, later(5))  # noqa: FBT003  # the protocol's positional flag
     finally:
         await store.close()
     with redis_server.client() as client:
