@@ -126,19 +126,23 @@ def read_queues(
     """Every queue declared; None for one with problems (as for calendars)."""
     if node is None:
         return {}
+    entries = list(reader.entries(node, "queues", "queues"))
+    names = frozenset(name for name, _, _ in entries)
     out: dict[str, QueueSpec | None] = {}
-    for name, key_node, value in reader.entries(node, "queues", "queues"):
+    for name, key_node, value in entries:
         if valid_name(reader, key_node, "queues", name):
-            out[name] = _queue(reader, name, value, calendars)
+            out[name] = _queue(reader, name, value, calendars, names)
     return out
 
 
-def _queue(reader: Reader, name: str, node: Node, calendars: Collection[str]) -> QueueSpec | None:
+def _queue(
+    reader: Reader, name: str, node: Node, calendars: Collection[str], names: Collection[str]
+) -> QueueSpec | None:
     where = f"queue {name!r}"
     if isinstance(node, ScalarNode) and not node.value:  # `general:` alone takes the defaults
         return QueueSpec(name)
     parts = reader.fields(
-        node, where, "a queue", ("kind", "tier", "calendar", "sla", "description")
+        node, where, "a queue", ("kind", "tier", "calendar", "sla", "escalate_to", "description")
     )
     kind = (
         reader.choice(parts["kind"], where, "kind", tuple(QueueKind))
@@ -148,9 +152,28 @@ def _queue(reader: Reader, name: str, node: Node, calendars: Collection[str]) ->
     tier = _tier(reader, where, parts.get("tier"))
     calendar = _calendar_ref(reader, where, parts.get("calendar"), calendars)
     sla = sla_policy(reader, where, parts["sla"]) if "sla" in parts else SlaPolicy()
-    if kind is None or tier is None or calendar == "" or sla is None:
+    escalate_to = _escalation_ref(reader, where, name, parts.get("escalate_to"), names)
+    if kind is None or tier is None or calendar == "" or sla is None or escalate_to == "":
         return None
-    return QueueSpec(name, QueueKind(kind), tier, calendar, sla)
+    return QueueSpec(name, QueueKind(kind), tier, calendar, sla, escalate_to)
+
+
+def _escalation_ref(
+    reader: Reader, where: str, name: str, node: Node | None, names: Collection[str]
+) -> str | None:
+    """The queue escalations go to, None for the next tier's, "" when wrong (reported)."""
+    if node is None:
+        return None
+    target = reader.text(node, where, "escalate_to")
+    if target is None:
+        return ""
+    if target == name:
+        reader.report(node, where, "escalate_to names the queue itself")
+        return ""
+    if target not in names:
+        reader.report(node, where, f"escalate_to: unknown queue {target!r}{suggest(target, names)}")
+        return ""
+    return target
 
 
 def _tier(reader: Reader, where: str, node: Node | None) -> int | None:

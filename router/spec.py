@@ -250,6 +250,7 @@ class QueueSpec:
     tier: int = 1
     calendar: str | None = None
     sla: SlaPolicy = SlaPolicy()
+    escalate_to: str | None = None  # else the next tier's queue (router/workflow.py)
 
 
 @dataclass(frozen=True, slots=True)
