@@ -1,0 +1,77 @@
+"""A ticket's record: the append-only log of everything that happened to it.
+
+Every change to a ticket is written as a `TicketEvent` in the same atomic commit as the change
+itself, so the record is the single source of truth for "what happened": the ticket's history
+(`GET /api/tickets/{id}/events`), the live event stream and the reports all read it. Events
+carry one global sequence number (`seq`), increasing across every ticket of a hub, so a
+reader can resume after any event it has seen and miss nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+Detail = str | int | bool | None | tuple[str, ...]
+
+
+class EventKind(StrEnum):
+    CREATED = "created"  # the ticket, with its route (queue, priority, rule)
+    MESSAGE_IN = "message_in"  # a customer's message threaded onto the ticket
+    REPLY_OUT = "reply_out"  # an agent's reply, stored before it is sent
+    DELIVERY = "delivery"  # what the provider said of an outbound message
+    ACKNOWLEDGED = "acknowledged"  # the automatic acknowledgement sent to the customer
+    NOTE = "note"  # an internal note, never sent
+    ASSIGNED = "assigned"
+    UNASSIGNED = "unassigned"
+    STATUS = "status"
+    QUEUE = "queue"
+    PRIORITY = "priority"
+    TAGS = "tags"
+    ESCALATED = "escalated"
+    TRANSFERRED = "transferred"
+    CUSTOMER_MERGED = "customer_merged"
+    CUSTOMER_UNMERGED = "customer_unmerged"
+    OFFERED = "offered"
+    OFFER_TIMED_OUT = "offer_timed_out"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+
+
+class ActorKind(StrEnum):
+    AGENT = "agent"  # a person, by name
+    RULE = "rule"  # the routing rules, by rule name
+    CLOCK = "clock"  # the SLA clock, offer timers
+    CUSTOMER = "customer"  # by customer id
+    SYSTEM = "system"  # the hub itself (acknowledgements, deliveries, merges of records)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.name}" if self.name else str(self.kind)
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        kind, _, name = text.partition(":")
+        return cls(ActorKind(kind), name)
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    seq: int
+    ticket_id: int
+    kind: EventKind
+    actor: Actor
+    at: datetime
+    detail: Mapping[str, Detail] = field(default_factory=dict)
+    """What changed, by kind: `{"from": ..., "to": ...}` for status, queue, priority,
+    assignee and tags; `{"message_id": ...}` for messages, replies, notes and deliveries."""
