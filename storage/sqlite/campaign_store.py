@@ -41,7 +41,7 @@ class _Readers(Protocol):
 
 
 class SqliteCampaigns:
-    """Campaigns, contacts, attempts and the do-not-call list (storage/sqlite_campaigns.py)."""
+    """Campaigns, contacts, attempts and the do-not-call list (campaigns.py)."""
 
     _writer: _Writer
     _readers: _Readers

@@ -1,12 +1,13 @@
 """The embedded store: one SQLite file in WAL mode, safe for concurrent requests.
 
-Writes go to one writer that owns the only writing connection. It takes every job
-waiting in its queue, runs them in a single `BEGIN IMMEDIATE` transaction and commits
-them together (group commit): with `synchronous=FULL` the fsync, not the SQL,
-is the cost of a commit, and sharing it is how the hub passes the fsync wall without
-acknowledging anything before it is on disk. A job's result is delivered only after the
-shared COMMIT returned. Reads run on a small pool of read-only connections, each inside a
-deferred transaction, so a ticket and its messages come from one snapshot.
+Writes go to one writer that owns the only writing connection. It takes the jobs waiting in
+its queue (up to `max_batch`), runs their SQL on the event loop's thread in a single
+`BEGIN IMMEDIATE` transaction and commits them together (group commit): with
+`synchronous=FULL` the fsync, not the SQL, is the cost of a commit, and sharing it is how the
+hub passes the fsync wall without acknowledging anything before it is on disk. A job's result
+is delivered only after the shared COMMIT returned. Reads run on a small pool of read-only
+connections, one per thread, each read inside a deferred transaction, so a ticket and its
+messages come from one snapshot.
 
 URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, with optional query
 parameters ``synchronous`` (full | normal, default full), ``max_batch`` (jobs per commit,
@@ -104,7 +105,7 @@ def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connec
     # Lookups (dedupe, identities) hit the same hot pages: serve them from memory, not pread.
     db.execute("PRAGMA cache_size = -16384")
     db.execute("PRAGMA mmap_size = 268435456")
-    db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite_checkpoint.py does it
+    db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite/checkpoint.py does it
     if readonly:
         db.execute("PRAGMA query_only = ON")
     elif options.max_size_mb is not None:
@@ -288,7 +289,7 @@ class _Readers:
 
 
 class SqliteStore(SqliteCampaigns):
-    """The Store protocol on one SQLite file (campaigns: storage/sqlite_campaign_store.py)."""
+    """The Store protocol on one SQLite file (campaigns: campaign_store.py)."""
 
     _writer: _Writer  # the mixin's Protocols name only what campaigns call
     _readers: _Readers
