@@ -3,7 +3,7 @@
 An `Inbound` is one normalised provider message. The `Router` turns it (with `CustomerFacts`)
 into a `Decision`; the store commits it atomically into a `Ticket` of a `Customer`, and
 answers with an `IngestResult`. Everything here is a frozen value: safe to share across
-threads (the SQLite writer runs in one) and cheap to build.
+threads (SQLite reads run in a pool of them) and cheap to build.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ other and a contact is handed out once), reads through its read-only connections
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol, TypeVar, TypeVarTuple
 
 from core.campaigns import (
     Attempt,
@@ -27,45 +28,37 @@ from core.campaigns import (
 from storage.sqlite import campaign_lists as lists
 from storage.sqlite import campaigns as c
 
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
 
 class _Writer(Protocol):
-    alive: bool
-
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
-    async def submit(self, op: Any, *args: Any) -> Any: ...
+    async def write(self, op: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T: ...
 
 
 class _Readers(Protocol):
-    async def run(self, op: Any, *args: Any) -> Any: ...
-    def close(self) -> None: ...
+    async def read(self, op: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T: ...
 
 
 class SqliteCampaigns:
-    """Campaigns, contacts, attempts and the do-not-call list (storage/sqlite_campaigns.py)."""
+    """Campaigns, contacts, attempts and the do-not-call list (campaigns.py)."""
 
     _writer: _Writer
     _readers: _Readers
 
     async def create_campaign(self, spec: CampaignSpec, now: datetime) -> Campaign:
-        campaign: Campaign = await self._writer.submit(c.create_campaign, spec, now)
-        return campaign
+        return await self._writer.write(c.create_campaign, spec, now)
 
     async def get_campaign(self, key: int | str) -> Campaign:
-        campaign: Campaign = await self._readers.run(c.get_campaign, key)
-        return campaign
+        return await self._readers.read(c.get_campaign, key)
 
     async def list_campaigns(self) -> list[Campaign]:
-        campaigns: list[Campaign] = await self._readers.run(c.list_campaigns)
-        return campaigns
+        return await self._readers.read(c.list_campaigns)
 
     async def set_campaign_state(
         self, campaign_id: int, state: CampaignState, now: datetime
     ) -> Campaign:
-        campaign: Campaign = await self._writer.submit(
-            c.set_campaign_state, campaign_id, state, now
-        )
-        return campaign
+        return await self._writer.write(c.set_campaign_state, campaign_id, state, now)
 
     async def add_contacts(
         self,
@@ -76,14 +69,12 @@ class SqliteCampaigns:
         *,
         renew: bool = False,
     ) -> ContactBatch:
-        batch: ContactBatch = await self._writer.submit(
+        return await self._writer.write(
             lists.add_contacts, campaign_id, contacts, source, now, renew
         )
-        return batch
 
     async def campaign_slots(self, campaign_id: int) -> list[str]:
-        slots: list[str] = await self._readers.run(c.campaign_slots, campaign_id)
-        return slots
+        return await self._readers.read(c.campaign_slots, campaign_id)
 
     async def next_contact(
         self,
@@ -93,37 +84,26 @@ class SqliteCampaigns:
         now: datetime,
         lease_until: datetime,
     ) -> Lease | None:
-        lease: Lease | None = await self._writer.submit(
-            c.next_contact, campaign_id, slots, agent, now, lease_until
-        )
-        return lease
+        return await self._writer.write(c.next_contact, campaign_id, slots, agent, now, lease_until)
 
     async def get_attempt(self, attempt_id: int) -> tuple[Attempt, CampaignContact]:
-        found: tuple[Attempt, CampaignContact] = await self._readers.run(c.get_attempt, attempt_id)
-        return found
+        return await self._readers.read(c.get_attempt, attempt_id)
 
     async def record_outcome(
         self, attempt_id: int, change: OutcomeChange, now: datetime
     ) -> CampaignContact:
-        contact: CampaignContact = await self._writer.submit(
-            c.record_outcome, attempt_id, change, now
-        )
-        return contact
+        return await self._writer.write(c.record_outcome, attempt_id, change, now)
 
     async def get_contact(self, contact_id: int) -> ContactHistory:
-        history: ContactHistory = await self._readers.run(c.get_contact, contact_id)
-        return history
+        return await self._readers.read(c.get_contact, contact_id)
 
     async def add_do_not_call(self, phones: Sequence[str], source: str, now: datetime) -> int:
-        added: int = await self._writer.submit(lists.add_do_not_call, phones, source, now)
-        return added
+        return await self._writer.write(lists.add_do_not_call, phones, source, now)
 
     async def get_do_not_call(self, phone: str) -> DoNotCall | None:
-        entry: DoNotCall | None = await self._readers.run(lists.get_do_not_call, phone)
-        return entry
+        return await self._readers.read(lists.get_do_not_call, phone)
 
     async def campaign_counts(
         self, campaign_id: int, slots: Sequence[str], now: datetime
     ) -> CampaignCounts:
-        counts: CampaignCounts = await self._readers.run(c.campaign_counts, campaign_id, slots, now)
-        return counts
+        return await self._readers.read(c.campaign_counts, campaign_id, slots, now)

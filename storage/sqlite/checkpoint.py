@@ -14,12 +14,13 @@ import contextlib
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, TypeVarTuple
 
 import structlog
 
 log = structlog.get_logger("contacthub.sqlite")
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class Checkpointer:
@@ -43,7 +44,7 @@ class Checkpointer:
             self._task = None
         await asyncio.to_thread(self._thread.shutdown, wait=True)
 
-    async def _call(self, function: Callable[..., T], *args: object) -> T:
+    async def _call(self, function: Callable[[*Ts], T], *args: *Ts) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
     async def _run(self) -> None:

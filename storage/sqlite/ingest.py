@@ -1,8 +1,8 @@
 """The one atomic ingest operation on SQLite: dedupe, identify, thread, route, store.
 
-Runs on the writer thread inside a savepoint of the current group-commit transaction, so it
-sees every write committed or pending before it, and two copies of one provider message can
-never both be stored.
+A writer job: it runs on the event loop's thread after the earlier jobs of its group commit,
+in their `BEGIN IMMEDIATE` transaction, so it sees every write committed or pending before it,
+and two copies of one provider message can never both be stored.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Every SQLite operation but ingest: synchronous functions of a connection.
 
-Reads run on reader threads inside a deferred transaction (one consistent snapshot);
-writes run on the writer thread inside a savepoint of a group commit.
+Reads run on reader threads inside a deferred transaction (one consistent snapshot); writes
+run one after the other on the event loop's thread, inside the transaction of a group commit
+(when one fails, the batch is rolled back and each runs again alone: no effects outside SQL).
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The embedded store: one SQLite file in WAL mode, safe for concurrent requests.
 
-Writes go to one writer that owns the only writing connection. It takes every job
-waiting in its queue, runs them in a single `BEGIN IMMEDIATE` transaction and commits
-them together (group commit): with `synchronous=FULL` the fsync, not the SQL,
-is the cost of a commit, and sharing it is how the hub passes the fsync wall without
-acknowledging anything before it is on disk. A job's result is delivered only after the
-shared COMMIT returned. Reads run on a small pool of read-only connections, each inside a
-deferred transaction, so a ticket and its messages come from one snapshot.
+Writes go to one writer that owns the only writing connection. It takes the jobs waiting in
+its queue (up to `max_batch`), runs their SQL on the event loop's thread in a single
+`BEGIN IMMEDIATE` transaction and commits them together (group commit): with
+`synchronous=FULL` the fsync, not the SQL, is the cost of a commit, and sharing it is how the
+hub passes the fsync wall without acknowledging anything before it is on disk. A job's result
+is delivered only after the shared COMMIT returned. Reads run on a small pool of read-only
+connections, one per thread, each read inside a deferred transaction, so a ticket and its
+messages come from one snapshot.
 
 URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, with optional query
 parameters ``synchronous`` (full | normal, default full), ``max_batch`` (jobs per commit,
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, TypeVarTuple
 from urllib.parse import parse_qs, urlsplit
 
 from core.errors import ConfigError, Conflict, StorageError, StorageUnavailable
@@ -54,8 +55,8 @@ from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.schema import migrate
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 CHECKPOINT_INTERVAL = 0.25  # seconds between WAL checkpoints
-Op = Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connec
     # Lookups (dedupe, identities) hit the same hot pages: serve them from memory, not pread.
     db.execute("PRAGMA cache_size = -16384")
     db.execute("PRAGMA mmap_size = 268435456")
-    db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite_checkpoint.py does it
+    db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite/checkpoint.py does it
     if readonly:
         db.execute("PRAGMA query_only = ON")
     elif options.max_size_mb is not None:
@@ -114,11 +115,13 @@ def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connec
 
 
 @dataclass(slots=True)
-class _Job:
-    op: Op
-    args: tuple[Any, ...]
-    future: asyncio.Future[Any]
-    result: Any = None
+class _Job(Generic[T]):
+    """An operation waiting for its batch; its result is held until the batch commits."""
+
+    op: Callable[..., T]  # `_Writer.write` checked the arguments against it
+    args: tuple[object, ...]
+    future: asyncio.Future[T]
+    result: T | None = None
     error: BaseException | None = None
 
 
@@ -135,7 +138,7 @@ class _Writer:
     def __init__(self, options: SqliteOptions) -> None:
         self._options = options
         self._io = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
-        self._pending: list[_Job] = []
+        self._pending: list[_Job[Any]] = []  # operations of every result type wait together
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._db: sqlite3.Connection | None = None
@@ -162,10 +165,13 @@ class _Writer:
             await self._blocking(self._db.close)
         self._io.shutdown()
 
-    async def submit(self, op: Op, *args: Any) -> Any:
+    async def write(self, op: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T:
+        """`op(db, *args)` in the next batch: its result once that batch is committed.
+
+        Arguments are positional only: keyword ones would cost every job a dict."""
         if not self.alive:
             raise StorageUnavailable("storage is closed")
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._pending.append(_Job(op, args, future))
         self._wakeup.set()
         return await future
@@ -175,7 +181,7 @@ class _Writer:
         migrate(db)
         return db
 
-    async def _blocking(self, call: Callable[..., T], *args: Any) -> T:
+    async def _blocking(self, call: Callable[[*Ts], T], *args: *Ts) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._io, call, *args)
 
     async def _run(self, db: sqlite3.Connection) -> None:
@@ -190,7 +196,7 @@ class _Writer:
                 await self._commit(db, batch)
                 _settle(batch)
 
-    async def _commit(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
+    async def _commit(self, db: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
         """All jobs in one transaction. When one fails, the batch is rolled back and each job
         runs alone, so a bad job costs its neighbours an fsync each, never their write."""
         try:
@@ -204,7 +210,7 @@ class _Writer:
                 if job.error is None:
                     job.result, job.error = None, failure
 
-    async def _transaction(self, db: sqlite3.Connection, jobs: list[_Job]) -> _Job | None:
+    async def _transaction(self, db: sqlite3.Connection, jobs: list[_Job[Any]]) -> _Job[Any] | None:
         """Run jobs in one transaction and commit; on a job's failure roll back, return it."""
         await self._blocking(db.execute, "BEGIN IMMEDIATE")
         for job in jobs:
@@ -225,7 +231,7 @@ class _Writer:
         return None
 
 
-def _settle(jobs: list[_Job]) -> None:
+def _settle(jobs: list[_Job[Any]]) -> None:
     for job in jobs:
         if job.future.done():  # the caller went away; the write stands and dedupe holds
             continue
@@ -246,13 +252,14 @@ class _Readers:
         self._lock = threading.Lock()
         self._closed = False
 
-    async def run(self, op: Op, *args: Any) -> Any:
+    async def read(self, op: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T:
+        """`op(db, *args)` on a reader thread, in one snapshot."""
         if self._closed:
             raise StorageUnavailable("storage is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(self._read, op, *args))
 
-    def _read(self, op: Op, *args: Any) -> Any:
+    def _read(self, op: Callable[[sqlite3.Connection, *Ts], T], *args: *Ts) -> T:
         try:
             db = self._connection()
             db.execute("BEGIN")
@@ -282,7 +289,10 @@ class _Readers:
 
 
 class SqliteStore(SqliteCampaigns):
-    """The Store protocol on one SQLite file (campaigns: storage/sqlite_campaign_store.py)."""
+    """The Store protocol on one SQLite file (campaigns: campaign_store.py)."""
+
+    _writer: _Writer  # the mixin's Protocols name only what campaigns call
+    _readers: _Readers
 
     def __init__(self, url: str) -> None:
         self.options = SqliteOptions.from_url(url)
@@ -306,98 +316,75 @@ class SqliteStore(SqliteCampaigns):
     async def ping(self) -> None:
         if not self._writer.alive:
             raise StorageUnavailable("storage is closed")
-        await self._readers.run(lambda db: db.execute("SELECT 1").fetchone())
+        await self._readers.read(lambda db: db.execute("SELECT 1").fetchone())
 
     async def commit_inbound(
         self, inbound: Inbound, router: Router, policy: ThreadPolicy
     ) -> IngestResult:
-        result: IngestResult = await self._writer.submit(commit_inbound, inbound, router, policy)
-        return result
+        return await self._writer.write(commit_inbound, inbound, router, policy)
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
-        ticket: Ticket = await self._readers.run(q.get_ticket, ticket_id)
-        return ticket
+        return await self._readers.read(q.get_ticket, ticket_id)
 
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None
     ) -> Page[Ticket]:
-        page: Page[Ticket] = await self._readers.run(q.list_tickets, where, limit, cursor)
-        return page
+        return await self._readers.read(q.list_tickets, where, limit, cursor)
 
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
-        ticket: Ticket = await self._writer.submit(q.update_ticket, ticket_id, change, now)
-        return ticket
+        return await self._writer.write(q.update_ticket, ticket_id, change, now)
 
     async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        ticket: Ticket | None = await self._writer.submit(q.claim_next, queue, assignee, now)
-        return ticket
+        return await self._writer.write(q.claim_next, queue, assignee, now)
 
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime
     ) -> Message:
-        message: Message = await self._writer.submit(
-            q.append_outbound, ticket_id, body, author, now
-        )
-        return message
+        return await self._writer.write(q.append_outbound, ticket_id, body, author, now)
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
-        message: Message = await self._writer.submit(out.record_delivery, message_id, delivery)
-        return message
+        return await self._writer.write(out.record_delivery, message_id, delivery)
 
     async def update_delivery(
         self, channel: str, provider_id: str, delivery: Delivery
     ) -> Message | None:
-        message: Message | None = await self._writer.submit(
-            out.update_delivery, channel, provider_id, delivery
-        )
-        return message
+        return await self._writer.write(out.update_delivery, channel, provider_id, delivery)
 
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
-        message: Message | None = await self._writer.submit(out.edit_message, key, body, at)
-        return message
+        return await self._writer.write(out.edit_message, key, body, at)
 
     async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
-        await self._writer.submit(out.set_sms_opt_out, identity_key, opted_out, at)
+        await self._writer.write(out.set_sms_opt_out, identity_key, opted_out, at)
 
     async def sms_opted_out(self, identity_key: str) -> bool:
-        opted_out: bool = await self._readers.run(out.sms_opted_out, identity_key)
-        return opted_out
+        return await self._readers.read(out.sms_opted_out, identity_key)
 
     async def get_checkpoint(self, name: str) -> str | None:
-        value: str | None = await self._readers.run(out.get_checkpoint, name)
-        return value
+        return await self._readers.read(out.get_checkpoint, name)
 
     async def set_checkpoint(self, name: str, value: str) -> None:
-        await self._writer.submit(out.set_checkpoint, name, value)
+        await self._writer.write(out.set_checkpoint, name, value)
 
     async def queue_stats(self) -> list[QueueStats]:
-        stats: list[QueueStats] = await self._readers.run(q.queue_stats)
-        return stats
+        return await self._readers.read(q.queue_stats)
 
     async def get_customer(self, customer_id: int) -> Customer:
-        customer: Customer = await self._readers.run(q.get_customer, customer_id)
-        return customer
+        return await self._readers.read(q.get_customer, customer_id)
 
     async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
-        version: RulesVersion = await self._writer.submit(q.save_rules, source, author, now)
-        return version
+        return await self._writer.write(q.save_rules, source, author, now)
 
     async def current_rules(self) -> RulesVersion | None:
-        version: RulesVersion | None = await self._readers.run(q.current_rules)
-        return version
+        return await self._readers.read(q.current_rules)
 
     async def rules_history(self, limit: int = 50) -> list[RulesVersion]:
-        history: list[RulesVersion] = await self._readers.run(q.rules_history, limit)
-        return history
+        return await self._readers.read(q.rules_history, limit)
 
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
-        page: Page[Replay] = await self._readers.run(q.replay, limit, cursor)
-        return page
+        return await self._readers.read(q.replay, limit, cursor)
 
     async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
-        token: Token = await self._writer.submit(q.add_token, name, role, digest, now)
-        return token
+        return await self._writer.write(q.add_token, name, role, digest, now)
 
     async def find_token(self, digest: str) -> Token | None:
-        token: Token | None = await self._readers.run(q.find_token, digest)
-        return token
+        return await self._readers.read(q.find_token, digest)
