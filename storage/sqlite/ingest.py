@@ -98,11 +98,11 @@ def _thread_key_ticket(db: sqlite3.Connection, key: str, customer_id: int) -> Ro
         number = key.removeprefix(TICKET_KEY_PREFIX)
         if not number.isdigit():
             return None
-        return db.execute(  # type: ignore[no-any-return]
+        return db.execute(  # type: ignore[no-any-return]  # a row is Any to sqlite3
             "SELECT id FROM tickets WHERE id = ? AND customer_id = ? AND status != 'closed'",
             (int(number), customer_id),
         ).fetchone()
-    return db.execute(  # type: ignore[no-any-return]
+    return db.execute(  # type: ignore[no-any-return]  # a row is Any to sqlite3
         "SELECT t.id FROM thread_keys k JOIN tickets t ON t.id = k.ticket_id "
         "WHERE k.key = ? AND t.status != 'closed'",
         (key,),

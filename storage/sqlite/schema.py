@@ -112,7 +112,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN deleted_at REAL;
     """,
     # 5: outbound campaigns: their contacts (found by slot and due time), attempts, and the
-    # do-not-call list (core/campaigns.py; storage/sqlite_campaigns.py)
+    # do-not-call list (core/campaigns.py; storage/sqlite/campaigns.py)
     """
     CREATE TABLE campaigns (
         id          INTEGER PRIMARY KEY,
