@@ -16,7 +16,7 @@ import structlog
 
 from core.errors import StorageError
 from core.identity import mask
-from core.model import CustomerFacts, Decision, Inbound, IngestResult, ThreadPolicy
+from core.model import Decision, Inbound, IngestResult, ThreadPolicy
 from hub.metrics import Metrics
 from hub.rules.routing import Routing
 from storage.base import Store
@@ -37,9 +37,8 @@ class Ingest:
 
     async def __call__(self, inbound: Inbound) -> IngestResult:
         started = time.perf_counter()
-        router = self.routing if self.on_campaign is None else _Recorder(self.routing)
         try:
-            result = await self.store.commit_inbound(inbound, router, self.policy)
+            result = await self.store.commit_inbound(inbound, self.routing, self.policy)
         except StorageError as exc:
             self.metrics.contacts.labels(inbound.channel, "failed").inc()
             log.warning(
@@ -50,26 +49,10 @@ class Ingest:
             )
             raise
         self.metrics.ingested(inbound.channel, result.outcome, time.perf_counter() - started)
-        decision = router.decision if isinstance(router, _Recorder) else None
-        if self.on_campaign is not None and result.created and decision and decision.campaign:
+        decision = result.decision
+        if self.on_campaign is not None and decision is not None and decision.campaign:
             await self.on_campaign(inbound, result, decision)
         return result
 
 
 CampaignHook = Callable[[Inbound, IngestResult, Decision], Awaitable[None]]
-
-
-class _Recorder:
-    """The router as the store sees it, remembering the last decision: the one it kept."""
-
-    def __init__(self, routing: Routing) -> None:
-        self._routing = routing
-        self.decision: Decision | None = None
-
-    @property
-    def needs_history(self) -> bool:
-        return self._routing.needs_history
-
-    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
-        self.decision = self._routing.decide(inbound, facts)
-        return self.decision

@@ -77,7 +77,9 @@ class Store(Protocol):
         the same atomic operation (tags and open tickets only if the router
         `needs_history`). A backend may also call the router speculatively, before it knows
         whether a ticket will be made (Redis guesses the facts to keep one round trip); the
-        router is pure, so an unused decision costs nothing but its time.
+        router is pure, so an unused decision costs nothing but its time. The result
+        carries the decision stored (never a speculative one left unused) and the ticket's
+        queue after the commit, so no caller needs to read them back.
         """
 
     async def get_ticket(self, ticket_id: int) -> Ticket:

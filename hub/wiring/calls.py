@@ -1,11 +1,12 @@
 """The hub's side of calls: where a call waits, and how a call's later events move its ticket.
 
-The voice channel asks `CallDesk.placement` where a new call's ticket went: the routed
-queue, whether its calendar (rules file: `queues.<name>.calendar`) is open at the moment of
-the call, and how many tickets wait in it. A call's later events (callback request,
-voicemail, missed call) append to the call's ticket, which the store does not route again;
-`Rerouting` re-asks the router for them, and when a rule (not the default) fires, the
-unclaimed ticket moves to that rule's queue, raises its priority and takes its tags.
+The voice channel asks `CallDesk.placement` about a committed call: the queue its ticket is
+in (the commit says), whether that queue's calendar (rules file: `queues.<name>.calendar`)
+is open at the moment of the call, and how many tickets wait in it. A call's later events
+(callback request, voicemail, missed call) append to the call's ticket, which the store
+does not route again; `Rerouting` re-asks the router for them, and when a rule (not the
+default) fires, the unclaimed ticket moves to that rule's queue, raises its priority and
+takes its tags.
 """
 
 from __future__ import annotations
@@ -43,16 +44,15 @@ class CallDesk:
     store: Store
     routing: Routing
 
-    async def placement(self, ticket_id: int, at: datetime) -> QueueState:
-        ticket = await self.store.get_ticket(ticket_id)
+    async def placement(self, result: IngestResult, at: datetime) -> QueueState:
         ruleset = self.routing.rules.ruleset  # one read: the rules in force now
-        spec = ruleset.queues.get(ticket.queue)
+        spec = ruleset.queues.get(result.queue)
         name = None if spec is None else spec.calendar
         calendar = None if name is None else ruleset.calendars.get(name)
         is_open = calendar is None or calendar.is_open(at)  # no calendar: always open
         stats = await self.store.queue_stats()
-        waiting = next((s.waiting for s in stats if s.name == ticket.queue), 0)
-        return QueueState(ticket.queue, is_open, waiting)
+        waiting = next((s.waiting for s in stats if s.name == result.queue), 0)
+        return QueueState(result.queue, is_open, waiting)
 
 
 @dataclass(frozen=True, slots=True)
