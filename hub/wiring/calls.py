@@ -50,9 +50,8 @@ class CallDesk:
         name = None if spec is None else spec.calendar
         calendar = None if name is None else ruleset.calendars.get(name)
         is_open = calendar is None or calendar.is_open(at)  # no calendar: always open
-        stats = await self.store.queue_stats()
-        waiting = next((s.waiting for s in stats if s.name == result.queue), 0)
-        return QueueState(result.queue, is_open, waiting)
+        depth = await self.store.queue_depth(result.queue)
+        return QueueState(result.queue, is_open, depth.waiting)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,10 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
                                 unfiltered listings walk the ids (dense, never deleted)
-    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age
-    {ch}:open                   hash: queue -> tickets new, open or pending
+    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age (its
+                                size is the count of those waiting; queue_stats reads it)
+    {ch}:open                   hash: queue -> tickets new, open or pending (a counter
+                                kept by the script of every change, common.lua's reindex)
     {ch}:out                    hash: outbound message id -> "ticket:position in its list"
     {ch}:provider               hash: "channel:provider id" -> outbound message id
     {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
@@ -272,11 +274,12 @@ class RedisStore(RedisCampaigns):
     @translated
     async def queue_stats(self) -> list[QueueStats]:
         rows = await self._live.scripts.run("stats")
-        stats = [
-            QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
-            for name, waiting, total, oldest in rows
-        ]
-        return sorted(stats, key=lambda s: s.name)
+        return sorted(map(_depth, rows), key=lambda s: s.name)
+
+    @translated
+    async def queue_depth(self, queue: str) -> QueueStats:
+        (row,) = await self._live.scripts.run("stats", queue)
+        return _depth(row)
 
     @translated
     async def get_customer(self, customer_id: int) -> Customer:
@@ -343,6 +346,11 @@ def _cursor_id(cursor: str) -> int:
 
 def _json_list(values: Sequence[str]) -> str:
     return json.dumps(list(values))
+
+
+def _depth(row: Sequence[Any]) -> QueueStats:
+    name, waiting, total, oldest = row
+    return QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
 
 
 def _ticket_from_reply(reply: Sequence[Any]) -> Ticket:

@@ -374,6 +374,10 @@ class SqliteStore(SqliteCampaigns):
         stats: list[QueueStats] = await self._readers.run(q.queue_stats)
         return stats
 
+    async def queue_depth(self, queue: str) -> QueueStats:
+        depth: QueueStats = await self._readers.run(q.queue_depth, queue)
+        return depth
+
     async def get_customer(self, customer_id: int) -> Customer:
         customer: Customer = await self._readers.run(q.get_customer, customer_id)
         return customer
