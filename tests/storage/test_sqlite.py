@@ -20,10 +20,11 @@ from core.model import (
     TicketFilter,
 )
 from storage.base import open_store
+from storage.sqlite.options import SqliteOptions
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
 from storage.sqlite.schema import MIGRATIONS, migrate
-from storage.sqlite.store import SqliteOptions, SqliteStore
+from storage.sqlite.store import SqliteStore
 from tests.support import T0, FunctionRouter, RecordingRouter, inbound
 
 POLICY = ThreadPolicy({}, timedelta(0))
