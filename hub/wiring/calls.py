@@ -11,12 +11,13 @@ takes its tags.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 
-from channels.base import Sink
+from channels.twilio.voice import NAME as VOICE
 from channels.twilio.voice import QueueState
 from core.model import (
     ACTIVE_STATUSES,
@@ -29,7 +30,6 @@ from core.model import (
     TicketChange,
     TicketFilter,
 )
-from hub.ingest import CampaignHook
 from hub.rules.routing import Routing
 from storage.base import Store
 
@@ -54,22 +54,24 @@ class CallDesk:
         return QueueState(result.queue, is_open, depth.waiting)
 
 
+Enrol = Callable[[Inbound, IngestResult, Decision], Awaitable[None]]
+"""Puts the caller into the campaign a decision names (hub/campaigns/desk.py)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rerouting:
-    """The voice channel's sink: ingest, then let routable call events move the ticket."""
+    """After the commit of a call's later event: a rule that fires moves the call's ticket."""
 
-    ingest: Sink
     store: Store
     routing: Routing
-    enrol: CampaignHook | None = None  # a fired rule's `campaign:` (hub/campaigns.py)
+    enrol: Enrol | None = None  # a fired rule's `campaign:`
 
-    async def __call__(self, inbound: Inbound) -> IngestResult:
-        result = await self.ingest(inbound)
-        if result.created or inbound.event not in REROUTED_EVENTS:
-            return result
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        if result.created or inbound.channel != VOICE or inbound.event not in REROUTED_EVENTS:
+            return  # a new ticket was routed by its commit
         ticket = await self.store.get_ticket(result.ticket_id)
         if ticket.assignee is not None or ticket.status not in ACTIVE_STATUSES:
-            return result  # an agent has it, or it is done: a rule must not take it away
+            return  # an agent has it, or it is done: a rule must not take it away
         decision = self.routing.decide(inbound, await self._facts(ticket))
         if decision.campaign and decision.rule is not None and self.enrol is not None:
             await self.enrol(inbound, result, decision)
@@ -82,7 +84,6 @@ class Rerouting:
                 contact_event=inbound.event,
                 rule=decision.rule,
             )
-        return result
 
     async def _facts(self, ticket: Ticket) -> CustomerFacts:
         if not self.routing.needs_history:

@@ -1,8 +1,9 @@
 """Which channels run: a channel is on when its settings section is present.
 
 `enabled_channels` pairs each channel with the sink it hands its contacts to (the ingest
-pipeline, or a wrapper of it); `enabled_senders` is the table of reply senders by channel
-name that `POST /api/tickets/{id}/reply` uses (a channel absent from it cannot reply).
+pipeline, whose steps after the commit are in hub/wiring/after_commit.py);
+`enabled_senders` is the table of reply senders by channel name that
+`POST /api/tickets/{id}/reply` uses (a channel absent from it cannot reply).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing
 from hub.settings.tree import Settings, TwilioSettings, TwilioVoiceSettings
-from hub.wiring.calls import CallDesk, Rerouting
-from hub.wiring.email import email_channels, email_sender
+from hub.wiring.calls import CallDesk
+from hub.wiring.email import Acknowledger, email_channels, email_sender
 from hub.wiring.quarantine import Quarantine
 from hub.wiring.slack import slack_channels, slack_sender
 from storage.base import Store
@@ -37,6 +38,7 @@ class Services:
     ingest: Ingest
     metrics: Metrics
     policy: ThreadPolicy
+    acknowledger: Acknowledger | None = None  # a step of the ingest that needs a lifetime
 
 
 def enabled_channels(settings: Settings, services: Services) -> list[tuple[Channel, Sink]]:
@@ -54,7 +56,7 @@ def enabled_channels(settings: Settings, services: Services) -> list[tuple[Chann
     if twilio is not None:
         channels += _twilio_channels(settings, twilio, services)
     channels += slack_channels(settings, services.store, services.ingest)
-    channels += email_channels(settings, services.store, services.ingest)
+    channels += email_channels(settings, services.store, services.ingest, services.acknowledger)
     return channels
 
 
@@ -86,10 +88,7 @@ def _twilio_channels(
         quarantine=quarantine,
         default_region=region,
     )
-    rerouting = Rerouting(
-        services.ingest, services.store, services.routing, services.ingest.on_campaign
-    )
-    return [(sms, services.ingest), (voice, rerouting)]
+    return [(sms, services.ingest), (voice, services.ingest)]
 
 
 def ivr(voice: TwilioVoiceSettings, public_url: str | None) -> Ivr:
