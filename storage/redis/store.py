@@ -2,7 +2,7 @@
 
 Every write that touches more than one key is one Lua script, so two hubs can never
 interleave inside an ingest, a claim or an update; the ingest is explained in
-storage/redis_ingest.py. Reads of several keys go in one MULTI/EXEC, a consistent snapshot.
+storage/redis/ingest.py. Reads of several keys go in one MULTI/EXEC, a consistent snapshot.
 
 Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so the same
 scripts run on Redis Cluster, where they all land in one hash slot):
@@ -35,7 +35,7 @@ Cluster (any node; the client follows the slot's primary), with optional query p
 ``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
 default 5) and ``max_connections`` (per server, default 64).
 
-Errors: every redis-py error is translated in one place, `redis_options.translated`: a
+Errors: every redis-py error is translated in one place, `storage.redis.options.translated`: a
 server that cannot be reached, times out, is loading, read-only or out of memory is
 `StorageUnavailable` (the faces answer 503 / SMTP 451); nothing is retried here, since a
 retried claim or reply could be applied twice; providers retry, and a retried contact is
@@ -115,7 +115,7 @@ class _Open:
 
 
 class RedisStore(RedisCampaigns):
-    """The Store protocol on a shared Redis (campaigns: storage/redis_campaigns.py)."""
+    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
