@@ -186,10 +186,17 @@ class ThreadPolicy:
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
+    """What one commit did, and what it decided, so no caller reads it back."""
+
     outcome: Outcome
     ticket_id: int
     message_id: int
     customer_id: int
+    queue: str
+    """The ticket's queue once the commit is done (for a duplicate: where it is now)."""
+    decision: Decision | None = None
+    """The router's decision the store kept for a new ticket; None when the contact went to
+    a ticket that was already there (appended, or a duplicate)."""
 
     @property
     def created(self) -> bool:

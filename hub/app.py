@@ -13,14 +13,16 @@ from aiohttp import web
 from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub.api.app import build_api
-from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings.tree import Settings
-from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE, Services
+from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
+from hub.wiring.email import email_acknowledger
+from hub.wiring.services import Services
 from storage.base import open_store
 
 
@@ -29,10 +31,9 @@ def build_app(settings: Settings) -> web.Application:
     store = open_store(settings.storage.url)
     routing = Routing(initial_rules(settings.routing.rules), settings.routing.max_explanation_lines)
     keeper = RulesKeeper(routing, store, settings.routing.rules)
-    enrolment = CallbackEnrolment(
-        CampaignDesk(store, settings.campaigns), settings.routing.default_region
-    )
-    ingest = Ingest(store, routing, settings.threading.policy(), metrics, enrolment)
+    acknowledger = email_acknowledger(settings, store)
+    steps = after_commit_steps(settings, store, routing, acknowledger)
+    ingest = Ingest(store, routing, settings.threading.policy(), metrics, steps)
     app = web.Application(
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
     )
@@ -45,15 +46,8 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_store_lifetime)
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
-    services = Services(store, routing, ingest, metrics, settings.threading.policy())
-    channels = enabled_channels(settings, services)
-    app[CHANNELS] = [channel for channel, _ in channels]
-    for channel, sink in channels:
-        app.add_routes(channel.routes(sink))
-        app.cleanup_ctx.append(lambda _app, ch=channel, s=sink: ch.serve(s))
-    app[SENDERS] = senders = enabled_senders(settings)
-    for sender in senders.values():
-        app.cleanup_ctx.append(lambda _app, se=sender: se.serve())
+    services = Services(store, routing, ingest, metrics, settings.threading.policy(), acknowledger)
+    _mount_channels(app, settings, services)
     app.add_routes(
         [
             web.get("/healthz", healthz),
@@ -63,6 +57,18 @@ def build_app(settings: Settings) -> web.Application:
     )
     app.add_subapp("/api/", build_api(store))
     return app
+
+
+def _mount_channels(app: web.Application, settings: Settings, services: Services) -> None:
+    """Each channel's routes, and its listeners and the senders for the app's lifetime."""
+    channels = enabled_channels(settings, services)
+    app[CHANNELS] = [channel for channel, _ in channels]
+    for channel, sink in channels:
+        app.add_routes(channel.routes(sink))
+        app.cleanup_ctx.append(lambda _app, ch=channel, s=sink: ch.serve(s))
+    app[SENDERS] = senders = enabled_senders(settings)
+    for sender in senders.values():
+        app.cleanup_ctx.append(lambda _app, se=sender: se.serve())
 
 
 async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:

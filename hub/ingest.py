@@ -2,8 +2,10 @@
 
 Everything after parsing is one atomic store operation (`Store.commit_inbound`): the store
 dedupes on the contact's idempotency key, resolves the customer by any of their identities,
-threads onto a ticket and, for a new ticket only, asks the router. The sink returns after
-the commit, so a channel acknowledges its provider only once the contact is durable.
+threads onto a ticket and, for a new ticket only, asks the router. Its result says what it
+did and decided. Then the steps after the commit run, in order (hub/wiring/after_commit.py
+lists them), and the sink returns: a channel acknowledges its provider only once the
+contact is durable and those steps are done.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ import structlog
 
 from core.errors import StorageError
 from core.identity import mask
-from core.model import CustomerFacts, Decision, Inbound, IngestResult, ThreadPolicy
+from core.model import Inbound, IngestResult, ThreadPolicy
 from hub.metrics import Metrics
 from hub.rules.routing import Routing
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.ingest")
+
+AfterCommit = Callable[[Inbound, IngestResult], Awaitable[None]]
+"""A step after a contact's commit, told what the commit did and decided. Each step picks
+the contacts it is for; one that raises fails the contact's answer (the provider retries,
+the retry is a duplicate, and the steps run again), so a step that may fail alone catches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +39,18 @@ class Ingest:
     routing: Routing
     policy: ThreadPolicy
     metrics: Metrics
-    on_campaign: CampaignHook | None = None
-    """Told, after the commit, of each new ticket whose decision names a campaign."""
+    after_commit: tuple[AfterCommit, ...] = ()
 
     async def __call__(self, inbound: Inbound) -> IngestResult:
+        result = await self._commit(inbound)
+        for step in self.after_commit:
+            await step(inbound, result)
+        return result
+
+    async def _commit(self, inbound: Inbound) -> IngestResult:
         started = time.perf_counter()
-        router = self.routing if self.on_campaign is None else _Recorder(self.routing)
         try:
-            result = await self.store.commit_inbound(inbound, router, self.policy)
+            result = await self.store.commit_inbound(inbound, self.routing, self.policy)
         except StorageError as exc:
             self.metrics.contacts.labels(inbound.channel, "failed").inc()
             log.warning(
@@ -50,26 +61,4 @@ class Ingest:
             )
             raise
         self.metrics.ingested(inbound.channel, result.outcome, time.perf_counter() - started)
-        decision = router.decision if isinstance(router, _Recorder) else None
-        if self.on_campaign is not None and result.created and decision and decision.campaign:
-            await self.on_campaign(inbound, result, decision)
         return result
-
-
-CampaignHook = Callable[[Inbound, IngestResult, Decision], Awaitable[None]]
-
-
-class _Recorder:
-    """The router as the store sees it, remembering the last decision: the one it kept."""
-
-    def __init__(self, routing: Routing) -> None:
-        self._routing = routing
-        self.decision: Decision | None = None
-
-    @property
-    def needs_history(self) -> bool:
-        return self._routing.needs_history
-
-    def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
-        self.decision = self._routing.decide(inbound, facts)
-        return self.decision

@@ -1,14 +1,12 @@
-"""The application's shared state: its typed keys (aiohttp AppKeys) and what channels are given."""
+"""Typed keys of the application state (aiohttp AppKeys), shared by the app's faces."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from channels.base import Channel, Sender
-from core.model import ThreadPolicy
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing, RulesKeeper
@@ -23,14 +21,3 @@ METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)
 SENDERS: web.AppKey[Mapping[str, Sender]] = web.AppKey("senders")
 CHANNELS: web.AppKey[list[Channel]] = web.AppKey("channels")
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What the hub hands its channels (channels import neither storage nor routing)."""
-
-    store: Store
-    routing: Routing
-    ingest: Ingest
-    metrics: Metrics
-    policy: ThreadPolicy

@@ -77,7 +77,9 @@ class Store(Protocol):
         the same atomic operation (tags and open tickets only if the router
         `needs_history`). A backend may also call the router speculatively, before it knows
         whether a ticket will be made (Redis guesses the facts to keep one round trip); the
-        router is pure, so an unused decision costs nothing but its time.
+        router is pure, so an unused decision costs nothing but its time. The result
+        carries the decision stored (never a speculative one left unused) and the ticket's
+        queue after the commit, so no caller needs to read them back.
         """
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
@@ -131,7 +133,13 @@ class Store(Protocol):
         """Keep where a poller stopped; the newest value replaces the old one."""
 
     async def queue_stats(self) -> list[QueueStats]:
-        """Depth and age of every queue that holds tickets."""
+        """Depth and age of every queue that holds live tickets, by name. Depths are counters
+        kept in the same atomic operation as every change that moves them; the age is the
+        first entry of an index: no call scans the tickets."""
+
+    async def queue_depth(self, queue: str) -> QueueStats:
+        """One queue's depth and age as `queue_stats` tells them (zeros for a queue that
+        holds no live ticket)."""
 
     async def get_customer(self, customer_id: int) -> Customer:
         """The customer with all their identities."""

@@ -7,7 +7,8 @@
 MessageSid is the idempotency key: a retried webhook appends nothing. The answer is TwiML,
 sent only after the contact is committed: empty, the configured acknowledgement (with the
 ticket number) for the first message of a new ticket, or the help text for HELP. STOP and its
-synonyms record the customer's opt-out, START and its synonyms the opt-in.
+synonyms are the customer's opt-out, START and its synonyms the opt-in: `keyword` tells
+them, and the hub records them after the commit (hub/wiring/sms.py), before this answer.
 """
 
 from __future__ import annotations
@@ -142,8 +143,6 @@ def acknowledgement_twiml(template: str, ticket_id: int) -> str:
 class Consent(Protocol):
     """Where customers' SMS opt-outs are kept (the store is one)."""
 
-    async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None: ...
-
     async def sms_opted_out(self, identity_key: str) -> bool: ...
 
 
@@ -187,17 +186,16 @@ class SmsChannel:
         return parse_sms(params, self.clock(), self.default_region)
 
     async def answer(self, inbound: Inbound, result: IngestResult) -> str:
-        """The TwiML reply; keywords record consent (also on a retried webhook: idempotent)."""
+        """The TwiML reply. It stays in the channel, after the sink's steps, because it is
+        the provider's answer; an opt-out or opt-in word (recorded by then) gets none."""
         word = keyword(inbound.text)
-        key = inbound.sender.key
-        if word is Keyword.OPT_OUT or word is Keyword.OPT_IN:
-            opted_out = word is Keyword.OPT_OUT
-            await self.consent.set_sms_opt_out(key, opted_out, inbound.received_at)
-        elif word is Keyword.HELP:
+        if word is Keyword.HELP:
             return reply_twiml(self.help_text)
-        elif result.created and self.acknowledgement and not await self.consent.sms_opted_out(key):
-            return acknowledgement_twiml(self.acknowledgement, result.ticket_id)
-        return reply_twiml("")
+        if word is not None or not result.created or not self.acknowledgement:
+            return reply_twiml("")
+        if await self.consent.sms_opted_out(inbound.sender.key):
+            return reply_twiml("")
+        return acknowledgement_twiml(self.acknowledgement, result.ticket_id)
 
     async def _status(self, request: web.Request) -> web.Response:
         params = await read_params(request, self.max_body_bytes, NAME)

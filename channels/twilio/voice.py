@@ -34,7 +34,7 @@ from channels.twilio import twiml as tw
 from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml, verified_contact
 from core.errors import PayloadError
 from core.identity import phone_identity
-from core.model import Attachment, Event, Identity, Inbound
+from core.model import Attachment, Event, Identity, Inbound, IngestResult
 
 NAME = "voice"
 MISSED_CALL_STATUSES = frozenset({"no-answer", "busy", "failed", "canceled"})
@@ -52,8 +52,8 @@ class QueueState:
     waiting: int
 
 
-Placement = Callable[[int, datetime], Awaitable[QueueState]]
-"""The hub's answer for a ticket id at a moment (channels know nothing of routing)."""
+Placement = Callable[[IngestResult, datetime], Awaitable[QueueState]]
+"""The hub's answer for a committed call at a moment (channels know nothing of routing)."""
 
 
 def call_thread(call_sid: str) -> str:
@@ -206,7 +206,7 @@ class CallFlow:
         if call is None:
             return twiml(tw.reject())  # quarantined: kept, never answered
         result = await self.sink(call)
-        state = await channel.placement(result.ticket_id, call.received_at)
+        state = await channel.placement(result, call.received_at)
         if state.open and channel.ivr.admits(state.waiting):
             return twiml(tw.connect(channel.ivr, state.queue))
         opening = channel.ivr.busy if state.open else channel.ivr.closed

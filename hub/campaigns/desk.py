@@ -6,11 +6,12 @@ contact, turns an outcome into the contact's next state, and adds rates and wind
 store's counts. `CallbackEnrolment` puts inbound callers whose contact a rule sent to a
 campaign (`campaign: NAME`, e.g. callback requests and missed calls) into that campaign.
 
-Enrolment runs after the ticket's commit, not inside it: the contact needs the caller's
-time zones and the campaign's defaults, which the store's atomic ingest does not have. The
-ticket is committed first; if the hub dies (or the store fails) before the enrolment, the
-ticket is kept and routed (to the callbacks queue the same rule chose, where agents see
-it) but the campaign lacks its contact; the failure is logged (`campaign_enrol_failed`).
+Enrolment runs after the ticket's commit (a step of the Ingest, told the decision the
+commit kept), not inside it: the contact needs the caller's time zones and the campaign's
+defaults, which the store's atomic ingest does not have. The ticket is committed first; if
+the hub dies (or the store fails) before the enrolment, the ticket is kept and routed (to
+the callbacks queue the same rule chose, where agents see it) but the campaign lacks its
+contact; the failure is logged (`campaign_enrol_failed`).
 Enrolment is idempotent (one contact per number and campaign), so a voice event retried
 by Twilio enrols again safely, and a finished contact asking again is queued again.
 """
@@ -166,7 +167,14 @@ class CallbackEnrolment:
     desk: CampaignDesk
     region: str
 
-    async def __call__(self, inbound: Inbound, result: IngestResult, decision: Decision) -> None:
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        """After the commit: the caller of a new ticket whose kept decision names a
+        campaign joins it."""
+        if result.decision is not None:
+            await self.enrol(inbound, result, result.decision)
+
+    async def enrol(self, inbound: Inbound, result: IngestResult, decision: Decision) -> None:
+        """The caller joins the campaign `decision` names, if it names one."""
         if decision.campaign is None:
             return
         try:

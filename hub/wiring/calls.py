@@ -1,21 +1,23 @@
 """The hub's side of calls: where a call waits, and how a call's later events move its ticket.
 
-The voice channel asks `CallDesk.placement` where a new call's ticket went: the routed
-queue, whether its calendar (rules file: `queues.<name>.calendar`) is open at the moment of
-the call, and how many tickets wait in it. A call's later events (callback request,
-voicemail, missed call) append to the call's ticket, which the store does not route again;
-`Rerouting` re-asks the router for them, and when a rule (not the default) fires, the
-unclaimed ticket moves to that rule's queue, raises its priority and takes its tags.
+The voice channel asks `CallDesk.placement` about a committed call: the queue its ticket is
+in (the commit says), whether that queue's calendar (rules file: `queues.<name>.calendar`)
+is open at the moment of the call, and how many tickets wait in it. A call's later events
+(callback request, voicemail, missed call) append to the call's ticket, which the store
+does not route again; `Rerouting` re-asks the router for them, and when a rule (not the
+default) fires, the unclaimed ticket moves to that rule's queue, raises its priority and
+takes its tags.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 
-from channels.base import Sink
+from channels.twilio.voice import NAME as VOICE
 from channels.twilio.voice import QueueState
 from core.model import (
     ACTIVE_STATUSES,
@@ -28,7 +30,6 @@ from core.model import (
     TicketChange,
     TicketFilter,
 )
-from hub.ingest import CampaignHook
 from hub.rules.routing import Routing
 from storage.base import Store
 
@@ -43,34 +44,34 @@ class CallDesk:
     store: Store
     routing: Routing
 
-    async def placement(self, ticket_id: int, at: datetime) -> QueueState:
-        ticket = await self.store.get_ticket(ticket_id)
+    async def placement(self, result: IngestResult, at: datetime) -> QueueState:
         ruleset = self.routing.rules.ruleset  # one read: the rules in force now
-        spec = ruleset.queues.get(ticket.queue)
+        spec = ruleset.queues.get(result.queue)
         name = None if spec is None else spec.calendar
         calendar = None if name is None else ruleset.calendars.get(name)
         is_open = calendar is None or calendar.is_open(at)  # no calendar: always open
-        stats = await self.store.queue_stats()
-        waiting = next((s.waiting for s in stats if s.name == ticket.queue), 0)
-        return QueueState(ticket.queue, is_open, waiting)
+        depth = await self.store.queue_depth(result.queue)
+        return QueueState(result.queue, is_open, depth.waiting)
+
+
+Enrol = Callable[[Inbound, IngestResult, Decision], Awaitable[None]]
+"""Puts the caller into the campaign a decision names (hub/campaigns/desk.py)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Rerouting:
-    """The voice channel's sink: ingest, then let routable call events move the ticket."""
+    """After the commit of a call's later event: a rule that fires moves the call's ticket."""
 
-    ingest: Sink
     store: Store
     routing: Routing
-    enrol: CampaignHook | None = None  # a fired rule's `campaign:` (hub/campaigns.py)
+    enrol: Enrol | None = None  # a fired rule's `campaign:`
 
-    async def __call__(self, inbound: Inbound) -> IngestResult:
-        result = await self.ingest(inbound)
-        if result.created or inbound.event not in REROUTED_EVENTS:
-            return result
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        if result.created or inbound.channel != VOICE or inbound.event not in REROUTED_EVENTS:
+            return  # a new ticket was routed by its commit
         ticket = await self.store.get_ticket(result.ticket_id)
         if ticket.assignee is not None or ticket.status not in ACTIVE_STATUSES:
-            return result  # an agent has it, or it is done: a rule must not take it away
+            return  # an agent has it, or it is done: a rule must not take it away
         decision = self.routing.decide(inbound, await self._facts(ticket))
         if decision.campaign and decision.rule is not None and self.enrol is not None:
             await self.enrol(inbound, result, decision)
@@ -83,7 +84,6 @@ class Rerouting:
                 contact_event=inbound.event,
                 rule=decision.rule,
             )
-        return result
 
     async def _facts(self, ticket: Ticket) -> CustomerFacts:
         if not self.routing.needs_history:

@@ -1,8 +1,9 @@
 """Which channels run: a channel is on when its settings section is present.
 
 `enabled_channels` pairs each channel with the sink it hands its contacts to (the ingest
-pipeline, or a wrapper of it); `enabled_senders` is the table of reply senders by channel
-name that `POST /api/tickets/{id}/reply` uses (a channel absent from it cannot reply).
+pipeline, whose steps after the commit are in hub/wiring/after_commit.py); `enabled_senders`
+is the table of reply senders by channel name that `POST /api/tickets/{id}/reply` uses (a
+channel absent from it cannot reply).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from channels.base import Channel, Sender, Sink
 from channels.webform import WebformChannel
 from hub.settings.tree import Settings
-from hub.state import Services
 from hub.wiring.email import email_channels, email_sender
+from hub.wiring.services import Services
 from hub.wiring.slack import slack_channels, slack_sender
 from hub.wiring.twilio import sms_sender, twilio_channels
 
@@ -29,7 +30,7 @@ def enabled_channels(settings: Settings, services: Services) -> list[tuple[Chann
         channels.append((webform, services.ingest))
     channels += twilio_channels(settings, services)
     channels += slack_channels(settings, services.store, services.ingest)
-    channels += email_channels(settings, services.store, services.ingest)
+    channels += email_channels(settings, services.store, services.ingest, services.acknowledger)
     return channels
 
 

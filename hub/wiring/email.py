@@ -1,13 +1,16 @@
 """Email in the hub: the SMTP listener and IMAP pollers wired to ingest, bounces and
 acknowledgements, and the SMTP relay as the email channel's reply sender.
 
-After a contact's commit (and never before: the SMTP 250 waits for the commit only):
-- a delivery failure report naming one of our messages marks that message failed
-  (`Store.update_delivery` by our Message-ID, which the sender recorded as provider id);
-- a new ticket opened by a person (not automatic mail, not a bounce) gets one
-  acknowledgement, at most `acknowledgements_per_address` per address per window. The
-  acknowledgement is sent in the background and is not recorded as a reply, so it does not
-  count as the team's first response; its Message-ID threads replies to it like any other.
+After a contact's commit (and never before), two steps of the Ingest (`email_steps`):
+- `BounceRecording`: a delivery failure report naming one of our messages marks that
+  message failed (`Store.update_delivery` by our Message-ID, which the sender recorded as
+  provider id);
+- `Acknowledger`: a new ticket opened by a person (not automatic mail, not a bounce) gets
+  one acknowledgement, at most `acknowledgements_per_address` per address per window. The
+  acknowledgement is sent in the background (the SMTP 250 does not wait for it) and is not
+  recorded as a reply, so it does not count as the team's first response; its Message-ID
+  threads replies to it like any other.
+The SMTP reply and IMAP's flags stay in the channels: they are the answer to the provider.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from channels.email.smtp import SmtpChannel, SmtpConfig
 from core.errors import ConfigError, HubError
 from core.identity import mask
 from core.model import Delivery, Inbound, IngestResult, Outcome
+from hub.ingest import AfterCommit
 from hub.settings.email import ImapSettings, MimeLimitSettings, OutboundSmtpSettings
 from hub.settings.tree import Settings
 from storage.base import Store
@@ -60,14 +64,15 @@ def email_sender(settings: Settings) -> SmtpSender | None:
     )
 
 
-def email_channels(settings: Settings, store: Store, ingest: Sink) -> list[tuple[Channel, Sink]]:
-    """The listener and pollers the settings enable, each with the email sink."""
+def email_channels(
+    settings: Settings, store: Store, sink: Sink, acknowledger: Acknowledger | None
+) -> list[tuple[Channel, Sink]]:
+    """The listener and pollers the settings enable, each with the ingest sink; the
+    acknowledger among them, so that the app gives it a lifetime."""
     smtp, imap = settings.channels.smtp, settings.channels.imap
     if smtp is None and not imap:
         return []
     blobs = BlobStore(settings.storage.blob_dir)
-    acknowledger = _acknowledger(settings, store)
-    sink = EmailSink(ingest, store, acknowledger)
     channels: list[tuple[Channel, Sink]] = []
     if acknowledger is not None:
         channels.append((acknowledger, sink))
@@ -131,38 +136,41 @@ def _tls_context(cert: object, key: object) -> ssl.SSLContext | None:
     return context
 
 
-def _acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
+def email_acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
+    """The acknowledger, when email comes in and the relay is to acknowledge it."""
+    smtp, imap = settings.channels.smtp, settings.channels.imap
     relay, sender = settings.outbound.smtp, email_sender(settings)
-    if relay is None or sender is None or not relay.acknowledge:
+    if (smtp is None and not imap) or relay is None or sender is None or not relay.acknowledge:
         return None
     return Acknowledger(store, sender, relay)
 
 
+def email_steps(
+    settings: Settings, store: Store, acknowledger: Acknowledger | None
+) -> list[AfterCommit]:
+    """The steps after an email's commit, in order, when email comes in."""
+    if settings.channels.smtp is None and not settings.channels.imap:
+        return []
+    steps: list[AfterCommit] = [BounceRecording(store)]
+    if acknowledger is not None:
+        steps.append(acknowledger)
+    return steps
+
+
 @dataclass(frozen=True, slots=True)
-class EmailSink:
-    """The ingest pipeline, then what an email contact asks of the hub after its commit."""
+class BounceRecording:
+    """After a bounce's commit: the message it reports undelivered is marked failed."""
 
-    ingest: Sink
     store: Store
-    acknowledger: Acknowledger | None = None
 
-    async def __call__(self, inbound: Inbound) -> IngestResult:
-        result = await self.ingest(inbound)
-        if result.outcome is Outcome.DUPLICATE:
-            return result
-        bounced = inbound.meta.get("bounce_of")
-        if bounced:
-            await self._mark_failed(bounced, inbound.meta.get("bounce_status", ""))
-        if result.created and self.acknowledger is not None and not _automatic(inbound):
-            self.acknowledger.acknowledge(inbound, result)
-        return result
-
-    async def _mark_failed(self, message_id: str, status: str) -> None:
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        bounced = inbound.meta.get("bounce_of") if inbound.channel == NAME else None
+        if not bounced or result.outcome is Outcome.DUPLICATE:
+            return
+        status = inbound.meta.get("bounce_status", "")
         reason = f"bounced ({status})" if status else "bounced"
         try:
-            await self.store.update_delivery(
-                NAME, message_id, Delivery("failed", message_id, reason)
-            )
+            await self.store.update_delivery(NAME, bounced, Delivery("failed", bounced, reason))
         except HubError as exc:  # the bounce itself is stored; its verdict can be read there
             log.warning("bounce_not_recorded", error=exc.message)
 
@@ -173,8 +181,9 @@ def _automatic(inbound: Inbound) -> bool:
 
 @dataclass
 class Acknowledger:
-    """One acknowledgement per new ticket, rate-limited per address; runs in the background
-    while the app runs (a Channel without routes, so the app gives it a lifetime)."""
+    """One acknowledgement per new ticket, rate-limited per address: a step after the commit
+    whose sending runs in the background while the app runs (a Channel without routes, so
+    the app gives it a lifetime)."""
 
     store: Store
     sender: SmtpSender
@@ -185,6 +194,11 @@ class Acknowledger:
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
         return []
+
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        """After an email's commit: a person's new ticket is acknowledged."""
+        if inbound.channel == NAME and result.created and not _automatic(inbound):
+            self.acknowledge(inbound, result)
 
     def acknowledge(self, inbound: Inbound, result: IngestResult) -> None:
         if not self._allowed(inbound.sender.value):

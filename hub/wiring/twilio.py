@@ -9,9 +9,9 @@ from channels.twilio.twiml import Ivr
 from channels.twilio.voice import VoiceChannel
 from channels.twilio.webhook import TwilioSignature
 from hub.settings.tree import Settings, TwilioVoiceSettings
-from hub.state import Services
-from hub.wiring.calls import CallDesk, Rerouting
+from hub.wiring.calls import CallDesk
 from hub.wiring.quarantine import Quarantine
+from hub.wiring.services import Services
 
 
 def twilio_channels(settings: Settings, services: Services) -> list[tuple[Channel, Sink]]:
@@ -43,10 +43,7 @@ def twilio_channels(settings: Settings, services: Services) -> list[tuple[Channe
         quarantine=quarantine,
         default_region=region,
     )
-    rerouting = Rerouting(
-        services.ingest, services.store, services.routing, services.ingest.on_campaign
-    )
-    return [(sms, services.ingest), (voice, rerouting)]
+    return [(sms, services.ingest), (voice, services.ingest)]
 
 
 def ivr(voice: TwilioVoiceSettings, public_url: str | None) -> Ivr:

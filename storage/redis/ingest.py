@@ -97,7 +97,7 @@ class RedisIngest:
         for _ in range(MAX_ROUNDS):
             reply = await self._scripts.run("ingest", contact, guess.payload(inbound))
             if reply[0] != "route":
-                return self._result(inbound, reply)
+                return self._result(inbound, reply, guess.decision)
             guess = decide(inbound, router, reply)
         raise StorageUnavailable("the customer's facts kept changing while routing; retry")
 
@@ -113,13 +113,20 @@ class RedisIngest:
         facts = CustomerFacts(min(known))
         return Guess(facts, router.decide(inbound, facts))
 
-    def _result(self, inbound: Inbound, reply: Sequence[Any]) -> IngestResult:
-        outcome, ticket_id, message_id, customer_id = reply
+    def _result(
+        self, inbound: Inbound, reply: Sequence[Any], sent: Decision | None
+    ) -> IngestResult:
+        """The script's answer; a new ticket was made with the decision sent along, the only
+        one the script ever stores (a speculative one it refused was never kept)."""
+        outcome, ticket_id, message_id, customer_id, queue = reply
         if len(self._owners) >= KNOWN_CAPACITY:
             self._owners.clear()  # cheaper than an LRU, and a miss costs only a round trip
         for identity in inbound.all_identities:
             self._owners[identity.key] = int(customer_id)
-        return IngestResult(Outcome(outcome), int(ticket_id), int(message_id), int(customer_id))
+        kept = sent if outcome == Outcome.CREATED else None
+        return IngestResult(
+            Outcome(outcome), int(ticket_id), int(message_id), int(customer_id), queue, kept
+        )
 
 
 def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:

@@ -2,7 +2,7 @@
 
 Every write that touches more than one key is one Lua script, so two hubs can never
 interleave inside an ingest, a claim or an update; the ingest is explained in
-storage/redis_ingest.py. Reads of several keys go in one MULTI/EXEC, a consistent snapshot.
+storage/redis/ingest.py. Reads of several keys go in one MULTI/EXEC, a consistent snapshot.
 
 Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so the same
 scripts run on Redis Cluster, where they all land in one hash slot):
@@ -19,8 +19,10 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
                                 unfiltered listings walk the ids (dense, never deleted)
-    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age
-    {ch}:open                   hash: queue -> tickets new, open or pending
+    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age (its
+                                size is the count of those waiting; queue_stats reads it)
+    {ch}:open                   hash: queue -> tickets new, open or pending (a counter
+                                kept by the script of every change, common.lua's reindex)
     {ch}:out                    hash: outbound message id -> "ticket:position in its list"
     {ch}:provider               hash: "channel:provider id" -> outbound message id
     {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
@@ -33,7 +35,7 @@ Cluster (any node; the client follows the slot's primary), with optional query p
 ``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
 default 5) and ``max_connections`` (per server, default 64).
 
-Errors: every redis-py error is translated in one place, `redis_options.translated`: a
+Errors: every redis-py error is translated in one place, `storage.redis.options.translated`: a
 server that cannot be reached, times out, is loading, read-only or out of memory is
 `StorageUnavailable` (the faces answer 503 / SMTP 451); nothing is retried here, since a
 retried claim or reply could be applied twice; providers retry, and a retried contact is
@@ -113,7 +115,7 @@ class _Open:
 
 
 class RedisStore(RedisCampaigns):
-    """The Store protocol on a shared Redis (campaigns: storage/redis_campaigns.py)."""
+    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -272,11 +274,12 @@ class RedisStore(RedisCampaigns):
     @translated
     async def queue_stats(self) -> list[QueueStats]:
         rows = await self._live.scripts.run("stats")
-        stats = [
-            QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
-            for name, waiting, total, oldest in rows
-        ]
-        return sorted(stats, key=lambda s: s.name)
+        return sorted(map(_depth, rows), key=lambda s: s.name)
+
+    @translated
+    async def queue_depth(self, queue: str) -> QueueStats:
+        (row,) = await self._live.scripts.run("stats", queue)
+        return _depth(row)
 
     @translated
     async def get_customer(self, customer_id: int) -> Customer:
@@ -343,6 +346,11 @@ def _cursor_id(cursor: str) -> int:
 
 def _json_list(values: Sequence[str]) -> str:
     return json.dumps(list(values))
+
+
+def _depth(row: Sequence[Any]) -> QueueStats:
+    name, waiting, total, oldest = row
+    return QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
 
 
 def _ticket_from_reply(reply: Sequence[Any]) -> Ticket:

@@ -28,38 +28,53 @@ from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, js
 def commit_inbound(
     db: sqlite3.Connection, inbound: Inbound, router: Router, policy: ThreadPolicy
 ) -> IngestResult:
-    seen = db.execute(
-        "SELECT m.id, m.ticket_id, t.customer_id FROM messages m "
-        "JOIN tickets t ON t.id = m.ticket_id WHERE m.dedupe_key = ?",
-        (inbound.key,),
-    ).fetchone()
+    seen = _duplicate(db, inbound)
     if seen is not None:
-        return IngestResult(Outcome.DUPLICATE, seen[1], seen[0], seen[2])
+        return seen
     now = ts(inbound.received_at)
     owners = _identity_owners(db, inbound)
     known = min(owners.values()) if owners else None
     thread = None if known is None else _find_thread(db, inbound, known, policy)
+    decision: Decision | None = None
     if known is not None and thread is not None:
         customer_id, ticket_id, outcome = known, thread, Outcome.APPENDED
-        _touch_ticket(db, ticket_id, now)
+        queue = _touch_ticket(db, ticket_id, now)
     else:
         facts = _facts(db, known) if router.needs_history else CustomerFacts(known)
         decision = router.decide(inbound, facts)
         customer_id = known if known is not None else _create_customer(db, inbound, now)
         ticket_id = _create_ticket(db, inbound, customer_id, decision, facts, now)
-        outcome = Outcome.CREATED
+        outcome, queue = Outcome.CREATED, decision.queue
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
+    _keep_thread_keys(db, inbound, ticket_id)
+    return IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
+
+
+def _duplicate(db: sqlite3.Connection, inbound: Inbound) -> IngestResult | None:
+    """The result of the first commit of this provider message, if there was one."""
+    seen = db.execute(
+        "SELECT m.id, m.ticket_id, t.customer_id, t.queue FROM messages m "
+        "JOIN tickets t ON t.id = m.ticket_id WHERE m.dedupe_key = ?",
+        (inbound.key,),
+    ).fetchone()
+    if seen is None:
+        return None
+    message_id, ticket_id, customer_id, queue = seen
+    return IngestResult(Outcome.DUPLICATE, ticket_id, message_id, customer_id, queue)
+
+
+def _keep_thread_keys(db: sqlite3.Connection, inbound: Inbound, ticket_id: int) -> None:
+    """A key stays with its live ticket: a new sender's reply-all must not take it."""
     kept = [key for key in inbound.thread_keys if not key.startswith(TICKET_KEY_PREFIX)]
-    if kept:  # a key stays with its live ticket (a new sender's reply-all must not take it)
+    if kept:
         db.executemany(
             "INSERT INTO thread_keys (key, ticket_id) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
             "SET ticket_id = excluded.ticket_id WHERE "
             "(SELECT status FROM tickets WHERE id = thread_keys.ticket_id) = 'closed'",
             [(key, ticket_id) for key in kept],
         )
-    return IngestResult(outcome, ticket_id, message_id, customer_id)
 
 
 def _identity_owners(db: sqlite3.Connection, inbound: Inbound) -> dict[str, int]:
@@ -166,14 +181,16 @@ def _create_ticket(  # one row from the parts of an ingest
     return int(cursor.lastrowid or 0)
 
 
-def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> None:
-    """A customer's new message reopens a resolved ticket and wakes a pending one."""
-    db.execute(
+def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> str:
+    """A customer's new message reopens a resolved ticket and wakes a pending one; returns
+    the ticket's queue."""
+    (queue,) = db.execute(
         "UPDATE tickets SET updated_at = max(updated_at, ?), resolved_at = NULL, "
         "status = CASE WHEN status IN ('resolved', 'pending') THEN 'open' ELSE status END "
-        "WHERE id = ?",
+        "WHERE id = ? RETURNING queue",
         (now, ticket_id),
-    )
+    ).fetchone()
+    return str(queue)
 
 
 def _insert_message(db: sqlite3.Connection, inbound: Inbound, ticket_id: int, now: float) -> int:

@@ -32,6 +32,7 @@ from storage.sqlite.rows import (
     MESSAGE_COLUMNS,
     TICKET_COLUMNS,
     TOKEN_COLUMNS,
+    Row,
     customer_from_row,
     dt,
     inbound_from_row,
@@ -150,16 +151,27 @@ def append_outbound(
     return message_from_row(row)
 
 
+_DEPTHS = (
+    "SELECT d.queue, d.waiting, d.open, (SELECT min(t.created_at) FROM tickets t "
+    "WHERE t.queue = d.queue AND t.status = 'new' AND t.assignee IS NULL) FROM queue_depths d"
+)
+QUEUE_STATS = f"{_DEPTHS} WHERE d.open > 0 ORDER BY d.queue"
+QUEUE_DEPTH = f"{_DEPTHS} WHERE d.queue = ?"
+"""The counters (schema migration 6), and the oldest waiting ticket from its index."""
+
+
 def queue_stats(db: sqlite3.Connection) -> list[QueueStats]:
-    rows = db.execute(
-        "SELECT queue, sum(status = 'new' AND assignee IS NULL), count(*), "
-        "min(CASE WHEN status = 'new' AND assignee IS NULL THEN created_at END) "
-        "FROM tickets WHERE status IN ('new', 'open', 'pending') GROUP BY queue ORDER BY queue"
-    ).fetchall()
-    return [
-        QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
-        for name, waiting, total, oldest in rows
-    ]
+    return [_depth(row) for row in db.execute(QUEUE_STATS).fetchall()]
+
+
+def queue_depth(db: sqlite3.Connection, queue: str) -> QueueStats:
+    row = db.execute(QUEUE_DEPTH, (queue,)).fetchone()
+    return QueueStats(queue, 0, 0, None) if row is None else _depth(row)
+
+
+def _depth(row: Row) -> QueueStats:
+    name, waiting, total, oldest = row
+    return QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
 
 
 def get_customer(db: sqlite3.Connection, customer_id: int) -> Customer:

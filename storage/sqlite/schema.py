@@ -177,6 +177,50 @@ MIGRATIONS: tuple[str, ...] = (
         added_at    REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 6: queue depths as counters, backfilled from the tickets, then kept by triggers: a
+    # trigger runs in the transaction of the change that fires it, so every write path
+    # (ingest, updates, claims, replies, and any added later) moves the counters atomically.
+    # The oldest waiting ticket of a queue is the first entry of an index, not a counter.
+    """
+    CREATE TABLE queue_depths (
+        queue       TEXT PRIMARY KEY,
+        waiting     INTEGER NOT NULL DEFAULT 0,    -- new and unassigned
+        open        INTEGER NOT NULL DEFAULT 0     -- new, open or pending
+    ) WITHOUT ROWID;
+    INSERT INTO queue_depths (queue, waiting, open)
+        SELECT queue, sum(status = 'new' AND assignee IS NULL), count(*) FROM tickets
+        WHERE status IN ('new', 'open', 'pending') GROUP BY queue;
+    CREATE INDEX tickets_oldest_waiting ON tickets(queue, created_at)
+        WHERE status = 'new' AND assignee IS NULL;
+    CREATE TRIGGER tickets_depth_insert AFTER INSERT ON tickets
+        WHEN NEW.status IN ('new', 'open', 'pending')
+    BEGIN
+        INSERT INTO queue_depths (queue, waiting, open)
+            VALUES (NEW.queue, NEW.status = 'new' AND NEW.assignee IS NULL, 1)
+            ON CONFLICT (queue) DO UPDATE
+            SET waiting = waiting + excluded.waiting, open = open + 1;
+    END;
+    CREATE TRIGGER tickets_depth_update AFTER UPDATE OF status, queue, assignee ON tickets
+        WHEN OLD.status IS NOT NEW.status OR OLD.queue IS NOT NEW.queue
+            OR (OLD.assignee IS NULL) IS NOT (NEW.assignee IS NULL)
+    BEGIN
+        UPDATE queue_depths
+            SET waiting = waiting - (OLD.status = 'new' AND OLD.assignee IS NULL), open = open - 1
+            WHERE queue = OLD.queue AND OLD.status IN ('new', 'open', 'pending');
+        INSERT INTO queue_depths (queue, waiting, open)
+            SELECT NEW.queue, NEW.status = 'new' AND NEW.assignee IS NULL, 1
+            WHERE NEW.status IN ('new', 'open', 'pending')
+            ON CONFLICT (queue) DO UPDATE
+            SET waiting = waiting + excluded.waiting, open = open + 1;
+    END;
+    CREATE TRIGGER tickets_depth_delete AFTER DELETE ON tickets
+        WHEN OLD.status IN ('new', 'open', 'pending')
+    BEGIN
+        UPDATE queue_depths
+            SET waiting = waiting - (OLD.status = 'new' AND OLD.assignee IS NULL), open = open - 1
+            WHERE queue = OLD.queue;
+    END;
+    """,
 )
 
 

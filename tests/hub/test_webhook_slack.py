@@ -120,7 +120,8 @@ async def test_forged_request_is_403_and_reaches_nothing(
     assert slack_api.count("users.info") == 0  # the listener never ran
 
 
-@pytest.mark.parametrize("age", [-301, 301, 3600], ids=["future", "just-stale", "an-hour"])
+# 30 s past the 300 s window each way: a loaded machine may take seconds to answer.
+@pytest.mark.parametrize("age", [-330, 330, 3600], ids=["future", "just-stale", "an-hour"])
 async def test_stale_or_replayed_request_is_403(hub: Hub, age: int) -> None:
     status, answer = await send(hub, message(), timestamp=int(time.time()) - age)
     assert status == 403

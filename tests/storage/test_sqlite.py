@@ -10,11 +10,22 @@ from pathlib import Path
 import pytest
 
 from core.errors import ConfigError, StorageUnavailable
-from core.model import CustomerFacts, Decision, Inbound, Outcome, ThreadPolicy, TicketFilter
+from core.model import (
+    CustomerFacts,
+    Decision,
+    Inbound,
+    Outcome,
+    QueueStats,
+    ThreadPolicy,
+    TicketFilter,
+)
 from storage.base import open_store
-from storage.sqlite.schema import MIGRATIONS
-from storage.sqlite.store import SqliteOptions, SqliteStore
-from tests.support import FunctionRouter, RecordingRouter, inbound
+from storage.sqlite.options import SqliteOptions
+from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
+from storage.sqlite.rows import dt
+from storage.sqlite.schema import MIGRATIONS, migrate
+from storage.sqlite.store import SqliteStore
+from tests.support import T0, FunctionRouter, RecordingRouter, inbound
 
 POLICY = ThreadPolicy({}, timedelta(0))
 
@@ -143,3 +154,49 @@ async def test_many_concurrent_ingests_commit_without_lock_errors(tmp_path: Path
         assert len({r.customer_id for r in results}) == 50
     finally:
         await store.close()
+
+
+def database_before_depth_counters(path: Path) -> None:
+    """A file as the hub left it before migration 6, holding tickets in every state."""
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:5]:
+        db.executescript(script)
+    db.execute("INSERT INTO customers (id, created_at) VALUES (1, 0)")
+    rows = [  # queue, status, assignee, created_at
+        ("billing", "new", None, 30.0), ("billing", "new", None, 20.0),
+        ("billing", "new", "ann", 10.0), ("billing", "open", "ann", 5.0),
+        ("billing", "pending", None, 6.0), ("billing", "resolved", None, 1.0),
+        ("sales", "closed", None, 2.0), ("sales", "open", None, 3.0),
+    ]  # fmt: skip
+    db.executemany(
+        "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
+        "assignee, created_at, updated_at) VALUES (?, 'form', ?, 'normal', 1, 1, ?, ?, ?)",
+        [(status, queue, assignee, at, at) for queue, status, assignee, at in rows],
+    )
+    db.execute("PRAGMA user_version = 5")
+    db.close()
+
+
+async def test_upgrading_backfills_the_queue_counters_from_the_tickets(tmp_path: Path) -> None:
+    database_before_depth_counters(tmp_path / "old.db")
+    store = SqliteStore(f"sqlite:///{tmp_path / 'old.db'}")
+    await store.open()
+    try:
+        assert await store.queue_stats() == [
+            QueueStats("billing", 2, 5, dt(20.0)), QueueStats("sales", 0, 1, None),
+        ]  # fmt: skip
+        await store.claim_next("billing", "bob", T0)
+        assert await store.queue_depth("billing") == QueueStats("billing", 1, 5, dt(30.0))
+    finally:
+        await store.close()
+
+
+def test_queue_depths_are_read_without_scanning_the_tickets(tmp_path: Path) -> None:
+    """The counters, and for the oldest waiting ticket the first entry of an index."""
+    db = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
+    migrate(db)
+    for sql, args in ((QUEUE_STATS, ()), (QUEUE_DEPTH, ("billing",))):
+        plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
+        assert not [step for step in plan if step.startswith("SCAN t")], plan
+        assert any("USING INDEX tickets_oldest_waiting" in step for step in plan), plan
+    db.close()

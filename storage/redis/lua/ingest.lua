@@ -4,8 +4,9 @@
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON)}.
--- Replies {outcome, ticket, message, customer}, or {"route", customer, tags, open} when a
--- ticket must be made and the caller's decision was not taken on exactly these facts.
+-- Replies {outcome, ticket, message, customer, the ticket's queue}, or {"route", customer,
+-- tags, open} when a ticket must be made and the caller's decision was not taken on exactly
+-- these facts.
 local contact = cjson.decode(ARGV[1])
 local decision = ARGV[2] ~= '' and cjson.decode(ARGV[2]) or nil
 local channel, now, window = contact.channel, contact.now, contact.window
@@ -56,7 +57,8 @@ local function find_thread(customer, thread_keys)
                     'LIMIT', 0, 1)[1]
 end
 
--- A customer's message reopens a resolved ticket and wakes a pending one.
+-- A customer's message reopens a resolved ticket and wakes a pending one; returns the
+-- ticket's queue.
 local function touch(id)
   local state = ticket_state(id)
   local set, del = {}, {}
@@ -68,6 +70,7 @@ local function touch(id)
     del = {'resolved'}
   end
   change_ticket(id, set, del, state)
+  return state.queue
 end
 
 -- The caller decided on facts it guessed or was told; they must be the facts now.
@@ -138,13 +141,14 @@ end
 local seen = redis.call('HGET', k('dedupe'), contact.key)
 if seen then
   local id, message = string.match(seen, '^(%d+):(%d+)')
-  return {'duplicate', id, message, redis.call('HGET', k('t', id), 'customer')}
+  local ticket = redis.call('HMGET', k('t', id), 'customer', 'queue')
+  return {'duplicate', id, message, ticket[1], ticket[2]}
 end
 local customer, unowned = owners(contact.identities)
 local id = customer and find_thread(customer, contact.thread_keys)
-local outcome, listed = 'appended', false
+local outcome, listed, queue = 'appended', false, nil
 if id then
-  touch(id)
+  queue = touch(id)
 else
   local reroute = routing_facts(customer)
   if reroute then
@@ -153,7 +157,7 @@ else
   listed = not customer  -- a new customer's hash lists its identities already
   customer = customer or new_customer(unowned)
   id = new_ticket(customer)
-  outcome = 'created'
+  outcome, queue = 'created', decision.fields.queue
 end
 link(customer, unowned, listed)
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
@@ -169,4 +173,4 @@ for _, thread_key in ipairs(contact.thread_keys) do
     end
   end
 end
-return {outcome, id, message, customer}
+return {outcome, id, message, customer, queue}

@@ -1,0 +1,29 @@
+"""SMS in the hub: what a customer's text asks of the hub after its commit.
+
+STOP and its synonyms record the customer's opt-out, START and its synonyms the opt-in
+(channels/twilio/sms.py tells the words). It is recorded on a retried webhook too: the store
+keeps the newest word by the time it was said, so a retry changes nothing. The channel's
+TwiML answer (acknowledgement, help text) stays in the channel: it is the provider's reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from channels.twilio.sms import NAME as SMS
+from channels.twilio.sms import Keyword, keyword
+from core.model import Inbound, IngestResult
+from storage.base import Store
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecording:
+    """After an SMS's commit: an opt-out or opt-in word is kept as the customer's choice."""
+
+    store: Store
+
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        word = keyword(inbound.text) if inbound.channel == SMS else None
+        if word is Keyword.OPT_OUT or word is Keyword.OPT_IN:
+            opted_out = word is Keyword.OPT_OUT
+            await self.store.set_sms_opt_out(inbound.sender.key, opted_out, inbound.received_at)
