@@ -14,6 +14,8 @@
         ├── StorageUnavailable   503: the store cannot be reached; the sender retries
         ├── NotFound             404: no such ticket, customer, queue ...
         └── Conflict             409: the change collides with the stored state
+            ├── MoveRefused      409: a status move the workflow does not allow
+            └── HeldByOther      409: the ticket is someone else's (the API says 403)
 
 Exceptions carry fields, not only text. The codes above are the HTTP face's; each face maps
 the tree to its own codes in exactly one place (hub/http_errors.py, the SMTP handler).
@@ -116,3 +118,27 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     """The change collides with the stored state."""
+
+
+class MoveRefused(Conflict):
+    """A status move core/workflow.py does not allow, found against the ticket's status in
+    the store's atomic step; `allowed` are the moves the ticket could make."""
+
+    def __init__(self, ticket_id: int, current: str, wanted: str, allowed: tuple[str, ...]) -> None:
+        moves = ", ".join(allowed) or "none: it is final"
+        super().__init__(
+            f"ticket {ticket_id} cannot move from {current} to {wanted}; allowed: {moves}"
+        )
+        self.ticket_id = ticket_id
+        self.current = current
+        self.wanted = wanted
+        self.allowed = allowed
+
+
+class HeldByOther(Conflict):
+    """A change made on behalf of a person, of a ticket another person holds."""
+
+    def __init__(self, ticket_id: int, holder: str) -> None:
+        super().__init__(f"ticket {ticket_id} is held by {holder}")
+        self.ticket_id = ticket_id
+        self.holder = holder

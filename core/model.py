@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
+from core.record import SYSTEM, Actor, Detail, EventKind
+
 T = TypeVar("T")
 
 
@@ -274,15 +276,39 @@ class Ticket:
     messages: tuple[Message, ...] = ()
 
 
+UNASSIGN = ""
+"""The `TicketChange.assignee` that takes a ticket from whoever holds it (it waits again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Why a change is more than an edit: a transfer (detail `note`) or an escalation (detail
+    `reason`). The store records it as one event of its kind, before the fields' events."""
+
+    kind: EventKind
+    detail: Mapping[str, Detail] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class TicketChange:
-    """An update an agent or supervisor asks for; None leaves a field as it is."""
+    """A change of a ticket an agent, a supervisor or a rule asks for; None leaves a field as
+    it is. The store applies it in one atomic step against the ticket as it is then: a status
+    move core/workflow.py refuses raises MoveRefused, and every field that changes is one
+    event on the record, in the order of the fields here, with `actor` as its actor."""
 
     status: Status | None = None
     priority: Priority | None = None
     queue: str | None = None
-    assignee: str | None = None
+    assignee: str | None = None  # UNASSIGN unassigns
     tags: tuple[str, ...] | None = None
+    actor: Actor = SYSTEM
+    cause: Cause | None = None
+    holder: str | None = None
+    """When set, the change applies only while this person or nobody holds the ticket (an
+    agent acting on their own work); HeldByOther otherwise."""
+    in_queue: str | None = None
+    """When set, the change applies only while the ticket is in this queue; Conflict
+    otherwise (an escalation decided from the queue it was in)."""
 
 
 @dataclass(frozen=True, slots=True)

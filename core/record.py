@@ -20,6 +20,8 @@ Detail = str | int | bool | None | tuple[str, ...]
 class EventKind(StrEnum):
     CREATED = "created"  # the ticket, with its route (queue, priority, rule)
     MESSAGE_IN = "message_in"  # a customer's message threaded onto the ticket
+    MESSAGE_EDITED = "message_edited"  # the customer edited it (Slack)
+    MESSAGE_DELETED = "message_deleted"  # the customer deleted it (the text is kept)
     REPLY_OUT = "reply_out"  # an agent's reply, stored before it is sent
     DELIVERY = "delivery"  # what the provider said of an outbound message
     ACKNOWLEDGED = "acknowledged"  # the automatic acknowledgement sent to the customer
@@ -61,6 +63,19 @@ class Actor:
         kind, _, name = text.partition(":")
         return cls(ActorKind(kind), name)
 
+    @classmethod
+    def agent(cls, name: str) -> Actor:
+        return cls(ActorKind.AGENT, name)
+
+    @classmethod
+    def customer(cls, customer_id: int) -> Actor:
+        return cls(ActorKind.CUSTOMER, str(customer_id))
+
+    @classmethod
+    def routing(cls, rule: str | None) -> Actor:
+        """The rule that routed a ticket; the system when the default did."""
+        return SYSTEM if rule is None else cls(ActorKind.RULE, rule)
+
 
 SYSTEM = Actor(ActorKind.SYSTEM)
 
@@ -73,5 +88,18 @@ class TicketEvent:
     actor: Actor
     at: datetime
     detail: Mapping[str, Detail] = field(default_factory=dict)
-    """What changed, by kind: `{"from": ..., "to": ...}` for status, queue, priority,
-    assignee and tags; `{"message_id": ...}` for messages, replies, notes and deliveries."""
+    """What happened, by kind (lists are tuples):
+
+    created            {"queue", "priority", "rule"}  (rule None: the default routed it)
+    message_in         {"message_id", "channel"}
+    message_edited,    {"message_id"}
+    message_deleted
+    reply_out          {"message_id"}
+    delivery           {"message_id", "status"} and "error" when it failed
+    note               {"body"}
+    status, priority,  {"from", "to"}  (assignee None: nobody; tags: tuples)
+    queue, tags,
+    assigned, unassigned
+    transferred        {"note"}    followed, in the same commit, by the fields' events
+    escalated          {"reason"}  followed, in the same commit, by the fields' events
+    """

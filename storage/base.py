@@ -51,6 +51,7 @@ from core.model import (
     TicketFilter,
     Token,
 )
+from core.record import Actor, TicketEvent
 
 
 class Store(Protocol):
@@ -91,15 +92,39 @@ class Store(Protocol):
         """Tickets newest first, without messages; `next` continues the listing."""
 
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
-        """Apply an agent's or supervisor's change."""
+        """Apply a change (core.model.TicketChange) atomically against the ticket as it is:
+        NotFound, MoveRefused (a status move core/workflow.py refuses), HeldByOther or
+        Conflict (its guards); else the change and its events, in one commit. A change of
+        nothing writes nothing."""
 
     async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        """Hand the most pressing waiting ticket of a queue to one agent, or None."""
+        """Hand the most pressing waiting ticket of a queue (priority, then age) to one agent,
+        or None; a new ticket becomes open. Recorded as the agent's."""
 
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime
     ) -> Message:
-        """Record a reply to the customer (its delivery is the channel's business)."""
+        """Record a reply to the customer (its delivery is the channel's business); a new
+        ticket becomes open. Recorded as `author`'s (an agent), or the system's when empty."""
+
+    async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
+        """Keep an internal note on the ticket's record (never sent); NotFound."""
+
+    async def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
+        """The ticket's whole record, oldest first; NotFound for an unknown ticket.
+
+        Every write records what it changed in its own atomic step: created (actor: the rule,
+        or the system for the default), message_in and a reopening status (the customer),
+        replies, notes, claims and changes (the agent), deliveries (the system). A duplicate
+        contact or a change of nothing records nothing."""
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
+        """Events of every ticket with a sequence number above `seq`, in order, up to `limit`.
+        Sequence numbers increase by one across the hub, with no gap, in commit order."""
+
+    async def known_person(self, name: str) -> bool:
+        """Whether `name` is a person who may hold tickets: until agents are stored, the
+        name of a live token."""
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """Keep what the channel's sender made of an outbound message: status, provider id

@@ -30,6 +30,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
 )
+from core.record import Actor
 from hub.rules.routing import Routing
 from storage.base import Store
 
@@ -104,4 +105,6 @@ def ticket_change(ticket: Ticket, decision: Decision) -> TicketChange | None:
     new_tags = tags if tags != ticket.tags else None
     if queue is None and priority is None and new_tags is None:
         return None
-    return TicketChange(queue=queue, priority=priority, tags=new_tags)
+    return TicketChange(
+        queue=queue, priority=priority, tags=new_tags, actor=Actor.routing(decision.rule)
+    )

@@ -45,8 +45,11 @@ from core.model import (
     IngestResult,
     Outcome,
     Router,
+    Status,
     ThreadPolicy,
 )
+from core.record import Actor
+from core.workflow import after_customer_message
 from storage.redis.rows import inbound_json, route_json, ticket_fields, ts
 from storage.redis.scripts import Scripts
 
@@ -77,8 +80,23 @@ class Guess:
                 "open": facts.open_tickets,
                 "fields": ticket_fields(inbound, self.decision),
                 "route": route_json(inbound, self.decision, facts),
+                "created": created_event(self.decision),
             }
         )
+
+
+def created_event(decision: Decision) -> dict[str, object]:
+    """A new ticket's first event on its record: where the router sent it, and which rule."""
+    detail = {"queue": decision.queue, "priority": decision.priority, "rule": decision.rule}
+    return {"actor": str(Actor.routing(decision.rule)), "detail": detail}
+
+
+AFTER_MESSAGE = {
+    str(status): str(after)
+    for status in Status
+    if (after := after_customer_message(status)) not in (None, status)
+}
+"""What a customer's message does to a ticket's status, for the script (core/workflow.py)."""
 
 
 UNDECIDED = Guess(CustomerFacts(None))
@@ -141,6 +159,7 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
             "message": inbound_json(inbound),
             "identities": [identity.key for identity in inbound.all_identities],
             "thread_keys": list(inbound.thread_keys),
+            "after": AFTER_MESSAGE,
         }
     )
 

@@ -115,6 +115,12 @@ def ticket_from_fields(
     )
 
 
+def ticket_from_reply(reply: Sequence[Any]) -> Ticket:
+    """A ticket as common.lua's `read_ticket` replies it."""
+    ticket_id, flat, route, messages = reply
+    return ticket_from_fields(int(ticket_id), pairs(flat), route, messages)
+
+
 def _route(route: Mapping[str, Any]) -> Route:
     return Route(
         route.get("rule"),

@@ -24,8 +24,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError
 
 NAMES = (
-    "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "list", "stats",
-    "replay", "token", "campaign", "campaign_read",
+    "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
+    "stats", "replay", "token", "events", "person", "campaign", "campaign_read",
 )  # fmt: skip
 
 MAX_PIPELINE = 16
@@ -33,7 +33,7 @@ MAX_PIPELINE = 16
 one batch while this process prepares the next (one big batch made them take turns)."""
 
 
-READ_ONLY = frozenset({"list", "stats", "replay", "campaign_read"})
+READ_ONLY = frozenset({"list", "stats", "replay", "events", "person", "campaign_read"})
 
 
 def source(name: str) -> str:

@@ -7,7 +7,8 @@ storage/redis/ingest.py. Reads of several keys go in one MULTI/EXEC, a consisten
 Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so the same
 scripts run on Redis Cluster, where they all land in one hash slot):
 
-    {ch}:ids                    hash: last id of ticket, customer, message, token
+    {ch}:ids                    hash: last id of ticket, customer, message, token, and the
+                                record's sequence (`event`)
     {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
     {ch}:ident                  hash: identity key -> customer id
     {ch}:thread                 hash: thread key -> ticket id
@@ -17,10 +18,13 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
+    {ch}:t:<id>:ev              list: its record, events (JSON, core/record.py), oldest first
+    {ch}:events                 stream: every ticket's events, ID "<seq>-1" (the same JSON)
     {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
                                 unfiltered listings walk the ids (dense, never deleted)
-    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age (its
-                                size is the count of those waiting; queue_stats reads it)
+    {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority (new, open or
+                                pending, and unassigned), by age (its size is the count of
+                                those waiting; queue_stats reads it)
     {ch}:open                   hash: queue -> tickets new, open or pending (a counter
                                 kept by the script of every change, common.lua's reindex)
     {ch}:out                    hash: outbound message id -> "ticket:position in its list"
@@ -46,7 +50,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
@@ -70,10 +74,10 @@ from core.model import (
     RulesVersion,
     ThreadPolicy,
     Ticket,
-    TicketChange,
     TicketFilter,
     Token,
 )
+from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
@@ -91,6 +95,7 @@ from storage.redis.rows import (
     ts,
 )
 from storage.redis.scripts import Scripts
+from storage.redis.tickets import RedisTickets
 from storage.sqlite.rows import dt
 
 LIST_SCAN_CAP = 5000
@@ -114,8 +119,9 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns):
-    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py)."""
+class RedisStore(RedisCampaigns, RedisTickets):
+    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; changes
+    of tickets and the record: storage/redis/tickets.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -197,29 +203,12 @@ class RedisStore(RedisCampaigns):
         return Page(tickets, resume or None)
 
     @translated
-    async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
-        assignee = change.assignee
-        mode = "keep" if assignee is None else "set" if assignee else "clear"
-        tags = "" if change.tags is None else _json_list(change.tags)
-        reply = await self._live.scripts.run(
-            "update", ticket_id, ts(now), change.status or "", change.priority or "",
-            change.queue or "", mode, assignee or "", tags,
-        )  # fmt: skip
-        if reply is None:
-            raise NotFound("ticket", ticket_id)
-        return _ticket_from_reply(reply)
-
-    @translated
-    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        reply = await self._live.scripts.run("claim", queue, assignee, ts(now))
-        return None if reply is None else _ticket_from_reply(reply)
-
-    @translated
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime
     ) -> Message:
         message = outbound_json(body, author, now)
-        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message)
+        actor = Actor.agent(author) if author else SYSTEM
+        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message, str(actor))
         if reply is None:
             raise NotFound("ticket", ticket_id)
         message_id, channel = reply
@@ -231,8 +220,9 @@ class RedisStore(RedisCampaigns):
     @translated
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         reply = await self._live.scripts.run(
-            "delivery", "record", message_id, delivery.status, delivery.provider_id, delivery.error
-        )
+            "delivery", "record", _now(), message_id, delivery.status, delivery.provider_id,
+            delivery.error,
+        )  # fmt: skip
         if reply is None:
             raise NotFound("outbound message", message_id)
         return message_from_json(int(reply[0]), reply[1])
@@ -242,7 +232,7 @@ class RedisStore(RedisCampaigns):
         self, channel: str, provider_id: str, delivery: Delivery
     ) -> Message | None:
         reply = await self._live.scripts.run(
-            "delivery", "update", channel, provider_id, delivery.status, delivery.error,
+            "delivery", "update", _now(), channel, provider_id, delivery.status, delivery.error,
             *sorted(FINAL_DELIVERY),
         )  # fmt: skip
         return None if reply is None else message_from_json(int(reply[0]), reply[1])
@@ -353,6 +343,6 @@ def _depth(row: Sequence[Any]) -> QueueStats:
     return QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
 
 
-def _ticket_from_reply(reply: Sequence[Any]) -> Ticket:
-    ticket_id, flat, route, messages = reply
-    return ticket_from_fields(int(ticket_id), pairs(flat), route, messages)
+def _now() -> str:
+    """When the record takes a provider's report of a delivery (reports carry no time)."""
+    return ts(datetime.now(UTC))

@@ -2,7 +2,9 @@
 
 A writer job: it runs on the event loop's thread after the earlier jobs of its group commit,
 in their `BEGIN IMMEDIATE` transaction, so it sees every write committed or pending before it,
-and two copies of one provider message can never both be stored.
+and two copies of one provider message can never both be stored. The ticket's record
+(storage/sqlite/record.py) is written in the same transaction: `created` for a new ticket
+(its route), `message_in`, and the status move the message made (the customer's).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
+from core.record import Actor, Detail, EventKind
+from core.workflow import after_customer_message
+from storage.sqlite.record import record
 from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
 
@@ -36,9 +41,10 @@ def commit_inbound(
     known = min(owners.values()) if owners else None
     thread = None if known is None else _find_thread(db, inbound, known, policy)
     decision: Decision | None = None
+    reopening: _Move | None = None
     if known is not None and thread is not None:
         customer_id, ticket_id, outcome = known, thread, Outcome.APPENDED
-        queue = _touch_ticket(db, ticket_id, now)
+        queue, reopening = _touch_ticket(db, ticket_id, now)
     else:
         facts = _facts(db, known) if router.needs_history else CustomerFacts(known)
         decision = router.decide(inbound, facts)
@@ -49,7 +55,25 @@ def commit_inbound(
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
     _keep_thread_keys(db, inbound, ticket_id)
+    _record_message(db, inbound, ticket_id, customer_id, message_id, reopening)
     return IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
+
+
+def _record_message(
+    db: sqlite3.Connection,
+    inbound: Inbound,
+    ticket_id: int,
+    customer_id: int,
+    message_id: int,
+    reopening: _Move | None,
+) -> None:
+    """The customer's message on the record, then what it did to the ticket's status."""
+    at, customer = ts(inbound.received_at), Actor.customer(customer_id)
+    detail: dict[str, Detail] = {"message_id": message_id, "channel": inbound.channel}
+    record(db, ticket_id, EventKind.MESSAGE_IN, customer, at, detail)
+    if reopening is not None:
+        moved: dict[str, Detail] = {"from": reopening[0], "to": reopening[1]}
+        record(db, ticket_id, EventKind.STATUS, customer, at, moved)
 
 
 def _duplicate(db: sqlite3.Connection, inbound: Inbound) -> IngestResult | None:
@@ -178,19 +202,32 @@ def _create_ticket(  # one row from the parts of an ingest
             decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
         ),
     )  # fmt: skip
-    return int(cursor.lastrowid or 0)
+    ticket_id = int(cursor.lastrowid or 0)
+    route: dict[str, Detail] = {
+        "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
+    }  # fmt: skip
+    record(db, ticket_id, EventKind.CREATED, Actor.routing(decision.rule), now, route)
+    return ticket_id
 
 
-def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> str:
-    """A customer's new message reopens a resolved ticket and wakes a pending one; returns
-    the ticket's queue."""
-    (queue,) = db.execute(
-        "UPDATE tickets SET updated_at = max(updated_at, ?), resolved_at = NULL, "
-        "status = CASE WHEN status IN ('resolved', 'pending') THEN 'open' ELSE status END "
-        "WHERE id = ? RETURNING queue",
-        (now, ticket_id),
+_Move = tuple[Status, Status]
+
+
+def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> tuple[str, _Move | None]:
+    """A customer's new message moves the ticket as core/workflow.py's
+    `after_customer_message` says (a resolved or pending ticket opens again); returns the
+    ticket's queue and the status move, if any. (Closed tickets are never threaded onto.)"""
+    status, queue = db.execute(
+        "SELECT status, queue FROM tickets WHERE id = ?", (ticket_id,)
     ).fetchone()
-    return str(queue)
+    before = Status(status)
+    after = after_customer_message(before) or before
+    db.execute(
+        "UPDATE tickets SET updated_at = max(updated_at, ?), status = ?, "
+        "resolved_at = CASE WHEN ? THEN NULL ELSE resolved_at END WHERE id = ?",
+        (now, after, after != before, ticket_id),
+    )
+    return str(queue), (None if after == before else (before, after))
 
 
 def _insert_message(db: sqlite3.Connection, inbound: Inbound, ticket_id: int, now: float) -> int:

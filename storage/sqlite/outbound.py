@@ -1,28 +1,48 @@
 """SQLite operations on stored messages (deliveries, customers' edits), SMS consent, checkpoints.
 
-Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
-START that arrive out of order (provider retries) still leave the customer's last choice.
+Each change of a message is on its ticket's record (storage/sqlite/record.py): a delivery
+status it did not have (the system's), a customer's edit or deletion that took effect (the
+customer's). Consent keeps the newest word of each phone number by the time it was given, so
+a STOP and a START that arrive out of order (provider retries) still leave the customer's
+last choice.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import datetime
 
 from core.errors import NotFound
 from core.model import FINAL_DELIVERY, Delivery, Message
+from core.record import SYSTEM, Actor, Detail, EventKind
+from storage.sqlite.record import record
 from storage.sqlite.rows import MESSAGE_COLUMNS, message_from_row, ts
 
 
 def record_delivery(db: sqlite3.Connection, message_id: int, delivery: Delivery) -> Message:
-    cursor = db.execute(
-        "UPDATE messages SET delivery = ?, external_id = ?, error = ? "
-        "WHERE id = ? AND direction = 'outbound'",
+    row = db.execute(
+        "SELECT delivery FROM messages WHERE id = ? AND direction = 'outbound'", (message_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound("outbound message", message_id)
+    db.execute(
+        "UPDATE messages SET delivery = ?, external_id = ?, error = ? WHERE id = ?",
         (delivery.status, delivery.provider_id, delivery.error, message_id),
     )
-    if cursor.rowcount == 0:
-        raise NotFound("outbound message", message_id)
-    return _message(db, message_id)
+    message = _message(db, message_id)
+    if row[0] != delivery.status:
+        _record_delivery(db, message, delivery)
+    return message
+
+
+def _record_delivery(db: sqlite3.Connection, message: Message, delivery: Delivery) -> None:
+    """A delivery status the message did not have yet, on its ticket's record (the system's:
+    the provider said so). The time is the record's own: providers' reports carry none."""
+    detail: dict[str, Detail] = {"message_id": message.id, "status": delivery.status}
+    if delivery.error:
+        detail["error"] = delivery.error
+    record(db, message.ticket_id, EventKind.DELIVERY, SYSTEM, time.time(), detail)
 
 
 def update_delivery(
@@ -37,12 +57,16 @@ def update_delivery(
     if row is None:
         return None
     message_id, current = row
-    if current not in FINAL_DELIVERY:
-        db.execute(
-            "UPDATE messages SET delivery = ?, error = ? WHERE id = ?",
-            (delivery.status, delivery.error, message_id),
-        )
-    return _message(db, message_id)
+    if current in FINAL_DELIVERY:
+        return _message(db, message_id)
+    db.execute(
+        "UPDATE messages SET delivery = ?, error = ? WHERE id = ?",
+        (delivery.status, delivery.error, message_id),
+    )
+    message = _message(db, message_id)
+    if current != delivery.status:
+        _record_delivery(db, message, delivery)
+    return message
 
 
 def set_sms_opt_out(
@@ -90,19 +114,32 @@ def edit_message(
     """A customer's edit or deletion; edits come unordered (retries), so the newest edit wins,
     an older one changes nothing, and after a deletion nothing does."""
     row = db.execute(
-        "SELECT id FROM messages WHERE dedupe_key = ? AND direction = 'inbound'", (key,)
+        "SELECT m.id, t.customer_id FROM messages m JOIN tickets t ON t.id = m.ticket_id "
+        "WHERE m.dedupe_key = ? AND m.direction = 'inbound'",
+        (key,),
     ).fetchone()
     if row is None:
         return None
+    message_id, customer_id = row
     if body is None:
-        db.execute(
-            "UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-            (ts(at), row[0]),
+        kind, cursor = (
+            EventKind.MESSAGE_DELETED,
+            db.execute(
+                "UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (ts(at), message_id),
+            ),
         )
     else:
-        db.execute(
-            "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL "
-            "AND (edited_at IS NULL OR edited_at < ?)",
-            (body, ts(at), row[0], ts(at)),
+        kind, cursor = (
+            EventKind.MESSAGE_EDITED,
+            db.execute(
+                "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL "
+                "AND (edited_at IS NULL OR edited_at < ?)",
+                (body, ts(at), message_id, ts(at)),
+            ),
         )
-    return _message(db, int(row[0]))
+    message = _message(db, message_id)
+    if cursor.rowcount:
+        detail: dict[str, Detail] = {"message_id": message_id}
+        record(db, message.ticket_id, kind, Actor.customer(customer_id), ts(at), detail)
+    return message

@@ -1,4 +1,5 @@
-"""Every SQLite operation but ingest: synchronous functions of a connection.
+"""SQLite reads, and the writes that change no ticket: synchronous functions of a connection.
+(The ingest is storage/sqlite/ingest.py; changes of tickets storage/sqlite/changes.py.)
 
 Reads run on reader threads inside a deferred transaction (one consistent snapshot); writes
 run one after the other on the event loop's thread, inside the transaction of a group commit
@@ -7,23 +8,18 @@ run one after the other on the event loop's thread, inside the transaction of a 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 
 from core.errors import InvalidRequest, NotFound
 from core.model import (
     Customer,
-    Direction,
-    Message,
     Page,
     QueueStats,
     Replay,
     Role,
     RulesVersion,
-    Status,
     Ticket,
-    TicketChange,
     TicketFilter,
     Token,
 )
@@ -89,75 +85,15 @@ def _cursor_id(cursor: str) -> int:
     return int(cursor)
 
 
-def update_ticket(
-    db: sqlite3.Connection, ticket_id: int, change: TicketChange, now: datetime
-) -> Ticket:
-    get_ticket(db, ticket_id)  # NotFound before any write
-    sets: list[str] = ["updated_at = ?"]
-    args: list[object] = [ts(now)]
-    if change.status is not None:
-        sets.append("status = ?")
-        args.append(change.status)
-        sets.append("resolved_at = ?")
-        args.append(ts(now) if change.status in (Status.RESOLVED, Status.CLOSED) else None)
-    if change.priority is not None:
-        sets += ["priority = ?", "priority_rank = ?"]
-        args += [change.priority, change.priority.rank]
-    for column, value in (("queue", change.queue), ("assignee", change.assignee)):
-        if value is not None:
-            sets.append(f"{column} = ?")
-            args.append(value or None)
-    if change.tags is not None:
-        sets.append("tags = ?")
-        args.append(json.dumps(change.tags))
-    db.execute(f"UPDATE tickets SET {', '.join(sets)} WHERE id = ?", [*args, ticket_id])  # noqa: S608  # our column constants; values bound
-    return get_ticket(db, ticket_id)
-
-
-def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime) -> Ticket | None:
-    row = db.execute(
-        "SELECT id FROM tickets WHERE queue = ? AND status = 'new' AND assignee IS NULL "
-        "ORDER BY priority_rank DESC, created_at, id LIMIT 1",
-        (queue,),
-    ).fetchone()
-    if row is None:
-        return None
-    db.execute(
-        "UPDATE tickets SET status = 'open', assignee = ?, updated_at = ? WHERE id = ?",
-        (assignee, ts(now), row[0]),
-    )
-    return get_ticket(db, row[0])
-
-
-def append_outbound(
-    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime
-) -> Message:
-    ticket = get_ticket(db, ticket_id)
-    at = ts(now)
-    cursor = db.execute(
-        "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
-        "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
-        (ticket_id, Direction.OUTBOUND, ticket.channel, body, author, at),
-    )
-    db.execute(
-        "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?),"
-        " status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
-        (at, at, ticket_id),
-    )
-    row = db.execute(
-        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our column constants; values bound
-        (cursor.lastrowid,),
-    ).fetchone()
-    return message_from_row(row)
-
-
 _DEPTHS = (
     "SELECT d.queue, d.waiting, d.open, (SELECT min(t.created_at) FROM tickets t "
-    "WHERE t.queue = d.queue AND t.status = 'new' AND t.assignee IS NULL) FROM queue_depths d"
+    "WHERE t.queue = d.queue AND t.status IN ('new', 'open', 'pending') "
+    "AND t.assignee IS NULL) FROM queue_depths d"
 )
 QUEUE_STATS = f"{_DEPTHS} WHERE d.open > 0 ORDER BY d.queue"
 QUEUE_DEPTH = f"{_DEPTHS} WHERE d.queue = ?"
-"""The counters (schema migration 6), and the oldest waiting ticket from its index."""
+"""The counters (schema migrations 6 and 7), and the oldest waiting ticket from its index
+(whose WHERE the query repeats, so SQLite may use it)."""
 
 
 def queue_stats(db: sqlite3.Connection) -> list[QueueStats]:
@@ -201,6 +137,13 @@ def find_token(db: sqlite3.Connection, digest: str) -> Token | None:
         (digest,),
     ).fetchone()
     return None if row is None else token_from_row(row)
+
+
+def known_person(db: sqlite3.Connection, name: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM tokens WHERE name = ? AND revoked_at IS NULL LIMIT 1", (name,)
+    ).fetchone()
+    return row is not None
 
 
 def save_rules(db: sqlite3.Connection, source: str, author: str, now: datetime) -> RulesVersion:

@@ -221,6 +221,67 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE queue = OLD.queue;
     END;
     """,
+    # 7: the tickets' record (core/record.py), one global sequence (AUTOINCREMENT: a seq is
+    # never reused, and one rolled back with its transaction is given again, so committed
+    # seqs have no gap), a `created` event for every ticket already here; live work that
+    # nobody holds waits (core/workflow.py `waits`: new, open or pending, and unassigned),
+    # so the waiting counts, the claim index and the oldest-waiting index follow it.
+    """
+    CREATE TABLE ticket_events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        kind        TEXT NOT NULL,
+        actor       TEXT NOT NULL,             -- "kind:name", e.g. "agent:alice"
+        at          REAL NOT NULL,
+        detail      TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX ticket_events_ticket ON ticket_events(ticket_id, seq);
+    INSERT INTO ticket_events (ticket_id, kind, actor, at, detail)
+        SELECT id, 'created', coalesce('rule:' || route_rule, 'system'), created_at,
+               json_object('queue', queue, 'priority', priority, 'rule', route_rule)
+        FROM tickets ORDER BY id;
+    CREATE INDEX tokens_name ON tokens(name) WHERE revoked_at IS NULL;
+    DROP TRIGGER tickets_depth_insert;
+    DROP TRIGGER tickets_depth_update;
+    DROP TRIGGER tickets_depth_delete;
+    DROP INDEX tickets_oldest_waiting;
+    DROP INDEX tickets_waiting;
+    UPDATE queue_depths SET waiting = (SELECT count(*) FROM tickets t
+        WHERE t.queue = queue_depths.queue AND t.status IN ('new', 'open', 'pending')
+        AND t.assignee IS NULL);
+    CREATE INDEX tickets_waiting ON tickets(queue, priority_rank DESC, created_at, id)
+        WHERE status IN ('new', 'open', 'pending') AND assignee IS NULL;
+    CREATE INDEX tickets_oldest_waiting ON tickets(queue, created_at)
+        WHERE status IN ('new', 'open', 'pending') AND assignee IS NULL;
+    CREATE TRIGGER tickets_depth_insert AFTER INSERT ON tickets
+        WHEN NEW.status IN ('new', 'open', 'pending')
+    BEGIN
+        INSERT INTO queue_depths (queue, waiting, open)
+            VALUES (NEW.queue, NEW.assignee IS NULL, 1)
+            ON CONFLICT (queue) DO UPDATE
+            SET waiting = waiting + excluded.waiting, open = open + 1;
+    END;
+    CREATE TRIGGER tickets_depth_update AFTER UPDATE OF status, queue, assignee ON tickets
+        WHEN OLD.status IS NOT NEW.status OR OLD.queue IS NOT NEW.queue
+            OR (OLD.assignee IS NULL) IS NOT (NEW.assignee IS NULL)
+    BEGIN
+        UPDATE queue_depths
+            SET waiting = waiting - (OLD.assignee IS NULL), open = open - 1
+            WHERE queue = OLD.queue AND OLD.status IN ('new', 'open', 'pending');
+        INSERT INTO queue_depths (queue, waiting, open)
+            SELECT NEW.queue, NEW.assignee IS NULL, 1
+            WHERE NEW.status IN ('new', 'open', 'pending')
+            ON CONFLICT (queue) DO UPDATE
+            SET waiting = waiting + excluded.waiting, open = open + 1;
+    END;
+    CREATE TRIGGER tickets_depth_delete AFTER DELETE ON tickets
+        WHEN OLD.status IN ('new', 'open', 'pending')
+    BEGIN
+        UPDATE queue_depths
+            SET waiting = waiting - (OLD.assignee IS NULL), open = open - 1
+            WHERE queue = OLD.queue;
+    END;
+    """,
 )
 
 

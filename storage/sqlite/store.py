@@ -45,8 +45,11 @@ from core.model import (
     TicketFilter,
     Token,
 )
+from core.record import Actor, TicketEvent
+from storage.sqlite import changes as ch
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
+from storage.sqlite import record as rec
 from storage.sqlite.campaign_store import SqliteCampaigns
 from storage.sqlite.checkpoint import Checkpointer
 from storage.sqlite.ingest import commit_inbound
@@ -276,15 +279,27 @@ class SqliteStore(SqliteCampaigns):
         return await self._readers.read(q.list_tickets, where, limit, cursor)
 
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
-        return await self._writer.write(q.update_ticket, ticket_id, change, now)
+        return await self._writer.write(ch.update_ticket, ticket_id, change, now)
 
     async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        return await self._writer.write(q.claim_next, queue, assignee, now)
+        return await self._writer.write(ch.claim_next, queue, assignee, now)
 
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime
     ) -> Message:
-        return await self._writer.write(q.append_outbound, ticket_id, body, author, now)
+        return await self._writer.write(ch.append_outbound, ticket_id, body, author, now)
+
+    async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
+        return await self._writer.write(ch.add_note, ticket_id, body, actor, now)
+
+    async def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
+        return await self._readers.read(rec.ticket_events, ticket_id)
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
+        return await self._readers.read(rec.events_after, seq, limit)
+
+    async def known_person(self, name: str) -> bool:
+        return await self._readers.read(q.known_person, name)
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         return await self._writer.write(out.record_delivery, message_id, delivery)

@@ -1,4 +1,5 @@
-"""The ticket workflow: status moves, reopening, waiting, and where escalations go."""
+"""The ticket workflow: status moves, reopening, waiting (core/workflow.py), and where
+escalations go (router/workflow.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,9 @@ from hypothesis import strategies as st
 
 from core.errors import RuleError
 from core.model import ACTIVE_STATUSES, Status
+from core.workflow import after_customer_message, allowed_moves, may_move, movable_to, waits
 from router.engine import load_ruleset
-from router.workflow import (
-    after_customer_message,
-    allowed_moves,
-    escalation_target,
-    may_move,
-    waits,
-)
+from router.workflow import escalation_target
 
 N, OP, P, R, C = Status.NEW, Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED
 ALLOWED = {(N, OP), (N, P), (N, R), (N, C), (OP, P), (OP, R), (OP, C), (P, OP), (P, R), (P, C),
@@ -32,6 +28,7 @@ def test_every_move_is_allowed_or_refused_as_the_table_says(
 ) -> None:
     assert may_move(current, wanted) is ((current, wanted) in ALLOWED)
     assert (wanted in allowed_moves(current)) is ((current, wanted) in ALLOWED)
+    assert (current in movable_to(wanted)) is ((current, wanted) in ALLOWED)
 
 
 def test_nothing_leaves_closed_and_nothing_returns_to_new() -> None:

@@ -16,10 +16,13 @@ from core.model import (
     Inbound,
     Outcome,
     QueueStats,
+    Status,
     ThreadPolicy,
     TicketFilter,
 )
+from core.record import SYSTEM, EventKind
 from storage.base import open_store
+from storage.sqlite.changes import NEXT_WAITING
 from storage.sqlite.options import SqliteOptions
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
@@ -178,15 +181,36 @@ def database_before_depth_counters(path: Path) -> None:
 
 
 async def test_upgrading_backfills_the_queue_counters_from_the_tickets(tmp_path: Path) -> None:
+    """Migrations 6 and 7: live unassigned work waits, whatever its status."""
     database_before_depth_counters(tmp_path / "old.db")
     store = SqliteStore(f"sqlite:///{tmp_path / 'old.db'}")
     await store.open()
     try:
         assert await store.queue_stats() == [
-            QueueStats("billing", 2, 5, dt(20.0)), QueueStats("sales", 0, 1, None),
+            QueueStats("billing", 3, 5, dt(6.0)), QueueStats("sales", 1, 1, dt(3.0)),
         ]  # fmt: skip
-        await store.claim_next("billing", "bob", T0)
-        assert await store.queue_depth("billing") == QueueStats("billing", 1, 5, dt(30.0))
+        claimed = await store.claim_next("billing", "bob", T0)
+        assert claimed is not None
+        assert (claimed.status, claimed.created_at) == (Status.PENDING, dt(6.0))
+        assert await store.queue_depth("billing") == QueueStats("billing", 2, 5, dt(20.0))
+    finally:
+        await store.close()
+
+
+async def test_upgrading_gives_every_ticket_a_record(tmp_path: Path) -> None:
+    """Migration 7: a `created` event for each ticket there, numbered in ticket order."""
+    database_before_depth_counters(tmp_path / "old.db")
+    store = SqliteStore(f"sqlite:///{tmp_path / 'old.db'}")
+    await store.open()
+    try:
+        events = await store.events_after(0, 100)
+        assert [(e.seq, e.ticket_id, e.kind) for e in events] == [
+            (n, n, EventKind.CREATED) for n in range(1, 9)
+        ]
+        assert events[0].actor == SYSTEM
+        assert events[0].at == dt(30.0)
+        assert events[0].detail == {"queue": "billing", "priority": "normal", "rule": None}
+        assert await store.ticket_events(8) == [events[7]]
     finally:
         await store.close()
 
@@ -199,4 +223,12 @@ def test_queue_depths_are_read_without_scanning_the_tickets(tmp_path: Path) -> N
         plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
         assert not [step for step in plan if step.startswith("SCAN t")], plan
         assert any("USING INDEX tickets_oldest_waiting" in step for step in plan), plan
+    db.close()
+
+
+def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
+    migrate(db)
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {NEXT_WAITING}", ("billing",))]
+    assert plan == ["SEARCH tickets USING INDEX tickets_waiting (queue=?)"], plan
     db.close()

@@ -34,8 +34,9 @@ local function waiting_member(id)
   return string.format('%012d', tonumber(id))
 end
 
+-- core/workflow.py `waits`: live work that nobody holds.
 local function waiting(state)
-  return state.status == 'new' and not state.assignee
+  return ACTIVE[state.status] and not state.assignee
 end
 
 -- The sorted sets a ticket is in, in a state: key -> {score, member}.
@@ -121,4 +122,56 @@ end
 
 local function with_id(id, json, extra)
   return '{"id":' .. id .. ',' .. (extra or '') .. string.sub(json, 2)
+end
+
+-- The ticket's record (core/record.py): one event numbered by the hub-wide sequence, in the
+-- script of the change it records. It goes to the stream `events` under the ID "<seq>-1"
+-- (a reader resumes after any seq, and the stream may one day be trimmed to a retention
+-- window) and to the ticket's own list `t:<id>:ev`, which keeps its whole record.
+-- `at` is a time string; `detail` a table (cjson.null for a null).
+local function record(id, kind, actor, at, detail)
+  local seq = redis.call('HINCRBY', k('ids'), 'event', 1)
+  local event = cjson.encode({seq = seq, ticket = tonumber(id), kind = kind, actor = actor,
+                              at = at, detail = detail or {}})
+  redis.call('XADD', k('events'), string.format('%d-1', seq), 'e', event)
+  redis.call('RPUSH', k('t', id, 'ev'), event)
+  return seq
+end
+
+local function json_or_null(value)
+  if value == nil or value == false then
+    return cjson.null
+  end
+  return value
+end
+
+-- A change of status, priority, queue, tags or assignee: {kind, field, from, to}, `to`
+-- false for an unassignment, tags as JSON text. Applied as one change of the ticket (its
+-- indexes follow) and recorded field by field, in the order given, as `actor`'s.
+local function apply_moves(id, before, moves, actor, at)
+  if #moves == 0 then
+    return
+  end
+  local set, del = {'updated', at}, {}
+  for _, move in ipairs(moves) do
+    local kind, field, from, to = move[1], move[2], move[3], move[4]
+    if to then
+      set[#set + 1], set[#set + 2] = field, to
+    else
+      del[#del + 1] = field
+    end
+    if kind == 'status' and (to == 'resolved' or to == 'closed') then
+      set[#set + 1], set[#set + 2] = 'resolved', at
+    elseif kind == 'status' then
+      del[#del + 1] = 'resolved'
+    end
+  end
+  change_ticket(id, set, del, before)
+  for _, move in ipairs(moves) do
+    local from, to = move[3], move[4]
+    if move[1] == 'tags' then
+      from, to = cjson.decode(from or '[]'), cjson.decode(to)
+    end
+    record(id, move[1], actor, at, {from = json_or_null(from), to = json_or_null(to)})
+  end
 end

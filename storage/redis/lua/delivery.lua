@@ -1,10 +1,11 @@
 -- What became of an outbound message. Messages are JSON in their ticket's list; `out` finds
 -- one by id (ticket and position) and `provider` by the provider's id on its channel.
--- ARGV: mode, then
+-- ARGV: mode, now, then
 --   record: message id, status, provider id, error   (nil: no such outbound message)
 --   update: channel, provider id, status, error, final statuses...  (nil: none has that id)
 -- Replies {ticket id, message json}. Times in the JSON are strings, so decoding and
--- encoding it here keeps them exact.
+-- encoding it here keeps them exact. A status the message did not have is on the ticket's
+-- record, the system's (the provider said so), at `now`.
 local function locate(message)
   local where = redis.call('HGET', k('out'), message)
   if not where then
@@ -15,7 +16,17 @@ local function locate(message)
   return ticket, position, data
 end
 
-local function save(ticket, position, data)
+local now = ARGV[2]
+
+local function save(ticket, position, data, status, error)
+  if data.delivery ~= status then
+    local detail = {message_id = data.id, status = status}
+    if error ~= '' then
+      detail.error = error
+    end
+    record(ticket, 'delivery', 'system', now, detail)
+  end
+  data.delivery, data.error = status, error
   local json = cjson.encode(data)
   redis.call('LSET', k('t', ticket, 'm'), position, json)
   return {tonumber(ticket), json}
@@ -26,29 +37,28 @@ local function provider_key(channel, provider)
 end
 
 if ARGV[1] == 'record' then
-  local ticket, position, data = locate(ARGV[2])
+  local ticket, position, data = locate(ARGV[3])
   if not ticket then
     return false
   end
   if (data.external_id or '') ~= '' then
     redis.call('HDEL', k('provider'), provider_key(data.channel, data.external_id))
   end
-  if ARGV[4] ~= '' then
-    redis.call('HSET', k('provider'), provider_key(data.channel, ARGV[4]), ARGV[2])
+  if ARGV[5] ~= '' then
+    redis.call('HSET', k('provider'), provider_key(data.channel, ARGV[5]), ARGV[3])
   end
-  data.delivery, data.external_id, data.error = ARGV[3], ARGV[4], ARGV[5]
-  return save(ticket, position, data)
+  data.external_id = ARGV[5]
+  return save(ticket, position, data, ARGV[4], ARGV[6])
 end
 
-local message = redis.call('HGET', k('provider'), provider_key(ARGV[2], ARGV[3]))
+local message = redis.call('HGET', k('provider'), provider_key(ARGV[3], ARGV[4]))
 if not message then
   return false
 end
 local ticket, position, data = locate(message)
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if data.delivery == ARGV[i] then
     return {tonumber(ticket), cjson.encode(data)}
   end
 end
-data.delivery, data.error = ARGV[4], ARGV[5]
-return save(ticket, position, data)
+return save(ticket, position, data, ARGV[5], ARGV[6])

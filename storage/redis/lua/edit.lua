@@ -9,12 +9,17 @@ end
 local ticket, position = string.match(seen, '^(%d+):%d+:(%d+)$')
 local data = cjson.decode(redis.call('LINDEX', k('t', ticket, 'm'), position))
 local at = ARGV[4]
+local kind = nil
 if not data.deleted_at then
   if ARGV[2] == 'delete' then
-    data.deleted_at = at
+    data.deleted_at, kind = at, 'message_deleted'
   elseif not data.edited_at or tonumber(data.edited_at) < tonumber(at) then
-    data.body, data.edited_at = ARGV[3], at
+    data.body, data.edited_at, kind = ARGV[3], at, 'message_edited'
   end
+end
+if kind then  -- it took effect: on the ticket's record, the customer's
   redis.call('LSET', k('t', ticket, 'm'), position, cjson.encode(data))
+  local customer = redis.call('HGET', k('t', ticket), 'customer')
+  record(ticket, kind, 'customer:' .. customer, at, {message_id = data.id})
 end
 return {tonumber(ticket), cjson.encode(data)}

@@ -1,9 +1,12 @@
 -- One contact, all or nothing: dedupe, identify, thread, create or append, index.
 -- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
---   the message without its id), identities, thread_keys}.
+--   the message without its id), identities, thread_keys, after (status -> the status a
+--   customer's message leaves a ticket in, where it differs: core/workflow.py)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
---   hash), route (its JSON)}.
+--   hash), route (its JSON), created {actor, detail} (its first event)}.
+-- The ticket's record gets `created` for a new ticket, `message_in`, and the status move
+-- the message made, as the customer's.
 -- Replies {outcome, ticket, message, customer, the ticket's queue}, or {"route", customer,
 -- tags, open} when a ticket must be made and the caller's decision was not taken on exactly
 -- these facts.
@@ -57,20 +60,22 @@ local function find_thread(customer, thread_keys)
                     'LIMIT', 0, 1)[1]
 end
 
--- A customer's message reopens a resolved ticket and wakes a pending one; returns the
--- ticket's queue.
+-- A customer's message moves the ticket as the contact's `after` says (a resolved or
+-- pending ticket opens again); returns the ticket's queue and the move {from, to} or nil.
 local function touch(id)
   local state = ticket_state(id)
-  local set, del = {}, {}
+  local set, del, move = {}, {}, nil
   if tonumber(now) > tonumber(state.updated) then
     set = {'updated', now}
   end
-  if state.status == 'resolved' or state.status == 'pending' then
-    set[#set + 1], set[#set + 2] = 'status', 'open'
+  local after = contact.after[state.status]
+  if after then
+    set[#set + 1], set[#set + 2] = 'status', after
     del = {'resolved'}
+    move = {state.status, after}
   end
   change_ticket(id, set, del, state)
-  return state.queue
+  return state.queue, move
 end
 
 -- The caller decided on facts it guessed or was told; they must be the facts now.
@@ -119,6 +124,7 @@ local function new_ticket(customer)
   redis.call('SET', k('t', id, 'r'), decision.route)
   redis.call('ZADD', k('ix', 'c', customer), id, id)
   reindex(id, nil, state)
+  record(id, 'created', decision.created.actor, now, decision.created.detail)
   return id
 end
 
@@ -146,9 +152,9 @@ if seen then
 end
 local customer, unowned = owners(contact.identities)
 local id = customer and find_thread(customer, contact.thread_keys)
-local outcome, listed, queue = 'appended', false, nil
+local outcome, listed, queue, move = 'appended', false, nil, nil
 if id then
-  queue = touch(id)
+  queue, move = touch(id)
 else
   local reroute = routing_facts(customer)
   if reroute then
@@ -172,5 +178,10 @@ for _, thread_key in ipairs(contact.thread_keys) do
       redis.call('HSET', k('thread'), thread_key, id)
     end
   end
+end
+local actor = 'customer:' .. customer
+record(id, 'message_in', actor, now, {message_id = message, channel = channel})
+if move then
+  record(id, 'status', actor, now, {from = move[1], to = move[2]})
 end
 return {outcome, id, message, customer, queue}

@@ -1,29 +1,62 @@
--- An agent's or supervisor's change of one ticket; nil when there is no such ticket.
--- ARGV: id, now, status, priority, queue, assignee mode (keep/set/clear), assignee, tags json
--- ("" leaves a field as it is).
+-- A change of one ticket (core.model.TicketChange), checked and applied against the ticket as
+-- it is, and recorded. ARGV: id, now, the change as JSON {actor, and when given: status,
+-- movable (the statuses that may move to it, core/workflow.py), priority, queue, assignee
+-- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue}.
+-- Replies the ticket; nil when there is none; {"held", holder}, {"moved", queue} or
+-- {"refused", status} when the change does not apply (nothing is written).
 local id, now = ARGV[1], ARGV[2]
-if redis.call('EXISTS', k('t', id)) == 0 then
+local change = cjson.decode(ARGV[3])
+local before = ticket_state(id)
+if not before then
   return false
 end
-local set, del = {'updated', now}, {}
-local function put(field, value)
-  if value ~= '' then
-    set[#set + 1], set[#set + 2] = field, value
+if change.holder and before.assignee and before.assignee ~= change.holder then
+  return {'held', before.assignee}
+end
+if change.in_queue and before.queue ~= change.in_queue then
+  return {'moved', before.queue}
+end
+if change.status then
+  local allowed = false
+  for _, status in ipairs(change.movable) do
+    allowed = allowed or status == before.status
+  end
+  if not allowed then
+    return {'refused', before.status}
   end
 end
-put('status', ARGV[3])
-if ARGV[3] == 'resolved' or ARGV[3] == 'closed' then
-  put('resolved', now)
-elseif ARGV[3] ~= '' then
-  del[#del + 1] = 'resolved'
+
+local function same_list(a, b)
+  a, b = cjson.decode(a), cjson.decode(b)
+  if #a ~= #b then
+    return false
+  end
+  for i = 1, #a do
+    if a[i] ~= b[i] then
+      return false
+    end
+  end
+  return true
 end
-put('priority', ARGV[4])
-put('queue', ARGV[5])
-if ARGV[6] == 'set' then
-  put('assignee', ARGV[7])
-elseif ARGV[6] == 'clear' then
-  del[#del + 1] = 'assignee'
+
+local moves = {}
+for _, field in ipairs({'status', 'priority', 'queue'}) do
+  if change[field] and change[field] ~= before[field] then
+    moves[#moves + 1] = {field, field, before[field], change[field]}
+  end
 end
-put('tags', ARGV[8])
-change_ticket(id, set, del)
+local tags = redis.call('HGET', k('t', id), 'tags') or '[]'
+if change.tags and not same_list(tags, change.tags) then
+  moves[#moves + 1] = {'tags', 'tags', tags, change.tags}
+end
+local assignee = change.assignee
+if assignee == '' and before.assignee then
+  moves[#moves + 1] = {'unassigned', 'assignee', before.assignee, false}
+elseif assignee and assignee ~= '' and assignee ~= before.assignee then
+  moves[#moves + 1] = {'assigned', 'assignee', before.assignee, assignee}
+end
+if change.cause then
+  record(id, change.cause.kind, change.actor, now, change.cause.detail)
+end
+apply_moves(id, before, moves, change.actor, now)
 return read_ticket(id)

@@ -1,0 +1,126 @@
+"""Changes of tickets and their record on Redis: a mixin of `RedisStore`.
+
+A change (core.model.TicketChange) is one call of lua/update.lua, which checks it against
+the ticket as it is (the status move, the guards), applies it and records one event per field
+it moved, all in the one script; a claim is lua/claim.lua. The script is told the workflow's
+rules (core/workflow.py) by this side, so they are written once. The record: every writing
+script appends its events with common.lua's `record` (the stream `{ch}:events` with IDs
+"<seq>-1", and the ticket's list `{ch}:t:<id>:ev`); lua/events.lua reads them back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.model import Status, Ticket, TicketChange
+from core.record import Actor, Detail, EventKind, TicketEvent
+from core.workflow import allowed_moves, movable_to
+from storage.redis.options import translated
+from storage.redis.rows import ticket_from_reply, ts
+from storage.sqlite.rows import dt
+
+
+class _Scripts(Protocol):
+    async def run(self, name: str, *args: str | int) -> Any: ...
+
+
+class _Live(Protocol):
+    @property
+    def scripts(self) -> _Scripts: ...
+
+
+class RedisTickets:
+    """update_ticket, claim_next, notes, the record's reads and the people who may hold
+    tickets, on Redis."""
+
+    @property
+    def _live(self) -> _Live:
+        raise NotImplementedError  # RedisStore's open connection
+
+    @translated
+    async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
+        reply = await self._live.scripts.run("update", ticket_id, ts(now), change_json(change))
+        if reply is None:
+            raise NotFound("ticket", ticket_id)
+        refusal(ticket_id, change, reply)
+        return ticket_from_reply(reply)
+
+    @translated
+    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
+        reply = await self._live.scripts.run("claim", queue, assignee, ts(now))
+        return None if reply is None else ticket_from_reply(reply)
+
+    @translated
+    async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
+        seq = await self._live.scripts.run("note", ticket_id, ts(now), str(actor), body)
+        if seq is None:
+            raise NotFound("ticket", ticket_id)
+        return TicketEvent(int(seq), ticket_id, EventKind.NOTE, actor, now, {"body": body})
+
+    @translated
+    async def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
+        events = await self._live.scripts.run("events", "ticket", ticket_id)
+        if events is None:
+            raise NotFound("ticket", ticket_id)
+        return [event_from_json(text) for text in events]
+
+    @translated
+    async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
+        events = await self._live.scripts.run("events", "after", seq, limit)
+        return [event_from_json(text) for text in events]
+
+    @translated
+    async def known_person(self, name: str) -> bool:
+        return bool(await self._live.scripts.run("person", name))
+
+
+def change_json(change: TicketChange) -> str:
+    """The change as lua/update.lua reads it: what is None is left out."""
+    data: dict[str, object] = {
+        "actor": str(change.actor),
+        "status": change.status,
+        "movable": None if change.status is None else movable_to(change.status),
+        "priority": change.priority,
+        "queue": change.queue,
+        "assignee": change.assignee,
+        "tags": None if change.tags is None else json.dumps(change.tags),
+        "holder": change.holder,
+        "in_queue": change.in_queue,
+    }
+    if change.cause is not None:
+        data["cause"] = {"kind": change.cause.kind, "detail": dict(change.cause.detail)}
+    return json.dumps({name: value for name, value in data.items() if value is not None})
+
+
+def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:
+    """Raise what the script's refusal says; nothing when it applied the change."""
+    what = reply[0]
+    if what == "held":
+        raise HeldByOther(ticket_id, reply[1])
+    if what == "moved":
+        raise Conflict(f"ticket {ticket_id} is in {reply[1]} now, no longer in {change.in_queue}")
+    if what == "refused":
+        current = Status(reply[1])
+        allowed = tuple(map(str, allowed_moves(current)))
+        raise MoveRefused(ticket_id, current, str(change.status), allowed)
+
+
+def event_from_json(text: str) -> TicketEvent:
+    data = json.loads(text)
+    detail: dict[str, Detail] = {key: _detail(value) for key, value in data["detail"].items()}
+    return TicketEvent(
+        data["seq"], data["ticket"], EventKind(data["kind"]), Actor.parse(data["actor"]),
+        dt(float(data["at"])), detail,
+    )  # fmt: skip
+
+
+def _detail(value: Any) -> Detail:
+    """Lua has one table for lists and objects, and writes an empty one as {}: only a list
+    (tags) can be empty in a detail."""
+    if isinstance(value, list | dict):
+        return tuple(value)
+    return value  # type: ignore[no-any-return]  # JSON scalars are Detail's scalars

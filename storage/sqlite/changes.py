@@ -1,0 +1,186 @@
+"""SQLite writes that change a ticket: agents' changes, claims, replies and notes.
+
+Each is a writer job in the group commit's transaction (storage/sqlite/store.py): it reads
+the ticket as it is, checks the change against it (core/workflow.py's moves, the change's
+guards), writes, and records what changed, so no concurrent change is lost and every change
+is on the record. Queue depths follow by the tickets' triggers (schema migration 7).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.model import (
+    UNASSIGN,
+    Direction,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketChange,
+)
+from core.record import SYSTEM, Actor, Detail, EventKind, TicketEvent
+from core.workflow import allowed_moves, may_move
+from storage.sqlite.queries import get_ticket
+from storage.sqlite.record import record
+from storage.sqlite.rows import MESSAGE_COLUMNS, dt, message_from_row, ts
+
+Events = list[tuple[EventKind, dict[str, Detail]]]
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What a change may touch, as the ticket is in the transaction."""
+
+    status: Status
+    priority: Priority
+    queue: str
+    assignee: str | None
+    tags: tuple[str, ...]
+    channel: str
+
+
+def _state(db: sqlite3.Connection, ticket_id: int) -> _State:
+    row = db.execute(
+        "SELECT status, priority, queue, assignee, tags, channel FROM tickets WHERE id = ?",
+        (ticket_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound("ticket", ticket_id)
+    status, priority, queue, assignee, tags, channel = row
+    return _State(
+        Status(status), Priority(priority), queue, assignee, tuple(json.loads(tags)), channel
+    )
+
+
+def update_ticket(
+    db: sqlite3.Connection, ticket_id: int, change: TicketChange, now: datetime
+) -> Ticket:
+    before = _state(db, ticket_id)
+    _check(ticket_id, before, change)
+    _apply(db, ticket_id, before, change, ts(now))
+    return get_ticket(db, ticket_id)
+
+
+def _check(ticket_id: int, before: _State, change: TicketChange) -> None:
+    if change.holder is not None and before.assignee not in (None, change.holder):
+        raise HeldByOther(ticket_id, before.assignee)
+    if change.in_queue is not None and before.queue != change.in_queue:
+        raise Conflict(
+            f"ticket {ticket_id} is in {before.queue} now, no longer in {change.in_queue}"
+        )
+    if change.status is not None and not may_move(before.status, change.status):
+        allowed = tuple(map(str, allowed_moves(before.status)))
+        raise MoveRefused(ticket_id, before.status, change.status, allowed)
+
+
+def field_events(before: _State, change: TicketChange) -> Events:
+    """One event per field the change moves, in TicketChange's order of the fields."""
+    events: Events = []
+    moves: tuple[tuple[EventKind, Detail, Detail], ...] = (
+        (EventKind.STATUS, before.status, change.status),
+        (EventKind.PRIORITY, before.priority, change.priority),
+        (EventKind.QUEUE, before.queue, change.queue),
+        (EventKind.TAGS, before.tags, change.tags),
+    )
+    for kind, old, new in moves:
+        if new is not None and new != old:
+            events.append((kind, {"from": old, "to": new}))
+    if change.assignee is not None and (change.assignee or None) != before.assignee:
+        kind = EventKind.UNASSIGNED if change.assignee == UNASSIGN else EventKind.ASSIGNED
+        events.append((kind, {"from": before.assignee, "to": change.assignee or None}))
+    return events
+
+
+_COLUMNS = {
+    EventKind.STATUS: "status",
+    EventKind.PRIORITY: "priority",
+    EventKind.QUEUE: "queue",
+    EventKind.TAGS: "tags",
+    EventKind.ASSIGNED: "assignee",
+    EventKind.UNASSIGNED: "assignee",
+}
+
+
+def _apply(
+    db: sqlite3.Connection, ticket_id: int, before: _State, change: TicketChange, at: float
+) -> None:
+    """Write the fields that change and record them (after the change's cause, if any)."""
+    events = field_events(before, change)
+    if change.cause is not None:
+        record(db, ticket_id, change.cause.kind, change.actor, at, change.cause.detail)
+    if not events:
+        return
+    sets: list[str] = ["updated_at = ?"]
+    args: list[object] = [at]
+    for kind, detail in events:
+        value = detail["to"]
+        sets.append(f"{_COLUMNS[kind]} = ?")
+        args.append(json.dumps(value) if kind is EventKind.TAGS else value)
+        if kind is EventKind.PRIORITY:
+            sets.append("priority_rank = ?")
+            args.append(Priority(str(value)).rank)
+        elif kind is EventKind.STATUS:
+            sets.append("resolved_at = ?")
+            args.append(at if value in (Status.RESOLVED, Status.CLOSED) else None)
+    db.execute(f"UPDATE tickets SET {', '.join(sets)} WHERE id = ?", [*args, ticket_id])  # noqa: S608  # our column names; values bound
+    for kind, detail in events:
+        record(db, ticket_id, kind, change.actor, at, detail)
+
+
+NEXT_WAITING = (
+    "SELECT id, status FROM tickets WHERE queue = ? "
+    "AND status IN ('new', 'open', 'pending') AND assignee IS NULL "
+    "ORDER BY priority_rank DESC, created_at, id LIMIT 1"
+)
+"""The claim's pick, first in the tickets_waiting index (its WHERE is the index's)."""
+
+
+def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime) -> Ticket | None:
+    row = db.execute(NEXT_WAITING, (queue,)).fetchone()
+    if row is None:
+        return None
+    ticket_id, status = row
+    opened = Status.OPEN if status == Status.NEW else None
+    change = TicketChange(status=opened, assignee=assignee, actor=Actor.agent(assignee))
+    return update_ticket(db, ticket_id, change, now)
+
+
+def append_outbound(
+    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime
+) -> Message:
+    before = _state(db, ticket_id)
+    at = ts(now)
+    cursor = db.execute(
+        "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
+        "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
+        (ticket_id, Direction.OUTBOUND, before.channel, body, author, at),
+    )
+    message_id = int(cursor.lastrowid or 0)
+    db.execute(
+        "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?)"
+        " WHERE id = ?",
+        (at, at, ticket_id),
+    )
+    actor = Actor.agent(author) if author else SYSTEM
+    record(db, ticket_id, EventKind.REPLY_OUT, actor, at, {"message_id": message_id})
+    if before.status is Status.NEW:  # an answered ticket is being worked
+        _apply(db, ticket_id, before, TicketChange(status=Status.OPEN, actor=actor), at)
+    row = db.execute(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our column constants; values bound
+        (message_id,),
+    ).fetchone()
+    return message_from_row(row)
+
+
+def add_note(
+    db: sqlite3.Connection, ticket_id: int, body: str, actor: Actor, now: datetime
+) -> TicketEvent:
+    _state(db, ticket_id)  # NotFound before any write
+    detail: dict[str, Detail] = {"body": body}
+    seq = record(db, ticket_id, EventKind.NOTE, actor, ts(now), detail)
+    return TicketEvent(seq, ticket_id, EventKind.NOTE, actor, dt(ts(now)), detail)

@@ -1,0 +1,68 @@
+"""The tickets' record on SQLite: the `ticket_events` table (schema migration 7).
+
+Every write function appends its events with `record`, on the writer's connection inside the
+transaction of the change it records, so the change and its events commit together or not at
+all. The sequence is the table's AUTOINCREMENT key: the writer is the only one, and a batch
+that rolls back gives its numbers back, so committed events are numbered without a gap.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+from core.errors import NotFound
+from core.record import Actor, Detail, EventKind, TicketEvent
+from storage.sqlite.rows import Row, dt
+
+EVENT_COLUMNS = "seq, ticket_id, kind, actor, at, detail"
+
+
+def record(
+    db: sqlite3.Connection,
+    ticket_id: int,
+    kind: EventKind,
+    actor: Actor,
+    at: float,
+    detail: Mapping[str, Detail] | None = None,
+) -> int:
+    """Append one event to the ticket's record; returns its sequence number."""
+    cursor = db.execute(
+        "INSERT INTO ticket_events (ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
+        (ticket_id, kind, str(actor), at, json.dumps(dict(detail)) if detail else "{}"),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def ticket_events(db: sqlite3.Connection, ticket_id: int) -> list[TicketEvent]:
+    if db.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).fetchone() is None:
+        raise NotFound("ticket", ticket_id)
+    rows = db.execute(
+        f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ? ORDER BY seq",  # noqa: S608  # our column constants; values bound
+        (ticket_id,),
+    ).fetchall()
+    return [event_from_row(row) for row in rows]
+
+
+def events_after(db: sqlite3.Connection, seq: int, limit: int) -> list[TicketEvent]:
+    rows = db.execute(
+        f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE seq > ? ORDER BY seq LIMIT ?",  # noqa: S608  # our column constants; values bound
+        (seq, limit),
+    ).fetchall()
+    return [event_from_row(row) for row in rows]
+
+
+def event_from_row(row: Row) -> TicketEvent:
+    seq, ticket_id, kind, actor, at, detail = row
+    return TicketEvent(
+        seq, ticket_id, EventKind(kind), Actor.parse(actor), dt(at), detail_from_json(detail)
+    )
+
+
+def detail_from_json(text: str) -> dict[str, Detail]:
+    """A detail as JSON gives it back: lists (tags) as tuples."""
+    return {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in json.loads(text).items()
+    }
