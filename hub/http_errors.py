@@ -15,6 +15,7 @@ from core.errors import (
     Forbidden,
     HubError,
     InvalidRequest,
+    MoveRefused,
     NotFound,
     PayloadError,
     PayloadTooLarge,
@@ -67,6 +68,8 @@ def _hub_error_response(request: web.Request, exc: HubError, metrics: Metrics) -
     problems = getattr(exc, "problems", ())
     if problems:
         body["problems"] = list(problems)
+    if isinstance(exc, MoveRefused):
+        body["allowed"] = list(exc.allowed)
     headers = {}
     if isinstance(exc, StorageUnavailable):
         headers["Retry-After"] = "5"

@@ -47,9 +47,14 @@ async def _authenticate(store: Store, request: web.Request) -> Token:
     return token
 
 
+def granted(token: Token, role: Role) -> bool:
+    """Whether the token's role may do what `role` may."""
+    return role in GRANTS[token.role]
+
+
 def require(request: web.Request, role: Role) -> Token:
     """The caller's token, if its role grants `role`; Forbidden otherwise."""
     token = request[REQUEST_TOKEN]
-    if role not in GRANTS[token.role]:
+    if not granted(token, role):
         raise Forbidden(f"role {token.role} may not do this (needs {role})")
     return token

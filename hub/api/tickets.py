@@ -6,18 +6,16 @@ from aiohttp import web
 
 from channels.base import utcnow
 from core.errors import InvalidRequest
-from core.model import Priority, Role, Status, TicketChange, TicketFilter
+from core.model import Role, Status, TicketFilter
 from hub.api.auth import require
 from hub.api.params import (
     MAX_PAGE,
     json_body,
     one_of,
-    optional_str,
     path_id,
-    tag_list,
     whole_number,
 )
-from hub.api.views import customer_json, message_json, queue_json, ticket_json
+from hub.api.views import customer_json, message_json, notes_json, queue_json, ticket_json
 from hub.desk.replies import send_reply
 from hub.state import ROUTING, SENDERS, STORE
 
@@ -39,30 +37,11 @@ async def list_tickets(request: web.Request) -> web.Response:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    ticket = await request.config_dict[STORE].get_ticket(path_id(request))
-    return web.json_response(ticket_json(ticket))
-
-
-async def update_ticket(request: web.Request) -> web.Response:
-    token = require(request, Role.AGENT)
-    data = await json_body(request)
-    unknown = sorted(set(data) - {"status", "priority", "queue", "assignee", "tags"})
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
-    queue = data.get("queue")
-    if queue is not None and queue not in request.config_dict[ROUTING].queues:
-        raise InvalidRequest(f"unknown queue {queue!r}")
-    if "queue" in data and token.role is Role.AGENT:
-        require(request, Role.SUPERVISOR)  # moving work between queues is a supervisor's call
-    change = TicketChange(
-        status=one_of(Status, data.get("status"), "status"),
-        priority=one_of(Priority, data.get("priority"), "priority"),
-        queue=optional_str(data, "queue"),
-        assignee=optional_str(data, "assignee"),
-        tags=tag_list(data.get("tags")),
-    )
-    ticket = await request.config_dict[STORE].update_ticket(path_id(request), change, utcnow())
-    return web.json_response(ticket_json(ticket))
+    """The ticket with its messages and its internal notes (from its record)."""
+    store = request.config_dict[STORE]
+    ticket = await store.get_ticket(path_id(request))
+    notes = notes_json(await store.ticket_events(ticket.id))
+    return web.json_response({**ticket_json(ticket), "notes": notes})
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:
@@ -111,7 +90,6 @@ async def get_customer(request: web.Request) -> web.Response:
 ROUTES = [
     web.get("/tickets", list_tickets),
     web.get("/tickets/{id}", get_ticket),
-    web.patch("/tickets/{id}", update_ticket),
     web.post("/tickets/{id}/reply", reply_to_ticket),
     web.get("/queues", list_queues),
     web.post("/queues/{name}/claim", claim_next),

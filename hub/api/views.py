@@ -7,6 +7,7 @@ from typing import Any
 
 from core.duration import format_duration
 from core.model import Attachment, Customer, Decision, Message, QueueStats, RulesVersion, Ticket
+from core.record import EventKind, TicketEvent
 from router import QueueSpec
 
 Json = dict[str, Any]
@@ -68,6 +69,27 @@ def message_json(message: Message) -> Json:
         "edited_at": iso(message.edited_at),
         "deleted_at": iso(message.deleted_at),
     }
+
+
+def event_json(event: TicketEvent) -> Json:
+    """One event of a ticket's record (lists in the detail are JSON arrays)."""
+    return {
+        "seq": event.seq,
+        "kind": event.kind,
+        "actor": {"kind": event.actor.kind, "name": event.actor.name or None},
+        "at": iso(event.at),
+        "detail": dict(event.detail),
+    }
+
+
+def notes_json(events: list[TicketEvent]) -> list[Json]:
+    """The internal notes on a record: notes, and the notes given with transfers."""
+    return [
+        {"seq": e.seq, "author": e.actor.name or None, "at": iso(e.at), "body": body}
+        for e in events
+        if e.kind in (EventKind.NOTE, EventKind.TRANSFERRED)
+        and (body := e.detail.get("body") or e.detail.get("note"))
+    ]
 
 
 def attachment_json(attachment: Attachment) -> Json:
