@@ -128,21 +128,23 @@ class Store(Protocol):
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """Keep what the channel's sender made of an outbound message: status, provider id
-        (found again by `update_delivery`) and, for a failure, the reason. NotFound for an
-        unknown or inbound message."""
+        (found again by `update_delivery`) and, for a failure, the reason; a `delivery` event
+        on the ticket's record. NotFound for an unknown or inbound message."""
 
     async def update_delivery(
         self, channel: str, provider_id: str, delivery: Delivery
     ) -> Message | None:
         """A provider's later status report of an outbound message, by the provider's id; a
-        final status (delivered, undelivered, failed, read) is never replaced. None when no
-        outbound message of the channel has that id."""
+        final status (delivered, undelivered, failed, read) is never replaced; a status the
+        message did not have is a `delivery` event. None when no outbound message of the
+        channel has that id."""
 
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
         """Record a customer's edit (the new `body`) or deletion (`body` None, the text kept)
         of the inbound message stored under idempotency key `key` (`Inbound.key`), made at
         `at`. Edits arrive unordered: an edit older than the recorded one changes nothing,
-        and after a deletion nothing does. None when no inbound message has that key."""
+        and after a deletion nothing does; one that takes effect is on the record (the
+        customer's). None when no inbound message has that key."""
 
     async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:
         """Record a customer's SMS opt-out (STOP) or opt-in (START) said at `at`; an older

@@ -1,8 +1,8 @@
 """SQLite operations on stored messages (deliveries, customers' edits), SMS consent, checkpoints.
 
-Each change of a message is on its ticket's record (storage/sqlite/record.py): a delivery
-status it did not have (the system's), a customer's edit or deletion that took effect (the
-customer's). Consent keeps the newest word of each phone number by the time it was given, so
+Each change of a message is on its ticket's record (storage/sqlite/record.py): what the
+sender made of a reply, and each later delivery status it did not have (the system's); a
+customer's edit or deletion that took effect (the customer's). Consent keeps the newest word of each phone number by the time it was given, so
 a STOP and a START that arrive out of order (provider retries) still leave the customer's
 last choice.
 """
@@ -21,24 +21,21 @@ from storage.sqlite.rows import MESSAGE_COLUMNS, message_from_row, ts
 
 
 def record_delivery(db: sqlite3.Connection, message_id: int, delivery: Delivery) -> Message:
-    row = db.execute(
-        "SELECT delivery FROM messages WHERE id = ? AND direction = 'outbound'", (message_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFound("outbound message", message_id)
-    db.execute(
-        "UPDATE messages SET delivery = ?, external_id = ?, error = ? WHERE id = ?",
+    cursor = db.execute(
+        "UPDATE messages SET delivery = ?, external_id = ?, error = ? "
+        "WHERE id = ? AND direction = 'outbound'",
         (delivery.status, delivery.provider_id, delivery.error, message_id),
     )
+    if cursor.rowcount == 0:
+        raise NotFound("outbound message", message_id)
     message = _message(db, message_id)
-    if row[0] != delivery.status:
-        _record_delivery(db, message, delivery)
+    _record_delivery(db, message, delivery)  # what the sender made of it, always news
     return message
 
 
 def _record_delivery(db: sqlite3.Connection, message: Message, delivery: Delivery) -> None:
-    """A delivery status the message did not have yet, on its ticket's record (the system's:
-    the provider said so). The time is the record's own: providers' reports carry none."""
+    """A delivery on its ticket's record (the system's: the provider said so). The time is
+    the record's own: providers' reports carry none."""
     detail: dict[str, Detail] = {"message_id": message.id, "status": delivery.status}
     if delivery.error:
         detail["error"] = delivery.error

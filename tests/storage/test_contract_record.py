@@ -222,7 +222,8 @@ async def test_a_claim_is_the_agents(store: Store) -> None:
 async def test_a_reply_and_its_deliveries_are_recorded(store: Store) -> None:
     ticket_id = await new_ticket(store)
     reply = await store.append_outbound(ticket_id, "On it", "ann", later(1))
-    await store.record_delivery(reply.id, Delivery("sent", "SM1"))
+    await store.record_delivery(reply.id, Delivery("queued", "SM1"))  # the sender's: news
+    await store.update_delivery("form", "SM1", Delivery("sent", "SM1"))
     await store.update_delivery("form", "SM1", Delivery("sent", "SM1"))  # nothing new
     await store.update_delivery("form", "SM1", Delivery("failed", "SM1", "30003"))
     await store.update_delivery("form", "SM1", Delivery("delivered", "SM1"))  # final stays
@@ -230,6 +231,7 @@ async def test_a_reply_and_its_deliveries_are_recorded(store: Store) -> None:
     assert shapes(events) == [
         (EventKind.REPLY_OUT, ANN, {"message_id": reply.id}),
         (EventKind.STATUS, ANN, {"from": "new", "to": "open"}),
+        (EventKind.DELIVERY, SYSTEM, {"message_id": reply.id, "status": "queued"}),
         (EventKind.DELIVERY, SYSTEM, {"message_id": reply.id, "status": "sent"}),
         (EventKind.DELIVERY, SYSTEM, {"message_id": reply.id, "status": "failed",
                                       "error": "30003"}),

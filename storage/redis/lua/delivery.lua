@@ -4,8 +4,8 @@
 --   record: message id, status, provider id, error   (nil: no such outbound message)
 --   update: channel, provider id, status, error, final statuses...  (nil: none has that id)
 -- Replies {ticket id, message json}. Times in the JSON are strings, so decoding and
--- encoding it here keeps them exact. A status the message did not have is on the ticket's
--- record, the system's (the provider said so), at `now`.
+-- encoding it here keeps them exact. The sender's result, and each later status the
+-- message did not have, are on the ticket's record, the system's, at `now`.
 local function locate(message)
   local where = redis.call('HGET', k('out'), message)
   if not where then
@@ -18,8 +18,8 @@ end
 
 local now = ARGV[2]
 
-local function save(ticket, position, data, status, error)
-  if data.delivery ~= status then
+local function save(ticket, position, data, status, error, news)
+  if news or data.delivery ~= status then
     local detail = {message_id = data.id, status = status}
     if error ~= '' then
       detail.error = error
@@ -48,7 +48,7 @@ if ARGV[1] == 'record' then
     redis.call('HSET', k('provider'), provider_key(data.channel, ARGV[5]), ARGV[3])
   end
   data.external_id = ARGV[5]
-  return save(ticket, position, data, ARGV[4], ARGV[6])
+  return save(ticket, position, data, ARGV[4], ARGV[6], true)  -- the sender's result
 end
 
 local message = redis.call('HGET', k('provider'), provider_key(ARGV[3], ARGV[4]))
