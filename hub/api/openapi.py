@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api import openapi_campaigns
+from hub.api import openapi_campaigns, openapi_changes
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
@@ -47,6 +47,11 @@ _TICKET_PROPERTIES = {
     "updated_at": {"type": "string", "format": "date-time"},
     "sla": {"type": "object"},
     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "notes": {
+        "type": "array",
+        "description": "internal notes (and transfers' notes) from the record; read only",
+        "items": {"type": "object"},
+    },
 }
 
 OPENAPI: dict[str, Any] = {
@@ -61,6 +66,11 @@ OPENAPI: dict[str, Any] = {
                 "properties": {
                     "error": {"type": "string"},
                     "problems": {"type": "array", "items": {"type": "string"}},
+                    "allowed": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "a refused status move: the moves allowed",
+                    },
                 },
             },
             "Message": {"type": "object"},
@@ -81,7 +91,10 @@ OPENAPI: dict[str, Any] = {
                     "status": _TICKET_PROPERTIES["status"],
                     "priority": _TICKET_PROPERTIES["priority"],
                     "queue": {"type": "string"},
-                    "assignee": {"type": "string"},
+                    "assignee": {
+                        "type": ["string", "null"],
+                        "description": "a person (a live token's name); null unassigns",
+                    },
                     "tags": {"type": "array", "items": {"type": "string"}},
                 },
             },
@@ -103,8 +116,9 @@ OPENAPI: dict[str, Any] = {
             "parameters": [_ID],
             "get": _op("A ticket with its messages and route", {"200": _ok("Ticket")}),
             "patch": _op(
-                "Change status, priority, queue (supervisor), assignee or tags",
-                {"200": _ok("Ticket")},
+                "Change status, priority, queue (supervisor), assignee (agents: themselves, "
+                "or null on their own) or tags, in one atomic change on the record",
+                {"200": _ok("Ticket"), "409": _ERROR},  # a status move the workflow refuses
                 requestBody={
                     "content": {
                         "application/json": {
@@ -157,3 +171,5 @@ OPENAPI: dict[str, Any] = {
 }
 OPENAPI["paths"].update(openapi_campaigns.PATHS)
 OPENAPI["components"]["schemas"].update(openapi_campaigns.SCHEMAS)
+OPENAPI["paths"].update(openapi_changes.PATHS)
+OPENAPI["components"]["schemas"].update(openapi_changes.SCHEMAS)
