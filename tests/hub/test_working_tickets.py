@@ -35,12 +35,18 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'hub.db'}"
 
 
-def routed(make_settings: MakeSettings, tmp_path: Path, **sections: Any) -> Any:
+def routed(
+    make_settings: MakeSettings,
+    tmp_path: Path,
+    channels: dict[str, Any] | None = None,
+    **sections: Any,
+) -> Any:
+    """Settings with the rules above, the web form and the given channels."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES, encoding="utf-8")
     return make_settings(
         routing={"rules": str(rules), "watch_interval": "0s"},
-        channels={"webform": {"secret": FORM_SECRET}},
+        channels={"webform": {"secret": FORM_SECRET}, **(channels or {})},
         **sections,
     )
 
