@@ -2,9 +2,10 @@
 
 Each change of a message is on its ticket's record (storage/sqlite/record.py): what the
 sender made of a reply, and each later delivery status it did not have (the system's); a
-customer's edit or deletion that took effect (the customer's). Consent keeps the newest word of each phone number by the time it was given, so
-a STOP and a START that arrive out of order (provider retries) still leave the customer's
-last choice.
+customer's edit or deletion that took effect (the customer's).
+
+Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
+START that arrive out of order (provider retries) still leave the customer's last choice.
 """
 
 from __future__ import annotations
