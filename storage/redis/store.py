@@ -19,7 +19,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:t:<id>:ev              list: its record, events (JSON, core/record.py), oldest first
-    {ch}:events                 stream: every ticket's events, ID "<seq>-1" (the same JSON)
+    {ch}:events                 stream: every ticket's events in order, ID "<seq>-1", each
+                                pointing into its ticket's record (t: ticket, i: position)
     {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
                                 unfiltered listings walk the ids (dense, never deleted)
     {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority (new, open or

@@ -4,8 +4,9 @@ A change (core.model.TicketChange) is one call of lua/update.lua, which checks i
 the ticket as it is (the status move, the guards), applies it and records one event per field
 it moved, all in the one script; a claim is lua/claim.lua. The script is told the workflow's
 rules (core/workflow.py) by this side, so they are written once. The record: every writing
-script appends its events with common.lua's `record` (the stream `{ch}:events` with IDs
-"<seq>-1", and the ticket's list `{ch}:t:<id>:ev`); lua/events.lua reads them back.
+script appends its events with common.lua's `record` (to the ticket's list `{ch}:t:<id>:ev`,
+and an entry pointing at it to the stream `{ch}:events`, ID "<seq>-1"); lua/events.lua
+reads them back.
 """
 
 from __future__ import annotations
@@ -66,12 +67,12 @@ class RedisTickets:
         events = await self._live.scripts.run("events", "ticket", ticket_id)
         if events is None:
             raise NotFound("ticket", ticket_id)
-        return [event_from_json(text) for text in events]
+        return [event_from_json(ticket_id, text) for text in events]
 
     @translated
     async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
         events = await self._live.scripts.run("events", "after", seq, limit)
-        return [event_from_json(text) for text in events]
+        return [event_from_json(int(ticket_id), text) for ticket_id, text in events]
 
     @translated
     async def known_person(self, name: str) -> bool:
@@ -109,11 +110,12 @@ def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:
         raise MoveRefused(ticket_id, current, str(change.status), allowed)
 
 
-def event_from_json(text: str) -> TicketEvent:
+def event_from_json(ticket_id: int, text: str) -> TicketEvent:
+    """An event as its ticket's list keeps it (the list names the ticket)."""
     data = json.loads(text)
     detail: dict[str, Detail] = {key: _detail(value) for key, value in data["detail"].items()}
     return TicketEvent(
-        data["seq"], data["ticket"], EventKind(data["kind"]), Actor.parse(data["actor"]),
+        data["seq"], ticket_id, EventKind(data["kind"]), Actor.parse(data["actor"]),
         dt(float(data["at"])), detail,
     )  # fmt: skip
 

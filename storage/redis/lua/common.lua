@@ -125,16 +125,18 @@ local function with_id(id, json, extra)
 end
 
 -- The ticket's record (core/record.py): one event numbered by the hub-wide sequence, in the
--- script of the change it records. It goes to the stream `events` under the ID "<seq>-1"
--- (a reader resumes after any seq, and the stream may one day be trimmed to a retention
--- window) and to the ticket's own list `t:<id>:ev`, which keeps its whole record.
+-- script of the change it records. The ticket's own list `t:<id>:ev` keeps its whole record
+-- (JSON); the stream `events` keeps the hub-wide order, an entry with the ID "<seq>-1" (a
+-- reader resumes after any seq) pointing at the event in its ticket's list (fields t: the
+-- ticket, i: the position), so the event is stored once, and trimming the stream to a
+-- retention window would never cut a ticket's record.
 -- `at` is a time string; `detail` a table (cjson.null for a null).
 local function record(id, kind, actor, at, detail)
   local seq = redis.call('HINCRBY', k('ids'), 'event', 1)
-  local event = cjson.encode({seq = seq, ticket = tonumber(id), kind = kind, actor = actor,
-                              at = at, detail = detail or {}})
-  redis.call('XADD', k('events'), string.format('%d-1', seq), 'e', event)
-  redis.call('RPUSH', k('t', id, 'ev'), event)
+  local event = cjson.encode({seq = seq, kind = kind, actor = actor, at = at,
+                              detail = detail or {}})
+  local length = redis.call('RPUSH', k('t', id, 'ev'), event)
+  redis.call('XADD', k('events'), string.format('%d-1', seq), 't', id, 'i', length - 1)
   return seq
 end
 
