@@ -29,6 +29,9 @@ from core.workflow import after_customer_message
 from storage.sqlite.record import record
 from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
+_Move = tuple[Status, Status]
+"""A status move a customer's message made: (from, to)."""
+
 
 def commit_inbound(
     db: sqlite3.Connection, inbound: Inbound, router: Router, policy: ThreadPolicy
@@ -208,9 +211,6 @@ def _create_ticket(  # one row from the parts of an ingest
     }  # fmt: skip
     record(db, ticket_id, EventKind.CREATED, Actor.routing(decision.rule), now, route)
     return ticket_id
-
-
-_Move = tuple[Status, Status]
 
 
 def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> tuple[str, _Move | None]:

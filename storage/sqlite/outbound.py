@@ -119,12 +119,24 @@ def edit_message(
     if row is None:
         return None
     message_id, customer_id = row
+    kind = _change_message(db, message_id, body, ts(at))
+    message = _message(db, message_id)
+    if kind is not None:
+        detail: dict[str, Detail] = {"message_id": message_id}
+        record(db, message.ticket_id, kind, Actor.customer(customer_id), ts(at), detail)
+    return message
+
+
+def _change_message(
+    db: sqlite3.Connection, message_id: int, body: str | None, at: float
+) -> EventKind | None:
+    """Delete or edit the message; what it did, or None when the change was stale."""
     if body is None:
         kind, cursor = (
             EventKind.MESSAGE_DELETED,
             db.execute(
                 "UPDATE messages SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-                (ts(at), message_id),
+                (at, message_id),
             ),
         )
     else:
@@ -133,11 +145,7 @@ def edit_message(
             db.execute(
                 "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL "
                 "AND (edited_at IS NULL OR edited_at < ?)",
-                (body, ts(at), message_id, ts(at)),
+                (body, at, message_id, at),
             ),
         )
-    message = _message(db, message_id)
-    if cursor.rowcount:
-        detail: dict[str, Detail] = {"message_id": message_id}
-        record(db, message.ticket_id, kind, Actor.customer(customer_id), ts(at), detail)
-    return message
+    return kind if cursor.rowcount else None
