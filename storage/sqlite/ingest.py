@@ -22,6 +22,7 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
+from storage.sqlite import search
 from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
 
@@ -51,6 +52,7 @@ def commit_inbound(
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
+    search.index_contact(db, outcome, ticket_id, message_id, inbound)
     kept = [key for key in inbound.thread_keys if not key.startswith(TICKET_KEY_PREFIX)]
     if kept:  # a key stays with its live ticket (a new sender's reply-all must not take it)
         db.executemany(

@@ -14,7 +14,7 @@ from core.model import CustomerFacts, Decision, Inbound, Outcome, ThreadPolicy, 
 from storage.base import open_store
 from storage.sqlite.schema import MIGRATIONS
 from storage.sqlite.store import SqliteOptions, SqliteStore
-from tests.support import FunctionRouter, RecordingRouter, inbound
+from tests.support import FunctionRouter, RecordingRouter, inbound, later
 
 POLICY = ThreadPolicy({}, timedelta(0))
 
@@ -141,5 +141,36 @@ async def test_many_concurrent_ingests_commit_without_lock_errors(tmp_path: Path
         )
         assert len({r.message_id for r in results}) == 500
         assert len({r.customer_id for r in results}) == 50
+    finally:
+        await store.close()
+
+
+async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        made = await store.commit_inbound(
+            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
+        )
+        await store.append_outbound(made.ticket_id, "unplug it", "alice", later(1))
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 5
+    for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
+        db.execute(f"DROP INDEX {name}")
+    db.execute("DROP TABLE subject_words")
+    db.execute("DROP TABLE message_words")
+    db.execute("PRAGMA user_version = 5")
+    db.commit()
+    db.close()
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        for text in ("printer", "smokes", "unplug", "broken unplug"):
+            page = await store.list_tickets(TicketFilter(text=text))
+            assert [t.id for t in page.items] == [made.ticket_id], text
     finally:
         await store.close()
