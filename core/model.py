@@ -8,11 +8,15 @@ threads (SQLite reads run in a pool of them) and cheap to build.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
+
+from core import search
+from core.errors import InvalidRequest
 
 T = TypeVar("T")
 
@@ -287,9 +291,23 @@ class TicketChange:
 
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
+    """Which tickets a listing shows; every criterion given must hold (None: any).
+
+    `assignee` "" means unassigned tickets (as a TicketChange's "" unassigns). `text` is a
+    search: each of its words (core.search.words) must be a word of the ticket's subject or
+    of one of its messages; a text without words filters nothing.
+    """
+
     queue: str | None = None
     status: Status | None = None
     customer_id: int | None = None
+    assignee: str | None = None
+    channel: str | None = None
+    text: str = ""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return search.words(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,3 +357,27 @@ class Replay:
 class Page(Generic[T]):
     items: tuple[T, ...]
     next: str | None
+
+
+MAX_ID = 2**53 - 1
+"""No id goes above this: Redis's scripts count ids in Lua numbers, exact up to 2^53."""
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,15}")
+
+
+def whole_id(text: str) -> int | None:
+    """The id a decimal text spells (no sign, no leading zero, ASCII digits), if it is one
+    from 0 to MAX_ID; None otherwise. Listing cursors and ids from outside pass through here,
+    so a huge number never reaches SQLite (where it overflows) or Redis (where it rounds)."""
+    if _DECIMAL.fullmatch(text) is None:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+def cursor_id(cursor: str) -> int:
+    """A listing cursor: the id the next page starts below. InvalidRequest when it is none."""
+    number = whole_id(cursor)
+    if number is None:
+        raise InvalidRequest(f"not a cursor: {cursor[:40]!r}")
+    return number

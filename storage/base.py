@@ -88,7 +88,10 @@ class Store(Protocol):
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None
     ) -> Page[Ticket]:
-        """Tickets newest first, without messages; `next` continues the listing."""
+        """Tickets newest first, without messages, that match every criterion of `where`;
+        `next` continues the listing. InvalidRequest for a cursor that is no id
+        (core.model.cursor_id). A filter on one selective criterion reads its index, not
+        every ticket."""
 
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
         """Apply an agent's or supervisor's change."""

@@ -95,7 +95,16 @@ OPENAPI: dict[str, Any] = {
                 {"200": _ok("TicketList")},
                 parameters=[
                     {"name": n, "in": "query", "schema": {"type": "string"}}
-                    for n in ("queue", "status", "customer", "limit", "cursor")
+                    for n in (
+                        "assignee",
+                        "queue",
+                        "status",
+                        "customer",
+                        "channel",
+                        "q",
+                        "limit",
+                        "cursor",
+                    )
                 ],
             )
         },

@@ -6,14 +6,16 @@ from aiohttp import web
 
 from channels.base import utcnow
 from core.errors import InvalidRequest
-from core.model import Priority, Role, Status, TicketChange, TicketFilter
-from hub.api.auth import require
+from core.model import Priority, Role, Status, TicketChange, TicketFilter, cursor_id
+from core.search import MAX_QUERY_WORDS, words
+from hub.api.auth import REQUEST_TOKEN, require
 from hub.api.params import (
     MAX_PAGE,
     json_body,
     one_of,
     optional_str,
     path_id,
+    query_params,
     tag_list,
     whole_number,
 )
@@ -21,21 +23,46 @@ from hub.api.views import customer_json, message_json, queue_json, ticket_json
 from hub.desk.replies import send_reply
 from hub.state import ROUTING, SENDERS, STORE
 
+LIST_PARAMS = ("assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor")
+"""What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
+
 
 async def list_tickets(request: web.Request) -> web.Response:
-    query = request.query
+    params = query_params(request, LIST_PARAMS)
     where = TicketFilter(
-        queue=query.get("queue") or None,
-        status=one_of(Status, query.get("status"), "status"),
-        customer_id=whole_number(query.get("customer"), "customer"),
+        queue=params.get("queue") or None,
+        status=one_of(Status, params.get("status") or None, "status"),
+        customer_id=whole_number(params.get("customer"), "customer"),
+        assignee=_assignee(params.get("assignee"), request[REQUEST_TOKEN].name),
+        channel=params.get("channel") or None,
+        text=_search(params.get("q", "")),
     )
-    limit = whole_number(query.get("limit"), "limit")
+    limit = whole_number(params.get("limit"), "limit")
     limit = 50 if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
-    page = await request.config_dict[STORE].list_tickets(where, limit, query.get("cursor") or None)
+    cursor = params.get("cursor") or None
+    if cursor is not None:
+        cursor_id(cursor)  # refused here, before the store is asked
+    page = await request.config_dict[STORE].list_tickets(where, limit, cursor)
     items = [ticket_json(t, with_messages=False) for t in page.items]
     return web.json_response({"items": items, "next": page.next})
+
+
+def _assignee(raw: str | None, me: str) -> str | None:
+    """`me` is the caller, `none` the unassigned (TicketFilter's ""), else an agent's name."""
+    if not raw:
+        return None
+    return {"me": me, "none": ""}.get(raw, raw)
+
+
+def _search(text: str) -> str:
+    found = words(text)
+    if text.strip() and not found:
+        raise InvalidRequest("q has no words to search for (letters or digits)")
+    if len(found) > MAX_QUERY_WORDS:
+        raise InvalidRequest(f"q may have up to {MAX_QUERY_WORDS} words")
+    return text
 
 
 async def get_ticket(request: web.Request) -> web.Response:

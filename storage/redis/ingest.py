@@ -47,6 +47,7 @@ from core.model import (
     Router,
     ThreadPolicy,
 )
+from core.search import words
 from storage.redis.rows import inbound_json, route_json, ticket_fields, ts
 from storage.redis.scripts import Scripts
 
@@ -141,6 +142,8 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
             "message": inbound_json(inbound),
             "identities": [identity.key for identity in inbound.all_identities],
             "thread_keys": list(inbound.thread_keys),
+            "words": words(inbound.text),
+            "subject_words": words(inbound.subject),
         }
     )
 

@@ -17,8 +17,14 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
-    {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
-                                unfiltered listings walk the ids (dense, never deleted)
+    {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer, channel,
+    {ch}:ix:ch:<c>|a:<name>|na  assignee, and the unassigned (listings); unfiltered
+                                listings walk the ids (dense, never deleted)
+    {ch}:ix:w:<word>            zset: ids of the tickets with the word (searches)
+    {ch}:t:<id>:w, :mw          hashes: the ticket's words, counted over its texts; its
+                                inbound messages' words (lua/words.lua)
+    {ch}:search                 hash: how far tickets of older versions were indexed
+                                (storage/redis/search.py)
     {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority, by age (its
                                 size is the count of those waiting; queue_stats reads it)
     {ch}:open                   hash: queue -> tickets new, open or pending (a counter
@@ -53,7 +59,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import Conflict, InvalidRequest, NotFound, StorageUnavailable
+from core.errors import Conflict, NotFound, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
     Customer,
@@ -73,6 +79,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    cursor_id,
 )
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.ingest import RedisIngest
@@ -91,6 +98,7 @@ from storage.redis.rows import (
     ts,
 )
 from storage.redis.scripts import Scripts
+from storage.redis.search import filter_json, index_old_tickets, words_json
 from storage.sqlite.rows import dt
 
 LIST_SCAN_CAP = 5000
@@ -142,6 +150,7 @@ class RedisStore(RedisCampaigns):
         opened = _Open(self.options)
         try:
             await opened.scripts.load()
+            await index_old_tickets(opened.client, opened.scripts, self.key)
         except BaseException:
             await opened.client.aclose()
             raise
@@ -178,16 +187,9 @@ class RedisStore(RedisCampaigns):
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None
     ) -> Page[Ticket]:
-        after = "" if cursor is None else str(_cursor_id(cursor))
-        customer = "" if where.customer_id is None else str(where.customer_id)
+        after = "" if cursor is None else str(cursor_id(cursor))
         items, resume = await self._live.scripts.run(
-            "list",
-            where.queue or "",
-            where.status or "",
-            customer,
-            limit,
-            after,
-            self.list_scan_cap,
+            "list", filter_json(where), limit, after, self.list_scan_cap
         )
         tickets = tuple(
             ticket_from_fields(int(i), pairs(flat), route) for i, flat, route in items[:limit]
@@ -219,7 +221,9 @@ class RedisStore(RedisCampaigns):
         self, ticket_id: int, body: str, author: str, now: datetime
     ) -> Message:
         message = outbound_json(body, author, now)
-        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message)
+        reply = await self._live.scripts.run(
+            "outbound", ticket_id, ts(now), message, words_json(body)
+        )
         if reply is None:
             raise NotFound("ticket", ticket_id)
         message_id, channel = reply
@@ -250,7 +254,8 @@ class RedisStore(RedisCampaigns):
     @translated
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
         mode = "delete" if body is None else "edit"
-        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at))
+        words = words_json(body or "")
+        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at), words)
         return None if reply is None else message_from_json(int(reply[0]), reply[1])
 
     @translated
@@ -314,7 +319,7 @@ class RedisStore(RedisCampaigns):
 
     @translated
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
-        after = 0 if cursor is None else _cursor_id(cursor)
+        after = 0 if cursor is None else cursor_id(cursor)
         items, next_id = await self._live.scripts.run("replay", limit, after)
         replays = []
         for ticket_id, flat, route, first in items:
@@ -336,12 +341,6 @@ class RedisStore(RedisCampaigns):
     async def find_token(self, digest: str) -> Token | None:
         found = await self._live.client.hget(self.key("tokens"), digest)
         return None if found is None else token_from_json(str(found))
-
-
-def _cursor_id(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidRequest(f"not a cursor: {cursor!r}")
-    return int(cursor)
 
 
 def _json_list(values: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
+from storage.sqlite import search
 from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
 
@@ -48,6 +49,7 @@ def commit_inbound(
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
+    search.index_contact(db, outcome, ticket_id, message_id, inbound)
     _keep_thread_keys(db, inbound, ticket_id)
     return IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from core.errors import NotFound
 from core.model import FINAL_DELIVERY, Delivery, Message
+from storage.sqlite import search
 from storage.sqlite.rows import MESSAGE_COLUMNS, message_from_row, ts
 
 
@@ -100,9 +101,11 @@ def edit_message(
             (ts(at), row[0]),
         )
     else:
-        db.execute(
+        edited = db.execute(
             "UPDATE messages SET body = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL "
             "AND (edited_at IS NULL OR edited_at < ?)",
             (body, ts(at), row[0], ts(at)),
         )
+        if edited.rowcount:
+            search.reindex_message(db, int(row[0]), body)
     return _message(db, int(row[0]))

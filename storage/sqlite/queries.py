@@ -11,7 +11,7 @@ import json
 import sqlite3
 from datetime import datetime
 
-from core.errors import InvalidRequest, NotFound
+from core.errors import NotFound
 from core.model import (
     Customer,
     Direction,
@@ -26,7 +26,9 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    cursor_id,
 )
+from storage.sqlite import search
 from storage.sqlite.rows import (
     INBOUND_COLUMNS,
     MESSAGE_COLUMNS,
@@ -60,7 +62,7 @@ def list_tickets(
     clauses, args = _ticket_clauses(where)
     if cursor is not None:
         clauses.append("id < ?")
-        args.append(_cursor_id(cursor))
+        args.append(cursor_id(cursor))
     sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # noqa: S608  # columns and clauses are ours
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
@@ -76,17 +78,19 @@ def _ticket_clauses(where: TicketFilter) -> tuple[list[str], list[object]]:
         ("queue", where.queue),
         ("status", where.status),
         ("customer_id", where.customer_id),
+        ("channel", where.channel),
+        ("assignee", where.assignee or None),
     ):
         if value is not None:
             clauses.append(f"{column} = ?")
             args.append(value)
+    if where.assignee == "":
+        clauses.append("assignee IS NULL")
+    for word in where.words:
+        clause, word_args = search.match_clause(word)
+        clauses.append(clause)
+        args += word_args
     return clauses, args
-
-
-def _cursor_id(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidRequest(f"not a cursor: {cursor!r}")
-    return int(cursor)
 
 
 def update_ticket(
@@ -139,6 +143,7 @@ def append_outbound(
         "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
         (ticket_id, Direction.OUTBOUND, ticket.channel, body, author, at),
     )
+    search.index_message(db, int(cursor.lastrowid or 0), body)
     db.execute(
         "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?),"
         " status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
@@ -226,7 +231,7 @@ def rules_history(db: sqlite3.Connection, limit: int) -> list[RulesVersion]:
 
 def replay(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Replay]:
     """Tickets (oldest first) with the first contact that made each, as the router saw it."""
-    after = 0 if cursor is None else _cursor_id(cursor)
+    after = 0 if cursor is None else cursor_id(cursor)
     rows = db.execute(
         f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608  # our column constants; values bound
         (after, limit + 1),

@@ -7,8 +7,14 @@ immediate transaction, so a hub that dies mid-upgrade restarts from a consistent
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: tuple[str, ...] = (
+from storage.sqlite import search
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""SQL statements, or a function of the connection for what SQL alone cannot do."""
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the ingest spine and the API's tables
     """
     CREATE TABLE customers (
@@ -221,6 +227,17 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE queue = OLD.queue;
     END;
     """,
+    # 7: finding work: listings by assignee, channel and status, and searches of subjects and
+    # messages (storage/sqlite/search.py: the words of core.search, split again by `ascii`)
+    """
+    CREATE INDEX tickets_assignee ON tickets(assignee, id);
+    CREATE INDEX tickets_channel ON tickets(channel, id);
+    CREATE INDEX tickets_status ON tickets(status, id);
+    CREATE VIRTUAL TABLE subject_words USING fts5(words, tokenize = 'ascii');
+    CREATE VIRTUAL TABLE message_words USING fts5(words, tokenize = 'ascii');
+    """,
+    # 8: the words of the subjects and messages stored before 7
+    search.backfill,
 )
 
 
@@ -237,13 +254,20 @@ def migrate(db: sqlite3.Connection) -> int:
             if version >= len(MIGRATIONS):
                 db.execute("COMMIT")
                 return version
-            for statement in _statements(MIGRATIONS[version]):
-                db.execute(statement)
+            _apply(db, MIGRATIONS[version])
             db.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+def _apply(db: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration):
+        migration(db)
+        return
+    for statement in _statements(migration):
+        db.execute(statement)
 
 
 def _statements(script: str) -> list[str]:

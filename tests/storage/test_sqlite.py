@@ -25,7 +25,7 @@ from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
 from storage.sqlite.schema import MIGRATIONS, migrate
 from storage.sqlite.store import SqliteStore
-from tests.support import T0, FunctionRouter, RecordingRouter, inbound
+from tests.support import T0, FunctionRouter, RecordingRouter, inbound, later
 
 POLICY = ThreadPolicy({}, timedelta(0))
 
@@ -160,6 +160,7 @@ def database_before_depth_counters(path: Path) -> None:
     """A file as the hub left it before migration 6, holding tickets in every state."""
     db = sqlite3.connect(path, isolation_level=None)
     for script in MIGRATIONS[:5]:
+        assert isinstance(script, str)  # the first migrations are all SQL
         db.executescript(script)
     db.execute("INSERT INTO customers (id, created_at) VALUES (1, 0)")
     rows = [  # queue, status, assignee, created_at
@@ -200,3 +201,34 @@ def test_queue_depths_are_read_without_scanning_the_tickets(tmp_path: Path) -> N
         assert not [step for step in plan if step.startswith("SCAN t")], plan
         assert any("USING INDEX tickets_oldest_waiting" in step for step in plan), plan
     db.close()
+
+
+async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        made = await store.commit_inbound(
+            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
+        )
+        await store.append_outbound(made.ticket_id, "unplug it", "alice", later(1))
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
+    for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
+        db.execute(f"DROP INDEX {name}")
+    db.execute("DROP TABLE subject_words")
+    db.execute("DROP TABLE message_words")
+    db.execute("PRAGMA user_version = 6")
+    db.commit()
+    db.close()
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        for text in ("printer", "smokes", "unplug", "broken unplug"):
+            page = await store.list_tickets(TicketFilter(text=text))
+            assert [t.id for t in page.items] == [made.ticket_id], text
+    finally:
+        await store.close()

@@ -43,6 +43,8 @@ local function memberships(id, state)
   local sets = {}
   sets[k('ix', 'q', state.queue)] = {id, id}
   sets[k('ix', 's', state.status)] = {id, id}
+  sets[k('ix', 'ch', state.channel)] = {id, id}
+  sets[state.assignee and k('ix', 'a', state.assignee) or k('ix', 'na')] = {id, id}
   if waiting(state) then
     sets[k('w', state.queue, RANK[state.priority])] = {state.created, waiting_member(id)}
   end

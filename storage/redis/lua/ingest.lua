@@ -1,6 +1,7 @@
 -- One contact, all or nothing: dedupe, identify, thread, create or append, index.
 -- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
---   the message without its id), identities, thread_keys}.
+--   the message without its id), identities, thread_keys, words and subject_words (of the
+--   message's body and subject, for searches: lua/words.lua)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON)}.
@@ -163,6 +164,10 @@ link(customer, unowned, listed)
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
 local length = redis.call('RPUSH', k('t', id, 'm'), with_id(message, contact.message))
 redis.call('HSET', k('dedupe'), contact.key, id .. ':' .. message .. ':' .. (length - 1))
+if outcome == 'created' then
+  index_words(id, contact.subject_words)
+end
+index_words(id, contact.words, message)
 -- A key stays with its live ticket: a new sender's reply-all must not take the thread from
 -- the ticket it names; a key of a closed ticket moves on to the next one.
 for _, thread_key in ipairs(contact.thread_keys) do
