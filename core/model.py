@@ -224,9 +224,23 @@ class Message:
     edited_at: datetime | None = None  # the customer edited it (the body is the new text)
     deleted_at: datetime | None = None  # the customer deleted it (the body is kept)
 
+    @property
+    def automatic(self) -> str:
+        """Why no person wrote it ("" when one did): an autoresponder's mail coming in, our
+        acknowledgement going out (`meta["automatic"]`). Ours never count as a response."""
+        return self.meta.get("automatic", "")
+
 
 FINAL_DELIVERY = frozenset({"delivered", "undelivered", "failed", "read"})
 """Delivery statuses after which a provider reports nothing that should replace them."""
+
+FAILED_DELIVERY = frozenset({"failed", "undelivered"})
+"""Delivery statuses of a message that never reached the customer.
+
+A ticket's `first_responded_at` is the time of its first agent reply that a provider
+accepted: an outbound message not automatic, with a provider id (the provider took it and
+named it), whose delivery is not one of these. A reply still `queued` by the hub, failed, or
+bounced later does not count; stores keep this in the operation that records the delivery."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +253,7 @@ class Delivery:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "undelivered")
+        return self.status in FAILED_DELIVERY
 
 
 @dataclass(frozen=True, slots=True)

@@ -150,9 +150,12 @@ def _attachment_dict(attachment: Attachment) -> dict[str, Any]:
     return {f: getattr(attachment, f) for f in fields if getattr(attachment, f) is not None}
 
 
-def outbound_json(body: str, author: str, now: datetime) -> str:
-    """A reply as its ticket's message (the script adds the id and the ticket's channel)."""
-    data = {"direction": Direction.OUTBOUND.value, "body": body, "author": author}
+def outbound_json(body: str, author: str, now: datetime, automatic: str = "") -> str:
+    """A message to the customer as its ticket's message (the script adds the id and the
+    channel)."""
+    data: dict[str, Any] = {"direction": Direction.OUTBOUND.value, "body": body, "author": author}
+    if automatic:
+        data["meta"] = {"automatic": automatic}
     return json.dumps({**data, "delivery": "queued", "at": ts(now)})
 
 

@@ -216,16 +216,24 @@ class RedisStore(RedisCampaigns):
 
     @translated
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self,
+        ticket_id: int,
+        body: str,
+        author: str,
+        now: datetime,
+        *,
+        channel: str = "",
+        automatic: str = "",
     ) -> Message:
-        message = outbound_json(body, author, now)
-        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message)
+        message = outbound_json(body, author, now, automatic)
+        flag = "1" if automatic else ""
+        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message, channel, flag)
         if reply is None:
             raise NotFound("ticket", ticket_id)
-        message_id, channel = reply
+        message_id, sent_on = reply
         return Message(
-            int(message_id), ticket_id, Direction.OUTBOUND, channel, body, now,
-            author=author, delivery="queued",
+            int(message_id), ticket_id, Direction.OUTBOUND, sent_on, body, now,
+            author=author, delivery="queued", meta={"automatic": automatic} if automatic else {},
         )  # fmt: skip
 
     @translated

@@ -129,21 +129,31 @@ def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime)
     return get_ticket(db, row[0])
 
 
-def append_outbound(
-    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime
+def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, passed positionally
+    db: sqlite3.Connection,
+    ticket_id: int,
+    body: str,
+    author: str,
+    now: datetime,
+    channel: str,
+    automatic: str,
 ) -> Message:
-    ticket = get_ticket(db, ticket_id)
+    row = db.execute("SELECT channel FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        raise NotFound("ticket", ticket_id)
     at = ts(now)
     cursor = db.execute(
         "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
-        "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
-        (ticket_id, Direction.OUTBOUND, ticket.channel, body, author, at),
-    )
-    db.execute(
-        "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?),"
-        " status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
-        (at, at, ticket_id),
-    )
+        "delivery, meta, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?, ?)",
+        (ticket_id, Direction.OUTBOUND, channel or row[0], body, author,
+         json.dumps({"automatic": automatic}) if automatic else "{}", at),
+    )  # fmt: skip
+    if not automatic:  # the first response is set when a provider accepts the reply
+        db.execute(
+            "UPDATE tickets SET updated_at = ?, "
+            "status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
+            (at, ticket_id),
+        )
     row = db.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our column constants; values bound
         (cursor.lastrowid,),

@@ -282,9 +282,18 @@ class SqliteStore(SqliteCampaigns):
         return await self._writer.write(q.claim_next, queue, assignee, now)
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self,
+        ticket_id: int,
+        body: str,
+        author: str,
+        now: datetime,
+        *,
+        channel: str = "",
+        automatic: str = "",
     ) -> Message:
-        return await self._writer.write(q.append_outbound, ticket_id, body, author, now)
+        return await self._writer.write(
+            q.append_outbound, ticket_id, body, author, now, channel, automatic
+        )
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         return await self._writer.write(out.record_delivery, message_id, delivery)
