@@ -61,7 +61,16 @@ def email_sender(settings: Settings) -> SmtpSender | None:
         backoff=relay.send_backoff.total_seconds(),
         from_address=relay.from_address,
         message_id_domain=relay.message_id_domain,
+        default_from=_first_mailbox(settings),
     )
+
+
+def _first_mailbox(settings: Settings) -> str | None:
+    """Where the hub receives mail, to send from when a ticket names no mailbox (a form's)."""
+    smtp, imap = settings.channels.smtp, settings.channels.imap
+    if smtp is not None and smtp.mailboxes:
+        return smtp.mailboxes[0].lower()
+    return next(((m.address or m.username).lower() for m in imap), None)
 
 
 def email_channels(

@@ -62,6 +62,7 @@ def sms_sender(settings: Settings) -> TwilioSmsSender | None:
         twilio.auth_token.get_secret_value(),
         twilio.api_base,
         status_callback=callback,
+        from_number=twilio.from_number,
         attempts=twilio.send_attempts,
         backoff=twilio.send_backoff.total_seconds(),
         timeout=twilio.send_timeout.total_seconds(),
