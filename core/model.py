@@ -231,6 +231,19 @@ class Message:
         return self.meta.get("automatic", "")
 
 
+@dataclass(frozen=True, slots=True)
+class Via:
+    """How a message to the customer goes out, as the store records it before it is sent."""
+
+    channel: str = ""
+    """The channel it goes out on ("": the ticket's own; a form's ticket is answered by email)."""
+    automatic: str = ""
+    """Why it goes out without an agent ("acknowledgement", "help"); "" for an agent's reply.
+    Kept as `meta["automatic"]`; an automatic message changes nothing of the ticket."""
+    delivery: str = "queued"
+    """Its delivery when stored: "sent" for a text the provider's answer carries (TwiML)."""
+
+
 FINAL_DELIVERY = frozenset({"delivered", "undelivered", "failed", "read"})
 """Delivery statuses after which a provider reports nothing that should replace them."""
 

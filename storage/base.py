@@ -50,6 +50,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 
 
@@ -97,20 +98,12 @@ class Store(Protocol):
         """Hand the most pressing waiting ticket of a queue to one agent, or None."""
 
     async def append_outbound(
-        self,
-        ticket_id: int,
-        body: str,
-        author: str,
-        now: datetime,
-        *,
-        channel: str = "",
-        automatic: str = "",
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        """Record a message to the customer, `queued` (its delivery is the channel's
-        business), before it is sent. `channel` is the one it goes out on ("": the ticket's
-        own). An agent's reply moves a new ticket to open. `automatic` says why a message
-        goes out without an agent (an "acknowledgement"; kept as `meta["automatic"]`): such
-        a message changes nothing of the ticket."""
+        """Record a message to the customer before it is sent (its delivery is the channel's
+        business), `queued` unless `via` says otherwise, on the channel `via` names. An
+        agent's reply moves a new ticket to open; an automatic message (`via.automatic`)
+        changes nothing of the ticket."""
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """Keep what the channel's sender made of an outbound message: status, provider id

@@ -22,7 +22,7 @@ from channels.base import Sender
 from channels.twilio import sms
 from core.errors import Conflict
 from core.identity import mask
-from core.model import Identity, Message
+from core.model import Identity, Message, Via
 from hub.desk.delivery import customer_identities, delivery_channel
 from storage.base import Store
 
@@ -42,7 +42,7 @@ async def send_reply(
     if sender.name == sms.NAME and await store.sms_opted_out(recipient.key):
         raise Conflict("the customer opted out of SMS (STOP): nothing was sent")
     now = datetime.now(UTC)
-    message = await store.append_outbound(ticket.id, body, author, now, channel=sender.name)
+    message = await store.append_outbound(ticket.id, body, author, now, Via(sender.name))
     delivery = await sender.send(ticket, message, route.to)
     if delivery.failed:
         log.warning(

@@ -73,6 +73,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.ingest import RedisIngest
@@ -216,24 +217,21 @@ class RedisStore(RedisCampaigns):
 
     @translated
     async def append_outbound(
-        self,
-        ticket_id: int,
-        body: str,
-        author: str,
-        now: datetime,
-        *,
-        channel: str = "",
-        automatic: str = "",
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        message = outbound_json(body, author, now, automatic)
-        flag = "1" if automatic else ""
-        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message, channel, flag)
+        via = via or Via()
+        message = outbound_json(body, author, now, via)
+        flag = "1" if via.automatic else ""
+        reply = await self._live.scripts.run(
+            "outbound", ticket_id, ts(now), message, via.channel, flag
+        )
         if reply is None:
             raise NotFound("ticket", ticket_id)
-        message_id, sent_on = reply
+        message_id, channel = reply
+        meta = {"automatic": via.automatic} if via.automatic else {}
         return Message(
-            int(message_id), ticket_id, Direction.OUTBOUND, sent_on, body, now,
-            author=author, delivery="queued", meta={"automatic": automatic} if automatic else {},
+            int(message_id), ticket_id, Direction.OUTBOUND, channel, body, now,
+            author=author, delivery=via.delivery, meta=meta,
         )  # fmt: skip
 
     @translated

@@ -26,6 +26,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 from storage.sqlite.rows import (
     INBOUND_COLUMNS,
@@ -129,26 +130,21 @@ def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime)
     return get_ticket(db, row[0])
 
 
-def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, passed positionally
-    db: sqlite3.Connection,
-    ticket_id: int,
-    body: str,
-    author: str,
-    now: datetime,
-    channel: str,
-    automatic: str,
+def append_outbound(
+    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime, via: Via | None
 ) -> Message:
+    via = via or Via()
     row = db.execute("SELECT channel FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
     if row is None:
         raise NotFound("ticket", ticket_id)
     at = ts(now)
     cursor = db.execute(
         "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
-        "delivery, meta, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?, ?)",
-        (ticket_id, Direction.OUTBOUND, channel or row[0], body, author,
-         json.dumps({"automatic": automatic}) if automatic else "{}", at),
+        "delivery, meta, at) VALUES (?, ?, ?, 'message', ?, ?, ?, ?, ?)",
+        (ticket_id, Direction.OUTBOUND, via.channel or row[0], body, author, via.delivery,
+         json.dumps({"automatic": via.automatic}) if via.automatic else "{}", at),
     )  # fmt: skip
-    if not automatic:  # the first response is set when a provider accepts the reply
+    if not via.automatic:  # the first response is set when a provider accepts the reply
         db.execute(
             "UPDATE tickets SET updated_at = ?, "
             "status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from core.errors import NotFound
-from core.model import Delivery, Direction, Status, ThreadPolicy
+from core.model import Delivery, Direction, Status, ThreadPolicy, Via
 from storage.base import Store
 from tests.support import RecordingRouter, inbound, later
 
@@ -62,9 +62,9 @@ async def test_a_failed_reply_leaves_the_clock_to_the_next_one_that_goes_out(
 
 async def test_a_reply_that_fails_later_stops_counting(store: Store) -> None:
     ticket_id = await form_ticket(store)
-    first = await store.append_outbound(ticket_id, "one", "alice", later(1), channel="sms")
+    first = await store.append_outbound(ticket_id, "one", "alice", later(1), Via("sms"))
     await store.record_delivery(first.id, Delivery("queued", "SM1"))
-    second = await store.append_outbound(ticket_id, "two", "alice", later(2), channel="sms")
+    second = await store.append_outbound(ticket_id, "two", "alice", later(2), Via("sms"))
     await store.record_delivery(second.id, Delivery("queued", "SM2"))
     assert await first_response(store, ticket_id) == later(1)
     await store.update_delivery("sms", "SM1", Delivery("undelivered", "SM1", "30003"))
@@ -92,10 +92,10 @@ async def test_an_automatic_message_is_kept_but_changes_nothing_of_the_ticket(
 ) -> None:
     ticket_id = await form_ticket(store)
     before = await store.get_ticket(ticket_id)
+    via = Via("email", automatic="acknowledgement")
     ack = await store.append_outbound(
-        ticket_id, "Your ticket number is 1.", "system", later(1),
-        channel="email", automatic="acknowledgement",
-    )  # fmt: skip
+        ticket_id, "Your ticket number is 1.", "system", later(1), via
+    )
     assert (ack.direction, ack.channel, ack.delivery) == (Direction.OUTBOUND, "email", "queued")
     assert (ack.automatic, ack.author) == ("acknowledgement", "system")
     await store.record_delivery(ack.id, Delivery("sent", "<ack@hub.example>"))
@@ -110,7 +110,7 @@ async def test_an_automatic_message_is_kept_but_changes_nothing_of_the_ticket(
 
 async def test_a_message_keeps_the_channel_it_went_out_on(store: Store) -> None:
     ticket_id = await form_ticket(store)
-    by_email = await store.append_outbound(ticket_id, "Hi", "alice", later(1), channel="email")
+    by_email = await store.append_outbound(ticket_id, "Hi", "alice", later(1), Via("email"))
     own = await store.append_outbound(ticket_id, "Hi", "alice", later(2))
     assert (by_email.channel, by_email.automatic, own.channel) == ("email", "", "form")
     await store.record_delivery(by_email.id, Delivery("sent", "<r1@hub.example>"))
@@ -124,4 +124,14 @@ async def test_a_message_keeps_the_channel_it_went_out_on(store: Store) -> None:
 
 async def test_an_outbound_message_on_no_ticket_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound):
-        await store.append_outbound(9999, "Hi", "alice", later(1), channel="email")
+        await store.append_outbound(9999, "Hi", "alice", later(1), Via("email"))
+
+
+async def test_a_text_the_providers_answer_carries_is_stored_sent(store: Store) -> None:
+    ticket_id = await form_ticket(store)
+    via = Via("sms", automatic="acknowledgement", delivery="sent")
+    ack = await store.append_outbound(ticket_id, "Ticket 1.", "system", later(1), via)
+    assert (ack.channel, ack.delivery, ack.automatic) == ("sms", "sent", "acknowledgement")
+    ticket = await store.get_ticket(ticket_id)
+    assert ticket.messages[-1] == ack
+    assert (ticket.status, ticket.first_responded_at) == (Status.NEW, None)
