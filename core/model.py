@@ -231,6 +231,10 @@ class Message:
         return self.meta.get("automatic", "")
 
 
+SYSTEM = "system"
+"""The author of a message the hub sends on its own (an acknowledgement)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Via:
     """How a message to the customer goes out, as the store records it before it is sent."""

@@ -144,7 +144,8 @@ async def test_opted_out_customer_gets_nothing(hub: Hub, twilio_api: TwilioEmula
     assert status == 409
     assert "opted out of SMS" in answer["error"]
     assert twilio_api.received == []
-    assert len((await hub.store.get_ticket(ticket_id)).messages) == 2  # no reply recorded
+    messages = (await hub.store.get_ticket(ticket_id)).messages
+    assert [m.author for m in messages] == ["", "system", ""]  # SMS, acknowledgement, STOP
 
 
 async def test_form_ticket_with_an_email_and_no_relay_is_409_with_the_reason(hub: Hub) -> None:
