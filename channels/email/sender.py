@@ -56,7 +56,7 @@ def reply_thread(ticket: Ticket) -> Thread:
         if m.direction is Direction.INBOUND and m.sender.startswith(f"{EMAIL}:")
     ]
     reachable = [m for m in written if not m.sender.endswith("@invalid")]
-    theirs = [m.external_id for m in written if m.external_id.startswith("<")]
+    theirs = [m.external_id for m in written if _in_thread(m)]
     ids = list(dict.fromkeys(m.external_id for m in ticket.messages if _in_thread(m)))
     parent = theirs or ids
     return Thread(
@@ -72,13 +72,11 @@ def _in_thread(message: Message) -> bool:
     by email (acknowledgements are left out: the replies answer the customer, not them)."""
     if not message.external_id.startswith("<"):
         return False
+    if message.channel != NAME:  # a web form's own ids are no Message-IDs
+        return False
     if message.direction is Direction.INBOUND:
         return message.sender.startswith(f"{EMAIL}:")
-    return (
-        message.channel == NAME
-        and not message.automatic
-        and (message.delivery not in FAILED_DELIVERY)
-    )
+    return not message.automatic and message.delivery not in FAILED_DELIVERY
 
 
 def reply_subject(ticket: Ticket) -> str:
