@@ -228,9 +228,40 @@ class Message:
     edited_at: datetime | None = None  # the customer edited it (the body is the new text)
     deleted_at: datetime | None = None  # the customer deleted it (the body is kept)
 
+    @property
+    def automatic(self) -> str:
+        """Why no person wrote it ("" when one did): an autoresponder's mail coming in, our
+        acknowledgement going out (`meta["automatic"]`). Ours never count as a response."""
+        return self.meta.get("automatic", "")
+
+
+SYSTEM = "system"
+"""The author of a message the hub sends on its own (an acknowledgement)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """How a message to the customer goes out, as the store records it before it is sent."""
+
+    channel: str = ""
+    """The channel it goes out on ("": the ticket's own; a form's ticket is answered by email)."""
+    automatic: str = ""
+    """Why it goes out without an agent ("acknowledgement", "help"); "" for an agent's reply.
+    Kept as `meta["automatic"]`; an automatic message changes nothing of the ticket."""
+    delivery: str = "queued"
+    """Its delivery when stored: "sent" for a text the provider's answer carries (TwiML)."""
+
 
 FINAL_DELIVERY = frozenset({"delivered", "undelivered", "failed", "read"})
 """Delivery statuses after which a provider reports nothing that should replace them."""
+
+FAILED_DELIVERY = frozenset({"failed", "undelivered"})
+"""Delivery statuses of a message that never reached the customer.
+
+A ticket's `first_responded_at` is the time of its first agent reply that a provider
+accepted: an outbound message not automatic, with a provider id (the provider took it and
+named it), whose delivery is not one of these. A reply still `queued` by the hub, failed, or
+bounced later does not count; stores keep this in the operation that records the delivery."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +274,7 @@ class Delivery:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "undelivered")
+        return self.status in FAILED_DELIVERY
 
 
 @dataclass(frozen=True, slots=True)

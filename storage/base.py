@@ -50,6 +50,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 
 
@@ -100,21 +101,27 @@ class Store(Protocol):
         """Hand the most pressing waiting ticket of a queue to one agent, or None."""
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        """Record a reply to the customer (its delivery is the channel's business)."""
+        """Record a message to the customer before it is sent (its delivery is the channel's
+        business), `queued` unless `via` says otherwise, on the channel `via` names. An
+        agent's reply moves a new ticket to open; an automatic message (`via.automatic`)
+        changes nothing of the ticket."""
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """Keep what the channel's sender made of an outbound message: status, provider id
         (found again by `update_delivery`) and, for a failure, the reason. NotFound for an
-        unknown or inbound message."""
+        unknown or inbound message. An agent's reply the provider accepted sets the
+        ticket's `first_responded_at` (core.model.FAILED_DELIVERY says when one counts)."""
 
     async def update_delivery(
         self, channel: str, provider_id: str, delivery: Delivery
     ) -> Message | None:
         """A provider's later status report of an outbound message, by the provider's id; a
         final status (delivered, undelivered, failed, read) is never replaced. None when no
-        outbound message of the channel has that id."""
+        outbound message of the channel has that id. A reply that fails now (a bounce, an
+        undelivered SMS) no longer counts as the ticket's first response: the next accepted
+        reply does, or none."""
 
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
         """Record a customer's edit (the new `body`) or deletion (`body` None, the text kept)

@@ -62,6 +62,7 @@ def message_json(message: Message) -> Json:
         "subject": message.subject,
         "attachments": [attachment_json(a) for a in message.attachments],
         "author": message.author or None,
+        "automatic": message.automatic or None,  # why no person wrote it ("acknowledgement")
         "delivery": message.delivery or None,
         "error": message.error or None,
         "at": iso(message.at),

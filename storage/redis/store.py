@@ -79,6 +79,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
     cursor_id,
 )
 from storage.redis.campaigns import RedisCampaigns
@@ -218,18 +219,21 @@ class RedisStore(RedisCampaigns):
 
     @translated
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        message = outbound_json(body, author, now)
+        via = via or Via()
+        message = outbound_json(body, author, now, via)
+        flag = "1" if via.automatic else ""
         reply = await self._live.scripts.run(
-            "outbound", ticket_id, ts(now), message, words_json(body)
+            "outbound", ticket_id, ts(now), message, via.channel, flag, words_json(body)
         )
         if reply is None:
             raise NotFound("ticket", ticket_id)
         message_id, channel = reply
+        meta = {"automatic": via.automatic} if via.automatic else {}
         return Message(
             int(message_id), ticket_id, Direction.OUTBOUND, channel, body, now,
-            author=author, delivery="queued",
+            author=author, delivery=via.delivery, meta=meta,
         )  # fmt: skip
 
     @translated

@@ -1,5 +1,7 @@
 """SQLite operations on stored messages (deliveries, customers' edits), SMS consent, checkpoints.
 
+Every change of a delivery keeps the ticket's `first_responded_at` true in the same
+transaction: the time of its first agent reply a provider accepted (core.model.FAILED_DELIVERY).
 Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
 START that arrive out of order (provider retries) still leave the customer's last choice.
 """
@@ -23,6 +25,7 @@ def record_delivery(db: sqlite3.Connection, message_id: int, delivery: Delivery)
     )
     if cursor.rowcount == 0:
         raise NotFound("outbound message", message_id)
+    _keep_first_response(db, message_id)
     return _message(db, message_id)
 
 
@@ -43,7 +46,35 @@ def update_delivery(
             "UPDATE messages SET delivery = ?, error = ? WHERE id = ?",
             (delivery.status, delivery.error, message_id),
         )
+        _keep_first_response(db, message_id)
     return _message(db, message_id)
+
+
+_RESPONSE = (
+    "direction = 'outbound' AND json_extract(meta, '$.automatic') IS NULL "
+    "AND external_id != '' AND delivery NOT IN ('failed', 'undelivered')"
+)
+"""An agent's reply a provider accepted (its provider id known, its delivery no failure)."""
+
+
+def _keep_first_response(db: sqlite3.Connection, message_id: int) -> None:
+    """An accepted reply may be the first response; one that failed since may have been it."""
+    ticket_id, at, counts = db.execute(
+        f"SELECT ticket_id, at, {_RESPONSE} FROM messages WHERE id = ?",  # noqa: S608  # our SQL
+        (message_id,),
+    ).fetchone()
+    if counts:
+        db.execute(
+            "UPDATE tickets SET first_responded_at = min(coalesce(first_responded_at, ?), ?) "
+            "WHERE id = ?",
+            (at, at, ticket_id),
+        )
+        return
+    db.execute(
+        "UPDATE tickets SET first_responded_at = (SELECT min(at) FROM messages "  # noqa: S608  # our SQL
+        f"WHERE ticket_id = ? AND {_RESPONSE}) WHERE id = ? AND first_responded_at = ?",
+        (ticket_id, ticket_id, at),
+    )
 
 
 def set_sms_opt_out(

@@ -26,6 +26,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
     cursor_id,
 )
 from storage.sqlite import search
@@ -134,21 +135,26 @@ def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime)
 
 
 def append_outbound(
-    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime
+    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime, via: Via | None
 ) -> Message:
-    ticket = get_ticket(db, ticket_id)
+    via = via or Via()
+    row = db.execute("SELECT channel FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        raise NotFound("ticket", ticket_id)
     at = ts(now)
     cursor = db.execute(
         "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
-        "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
-        (ticket_id, Direction.OUTBOUND, ticket.channel, body, author, at),
-    )
+        "delivery, meta, at) VALUES (?, ?, ?, 'message', ?, ?, ?, ?, ?)",
+        (ticket_id, Direction.OUTBOUND, via.channel or row[0], body, author, via.delivery,
+         json.dumps({"automatic": via.automatic}) if via.automatic else "{}", at),
+    )  # fmt: skip
     search.index_message(db, int(cursor.lastrowid or 0), body)
-    db.execute(
-        "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?),"
-        " status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
-        (at, at, ticket_id),
-    )
+    if not via.automatic:  # the first response is set when a provider accepts the reply
+        db.execute(
+            "UPDATE tickets SET updated_at = ?, "
+            "status = CASE WHEN status = 'new' THEN 'open' ELSE status END WHERE id = ?",
+            (at, ticket_id),
+        )
     row = db.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our column constants; values bound
         (cursor.lastrowid,),

@@ -44,6 +44,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
@@ -282,9 +283,9 @@ class SqliteStore(SqliteCampaigns):
         return await self._writer.write(q.claim_next, queue, assignee, now)
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        return await self._writer.write(q.append_outbound, ticket_id, body, author, now)
+        return await self._writer.write(q.append_outbound, ticket_id, body, author, now, via)
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         return await self._writer.write(out.record_delivery, message_id, delivery)

@@ -38,7 +38,9 @@ def test_the_words_of_words_are_the_same_words(text: str) -> None:
     assert words(" ".join(found)) == found
     for word in found:
         assert words(word) == (word,)
-        assert words(word.upper()) == (word,)
+        # Upper-casing is not always undone by case folding (dotless i: 'ı' -> 'I' -> 'i').
+        if word.upper().casefold() == word:
+            assert words(word.upper()) == (word,)
 
 
 @given(st.text(), st.text())

@@ -4,7 +4,8 @@
 --   record: message id, status, provider id, error   (nil: no such outbound message)
 --   update: channel, provider id, status, error, final statuses...  (nil: none has that id)
 -- Replies {ticket id, message json}. Times in the JSON are strings, so decoding and
--- encoding it here keeps them exact.
+-- encoding it here keeps them exact. Every change keeps the ticket's first response true:
+-- the time of its first agent reply a provider accepted (core.model.FAILED_DELIVERY).
 local function locate(message)
   local where = redis.call('HGET', k('out'), message)
   if not where then
@@ -25,6 +26,47 @@ local function provider_key(channel, provider)
   return channel .. ':' .. provider
 end
 
+-- An agent's reply a provider accepted: its provider id known, its delivery no failure.
+local function responds(data)
+  local automatic = type(data.meta) == 'table' and data.meta.automatic
+  return data.direction == 'outbound' and not automatic and (data.external_id or '') ~= ''
+    and data.delivery ~= 'failed' and data.delivery ~= 'undelivered'
+end
+
+local function earliest_response(ticket)
+  local earliest = nil
+  for _, json in ipairs(redis.call('LRANGE', k('t', ticket, 'm'), 0, -1)) do
+    local data = cjson.decode(json)
+    if responds(data) and (not earliest or tonumber(data.at) < tonumber(earliest)) then
+      earliest = data.at
+    end
+  end
+  return earliest
+end
+
+-- An accepted reply may be the first response; one that failed since may have been it.
+local function keep_first_response(ticket, data)
+  local first = redis.call('HGET', k('t', ticket), 'first_responded')
+  if responds(data) then
+    if not first or tonumber(data.at) < tonumber(first) then
+      change_ticket(ticket, {'first_responded', data.at}, {})
+    end
+  elseif first and tonumber(first) == tonumber(data.at) then
+    local earliest = earliest_response(ticket)
+    if earliest then
+      change_ticket(ticket, {'first_responded', earliest}, {})
+    else
+      change_ticket(ticket, {}, {'first_responded'})
+    end
+  end
+end
+
+local function save_delivery(ticket, position, data)
+  local saved = save(ticket, position, data)
+  keep_first_response(ticket, data)
+  return saved
+end
+
 if ARGV[1] == 'record' then
   local ticket, position, data = locate(ARGV[2])
   if not ticket then
@@ -37,7 +79,7 @@ if ARGV[1] == 'record' then
     redis.call('HSET', k('provider'), provider_key(data.channel, ARGV[4]), ARGV[2])
   end
   data.delivery, data.external_id, data.error = ARGV[3], ARGV[4], ARGV[5]
-  return save(ticket, position, data)
+  return save_delivery(ticket, position, data)
 end
 
 local message = redis.call('HGET', k('provider'), provider_key(ARGV[2], ARGV[3]))
@@ -51,4 +93,4 @@ for i = 6, #ARGV do
   end
 end
 data.delivery, data.error = ARGV[4], ARGV[5]
-return save(ticket, position, data)
+return save_delivery(ticket, position, data)
