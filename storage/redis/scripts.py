@@ -25,7 +25,7 @@ from redis.exceptions import NoScriptError
 
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "list", "stats",
-    "replay", "token", "campaign", "campaign_read",
+    "replay", "token", "campaign", "campaign_read", "customer", "customer_read",
 )  # fmt: skip
 
 MAX_PIPELINE = 16
@@ -33,7 +33,7 @@ MAX_PIPELINE = 16
 one batch while this process prepares the next (one big batch made them take turns)."""
 
 
-READ_ONLY = frozenset({"list", "stats", "replay", "campaign_read"})
+READ_ONLY = frozenset({"list", "stats", "replay", "campaign_read", "customer_read"})
 
 
 def source(name: str) -> str:

@@ -1,6 +1,7 @@
 -- One contact, all or nothing: dedupe, identify, thread, create or append, index.
--- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
---   the message without its id), identities, thread_keys}.
+-- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, words (of the name,
+--   to find a new customer by), message (JSON of the message without its id), identities,
+--   thread_keys}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON)}.
@@ -97,6 +98,10 @@ local function new_customer(identities)
   for _, identity in ipairs(identities) do
     fields[#fields + 1], fields[#fields + 2] = 'id:' .. identity, now
   end
+  if #contact.words > 0 then
+    fields[#fields + 1], fields[#fields + 2] = 'words', cjson.encode(contact.words)
+    index_name(id, contact.words, true)
+  end
   redis.call('HSET', k('c', id), unpack(fields))
   return id
 end
@@ -117,7 +122,6 @@ local function new_ticket(customer)
   end
   redis.call('HSET', k('t', id), unpack(fields))
   redis.call('SET', k('t', id, 'r'), decision.route)
-  redis.call('ZADD', k('ix', 'c', customer), id, id)
   reindex(id, nil, state)
   return id
 end
