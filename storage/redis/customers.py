@@ -25,6 +25,8 @@ from storage.sqlite.rows import dt, identity_from_key
 
 SCAN_CAP = 5000
 """Customers (or index entries) one listing call looks at before it answers with a cursor."""
+INDEX_BATCH = 1000
+"""Customers an older hub made, looked at by one script of the index's backfill."""
 
 
 class _Scripts(Protocol):
@@ -40,6 +42,7 @@ class RedisCustomers:
     """Customers: found, edited, merged and unmerged on Redis."""
 
     customer_scan_cap = SCAN_CAP
+    index_batch = INDEX_BATCH
 
     @property
     def _live(self) -> _Live:
@@ -52,6 +55,20 @@ class RedisCustomers:
     @translated
     async def _snapshot(self, *args: str | int) -> Any:
         return await self._live.scripts.run("customer_read", *args)
+
+    async def index_old_names(self) -> None:
+        """Make the customers an older hub made findable by name: the Redis analog of the
+        SQLite migration that indexed them. Once per database (one call at later opens)."""
+        while True:
+            found, last = await self._change("unindexed", self.index_batch)
+            if not int(last):
+                return
+            items = [
+                value
+                for customer_id, name in found
+                for value in (customer_id, name, json.dumps(name_words(name)))
+            ]
+            await self._change("index", last, *items)
 
     async def list_customers(
         self, query: CustomerQuery | None, limit: int = 50, cursor: str | None = None

@@ -153,6 +153,11 @@ class RedisStore(RedisCampaigns, RedisCustomers):
             await opened.client.aclose()
             raise
         self._open = opened
+        try:
+            await self.index_old_names()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._open is not None:

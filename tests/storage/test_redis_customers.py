@@ -90,3 +90,33 @@ async def test_sparse_matches_answer_in_short_pages_that_resume(redis_store: Red
             break
         cursor = page.next
     assert (newest, pages) == (sorted(made.values(), reverse=True), 2)
+
+
+async def test_opening_indexes_the_names_of_customers_an_older_hub_made(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    first = RedisStore(redis_url)
+    await first.open()
+    try:
+        made = await customers(first, "Élodie Martin", "Ada Lovelace", "", "Bob")
+        await first.update_customer(made[3], CustomerChange(name="Bob Byron"))
+    finally:
+        await first.close()
+    with redis_server.client() as client:  # as an older hub left the first three
+        client.hdel("{ch}:ids", "names_upto", "names_done")
+        for customer_id in made[:3]:
+            client.hdel(f"{{ch}}:c:{customer_id}", "words")
+        old = [m for m in client.zrange("{ch}:names", 0, -1) if int(m[-12:]) in made[:3]]
+        client.zrem("{ch}:names", *old)
+    store = RedisStore(redis_url)
+    store.index_batch = 2
+    await store.open()
+    try:
+        for text, found in (("elo", made[0]), ("lovelace", made[1]), ("byron", made[3])):
+            page = await store.list_customers(CustomerQuery(words=(text,)))
+            assert [c.id for c in page.items] == [found]
+    finally:
+        await store.close()
+    with redis_server.client() as client:
+        assert client.zcard("{ch}:names") == 6
+        assert client.hmget("{ch}:ids", "names_upto", "names_done") == ["4", "4"]

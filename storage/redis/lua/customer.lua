@@ -201,6 +201,42 @@ local function unmerge(customer, merge_id, by, now)
   return {'ok', record}
 end
 
+-- Customers an older hub made have no name words: the store indexes them when it opens,
+-- a batch at a time. The first call fixes the last of them ("names_upto"); every customer
+-- made since was indexed when it was made. ARGV: how many ids to look at. Replies {"ok",
+-- {{id, name}...} of the unindexed, the last id looked at (0: nothing was left)}.
+local function unindexed(count)
+  redis.call('HSETNX', k('ids'), 'names_upto', redis.call('HGET', k('ids'), 'customer') or 0)
+  local marks = redis.call('HMGET', k('ids'), 'names_upto', 'names_done')
+  local from = tonumber(marks[2] or 0) + 1
+  local last = math.min(tonumber(marks[1]), from + count - 1)
+  local found = {}
+  for id = from, last do
+    local c = redis.call('HMGET', k('c', id), 'name', 'words', 'merged_into')
+    if c[1] and c[1] ~= '' and not c[2] and not c[3] then
+      found[#found + 1] = {id, c[1]}
+    end
+  end
+  return {'ok', found, last >= from and last or 0}
+end
+
+-- ARGV: the last id looked at, then id, name and its words (JSON) of each customer found;
+-- one renamed meanwhile was indexed by its edit and is left as it is.
+local function index_names(last, items)
+  for i = 1, #items, 3 do
+    local id, name, words = items[i], items[i + 1], items[i + 2]
+    local c = redis.call('HMGET', k('c', id), 'name', 'words')
+    if c[1] == name and not c[2] then
+      redis.call('HSET', k('c', id), 'words', words)
+      index_name(id, cjson.decode(words), true)
+    end
+  end
+  if tonumber(last) > tonumber(redis.call('HGET', k('ids'), 'names_done') or 0) then
+    redis.call('HSET', k('ids'), 'names_done', last)  -- another hub may be past this batch
+  end
+  return {'ok'}
+end
+
 local op = ARGV[1]
 if op == 'edit' then
   return edit(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -208,5 +244,9 @@ elseif op == 'merge' then
   return merge(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 elseif op == 'unmerge' then
   return unmerge(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+elseif op == 'unindexed' then
+  return unindexed(tonumber(ARGV[2]))
+elseif op == 'index' then
+  return index_names(ARGV[2], {unpack(ARGV, 3)})
 end
 return redis.error_reply('unknown customer operation ' .. tostring(op))
