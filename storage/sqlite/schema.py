@@ -226,7 +226,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 7: customers found by the words of their name (core.customers.name_words, backfilled
     # through the function `migrate` lends the connection), merged and unmerged with a record
-    # of exactly what moved (storage/sqlite/customers.py)
+    # of exactly what moved (storage/sqlite/customers.py and merges.py)
     """
     CREATE TABLE customer_words (
         word        TEXT NOT NULL,
@@ -260,7 +260,8 @@ def migrate(db: sqlite3.Connection) -> int:
     """Apply the migrations this file has and the database lacks; return the version.
 
     The version is read inside each immediate transaction, so two hubs starting on one
-    file at once never apply a migration twice.
+    file at once never apply a migration twice. Migrations may call the Python function
+    `contacthub_name_words(name)` (the words as a JSON list), lent to the connection here.
     """
     db.create_function("contacthub_name_words", 1, _name_words_json, deterministic=True)
     while True:
