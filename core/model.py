@@ -348,6 +348,9 @@ class Customer:
     created_at: datetime
     identities: tuple[Identity, ...] = ()
     tags: tuple[str, ...] = ()
+    merged_into: int | None = None
+    """The survivor this customer was merged into (core/customers.py); it then has no
+    identities, tickets or tags of its own until the merge is undone."""
 
 
 @dataclass(frozen=True, slots=True)

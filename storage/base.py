@@ -32,6 +32,7 @@ from core.campaigns import (
     NewContact,
     OutcomeChange,
 )
+from core.customers import CustomerChange, CustomerMerge, CustomerQuery
 from core.errors import ConfigError
 from core.model import (
     Customer,
@@ -152,7 +153,39 @@ class Store(Protocol):
         holds no live ticket)."""
 
     async def get_customer(self, customer_id: int) -> Customer:
-        """The customer with all their identities."""
+        """The customer with all their identities; one merged away says into whom."""
+
+    # Customers (core/customers.py). Names are found through an index of `name_words`, never
+    # by reading every customer; customers merged away are left out of lists and searches.
+
+    async def list_customers(
+        self, query: CustomerQuery | None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Customer]:
+        """Without a query, customers newest first. With one: on the first page the owners
+        of its identities (newest first), then customers by name, ordered by the name's
+        first word that starts with the query's first word, then by id; `next` continues."""
+
+    async def update_customer(self, customer_id: int, change: CustomerChange) -> Customer:
+        """Rename or retag a customer; NotFound, or Conflict when it was merged away."""
+
+    async def merge_customers(
+        self, survivor_id: int, other_id: int, by: str, now: datetime
+    ) -> CustomerMerge:
+        """Move every identity, ticket and tag of `other` to `survivor` and keep the merge.
+        InvalidRequest for a customer and itself; NotFound; Conflict when either was merged
+        away already."""
+
+    async def unmerge_customers(
+        self, customer_id: int, merge_id: int, by: str, now: datetime
+    ) -> CustomerMerge:
+        """Undo a merge into `customer_id` exactly: the identities, tickets and tags it moved
+        go back (tags the survivor had before stay). NotFound when the customer has no such
+        merge; Conflict when it was undone already, or when a later merge depends on it (the
+        survivor was merged away since, or a later merge into it took one of the tags this
+        one brought), naming that merge."""
+
+    async def customer_merges(self, customer_id: int) -> list[CustomerMerge]:
+        """Every merge the customer took part in (either side, undone ones too), oldest first."""
 
     async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
         """Keep a new version of the rules file (every version stays, with author and time)."""

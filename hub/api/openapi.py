@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api import openapi_campaigns
+from hub.api import openapi_campaigns, openapi_customers
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
@@ -73,7 +73,6 @@ OPENAPI: dict[str, Any] = {
                 },
             },
             "QueueList": {"type": "object"},
-            "Customer": {"type": "object"},
             "TicketChange": {
                 "type": "object",
                 "additionalProperties": False,
@@ -158,11 +157,8 @@ OPENAPI: dict[str, Any] = {
                 {"200": _ok("Ticket"), "204": {"description": "the queue is empty"}},
             ),
         },
-        "/api/customers/{id}": {
-            "parameters": [_ID],
-            "get": _op("A customer with identities and tickets", {"200": _ok("Customer")}),
-        },
     },
 }
-OPENAPI["paths"].update(openapi_campaigns.PATHS)
-OPENAPI["components"]["schemas"].update(openapi_campaigns.SCHEMAS)
+for part in (openapi_customers, openapi_campaigns):
+    OPENAPI["paths"].update(part.PATHS)
+    OPENAPI["components"]["schemas"].update(part.SCHEMAS)

@@ -1,4 +1,4 @@
-"""Tickets, queues and customers for agents and supervisors."""
+"""Tickets and queues for agents and supervisors."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hub.api.params import (
     tag_list,
     whole_number,
 )
-from hub.api.views import customer_json, message_json, queue_json, ticket_json
+from hub.api.views import message_json, queue_json, ticket_json
 from hub.desk.replies import send_reply
 from hub.state import ROUTING, SENDERS, STORE
 
@@ -128,13 +128,6 @@ async def claim_next(request: web.Request) -> web.Response:
     return web.json_response(ticket_json(ticket))
 
 
-async def get_customer(request: web.Request) -> web.Response:
-    store = request.config_dict[STORE]
-    customer = await store.get_customer(path_id(request))
-    tickets = await store.list_tickets(TicketFilter(customer_id=customer.id), MAX_PAGE)
-    return web.json_response(customer_json(customer, list(tickets.items)))
-
-
 ROUTES = [
     web.get("/tickets", list_tickets),
     web.get("/tickets/{id}", get_ticket),
@@ -142,5 +135,4 @@ ROUTES = [
     web.post("/tickets/{id}/reply", reply_to_ticket),
     web.get("/queues", list_queues),
     web.post("/queues/{name}/claim", claim_next),
-    web.get("/customers/{id}", get_customer),
 ]

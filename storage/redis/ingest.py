@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.customers import name_words
 from core.errors import StorageUnavailable
 from core.model import (
     CustomerFacts,
@@ -139,6 +140,7 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
             "now": ts(inbound.received_at),
             "window": policy.window(inbound.channel).total_seconds(),
             "name": inbound.sender_name,
+            "name_words": name_words(inbound.sender_name) if inbound.sender_name else (),
             "message": inbound_json(inbound),
             "identities": [identity.key for identity in inbound.all_identities],
             "thread_keys": list(inbound.thread_keys),

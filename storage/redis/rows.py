@@ -205,15 +205,18 @@ def inbound_from_json(text: str) -> Inbound:
 
 
 def customer_from_fields(customer_id: int, fields: Fields) -> Customer:
-    """A customer hash: name, created, tags, and "id:<identity>" -> when it was linked."""
+    """A customer hash: name, created, tags, "id:<identity>" -> when it was linked, and the
+    survivor it was merged into, if it was."""
     linked = sorted((float(at), key[3:]) for key, at in fields.items() if key.startswith("id:"))
     identities = tuple(Identity(*key.split(":", 1)) for _, key in linked)
+    merged_into = fields.get("merged_into")
     return Customer(
         customer_id,
         fields.get("name", ""),
         dt(float(fields["created"])),
         identities,
         tuple(json.loads(fields.get("tags", "[]"))),
+        None if merged_into is None else int(merged_into),
     )
 
 

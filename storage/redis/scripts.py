@@ -26,7 +26,7 @@ from redis.exceptions import NoScriptError
 
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "list", "stats",
-    "replay", "token", "campaign", "campaign_read", "reindex",
+    "replay", "token", "campaign", "campaign_read", "reindex", "customer", "customer_read",
 )  # fmt: skip
 
 MAX_PIPELINE = 16
@@ -34,7 +34,7 @@ MAX_PIPELINE = 16
 one batch while this process prepares the next (one big batch made them take turns)."""
 
 
-READ_ONLY = frozenset({"list", "stats", "replay", "campaign_read"})
+READ_ONLY = frozenset({"list", "stats", "replay", "campaign_read", "customer_read"})
 SHARED = ("common", "words")
 
 

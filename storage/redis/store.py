@@ -7,13 +7,18 @@ storage/redis/ingest.py. Reads of several keys go in one MULTI/EXEC, a consisten
 Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so the same
 scripts run on Redis Cluster, where they all land in one hash slot):
 
-    {ch}:ids                    hash: last id of ticket, customer, message, token
+    {ch}:ids                    hash: last id of ticket, customer, message, token, merge
     {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
     {ch}:ident                  hash: identity key -> customer id
     {ch}:thread                 hash: thread key -> ticket id
-    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets, and
-                                "id:<identity>" -> when it was linked)
+    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets,
+                                "id:<identity>" -> when it was linked, the words of its
+                                name, and "merged_into" while merged away)
     {ch}:c:<id>:live:<channel>  zset: the customer's tickets not closed, by last activity
+    {ch}:c:<id>:merges          zset: the merges the customer took part in, by id
+    {ch}:merge:<id>             string: a merge and exactly what it moved (JSON)
+    {ch}:names                  zset: "<word>\0<id>" for the words of live customers' names,
+                                all scored 0 (ordered by text: a prefix is a ZRANGEBYLEX)
     {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
@@ -83,6 +88,7 @@ from core.model import (
     cursor_id,
 )
 from storage.redis.campaigns import RedisCampaigns
+from storage.redis.customers import RedisCustomers
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.rows import (
@@ -123,8 +129,9 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns):
-    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py)."""
+class RedisStore(RedisCampaigns, RedisCustomers):
+    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
+    storage/redis/customers.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -156,6 +163,11 @@ class RedisStore(RedisCampaigns):
             await opened.client.aclose()
             raise
         self._open = opened
+        try:
+            await self.index_old_names()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._open is not None:

@@ -23,6 +23,7 @@ from core.model import (
     ThreadPolicy,
 )
 from storage.sqlite import search
+from storage.sqlite.customers import index_name
 from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
 
@@ -141,7 +142,9 @@ def _create_customer(db: sqlite3.Connection, inbound: Inbound, now: float) -> in
     cursor = db.execute(
         "INSERT INTO customers (name, created_at) VALUES (?, ?)", (inbound.sender_name, now)
     )
-    return int(cursor.lastrowid or 0)
+    customer_id = int(cursor.lastrowid or 0)
+    index_name(db, customer_id, inbound.sender_name)
+    return customer_id
 
 
 def _link_identities(

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from core.errors import NotFound
 from core.model import (
-    Customer,
     Direction,
     Message,
     Page,
@@ -36,7 +35,6 @@ from storage.sqlite.rows import (
     TICKET_COLUMNS,
     TOKEN_COLUMNS,
     Row,
-    customer_from_row,
     dt,
     inbound_from_row,
     message_from_row,
@@ -183,19 +181,6 @@ def queue_depth(db: sqlite3.Connection, queue: str) -> QueueStats:
 def _depth(row: Row) -> QueueStats:
     name, waiting, total, oldest = row
     return QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
-
-
-def get_customer(db: sqlite3.Connection, customer_id: int) -> Customer:
-    row = db.execute(
-        "SELECT id, name, tags, created_at FROM customers WHERE id = ?", (customer_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFound("customer", customer_id)
-    keys = db.execute(
-        "SELECT key FROM identities WHERE customer_id = ? ORDER BY created_at, key",
-        (customer_id,),
-    ).fetchall()
-    return customer_from_row(row, [k for (k,) in keys])
 
 
 def add_token(db: sqlite3.Connection, name: str, role: Role, digest: str, now: datetime) -> Token:

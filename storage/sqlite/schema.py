@@ -6,9 +6,11 @@ immediate transaction, so a hub that dies mid-upgrade restarts from a consistent
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
+from core.customers import name_words
 from storage.sqlite import search
 
 Migration = str | Callable[[sqlite3.Connection], None]
@@ -238,6 +240,35 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 8: the words of the subjects and messages stored before 7
     search.backfill,
+    # 9: customers found by the words of their name (core.customers.name_words, backfilled
+    # through the function `migrate` lends the connection), merged and unmerged with a record
+    # of exactly what moved (storage/sqlite/customers.py and merges.py)
+    """
+    CREATE TABLE customer_words (
+        word        TEXT NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        PRIMARY KEY (word, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX customer_words_customer ON customer_words(customer_id, word);
+    INSERT OR IGNORE INTO customer_words (word, customer_id)
+        SELECT w.value, c.id FROM customers c, json_each(contacthub_name_words(c.name)) w;
+    ALTER TABLE customers ADD COLUMN merged_into INTEGER REFERENCES customers(id);
+    CREATE TABLE customer_merges (
+        id          INTEGER PRIMARY KEY,
+        survivor    INTEGER NOT NULL REFERENCES customers(id),
+        other       INTEGER NOT NULL REFERENCES customers(id),
+        merged_by   TEXT NOT NULL,
+        merged_at   REAL NOT NULL,
+        identities  TEXT NOT NULL,             -- JSON: the identity keys that moved
+        tickets     TEXT NOT NULL,             -- JSON: the ticket ids that moved
+        tags        TEXT NOT NULL,             -- JSON: the other's tags
+        added_tags  TEXT NOT NULL,             -- JSON: those the survivor lacked
+        undone_by   TEXT,
+        undone_at   REAL
+    );
+    CREATE INDEX customer_merges_survivor ON customer_merges(survivor, id);
+    CREATE INDEX customer_merges_other ON customer_merges(other, id);
+    """,
 )
 
 
@@ -245,8 +276,10 @@ def migrate(db: sqlite3.Connection) -> int:
     """Apply the migrations this file has and the database lacks; return the version.
 
     The version is read inside each immediate transaction, so two hubs starting on one
-    file at once never apply a migration twice.
+    file at once never apply a migration twice. Migrations may call the Python function
+    `contacthub_name_words(name)` (the words as a JSON list), lent to the connection here.
     """
+    db.create_function("contacthub_name_words", 1, _name_words_json, deterministic=True)
     while True:
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -268,6 +301,10 @@ def _apply(db: sqlite3.Connection, migration: Migration) -> None:
         return
     for statement in _statements(migration):
         db.execute(statement)
+
+
+def _name_words_json(name: str) -> str:
+    return json.dumps(name_words(name))
 
 
 def _statements(script: str) -> list[str]:

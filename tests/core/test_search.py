@@ -38,7 +38,7 @@ def test_the_words_of_words_are_the_same_words(text: str) -> None:
     assert words(" ".join(found)) == found
     for word in found:
         assert words(word) == (word,)
-        # Upper-casing is not always undone by case folding (dotless i: 'ı' -> 'I' -> 'i').
+        # Upper-casing is not always undone by case folding (a dotless i upper-cases to I).
         if word.upper().casefold() == word:
             assert words(word.upper()) == (word,)
 

@@ -221,6 +221,9 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
         db.execute(f"DROP INDEX {name}")
     db.execute("DROP TABLE subject_words")
     db.execute("DROP TABLE message_words")
+    db.execute("DROP TABLE customer_words")  # and what 9 added after them
+    db.execute("DROP TABLE customer_merges")
+    db.execute("ALTER TABLE customers DROP COLUMN merged_into")
     db.execute("PRAGMA user_version = 6")
     db.commit()
     db.close()

@@ -1,7 +1,8 @@
 -- One contact, all or nothing: dedupe, identify, thread, create or append, index.
--- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
---   the message without its id), identities, thread_keys, words and subject_words (of the
---   message's body and subject, for searches: lua/words.lua)}.
+-- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, name_words (of the
+--   name, to find a new customer by), message (JSON of the message without its id),
+--   identities, thread_keys, words and subject_words (of the message's body and subject, for
+--   searches: lua/words.lua)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON)}.
@@ -98,6 +99,10 @@ local function new_customer(identities)
   for _, identity in ipairs(identities) do
     fields[#fields + 1], fields[#fields + 2] = 'id:' .. identity, now
   end
+  if #contact.name_words > 0 then
+    fields[#fields + 1], fields[#fields + 2] = 'words', cjson.encode(contact.name_words)
+    index_name(id, contact.name_words, true)
+  end
   redis.call('HSET', k('c', id), unpack(fields))
   return id
 end
@@ -118,7 +123,6 @@ local function new_ticket(customer)
   end
   redis.call('HSET', k('t', id), unpack(fields))
   redis.call('SET', k('t', id, 'r'), decision.route)
-  redis.call('ZADD', k('ix', 'c', customer), id, id)
   reindex(id, nil, state)
   return id
 end
