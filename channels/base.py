@@ -36,15 +36,19 @@ class Channel(Protocol):
 
 class Sender(Protocol):
     """Delivers agents' replies on one channel. The hub records the reply first
-    (`Store.append_outbound`), then calls `send`, then records the returned Delivery."""
+    (`Store.append_outbound`), then calls `send`, then records the returned Delivery.
+
+    A reply goes to the customer of the ticket's own conversation on this channel, or to
+    `to`: an identity of the customer the hub chose when the ticket came on a channel that
+    cannot answer (a web form's email address or phone)."""
 
     name: ClassVar[str]
 
-    def recipient(self, ticket: Ticket, body: str) -> Identity:
+    def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
         """Who a reply on this ticket goes to. InvalidRequest for a body the channel cannot
-        carry, Conflict when the ticket has nobody to reply to."""
+        carry, Conflict when the ticket has nobody to reply to or nothing to send from."""
 
-    async def send(self, ticket: Ticket, message: Message) -> Delivery:
+    async def send(self, ticket: Ticket, message: Message, to: Identity | None = None) -> Delivery:
         """Deliver one recorded reply. A provider's final refusal is a failed Delivery with
         its reason, never an exception."""
 

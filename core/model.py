@@ -8,13 +8,17 @@ threads (SQLite reads run in a pool of them) and cheap to build.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-from core.record import SYSTEM, Actor, Detail, EventKind
+from core import search
+from core.errors import InvalidRequest
+from core.record import SYSTEM as SYSTEM_ACTOR
+from core.record import Actor, Detail, EventKind
 
 T = TypeVar("T")
 
@@ -226,9 +230,41 @@ class Message:
     edited_at: datetime | None = None  # the customer edited it (the body is the new text)
     deleted_at: datetime | None = None  # the customer deleted it (the body is kept)
 
+    @property
+    def automatic(self) -> str:
+        """Why no person wrote it ("" when one did): an autoresponder's mail coming in, our
+        acknowledgement going out (`meta["automatic"]`). Ours never count as a response."""
+        return self.meta.get("automatic", "")
+
+
+SYSTEM = "system"
+"""The author of a message the hub sends on its own (an acknowledgement); on the ticket's
+record its actor is core.record.SYSTEM (imported here as SYSTEM_ACTOR), whose text this is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """How a message to the customer goes out, as the store records it before it is sent."""
+
+    channel: str = ""
+    """The channel it goes out on ("": the ticket's own; a form's ticket is answered by email)."""
+    automatic: str = ""
+    """Why it goes out without an agent ("acknowledgement", "help"); "" for an agent's reply.
+    Kept as `meta["automatic"]`; an automatic message changes nothing of the ticket."""
+    delivery: str = "queued"
+    """Its delivery when stored: "sent" for a text the provider's answer carries (TwiML)."""
+
 
 FINAL_DELIVERY = frozenset({"delivered", "undelivered", "failed", "read"})
 """Delivery statuses after which a provider reports nothing that should replace them."""
+
+FAILED_DELIVERY = frozenset({"failed", "undelivered"})
+"""Delivery statuses of a message that never reached the customer.
+
+A ticket's `first_responded_at` is the time of its first agent reply that a provider
+accepted: an outbound message not automatic, with a provider id (the provider took it and
+named it), whose delivery is not one of these. A reply still `queued` by the hub, failed, or
+bounced later does not count; stores keep this in the operation that records the delivery."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +277,7 @@ class Delivery:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "undelivered")
+        return self.status in FAILED_DELIVERY
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +337,7 @@ class TicketChange:
     queue: str | None = None
     assignee: str | None = None  # UNASSIGN unassigns
     tags: tuple[str, ...] | None = None
-    actor: Actor = SYSTEM
+    actor: Actor = SYSTEM_ACTOR
     cause: Cause | None = None
     holder: str | None = None
     """When set, the change applies only while this person or nobody holds the ticket (an
@@ -313,9 +349,23 @@ class TicketChange:
 
 @dataclass(frozen=True, slots=True)
 class TicketFilter:
+    """Which tickets a listing shows; every criterion given must hold (None: any).
+
+    `assignee` "" means unassigned tickets (as a TicketChange's "" unassigns). `text` is a
+    search: each of its words (core.search.words) must be a word of the ticket's subject or
+    of one of its messages; a text without words filters nothing.
+    """
+
     queue: str | None = None
     status: Status | None = None
     customer_id: int | None = None
+    assignee: str | None = None
+    channel: str | None = None
+    text: str = ""
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return search.words(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,6 +375,9 @@ class Customer:
     created_at: datetime
     identities: tuple[Identity, ...] = ()
     tags: tuple[str, ...] = ()
+    merged_into: int | None = None
+    """The survivor this customer was merged into (core/customers.py); it then has no
+    identities, tickets or tags of its own until the merge is undone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,3 +418,27 @@ class Replay:
 class Page(Generic[T]):
     items: tuple[T, ...]
     next: str | None
+
+
+MAX_ID = 2**53 - 1
+"""No id goes above this: Redis's scripts count ids in Lua numbers, exact up to 2^53."""
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,15}")
+
+
+def whole_id(text: str) -> int | None:
+    """The id a decimal text spells (no sign, no leading zero, ASCII digits), if it is one
+    from 0 to MAX_ID; None otherwise. Listing cursors and ids from outside pass through here,
+    so a huge number never reaches SQLite (where it overflows) or Redis (where it rounds)."""
+    if _DECIMAL.fullmatch(text) is None:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+def cursor_id(cursor: str) -> int:
+    """A listing cursor: the id the next page starts below. InvalidRequest when it is none."""
+    number = whole_id(cursor)
+    if number is None:
+        raise InvalidRequest(f"not a cursor: {cursor[:40]!r}")
+    return number

@@ -24,7 +24,7 @@ class EventKind(StrEnum):
     MESSAGE_DELETED = "message_deleted"  # the customer deleted it (the text is kept)
     REPLY_OUT = "reply_out"  # an agent's reply, stored before it is sent
     DELIVERY = "delivery"  # what the provider said of an outbound message
-    ACKNOWLEDGED = "acknowledged"  # the automatic acknowledgement sent to the customer
+    ACKNOWLEDGED = "acknowledged"  # an automatic message to the customer (ack, HELP text)
     NOTE = "note"  # an internal note, never sent
     ASSIGNED = "assigned"
     UNASSIGNED = "unassigned"
@@ -34,8 +34,8 @@ class EventKind(StrEnum):
     TAGS = "tags"
     ESCALATED = "escalated"
     TRANSFERRED = "transferred"
-    CUSTOMER_MERGED = "customer_merged"
-    CUSTOMER_UNMERGED = "customer_unmerged"
+    CUSTOMER_MERGED = "customer_merged"  # the ticket moved with its customer to another
+    CUSTOMER_UNMERGED = "customer_unmerged"  # the merge was undone: the ticket went back
     OFFERED = "offered"
     OFFER_TIMED_OUT = "offer_timed_out"
     SLA_WARNING = "sla_warning"
@@ -47,7 +47,7 @@ class ActorKind(StrEnum):
     RULE = "rule"  # the routing rules, by rule name
     CLOCK = "clock"  # the SLA clock, offer timers
     CUSTOMER = "customer"  # by customer id
-    SYSTEM = "system"  # the hub itself (acknowledgements, deliveries, merges of records)
+    SYSTEM = "system"  # the hub itself (acknowledgements, deliveries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,9 @@ class TicketEvent:
     message_in         {"message_id", "channel"}
     message_edited,    {"message_id"}
     message_deleted
-    reply_out          {"message_id"}
+    reply_out          {"message_id"}  (an agent's reply)
+    acknowledged       {"message_id", "automatic"}  (why: "acknowledgement", "help"; the
+                       system's, never a reply_out: it is no response and moves nothing)
     delivery           {"message_id", "status"} and "error" when it failed
     note               {"body"}
     status, priority,  {"from", "to"}  (assignee None: nobody; tags: tuples)
@@ -102,4 +104,6 @@ class TicketEvent:
     assigned, unassigned
     transferred        {"note"}    followed, in the same commit, by the fields' events
     escalated          {"reason"}  followed, in the same commit, by the fields' events
+    customer_merged,   {"merge_id", "from", "to"}  (customer ids; the agent who merged or
+    customer_unmerged  unmerged; one event on each ticket the merge moved, in its commit)
     """

@@ -19,9 +19,9 @@ from hub.metrics import Metrics
 from hub.rules.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings.tree import Settings
 from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.wiring.acknowledgements import email_acknowledger
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
-from hub.wiring.email import email_acknowledger
 from hub.wiring.services import Services
 from storage.base import open_store
 

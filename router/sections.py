@@ -16,7 +16,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 from core.duration import parse_duration
 from core.model import Priority
 from router.hours import DAYS, Calendar, Range, load_zone, parse_days, parse_ranges
-from router.spec import QueueKind, QueueSpec, Sla, SlaPolicy
+from router.spec import AssignPolicy, AssignSpec, QueueKind, QueueSpec, Sla, SlaPolicy
 from router.yamlnodes import Reader, line_of, suggest
 
 SLA_TARGETS = ("first_response", "resolution")
@@ -117,6 +117,9 @@ def _holidays(reader: Reader, where: str, node: Node | None) -> list[date] | Non
     return days if len(days) == len(node.value) else None
 
 
+QUEUE_KEYS = ("kind", "tier", "calendar", "sla", "escalate_to", "assign", "description")
+
+
 # --- queues and SLAs --------------------------------------------------------------------
 
 
@@ -141,9 +144,7 @@ def _queue(
     where = f"queue {name!r}"
     if isinstance(node, ScalarNode) and not node.value:  # `general:` alone takes the defaults
         return QueueSpec(name)
-    parts = reader.fields(
-        node, where, "a queue", ("kind", "tier", "calendar", "sla", "escalate_to", "description")
-    )
+    parts = reader.fields(node, where, "a queue", QUEUE_KEYS)
     kind = (
         reader.choice(parts["kind"], where, "kind", tuple(QueueKind))
         if "kind" in parts
@@ -153,9 +154,12 @@ def _queue(
     calendar = _calendar_ref(reader, where, parts.get("calendar"), calendars)
     sla = sla_policy(reader, where, parts["sla"]) if "sla" in parts else SlaPolicy()
     escalate_to = _escalation_ref(reader, where, name, parts.get("escalate_to"), names)
-    if kind is None or tier is None or calendar == "" or sla is None or escalate_to == "":
+    assign = assign_spec(reader, where, parts["assign"]) if "assign" in parts else AssignSpec()
+    if kind is None or tier is None or sla is None or assign is None:
         return None
-    return QueueSpec(name, QueueKind(kind), tier, calendar, sla, escalate_to)
+    if calendar == "" or escalate_to == "":
+        return None
+    return QueueSpec(name, QueueKind(kind), tier, calendar, sla, escalate_to, assign)
 
 
 def _escalation_ref(
@@ -174,6 +178,33 @@ def _escalation_ref(
         reader.report(node, where, f"escalate_to: unknown queue {target!r}{suggest(target, names)}")
         return ""
     return target
+
+
+def assign_spec(reader: Reader, where: str, node: Node) -> AssignSpec | None:
+    """`{policy: longest_idle, offer_timeout: 120s, skills: required}`."""
+    parts = reader.fields(node, where, "assign", ("policy", "offer_timeout", "skills"))
+    default = AssignSpec()
+    policy = (
+        reader.choice(parts["policy"], where, "policy", tuple(AssignPolicy))
+        if "policy" in parts
+        else default.policy
+    )
+    timeout = (
+        _duration(reader, where, "offer_timeout", parts["offer_timeout"])
+        if "offer_timeout" in parts
+        else default.offer_timeout
+    )
+    skills = (
+        reader.choice(parts["skills"], where, "skills", ("required", "preferred"))
+        if "skills" in parts
+        else "required"
+    )
+    if policy is None or timeout is None or skills is None:
+        return None
+    if timeout < timedelta(seconds=5):
+        reader.report(parts["offer_timeout"], where, "offer_timeout must be at least 5s")
+        return None
+    return AssignSpec(AssignPolicy(policy), timeout, skills == "required")
 
 
 def _tier(reader: Reader, where: str, node: Node | None) -> int | None:

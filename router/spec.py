@@ -213,6 +213,22 @@ class QueueKind(StrEnum):
     OUTBOUND = "outbound"
 
 
+class AssignPolicy(StrEnum):
+    ROUND_ROBIN = "round_robin"  # the eligible agent offered longest ago
+    LONGEST_IDLE = "longest_idle"  # the eligible agent idle (holding nothing) the longest
+    LEAST_LOADED = "least_loaded"  # the most spare capacity, as a fraction of their own
+    MANUAL = "manual"  # no offers: agents claim
+
+
+@dataclass(frozen=True, slots=True)
+class AssignSpec:
+    """How a queue's tickets reach agents (the queue's `assign`); router/assign.py decides."""
+
+    policy: AssignPolicy = AssignPolicy.MANUAL
+    offer_timeout: timedelta = timedelta(seconds=120)
+    skills_required: bool = True  # `skills: preferred` ranks skilled agents first instead
+
+
 @dataclass(frozen=True, slots=True)
 class Sla:
     """Targets from the ticket's creation; None leaves a target unset."""
@@ -251,6 +267,7 @@ class QueueSpec:
     calendar: str | None = None
     sla: SlaPolicy = SlaPolicy()
     escalate_to: str | None = None  # else the next tier's queue (router/workflow.py)
+    assign: AssignSpec = AssignSpec()
 
 
 @dataclass(frozen=True, slots=True)

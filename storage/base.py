@@ -32,6 +32,7 @@ from core.campaigns import (
     NewContact,
     OutcomeChange,
 )
+from core.customers import CustomerChange, CustomerMerge, CustomerQuery
 from core.errors import ConfigError
 from core.model import (
     Customer,
@@ -50,6 +51,7 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 from core.record import Actor, TicketEvent
 
@@ -89,7 +91,10 @@ class Store(Protocol):
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None
     ) -> Page[Ticket]:
-        """Tickets newest first, without messages; `next` continues the listing."""
+        """Tickets newest first, without messages, that match every criterion of `where`;
+        `next` continues the listing. InvalidRequest for a cursor that is no id
+        (core.model.cursor_id). A filter on one selective criterion reads its index, not
+        every ticket."""
 
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
         """Apply a change (core.model.TicketChange) atomically against the ticket as it is:
@@ -102,10 +107,13 @@ class Store(Protocol):
         or None; a new ticket becomes open. Recorded as the agent's."""
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        """Record a reply to the customer (its delivery is the channel's business); a new
-        ticket becomes open. Recorded as `author`'s (an agent), or the system's when empty."""
+        """Record a message to the customer before it is sent (its delivery is the channel's
+        business), `queued` unless `via` says otherwise, on the channel `via` names. An
+        agent's reply moves a new ticket to open and is recorded as `reply_out`, `author`'s
+        (an agent; the system's when empty); an automatic message (`via.automatic`) changes
+        nothing of the ticket and is recorded as `acknowledged`, the system's."""
 
     async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
         """Keep an internal note on the ticket's record (never sent); NotFound."""
@@ -115,8 +123,9 @@ class Store(Protocol):
 
         Every write records what it changed in its own atomic step: created (actor: the rule,
         or the system for the default), message_in and a reopening status (the customer),
-        replies, notes, claims and changes (the agent), deliveries (the system). A duplicate
-        contact or a change of nothing records nothing."""
+        replies, notes, claims and changes (the agent), acknowledgements, deliveries and
+        customers' merges (the system). A duplicate contact or a change of nothing records
+        nothing."""
 
     async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
         """Events of every ticket with a sequence number above `seq`, in order, up to `limit`.
@@ -129,7 +138,9 @@ class Store(Protocol):
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """Keep what the channel's sender made of an outbound message: status, provider id
         (found again by `update_delivery`) and, for a failure, the reason; a `delivery` event
-        on the ticket's record. NotFound for an unknown or inbound message."""
+        on the ticket's record. NotFound for an unknown or inbound message. An agent's reply
+        the provider accepted sets the ticket's `first_responded_at` (core.model.
+        FAILED_DELIVERY says when one counts)."""
 
     async def update_delivery(
         self, channel: str, provider_id: str, delivery: Delivery
@@ -137,7 +148,8 @@ class Store(Protocol):
         """A provider's later status report of an outbound message, by the provider's id; a
         final status (delivered, undelivered, failed, read) is never replaced; a status the
         message did not have is a `delivery` event. None when no outbound message of the
-        channel has that id."""
+        channel has that id. A reply that fails now (a bounce, an undelivered SMS) no longer
+        counts as the ticket's first response: the next accepted reply does, or none."""
 
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
         """Record a customer's edit (the new `body`) or deletion (`body` None, the text kept)
@@ -169,7 +181,39 @@ class Store(Protocol):
         holds no live ticket)."""
 
     async def get_customer(self, customer_id: int) -> Customer:
-        """The customer with all their identities."""
+        """The customer with all their identities; one merged away says into whom."""
+
+    # Customers (core/customers.py). Names are found through an index of `name_words`, never
+    # by reading every customer; customers merged away are left out of lists and searches.
+
+    async def list_customers(
+        self, query: CustomerQuery | None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Customer]:
+        """Without a query, customers newest first. With one: on the first page the owners
+        of its identities (newest first), then customers by name, ordered by the name's
+        first word that starts with the query's first word, then by id; `next` continues."""
+
+    async def update_customer(self, customer_id: int, change: CustomerChange) -> Customer:
+        """Rename or retag a customer; NotFound, or Conflict when it was merged away."""
+
+    async def merge_customers(
+        self, survivor_id: int, other_id: int, by: str, now: datetime
+    ) -> CustomerMerge:
+        """Move every identity, ticket and tag of `other` to `survivor` and keep the merge.
+        InvalidRequest for a customer and itself; NotFound; Conflict when either was merged
+        away already."""
+
+    async def unmerge_customers(
+        self, customer_id: int, merge_id: int, by: str, now: datetime
+    ) -> CustomerMerge:
+        """Undo a merge into `customer_id` exactly: the identities, tickets and tags it moved
+        go back (tags the survivor had before stay). NotFound when the customer has no such
+        merge; Conflict when it was undone already, or when a later merge depends on it (the
+        survivor was merged away since, or a later merge into it took one of the tags this
+        one brought), naming that merge."""
+
+    async def customer_merges(self, customer_id: int) -> list[CustomerMerge]:
+        """Every merge the customer took part in (either side, undone ones too), oldest first."""
 
     async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
         """Keep a new version of the rules file (every version stays, with author and time)."""

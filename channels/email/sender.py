@@ -1,11 +1,14 @@
 """Replies and acknowledgements by email, through the configured SMTP relay (aiosmtplib).
 
-A reply goes From the support mailbox the customer wrote to, To the customer's address,
-with the ticket token in the subject (`Re: Order late [#42]`), In-Reply-To and References
-naming the customer's messages, and our own Message-ID
-`<contacthub.<ticket>.<message>.<random>@<domain>>`. That Message-ID is the Delivery's
-provider id, so the store records it on the message (a bounce naming it marks the reply
-failed), and the MIME parser turns a reply that refers to it into the `ticket:<id>` thread key.
+A reply goes From the support mailbox the customer wrote to (else `from_address`, else the
+hub's first mailbox: a web form names none), To the customer's newest address on the
+ticket, with the ticket token in the subject (`Re: Order late [#42]`) and our own Message-ID
+`<contacthub.<ticket>.<message>.<random>@<domain>>`. In-Reply-To names the customer's newest
+email, else our newest reply (a web form's ticket: the first reply starts the thread, the
+next ones continue it); References lists the conversation, theirs and our replies that went
+out. That Message-ID is the Delivery's provider id, so the store records it on the message (a
+bounce naming it marks the reply failed), and the MIME parser turns a reply that refers to it
+into the `ticket:<id>` thread key, which brings the customer's answer back to this ticket.
 
 Acknowledgements carry `Auto-Submitted: auto-replied` (RFC 3834), so well-behaved
 autoresponders do not answer them. 4xx answers and connection failures are tried again with
@@ -30,7 +33,7 @@ import aiosmtplib
 from channels.email.mime import NAME, make_message_id
 from core.errors import Conflict, InvalidRequest
 from core.identity import EMAIL
-from core.model import Delivery, Direction, Identity, Message, Ticket
+from core.model import FAILED_DELIVERY, Delivery, Direction, Identity, Message, Ticket
 
 MAX_BODY_CHARS = 100_000
 _SUBJECT_NOISE = re.compile(r"^\s*((re|aw|fwd?|sv)\s*:\s*)+|\s*\[#\d+\]", re.IGNORECASE)
@@ -38,31 +41,42 @@ _SUBJECT_NOISE = re.compile(r"^\s*((re|aw|fwd?|sv)\s*:\s*)+|\s*\[#\d+\]", re.IGN
 
 @dataclass(frozen=True, slots=True)
 class Thread:
-    """Where a reply goes and what it refers to, read from the ticket's inbound messages."""
+    """Where a reply goes and what it refers to, read from the ticket's messages."""
 
-    customer: str
+    customer: str  # "" when the customer never wrote from an address on the ticket
     mailbox: str
     in_reply_to: str
     references: tuple[str, ...]
 
 
 def reply_thread(ticket: Ticket) -> Thread:
-    inbound = [
+    written = [
         m
         for m in ticket.messages
         if m.direction is Direction.INBOUND and m.sender.startswith(f"{EMAIL}:")
     ]
-    reachable = [m for m in inbound if not m.sender.endswith("@invalid")]
-    if not reachable:
-        raise Conflict(f"ticket {ticket.id} has no email from an address to reply to")
-    last = reachable[-1]
-    ids = [m.external_id for m in inbound if m.external_id.startswith("<")]
+    reachable = [m for m in written if not m.sender.endswith("@invalid")]
+    theirs = [m.external_id for m in written if _in_thread(m)]
+    ids = list(dict.fromkeys(m.external_id for m in ticket.messages if _in_thread(m)))
+    parent = theirs or ids
     return Thread(
-        customer=last.sender.partition(":")[2],
-        mailbox=last.recipient,
-        in_reply_to=last.external_id if last.external_id.startswith("<") else "",
-        references=tuple(dict.fromkeys(ids))[-10:],
+        customer=reachable[-1].sender.partition(":")[2] if reachable else "",
+        mailbox=reachable[-1].recipient if reachable else "",
+        in_reply_to=parent[-1] if parent else "",
+        references=tuple(ids[-10:]),
     )
+
+
+def _in_thread(message: Message) -> bool:
+    """A message of the email conversation: the customer's email, or our reply that went out
+    by email (acknowledgements are left out: the replies answer the customer, not them)."""
+    if not message.external_id.startswith("<"):
+        return False
+    if message.channel != NAME:  # a web form's own ids are no Message-IDs
+        return False
+    if message.direction is Direction.INBOUND:
+        return message.sender.startswith(f"{EMAIL}:")
+    return not message.automatic and message.delivery not in FAILED_DELIVERY
 
 
 def reply_subject(ticket: Ticket) -> str:
@@ -83,22 +97,44 @@ class SmtpSender:
     backoff: float = 1.0
     from_address: str | None = None
     message_id_domain: str | None = None
+    default_from: str | None = None  # the hub's first mailbox, for tickets that name none
     name: ClassVar[str] = NAME
 
-    def recipient(self, ticket: Ticket, body: str) -> Identity:
+    def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
         if not body.strip():
             raise InvalidRequest("body must not be empty")
         if len(body) > MAX_BODY_CHARS:
             raise InvalidRequest(f"an email reply holds at most {MAX_BODY_CHARS} characters")
-        return Identity(EMAIL, reply_thread(ticket).customer)
+        if to is not None and to.kind != EMAIL:
+            raise Conflict(f"an email cannot reach the customer's {to.kind}")
+        thread = reply_thread(ticket)
+        self.origin(ticket, thread)
+        return Identity(EMAIL, self.address(ticket, thread, None if to is None else to.value))
 
-    async def send(self, ticket: Ticket, message: Message) -> Delivery:
-        return await self.deliver(ticket, message.id, message.body, automatic=False)
+    def address(self, ticket: Ticket, thread: Thread, to: str | None) -> str:
+        """The To address; Conflict when the customer never gave one."""
+        address = to or thread.customer
+        if not address:
+            raise Conflict(f"ticket {ticket.id} has no email from an address to reply to")
+        return address
+
+    def origin(self, ticket: Ticket, thread: Thread) -> str:
+        """The From address; Conflict when there is none, before anything is stored."""
+        origin = self.from_address or thread.mailbox or self.default_from
+        if not origin:
+            raise Conflict(
+                f"ticket {ticket.id}: no mailbox to reply from (set outbound.smtp.from_address)"
+            )
+        return origin
+
+    async def send(self, ticket: Ticket, message: Message, to: Identity | None = None) -> Delivery:
+        address = None if to is None else to.value
+        return await self.deliver(ticket, message.id, message.body, automatic=False, to=address)
 
     async def deliver(
-        self, ticket: Ticket, message_id: int, body: str, *, automatic: bool
+        self, ticket: Ticket, message_id: int, body: str, *, automatic: bool, to: str | None = None
     ) -> Delivery:
-        mail = self.compose(ticket, message_id, body, automatic=automatic)
+        mail = self.compose(ticket, message_id, body, automatic=automatic, to=to)
         provider_id = str(mail["Message-ID"])
         reason = "not sent"
         for attempt in range(self.attempts):
@@ -110,15 +146,13 @@ class SmtpSender:
         return Delivery("failed", provider_id, f"{reason} (after {self.attempts} attempts)")
 
     def compose(
-        self, ticket: Ticket, message_id: int, body: str, *, automatic: bool
+        self, ticket: Ticket, message_id: int, body: str, *, automatic: bool, to: str | None = None
     ) -> EmailMessage:
         thread = reply_thread(ticket)
-        origin = self.from_address or thread.mailbox
-        if not origin:
-            raise Conflict(f"ticket {ticket.id}: no mailbox to reply from (set from_address)")
+        origin = self.origin(ticket, thread)
         domain = self.message_id_domain or origin.rpartition("@")[2] or "localhost"
         mail = EmailMessage()
-        mail["From"], mail["To"] = origin, thread.customer
+        mail["From"], mail["To"] = origin, self.address(ticket, thread, to)
         mail["Subject"] = reply_subject(ticket)
         mail["Message-ID"] = make_message_id(ticket.id, message_id, secrets.token_hex(4), domain)
         mail["Date"] = format_datetime(datetime.now(UTC))

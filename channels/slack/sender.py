@@ -57,14 +57,16 @@ class SlackSender:
     name: ClassVar[str] = NAME
     _client: AsyncWebClient | None = field(default=None, repr=False)
 
-    def recipient(self, ticket: Ticket, body: str) -> Identity:
+    def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
+        """The Slack user of the ticket's thread (nothing else is reached on Slack: `to` is
+        never chosen for it)."""
         if not body.strip():
             raise InvalidRequest("body must not be empty")
         if len(body) > MAX_TEXT_CHARS:
             raise InvalidRequest(f"a Slack message holds at most {MAX_TEXT_CHARS} characters")
         return Identity(SLACK, reply_route(ticket).user)
 
-    async def send(self, ticket: Ticket, message: Message) -> Delivery:
+    async def send(self, ticket: Ticket, message: Message, to: Identity | None = None) -> Delivery:
         route = reply_route(ticket)
         params = {"channel": route.channel, "text": message.body}
         if route.thread_ts:

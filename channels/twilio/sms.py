@@ -6,16 +6,17 @@
 
 MessageSid is the idempotency key: a retried webhook appends nothing. The answer is TwiML,
 sent only after the contact is committed: empty, the configured acknowledgement (with the
-ticket number) for the first message of a new ticket, or the help text for HELP. STOP and its
-synonyms are the customer's opt-out, START and its synonyms the opt-in: `keyword` tells
-them, and the hub records them after the commit (hub/wiring/sms.py), before this answer.
+ticket number) for the first message of a new ticket, or the help text for HELP. A text it
+answers is handed to `answered` first, which keeps it on the ticket (hub/wiring/sms.py).
+STOP and its synonyms are the customer's opt-out, START and its synonyms the opt-in:
+`keyword` tells them, and the hub records them after the commit, before this answer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,7 +30,7 @@ from channels.base import Sink, utcnow
 from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml, verified_contact
 from core.errors import PayloadError
 from core.identity import normalise_phone, phone_identity
-from core.model import Attachment, Delivery, Inbound, IngestResult, Message
+from core.model import Attachment, Delivery, Inbound, IngestResult, Message, Outcome
 
 NAME = "sms"
 MAX_MEDIA = 10  # Twilio's own limit of media per message
@@ -146,6 +147,11 @@ class Consent(Protocol):
     async def sms_opted_out(self, identity_key: str) -> bool: ...
 
 
+Answered = Callable[[IngestResult, str, str], Awaitable[None]]
+"""Keeps a text the channel answers in TwiML (the text, and why: "acknowledgement", "help")
+on the contact's ticket, before the answer goes out."""
+
+
 class DeliveryLog(Protocol):
     """Where the delivery status of outbound messages is kept (the store is one)."""
 
@@ -163,6 +169,7 @@ class SmsChannel:
     acknowledgement: str = ""
     help_text: str = ""
     quarantine: Sink | None = None  # None: a bad signature is refused with 403
+    answered: Answered | None = None
     default_region: str = "US"
     clock: Callable[[], datetime] = utcnow
     name: ClassVar[str] = NAME
@@ -190,12 +197,20 @@ class SmsChannel:
         the provider's answer; an opt-out or opt-in word (recorded by then) gets none."""
         word = keyword(inbound.text)
         if word is Keyword.HELP:
+            if self.help_text and result.outcome is not Outcome.DUPLICATE:
+                await self._keep(result, self.help_text, "help")
             return reply_twiml(self.help_text)
         if word is not None or not result.created or not self.acknowledgement:
             return reply_twiml("")
         if await self.consent.sms_opted_out(inbound.sender.key):
             return reply_twiml("")
+        text = self.acknowledgement.format(ticket=result.ticket_id)
+        await self._keep(result, text, "acknowledgement")
         return acknowledgement_twiml(self.acknowledgement, result.ticket_id)
+
+    async def _keep(self, result: IngestResult, text: str, why: str) -> None:
+        if self.answered is not None:
+            await self.answered(result, text, why)
 
     async def _status(self, request: web.Request) -> web.Response:
         params = await read_params(request, self.max_body_bytes, NAME)

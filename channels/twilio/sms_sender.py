@@ -3,7 +3,8 @@
     POST {api_base}/2010-04-01/Accounts/{AccountSid}/Messages.json
     To, From, Body[, StatusCallback]
 
-A reply goes from the number the customer wrote to, to the number they wrote from. 429 and
+A reply goes from the number the customer wrote to, to the number they wrote from; a
+customer who never texted us (a web form's phone) gets it from `from_number`. 429 and
 5xx answers and network errors are retried with exponential backoff (a Retry-After header
 wins, capped); any other refusal is final. Either way a failure comes back as a failed
 Delivery with Twilio's code and message, which the hub records on the message.
@@ -38,13 +39,27 @@ class _Attempt:
     retry_after: float | None = None
 
 
-def reply_route(ticket: Ticket) -> tuple[str, str]:
-    """(From, To) of a reply: the customer's latest message on the ticket, reversed."""
+def reply_route(
+    ticket: Ticket, from_number: str | None = None, to: str | None = None
+) -> tuple[str, str]:
+    """(From, To) of a reply: the customer's latest message to one of our numbers on the
+    ticket (from `to` when given), reversed; else `from_number` to `to` or to their latest
+    phone on the ticket (a form gives no number of ours)."""
+    phones = [] if to is None else [to]
     for message in reversed(ticket.messages):
         kind, _, number = message.sender.partition(":")
-        if message.direction is Direction.INBOUND and kind == PHONE and message.recipient:
+        if message.direction is not Direction.INBOUND or kind != PHONE:
+            continue
+        if message.recipient and to in (None, number):
             return message.recipient, number
-    raise Conflict(f"ticket {ticket.id} has no SMS from a phone number to reply to")
+        phones.append(number)
+    if not phones:
+        raise Conflict(f"ticket {ticket.id} has no SMS from a phone number to reply to")
+    if not from_number:
+        raise Conflict(
+            f"ticket {ticket.id}: no number to send the SMS from (set channels.twilio.from_number)"
+        )
+    return from_number, phones[0]
 
 
 def twilio_error(status: int, data: dict[str, Any]) -> str:
@@ -68,6 +83,7 @@ class TwilioSmsSender:
     auth_token: str = field(repr=False)
     api_base: str = "https://api.twilio.com"
     status_callback: str | None = None
+    from_number: str | None = None  # for customers who never texted one of our numbers
     attempts: int = 4
     backoff: float = 0.5  # seconds before the first retry, doubled for each next one
     timeout: float = 10.0
@@ -84,16 +100,16 @@ class TwilioSmsSender:
     def messages_url(self) -> str:
         return f"{self.api_base.rstrip('/')}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
 
-    def recipient(self, ticket: Ticket, body: str) -> Identity:
+    def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
         if not body.strip():
             raise InvalidRequest("body must not be empty")
         if len(body) > MAX_BODY_CHARS:
             raise InvalidRequest(f"an SMS body holds at most {MAX_BODY_CHARS} characters")
-        return Identity(PHONE, reply_route(ticket)[1])
+        return Identity(PHONE, self._route(ticket, to)[1])
 
-    async def send(self, ticket: Ticket, message: Message) -> Delivery:
-        origin, to = reply_route(ticket)
-        form = {"To": to, "From": origin, "Body": message.body}
+    async def send(self, ticket: Ticket, message: Message, to: Identity | None = None) -> Delivery:
+        origin, phone = self._route(ticket, to)
+        form = {"To": phone, "From": origin, "Body": message.body}
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
         attempt = _Attempt(None, "sender is not running")
@@ -104,6 +120,11 @@ class TwilioSmsSender:
             if attempt.delivery is not None:
                 return attempt.delivery
         return Delivery("failed", "", f"{attempt.reason} (after {self.attempts} attempts)")
+
+    def _route(self, ticket: Ticket, to: Identity | None) -> tuple[str, str]:
+        if to is not None and to.kind != PHONE:
+            raise Conflict(f"an SMS cannot reach the customer's {to.kind}")
+        return reply_route(ticket, self.from_number, None if to is None else to.value)
 
     async def _attempt(self, form: dict[str, str]) -> _Attempt:
         if self._session is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, changes, rules, tickets
+from hub.api import campaigns, changes, customers, rules, tickets
 from hub.api.auth import auth_middleware
 from hub.api.openapi import OPENAPI
 from storage.base import Store
@@ -13,7 +13,13 @@ from storage.base import Store
 def build_api(store: Store) -> web.Application:
     api = web.Application(middlewares=[auth_middleware(store)])
     api.add_routes(
-        [web.get("/openapi.json", openapi), *tickets.ROUTES, *changes.ROUTES, *rules.ROUTES]
+        [
+            web.get("/openapi.json", openapi),
+            *tickets.ROUTES,
+            *changes.ROUTES,
+            *customers.ROUTES,
+            *rules.ROUTES,
+        ]
     )
     campaigns.add_campaign_routes(api)
     return api

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api import openapi_campaigns, openapi_changes
+from hub.api import openapi_campaigns, openapi_changes, openapi_customers
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
@@ -83,7 +83,6 @@ OPENAPI: dict[str, Any] = {
                 },
             },
             "QueueList": {"type": "object"},
-            "Customer": {"type": "object"},
             "TicketChange": {
                 "type": "object",
                 "additionalProperties": False,
@@ -108,7 +107,16 @@ OPENAPI: dict[str, Any] = {
                 {"200": _ok("TicketList")},
                 parameters=[
                     {"name": n, "in": "query", "schema": {"type": "string"}}
-                    for n in ("queue", "status", "customer", "limit", "cursor")
+                    for n in (
+                        "assignee",
+                        "queue",
+                        "status",
+                        "customer",
+                        "channel",
+                        "q",
+                        "limit",
+                        "cursor",
+                    )
                 ],
             )
         },
@@ -163,13 +171,8 @@ OPENAPI: dict[str, Any] = {
                 {"200": _ok("Ticket"), "204": {"description": "the queue is empty"}},
             ),
         },
-        "/api/customers/{id}": {
-            "parameters": [_ID],
-            "get": _op("A customer with identities and tickets", {"200": _ok("Customer")}),
-        },
     },
 }
-OPENAPI["paths"].update(openapi_campaigns.PATHS)
-OPENAPI["components"]["schemas"].update(openapi_campaigns.SCHEMAS)
-OPENAPI["paths"].update(openapi_changes.PATHS)
-OPENAPI["components"]["schemas"].update(openapi_changes.SCHEMAS)
+for part in (openapi_customers, openapi_campaigns, openapi_changes):
+    OPENAPI["paths"].update(part.PATHS)
+    OPENAPI["components"]["schemas"].update(part.SCHEMAS)

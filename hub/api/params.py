@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from core.errors import InvalidRequest
+from core.model import whole_id
+from router.yamlnodes import suggest
 
 MAX_PAGE = 200
 E = TypeVar("E", bound=StrEnum)
@@ -34,17 +37,33 @@ async def text_body(request: web.Request, what: str) -> str:
 
 def path_id(request: web.Request) -> int:
     raw = request.match_info["id"]
-    if not raw.isdigit():
-        raise InvalidRequest(f"not an id: {raw!r}")
-    return int(raw)
+    number = whole_id(raw)
+    if number is None:
+        raise InvalidRequest(f"not an id: {raw[:40]!r}")
+    return number
+
+
+def query_params(request: web.Request, known: Collection[str]) -> dict[str, str]:
+    """The query's parameters, each `known` and given once; 400 naming any other."""
+    given = request.query
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise InvalidRequest(
+            "; ".join(f"unknown parameter {n[:40]!r}{suggest(n, known)}" for n in unknown)
+        )
+    repeated = sorted(name for name in set(given) if len(given.getall(name)) > 1)
+    if repeated:
+        raise InvalidRequest(f"parameter {repeated[0]!r} given more than once")
+    return dict(given)
 
 
 def whole_number(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    number = whole_id(raw)
+    if number is None:
         raise InvalidRequest(f"{name} must be a whole number")
-    return int(raw)
+    return number
 
 
 def one_of(kind: type[E], raw: object, name: str) -> E | None:

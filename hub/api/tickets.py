@@ -1,4 +1,4 @@
-"""Tickets, queues and customers for agents and supervisors."""
+"""Tickets and queues for agents and supervisors."""
 
 from __future__ import annotations
 
@@ -6,34 +6,61 @@ from aiohttp import web
 
 from channels.base import utcnow
 from core.errors import InvalidRequest
-from core.model import Role, Status, TicketFilter
-from hub.api.auth import require
+from core.model import Role, Status, TicketFilter, cursor_id
+from core.search import MAX_QUERY_WORDS, words
+from hub.api.auth import REQUEST_TOKEN, require
 from hub.api.params import (
     MAX_PAGE,
     json_body,
     one_of,
     path_id,
+    query_params,
     whole_number,
 )
-from hub.api.views import customer_json, message_json, notes_json, queue_json, ticket_json
+from hub.api.views import message_json, notes_json, queue_json, ticket_json
 from hub.desk.replies import send_reply
 from hub.state import ROUTING, SENDERS, STORE
 
+LIST_PARAMS = ("assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor")
+"""What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
+
 
 async def list_tickets(request: web.Request) -> web.Response:
-    query = request.query
+    params = query_params(request, LIST_PARAMS)
     where = TicketFilter(
-        queue=query.get("queue") or None,
-        status=one_of(Status, query.get("status"), "status"),
-        customer_id=whole_number(query.get("customer"), "customer"),
+        queue=params.get("queue") or None,
+        status=one_of(Status, params.get("status") or None, "status"),
+        customer_id=whole_number(params.get("customer"), "customer"),
+        assignee=_assignee(params.get("assignee"), request[REQUEST_TOKEN].name),
+        channel=params.get("channel") or None,
+        text=_search(params.get("q", "")),
     )
-    limit = whole_number(query.get("limit"), "limit")
+    limit = whole_number(params.get("limit"), "limit")
     limit = 50 if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
-    page = await request.config_dict[STORE].list_tickets(where, limit, query.get("cursor") or None)
+    cursor = params.get("cursor") or None
+    if cursor is not None:
+        cursor_id(cursor)  # refused here, before the store is asked
+    page = await request.config_dict[STORE].list_tickets(where, limit, cursor)
     items = [ticket_json(t, with_messages=False) for t in page.items]
     return web.json_response({"items": items, "next": page.next})
+
+
+def _assignee(raw: str | None, me: str) -> str | None:
+    """`me` is the caller, `none` the unassigned (TicketFilter's ""), else an agent's name."""
+    if not raw:
+        return None
+    return {"me": me, "none": ""}.get(raw, raw)
+
+
+def _search(text: str) -> str:
+    found = words(text)
+    if text.strip() and not found:
+        raise InvalidRequest("q has no words to search for (letters or digits)")
+    if len(found) > MAX_QUERY_WORDS:
+        raise InvalidRequest(f"q may have up to {MAX_QUERY_WORDS} words")
+    return text
 
 
 async def get_ticket(request: web.Request) -> web.Response:
@@ -80,18 +107,10 @@ async def claim_next(request: web.Request) -> web.Response:
     return web.json_response(ticket_json(ticket))
 
 
-async def get_customer(request: web.Request) -> web.Response:
-    store = request.config_dict[STORE]
-    customer = await store.get_customer(path_id(request))
-    tickets = await store.list_tickets(TicketFilter(customer_id=customer.id), MAX_PAGE)
-    return web.json_response(customer_json(customer, list(tickets.items)))
-
-
 ROUTES = [
     web.get("/tickets", list_tickets),
     web.get("/tickets/{id}", get_ticket),
     web.post("/tickets/{id}/reply", reply_to_ticket),
     web.get("/queues", list_queues),
     web.post("/queues/{name}/claim", claim_next),
-    web.get("/customers/{id}", get_customer),
 ]

@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.customers import CustomerMerge
 from core.duration import format_duration
-from core.model import Attachment, Customer, Decision, Message, QueueStats, RulesVersion, Ticket
+from core.model import (
+    Attachment,
+    Customer,
+    Decision,
+    Identity,
+    Message,
+    QueueStats,
+    RulesVersion,
+    Ticket,
+)
 from core.record import EventKind, TicketEvent
 from router import QueueSpec
 
@@ -63,6 +73,7 @@ def message_json(message: Message) -> Json:
         "subject": message.subject,
         "attachments": [attachment_json(a) for a in message.attachments],
         "author": message.author or None,
+        "automatic": message.automatic or None,  # why no person wrote it ("acknowledgement")
         "delivery": message.delivery or None,
         "error": message.error or None,
         "at": iso(message.at),
@@ -102,14 +113,46 @@ def attachment_json(attachment: Attachment) -> Json:
     }
 
 
-def customer_json(customer: Customer, tickets: list[Ticket]) -> Json:
-    return {
+def customer_json(
+    customer: Customer,
+    tickets: list[Ticket] | None = None,
+    merges: list[CustomerMerge] | None = None,
+) -> Json:
+    """A customer as lists show it; a read of one adds its tickets and merges."""
+    body: Json = {
         "id": customer.id,
         "name": customer.name,
         "tags": list(customer.tags),
         "created_at": iso(customer.created_at),
-        "identities": [{"kind": i.kind, "value": i.value} for i in customer.identities],
-        "tickets": [ticket_json(t, with_messages=False) for t in tickets],
+        "identities": [identity_json(i) for i in customer.identities],
+        "merged_into": customer.merged_into,
+    }
+    if tickets is not None:
+        body["tickets"] = [ticket_json(t, with_messages=False) for t in tickets]
+    if merges is not None:
+        body["merges"] = [merge_json(m) for m in merges]
+    return body
+
+
+def identity_json(identity: Identity) -> Json:
+    return {"kind": identity.kind, "value": identity.value}
+
+
+def merge_json(merge: CustomerMerge) -> Json:
+    return {
+        "id": merge.id,
+        "survivor": merge.survivor,
+        "other": merge.other,
+        "by": merge.by,
+        "at": iso(merge.at),
+        "moved": {
+            "identities": [identity_json(i) for i in merge.identities],
+            "tickets": list(merge.tickets),
+            "tags": list(merge.tags),
+            "added_tags": list(merge.added_tags),
+        },
+        "undone_by": merge.undone_by,
+        "undone_at": iso(merge.undone_at),
     }
 
 

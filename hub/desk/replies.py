@@ -1,10 +1,14 @@
-"""Agents' replies: record the message, deliver it on the ticket's channel, record the result.
+"""Agents' replies: choose the channel, record the message, deliver it, record the result.
 
-The reply is stored before it is sent (a crash in between leaves a `queued` message, never
-a sent one nobody knows of); the channel's sender delivers it; its Delivery (status,
-provider id, or the reason of a failure) is stored on the message. A channel without a
-sender, a ticket with nobody to reply to, and a customer who opted out of SMS are refused
-(409) before anything is stored.
+The channel is the ticket's own, or the one that answers its channel's tickets (a web form's
+by email or SMS: hub/desk/delivery.py); the message records the channel it went out on, so
+the provider's later reports (a bounce, an SMS status) find it. The reply is stored before
+it is sent (a crash in between leaves a `queued` message, never a sent one nobody knows of);
+the channel's sender delivers it; its Delivery (status, provider id, or the reason of a
+failure) is stored on the message, and a failure is logged with its reason. Only a reply a
+provider accepted counts as the ticket's first response (the store keeps that). No channel
+to answer on, a ticket with nobody to reply to, and a customer who opted out of SMS are
+refused (409) before anything is stored.
 """
 
 from __future__ import annotations
@@ -12,25 +16,41 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import structlog
+
 from channels.base import Sender
 from channels.twilio import sms
 from core.errors import Conflict
-from core.model import Message
+from core.identity import mask
+from core.model import Identity, Message, Via
+from hub.desk.delivery import customer_identities, delivery_channel
 from storage.base import Store
+
+log = structlog.get_logger("contacthub.replies")
 
 
 async def send_reply(
     store: Store, senders: Mapping[str, Sender], ticket_id: int, body: str, author: str
 ) -> Message:
     ticket = await store.get_ticket(ticket_id)
-    sender = senders.get(ticket.channel)
-    if sender is None:
-        raise Conflict(
-            f"replies on the {ticket.channel} channel cannot be sent: no sender is configured"
-        )
-    recipient = sender.recipient(ticket, body)
-    if ticket.channel == sms.NAME and await store.sms_opted_out(recipient.key):
+    identities: list[Identity] = []
+    if ticket.channel not in senders:  # the customer's identities tell where else to answer
+        identities = customer_identities(ticket, await store.get_customer(ticket.customer_id))
+    route = delivery_channel(ticket.channel, identities, senders)
+    sender = route.sender
+    recipient = sender.recipient(ticket, body, route.to)
+    if sender.name == sms.NAME and await store.sms_opted_out(recipient.key):
         raise Conflict("the customer opted out of SMS (STOP): nothing was sent")
-    message = await store.append_outbound(ticket.id, body, author, datetime.now(UTC))
-    delivery = await sender.send(ticket, message)
+    now = datetime.now(UTC)
+    message = await store.append_outbound(ticket.id, body, author, now, Via(sender.name))
+    delivery = await sender.send(ticket, message, route.to)
+    if delivery.failed:
+        log.warning(
+            "reply_failed",
+            ticket=ticket.id,
+            message=message.id,
+            channel=sender.name,
+            to=mask(recipient.value),
+            error=delivery.error,
+        )
     return await store.record_delivery(message.id, delivery)

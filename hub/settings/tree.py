@@ -98,6 +98,8 @@ class TwilioSettings(Section):
     account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
     auth_token: SecretStr = Field(min_length=16)
     api_base: str = Field("https://api.twilio.com", pattern=r"^https?://[^/?#\s]+/?$")
+    # SMS replies to customers who never texted one of our numbers (a web form's phone)
+    from_number: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")
     acknowledgement: str = "Thanks, we got your message. Your ticket number is {ticket}."
     help_text: str = "Reply to this number and our team will answer. Reply STOP to opt out."
     on_bad_signature: Literal["reject", "quarantine"] = "reject"

@@ -9,12 +9,14 @@ the ticket's queue), and picks the contacts it is for. In order:
                         (and enrols the caller when it names a campaign)
 3. `ConsentRecording`   an SMS opt-out or opt-in word: the customer's choice is kept
 4. `BounceRecording`    a bounce: the email it reports undelivered is marked failed
-5. `Acknowledger`       a person's new email ticket: one acknowledgement, in the background
+5. `Acknowledger`       a person's new ticket by email, or by a web form that gave an email
+                        address: one acknowledgement, in the background, kept on the ticket
 
 Enrolment comes first so that a new ticket's campaign exists before anything else is said
 of the contact; the rest touch disjoint contacts. What answers the provider stays in its
-channel: the SMS acknowledgement and help TwiML, the voice IVR (which asks the hub where
-the call waits: hub/wiring/calls.py), the SMTP reply, IMAP's flags and checkpoint.
+channel: the SMS acknowledgement and help TwiML (which the channel has kept on the ticket
+before it answers: hub/wiring/sms.py), the voice IVR (which asks the hub where the call
+waits: hub/wiring/calls.py), the SMTP reply, IMAP's flags and checkpoint.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
 from hub.ingest import AfterCommit
 from hub.rules.routing import Routing
 from hub.settings.tree import Settings
+from hub.wiring.acknowledgements import Acknowledger
 from hub.wiring.calls import Rerouting
-from hub.wiring.email import Acknowledger, email_steps
+from hub.wiring.email import email_steps
 from hub.wiring.sms import ConsentRecording
 from storage.base import Store
 
@@ -38,5 +41,7 @@ def after_commit_steps(
     steps: list[AfterCommit] = [enrolment]
     if settings.channels.twilio is not None:
         steps += [Rerouting(store, routing, enrolment.enrol), ConsentRecording(store)]
-    steps += email_steps(settings, store, acknowledger)
+    steps += email_steps(settings, store)
+    if acknowledger is not None:
+        steps.append(acknowledger)
     return tuple(steps)

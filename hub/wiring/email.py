@@ -1,31 +1,18 @@
-"""Email in the hub: the SMTP listener and IMAP pollers wired to ingest, bounces and
-acknowledgements, and the SMTP relay as the email channel's reply sender.
+"""Email in the hub: the SMTP listener and IMAP pollers wired to ingest, bounces, and the SMTP
+relay as the email channel's reply sender (acknowledgements: hub/wiring/acknowledgements.py).
 
-After a contact's commit (and never before), two steps of the Ingest (`email_steps`):
-- `BounceRecording`: a delivery failure report naming one of our messages marks that
-  message failed (`Store.update_delivery` by our Message-ID, which the sender recorded as
-  provider id);
-- `Acknowledger`: a new ticket opened by a person (not automatic mail, not a bounce) gets
-  one acknowledgement, at most `acknowledgements_per_address` per address per window. The
-  acknowledgement is sent in the background (the SMTP 250 does not wait for it) and is not
-  recorded as a reply, so it does not count as the team's first response; its Message-ID
-  threads replies to it like any other.
-The SMTP reply and IMAP's flags stay in the channels: they are the answer to the provider.
+After an email's commit (and never before), `BounceRecording`: a delivery failure report
+naming one of our messages marks that message failed (`Store.update_delivery` by our
+Message-ID, which the sender recorded as provider id). The SMTP reply and IMAP's flags stay
+in the channels: they are the answer to the provider.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ssl
-import time
-from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import dataclass
 
 import structlog
-from aiohttp import web
 
 from channels.base import Channel, Sink
 from channels.email.imap import ImapChannel, ImapConfig
@@ -33,16 +20,14 @@ from channels.email.mime import NAME, MimeLimits
 from channels.email.sender import SmtpSender
 from channels.email.smtp import SmtpChannel, SmtpConfig
 from core.errors import ConfigError, HubError
-from core.identity import mask
 from core.model import Delivery, Inbound, IngestResult, Outcome
 from hub.ingest import AfterCommit
-from hub.settings.email import ImapSettings, MimeLimitSettings, OutboundSmtpSettings
+from hub.settings.email import ImapSettings, MimeLimitSettings
 from hub.settings.tree import Settings
 from storage.base import Store
 from storage.blobs import BlobStore
 
 log = structlog.get_logger("contacthub.email")
-_SWEEP_AT = 10_000  # addresses remembered by the acknowledgement rate limit before a sweep
 
 
 def email_sender(settings: Settings) -> SmtpSender | None:
@@ -61,21 +46,25 @@ def email_sender(settings: Settings) -> SmtpSender | None:
         backoff=relay.send_backoff.total_seconds(),
         from_address=relay.from_address,
         message_id_domain=relay.message_id_domain,
+        default_from=_first_mailbox(settings),
     )
 
 
-def email_channels(
-    settings: Settings, store: Store, sink: Sink, acknowledger: Acknowledger | None
-) -> list[tuple[Channel, Sink]]:
-    """The listener and pollers the settings enable, each with the ingest sink; the
-    acknowledger among them, so that the app gives it a lifetime."""
+def _first_mailbox(settings: Settings) -> str | None:
+    """Where the hub receives mail, to send from when a ticket names no mailbox (a form's)."""
+    smtp, imap = settings.channels.smtp, settings.channels.imap
+    if smtp is not None and smtp.mailboxes:
+        return smtp.mailboxes[0].lower()
+    return next(((m.address or m.username).lower() for m in imap), None)
+
+
+def email_channels(settings: Settings, store: Store, sink: Sink) -> list[tuple[Channel, Sink]]:
+    """The listener and pollers the settings enable, each with the ingest sink."""
     smtp, imap = settings.channels.smtp, settings.channels.imap
     if smtp is None and not imap:
         return []
     blobs = BlobStore(settings.storage.blob_dir)
     channels: list[tuple[Channel, Sink]] = []
-    if acknowledger is not None:
-        channels.append((acknowledger, sink))
     if smtp is not None:
         config = SmtpConfig(
             host=smtp.host,
@@ -136,25 +125,11 @@ def _tls_context(cert: object, key: object) -> ssl.SSLContext | None:
     return context
 
 
-def email_acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
-    """The acknowledger, when email comes in and the relay is to acknowledge it."""
-    smtp, imap = settings.channels.smtp, settings.channels.imap
-    relay, sender = settings.outbound.smtp, email_sender(settings)
-    if (smtp is None and not imap) or relay is None or sender is None or not relay.acknowledge:
-        return None
-    return Acknowledger(store, sender, relay)
-
-
-def email_steps(
-    settings: Settings, store: Store, acknowledger: Acknowledger | None
-) -> list[AfterCommit]:
+def email_steps(settings: Settings, store: Store) -> list[AfterCommit]:
     """The steps after an email's commit, in order, when email comes in."""
     if settings.channels.smtp is None and not settings.channels.imap:
         return []
-    steps: list[AfterCommit] = [BounceRecording(store)]
-    if acknowledger is not None:
-        steps.append(acknowledger)
-    return steps
+    return [BounceRecording(store)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,71 +148,3 @@ class BounceRecording:
             await self.store.update_delivery(NAME, bounced, Delivery("failed", bounced, reason))
         except HubError as exc:  # the bounce itself is stored; its verdict can be read there
             log.warning("bounce_not_recorded", error=exc.message)
-
-
-def _automatic(inbound: Inbound) -> bool:
-    return bool(inbound.meta.get("automatic")) or inbound.sender.value.endswith("@invalid")
-
-
-@dataclass
-class Acknowledger:
-    """One acknowledgement per new ticket, rate-limited per address: a step after the commit
-    whose sending runs in the background while the app runs (a Channel without routes, so
-    the app gives it a lifetime)."""
-
-    store: Store
-    sender: SmtpSender
-    relay: OutboundSmtpSettings
-    name: ClassVar[str] = "email-acknowledgements"
-    _sent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
-        return []
-
-    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
-        """After an email's commit: a person's new ticket is acknowledged."""
-        if inbound.channel == NAME and result.created and not _automatic(inbound):
-            self.acknowledge(inbound, result)
-
-    def acknowledge(self, inbound: Inbound, result: IngestResult) -> None:
-        if not self._allowed(inbound.sender.value):
-            log.info("acknowledgement_rate_limited", to=mask(inbound.sender.value))
-            return
-        task = asyncio.create_task(self._send(result.ticket_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _allowed(self, address: str) -> bool:
-        now, window = time.monotonic(), self.relay.acknowledgement_window.total_seconds()
-        if len(self._sent) > _SWEEP_AT:  # forget addresses whose window has passed
-            stale = [a for a, times in self._sent.items() if not times or times[-1] <= now - window]
-            for gone in stale:
-                del self._sent[gone]
-        sent = self._sent[address]
-        while sent and sent[0] <= now - window:
-            sent.popleft()
-        if len(sent) >= self.relay.acknowledgements_per_address:
-            return False
-        sent.append(now)
-        return True
-
-    async def _send(self, ticket_id: int) -> None:
-        try:
-            ticket = await self.store.get_ticket(ticket_id)
-            body = self.relay.acknowledgement.format(ticket=ticket_id)
-            delivery = await self.sender.deliver(ticket, 0, body, automatic=True)
-        except HubError as exc:
-            log.warning("acknowledgement_failed", ticket=ticket_id, error=exc.message)
-            return
-        log.info("acknowledgement_sent", ticket=ticket_id, status=delivery.status)
-
-    @contextlib.asynccontextmanager
-    async def serve(self, sink: Sink) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            if self._tasks:  # let acknowledgements under way finish, briefly
-                await asyncio.wait(self._tasks, timeout=5)
-            for task in self._tasks:
-                task.cancel()

@@ -8,7 +8,7 @@ from core.model import ThreadPolicy
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing
-from hub.wiring.email import Acknowledger
+from hub.wiring.acknowledgements import Acknowledger
 from storage.base import Store
 
 

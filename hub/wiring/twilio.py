@@ -12,6 +12,7 @@ from hub.settings.tree import Settings, TwilioVoiceSettings
 from hub.wiring.calls import CallDesk
 from hub.wiring.quarantine import Quarantine
 from hub.wiring.services import Services
+from hub.wiring.sms import AnswerRecording
 
 
 def twilio_channels(settings: Settings, services: Services) -> list[tuple[Channel, Sink]]:
@@ -32,6 +33,7 @@ def twilio_channels(settings: Settings, services: Services) -> list[tuple[Channe
         acknowledgement=twilio.acknowledgement,
         help_text=twilio.help_text,
         quarantine=quarantine,
+        answered=AnswerRecording(services.store),
         default_region=region,
     )
     desk = CallDesk(services.store, services.routing)
@@ -62,6 +64,7 @@ def sms_sender(settings: Settings) -> TwilioSmsSender | None:
         twilio.auth_token.get_secret_value(),
         twilio.api_base,
         status_callback=callback,
+        from_number=twilio.from_number,
         attempts=twilio.send_attempts,
         backoff=twilio.send_backoff.total_seconds(),
         timeout=twilio.send_timeout.total_seconds(),

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.customers import name_words
 from core.errors import StorageUnavailable
 from core.model import (
     CustomerFacts,
@@ -49,6 +50,7 @@ from core.model import (
     ThreadPolicy,
 )
 from core.record import Actor
+from core.search import words
 from core.workflow import after_customer_message
 from storage.redis.rows import inbound_json, route_json, ticket_fields, ts
 from storage.redis.scripts import Scripts
@@ -156,9 +158,12 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
             "now": ts(inbound.received_at),
             "window": policy.window(inbound.channel).total_seconds(),
             "name": inbound.sender_name,
+            "name_words": name_words(inbound.sender_name) if inbound.sender_name else (),
             "message": inbound_json(inbound),
             "identities": [identity.key for identity in inbound.all_identities],
             "thread_keys": list(inbound.thread_keys),
+            "words": words(inbound.text),
+            "subject_words": words(inbound.subject),
             "after": AFTER_MESSAGE,
         }
     )

@@ -32,6 +32,7 @@ from core.model import (
     Status,
     Ticket,
     Token,
+    Via,
 )
 from storage.sqlite.rows import dt, facts_from_json, facts_json
 
@@ -156,10 +157,13 @@ def _attachment_dict(attachment: Attachment) -> dict[str, Any]:
     return {f: getattr(attachment, f) for f in fields if getattr(attachment, f) is not None}
 
 
-def outbound_json(body: str, author: str, now: datetime) -> str:
-    """A reply as its ticket's message (the script adds the id and the ticket's channel)."""
-    data = {"direction": Direction.OUTBOUND.value, "body": body, "author": author}
-    return json.dumps({**data, "delivery": "queued", "at": ts(now)})
+def outbound_json(body: str, author: str, now: datetime, via: Via) -> str:
+    """A message to the customer as its ticket's message (the script adds the id and the
+    channel)."""
+    data: dict[str, Any] = {"direction": Direction.OUTBOUND.value, "body": body, "author": author}
+    if via.automatic:
+        data["meta"] = {"automatic": via.automatic}
+    return json.dumps({**data, "delivery": via.delivery, "at": ts(now)})
 
 
 def message_from_json(ticket_id: int, text: str) -> Message:
@@ -207,15 +211,18 @@ def inbound_from_json(text: str) -> Inbound:
 
 
 def customer_from_fields(customer_id: int, fields: Fields) -> Customer:
-    """A customer hash: name, created, tags, and "id:<identity>" -> when it was linked."""
+    """A customer hash: name, created, tags, "id:<identity>" -> when it was linked, and the
+    survivor it was merged into, if it was."""
     linked = sorted((float(at), key[3:]) for key, at in fields.items() if key.startswith("id:"))
     identities = tuple(Identity(*key.split(":", 1)) for _, key in linked)
+    merged_into = fields.get("merged_into")
     return Customer(
         customer_id,
         fields.get("name", ""),
         dt(float(fields["created"])),
         identities,
         tuple(json.loads(fields.get("tags", "[]"))),
+        None if merged_into is None else int(merged_into),
     )
 
 

@@ -1,7 +1,8 @@
 """The Lua scripts of the Redis store, sent by SHA and pipelined across concurrent requests.
 
-Each script is `lua/common.lua` (key names, the ticket indexes) followed by its own file,
-read once from package data and loaded at open (SCRIPT LOAD), then called by EVALSHA.
+Each script is `lua/common.lua` (key names, the ticket indexes) and `lua/words.lua` (the
+words index of searches) followed by its own file, read once from package data and loaded
+at open (SCRIPT LOAD), then called by EVALSHA.
 
 Calls are pipelined automatically: every call made while the event loop runs one round of
 callbacks goes out in one write, on one connection, and their replies come back in one read
@@ -25,7 +26,8 @@ from redis.exceptions import NoScriptError
 
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
-    "stats", "replay", "token", "events", "person", "campaign", "campaign_read",
+    "stats", "replay", "token", "events", "person", "campaign", "campaign_read", "reindex",
+    "customer", "customer_read",
 )  # fmt: skip
 
 MAX_PIPELINE = 16
@@ -33,7 +35,10 @@ MAX_PIPELINE = 16
 one batch while this process prepares the next (one big batch made them take turns)."""
 
 
-READ_ONLY = frozenset({"list", "stats", "replay", "events", "person", "campaign_read"})
+READ_ONLY = frozenset(
+    {"list", "stats", "replay", "events", "person", "campaign_read", "customer_read"}
+)
+SHARED = ("common", "words")
 
 
 def source(name: str) -> str:
@@ -42,9 +47,9 @@ def source(name: str) -> str:
     script's writes, so a refusal at the start is what keeps a failed ingest from leaving
     half a ticket. Reading scripts say so, and still run under those conditions."""
     lua = files("storage.redis") / "lua"
-    common = (lua / "common.lua").read_text(encoding="utf-8")
+    shared = [(lua / f"{part}.lua").read_text(encoding="utf-8") for part in SHARED]
     shebang = "#!lua flags=no-writes" if name in READ_ONLY else "#!lua"
-    return "\n".join([shebang, common, (lua / f"{name}.lua").read_text(encoding="utf-8")])
+    return "\n".join([shebang, *shared, (lua / f"{name}.lua").read_text(encoding="utf-8")])
 
 
 @dataclass(slots=True)

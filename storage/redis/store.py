@@ -7,22 +7,33 @@ storage/redis/ingest.py. Reads of several keys go in one MULTI/EXEC, a consisten
 Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so the same
 scripts run on Redis Cluster, where they all land in one hash slot):
 
-    {ch}:ids                    hash: last id of ticket, customer, message, token, and the
-                                record's sequence (`event`)
+    {ch}:ids                    hash: last id of ticket, customer, message, token, merge,
+                                and the record's sequence (`event`)
     {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
     {ch}:ident                  hash: identity key -> customer id
     {ch}:thread                 hash: thread key -> ticket id
-    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets, and
-                                "id:<identity>" -> when it was linked)
+    {ch}:c:<id>                 hash: customer (name, tags, created, open tickets,
+                                "id:<identity>" -> when it was linked, the words of its
+                                name, and "merged_into" while merged away)
     {ch}:c:<id>:live:<channel>  zset: the customer's tickets not closed, by last activity
+    {ch}:c:<id>:merges          zset: the merges the customer took part in, by id
+    {ch}:merge:<id>             string: a merge and exactly what it moved (JSON)
+    {ch}:names                  zset: "<word>\0<id>" for the words of live customers' names,
+                                all scored 0 (ordered by text: a prefix is a ZRANGEBYLEX)
     {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:t:<id>:ev              list: its record, events (JSON, core/record.py), oldest first
     {ch}:events                 stream: every ticket's events in order, ID "<seq>-1", each
                                 pointing into its ticket's record (t: ticket, i: position)
-    {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer (listings);
-                                unfiltered listings walk the ids (dense, never deleted)
+    {ch}:ix:q:<q>|s:<s>|c:<id>  zsets: ticket ids by queue, status, customer, channel,
+    {ch}:ix:ch:<c>|a:<name>|na  assignee, and the unassigned (listings); unfiltered
+                                listings walk the ids (dense, never deleted)
+    {ch}:ix:w:<word>            zset: ids of the tickets with the word (searches)
+    {ch}:t:<id>:w, :mw          hashes: the ticket's words, counted over its texts; its
+                                inbound messages' words (lua/words.lua)
+    {ch}:search                 hash: how far tickets of older versions were indexed
+                                (storage/redis/search.py)
     {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority (new, open or
                                 pending, and unassigned), by age (its size is the count of
                                 those waiting; queue_stats reads it)
@@ -58,7 +69,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import Conflict, InvalidRequest, NotFound, StorageUnavailable
+from core.errors import Conflict, NotFound, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
     Customer,
@@ -77,9 +88,12 @@ from core.model import (
     Ticket,
     TicketFilter,
     Token,
+    Via,
+    cursor_id,
 )
 from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
+from storage.redis.customers import RedisCustomers
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.rows import (
@@ -96,6 +110,7 @@ from storage.redis.rows import (
     ts,
 )
 from storage.redis.scripts import Scripts
+from storage.redis.search import filter_json, index_old_tickets, words_json
 from storage.redis.tickets import RedisTickets
 from storage.sqlite.rows import dt
 
@@ -120,9 +135,9 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisTickets):
-    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; changes
-    of tickets and the record: storage/redis/tickets.py)."""
+class RedisStore(RedisCampaigns, RedisCustomers, RedisTickets):
+    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
+    storage/redis/customers.py; changes of tickets and the record: storage/redis/tickets.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -149,10 +164,16 @@ class RedisStore(RedisCampaigns, RedisTickets):
         opened = _Open(self.options)
         try:
             await opened.scripts.load()
+            await index_old_tickets(opened.client, opened.scripts, self.key)
         except BaseException:
             await opened.client.aclose()
             raise
         self._open = opened
+        try:
+            await self.index_old_names()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._open is not None:
@@ -185,16 +206,9 @@ class RedisStore(RedisCampaigns, RedisTickets):
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None
     ) -> Page[Ticket]:
-        after = "" if cursor is None else str(_cursor_id(cursor))
-        customer = "" if where.customer_id is None else str(where.customer_id)
+        after = "" if cursor is None else str(cursor_id(cursor))
         items, resume = await self._live.scripts.run(
-            "list",
-            where.queue or "",
-            where.status or "",
-            customer,
-            limit,
-            after,
-            self.list_scan_cap,
+            "list", filter_json(where), limit, after, self.list_scan_cap
         )
         tickets = tuple(
             ticket_from_fields(int(i), pairs(flat), route) for i, flat, route in items[:limit]
@@ -205,17 +219,23 @@ class RedisStore(RedisCampaigns, RedisTickets):
 
     @translated
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        message = outbound_json(body, author, now)
-        actor = Actor.agent(author) if author else SYSTEM
-        reply = await self._live.scripts.run("outbound", ticket_id, ts(now), message, str(actor))
+        via = via or Via()
+        message = outbound_json(body, author, now, via)
+        flag = "1" if via.automatic else ""
+        actor = SYSTEM if via.automatic or not author else Actor.agent(author)
+        reply = await self._live.scripts.run(
+            "outbound", ticket_id, ts(now), message, via.channel, flag, words_json(body),
+            str(actor),
+        )  # fmt: skip
         if reply is None:
             raise NotFound("ticket", ticket_id)
         message_id, channel = reply
+        meta = {"automatic": via.automatic} if via.automatic else {}
         return Message(
             int(message_id), ticket_id, Direction.OUTBOUND, channel, body, now,
-            author=author, delivery="queued",
+            author=author, delivery=via.delivery, meta=meta,
         )  # fmt: skip
 
     @translated
@@ -241,7 +261,8 @@ class RedisStore(RedisCampaigns, RedisTickets):
     @translated
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
         mode = "delete" if body is None else "edit"
-        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at))
+        words = words_json(body or "")
+        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at), words)
         return None if reply is None else message_from_json(int(reply[0]), reply[1])
 
     @translated
@@ -305,7 +326,7 @@ class RedisStore(RedisCampaigns, RedisTickets):
 
     @translated
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
-        after = 0 if cursor is None else _cursor_id(cursor)
+        after = 0 if cursor is None else cursor_id(cursor)
         items, next_id = await self._live.scripts.run("replay", limit, after)
         replays = []
         for ticket_id, flat, route, first in items:
@@ -327,12 +348,6 @@ class RedisStore(RedisCampaigns, RedisTickets):
     async def find_token(self, digest: str) -> Token | None:
         found = await self._live.client.hget(self.key("tokens"), digest)
         return None if found is None else token_from_json(str(found))
-
-
-def _cursor_id(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidRequest(f"not a cursor: {cursor!r}")
-    return int(cursor)
 
 
 def _json_list(values: Sequence[str]) -> str:

@@ -3,7 +3,7 @@
 Each is a writer job in the group commit's transaction (storage/sqlite/store.py): it reads
 the ticket as it is, checks the change against it (core/workflow.py's moves, the change's
 guards), writes, and records what changed, so no concurrent change is lost and every change
-is on the record. Queue depths follow by the tickets' triggers (schema migration 7).
+is on the record. Queue depths follow by the tickets' triggers (schema migration 10).
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from core.model import (
     Status,
     Ticket,
     TicketChange,
+    Via,
 )
 from core.record import SYSTEM, Actor, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves, may_move
+from storage.sqlite import search
 from storage.sqlite.queries import get_ticket
 from storage.sqlite.record import record
 from storage.sqlite.rows import MESSAGE_COLUMNS, dt, message_from_row, ts
@@ -151,30 +153,42 @@ def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime)
 
 
 def append_outbound(
-    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime
+    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime, via: Via | None
 ) -> Message:
+    """The message, its words, and its event: an agent's reply is `reply_out` (a new ticket
+    then opens), an automatic message `acknowledged` (the system's; the ticket stays as it
+    is). The first response is set when a provider accepts a reply (storage/sqlite/outbound.py)."""
+    via = via or Via()
     before = _state(db, ticket_id)
     at = ts(now)
     cursor = db.execute(
         "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
-        "delivery, at) VALUES (?, ?, ?, 'message', ?, ?, 'queued', ?)",
-        (ticket_id, Direction.OUTBOUND, before.channel, body, author, at),
-    )
+        "delivery, meta, at) VALUES (?, ?, ?, 'message', ?, ?, ?, ?, ?)",
+        (ticket_id, Direction.OUTBOUND, via.channel or before.channel, body, author,
+         via.delivery, json.dumps({"automatic": via.automatic}) if via.automatic else "{}", at),
+    )  # fmt: skip
     message_id = int(cursor.lastrowid or 0)
-    db.execute(
-        "UPDATE tickets SET updated_at = ?, first_responded_at = coalesce(first_responded_at, ?)"
-        " WHERE id = ?",
-        (at, at, ticket_id),
-    )
-    actor = Actor.agent(author) if author else SYSTEM
-    record(db, ticket_id, EventKind.REPLY_OUT, actor, at, {"message_id": message_id})
-    if before.status is Status.NEW:  # an answered ticket is being worked
-        _apply(db, ticket_id, before, TicketChange(status=Status.OPEN, actor=actor), at)
+    search.index_message(db, message_id, body)
+    if via.automatic:
+        detail: dict[str, Detail] = {"message_id": message_id, "automatic": via.automatic}
+        record(db, ticket_id, EventKind.ACKNOWLEDGED, SYSTEM, at, detail)
+    else:
+        _replied(db, ticket_id, before, message_id, Actor.agent(author) if author else SYSTEM, at)
     row = db.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our column constants; values bound
         (message_id,),
     ).fetchone()
     return message_from_row(row)
+
+
+def _replied(
+    db: sqlite3.Connection, ticket_id: int, before: _State, message_id: int, actor: Actor, at: float
+) -> None:
+    """An agent's reply on the ticket and its record; an answered new ticket is being worked."""
+    db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at, ticket_id))
+    record(db, ticket_id, EventKind.REPLY_OUT, actor, at, {"message_id": message_id})
+    if before.status is Status.NEW:
+        _apply(db, ticket_id, before, TicketChange(status=Status.OPEN, actor=actor), at)
 
 
 def add_note(

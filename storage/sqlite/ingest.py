@@ -26,6 +26,8 @@ from core.model import (
 )
 from core.record import Actor, Detail, EventKind
 from core.workflow import after_customer_message
+from storage.sqlite import search
+from storage.sqlite.customers import index_name
 from storage.sqlite.record import record
 from storage.sqlite.rows import Row, attachments_json, facts_json, json_list, json_map, ts
 
@@ -57,6 +59,7 @@ def commit_inbound(
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
     message_id = _insert_message(db, inbound, ticket_id, now)
+    search.index_contact(db, outcome, ticket_id, message_id, inbound)
     _keep_thread_keys(db, inbound, ticket_id)
     _record_message(db, inbound, ticket_id, customer_id, message_id, reopening)
     return IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
@@ -166,7 +169,9 @@ def _create_customer(db: sqlite3.Connection, inbound: Inbound, now: float) -> in
     cursor = db.execute(
         "INSERT INTO customers (name, created_at) VALUES (?, ?)", (inbound.sender_name, now)
     )
-    return int(cursor.lastrowid or 0)
+    customer_id = int(cursor.lastrowid or 0)
+    index_name(db, customer_id, inbound.sender_name)
+    return customer_id
 
 
 def _link_identities(

@@ -2,7 +2,9 @@
 
 Each change of a message is on its ticket's record (storage/sqlite/record.py): what the
 sender made of a reply, and each later delivery status it did not have (the system's); a
-customer's edit or deletion that took effect (the customer's).
+customer's edit or deletion that took effect (the customer's). Every change of a delivery
+keeps the ticket's `first_responded_at` true in the same transaction: the time of its first
+agent reply a provider accepted (core.model.FAILED_DELIVERY).
 
 Consent keeps the newest word of each phone number by the time it was given, so a STOP and a
 START that arrive out of order (provider retries) still leave the customer's last choice.
@@ -17,6 +19,7 @@ from datetime import datetime
 from core.errors import NotFound
 from core.model import FINAL_DELIVERY, Delivery, Message
 from core.record import SYSTEM, Actor, Detail, EventKind
+from storage.sqlite import search
 from storage.sqlite.record import record
 from storage.sqlite.rows import MESSAGE_COLUMNS, message_from_row, ts
 
@@ -29,6 +32,7 @@ def record_delivery(db: sqlite3.Connection, message_id: int, delivery: Delivery)
     )
     if cursor.rowcount == 0:
         raise NotFound("outbound message", message_id)
+    _keep_first_response(db, message_id)
     message = _message(db, message_id)
     _record_delivery(db, message, delivery)  # what the sender made of it, always news
     return message
@@ -61,10 +65,38 @@ def update_delivery(
         "UPDATE messages SET delivery = ?, error = ? WHERE id = ?",
         (delivery.status, delivery.error, message_id),
     )
+    _keep_first_response(db, message_id)
     message = _message(db, message_id)
     if current != delivery.status:
         _record_delivery(db, message, delivery)
     return message
+
+
+_RESPONSE = (
+    "direction = 'outbound' AND json_extract(meta, '$.automatic') IS NULL "
+    "AND external_id != '' AND delivery NOT IN ('failed', 'undelivered')"
+)
+"""An agent's reply a provider accepted (its provider id known, its delivery no failure)."""
+
+
+def _keep_first_response(db: sqlite3.Connection, message_id: int) -> None:
+    """An accepted reply may be the first response; one that failed since may have been it."""
+    ticket_id, at, counts = db.execute(
+        f"SELECT ticket_id, at, {_RESPONSE} FROM messages WHERE id = ?",  # noqa: S608  # our SQL
+        (message_id,),
+    ).fetchone()
+    if counts:
+        db.execute(
+            "UPDATE tickets SET first_responded_at = min(coalesce(first_responded_at, ?), ?) "
+            "WHERE id = ?",
+            (at, at, ticket_id),
+        )
+        return
+    db.execute(
+        "UPDATE tickets SET first_responded_at = (SELECT min(at) FROM messages "  # noqa: S608  # our SQL
+        f"WHERE ticket_id = ? AND {_RESPONSE}) WHERE id = ? AND first_responded_at = ?",
+        (ticket_id, ticket_id, at),
+    )
 
 
 def set_sms_opt_out(
@@ -148,4 +180,6 @@ def _change_message(
                 (body, at, message_id, at),
             ),
         )
+        if cursor.rowcount:
+            search.reindex_message(db, message_id, body)
     return kind if cursor.rowcount else None

@@ -11,9 +11,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from core.errors import InvalidRequest, NotFound
+from core.errors import NotFound
 from core.model import (
-    Customer,
     Page,
     QueueStats,
     Replay,
@@ -22,14 +21,15 @@ from core.model import (
     Ticket,
     TicketFilter,
     Token,
+    cursor_id,
 )
+from storage.sqlite import search
 from storage.sqlite.rows import (
     INBOUND_COLUMNS,
     MESSAGE_COLUMNS,
     TICKET_COLUMNS,
     TOKEN_COLUMNS,
     Row,
-    customer_from_row,
     dt,
     inbound_from_row,
     message_from_row,
@@ -56,7 +56,7 @@ def list_tickets(
     clauses, args = _ticket_clauses(where)
     if cursor is not None:
         clauses.append("id < ?")
-        args.append(_cursor_id(cursor))
+        args.append(cursor_id(cursor))
     sql = f"SELECT {TICKET_COLUMNS} FROM tickets"  # noqa: S608  # columns and clauses are ours
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
@@ -72,17 +72,19 @@ def _ticket_clauses(where: TicketFilter) -> tuple[list[str], list[object]]:
         ("queue", where.queue),
         ("status", where.status),
         ("customer_id", where.customer_id),
+        ("channel", where.channel),
+        ("assignee", where.assignee or None),
     ):
         if value is not None:
             clauses.append(f"{column} = ?")
             args.append(value)
+    if where.assignee == "":
+        clauses.append("assignee IS NULL")
+    for word in where.words:
+        clause, word_args = search.match_clause(word)
+        clauses.append(clause)
+        args += word_args
     return clauses, args
-
-
-def _cursor_id(cursor: str) -> int:
-    if not cursor.isdigit():
-        raise InvalidRequest(f"not a cursor: {cursor!r}")
-    return int(cursor)
 
 
 _DEPTHS = (
@@ -92,7 +94,7 @@ _DEPTHS = (
 )
 QUEUE_STATS = f"{_DEPTHS} WHERE d.open > 0 ORDER BY d.queue"
 QUEUE_DEPTH = f"{_DEPTHS} WHERE d.queue = ?"
-"""The counters (schema migrations 6 and 7), and the oldest waiting ticket from its index
+"""The counters (schema migrations 6 and 10), and the oldest waiting ticket from its index
 (whose WHERE the query repeats, so SQLite may use it)."""
 
 
@@ -108,19 +110,6 @@ def queue_depth(db: sqlite3.Connection, queue: str) -> QueueStats:
 def _depth(row: Row) -> QueueStats:
     name, waiting, total, oldest = row
     return QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
-
-
-def get_customer(db: sqlite3.Connection, customer_id: int) -> Customer:
-    row = db.execute(
-        "SELECT id, name, tags, created_at FROM customers WHERE id = ?", (customer_id,)
-    ).fetchone()
-    if row is None:
-        raise NotFound("customer", customer_id)
-    keys = db.execute(
-        "SELECT key FROM identities WHERE customer_id = ? ORDER BY created_at, key",
-        (customer_id,),
-    ).fetchall()
-    return customer_from_row(row, [k for (k,) in keys])
 
 
 def add_token(db: sqlite3.Connection, name: str, role: Role, digest: str, now: datetime) -> Token:
@@ -169,7 +158,7 @@ def rules_history(db: sqlite3.Connection, limit: int) -> list[RulesVersion]:
 
 def replay(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Replay]:
     """Tickets (oldest first) with the first contact that made each, as the router saw it."""
-    after = 0 if cursor is None else _cursor_id(cursor)
+    after = 0 if cursor is None else cursor_id(cursor)
     rows = db.execute(
         f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608  # our column constants; values bound
         (after, limit + 1),

@@ -1,4 +1,4 @@
-"""The tickets' record on SQLite: the `ticket_events` table (schema migration 7).
+"""The tickets' record on SQLite: the `ticket_events` table (schema migration 10).
 
 Every write function appends its events with `record`, on the writer's connection inside the
 transaction of the change it records, so the change and its events commit together or not at

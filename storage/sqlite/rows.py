@@ -144,10 +144,18 @@ def message_from_row(row: Row) -> Message:
     )
 
 
+CUSTOMER_COLUMNS = "id, name, tags, created_at, merged_into"
+
+
 def customer_from_row(row: Row, identity_keys: list[str]) -> Customer:
-    id_, name, tags, created = row
-    identities = tuple(Identity(*key.split(":", 1)) for key in identity_keys)
-    return Customer(id_, name, dt(created), identities, tuple(json.loads(tags)))
+    id_, name, tags, created, merged_into = row
+    identities = tuple(identity_from_key(key) for key in identity_keys)
+    return Customer(id_, name, dt(created), identities, tuple(json.loads(tags)), merged_into)
+
+
+def identity_from_key(key: str) -> Identity:
+    kind, _, value = key.partition(":")
+    return Identity(kind, value)
 
 
 def token_from_row(row: Row) -> Token:

@@ -6,9 +6,17 @@ immediate transaction, so a hub that dies mid-upgrade restarts from a consistent
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Callable
 
-MIGRATIONS: tuple[str, ...] = (
+from core.customers import name_words
+from storage.sqlite import search
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""SQL statements, or a function of the connection for what SQL alone cannot do."""
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the ingest spine and the API's tables
     """
     CREATE TABLE customers (
@@ -221,7 +229,47 @@ MIGRATIONS: tuple[str, ...] = (
             WHERE queue = OLD.queue;
     END;
     """,
-    # 7: the tickets' record (core/record.py), one global sequence (AUTOINCREMENT: a seq is
+    # 7: finding work: listings by assignee, channel and status, and searches of subjects and
+    # messages (storage/sqlite/search.py: the words of core.search, split again by `ascii`)
+    """
+    CREATE INDEX tickets_assignee ON tickets(assignee, id);
+    CREATE INDEX tickets_channel ON tickets(channel, id);
+    CREATE INDEX tickets_status ON tickets(status, id);
+    CREATE VIRTUAL TABLE subject_words USING fts5(words, tokenize = 'ascii');
+    CREATE VIRTUAL TABLE message_words USING fts5(words, tokenize = 'ascii');
+    """,
+    # 8: the words of the subjects and messages stored before 7
+    search.backfill,
+    # 9: customers found by the words of their name (core.customers.name_words, backfilled
+    # through the function `migrate` lends the connection), merged and unmerged with a record
+    # of exactly what moved (storage/sqlite/customers.py and merges.py)
+    """
+    CREATE TABLE customer_words (
+        word        TEXT NOT NULL,
+        customer_id INTEGER NOT NULL REFERENCES customers(id),
+        PRIMARY KEY (word, customer_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX customer_words_customer ON customer_words(customer_id, word);
+    INSERT OR IGNORE INTO customer_words (word, customer_id)
+        SELECT w.value, c.id FROM customers c, json_each(contacthub_name_words(c.name)) w;
+    ALTER TABLE customers ADD COLUMN merged_into INTEGER REFERENCES customers(id);
+    CREATE TABLE customer_merges (
+        id          INTEGER PRIMARY KEY,
+        survivor    INTEGER NOT NULL REFERENCES customers(id),
+        other       INTEGER NOT NULL REFERENCES customers(id),
+        merged_by   TEXT NOT NULL,
+        merged_at   REAL NOT NULL,
+        identities  TEXT NOT NULL,             -- JSON: the identity keys that moved
+        tickets     TEXT NOT NULL,             -- JSON: the ticket ids that moved
+        tags        TEXT NOT NULL,             -- JSON: the other's tags
+        added_tags  TEXT NOT NULL,             -- JSON: those the survivor lacked
+        undone_by   TEXT,
+        undone_at   REAL
+    );
+    CREATE INDEX customer_merges_survivor ON customer_merges(survivor, id);
+    CREATE INDEX customer_merges_other ON customer_merges(other, id);
+    """,
+    # 10: the tickets' record (core/record.py), one global sequence (AUTOINCREMENT: a seq is
     # never reused, and one rolled back with its transaction is given again, so committed
     # seqs have no gap), a `created` event for every ticket already here; live work that
     # nobody holds waits (core/workflow.py `waits`: new, open or pending, and unassigned),
@@ -289,8 +337,10 @@ def migrate(db: sqlite3.Connection) -> int:
     """Apply the migrations this file has and the database lacks; return the version.
 
     The version is read inside each immediate transaction, so two hubs starting on one
-    file at once never apply a migration twice.
+    file at once never apply a migration twice. Migrations may call the Python function
+    `contacthub_name_words(name)` (the words as a JSON list), lent to the connection here.
     """
+    db.create_function("contacthub_name_words", 1, _name_words_json, deterministic=True)
     while True:
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -298,13 +348,24 @@ def migrate(db: sqlite3.Connection) -> int:
             if version >= len(MIGRATIONS):
                 db.execute("COMMIT")
                 return version
-            for statement in _statements(MIGRATIONS[version]):
-                db.execute(statement)
+            _apply(db, MIGRATIONS[version])
             db.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+
+def _apply(db: sqlite3.Connection, migration: Migration) -> None:
+    if callable(migration):
+        migration(db)
+        return
+    for statement in _statements(migration):
+        db.execute(statement)
+
+
+def _name_words_json(name: str) -> str:
+    return json.dumps(name_words(name))
 
 
 def _statements(script: str) -> list[str]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
+from core.customers import CustomerChange, CustomerMerge, CustomerQuery
 from core.errors import ConfigError, StorageUnavailable
 from core.model import (
     Customer,
@@ -44,9 +45,11 @@ from core.model import (
     TicketChange,
     TicketFilter,
     Token,
+    Via,
 )
 from core.record import Actor, TicketEvent
 from storage.sqlite import changes as ch
+from storage.sqlite import customers, merges
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
 from storage.sqlite import record as rec
@@ -285,9 +288,9 @@ class SqliteStore(SqliteCampaigns):
         return await self._writer.write(ch.claim_next, queue, assignee, now)
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime
+        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
     ) -> Message:
-        return await self._writer.write(ch.append_outbound, ticket_id, body, author, now)
+        return await self._writer.write(ch.append_outbound, ticket_id, body, author, now, via)
 
     async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
         return await self._writer.write(ch.add_note, ticket_id, body, actor, now)
@@ -331,7 +334,28 @@ class SqliteStore(SqliteCampaigns):
         return await self._readers.read(q.queue_depth, queue)
 
     async def get_customer(self, customer_id: int) -> Customer:
-        return await self._readers.read(q.get_customer, customer_id)
+        return await self._readers.read(customers.get_customer, customer_id)
+
+    async def list_customers(
+        self, query: CustomerQuery | None, limit: int = 50, cursor: str | None = None
+    ) -> Page[Customer]:
+        return await self._readers.read(customers.list_customers, query, limit, cursor)
+
+    async def update_customer(self, customer_id: int, change: CustomerChange) -> Customer:
+        return await self._writer.write(customers.update_customer, customer_id, change)
+
+    async def merge_customers(
+        self, survivor_id: int, other_id: int, by: str, now: datetime
+    ) -> CustomerMerge:
+        return await self._writer.write(merges.merge_customers, survivor_id, other_id, by, now)
+
+    async def unmerge_customers(
+        self, customer_id: int, merge_id: int, by: str, now: datetime
+    ) -> CustomerMerge:
+        return await self._writer.write(merges.unmerge_customers, customer_id, merge_id, by, now)
+
+    async def customer_merges(self, customer_id: int) -> list[CustomerMerge]:
+        return await self._readers.read(merges.customer_merges, customer_id)
 
     async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
         return await self._writer.write(q.save_rules, source, author, now)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from channels.email.mime import OUR_MESSAGE_ID
-from core.model import Direction, Role, TicketFilter
+from core.model import Direction, Role, Status, TicketFilter
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.email_support import (
     SUPPORT,
@@ -69,6 +69,12 @@ async def test_new_ticket_is_acknowledged_once_with_its_number(
     assert len(outbox[0].received) == 1
     ticket = await hub.store.get_ticket(ticket_id)
     assert ticket.first_responded_at is None  # an acknowledgement is not the team's answer
+    assert ticket.status is Status.NEW  # and it still waits for the team
+    (kept,) = [m for m in ticket.messages if m.direction is Direction.OUTBOUND]
+    assert (kept.channel, kept.author, kept.automatic) == ("email", "system", "acknowledgement")
+    assert (kept.delivery, kept.external_id, kept.body) == (
+        "sent", ack["Message-ID"], ack.get_content().strip(),
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -138,8 +144,10 @@ async def test_reply_threads_and_the_customers_answer_comes_back_to_the_ticket(
                           In_Reply_To=our_id)  # fmt: skip
     await send(port, answer_mail)
     ticket = await hub.store.get_ticket(ticket_id)
-    assert [m.direction for m in ticket.messages] == [Direction.INBOUND, Direction.OUTBOUND,
-                                                      Direction.INBOUND]  # fmt: skip
+    assert [(m.direction, m.automatic) for m in ticket.messages] == [
+        (Direction.INBOUND, ""), (Direction.OUTBOUND, "acknowledgement"),
+        (Direction.OUTBOUND, ""), (Direction.INBOUND, ""),
+    ]  # fmt: skip
 
 
 async def test_subject_token_threads_only_the_tickets_own_customer(hub: Hub) -> None:
@@ -152,10 +160,13 @@ async def test_subject_token_threads_only_the_tickets_own_customer(hub: Hub) -> 
     await send(port, stranger, sender="eve@example.net")
     tickets = (await hub.store.list_tickets(TicketFilter())).items
     assert len(tickets) == 2
-    assert len((await hub.store.get_ticket(ticket_id)).messages) == 2
+    messages = (await hub.store.get_ticket(ticket_id)).messages
+    assert len([m for m in messages if m.direction is Direction.INBOUND]) == 2
 
 
-async def test_bounce_of_our_reply_marks_it_failed(hub: Hub, outbox: tuple[Outbox, int]) -> None:
+async def test_bounce_of_our_reply_marks_it_failed_and_takes_back_the_first_response(
+    hub: Hub, outbox: tuple[Outbox, int]
+) -> None:
     port = smtp_port(hub)
     await send(port, compose())
     ticket_id = await only_ticket_id(hub)
@@ -170,10 +181,12 @@ async def test_bounce_of_our_reply_marks_it_failed(hub: Hub, outbox: tuple[Outbo
         "\r\nFinal-Recipient: rfc822; ada@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {our_id}\r\n--B--\r\n"
     ).encode()
+    assert (await hub.store.get_ticket(ticket_id)).first_responded_at is not None
     assert await send(port, bounce, sender="") == 250
     ticket = await hub.store.get_ticket(ticket_id)
-    (outbound,) = [m for m in ticket.messages if m.direction is Direction.OUTBOUND]
+    (outbound,) = [m for m in ticket.messages if m.external_id == our_id]
     assert (outbound.delivery, outbound.error) == ("failed", "bounced (5.1.1)")
+    assert ticket.first_responded_at is None  # a reply that never arrived is no response
 
 
 async def test_relay_refusal_is_a_failed_reply_with_the_reason(

@@ -16,8 +16,9 @@ from hub.ingest import AfterCommit, Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing, Rules
 from hub.state import INGEST
+from hub.wiring.acknowledgements import Acknowledger
 from hub.wiring.calls import Rerouting
-from hub.wiring.email import Acknowledger, BounceRecording
+from hub.wiring.email import BounceRecording
 from hub.wiring.sms import ConsentRecording
 from router import load_ruleset
 from storage.base import Store, open_store
@@ -124,3 +125,5 @@ def test_the_hub_runs_the_steps_of_its_channels_in_the_documented_order(
     ]  # fmt: skip
     plain = build_app(make_settings())[INGEST].after_commit
     assert [type(step) for step in plain] == [CallbackEnrolment]
+    forms = build_app(make_settings(outbound={"smtp": {"port": 2525}}))[INGEST].after_commit
+    assert [type(step) for step in forms] == [CallbackEnrolment, Acknowledger]  # form's email

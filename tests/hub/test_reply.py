@@ -144,16 +144,20 @@ async def test_opted_out_customer_gets_nothing(hub: Hub, twilio_api: TwilioEmula
     assert status == 409
     assert "opted out of SMS" in answer["error"]
     assert twilio_api.received == []
-    assert len((await hub.store.get_ticket(ticket_id)).messages) == 2  # no reply recorded
+    messages = (await hub.store.get_ticket(ticket_id)).messages
+    assert [m.author for m in messages] == ["", "system", ""]  # SMS, acknowledgement, STOP
 
 
-async def test_channel_without_a_sender_is_409_with_the_reason(hub: Hub) -> None:
+async def test_form_ticket_with_an_email_and_no_relay_is_409_with_the_reason(hub: Hub) -> None:
     body = form_body("w1")
     async with hub.http.post("/webhooks/form", data=body, headers=form_headers(body)) as r:
         ticket_id = (await r.json())["ticket_id"]
     status, answer = await reply(hub, ticket_id, {"body": "Hello"})
     assert status == 409
-    assert answer["error"] == "replies on the form channel cannot be sent: no sender is configured"
+    assert answer["error"] == (
+        "replies on the form channel cannot be sent: the customer can be answered by email "
+        "([outbound.smtp]), which is not configured"
+    )
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,7 @@ async def test_the_record_of_a_scripted_day(hub: Hub, twilio_api: TwilioEmulator
     assert [(e["kind"], actor(e), brief(e)) for e in record] == [
         ("created", "rule:billing words", "billing normal billing words"),
         ("message_in", customer, "sms"),
+        ("acknowledged", "system", "acknowledgement"),  # the TwiML answer, kept
         ("status", "agent:ann", "new>open"), ("assigned", "agent:ann", "None>ann"),
         ("note", "agent:ann", "Charged twice on the 3rd"),
         ("transferred", "agent:ann", "duplicates: general"),
@@ -106,7 +107,10 @@ async def test_the_record_of_a_scripted_day(hub: Hub, twilio_api: TwilioEmulator
     _, read = await call(hub, "GET", path, ann)
     assert [n["body"] for n in read["notes"]] == ["Charged twice on the 3rd", "duplicates: general"]
     assert [n["author"] for n in read["notes"]] == ["ann", "ann"]
-    assert [m["direction"] for m in read["messages"]] == ["inbound", "outbound", "inbound"]
+    directions = [(m["direction"], m["automatic"]) for m in read["messages"]]
+    assert directions == [
+        ("inbound", None), ("outbound", "acknowledgement"), ("outbound", None), ("inbound", None),
+    ]  # fmt: skip
     assert [r.form["Body"] for r in twilio_api.received] == ["Refunded, sorry!"]  # notes stay
 
 
@@ -122,7 +126,7 @@ def brief(event: dict[str, Any]) -> str:
         return f"{detail['from']}>{detail['to']}"
     if event["kind"] == "created":
         return f"{detail['queue']} {detail['priority']} {detail['rule']}"
-    for key in ("body", "note", "reason", "channel", "status"):
+    for key in ("body", "note", "reason", "channel", "status", "automatic"):
         if key in detail:
             return str(detail[key])
     return str(detail["message_id"])

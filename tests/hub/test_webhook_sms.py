@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.model import TicketFilter
+from core.model import Direction, Status, TicketFilter
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import FORM_SECRET, T0
 from tests.twilio_support import (
@@ -60,6 +60,14 @@ async def test_first_sms_creates_a_ticket_and_is_acknowledged_with_its_number(
     assert (ticket.channel, ticket.queue) == ("sms", "general")
     assert ticket.messages[0].body == "Refund please"
     assert ticket.messages[0].sender == f"phone:{ADA}"
+    ack = ticket.messages[1]  # what the TwiML said is on the ticket, and no response
+    assert (ack.direction, ack.channel, ack.delivery) == (Direction.OUTBOUND, "sms", "sent")
+    assert (ack.author, ack.automatic, ack.body) == (
+        "system",
+        "acknowledgement",
+        replies(answer)[0],
+    )
+    assert (ticket.status, ticket.first_responded_at) == (Status.NEW, None)
 
 
 async def test_follow_up_appends_silently_and_a_replay_appends_nothing(sms_hub: Hub) -> None:
@@ -69,14 +77,17 @@ async def test_follow_up_appends_silently_and_a_replay_appends_nothing(sms_hub: 
     for _ in range(3):  # Twilio retrying a webhook it thinks failed
         status, answer = await post_twilio(sms_hub, SMS, sms_params("SM2", "order 1042"))
         assert (status, replies(answer)) == (200, [])
-    assert [m.external_id for m in (await sms_hub.store.get_ticket(1)).messages] == ["SM1", "SM2"]
+    messages = (await sms_hub.store.get_ticket(1)).messages
+    assert [(m.external_id, m.automatic) for m in messages] == [
+        ("SM1", ""), ("", "acknowledgement"), ("SM2", ""),
+    ]  # fmt: skip
 
 
 async def test_mms_media_are_kept_as_attachment_references(sms_hub: Hub) -> None:
     media = [(MEDIA + "1", "image/jpeg"), (MEDIA + "2", "application/pdf")]
     status, _ = await post_twilio(sms_hub, SMS, sms_params("MM1", "photo", media=media))
     assert status == 200
-    (message,) = (await sms_hub.store.get_ticket(1)).messages
+    (message, _acknowledgement) = (await sms_hub.store.get_ticket(1)).messages
     assert [(a.name, a.content_type, a.url) for a in message.attachments] == [
         ("ME1", "image/jpeg", MEDIA + "1"),
         ("ME2", "application/pdf", MEDIA + "2"),
@@ -172,8 +183,13 @@ async def test_start_records_the_opt_in(sms_hub: Hub, word: str) -> None:
 
 async def test_help_answers_the_help_text(start_hub: StartHub, make_settings: MakeSettings) -> None:
     hub = await start_hub(twilio_settings(make_settings, help_text="Acme support: call 555-0100."))
-    status, answer = await post_twilio(hub, SMS, sms_params("SM1", "help"))
-    assert (status, replies(answer)) == (200, ["Acme support: call 555-0100."])
+    for _ in range(2):  # the second time, Twilio retrying: answered again, kept once
+        status, answer = await post_twilio(hub, SMS, sms_params("SM1", "help"))
+        assert (status, replies(answer)) == (200, ["Acme support: call 555-0100."])
+    (_, kept) = (await hub.store.get_ticket(1)).messages
+    assert (kept.body, kept.automatic, kept.delivery) == (
+        "Acme support: call 555-0100.", "help", "sent",
+    )  # fmt: skip
 
 
 async def test_opted_out_customer_is_not_acknowledged(sms_hub: Hub) -> None:
@@ -181,6 +197,7 @@ async def test_opted_out_customer_is_not_acknowledged(sms_hub: Hub) -> None:
     status, answer = await post_twilio(sms_hub, SMS, sms_params("SM1", "a question"))
     assert (status, replies(answer)) == (200, [])
     assert await tickets(sms_hub) == 1
+    assert len((await sms_hub.store.get_ticket(1)).messages) == 1  # nothing went out
 
 
 async def test_empty_acknowledgement_setting_answers_nothing(
@@ -189,6 +206,7 @@ async def test_empty_acknowledgement_setting_answers_nothing(
     hub = await start_hub(twilio_settings(make_settings, acknowledgement=""))
     status, answer = await post_twilio(hub, SMS, sms_params("SM1", "a question"))
     assert (status, replies(answer)) == (200, [])
+    assert len((await hub.store.get_ticket(1)).messages) == 1
 
 
 async def test_quarantine_keeps_unverified_sms_apart_and_unanswered(

@@ -279,12 +279,14 @@ async def test_update_ticket_changes_fields_and_reports_missing(store: Store) ->
         await store.get_customer(9999)
 
 
-async def test_outbound_reply_marks_first_response(store: Store) -> None:
+async def test_outbound_reply_opens_the_ticket_but_is_no_response_until_sent(
+    store: Store,
+) -> None:
     result = await store.commit_inbound(inbound("m1"), RecordingRouter(), NO_WINDOW)
     reply = await store.append_outbound(result.ticket_id, "On it!", "alice", later(3))
     assert reply.direction is Direction.OUTBOUND
     ticket = await store.get_ticket(result.ticket_id)
-    assert ticket.first_responded_at == later(3)
+    assert ticket.first_responded_at is None  # tests/storage/test_contract_responses.py
     assert ticket.status is Status.OPEN
     assert [m.body for m in ticket.messages] == ["hello", "On it!"]
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.errors import Conflict, HeldByOther, InvalidRequest, MoveRefused, NotFound
 from core.model import (
     UNASSIGN,
     Cause,
@@ -21,6 +21,7 @@ from core.model import (
     Status,
     ThreadPolicy,
     TicketChange,
+    Via,
 )
 from core.record import SYSTEM, Actor, ActorKind, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves
@@ -242,6 +243,22 @@ async def test_a_reply_and_its_deliveries_are_recorded(store: Store) -> None:
     assert (await store.ticket_events(ticket_id))[-1].detail == {"message_id": system_reply.id}
 
 
+async def test_an_automatic_message_is_the_systems_acknowledgement_and_moves_nothing(
+    store: Store,
+) -> None:
+    ticket_id = await new_ticket(store)
+    via = Via("email", automatic="acknowledgement", delivery="sent")
+    ack = await store.append_outbound(ticket_id, "We got your message", "system", later(1), via)
+    await store.record_delivery(ack.id, Delivery("sent", "<ack-1@hub>"))
+    events = (await store.ticket_events(ticket_id))[2:]
+    assert shapes(events) == [
+        (EventKind.ACKNOWLEDGED, SYSTEM, {"message_id": ack.id, "automatic": "acknowledgement"}),
+        (EventKind.DELIVERY, SYSTEM, {"message_id": ack.id, "status": "sent"}),
+    ]
+    assert events[0].at == later(1)
+    assert (await store.get_ticket(ticket_id)).status is Status.NEW  # no reply_out, no move
+
+
 async def test_edits_and_deletions_that_take_effect_are_the_customers(store: Store) -> None:
     contact = inbound("C1:1.1", "slack:U0ADA", channel="slack", text="refund pls")
     result = await store.commit_inbound(contact, RecordingRouter(), NO_WINDOW)
@@ -332,3 +349,34 @@ async def test_people_are_the_names_of_live_tokens(store: Store) -> None:
     assert await store.known_person("ann")
     assert not await store.known_person("an")
     assert not await store.known_person("")
+
+
+async def test_a_merge_and_its_undoing_are_on_each_moved_tickets_record(store: Store) -> None:
+    ada = await store.commit_inbound(inbound("a1"), RecordingRouter(), NO_WINDOW)
+    bobs = [
+        await store.commit_inbound(
+            inbound(f"b{n}", "email:bob@example.com", at=later(n)), RecordingRouter(), NO_WINDOW
+        )
+        for n in (1, 2)
+    ]
+    bob = bobs[0].customer_id
+    merge = await store.merge_customers(ada.customer_id, bob, "ann", later(10))
+    merged = {"merge_id": merge.id, "from": bob, "to": ada.customer_id}
+    for moved in bobs:
+        assert await since(store, moved.ticket_id, 2) == [(EventKind.CUSTOMER_MERGED, ANN, merged)]
+    assert len(await store.ticket_events(ada.ticket_id)) == 2  # not moved: nothing recorded
+    seen = await store.events_after(0)
+    with pytest.raises(InvalidRequest):
+        await store.merge_customers(bob, bob, "ann", later(11))
+    await store.unmerge_customers(ada.customer_id, merge.id, "bea", later(20))
+    with pytest.raises(Conflict):  # undone already: refused, nothing recorded
+        await store.unmerge_customers(ada.customer_id, merge.id, "bea", later(21))
+    back = {"merge_id": merge.id, "from": ada.customer_id, "to": bob}
+    events = await store.events_after(seen[-1].seq)
+    assert [(e.ticket_id, e.kind, e.actor, e.at, e.detail) for e in events] == [
+        (moved.ticket_id, EventKind.CUSTOMER_UNMERGED, Actor.agent("bea"), later(20), back)
+        for moved in bobs
+    ]
+    merges = [e for e in seen if e.kind is EventKind.CUSTOMER_MERGED]
+    assert [e.at for e in merges] == [later(10), later(10)]
+    assert [e.seq for e in merges] == [seen[-2].seq, seen[-1].seq]  # one commit, in order

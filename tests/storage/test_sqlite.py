@@ -28,7 +28,7 @@ from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
 from storage.sqlite.schema import MIGRATIONS, migrate
 from storage.sqlite.store import SqliteStore
-from tests.support import T0, FunctionRouter, RecordingRouter, inbound
+from tests.support import T0, FunctionRouter, RecordingRouter, inbound, later
 
 POLICY = ThreadPolicy({}, timedelta(0))
 
@@ -163,6 +163,7 @@ def database_before_depth_counters(path: Path) -> None:
     """A file as the hub left it before migration 6, holding tickets in every state."""
     db = sqlite3.connect(path, isolation_level=None)
     for script in MIGRATIONS[:5]:
+        assert isinstance(script, str)  # the first migrations are all SQL
         db.executescript(script)
     db.execute("INSERT INTO customers (id, created_at) VALUES (1, 0)")
     rows = [  # queue, status, assignee, created_at
@@ -181,7 +182,7 @@ def database_before_depth_counters(path: Path) -> None:
 
 
 async def test_upgrading_backfills_the_queue_counters_from_the_tickets(tmp_path: Path) -> None:
-    """Migrations 6 and 7: live unassigned work waits, whatever its status."""
+    """Migrations 6 and 10: live unassigned work waits, whatever its status."""
     database_before_depth_counters(tmp_path / "old.db")
     store = SqliteStore(f"sqlite:///{tmp_path / 'old.db'}")
     await store.open()
@@ -198,7 +199,7 @@ async def test_upgrading_backfills_the_queue_counters_from_the_tickets(tmp_path:
 
 
 async def test_upgrading_gives_every_ticket_a_record(tmp_path: Path) -> None:
-    """Migration 7: a `created` event for each ticket there, numbered in ticket order."""
+    """Migration 10: a `created` event for each ticket there, numbered in ticket order."""
     database_before_depth_counters(tmp_path / "old.db")
     store = SqliteStore(f"sqlite:///{tmp_path / 'old.db'}")
     await store.open()
@@ -232,3 +233,57 @@ def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> N
     plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {NEXT_WAITING}", ("billing",))]
     assert plan == ["SEARCH tickets USING INDEX tickets_waiting (queue=?)"], plan
     db.close()
+
+
+def undo_the_record_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 10: its table and index go, and waiting is again what 1 and 6 made it
+    (new and unassigned), counters rebuilt by 6 itself."""
+    db.execute("DROP TABLE ticket_events")
+    db.execute("DROP INDEX tokens_name")
+    for trigger in ("insert", "update", "delete"):
+        db.execute(f"DROP TRIGGER tickets_depth_{trigger}")
+    db.execute("DROP INDEX tickets_oldest_waiting")
+    db.execute("DROP INDEX tickets_waiting")
+    db.execute("DROP TABLE queue_depths")
+    db.execute(
+        "CREATE INDEX tickets_waiting ON tickets(queue, status, priority_rank DESC, created_at) "
+        "WHERE assignee IS NULL"
+    )
+    counters = MIGRATIONS[5]
+    assert isinstance(counters, str)
+    db.executescript(counters)
+
+
+async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        made = await store.commit_inbound(
+            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
+        )
+        await store.append_outbound(made.ticket_id, "unplug it", "alice", later(1))
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
+    undo_the_record_migration(db)  # 10 first, then what 7 and 9 added
+    for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
+        db.execute(f"DROP INDEX {name}")
+    db.execute("DROP TABLE subject_words")
+    db.execute("DROP TABLE message_words")
+    db.execute("DROP TABLE customer_words")  # and what 9 added after them
+    db.execute("DROP TABLE customer_merges")
+    db.execute("ALTER TABLE customers DROP COLUMN merged_into")
+    db.execute("PRAGMA user_version = 6")
+    db.commit()
+    db.close()
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        for text in ("printer", "smokes", "unplug", "broken unplug"):
+            page = await store.list_tickets(TicketFilter(text=text))
+            assert [t.id for t in page.items] == [made.ticket_id], text
+    finally:
+        await store.close()

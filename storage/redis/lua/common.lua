@@ -44,6 +44,9 @@ local function memberships(id, state)
   local sets = {}
   sets[k('ix', 'q', state.queue)] = {id, id}
   sets[k('ix', 's', state.status)] = {id, id}
+  sets[k('ix', 'ch', state.channel)] = {id, id}
+  sets[state.assignee and k('ix', 'a', state.assignee) or k('ix', 'na')] = {id, id}
+  sets[k('ix', 'c', state.customer)] = {id, id}
   if waiting(state) then
     sets[k('w', state.queue, RANK[state.priority])] = {state.created, waiting_member(id)}
   end
@@ -77,7 +80,7 @@ local function reindex(id, before, after)
     end
   end
   local was, is = before and ACTIVE[before.status], ACTIVE[after.status]
-  if was and is and before.queue == after.queue then
+  if was and is and before.queue == after.queue and before.customer == after.customer then
     return
   end
   if was then
@@ -112,6 +115,19 @@ local function change_ticket(id, set, del, before)
     redis.call('HDEL', k('t', id), unpack(del))
   end
   reindex(id, before, after)
+end
+
+-- A customer is found by the words of its name (core.customers.name_words, worked out by
+-- the caller): one member "<word>\0<zero-padded id>" each, in a set ordered by text.
+local function index_name(id, words, add)
+  local padded = string.format('%012d', tonumber(id))
+  for _, word in ipairs(words) do
+    if add then
+      redis.call('ZADD', k('names'), 0, word .. '\0' .. padded)
+    else
+      redis.call('ZREM', k('names'), word .. '\0' .. padded)
+    end
+  end
 end
 
 -- A ticket as the store reads it: {id, fields, route json, messages}.

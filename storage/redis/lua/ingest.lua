@@ -1,7 +1,9 @@
 -- One contact, all or nothing: dedupe, identify, thread, create or append, index.
--- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, message (JSON of
---   the message without its id), identities, thread_keys, after (status -> the status a
---   customer's message leaves a ticket in, where it differs: core/workflow.py)}.
+-- ARGV[1]: the contact, JSON {key, channel, now, window (seconds), name, name_words (of the
+--   name, to find a new customer by), message (JSON of the message without its id),
+--   identities, thread_keys, words and subject_words (of the message's body and subject, for
+--   searches: lua/words.lua), after (status -> the status a customer's message leaves a
+--   ticket in, where it differs: core/workflow.py)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON), created {actor, detail} (its first event)}.
@@ -102,6 +104,10 @@ local function new_customer(identities)
   for _, identity in ipairs(identities) do
     fields[#fields + 1], fields[#fields + 2] = 'id:' .. identity, now
   end
+  if #contact.name_words > 0 then
+    fields[#fields + 1], fields[#fields + 2] = 'words', cjson.encode(contact.name_words)
+    index_name(id, contact.name_words, true)
+  end
   redis.call('HSET', k('c', id), unpack(fields))
   return id
 end
@@ -122,7 +128,6 @@ local function new_ticket(customer)
   end
   redis.call('HSET', k('t', id), unpack(fields))
   redis.call('SET', k('t', id, 'r'), decision.route)
-  redis.call('ZADD', k('ix', 'c', customer), id, id)
   reindex(id, nil, state)
   record(id, 'created', decision.created.actor, now, decision.created.detail)
   return id
@@ -169,6 +174,10 @@ link(customer, unowned, listed)
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
 local length = redis.call('RPUSH', k('t', id, 'm'), with_id(message, contact.message))
 redis.call('HSET', k('dedupe'), contact.key, id .. ':' .. message .. ':' .. (length - 1))
+if outcome == 'created' then
+  index_words(id, contact.subject_words)
+end
+index_words(id, contact.words, message)
 -- A key stays with its live ticket: a new sender's reply-all must not take the thread from
 -- the ticket it names; a key of a closed ticket moves on to the next one.
 for _, thread_key in ipairs(contact.thread_keys) do

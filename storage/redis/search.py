@@ -1,0 +1,99 @@
+"""Finding tickets on Redis: the listing's filter, the words its scripts index, and the
+one-time indexing of tickets stored before the words, assignee and channel indexes existed.
+
+The indexes themselves are kept by the scripts that change what they index, in the same
+atomic step (lua/words.lua for the words, lua/common.lua's `memberships` for the sets).
+Tickets that an older hub stored are indexed when a hub of this version first opens the
+database: every ticket up to the highest id at that moment, in batches, each ticket by one
+idempotent script (lua/reindex.lua) that refuses when the ticket changed since it was read,
+so a concurrent message is never dropped from the index. Progress is kept in `{ch}:search`
+(`upto`, `done`): a hub stopped half way carries on where it was. Writes of hubs of the older
+version still running meanwhile are not indexed: upgrade every hub, and the index follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+
+from redis.asyncio import Redis, RedisCluster
+
+from core.errors import StorageUnavailable
+from core.model import Direction, TicketFilter
+from core.search import words
+from storage.redis.scripts import Scripts
+
+BATCH = 200
+"""Tickets read (one transaction) and indexed (one pipelined round of scripts) at a time."""
+
+MAX_ROUNDS = 5
+"""Reads of one ticket that keeps changing before the indexing gives up (and open fails)."""
+
+Key = Callable[..., str]
+
+
+def filter_json(where: TicketFilter) -> str:
+    """The listing script's filter (lua/list.lua): only the criteria given."""
+    criteria = {
+        "queue": where.queue,
+        "status": where.status,
+        "customer": None if where.customer_id is None else str(where.customer_id),
+        "channel": where.channel,
+        "assignee": where.assignee,
+    }
+    found = {name: str(value) for name, value in criteria.items() if value is not None}
+    return json.dumps({**found, "words": where.words})
+
+
+def words_json(text: str) -> str:
+    return json.dumps(words(text))
+
+
+async def index_old_tickets(client: Redis | RedisCluster, scripts: Scripts, key: Key) -> None:
+    """Index the tickets stored before this version (once per database; resumable)."""
+    highest = await client.hget(key("ids"), "ticket")
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.hsetnx(key("search"), "upto", highest or 0)
+        pipe.hmget(key("search"), "upto", "done")
+        _, (upto, done) = await pipe.execute()
+    first = int(done or 0) + 1
+    for start in range(first, int(upto) + 1, BATCH):
+        batch = range(start, min(start + BATCH, int(upto) + 1))
+        pending = list(batch)
+        for _ in range(MAX_ROUNDS):
+            if not pending:
+                break
+            pending = await _index(client, scripts, key, pending)
+        if pending:
+            raise StorageUnavailable(f"tickets {pending} kept changing while being indexed")
+        await client.hset(key("search"), "done", batch[-1])
+
+
+async def _index(
+    client: Redis | RedisCluster, scripts: Scripts, key: Key, ids: Sequence[int]
+) -> list[int]:
+    """Index these tickets; the ids of those that changed meanwhile."""
+    async with client.pipeline(transaction=True) as pipe:
+        for ticket_id in ids:
+            pipe.get(key("t", ticket_id, "r"))
+            pipe.lrange(key("t", ticket_id, "m"), 0, -1)
+        read = await pipe.execute()
+    calls = [
+        scripts.run("reindex", ticket_id, *_reindex_args(route, messages))
+        for ticket_id, route, messages in zip(ids, read[::2], read[1::2], strict=True)
+    ]
+    replies = await asyncio.gather(*calls)  # together: one pipelined round of scripts
+    return [ticket_id for ticket_id, reply in zip(ids, replies, strict=True) if reply == "changed"]
+
+
+def _reindex_args(route: str | None, messages: list[str]) -> tuple[str, str, str]:
+    digest = hashlib.sha1("\n".join(messages).encode(), usedforsecurity=False).hexdigest()
+    subject = "" if route is None else str(json.loads(route).get("subject", ""))
+    texts = []
+    for text in messages:
+        data = json.loads(text)
+        inbound = data["direction"] == Direction.INBOUND
+        texts.append([data["id"], inbound, words(data["body"])])
+    return digest, words_json(subject), json.dumps(texts)
