@@ -75,8 +75,8 @@ async def start_hub(make_settings: MakeSettings) -> AsyncIterator[StartHub]:
     runners: list[web.AppRunner] = []
     sessions: list[aiohttp.ClientSession] = []
 
-    async def start(settings: Settings | None = None) -> Hub:
-        app = build_app(settings or make_settings())
+    async def start(settings: Settings | None = None, **options: Any) -> Hub:
+        app = build_app(settings or make_settings(), **options)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -16,12 +16,12 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from channels.base import utcnow
 from core.campaigns import Campaign, CampaignState
 from core.errors import Forbidden, InvalidRequest, NotFound, PayloadError, PayloadTooLarge
 from core.identity import normalise_phone
@@ -41,7 +41,7 @@ from hub.api.views_campaigns import (
 )
 from hub.campaigns.desk import CampaignDesk
 from hub.campaigns.load import ListLoad, load_do_not_call
-from hub.state import SETTINGS, STORE
+from hub.state import CLOCK, SETTINGS, STORE
 
 RUNNERS = frozenset({Role.OUTBOUND, Role.SUPERVISOR, Role.ADMIN})
 UPLOAD_POOL: web.AppKey[list[ProcessPoolExecutor]] = web.AppKey("campaign_upload_pool")
@@ -84,6 +84,10 @@ def _desk(request: web.Request) -> CampaignDesk:
     return CampaignDesk(request.config_dict[STORE], request.config_dict[SETTINGS].campaigns)
 
 
+def _now(request: web.Request) -> datetime:
+    return request.config_dict[CLOCK]()
+
+
 async def _campaign(request: web.Request) -> Campaign:
     return await _desk(request).find(request.match_info["key"])
 
@@ -96,7 +100,7 @@ async def create_campaign(request: web.Request) -> web.Response:
         body = CampaignBody.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(_problems(exc)) from exc
-    campaign = await desk.create(body.spec(desk), utcnow())
+    campaign = await desk.create(body.spec(desk), _now(request))
     return web.json_response(campaign_json(campaign), status=201)
 
 
@@ -113,7 +117,7 @@ async def change_state(request: web.Request) -> web.Response:
     runner(request)
     campaign = await _campaign(request)
     state = STATE_ACTIONS[request.match_info["action"]]
-    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, utcnow())
+    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, _now(request))
     return web.json_response(campaign_json(changed))
 
 
@@ -121,11 +125,12 @@ async def next_contact(request: web.Request) -> web.Response:
     """The next callable contact, leased to the caller with a new attempt; 204 when none."""
     token = runner(request)
     campaign = await _campaign(request)
-    now = utcnow()
-    lease = await _desk(request).next_lease(campaign, token.name, now)
+    now = _now(request)
+    desk = _desk(request)
+    lease = await desk.next_lease(campaign, token.name, now)
     if lease is None:
         return web.Response(status=204)
-    return web.json_response(lease_json(lease, campaign, now))
+    return web.json_response(lease_json(lease, campaign, desk.hours(campaign), now))
 
 
 async def record_outcome(request: web.Request) -> web.Response:
@@ -140,12 +145,12 @@ async def record_outcome(request: web.Request) -> web.Response:
     attempt, _ = await store.get_attempt(attempt_id)
     if attempt.agent != token.name and token.role is Role.OUTBOUND:
         raise Forbidden(f"attempt {attempt_id} belongs to {attempt.agent!r}")
-    now = utcnow()
-    contact = await _desk(request).record(
+    now, desk = _now(request), _desk(request)
+    contact = await desk.record(
         campaign, attempt_id, body.as_outcome(), now,
         callback_at=body.callback_at, note=body.note, agent=token.name,
     )  # fmt: skip
-    return web.json_response(contact_json(contact, campaign, now))
+    return web.json_response(contact_json(contact, desk.hours(campaign), now))
 
 
 async def get_contact(request: web.Request) -> web.Response:
@@ -154,14 +159,14 @@ async def get_contact(request: web.Request) -> web.Response:
     history = await request.config_dict[STORE].get_contact(contact_id)
     if history.contact.campaign_id != campaign.id:
         raise NotFound("contact", contact_id)
-    body = contact_json(history.contact, campaign, utcnow())
+    body = contact_json(history.contact, _desk(request).hours(campaign), _now(request))
     body["attempts_made"] = [attempt_json(a) for a in history.attempts]
     return web.json_response(body)
 
 
 async def campaign_stats(request: web.Request) -> web.Response:
     campaign = await _campaign(request)
-    now = utcnow()
+    now = _now(request)
     stats = await _desk(request).stats(campaign, now)
     return web.json_response(stats_json(stats, now))
 
@@ -174,9 +179,9 @@ async def upload_contacts(request: web.Request) -> web.Response:
     explicit = _mapping(request.query.getall("map", []))
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
         load = ListLoad(
-            request.config_dict[STORE], campaign, settings.routing.default_region, utcnow(),
+            request.config_dict[STORE], campaign, settings.routing.default_region, _now(request),
             batch_rows=settings.campaigns.batch_rows, workers=settings.campaigns.workers,
-            explicit=explicit,
+            explicit=explicit, law=_desk(request).law,
         )  # fmt: skip
         report = await load.run(path, _pool(request))
     return web.json_response(report_json(report))
@@ -188,10 +193,10 @@ async def upload_do_not_call(request: web.Request) -> web.Response:
     settings = request.config_dict[SETTINGS]
     source = request.query.get("source") or f"upload by {token.name}"
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
+        region, now = settings.routing.default_region, _now(request)
         report = await load_do_not_call(
-            request.config_dict[STORE], path, source, settings.routing.default_region, utcnow(),
-            settings.campaigns.batch_rows,
-        )  # fmt: skip
+            request.config_dict[STORE], path, source, region, now, settings.campaigns.batch_rows
+        )
     return web.json_response(dnc_report_json(report))
 
 

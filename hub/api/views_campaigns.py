@@ -8,8 +8,9 @@ from typing import Any
 from core.campaigns import Attempt, Campaign, CampaignContact, Lease
 from core.duration import format_duration
 from hub.api.views import iso
-from hub.campaigns.desk import CampaignStats, calling_hours
+from hub.campaigns.desk import CampaignStats
 from hub.campaigns.load import DoNotCallReport, LoadReport
+from router.campaigns import CallingHours
 
 Json = dict[str, Any]
 
@@ -36,8 +37,7 @@ def campaign_json(campaign: Campaign) -> Json:
     }
 
 
-def contact_json(contact: CampaignContact, campaign: Campaign, now: datetime) -> Json:
-    hours = calling_hours(campaign.policy)
+def contact_json(contact: CampaignContact, hours: CallingHours, now: datetime) -> Json:
     local = hours.local_time(contact.slot, now)
     zones, _, preferred_hours = contact.slot.partition("|")
     callable_at = hours.next_callable(contact.slot, max(contact.next_at, now))
@@ -80,12 +80,12 @@ def attempt_json(attempt: Attempt) -> Json:
     }
 
 
-def lease_json(lease: Lease, campaign: Campaign, now: datetime) -> Json:
+def lease_json(lease: Lease, campaign: Campaign, hours: CallingHours, now: datetime) -> Json:
     return {
         "attempt_id": lease.attempt.id,
         "lease_until": iso(lease.attempt.lease_until),
         "caller_id": campaign.caller_id,
-        "contact": contact_json(lease.contact, campaign, now),
+        "contact": contact_json(lease.contact, hours, now),
     }
 
 

@@ -42,6 +42,7 @@ from core.errors import Conflict, InvalidRequest, NotFound, StorageError
 from core.identity import PHONE, mask
 from core.model import Decision, Inbound, IngestResult
 from hub.settings.campaigns import CampaignSettings
+from router.calling_law import CallingLaw
 from router.campaign_lists import list_phone
 from router.campaigns import CallingHours, after_outcome, check_policy, is_ended, slot_key
 from storage.base import Store
@@ -53,9 +54,24 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 
 
 @functools.lru_cache(maxsize=256)
-def calling_hours(policy: CampaignPolicy) -> CallingHours:
-    """The compiled window of a policy (policies are frozen values: one compile each)."""
-    return CallingHours(policy)
+def calling_hours(policy: CampaignPolicy, law: CallingLaw) -> CallingHours:
+    """The compiled window of a policy under the law (frozen values: one compile each)."""
+    return CallingHours(policy, law)
+
+
+@functools.lru_cache(maxsize=8)
+def _law(hours: str, countries: tuple[tuple[str, str], ...], unrestricted: bool) -> CallingLaw:
+    """The law of a `[campaigns]` section, resolved once (countries to zones)."""
+    section = CampaignSettings(legal_hours=hours, legal_hours_by_country=dict(countries),
+                               allow_outside_legal_hours=unrestricted)  # fmt: skip
+    return section.law()
+
+
+def announce_law(settings: CampaignSettings) -> None:
+    """Say loudly, once at start, that the operator lifted the legal calling hours."""
+    if settings.allow_outside_legal_hours:
+        log.warning("calling_hours_unrestricted", setting="campaigns.allow_outside_legal_hours",
+                    effect="campaigns call at any hour their own window allows")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +98,16 @@ class CampaignStats:
 class CampaignDesk:
     store: Store
     settings: CampaignSettings
+
+    @property
+    def law(self) -> CallingLaw:
+        s = self.settings
+        countries = tuple(sorted(s.legal_hours_by_country.items()))
+        return _law(s.legal_hours, countries, s.allow_outside_legal_hours)
+
+    def hours(self, campaign: Campaign) -> CallingHours:
+        """The campaign's window under the law in force (the config's, never the campaign's)."""
+        return calling_hours(campaign.policy, self.law)
 
     def spec(self, name: str, queue: str | None = None, **fields: object) -> CampaignSpec:
         """A campaign with the configured defaults, some replaced."""
@@ -118,7 +144,7 @@ class CampaignDesk:
         if campaign.state is not CampaignState.RUNNING or is_ended(campaign.policy, now):
             return None
         slots = await self.store.campaign_slots(campaign.id)
-        callable_slots = calling_hours(campaign.policy).open_slots(slots, now)
+        callable_slots = self.hours(campaign).open_slots(slots, now)
         if not callable_slots:
             return None
         until = now + campaign.policy.lease
@@ -138,7 +164,7 @@ class CampaignDesk:
         attempt, contact = await self.store.get_attempt(attempt_id)
         if attempt.campaign_id != campaign.id:
             raise NotFound("attempt", attempt_id)
-        hours = calling_hours(campaign.policy)
+        hours = self.hours(campaign)
         try:
             change = after_outcome(
                 hours, contact, outcome, now, callback_at, agent or attempt.agent
@@ -149,7 +175,7 @@ class CampaignDesk:
 
     async def stats(self, campaign: Campaign, now: datetime) -> CampaignStats:
         slots = await self.store.campaign_slots(campaign.id)
-        hours = calling_hours(campaign.policy)
+        hours = self.hours(campaign)
         open_now = hours.open_slots(slots, now)
         counts = await self.store.campaign_counts(campaign.id, open_now, now)
         closed = [slot for slot in slots if slot not in open_now]
@@ -196,7 +222,7 @@ class CallbackEnrolment:
         now = inbound.received_at
         spec = self.desk.spec(str(decision.campaign), decision.queue, state=CampaignState.RUNNING)
         campaign, _ = await self.desk.ensure(spec, now)
-        if calling_hours(campaign.policy).next_callable(contact.slot, now) is None:
+        if self.desk.hours(campaign).next_callable(contact.slot, now) is None:
             log.warning("campaign_never_callable", campaign=campaign.name,
                         phone=mask(contact.phone), slot=contact.slot)  # fmt: skip
             return None

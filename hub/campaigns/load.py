@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from core.campaigns import DUPLICATE_IN_LIST, Campaign, ContactBatch, NewContact
 from core.errors import InvalidRequest
+from router.calling_law import LEGAL, CallingLaw
 from router.campaign_lists import (
     COLUMNS,
     ColumnMap,
@@ -173,6 +174,7 @@ class ListLoad:
     workers: int = 2
     explicit: Mapping[str, str] | None = None
     read_in_thread: bool = True  # a server's loop must not wait on the file
+    law: CallingLaw = LEGAL  # a row never callable under it is refused
 
     async def run(
         self, path: Path, pool: Executor | None = None, progress: Progress | None = None
@@ -183,7 +185,9 @@ class ListLoad:
             reader = await asyncio.to_thread(ListReader, stream, self.explicit)
             report = LoadReport(self.campaign, delimiter=reader.delimiter,
                                 ignored_columns=reader.columns.ignored)  # fmt: skip
-            normaliser = Normaliser(reader.columns, self.region, self.campaign.policy, self.now)
+            normaliser = Normaliser(
+                reader.columns, self.region, self.campaign.policy, self.now, self.law
+            )
             batches = _batches(reader, self.batch_rows)
             size = os.fstat(stream.fileno()).st_size
             stage = functools.partial(self._batch, normaliser, pool, source)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.model import Role
-from tests.conftest import Hub
+from tests.conftest import Hub, StartHub
+from tests.hub.campaign_support import NOON, Clock
 
-ALL_DAY = {"hours": "00:00-24:00"}  # the tests run at any hour: every contact is callable
+ALL_DAY = {"hours": "00:00-24:00"}  # the campaign's own window: all the law allows
 LIST = (
     "phone,name,external_ref,preferred_time\n"
     "(212) 555-0100,Ada,A-1,\n"
@@ -20,6 +21,17 @@ LIST = (
     "bad number,Nobody,N-1,\n"
     "2125550100,Ada again,A-2,\n"
 )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, clock: Clock) -> Hub:
+    """The hub at noon on the US's clocks (the tests call New York and San Francisco)."""
+    return await start_hub(clock=clock)
 
 
 async def post(hub: Hub, path: str, headers: dict[str, str], **kwargs: Any) -> tuple[int, Any]:
@@ -147,7 +159,7 @@ async def test_next_hands_a_contact_with_its_attempt_and_outcomes_follow_the_pol
     assert status == 200
     assert (moved["state"], moved["attempts"], moved["last_outcome"]) == ("queued", 1, "busy")
     due = datetime.fromisoformat(moved["next_at"])
-    assert timedelta(minutes=29) < due - datetime.now(UTC) <= timedelta(minutes=30)
+    assert due - NOON == timedelta(minutes=30)
     status, answer = await post(hub, path, auth, json={"outcome": "answered"})
     assert (status, answer["error"]) == (
         409,
@@ -165,7 +177,7 @@ async def test_a_callback_time_and_an_agents_do_not_call(hub: Hub) -> None:
     await upload(hub, auth, "spring", "phone\n2125550100\n4155550101\n")
     first = (await post(hub, "/api/campaigns/spring/next", auth))[1]
     second = (await post(hub, "/api/campaigns/spring/next", auth))[1]
-    when = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    when = NOON + timedelta(days=1)
     body = {"outcome": "callback_at", "callback_at": when.isoformat()}
     status, moved = await post(
         hub, f"/api/campaigns/spring/attempts/{first['attempt_id']}", auth, json=body
@@ -298,7 +310,7 @@ async def test_the_openapi_document_describes_the_campaign_api(hub: Hub) -> None
 async def test_outside_the_window_nothing_is_handed_out_and_stats_say_when(hub: Hub) -> None:
     """Holidays around today (New York's date) keep the window shut until the day after."""
     auth = await hub.token(Role.OUTBOUND, "ann")
-    today = datetime.now(ZoneInfo("America/New_York")).date()
+    today = NOON.astimezone(ZoneInfo("America/New_York")).date()
     holidays = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
     body = {"name": "spring", "state": "running", "holidays": holidays, **ALL_DAY}
     assert (await post(hub, "/api/campaigns", auth, json=body))[0] == 201
