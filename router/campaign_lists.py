@@ -78,6 +78,10 @@ def map_header(header: Sequence[str], explicit: Mapping[str, str] | None = None)
     unknown = sorted(set(wanted) - set(COLUMNS))
     if unknown:
         raise ValueError(f"unknown column(s) to map: {', '.join(unknown)}")
+    absent = [f"{(explicit or {})[c]!r} (for {c})" for c, n in wanted.items() if n not in folded]
+    if absent:
+        listed = ", ".join(repr(h) for h in header) or "none"
+        raise ValueError(f"no column {' or '.join(absent)} in the header; its columns: {listed}")
     positions: dict[str, int] = {}
     for index, name in enumerate(folded):
         column = next((c for c, n in wanted.items() if n == name), None)

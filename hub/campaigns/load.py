@@ -51,6 +51,9 @@ MAX_LISTED = 100
 MAX_ROW_LINES = 20
 """Lines one row may span (quoted line breaks); more is taken for an unclosed quote."""
 
+CHECK_ROWS = 50_000
+"""Rows per step of the structure check (read and dropped)."""
+
 Progress = Callable[[int, int], None]
 """Told (bytes read, rows read) after each stored batch."""
 
@@ -123,7 +126,9 @@ class ListReader:
         if not first.strip():
             raise InvalidRequest("the list is empty: a header row is needed (phone, name, ...)")
         self.delimiter = sniff_delimiter(first)
-        self._csv = csv.reader(itertools.chain([first], stream), delimiter=self.delimiter)
+        self._csv = csv.reader(
+            itertools.chain([first], stream), delimiter=self.delimiter, strict=True
+        )
         self._line = 0
         self._pending: list[Row] = []
         header = next(self._csv)
@@ -138,7 +143,8 @@ class ListReader:
         self._line = self._csv.line_num
 
     def batch(self, size: int) -> list[Row]:
-        """The next `size` rows that hold anything ([] at the end), with their first line."""
+        """The next `size` rows that hold anything ([] at the end), with their first line;
+        InvalidRequest naming the line where the file's structure breaks."""
         rows, self._pending = self._pending, []
         try:
             for fields in self._csv:
@@ -146,15 +152,37 @@ class ListReader:
                 if self._line - first >= MAX_ROW_LINES:
                     raise InvalidRequest(
                         f"line {first}: a quoted field runs over {self._line - first + 1} "
-                        "lines (a quote that is never closed?); the rows before it are loaded"
+                        "lines (a quote that is never closed?)"
                     )
                 if any(f.strip() for f in fields):
                     rows.append((first, fields))
                     if len(rows) >= size:
                         break
-        except csv.Error as exc:  # e.g. a quote never closed: the rest is one field
-            raise InvalidRequest(f"line {self._csv.line_num}: {exc}") from exc
+        except csv.Error as exc:
+            raise InvalidRequest(f"line {self._line + 1}: {_structure(exc)}") from exc
         return rows
+
+
+def _structure(error: csv.Error) -> str:
+    """The csv module's complaint, as the person who fixes the file needs it."""
+    text = str(error)
+    if "unexpected end of data" in text:
+        return "a quote opened in this row is never closed"
+    if "expected after" in text:
+        return f'{text} (a quote inside a quoted field is written twice: "")'
+    return text
+
+
+def check_structure(path: Path, explicit: Mapping[str, str] | None = None) -> int:
+    """Read the whole file as CSV without keeping it: its rows, or InvalidRequest for the
+    first line where its structure breaks (a quote never closed, text after a closing
+    quote, a NUL byte) or its header cannot be read."""
+    rows = 0
+    with open_list(path) as stream:
+        reader = ListReader(stream, explicit)
+        while batch := reader.batch(CHECK_ROWS):
+            rows += len(batch)
+    return rows
 
 
 def open_list(path: Path) -> IO[str]:
@@ -179,7 +207,15 @@ class ListLoad:
     async def run(
         self, path: Path, pool: Executor | None = None, progress: Progress | None = None
     ) -> LoadReport:
-        """Read, normalise and store the whole file; `pool` normalises (None: a thread)."""
+        """Read, normalise and store the whole file; `pool` normalises (None: a thread).
+
+        The file's CSV structure is checked whole first, so a file broken at any line is
+        refused with that line and nothing of it is loaded: fixed and loaded again, it is
+        not half duplicates of itself."""
+        try:
+            await asyncio.to_thread(check_structure, path, self.explicit)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"{exc.message}; nothing was loaded") from exc
         source = f"csv:{uuid.uuid4().hex[:16]}"
         with open_list(path) as stream:
             reader = await asyncio.to_thread(ListReader, stream, self.explicit)

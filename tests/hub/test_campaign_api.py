@@ -130,7 +130,10 @@ async def test_an_upload_names_its_columns_or_fails_whole(hub: Hub) -> None:
     status, answer = await post(
         hub, "/api/campaigns/spring/contacts", headers, data=b"who;cell\nAda;2125550100\n"
     )
-    assert (status, answer["error"]) == (400, "line 1: no phone column in the header (who, cell)")
+    assert (status, answer["error"]) == (
+        400,
+        "line 1: no phone column in the header (who, cell); nothing was loaded",
+    )
     status, report = await post(
         hub, "/api/campaigns/spring/contacts?map=phone:cell&map=name:who", headers,
         data=b"who;cell\nAda;2125550100\n",
