@@ -87,3 +87,9 @@ class OutcomeBody(_Body):
 
     def as_outcome(self) -> CallOutcome:
         return CallOutcome(self.outcome)
+
+
+class RemovalBody(_Body):
+    """`DELETE /api/do-not-call/{phone}`: why the number may be called again."""
+
+    reason: str = Field(min_length=3, max_length=500)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import tempfile
@@ -19,15 +20,16 @@ from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
 from core.campaigns import Campaign, CampaignState
 from core.errors import Forbidden, InvalidRequest, NotFound, PayloadError, PayloadTooLarge
-from core.identity import normalise_phone
+from core.identity import mask, normalise_phone
 from core.model import Role, Token
 from hub.api.auth import REQUEST_TOKEN
-from hub.api.campaign_body import CampaignBody, OutcomeBody
+from hub.api.campaign_body import CampaignBody, OutcomeBody, RemovalBody
 from hub.api.params import json_body
 from hub.api.views import iso
 from hub.api.views_campaigns import (
@@ -36,6 +38,7 @@ from hub.api.views_campaigns import (
     contact_json,
     dnc_report_json,
     lease_json,
+    removal_json,
     report_json,
     stats_json,
 )
@@ -43,7 +46,10 @@ from hub.campaigns.desk import CampaignDesk
 from hub.campaigns.load import ListLoad, load_do_not_call
 from hub.state import CLOCK, SETTINGS, STORE
 
+log = structlog.get_logger("contacthub.campaigns")
+
 RUNNERS = frozenset({Role.OUTBOUND, Role.SUPERVISOR, Role.ADMIN})
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 UPLOAD_POOL: web.AppKey[list[ProcessPoolExecutor]] = web.AppKey("campaign_upload_pool")
 STATE_ACTIONS = {
     "start": CampaignState.RUNNING,
@@ -68,6 +74,7 @@ def add_campaign_routes(api: web.Application) -> None:
             web.get("/campaigns/{key}/stats", campaign_stats),
             web.post("/do-not-call", upload_do_not_call),
             web.get("/do-not-call/{phone}", get_do_not_call),
+            web.delete("/do-not-call/{phone}", remove_do_not_call),
         ]
     )
 
@@ -122,15 +129,33 @@ async def change_state(request: web.Request) -> web.Response:
 
 
 async def next_contact(request: web.Request) -> web.Response:
-    """The next callable contact, leased to the caller with a new attempt; 204 when none."""
+    """The next callable contact, leased to the caller with a new attempt; 409 with the
+    state when the campaign calls nobody; 204 (with when it is worth asking again) when
+    nobody is callable now."""
     token = runner(request)
-    campaign = await _campaign(request)
-    now = _now(request)
-    desk = _desk(request)
+    campaign, now, desk = await _campaign(request), _now(request), _desk(request)
+    halted = desk.halted(campaign, now)
+    if halted is not None:
+        return not_running(campaign, halted)
     lease = await desk.next_lease(campaign, token.name, now)
     if lease is None:
-        return web.Response(status=204)
+        return await nobody_callable(desk, campaign, now)
     return web.json_response(lease_json(lease, campaign, desk.hours(campaign), now))
+
+
+def not_running(campaign: Campaign, state: str) -> web.Response:
+    body = {"error": f"campaign {campaign.name!r} is {state}", "state": state}
+    return web.json_response(body, status=409)
+
+
+async def nobody_callable(desk: CampaignDesk, campaign: Campaign, now: datetime) -> web.Response:
+    """204; `Retry-After` (seconds) and `Next-Window-Opening` when a window opens later."""
+    opening = await desk.next_opening(campaign, now)
+    headers = {}
+    if opening is not None and opening > now:
+        wait = math.ceil((opening - now).total_seconds())
+        headers = {"Retry-After": str(wait), "Next-Window-Opening": str(iso(opening))}
+    return web.Response(status=204, headers=headers)
 
 
 async def record_outcome(request: web.Request) -> web.Response:
@@ -200,17 +225,42 @@ async def upload_do_not_call(request: web.Request) -> web.Response:
     return web.json_response(dnc_report_json(report))
 
 
-async def get_do_not_call(request: web.Request) -> web.Response:
+def _phone(request: web.Request) -> str:
     region = request.config_dict[SETTINGS].routing.default_region
     try:
-        phone = normalise_phone(request.match_info["phone"], region)
+        return normalise_phone(request.match_info["phone"], region)
     except PayloadError as exc:
         raise InvalidRequest(exc.message) from exc
-    entry = await request.config_dict[STORE].get_do_not_call(phone)
+
+
+async def get_do_not_call(request: web.Request) -> web.Response:
+    """The number's entry and its earlier removals; 404 (with the removals) when unlisted."""
+    phone, store = _phone(request), request.config_dict[STORE]
+    entry = await store.get_do_not_call(phone)
+    removals = [removal_json(r) for r in await store.do_not_call_removals(phone)]
     if entry is None:
-        raise NotFound("do-not-call entry", phone)
+        body: dict[str, object] = {"error": f"{phone} is not on the do-not-call list"}
+        return web.json_response({**body, "removals": removals}, status=404)
     body = {"phone": entry.phone, "source": entry.source, "added_at": iso(entry.added_at)}
-    return web.json_response(body)
+    return web.json_response({**body, "removals": removals})
+
+
+async def remove_do_not_call(request: web.Request) -> web.Response:
+    """Supervisors take a number off the list, saying why; the removal is kept."""
+    token = request[REQUEST_TOKEN]
+    if token.role not in SUPERVISORS:
+        raise Forbidden(f"role {token.role} may not take numbers off the do-not-call list")
+    phone = _phone(request)
+    try:
+        body = RemovalBody.model_validate(await json_body(request))
+    except ValidationError as exc:
+        raise InvalidRequest(_problems(exc)) from exc
+    store = request.config_dict[STORE]
+    removal = await store.remove_do_not_call(phone, token.name, body.reason, _now(request))
+    if removal is None:
+        raise NotFound("do-not-call entry", phone)
+    log.info("do_not_call_removed", phone=mask(phone), by=token.name, source=removal.source)
+    return web.json_response(removal_json(removal))
 
 
 @contextlib.asynccontextmanager

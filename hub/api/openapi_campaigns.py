@@ -33,6 +33,18 @@ def _json(schema: str) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": ref}}}
 
 
+_NOBODY = {
+    "description": "nobody callable now; Retry-After (seconds) and Next-Window-Opening "
+    "(date-time) say when a number outside its window becomes callable",
+    "headers": {
+        "Retry-After": {"schema": {"type": "integer"}},
+        "Next-Window-Opening": {"schema": {"type": "string", "format": "date-time"}},
+    },
+}
+_HALTED = {
+    "description": "the campaign is paused, stopped or ended: {error, state}",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
 _DURATION = {"type": "string", "description": "e.g. 30m, 4h, 1d"}
 SCHEMAS: dict[str, Any] = {
     "CampaignCreate": {
@@ -149,7 +161,7 @@ PATHS: dict[str, Any] = {
         "parameters": [_KEY],
         "post": _op(
             "Lease the next callable contact with a new attempt (outbound)",
-            {"200": _ok("Lease"), "204": {"description": "nothing callable now"}},
+            {"200": _ok("Lease"), "204": _NOBODY, "409": _HALTED},
         ),
     },
     "/api/campaigns/{id}/attempts/{attempt_id}": {
@@ -181,6 +193,24 @@ PATHS: dict[str, Any] = {
         "parameters": [
             {"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}
         ],
-        "get": _op("A number's do-not-call entry", {"200": {"description": "listed"}}),
+        "get": _op(
+            "A number's do-not-call entry and its earlier removals (404 with them when unlisted)",
+            {"200": {"description": "listed"}},
+        ),
+        "delete": _op(
+            "Take a number off the do-not-call list (supervisor), recorded with who and why",
+            {"200": {"description": "the removal: entry, removed_by, reason, removed_at"}},
+            requestBody={
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["reason"],
+                            "properties": {"reason": {"type": "string", "minLength": 3}},
+                        }
+                    }
+                }
+            },
+        ),
     },
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.campaigns import Attempt, Campaign, CampaignContact, Lease
+from core.campaigns import Attempt, Campaign, CampaignContact, DoNotCallRemoval, Lease
 from core.duration import format_duration
 from hub.api.views import iso
 from hub.campaigns.desk import CampaignStats
@@ -140,3 +140,14 @@ def problem_json(problem: Any) -> Json:
     if problem.phone:
         body["phone"] = problem.phone
     return body
+
+
+def removal_json(removal: DoNotCallRemoval) -> Json:
+    return {
+        "phone": removal.phone,
+        "source": removal.source,
+        "added_at": iso(removal.added_at),
+        "removed_by": removal.removed_by,
+        "reason": removal.reason,
+        "removed_at": iso(removal.removed_at),
+    }

@@ -140,8 +140,35 @@ class CampaignDesk:
         """A path segment: digits are an id, anything else a name."""
         return await self.store.get_campaign(int(key) if key.isdigit() else key)
 
+    def halted(self, campaign: Campaign, now: datetime) -> str | None:
+        """Why the campaign calls nobody now (paused, stopped, ended), or None: it runs."""
+        if campaign.state is not CampaignState.RUNNING:
+            return campaign.state.value
+        return "ended" if is_ended(campaign.policy, now) else None
+
+    async def next_opening(self, campaign: Campaign, now: datetime) -> datetime | None:
+        """When a number outside its window now next becomes callable (before the end)."""
+        slots = await self.store.campaign_slots(campaign.id)
+        hours = self.hours(campaign)
+        return self._opening(campaign, hours, slots, hours.open_slots(slots, now), now)
+
+    def _opening(  # the slots, as stats and next_opening already have them
+        self,
+        campaign: Campaign,
+        hours: CallingHours,
+        slots: list[str],
+        open_now: list[str],
+        now: datetime,
+    ) -> datetime | None:
+        if is_ended(campaign.policy, now):
+            return None
+        closed = [slot for slot in slots if slot not in open_now]
+        opening = hours.next_opening(closed, now)
+        ends = campaign.policy.ends_at
+        return opening if opening is None or ends is None or opening < ends else None
+
     async def next_lease(self, campaign: Campaign, agent: str, now: datetime) -> Lease | None:
-        if campaign.state is not CampaignState.RUNNING or is_ended(campaign.policy, now):
+        if self.halted(campaign, now) is not None:
             return None
         slots = await self.store.campaign_slots(campaign.id)
         callable_slots = self.hours(campaign).open_slots(slots, now)
@@ -178,11 +205,8 @@ class CampaignDesk:
         hours = self.hours(campaign)
         open_now = hours.open_slots(slots, now)
         counts = await self.store.campaign_counts(campaign.id, open_now, now)
-        closed = [slot for slot in slots if slot not in open_now]
+        opening = self._opening(campaign, hours, slots, open_now, now)
         ended = is_ended(campaign.policy, now)
-        opening = None if ended else hours.next_opening(closed, now)
-        if opening is not None and campaign.policy.ends_at is not None:
-            opening = opening if opening < campaign.policy.ends_at else None
         return CampaignStats(campaign, counts, counts.callable_now, opening, ended)
 
 

@@ -25,7 +25,7 @@ from redis.exceptions import NoScriptError
 
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "list", "stats",
-    "replay", "token", "campaign", "campaign_read",
+    "replay", "token", "campaign", "campaign_read", "dialer",
 )  # fmt: skip
 
 MAX_PIPELINE = 16

@@ -75,6 +75,7 @@ from core.model import (
     Token,
 )
 from storage.redis.campaigns import RedisCampaigns
+from storage.redis.dialer import RedisDialer
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.rows import (
@@ -114,8 +115,9 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns):
-    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py)."""
+class RedisStore(RedisCampaigns, RedisDialer):
+    """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; the
+    dialer: storage/redis/dialer.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)

@@ -247,19 +247,24 @@ async def test_many_agents_at_once_each_get_a_different_contact(hub: Hub) -> Non
     assert [status for status, _ in answers].count(204) == 15
 
 
-async def test_paused_stopped_and_ended_campaigns_hand_out_nothing(hub: Hub) -> None:
+async def test_paused_stopped_and_ended_campaigns_say_so_with_409(hub: Hub) -> None:
     auth = await hub.token(Role.OUTBOUND)
     await running_campaign(hub, auth)
     await upload(hub, auth, "spring", "phone\n2125550100\n")
     assert (await post(hub, "/api/campaigns/spring/pause", auth))[1]["state"] == "paused"
-    assert (await post(hub, "/api/campaigns/spring/next", auth))[0] == 204
+    assert await post(hub, "/api/campaigns/spring/next", auth) == (
+        409, {"error": "campaign 'spring' is paused", "state": "paused"},
+    )  # fmt: skip
     assert (await post(hub, "/api/campaigns/spring/stop", auth))[1]["state"] == "stopped"
+    status, answer = await post(hub, "/api/campaigns/spring/next", auth)
+    assert (status, answer["state"]) == (409, "stopped")
     status, _answer = await post(hub, "/api/campaigns/spring/start", auth)
     assert status == 409
     ended = {"name": "ended", "ends_at": "2020-01-01T00:00:00Z", "state": "running", **ALL_DAY}
     assert (await post(hub, "/api/campaigns", auth, json=ended))[0] == 201
     await upload(hub, auth, "ended", "phone\n2125550100\n")
-    assert (await post(hub, "/api/campaigns/ended/next", auth))[0] == 204
+    status, answer = await post(hub, "/api/campaigns/ended/next", auth)
+    assert (status, answer["state"]) == (409, "ended")
     status, stats = await get(hub, "/api/campaigns/ended/stats", auth)
     assert (stats["ended"], stats["next_window_opening"]) == (True, None)
 
@@ -323,3 +328,47 @@ async def test_outside_the_window_nothing_is_handed_out_and_stats_say_when(hub: 
     assert (status, stats["callable_now"], stats["by_state"]) == (200, 0, {"queued": 1})
     opening = datetime.fromisoformat(stats["next_window_opening"])
     assert opening.astimezone(ZoneInfo("America/New_York")).date() == today + timedelta(days=2)
+
+
+async def test_outside_the_legal_hours_next_is_204_with_when_to_ask_again(
+    hub: Hub, clock: Clock
+) -> None:
+    """hours 00:00-24:00 once handed out a number at 02:50 the callee's time."""
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    await running_campaign(hub, auth)
+    await upload(hub, auth, "spring", "phone\n2125550100\n")
+    new_york = ZoneInfo("America/New_York")
+    clock.now = datetime(2036, 6, 12, 2, 50, tzinfo=new_york)
+    async with hub.http.post("/api/campaigns/spring/next", headers=auth) as response:
+        assert response.status == 204
+        assert response.headers["Retry-After"] == str(5 * 3600 + 10 * 60)
+        opening = datetime.fromisoformat(response.headers["Next-Window-Opening"])
+    assert opening == datetime(2036, 6, 12, 8, 0, tzinfo=new_york)
+    clock.now = opening
+    status, lease = await post(hub, "/api/campaigns/spring/next", auth)
+    assert (status, lease["contact"]["local_time"]) == (200, "2036-06-12T08:00-04:00")
+
+
+async def test_a_supervisor_takes_a_number_off_the_do_not_call_list_saying_why(hub: Hub) -> None:
+    sue, ann = await hub.token(Role.SUPERVISOR, "sue"), await hub.token(Role.OUTBOUND, "ann")
+    headers = {**sue, "Content-Type": "text/plain"}
+    await post(hub, "/api/do-not-call?source=registry", headers, data=b"2125550100\n")
+    why = {"reason": "listed by mistake"}
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=ann, json=why) as response:
+        assert response.status == 403
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=sue, json={}) as response:
+        assert (response.status, "reason" in (await response.json())["error"]) == (400, True)
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=sue, json=why) as response:
+        removal = await response.json()
+        assert response.status == 200
+    assert (removal["phone"], removal["source"], removal["removed_by"], removal["reason"]) == (
+        "+12125550100", "registry", "sue", "listed by mistake",
+    )  # fmt: skip
+    assert datetime.fromisoformat(removal["removed_at"]) == NOON
+    status, answer = await get(hub, "/api/do-not-call/2125550100", ann)
+    assert (status, [r["removed_by"] for r in answer["removals"]]) == (404, ["sue"])
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=sue, json=why) as response:
+        assert response.status == 404
+    await running_campaign(hub, ann)
+    report = await upload(hub, ann, "spring", "phone\n2125550100\n")
+    assert (report["accepted"], report["suppressed"]) == (1, 0)
