@@ -24,6 +24,7 @@ from hub.settings.tree import Settings
 from hub.state import CHANNELS, CLOCK, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
+from hub.wiring.dialer import mount_dialer
 from hub.wiring.email import email_acknowledger
 from hub.wiring.services import Services
 from storage.base import open_store
@@ -53,6 +54,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     services = Services(store, routing, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
+    mount_dialer(app, settings, store, clock)
     app.add_routes(
         [
             web.get("/healthz", healthz),

@@ -53,9 +53,10 @@ def make_settings(tmp_path: Path, db_url: str) -> MakeSettings:
 class Hub:
     """A running app and an HTTP client for it."""
 
-    def __init__(self, app: web.Application, http: aiohttp.ClientSession) -> None:
+    def __init__(self, app: web.Application, http: aiohttp.ClientSession, base_url: str) -> None:
         self.app = app
         self.http = http
+        self.base_url = base_url
 
     @property
     def store(self) -> Store:
@@ -81,9 +82,9 @@ async def start_hub(make_settings: MakeSettings) -> AsyncIterator[StartHub]:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         runners.append(runner)
-        port = runner.addresses[0][1]
-        sessions.append(aiohttp.ClientSession(f"http://127.0.0.1:{port}"))
-        return Hub(app, sessions[-1])
+        base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        sessions.append(aiohttp.ClientSession(base_url))
+        return Hub(app, sessions[-1], base_url)
 
     yield start
     for session in sessions:

@@ -1,5 +1,7 @@
 """A local Twilio Messages API: checks basic auth, records requests as Twilio would receive
-them, answers with Twilio-shaped JSON and errors; tests script the next answers."""
+them, answers with Twilio-shaped JSON and errors; tests script the next answers. Its Calls
+API is `voice` (hub/demo/twilio_calls.py, which the dialer benchmark runs too): calls that
+run by themselves, with signed status callbacks and TwiML fetched on answer."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from hub.demo.twilio_calls import CallsEmulator
 
 ERRORS_URL = "https://www.twilio.com/docs/errors/"
 
@@ -31,17 +35,23 @@ class TwilioEmulator:
     auth_token: str
     received: list[Received] = field(default_factory=list)
     script: list[web.Response] = field(default_factory=list)  # answers before the normal one
+    voice: CallsEmulator = field(init=False)
     _runner: web.AppRunner | None = None
+
+    def __post_init__(self) -> None:
+        self.voice = CallsEmulator(self.account_sid, self.auth_token)
 
     async def start(self) -> str:
         app = web.Application()
         app.add_routes([web.post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages)])
+        app.add_routes(self.voice.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def close(self) -> None:
+        await self.voice.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

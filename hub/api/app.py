@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, rules, tickets
+from hub.api import campaigns, dialer, rules, tickets
 from hub.api.auth import auth_middleware
 from hub.api.openapi import OPENAPI
 from storage.base import Store
@@ -14,6 +14,7 @@ def build_api(store: Store) -> web.Application:
     api = web.Application(middlewares=[auth_middleware(store)])
     api.add_routes([web.get("/openapi.json", openapi), *tickets.ROUTES, *rules.ROUTES])
     campaigns.add_campaign_routes(api)
+    dialer.add_dialer_routes(api)
     return api
 
 

@@ -87,27 +87,27 @@ def runner(request: web.Request) -> Token:
     return token
 
 
-def _desk(request: web.Request) -> CampaignDesk:
+def campaign_desk(request: web.Request) -> CampaignDesk:
     return CampaignDesk(request.config_dict[STORE], request.config_dict[SETTINGS].campaigns)
 
 
-def _now(request: web.Request) -> datetime:
+def clock_now(request: web.Request) -> datetime:
     return request.config_dict[CLOCK]()
 
 
-async def _campaign(request: web.Request) -> Campaign:
-    return await _desk(request).find(request.match_info["key"])
+async def find_campaign(request: web.Request) -> Campaign:
+    return await campaign_desk(request).find(request.match_info["key"])
 
 
 async def create_campaign(request: web.Request) -> web.Response:
     runner(request)
     data = await json_body(request)
-    desk = _desk(request)
+    desk = campaign_desk(request)
     try:
         body = CampaignBody.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(_problems(exc)) from exc
-    campaign = await desk.create(body.spec(desk), _now(request))
+        raise InvalidRequest(problems(exc)) from exc
+    campaign = await desk.create(body.spec(desk), clock_now(request))
     return web.json_response(campaign_json(campaign), status=201)
 
 
@@ -117,14 +117,16 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def get_campaign(request: web.Request) -> web.Response:
-    return web.json_response(campaign_json(await _campaign(request)))
+    return web.json_response(campaign_json(await find_campaign(request)))
 
 
 async def change_state(request: web.Request) -> web.Response:
     runner(request)
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     state = STATE_ACTIONS[request.match_info["action"]]
-    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, _now(request))
+    changed = await request.config_dict[STORE].set_campaign_state(
+        campaign.id, state, clock_now(request)
+    )
     return web.json_response(campaign_json(changed))
 
 
@@ -133,7 +135,7 @@ async def next_contact(request: web.Request) -> web.Response:
     state when the campaign calls nobody; 204 (with when it is worth asking again) when
     nobody is callable now."""
     token = runner(request)
-    campaign, now, desk = await _campaign(request), _now(request), _desk(request)
+    campaign, now, desk = await find_campaign(request), clock_now(request), campaign_desk(request)
     halted = desk.halted(campaign, now)
     if halted is not None:
         return not_running(campaign, halted)
@@ -160,17 +162,17 @@ async def nobody_callable(desk: CampaignDesk, campaign: Campaign, now: datetime)
 
 async def record_outcome(request: web.Request) -> web.Response:
     token = runner(request)
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     try:
         body = OutcomeBody.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise InvalidRequest(_problems(exc)) from exc
+        raise InvalidRequest(problems(exc)) from exc
     attempt_id = int(request.match_info["attempt_id"])
     store = request.config_dict[STORE]
     attempt, _ = await store.get_attempt(attempt_id)
     if attempt.agent != token.name and token.role is Role.OUTBOUND:
         raise Forbidden(f"attempt {attempt_id} belongs to {attempt.agent!r}")
-    now, desk = _now(request), _desk(request)
+    now, desk = clock_now(request), campaign_desk(request)
     contact = await desk.record(
         campaign, attempt_id, body.as_outcome(), now,
         callback_at=body.callback_at, note=body.note, agent=token.name,
@@ -179,34 +181,35 @@ async def record_outcome(request: web.Request) -> web.Response:
 
 
 async def get_contact(request: web.Request) -> web.Response:
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     contact_id = int(request.match_info["contact_id"])
     history = await request.config_dict[STORE].get_contact(contact_id)
     if history.contact.campaign_id != campaign.id:
         raise NotFound("contact", contact_id)
-    body = contact_json(history.contact, _desk(request).hours(campaign), _now(request))
+    body = contact_json(history.contact, campaign_desk(request).hours(campaign), clock_now(request))
     body["attempts_made"] = [attempt_json(a) for a in history.attempts]
     return web.json_response(body)
 
 
 async def campaign_stats(request: web.Request) -> web.Response:
-    campaign = await _campaign(request)
-    now = _now(request)
-    stats = await _desk(request).stats(campaign, now)
+    campaign = await find_campaign(request)
+    now = clock_now(request)
+    stats = await campaign_desk(request).stats(campaign, now)
     return web.json_response(stats_json(stats, now))
 
 
 async def upload_contacts(request: web.Request) -> web.Response:
     """A CSV body (streamed to a temporary file) loaded into the campaign: the report."""
     runner(request)
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     settings = request.config_dict[SETTINGS]
     explicit = _mapping(request.query.getall("map", []))
+    region, now = settings.routing.default_region, clock_now(request)
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
         load = ListLoad(
-            request.config_dict[STORE], campaign, settings.routing.default_region, _now(request),
+            request.config_dict[STORE], campaign, region, now,
             batch_rows=settings.campaigns.batch_rows, workers=settings.campaigns.workers,
-            explicit=explicit, law=_desk(request).law,
+            explicit=explicit, law=campaign_desk(request).law,
         )  # fmt: skip
         report = await load.run(path, _pool(request))
     return web.json_response(report_json(report))
@@ -218,7 +221,7 @@ async def upload_do_not_call(request: web.Request) -> web.Response:
     settings = request.config_dict[SETTINGS]
     source = request.query.get("source") or f"upload by {token.name}"
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
-        region, now = settings.routing.default_region, _now(request)
+        region, now = settings.routing.default_region, clock_now(request)
         report = await load_do_not_call(
             request.config_dict[STORE], path, source, region, now, settings.campaigns.batch_rows
         )
@@ -254,9 +257,9 @@ async def remove_do_not_call(request: web.Request) -> web.Response:
     try:
         body = RemovalBody.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise InvalidRequest(_problems(exc)) from exc
+        raise InvalidRequest(problems(exc)) from exc
     store = request.config_dict[STORE]
-    removal = await store.remove_do_not_call(phone, token.name, body.reason, _now(request))
+    removal = await store.remove_do_not_call(phone, token.name, body.reason, clock_now(request))
     if removal is None:
         raise NotFound("do-not-call entry", phone)
     log.info("do_not_call_removed", phone=mask(phone), by=token.name, source=removal.source)
@@ -307,7 +310,7 @@ def _mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _problems(exc: ValidationError) -> str:
+def problems(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
     )

@@ -32,6 +32,9 @@ def campaign_json(campaign: Campaign) -> Json:
         "lease": format_duration(policy.lease),
         "ends_at": iso(policy.ends_at),
         "priority": policy.priority,
+        "dialer": policy.dialer,
+        "machine_detection": policy.machine_detection,
+        "voicemail_url": policy.voicemail_url or None,
         "created_at": iso(campaign.created_at),
         "updated_at": iso(campaign.updated_at),
     }
@@ -77,6 +80,9 @@ def attempt_json(attempt: Attempt) -> Json:
         "outcome": attempt.outcome,
         "callback_at": iso(attempt.callback_at),
         "note": attempt.note,
+        "call_sid": attempt.call_sid or None,
+        "answered_by": attempt.answered_by or None,
+        "call_outcome": attempt.call_outcome,
     }
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -45,6 +45,7 @@ from hub.settings.campaigns import CampaignSettings
 from router.calling_law import CallingLaw
 from router.campaign_lists import list_phone
 from router.campaigns import CallingHours, after_outcome, check_policy, is_ended, slot_key
+from router.dialer import CONVERSATIONAL
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.campaigns")
@@ -167,14 +168,28 @@ class CampaignDesk:
         ends = campaign.policy.ends_at
         return opening if opening is None or ends is None or opening < ends else None
 
-    async def next_lease(self, campaign: Campaign, agent: str, now: datetime) -> Lease | None:
+    async def callable_slots(self, campaign: Campaign, now: datetime) -> list[str]:
+        """The slots callable now ([] when the campaign calls nobody)."""
         if self.halted(campaign, now) is not None:
-            return None
+            return []
         slots = await self.store.campaign_slots(campaign.id)
-        callable_slots = self.hours(campaign).open_slots(slots, now)
+        return self.hours(campaign).open_slots(slots, now)
+
+    async def next_lease(
+        self,
+        campaign: Campaign,
+        agent: str,
+        now: datetime,
+        hold: timedelta | None = None,
+        slots: list[str] | None = None,
+    ) -> Lease | None:
+        """The most pressing contact callable *now* (hours, suppression and leases checked
+        by the store in the same atomic step), leased to `agent` for `hold` (default: the
+        campaign's lease)."""
+        callable_slots = await self.callable_slots(campaign, now) if slots is None else slots
         if not callable_slots:
             return None
-        until = now + campaign.policy.lease
+        until = now + (campaign.policy.lease if hold is None else hold)
         return await self.store.next_contact(campaign.id, callable_slots, agent, now, until)
 
     async def record(  # noqa: PLR0913  # an outcome is all of these
@@ -191,6 +206,10 @@ class CampaignDesk:
         attempt, contact = await self.store.get_attempt(attempt_id)
         if attempt.campaign_id != campaign.id:
             raise NotFound("attempt", attempt_id)
+        refines = attempt.refinable
+        if refines and outcome not in CONVERSATIONAL:
+            allowed = ", ".join(sorted(CONVERSATIONAL))
+            raise InvalidRequest(f"the call was answered: its outcome is one of {allowed}")
         hours = self.hours(campaign)
         try:
             change = after_outcome(
@@ -198,7 +217,22 @@ class CampaignDesk:
             )
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from exc
-        return await self.store.record_outcome(attempt_id, replace(change, note=note), now)
+        change = replace(change, note=note, refines=refines)
+        return await self.store.record_outcome(attempt_id, change, now)
+
+    async def record_call(
+        self,
+        campaign: Campaign,
+        attempt_id: int,
+        outcome: CallOutcome,
+        call_sid: str,
+        now: datetime,
+    ) -> CampaignContact:
+        """What a dialled call itself ended as (from its status callback); Conflict when the
+        attempt is closed already (a retried callback, or the agent recorded it first)."""
+        _, contact = await self.store.get_attempt(attempt_id)
+        change = after_outcome(self.hours(campaign), contact, outcome, now)
+        return await self.store.record_outcome(attempt_id, replace(change, call_sid=call_sid), now)
 
     async def stats(self, campaign: Campaign, now: datetime) -> CampaignStats:
         slots = await self.store.campaign_slots(campaign.id)

@@ -21,6 +21,10 @@ max_upload_mb = 1024                # largest list over POST /api/campaigns/{id}
 legal_hours = "08:00-21:00"         # the law's floor, callee local time: no campaign widens it
 legal_hours_by_country = { FR = "10:00-20:00" }   # stricter where the law is (ISO country)
 allow_outside_legal_hours = false   # true lifts the law for every campaign (logged at start)
+dial_hold = "1h"                    # a dialled contact and its agent held until the call ends
+ring_timeout = 25                   # seconds a dialled number rings before no-answer
+dial_tick = "5s"                    # how often the progressive dialer looks at ready agents
+dial_concurrency = 16               # dials placed at once by one hub
 ```
 
 A country's hours apply to the time zones the tz database lists for it (tzdata's zone.tab),
@@ -62,6 +66,10 @@ class CampaignSettings(Section):
     legal_hours: str = LEGAL_HOURS
     legal_hours_by_country: dict[str, str] = Field(default_factory=dict)
     allow_outside_legal_hours: bool = False
+    dial_hold: Duration = timedelta(hours=1)
+    ring_timeout: int = Field(25, ge=5, le=600)
+    dial_tick: Duration = timedelta(seconds=5)
+    dial_concurrency: int = Field(16, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _usable(self) -> Self:
