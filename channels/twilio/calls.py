@@ -1,7 +1,7 @@
 """Outbound calls through Twilio's Calls API (aiohttp, basic auth).
 
     POST {api_base}/2010-04-01/Accounts/{AccountSid}/Calls.json
-    To, From, Url, StatusCallback, StatusCallbackEvent (repeated), Timeout[, MachineDetection]
+    To, From, Url, StatusCallback, StatusCallbackEvent, Timeout[, MachineDetection]
     POST {api_base}/2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json   Twiml (update)
 
 Twilio answers a created call with its sid, then requests `Url` for the call's TwiML when
@@ -24,7 +24,10 @@ import aiohttp
 from channels.twilio.sms_sender import MAX_RETRY_AFTER, twilio_error
 from core.errors import HubError
 
-EVENTS = ("initiated", "ringing", "answered", "completed")
+EVENTS = ("completed",)
+"""The progress the hub asks to hear of: only the end (any final status comes as the
+`completed` event). The answer is heard through `Url`; initiated, ringing and answered
+events would cost a webhook each and decide nothing."""
 
 
 class CallRefused(HubError):

@@ -220,9 +220,10 @@ class CampaignDesk:
         change = replace(change, note=note, refines=refines)
         return await self.store.record_outcome(attempt_id, change, now)
 
-    async def record_call(
+    async def record_call(  # a call's end is all of these
         self,
         campaign: Campaign,
+        contact: CampaignContact,
         attempt_id: int,
         outcome: CallOutcome,
         call_sid: str,
@@ -230,7 +231,6 @@ class CampaignDesk:
     ) -> CampaignContact:
         """What a dialled call itself ended as (from its status callback); Conflict when the
         attempt is closed already (a retried callback, or the agent recorded it first)."""
-        _, contact = await self.store.get_attempt(attempt_id)
         change = after_outcome(self.hours(campaign), contact, outcome, now)
         return await self.store.record_outcome(attempt_id, replace(change, call_sid=call_sid), now)
 

@@ -19,8 +19,9 @@ conversational outcome (resolved, callback, wrong_number, do_not_call) to an ans
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -30,12 +31,13 @@ from twilio.twiml.voice_response import VoiceResponse
 from channels.twilio import dialer as tw
 from channels.twilio.calls import CallRefused, CallRequest, TwilioCalls
 from channels.twilio.dialer import BASE, CallEvent
-from core.campaigns import Attempt, CallOutcome, Campaign, Lease
+from core.campaigns import Attempt, CallOutcome, Campaign, CampaignContact, Lease
 from core.errors import Conflict, NotFound
 from core.identity import mask
 from hub.campaigns.desk import CampaignDesk
 from hub.settings.campaigns import CampaignSettings
 from router.dialer import call_outcome, is_machine
+from storage.base import Store
 
 log = structlog.get_logger("contacthub.dialer")
 
@@ -55,12 +57,42 @@ class DialerUrls:
 
 
 @dataclass(slots=True)
+class Recent:
+    """Campaigns and their slots as read at most `ttl` seconds ago: each dial and each
+    callback needs them, and they change rarely. Nothing that must be current is taken from
+    here: the store's next_contact checks the campaign's state and each contact itself."""
+
+    store: Store
+    ttl: float = 1.0
+    _campaigns: dict[int, tuple[float, Campaign]] = field(default_factory=dict)
+    _slots: dict[int, tuple[float, list[str]]] = field(default_factory=dict)
+
+    async def campaign(self, campaign_id: int) -> Campaign:
+        found = self._campaigns.get(campaign_id)
+        if found is None or found[0] < time.monotonic():
+            campaign = await self.store.get_campaign(campaign_id)
+            found = self._campaigns[campaign_id] = (time.monotonic() + self.ttl, campaign)
+        return found[1]
+
+    async def slots(self, campaign_id: int) -> list[str]:
+        found = self._slots.get(campaign_id)
+        if found is None or found[0] < time.monotonic():
+            slots = await self.store.campaign_slots(campaign_id)
+            found = self._slots[campaign_id] = (time.monotonic() + self.ttl, slots)
+        return found[1]
+
+
+@dataclass(slots=True)
 class Dialer:
     desk: CampaignDesk
     calls: TwilioCalls
     urls: DialerUrls
     clock: Callable[[], datetime]
     on_agent_freed: AgentFreed | None = None
+    recent: Recent = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recent = Recent(self.desk.store)
 
     @property
     def settings(self) -> CampaignSettings:
@@ -111,14 +143,17 @@ class Dialer:
         except CallRefused as exc:
             log.warning("dial_refused", attempt=attempt.id, phone=mask(lease.contact.phone),
                         reason=exc.message)  # fmt: skip
-            await self.desk.record_call(campaign, attempt.id, CallOutcome.FAILED, "", self.clock())
+            failed = CallOutcome.FAILED
+            await self.desk.record_call(
+                campaign, lease.contact, attempt.id, failed, "", self.clock()
+            )
             return False
         await self.desk.store.set_call(attempt.id, sid)
         log.info("dialled", attempt=attempt.id, agent=attempt.agent, call_sid=sid)
         return True
 
     async def contact_answered(self, event: CallEvent) -> VoiceResponse:
-        attempt, campaign = await self._attempt(event)
+        attempt, _, campaign = await self._attempt(event)
         await self.desk.store.set_call(attempt.id, event.call_sid, event.answered_by)
         bridge = event.query.get("bridge", "")
         if is_machine(event.answered_by):
@@ -132,12 +167,13 @@ class Dialer:
         return tw.to_agent(agent.endpoint, self.caller_id(campaign), self.settings.ring_timeout)
 
     async def contact_status(self, event: CallEvent) -> None:
-        attempt, campaign = await self._attempt(event)
+        attempt, contact, campaign = await self._attempt(event)
         outcome = call_outcome(event.status, event.answered_by or attempt.answered_by)
         if outcome is None:
             return  # initiated, ringing, answered: the call goes on
+        now = self.clock()
         try:
-            await self.desk.record_call(campaign, attempt.id, outcome, event.call_sid, self.clock())
+            await self.desk.record_call(campaign, contact, attempt.id, outcome, event.call_sid, now)
         except Conflict:
             log.info("call_status_repeated", attempt=attempt.id, call_sid=event.call_sid)
             return  # a retried callback, or the agent recorded the attempt first
@@ -152,11 +188,11 @@ class Dialer:
         if call_outcome(event.status) not in (None, CallOutcome.ANSWERED):
             log.info("agent_not_reached", agent=event.query.get("agent"), status=event.status)
 
-    async def _attempt(self, event: CallEvent) -> tuple[Attempt, Campaign]:
-        attempt, _ = await self.desk.store.get_attempt(event.number("attempt"))
+    async def _attempt(self, event: CallEvent) -> tuple[Attempt, CampaignContact, Campaign]:
+        attempt, contact = await self.desk.store.get_attempt(event.number("attempt"))
         if attempt.call_sid and attempt.call_sid != event.call_sid:
             raise NotFound("call of attempt", attempt.id)  # not the call this attempt placed
-        return attempt, await self.desk.store.get_campaign(attempt.campaign_id)
+        return attempt, contact, await self.recent.campaign(attempt.campaign_id)
 
     async def _tell_agent(self, bridge: str, text: str) -> None:
         """The agent waiting in the room hears why nobody joins, then the call ends."""

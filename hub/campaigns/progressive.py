@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -46,26 +48,36 @@ class Progressive:
     def __post_init__(self) -> None:
         self.dialer.on_agent_freed = self.freed
 
+    def freed(self, agent: str, outcome: CallOutcome) -> None:
+        """A progressive call ended. After a conversation the agent wraps up (not ready);
+        otherwise they go on, still held, to the next contact."""
+        if outcome is CallOutcome.ANSWERED:
+            self._spawn(self._wrap_up(agent))
+        else:
+            self._spawn(self._go_on(agent))
+
     def kick(self, agent: str) -> None:
         """Dial for `agent` now, without waiting (an API call or a webhook said so)."""
-        task = asyncio.get_running_loop().create_task(self._kick(agent))
+        self._spawn(self._kick(agent))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def freed(self, agent: str, outcome: CallOutcome) -> None:
-        """A progressive call ended: the agent is free; ready again unless they talked."""
-        self.kick_after_release(agent, ready=None if outcome is not CallOutcome.ANSWERED else False)
+    async def _wrap_up(self, agent: str) -> None:
+        await self.dialer.desk.store.release_dialer_agent(agent, self.dialer.clock(), ready=False)
 
-    def kick_after_release(self, agent: str, ready: bool | None) -> None:
-        task = asyncio.get_running_loop().create_task(self._release(agent, ready))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _release(self, agent: str, ready: bool | None) -> None:
-        store, now = self.dialer.desk.store, self.dialer.clock()
-        released = await store.release_dialer_agent(agent, now, ready)
-        if released is not None and released.ready:
-            await self._kick(agent)
+    async def _go_on(self, name: str) -> None:
+        store = self.dialer.desk.store
+        try:
+            agent = await store.get_dialer_agent(name)
+            if not agent.ready:  # they said not ready during the call
+                await store.release_dialer_agent(name, self.dialer.clock())
+                return
+            await self.dial_for(agent, taken=True)
+        except HubError as exc:
+            log.error("dial_failed", agent=name, error=exc.message)
 
     async def _kick(self, name: str) -> None:
         try:
@@ -73,29 +85,39 @@ class Progressive:
         except HubError as exc:
             log.error("dial_failed", agent=name, error=exc.message)
 
-    async def dial_for(self, agent: DialerAgent) -> bool:
-        """Take the agent, lease a contact callable now and call it; False when nothing
-        was dialled (not ready, busy, nobody callable, the campaign halted)."""
-        desk, now = self.dialer.desk, self.dialer.clock()
-        campaign = await desk.store.get_campaign(agent.campaign_id)
-        if campaign.policy.dialer is not DialerMode.PROGRESSIVE:
+    async def dial_for(self, agent: DialerAgent, *, taken: bool = False) -> bool:
+        """Take the agent (unless `taken`: held since their last call), lease a contact
+        callable now and call it; False when nothing was dialled (not ready, busy, nobody
+        callable, the campaign halted), the agent then free again."""
+        dialer, now = self.dialer, self.dialer.clock()
+        store, hold = dialer.desk.store, dialer.settings.dial_hold
+        slots = await self._callable(agent, now)
+        if not taken and (
+            not slots or await store.take_dialer_agent(agent.name, now, now + hold) is None
+        ):
             return False
-        slots = await desk.callable_slots(campaign, now)
-        if not slots:
-            return False
-        hold = self.dialer.settings.dial_hold
-        if await desk.store.take_dialer_agent(agent.name, now, now + hold) is None:
-            return False
-        self.stats.decisions += 1
         dialled = False
         try:
-            lease = await desk.next_lease(campaign, agent.name, now, hold, slots)
-            dialled = lease is not None and await self.dialer.dial(campaign, lease)
+            if slots:
+                self.stats.decisions += 1
+                campaign = await dialer.recent.campaign(agent.campaign_id)
+                lease = await dialer.desk.next_lease(campaign, agent.name, now, hold, slots)
+                dialled = lease is not None and await dialer.dial(campaign, lease)
         finally:
             if not dialled:
-                await desk.store.release_dialer_agent(agent.name, self.dialer.clock())
+                await store.release_dialer_agent(agent.name, dialer.clock())
         self.stats.dialled += dialled
         return dialled
+
+    async def _callable(self, agent: DialerAgent, now: datetime) -> list[str]:
+        """The slots of the agent's campaign callable now; [] unless it dials progressively."""
+        recent = self.dialer.recent
+        campaign = await recent.campaign(agent.campaign_id)
+        if campaign.policy.dialer is not DialerMode.PROGRESSIVE:
+            return []
+        if self.dialer.desk.halted(campaign, now) is not None:
+            return []
+        return self.dialer.desk.hours(campaign).open_slots(await recent.slots(campaign.id), now)
 
     async def idle(self) -> None:
         """Wait for the dials under way to be placed (tests, the benchmark, shutdown)."""
