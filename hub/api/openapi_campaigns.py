@@ -28,6 +28,11 @@ def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]
     return {"summary": summary, "responses": {**responses, **_ERRORS}, **extra}
 
 
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required or []}
+    return {"content": {"application/json": {"schema": schema}}}
+
+
 def _json(schema: str) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{schema}"}
     return {"content": {"application/json": {"schema": ref}}}
@@ -167,6 +172,29 @@ PATHS: dict[str, Any] = {
             {"200": _ok("Lease"), "204": _NOBODY, "409": _HALTED},
         ),
     },
+    "/api/campaigns/{id}/dial": {
+        "parameters": [_KEY],
+        "post": _op(
+            "Agent-first: ring the caller's endpoint, bridge the next contact on answer",
+            {
+                "202": {"description": "the agent is being rung: {call_sid, agent, endpoint}"},
+                "204": _NOBODY,
+                "409": _HALTED,
+                "502": _ERROR,
+            },
+            requestBody=_object({"endpoint": {"type": "string"}}),
+        ),
+    },
+    "/api/campaigns/{id}/agents/me": {
+        "parameters": [_KEY],
+        "put": _op(
+            "Where the hub reaches the caller and whether a progressive campaign dials for them",
+            {"200": {"description": "the agent's dialer entry"}, "409": _ERROR},
+            requestBody=_object(
+                {"endpoint": {"type": "string"}, "ready": {"type": "boolean"}}, ["endpoint"]
+            ),
+        ),
+    },
     "/api/campaigns/{id}/attempts/{attempt_id}": {
         "parameters": [
             _KEY,
@@ -203,17 +231,7 @@ PATHS: dict[str, Any] = {
         "delete": _op(
             "Take a number off the do-not-call list (supervisor), recorded with who and why",
             {"200": {"description": "the removal: entry, removed_by, reason, removed_at"}},
-            requestBody={
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["reason"],
-                            "properties": {"reason": {"type": "string", "minLength": 3}},
-                        }
-                    }
-                }
-            },
+            requestBody=_object({"reason": {"type": "string", "minLength": 3}}, ["reason"]),
         ),
     },
 }

@@ -51,9 +51,6 @@ MAX_LISTED = 100
 MAX_ROW_LINES = 20
 """Lines one row may span (quoted line breaks); more is taken for an unclosed quote."""
 
-CHECK_ROWS = 50_000
-"""Rows per step of the structure check (read and dropped)."""
-
 Progress = Callable[[int, int], None]
 """Told (bytes read, rows read) after each stored batch."""
 
@@ -150,10 +147,7 @@ class ListReader:
             for fields in self._csv:
                 first, self._line = self._line + 1, self._csv.line_num
                 if self._line - first >= MAX_ROW_LINES:
-                    raise InvalidRequest(
-                        f"line {first}: a quoted field runs over {self._line - first + 1} "
-                        "lines (a quote that is never closed?)"
-                    )
+                    raise _runs_over(first, self._line)
                 if any(f.strip() for f in fields):
                     rows.append((first, fields))
                     if len(rows) >= size:
@@ -161,6 +155,27 @@ class ListReader:
         except csv.Error as exc:
             raise InvalidRequest(f"line {self._line + 1}: {_structure(exc)}") from exc
         return rows
+
+    def scan(self) -> int:
+        """Read the rest as `batch` would, keeping nothing (the loop `batch` runs, without
+        the rows: a tenth of its time); the records read, or InvalidRequest."""
+        reader, line, records = self._csv, self._line, 0
+        try:
+            for _ in reader:
+                first, line = line + 1, reader.line_num
+                if line - first >= MAX_ROW_LINES:
+                    raise _runs_over(first, line)
+                records += 1
+        except csv.Error as exc:
+            raise InvalidRequest(f"line {line + 1}: {_structure(exc)}") from exc
+        return records
+
+
+def _runs_over(first: int, last: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"line {first}: a quoted field runs over {last - first + 1} lines "
+        "(a quote that is never closed?)"
+    )
 
 
 def _structure(error: csv.Error) -> str:
@@ -177,12 +192,8 @@ def check_structure(path: Path, explicit: Mapping[str, str] | None = None) -> in
     """Read the whole file as CSV without keeping it: its rows, or InvalidRequest for the
     first line where its structure breaks (a quote never closed, text after a closing
     quote, a NUL byte) or its header cannot be read."""
-    rows = 0
     with open_list(path) as stream:
-        reader = ListReader(stream, explicit)
-        while batch := reader.batch(CHECK_ROWS):
-            rows += len(batch)
-    return rows
+        return ListReader(stream, explicit).scan()
 
 
 def open_list(path: Path) -> IO[str]:

@@ -310,7 +310,8 @@ async def test_the_openapi_document_describes_the_campaign_api(hub: Hub) -> None
     for path in (
         "/api/campaigns", "/api/campaigns/{id}", "/api/campaigns/{id}/contacts",
         "/api/campaigns/{id}/next", "/api/campaigns/{id}/attempts/{attempt_id}",
-        "/api/campaigns/{id}/stats", "/api/do-not-call",
+        "/api/campaigns/{id}/stats", "/api/do-not-call", "/api/campaigns/{id}/dial",
+        "/api/campaigns/{id}/agents/me",
     ):  # fmt: skip
         assert path in paths
 
