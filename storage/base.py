@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from core.campaigns import (
     Attempt,
+    CallOutcome,
     Campaign,
     CampaignContact,
     CampaignCounts,
@@ -261,6 +262,10 @@ class Store(Protocol):
     async def set_call(self, attempt_id: int, call_sid: str, answered_by: str = "") -> Attempt:
         """Note the Twilio call that dials an attempt (the first sid stays) and, once known,
         who answered it; NotFound."""
+
+    async def end_call(self, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+        """Note what a dialled call ended as, once: True the first time (the caller then
+        records the outcome and frees the agent), False for a repeated status callback."""
 
     async def put_dialer_agent(
         self, name: str, campaign_id: int, endpoint: str, now: datetime, *, ready: bool

@@ -12,9 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.demo.twilio_calls import CallsEmulator
-
-ERRORS_URL = "https://www.twilio.com/docs/errors/"
+from hub.demo.twilio_calls import CallsEmulator, twilio_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +20,6 @@ class Received:
     path: str
     form: dict[str, str]
     authorized: bool
-
-
-def twilio_error(status: int, code: int, message: str) -> web.Response:
-    body = {"code": code, "message": message, "more_info": f"{ERRORS_URL}{code}", "status": status}
-    return web.json_response(body, status=status)
 
 
 @dataclass

@@ -171,13 +171,16 @@ class Dialer:
         outcome = call_outcome(event.status, event.answered_by or attempt.answered_by)
         if outcome is None:
             return  # initiated, ringing, answered: the call goes on
+        if not await self.desk.store.end_call(attempt.id, event.call_sid, outcome):
+            log.info("call_status_repeated", attempt=attempt.id, call_sid=event.call_sid)
+            return  # a retried callback: its call's end was heard already
         now = self.clock()
         try:
             await self.desk.record_call(campaign, contact, attempt.id, outcome, event.call_sid, now)
-        except Conflict:
-            log.info("call_status_repeated", attempt=attempt.id, call_sid=event.call_sid)
-            return  # a retried callback, or the agent recorded the attempt first
-        log.info("call_outcome", attempt=attempt.id, outcome=outcome, call_sid=event.call_sid)
+        except Conflict:  # the agent recorded the attempt during the call: theirs stands
+            log.info("call_outcome_after_agent", attempt=attempt.id, outcome=outcome)
+        else:
+            log.info("call_outcome", attempt=attempt.id, outcome=outcome, call_sid=event.call_sid)
         bridge = event.query.get("bridge", "")
         if bridge and outcome is not CallOutcome.ANSWERED:
             await self._tell_agent(bridge, f"The call ended: {outcome.replace('_', ' ')}.")

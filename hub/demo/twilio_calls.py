@@ -66,6 +66,7 @@ class EmulatedCall:
 
 
 def twilio_error(status: int, code: int, message: str) -> web.Response:
+    """An error as Twilio's REST API answers it."""
     body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
             "status": status}  # fmt: skip
     return web.json_response(body, status=status)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from core.campaigns import Attempt, DoNotCallRemoval
+from core.campaigns import Attempt, CallOutcome, DoNotCallRemoval
 from core.dialer import DialerAgent
 from core.errors import NotFound
 from storage.redis.campaigns import attempt_from
@@ -56,6 +56,12 @@ class RedisDialer:
         if reply is None:
             raise NotFound("attempt", attempt_id)
         return attempt_from(pairs(reply))
+
+    async def end_call(self, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+        reply = await self._run("campaign", "end_call", attempt_id, call_sid, outcome)
+        if reply is None:
+            raise NotFound("attempt", attempt_id)
+        return bool(reply)
 
     async def put_dialer_agent(
         self, name: str, campaign_id: int, endpoint: str, now: datetime, *, ready: bool

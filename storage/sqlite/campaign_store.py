@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, TypeVarTuple
 
 from core.campaigns import (
     Attempt,
+    CallOutcome,
     Campaign,
     CampaignContact,
     CampaignCounts,
@@ -122,6 +123,9 @@ class SqliteCampaigns:
 
     async def set_call(self, attempt_id: int, call_sid: str, answered_by: str = "") -> Attempt:
         return await self._writer.write(c.set_call, attempt_id, call_sid, answered_by)
+
+    async def end_call(self, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+        return await self._writer.write(c.end_call, attempt_id, call_sid, outcome)
 
     async def put_dialer_agent(
         self, name: str, campaign_id: int, endpoint: str, now: datetime, *, ready: bool

@@ -248,6 +248,16 @@ def set_call(db: sqlite3.Connection, attempt_id: int, call_sid: str, answered_by
     return _attempt(db, attempt_id)
 
 
+def end_call(db: sqlite3.Connection, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+    _attempt(db, attempt_id)
+    cursor = db.execute(
+        "UPDATE campaign_attempts SET call_outcome = ?, call_sid = coalesce(call_sid, ?) "
+        "WHERE id = ? AND call_outcome IS NULL",
+        (outcome, call_sid, attempt_id),
+    )
+    return cursor.rowcount == 1
+
+
 def get_contact(db: sqlite3.Connection, contact_id: int) -> ContactHistory:
     rows = db.execute(
         f"SELECT {ATTEMPT_COLUMNS} FROM campaign_attempts WHERE contact_id = ? "  # noqa: S608  # our column constants; values bound

@@ -359,3 +359,30 @@ async def test_dialing_answers_like_next_for_a_halted_campaign(
         f"twilio 400: 21215 Account not authorized to call {ANN}.",
     )
     assert emulator.voice.calls == []
+
+
+async def test_an_outcome_typed_during_the_call_stands_and_the_agent_wraps_up(
+    hub: Hub, emulator: TwilioEmulator
+) -> None:
+    """The agent records before Twilio reports the end: the call's end still frees the
+    agent (once, however often the callback comes), and the agent's outcome stays."""
+    emulator.voice.callees[ADA] = Callee(hold=True)
+    emulator.voice.repeat_final = 1
+    ann = await hub.token(Role.OUTBOUND, "ann")
+    await campaign(hub, ann, [ADA, GRACE], dialer="progressive")
+    await ready(hub, ann, ANN)
+    await settle(hub, emulator.voice)
+    (attempt,) = (await history(hub, ann, ADA))["attempts_made"]
+    path = f"/api/campaigns/spring/attempts/{attempt['id']}"
+    status, moved = await post(hub, path, ann, json={"outcome": "resolved"})
+    assert (status, moved["state"]) == (200, "completed")
+    emulator.voice.hang_up(only(emulator.voice.to(ADA)).sid)
+    await settle(hub, emulator.voice)
+    agent = await hub.store.get_dialer_agent("ann")
+    assert (agent.ready, agent.busy_until) == (False, None)  # wrapping up, not stuck busy
+    (closed,) = (await history(hub, ann, ADA))["attempts_made"]
+    assert (closed["outcome"], closed["call_outcome"]) == ("resolved", "answered")
+    assert emulator.voice.to(GRACE) == []
+    await ready(hub, ann, ANN)
+    await settle(hub, emulator.voice)
+    assert len(emulator.voice.to(GRACE)) == 1

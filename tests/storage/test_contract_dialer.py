@@ -145,3 +145,15 @@ async def test_a_number_comes_off_the_do_not_call_list_with_who_and_why(store: S
         ("registry", "sue"), ("complaint", "tom"),
     ]  # fmt: skip
     assert await store.do_not_call_removals(phone(2)) == []
+
+
+async def test_a_calls_end_is_noted_once(store: Store) -> None:
+    lease = await dialled(store)
+    assert await store.end_call(lease.attempt.id, "CA1", CallOutcome.NO_ANSWER) is True
+    assert await store.end_call(lease.attempt.id, "CA1", CallOutcome.NO_ANSWER) is False
+    attempt, _ = await store.get_attempt(lease.attempt.id)
+    assert (attempt.call_sid, attempt.call_outcome, attempt.outcome) == (
+        "CA1", CallOutcome.NO_ANSWER, None,
+    )  # fmt: skip
+    with pytest.raises(NotFound):
+        await store.end_call(999, "CA9", CallOutcome.BUSY)

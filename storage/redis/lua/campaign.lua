@@ -260,6 +260,19 @@ local function set_call(aid, sid, answered_by)
   return redis.call('HGETALL', k('at', aid))
 end
 
+-- What a dialled call ended as, noted once: 1 the first time, 0 for a repeated callback.
+local function end_call(aid, sid, outcome)
+  if redis.call('EXISTS', k('at', aid)) == 0 then
+    return false
+  end
+  if redis.call('HEXISTS', k('at', aid), 'call_outcome') == 1 then
+    return 0
+  end
+  redis.call('HSET', k('at', aid), 'call_outcome', outcome)
+  redis.call('HSETNX', k('at', aid), 'call_sid', sid)
+  return 1
+end
+
 -- Off the do-not-call list, the entry kept with who and why (a JSON line per removal).
 local function remove_dnc(phone, by, reason, now)
   local entry = redis.call('HGET', k('dnc'), phone)
@@ -327,5 +340,7 @@ elseif op == 'dnc_remove' then
   return remove_dnc(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 elseif op == 'call' then
   return set_call(ARGV[2], ARGV[3], ARGV[4])
+elseif op == 'end_call' then
+  return end_call(ARGV[2], ARGV[3], ARGV[4])
 end
 return redis.error_reply('unknown campaign operation ' .. tostring(op))
