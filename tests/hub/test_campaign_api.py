@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.model import Role
-from tests.conftest import Hub, StartHub
+from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.campaign_support import NOON, Clock
 
 ALL_DAY = {"hours": "00:00-24:00"}  # the campaign's own window: all the law allows
@@ -373,3 +373,21 @@ async def test_a_supervisor_takes_a_number_off_the_do_not_call_list_saying_why(h
     await running_campaign(hub, ann)
     report = await upload(hub, ann, "spring", "phone\n2125550100\n")
     assert (report["accepted"], report["suppressed"]) == (1, 0)
+
+
+async def test_only_the_operators_config_lifts_the_legal_hours(
+    start_hub: StartHub, make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """allow_outside_legal_hours is the config's, said at start; then 02:50 is callable."""
+    night = Clock(datetime(2036, 6, 12, 2, 50, tzinfo=ZoneInfo("America/New_York")))
+    hub = await start_hub(make_settings(campaigns={"allow_outside_legal_hours": True}), clock=night)
+    assert "calling_hours_unrestricted" in capsys.readouterr().out
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    await running_campaign(hub, auth)
+    await upload(hub, auth, "spring", "phone\n2125550100\n")
+    status, lease = await post(hub, "/api/campaigns/spring/next", auth)
+    assert (status, lease["contact"]["local_time"]) == (200, "2036-06-12T02:50-04:00")
+    status, answer = await post(
+        hub, "/api/campaigns", auth, json={"name": "x", "allow_outside_legal_hours": True}
+    )
+    assert (status, "allow_outside_legal_hours" in answer["error"]) == (400, True)
