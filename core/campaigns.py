@@ -30,6 +30,11 @@ class CampaignState(StrEnum):
     STOPPED = "stopped"
 
 
+class DialerMode(StrEnum):
+    MANUAL = "manual"  # agents ask for the next contact (and may have the hub dial them first)
+    PROGRESSIVE = "progressive"  # the hub dials a contact for each ready agent, one each
+
+
 class ContactState(StrEnum):
     QUEUED = "queued"  # waiting for its next attempt (its time and its window)
     LEASED = "leased"  # handed to an agent, until the outcome or the lease's end
@@ -94,6 +99,9 @@ class CampaignPolicy:
     lease: timedelta = timedelta(minutes=10)
     ends_at: datetime | None = None
     priority: Priority = Priority.NORMAL
+    dialer: DialerMode = DialerMode.MANUAL
+    machine_detection: bool = False  # Twilio's AMD: a machine is voicemail, not an agent's
+    voicemail_url: str = ""  # audio played to a machine before hanging up ("": none)
 
     def delay(self, outcome: str) -> timedelta:
         return dict(self.retry).get(outcome, timedelta(hours=1))
@@ -110,6 +118,9 @@ class CampaignPolicy:
                 "lease": self.lease.total_seconds(),
                 "ends_at": None if self.ends_at is None else self.ends_at.timestamp(),
                 "priority": self.priority.value,
+                "dialer": self.dialer.value,
+                "machine_detection": self.machine_detection,
+                "voicemail_url": self.voicemail_url,
             }
         )
 
@@ -127,6 +138,10 @@ class CampaignPolicy:
             lease=timedelta(seconds=data["lease"]),
             ends_at=None if ends is None else datetime.fromtimestamp(ends, UTC),
             priority=Priority(data["priority"]),
+            # Policies stored before the dialer existed dial nothing by themselves.
+            dialer=DialerMode(data.get("dialer", DialerMode.MANUAL)),
+            machine_detection=bool(data.get("machine_detection", False)),
+            voicemail_url=str(data.get("voicemail_url", "")),
         )
 
 
@@ -232,6 +247,14 @@ class Attempt:
     outcome: CallOutcome | None = None
     callback_at: datetime | None = None
     note: str = ""
+    call_sid: str = ""  # the Twilio call that dialled the contact ("": dialled by hand)
+    answered_by: str = ""  # Twilio's AnsweredBy (human, machine_start, ...) with AMD on
+    call_outcome: CallOutcome | None = None  # what the call itself ended as
+
+    @property
+    def refinable(self) -> bool:
+        """A dialled call a person answered, its conversational outcome not yet recorded."""
+        return self.call_outcome is CallOutcome.ANSWERED and self.outcome is CallOutcome.ANSWERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +276,8 @@ class OutcomeChange:
     callback_at: datetime | None = None
     note: str = ""
     do_not_call: str | None = None  # the source to add the number to the do-not-call list
+    call_sid: str = ""  # set: the outcome is the call's own, from its status callback
+    refines: bool = False  # an agent's outcome of a call the dialer recorded as answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +291,18 @@ class DoNotCall:
     phone: str
     source: str
     added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DoNotCallRemoval:
+    """A number taken off the do-not-call list: the entry as it was, who removed it, why."""
+
+    phone: str
+    source: str
+    added_at: datetime
+    removed_by: str
+    reason: str
+    removed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,27 +6,32 @@ Every long-lived resource (the store, channel listeners) is opened and closed in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 from aiohttp import web
 
+from channels.base import utcnow
 from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub.api.app import build_api
+from hub.campaigns.desk import announce_law
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Routing, RulesKeeper, initial_rules, watching
 from hub.settings.tree import Settings
-from hub.state import CHANNELS, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.state import CHANNELS, CLOCK, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
 from hub.wiring.acknowledgements import email_acknowledger
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
+from hub.wiring.dialer import mount_dialer
 from hub.wiring.services import Services
 from storage.base import open_store
 
 
-def build_app(settings: Settings) -> web.Application:
+def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web.Application:
+    announce_law(settings.campaigns)
     metrics = Metrics()
     store = open_store(settings.storage.url)
     routing = Routing(initial_rules(settings.routing.rules), settings.routing.max_explanation_lines)
@@ -38,6 +43,7 @@ def build_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
     )
     app[SETTINGS] = settings
+    app[CLOCK] = clock
     app[STORE] = store
     app[ROUTING] = routing
     app[RULES] = keeper
@@ -48,6 +54,7 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     services = Services(store, routing, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
+    mount_dialer(app, settings, store, clock)
     app.add_routes(
         [
             web.get("/healthz", healthz),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from aiohttp import web
 
@@ -21,3 +22,5 @@ METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)
 SENDERS: web.AppKey[Mapping[str, Sender]] = web.AppKey("senders")
 CHANNELS: web.AppKey[list[Channel]] = web.AppKey("channels")
+CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
+"""The app's clock (UTC): the wall clock, or a test's, so calling hours are testable at noon."""

@@ -24,6 +24,7 @@ from phonenumbers import timezone as phone_zones
 from core.campaigns import CampaignPolicy, NewContact
 from core.errors import PayloadError
 from core.identity import email_identity
+from router.calling_law import LEGAL, CallingLaw
 from router.campaigns import CallingHours, slot_key, window_ranges
 
 COLUMNS = ("phone", "name", "email", "external_ref", "notes", "preferred_time")
@@ -77,6 +78,10 @@ def map_header(header: Sequence[str], explicit: Mapping[str, str] | None = None)
     unknown = sorted(set(wanted) - set(COLUMNS))
     if unknown:
         raise ValueError(f"unknown column(s) to map: {', '.join(unknown)}")
+    absent = [f"{(explicit or {})[c]!r} (for {c})" for c, n in wanted.items() if n not in folded]
+    if absent:
+        listed = ", ".join(repr(h) for h in header) or "none"
+        raise ValueError(f"no column {' or '.join(absent)} in the header; its columns: {listed}")
     positions: dict[str, int] = {}
     for index, name in enumerate(folded):
         column = next((c for c, n in wanted.items() if n == name), None)
@@ -194,6 +199,7 @@ class Normaliser:
     region: str
     policy: CampaignPolicy
     now: datetime
+    law: CallingLaw = LEGAL
 
     def rows(self, rows: Iterable[Row]) -> list[NewContact | Invalid]:
         positions = self.columns.positions
@@ -227,7 +233,7 @@ class Normaliser:
         key = (zones, window)
         slot = slots[key] if key in slots else slots.setdefault(key, self._slot(zones, window))
         if slot is None:
-            raise ValueError(_never_callable(zones, window, self.policy))
+            raise ValueError(_never_callable(zones, window, self.policy, self.law))
         next_at = self.now if first is None else max(first, self.now)
         return NewContact(
             e164, slot, next_at, name, email, ref, notes, preferred,
@@ -236,7 +242,7 @@ class Normaliser:
 
     def _slot(self, zones: tuple[str, ...], window: str) -> str | None:
         slot = slot_key(zones, window)
-        hours = _hours(self.policy)
+        hours = _hours(self.policy, self.law)
         if not hours.calendars(slot) or hours.next_callable(slot, self.now) is None:
             return None
         return slot
@@ -260,18 +266,21 @@ def _email(raw: str) -> str:
         raise ValueError(exc.message) from exc
 
 
-def _never_callable(zones: Sequence[str], window: str, policy: CampaignPolicy) -> str:
+def _never_callable(
+    zones: Sequence[str], window: str, policy: CampaignPolicy, law: CallingLaw
+) -> str:
     known = [z for z in zones if z != "Etc/Unknown"]
     if not known and not policy.timezone:
         return "time zone unknown and the campaign names none"
     where = ", ".join(known or [policy.timezone or ""])
     hours = f"{policy.hours} and {window}" if window else policy.hours
-    return f"never callable: no time within {hours} in all of its time zones ({where})"
+    legal = "" if law.unrestricted else " and the legal calling hours"
+    return f"never callable: no time within {hours}{legal} in all of its time zones ({where})"
 
 
 @functools.lru_cache(maxsize=16)
-def _hours(policy: CampaignPolicy) -> CallingHours:
-    return CallingHours(policy)
+def _hours(policy: CampaignPolicy, law: CallingLaw) -> CallingHours:
+    return CallingHours(policy, law)
 
 
 def normalise_rows(normaliser: Normaliser, rows: list[Row]) -> list[NewContact | Invalid]:

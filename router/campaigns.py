@@ -10,7 +10,9 @@ instant, whether it is callable and when it next will be:
   callee's wall clock, whatever the offset that day (DST included);
 - a number in several zones is callable only when it is callable in *all* of them (the
   overlap: nobody is woken up at 07:30 because the number might be in the zone next door);
-- an unknown zone is callable only under the campaign's own `timezone`, if it names one.
+- an unknown zone is callable only under the campaign's own `timezone`, if it names one;
+- never outside the law's hours in that zone (router/calling_law.py): the campaign's window
+  is cut to them zone by zone, so `hours = "00:00-24:00"` still calls from 08:00 to 21:00.
 
 `after_outcome` turns an attempt's outcome into the contact's next state following the
 campaign's retry policy. No clock is read: every instant is an argument.
@@ -19,7 +21,7 @@ campaign's retry policy. No clock is read: every instant is an argument.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from core.campaigns import (
@@ -31,7 +33,8 @@ from core.campaigns import (
     ContactState,
     OutcomeChange,
 )
-from router.hours import DAY, Calendar, Range, load_zone, parse_days, parse_ranges
+from router.calling_law import LEGAL, CallingLaw, day_ranges, intersect
+from router.hours import Calendar, Range, load_zone, parse_days
 
 SLOT_SEPARATOR = "|"
 UNKNOWN_ZONE = "Etc/Unknown"
@@ -54,14 +57,7 @@ def parse_slot(slot: str) -> tuple[tuple[str, ...], str]:
     return (tuple(zones.split(",")) if zones else (), preferred)
 
 
-def window_ranges(hours: str) -> tuple[Range, ...]:
-    """`08:00-21:00` (or several ranges, comma-separated) within one day; ValueError if not."""
-    ranges = parse_ranges(hours)
-    if not ranges:
-        raise ValueError(f"calling hours {hours!r} are empty")
-    if any(end > DAY for _, end in ranges):
-        raise ValueError(f"calling hours {hours!r} must not run past midnight")
-    return ranges
+window_ranges = day_ranges
 
 
 def check_policy(policy: CampaignPolicy) -> list[str]:
@@ -90,11 +86,6 @@ def check_policy(policy: CampaignPolicy) -> list[str]:
     return problems
 
 
-def _intersect(first: Sequence[Range], second: Sequence[Range]) -> tuple[Range, ...]:
-    spans = ((max(a, c), min(b, d)) for a, b in first for c, d in second)
-    return tuple(sorted((s, e) for s, e in spans if s < e))
-
-
 @functools.lru_cache(maxsize=4096)
 def _calendar(
     zone: str, ranges: tuple[Range, ...], days: tuple[int, ...], holidays: tuple[date, ...]
@@ -103,10 +94,11 @@ def _calendar(
 
 
 class CallingHours:
-    """A campaign's calling window, compiled; answers per slot (cached per slot)."""
+    """A campaign's calling window under the law, compiled; answers per slot (cached)."""
 
-    def __init__(self, policy: CampaignPolicy) -> None:
+    def __init__(self, policy: CampaignPolicy, law: CallingLaw = LEGAL) -> None:
         self.policy = policy
+        self.law = law
         self._ranges = window_ranges(policy.hours)
         self._days = parse_days(policy.days)
         self._calendars: dict[str, tuple[Calendar, ...]] = {}
@@ -125,11 +117,12 @@ class CallingHours:
             zones = (self.policy.timezone,)
         ranges = self._ranges
         if preferred:
-            ranges = _intersect(ranges, window_ranges(preferred))
-        if not ranges:
+            ranges = intersect(ranges, window_ranges(preferred))
+        by_zone = {zone: self.law.narrow(zone, ranges) for zone in zones}
+        if not by_zone or not all(by_zone.values()):
             return ()
         holidays = tuple(sorted(self.policy.holidays))
-        return tuple(_calendar(zone, ranges, self._days, holidays) for zone in zones)
+        return tuple(_calendar(z, r, self._days, holidays) for z, r in by_zone.items())
 
     def is_callable(self, slot: str, at: datetime) -> bool:
         calendars = self.calendars(slot)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from core.campaigns import (
     Attempt,
+    CallOutcome,
     Campaign,
     CampaignContact,
     CampaignCounts,
@@ -28,11 +29,13 @@ from core.campaigns import (
     ContactBatch,
     ContactHistory,
     DoNotCall,
+    DoNotCallRemoval,
     Lease,
     NewContact,
     OutcomeChange,
 )
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
+from core.dialer import DialerAgent
 from core.errors import ConfigError
 from core.model import (
     Customer,
@@ -315,6 +318,47 @@ class Store(Protocol):
     ) -> CampaignCounts:
         """Contacts by state and by attempts made, attempts by outcome, and the contacts
         due now in the given open slots."""
+
+    async def remove_do_not_call(
+        self, phone: str, by: str, reason: str, now: datetime
+    ) -> DoNotCallRemoval | None:
+        """Take a number off the do-not-call list, keeping the entry with who removed it and
+        why; None when it was not listed. Contacts already suppressed stay suppressed."""
+
+    async def do_not_call_removals(self, phone: str) -> list[DoNotCallRemoval]:
+        """The number's removals from the do-not-call list, oldest first."""
+
+    # The dialer (core/dialer.py). `record_outcome` with `change.call_sid` records what a
+    # call ended as; with `change.refines` an agent's outcome replaces a dialled `answered`.
+    async def set_call(self, attempt_id: int, call_sid: str, answered_by: str = "") -> Attempt:
+        """Note the Twilio call that dials an attempt (the first sid stays) and, once known,
+        who answered it; NotFound."""
+
+    async def end_call(self, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+        """Note what a dialled call ended as, once: True the first time (the caller then
+        records the outcome and frees the agent), False for a repeated status callback."""
+
+    async def put_dialer_agent(
+        self, name: str, campaign_id: int, endpoint: str, now: datetime, *, ready: bool
+    ) -> DialerAgent:
+        """Create or update an outbound agent's dialer entry (a busy agent stays busy)."""
+
+    async def get_dialer_agent(self, name: str) -> DialerAgent:
+        """The agent's dialer entry; NotFound."""
+
+    async def ready_dialer_agents(self, campaign_id: int, now: datetime) -> list[DialerAgent]:
+        """The campaign's agents that are ready and on no dial now, by name."""
+
+    async def take_dialer_agent(
+        self, name: str, now: datetime, busy_until: datetime
+    ) -> DialerAgent | None:
+        """Atomically: the agent, now busy until `busy_until`, if they were ready and free;
+        else None (another dial, on any hub, has them)."""
+
+    async def release_dialer_agent(
+        self, name: str, now: datetime, ready: bool | None = None
+    ) -> DialerAgent | None:
+        """The agent free again (and ready or not, when `ready` says); None if unknown."""
 
 
 BACKENDS = {

@@ -53,9 +53,10 @@ def make_settings(tmp_path: Path, db_url: str) -> MakeSettings:
 class Hub:
     """A running app and an HTTP client for it."""
 
-    def __init__(self, app: web.Application, http: aiohttp.ClientSession) -> None:
+    def __init__(self, app: web.Application, http: aiohttp.ClientSession, base_url: str) -> None:
         self.app = app
         self.http = http
+        self.base_url = base_url
 
     @property
     def store(self) -> Store:
@@ -75,15 +76,15 @@ async def start_hub(make_settings: MakeSettings) -> AsyncIterator[StartHub]:
     runners: list[web.AppRunner] = []
     sessions: list[aiohttp.ClientSession] = []
 
-    async def start(settings: Settings | None = None) -> Hub:
-        app = build_app(settings or make_settings())
+    async def start(settings: Settings | None = None, **options: Any) -> Hub:
+        app = build_app(settings or make_settings(), **options)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         runners.append(runner)
-        port = runner.addresses[0][1]
-        sessions.append(aiohttp.ClientSession(f"http://127.0.0.1:{port}"))
-        return Hub(app, sessions[-1])
+        base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        sessions.append(aiohttp.ClientSession(base_url))
+        return Hub(app, sessions[-1], base_url)
 
     yield start
     for session in sessions:

@@ -1,5 +1,7 @@
 """A local Twilio Messages API: checks basic auth, records requests as Twilio would receive
-them, answers with Twilio-shaped JSON and errors; tests script the next answers."""
+them, answers with Twilio-shaped JSON and errors; tests script the next answers. Its Calls
+API is `voice` (hub/demo/twilio_calls.py, which the dialer benchmark runs too): calls that
+run by themselves, with signed status callbacks and TwiML fetched on answer."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-ERRORS_URL = "https://www.twilio.com/docs/errors/"
+from hub.demo.twilio_calls import CallsEmulator, twilio_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,28 +22,29 @@ class Received:
     authorized: bool
 
 
-def twilio_error(status: int, code: int, message: str) -> web.Response:
-    body = {"code": code, "message": message, "more_info": f"{ERRORS_URL}{code}", "status": status}
-    return web.json_response(body, status=status)
-
-
 @dataclass
 class TwilioEmulator:
     account_sid: str
     auth_token: str
     received: list[Received] = field(default_factory=list)
     script: list[web.Response] = field(default_factory=list)  # answers before the normal one
+    voice: CallsEmulator = field(init=False)
     _runner: web.AppRunner | None = None
+
+    def __post_init__(self) -> None:
+        self.voice = CallsEmulator(self.account_sid, self.auth_token)
 
     async def start(self) -> str:
         app = web.Application()
         app.add_routes([web.post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages)])
+        app.add_routes(self.voice.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def close(self) -> None:
+        await self.voice.close()
         if self._runner is not None:
             await self._runner.cleanup()
 

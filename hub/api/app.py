@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, changes, customers, rules, tickets
+from hub.api import campaigns, changes, customers, dialer, rules, tickets
 from hub.api.auth import auth_middleware
 from hub.api.openapi import OPENAPI
 from storage.base import Store
@@ -22,6 +22,7 @@ def build_api(store: Store) -> web.Application:
         ]
     )
     campaigns.add_campaign_routes(api)
+    dialer.add_dialer_routes(api)
     return api
 
 

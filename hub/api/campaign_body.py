@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from core.campaigns import CallOutcome, CampaignSpec, CampaignState
+from core.campaigns import CallOutcome, CampaignSpec, CampaignState, DialerMode
 from core.model import Priority
 from hub.campaigns.desk import NAME_PATTERN, CampaignDesk
 from hub.settings.fields import Duration
@@ -21,11 +21,11 @@ def _aware(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
 
-class _Body(BaseModel):
+class StrictBody(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CampaignBody(_Body):
+class CampaignBody(StrictBody):
     """`POST /api/campaigns`: a name and a queue; whatever is left out takes `[campaigns]`."""
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -41,6 +41,9 @@ class CampaignBody(_Body):
     ends_at: datetime | None = None
     priority: Priority | None = None
     state: CampaignState = CampaignState.PAUSED
+    dialer: DialerMode | None = None
+    machine_detection: bool | None = None
+    voicemail_url: str | None = Field(None, pattern=r"^(https?://\S+)?$")
 
     @field_validator("ends_at")
     @classmethod
@@ -53,7 +56,7 @@ class CampaignBody(_Body):
         base = desk.spec(self.name, self.queue, state=self.state)
         given = self.model_dump(
             include={"hours", "days", "holidays", "timezone", "max_attempts", "lease",
-                     "ends_at", "priority"},
+                     "ends_at", "priority", "dialer", "machine_detection", "voicemail_url"},
             exclude_none=True,
         )  # fmt: skip
         if self.retry is not None:
@@ -65,7 +68,7 @@ class CampaignBody(_Body):
         return dataclasses.replace(base, policy=policy, caller_id=caller)
 
 
-class OutcomeBody(_Body):
+class OutcomeBody(StrictBody):
     """`POST /api/campaigns/{id}/attempts/{attempt_id}`."""
 
     outcome: str
@@ -87,3 +90,9 @@ class OutcomeBody(_Body):
 
     def as_outcome(self) -> CallOutcome:
         return CallOutcome(self.outcome)
+
+
+class RemovalBody(StrictBody):
+    """`DELETE /api/do-not-call/{phone}`: why the number may be called again."""
+
+    reason: str = Field(min_length=3, max_length=500)

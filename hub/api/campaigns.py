@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import os
 import tempfile
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
+import structlog
 from aiohttp import web
 from pydantic import ValidationError
 
-from channels.base import utcnow
 from core.campaigns import Campaign, CampaignState
 from core.errors import Forbidden, InvalidRequest, NotFound, PayloadError, PayloadTooLarge
-from core.identity import normalise_phone
+from core.identity import mask, normalise_phone
 from core.model import Role, Token
 from hub.api.auth import REQUEST_TOKEN
-from hub.api.campaign_body import CampaignBody, OutcomeBody
+from hub.api.campaign_body import CampaignBody, OutcomeBody, RemovalBody
 from hub.api.params import json_body
 from hub.api.views import iso
 from hub.api.views_campaigns import (
@@ -36,14 +38,18 @@ from hub.api.views_campaigns import (
     contact_json,
     dnc_report_json,
     lease_json,
+    removal_json,
     report_json,
     stats_json,
 )
 from hub.campaigns.desk import CampaignDesk
 from hub.campaigns.load import ListLoad, load_do_not_call
-from hub.state import SETTINGS, STORE
+from hub.state import CLOCK, SETTINGS, STORE
+
+log = structlog.get_logger("contacthub.campaigns")
 
 RUNNERS = frozenset({Role.OUTBOUND, Role.SUPERVISOR, Role.ADMIN})
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 UPLOAD_POOL: web.AppKey[list[ProcessPoolExecutor]] = web.AppKey("campaign_upload_pool")
 STATE_ACTIONS = {
     "start": CampaignState.RUNNING,
@@ -68,6 +74,7 @@ def add_campaign_routes(api: web.Application) -> None:
             web.get("/campaigns/{key}/stats", campaign_stats),
             web.post("/do-not-call", upload_do_not_call),
             web.get("/do-not-call/{phone}", get_do_not_call),
+            web.delete("/do-not-call/{phone}", remove_do_not_call),
         ]
     )
 
@@ -80,23 +87,27 @@ def runner(request: web.Request) -> Token:
     return token
 
 
-def _desk(request: web.Request) -> CampaignDesk:
+def campaign_desk(request: web.Request) -> CampaignDesk:
     return CampaignDesk(request.config_dict[STORE], request.config_dict[SETTINGS].campaigns)
 
 
-async def _campaign(request: web.Request) -> Campaign:
-    return await _desk(request).find(request.match_info["key"])
+def clock_now(request: web.Request) -> datetime:
+    return request.config_dict[CLOCK]()
+
+
+async def find_campaign(request: web.Request) -> Campaign:
+    return await campaign_desk(request).find(request.match_info["key"])
 
 
 async def create_campaign(request: web.Request) -> web.Response:
     runner(request)
     data = await json_body(request)
-    desk = _desk(request)
+    desk = campaign_desk(request)
     try:
         body = CampaignBody.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRequest(_problems(exc)) from exc
-    campaign = await desk.create(body.spec(desk), utcnow())
+        raise InvalidRequest(problems(exc)) from exc
+    campaign = await desk.create(body.spec(desk), clock_now(request))
     return web.json_response(campaign_json(campaign), status=201)
 
 
@@ -106,77 +117,99 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 async def get_campaign(request: web.Request) -> web.Response:
-    return web.json_response(campaign_json(await _campaign(request)))
+    return web.json_response(campaign_json(await find_campaign(request)))
 
 
 async def change_state(request: web.Request) -> web.Response:
     runner(request)
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     state = STATE_ACTIONS[request.match_info["action"]]
-    changed = await request.config_dict[STORE].set_campaign_state(campaign.id, state, utcnow())
+    changed = await request.config_dict[STORE].set_campaign_state(
+        campaign.id, state, clock_now(request)
+    )
     return web.json_response(campaign_json(changed))
 
 
 async def next_contact(request: web.Request) -> web.Response:
-    """The next callable contact, leased to the caller with a new attempt; 204 when none."""
+    """The next callable contact, leased to the caller with a new attempt; 409 with the
+    state when the campaign calls nobody; 204 (with when it is worth asking again) when
+    nobody is callable now."""
     token = runner(request)
-    campaign = await _campaign(request)
-    now = utcnow()
-    lease = await _desk(request).next_lease(campaign, token.name, now)
+    campaign, now, desk = await find_campaign(request), clock_now(request), campaign_desk(request)
+    halted = desk.halted(campaign, now)
+    if halted is not None:
+        return not_running(campaign, halted)
+    lease = await desk.next_lease(campaign, token.name, now)
     if lease is None:
-        return web.Response(status=204)
-    return web.json_response(lease_json(lease, campaign, now))
+        return await nobody_callable(desk, campaign, now)
+    return web.json_response(lease_json(lease, campaign, desk.hours(campaign), now))
+
+
+def not_running(campaign: Campaign, state: str) -> web.Response:
+    body = {"error": f"campaign {campaign.name!r} is {state}", "state": state}
+    return web.json_response(body, status=409)
+
+
+async def nobody_callable(desk: CampaignDesk, campaign: Campaign, now: datetime) -> web.Response:
+    """204; `Retry-After` (seconds) and `Next-Window-Opening` when a window opens later."""
+    opening = await desk.next_opening(campaign, now)
+    headers = {}
+    if opening is not None and opening > now:
+        wait = math.ceil((opening - now).total_seconds())
+        headers = {"Retry-After": str(wait), "Next-Window-Opening": str(iso(opening))}
+    return web.Response(status=204, headers=headers)
 
 
 async def record_outcome(request: web.Request) -> web.Response:
     token = runner(request)
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     try:
         body = OutcomeBody.model_validate(await json_body(request))
     except ValidationError as exc:
-        raise InvalidRequest(_problems(exc)) from exc
+        raise InvalidRequest(problems(exc)) from exc
     attempt_id = int(request.match_info["attempt_id"])
     store = request.config_dict[STORE]
     attempt, _ = await store.get_attempt(attempt_id)
     if attempt.agent != token.name and token.role is Role.OUTBOUND:
         raise Forbidden(f"attempt {attempt_id} belongs to {attempt.agent!r}")
-    now = utcnow()
-    contact = await _desk(request).record(
+    now, desk = clock_now(request), campaign_desk(request)
+    contact = await desk.record(
         campaign, attempt_id, body.as_outcome(), now,
         callback_at=body.callback_at, note=body.note, agent=token.name,
     )  # fmt: skip
-    return web.json_response(contact_json(contact, campaign, now))
+    return web.json_response(contact_json(contact, desk.hours(campaign), now))
 
 
 async def get_contact(request: web.Request) -> web.Response:
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     contact_id = int(request.match_info["contact_id"])
     history = await request.config_dict[STORE].get_contact(contact_id)
     if history.contact.campaign_id != campaign.id:
         raise NotFound("contact", contact_id)
-    body = contact_json(history.contact, campaign, utcnow())
+    body = contact_json(history.contact, campaign_desk(request).hours(campaign), clock_now(request))
     body["attempts_made"] = [attempt_json(a) for a in history.attempts]
     return web.json_response(body)
 
 
 async def campaign_stats(request: web.Request) -> web.Response:
-    campaign = await _campaign(request)
-    now = utcnow()
-    stats = await _desk(request).stats(campaign, now)
+    campaign = await find_campaign(request)
+    now = clock_now(request)
+    stats = await campaign_desk(request).stats(campaign, now)
     return web.json_response(stats_json(stats, now))
 
 
 async def upload_contacts(request: web.Request) -> web.Response:
     """A CSV body (streamed to a temporary file) loaded into the campaign: the report."""
     runner(request)
-    campaign = await _campaign(request)
+    campaign = await find_campaign(request)
     settings = request.config_dict[SETTINGS]
     explicit = _mapping(request.query.getall("map", []))
+    region, now = settings.routing.default_region, clock_now(request)
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
         load = ListLoad(
-            request.config_dict[STORE], campaign, settings.routing.default_region, utcnow(),
+            request.config_dict[STORE], campaign, region, now,
             batch_rows=settings.campaigns.batch_rows, workers=settings.campaigns.workers,
-            explicit=explicit,
+            explicit=explicit, law=campaign_desk(request).law,
         )  # fmt: skip
         report = await load.run(path, _pool(request))
     return web.json_response(report_json(report))
@@ -188,24 +221,49 @@ async def upload_do_not_call(request: web.Request) -> web.Response:
     settings = request.config_dict[SETTINGS]
     source = request.query.get("source") or f"upload by {token.name}"
     async with _spooled(request, settings.campaigns.max_upload_mb) as path:
+        region, now = settings.routing.default_region, clock_now(request)
         report = await load_do_not_call(
-            request.config_dict[STORE], path, source, settings.routing.default_region, utcnow(),
-            settings.campaigns.batch_rows,
-        )  # fmt: skip
+            request.config_dict[STORE], path, source, region, now, settings.campaigns.batch_rows
+        )
     return web.json_response(dnc_report_json(report))
 
 
-async def get_do_not_call(request: web.Request) -> web.Response:
+def _phone(request: web.Request) -> str:
     region = request.config_dict[SETTINGS].routing.default_region
     try:
-        phone = normalise_phone(request.match_info["phone"], region)
+        return normalise_phone(request.match_info["phone"], region)
     except PayloadError as exc:
         raise InvalidRequest(exc.message) from exc
-    entry = await request.config_dict[STORE].get_do_not_call(phone)
+
+
+async def get_do_not_call(request: web.Request) -> web.Response:
+    """The number's entry and its earlier removals; 404 (with the removals) when unlisted."""
+    phone, store = _phone(request), request.config_dict[STORE]
+    entry = await store.get_do_not_call(phone)
+    removals = [removal_json(r) for r in await store.do_not_call_removals(phone)]
     if entry is None:
-        raise NotFound("do-not-call entry", phone)
+        body: dict[str, object] = {"error": f"{phone} is not on the do-not-call list"}
+        return web.json_response({**body, "removals": removals}, status=404)
     body = {"phone": entry.phone, "source": entry.source, "added_at": iso(entry.added_at)}
-    return web.json_response(body)
+    return web.json_response({**body, "removals": removals})
+
+
+async def remove_do_not_call(request: web.Request) -> web.Response:
+    """Supervisors take a number off the list, saying why; the removal is kept."""
+    token = request[REQUEST_TOKEN]
+    if token.role not in SUPERVISORS:
+        raise Forbidden(f"role {token.role} may not take numbers off the do-not-call list")
+    phone = _phone(request)
+    try:
+        body = RemovalBody.model_validate(await json_body(request))
+    except ValidationError as exc:
+        raise InvalidRequest(problems(exc)) from exc
+    store = request.config_dict[STORE]
+    removal = await store.remove_do_not_call(phone, token.name, body.reason, clock_now(request))
+    if removal is None:
+        raise NotFound("do-not-call entry", phone)
+    log.info("do_not_call_removed", phone=mask(phone), by=token.name, source=removal.source)
+    return web.json_response(removal_json(removal))
 
 
 @contextlib.asynccontextmanager
@@ -252,7 +310,7 @@ def _mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _problems(exc: ValidationError) -> str:
+def problems(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
     )

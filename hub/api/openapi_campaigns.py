@@ -28,11 +28,28 @@ def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]
     return {"summary": summary, "responses": {**responses, **_ERRORS}, **extra}
 
 
+def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required or []}
+    return {"content": {"application/json": {"schema": schema}}}
+
+
 def _json(schema: str) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{schema}"}
     return {"content": {"application/json": {"schema": ref}}}
 
 
+_NOBODY = {
+    "description": "nobody callable now; Retry-After (seconds) and Next-Window-Opening "
+    "(date-time) say when a number outside its window becomes callable",
+    "headers": {
+        "Retry-After": {"schema": {"type": "integer"}},
+        "Next-Window-Opening": {"schema": {"type": "string", "format": "date-time"}},
+    },
+}
+_HALTED = {
+    "description": "the campaign is paused, stopped or ended: {error, state}",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
 _DURATION = {"type": "string", "description": "e.g. 30m, 4h, 1d"}
 SCHEMAS: dict[str, Any] = {
     "CampaignCreate": {
@@ -58,6 +75,9 @@ SCHEMAS: dict[str, Any] = {
             "ends_at": {"type": "string", "format": "date-time"},
             "priority": {"enum": ["low", "normal", "high", "urgent"]},
             "state": {"enum": ["running", "paused", "stopped"]},
+            "dialer": {"enum": ["manual", "progressive"]},
+            "machine_detection": {"type": "boolean"},
+            "voicemail_url": {"type": "string", "description": "audio played to a machine"},
         },
     },
     "Campaign": {"type": "object"},
@@ -149,7 +169,30 @@ PATHS: dict[str, Any] = {
         "parameters": [_KEY],
         "post": _op(
             "Lease the next callable contact with a new attempt (outbound)",
-            {"200": _ok("Lease"), "204": {"description": "nothing callable now"}},
+            {"200": _ok("Lease"), "204": _NOBODY, "409": _HALTED},
+        ),
+    },
+    "/api/campaigns/{id}/dial": {
+        "parameters": [_KEY],
+        "post": _op(
+            "Agent-first: ring the caller's endpoint, bridge the next contact on answer",
+            {
+                "202": {"description": "the agent is being rung: {call_sid, agent, endpoint}"},
+                "204": _NOBODY,
+                "409": _HALTED,
+                "502": _ERROR,
+            },
+            requestBody=_object({"endpoint": {"type": "string"}}),
+        ),
+    },
+    "/api/campaigns/{id}/agents/me": {
+        "parameters": [_KEY],
+        "put": _op(
+            "Where the hub reaches the caller and whether a progressive campaign dials for them",
+            {"200": {"description": "the agent's dialer entry"}, "409": _ERROR},
+            requestBody=_object(
+                {"endpoint": {"type": "string"}, "ready": {"type": "boolean"}}, ["endpoint"]
+            ),
         ),
     },
     "/api/campaigns/{id}/attempts/{attempt_id}": {
@@ -181,6 +224,14 @@ PATHS: dict[str, Any] = {
         "parameters": [
             {"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}
         ],
-        "get": _op("A number's do-not-call entry", {"200": {"description": "listed"}}),
+        "get": _op(
+            "A number's do-not-call entry and its earlier removals (404 with them when unlisted)",
+            {"200": {"description": "listed"}},
+        ),
+        "delete": _op(
+            "Take a number off the do-not-call list (supervisor), recorded with who and why",
+            {"200": {"description": "the removal: entry, removed_by, reason, removed_at"}},
+            requestBody=_object({"reason": {"type": "string", "minLength": 3}}, ["reason"]),
+        ),
     },
 }

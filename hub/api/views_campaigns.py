@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.campaigns import Attempt, Campaign, CampaignContact, Lease
+from core.campaigns import Attempt, Campaign, CampaignContact, DoNotCallRemoval, Lease
 from core.duration import format_duration
 from hub.api.views import iso
-from hub.campaigns.desk import CampaignStats, calling_hours
+from hub.campaigns.desk import CampaignStats
 from hub.campaigns.load import DoNotCallReport, LoadReport
+from router.campaigns import CallingHours
 
 Json = dict[str, Any]
 
@@ -31,13 +32,15 @@ def campaign_json(campaign: Campaign) -> Json:
         "lease": format_duration(policy.lease),
         "ends_at": iso(policy.ends_at),
         "priority": policy.priority,
+        "dialer": policy.dialer,
+        "machine_detection": policy.machine_detection,
+        "voicemail_url": policy.voicemail_url or None,
         "created_at": iso(campaign.created_at),
         "updated_at": iso(campaign.updated_at),
     }
 
 
-def contact_json(contact: CampaignContact, campaign: Campaign, now: datetime) -> Json:
-    hours = calling_hours(campaign.policy)
+def contact_json(contact: CampaignContact, hours: CallingHours, now: datetime) -> Json:
     local = hours.local_time(contact.slot, now)
     zones, _, preferred_hours = contact.slot.partition("|")
     callable_at = hours.next_callable(contact.slot, max(contact.next_at, now))
@@ -77,15 +80,18 @@ def attempt_json(attempt: Attempt) -> Json:
         "outcome": attempt.outcome,
         "callback_at": iso(attempt.callback_at),
         "note": attempt.note,
+        "call_sid": attempt.call_sid or None,
+        "answered_by": attempt.answered_by or None,
+        "call_outcome": attempt.call_outcome,
     }
 
 
-def lease_json(lease: Lease, campaign: Campaign, now: datetime) -> Json:
+def lease_json(lease: Lease, campaign: Campaign, hours: CallingHours, now: datetime) -> Json:
     return {
         "attempt_id": lease.attempt.id,
         "lease_until": iso(lease.attempt.lease_until),
         "caller_id": campaign.caller_id,
-        "contact": contact_json(lease.contact, campaign, now),
+        "contact": contact_json(lease.contact, hours, now),
     }
 
 
@@ -140,3 +146,14 @@ def problem_json(problem: Any) -> Json:
     if problem.phone:
         body["phone"] = problem.phone
     return body
+
+
+def removal_json(removal: DoNotCallRemoval) -> Json:
+    return {
+        "phone": removal.phone,
+        "source": removal.source,
+        "added_at": iso(removal.added_at),
+        "removed_by": removal.removed_by,
+        "reason": removal.reason,
+        "removed_at": iso(removal.removed_at),
+    }

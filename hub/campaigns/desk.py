@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -42,8 +42,10 @@ from core.errors import Conflict, InvalidRequest, NotFound, StorageError
 from core.identity import PHONE, mask
 from core.model import Decision, Inbound, IngestResult
 from hub.settings.campaigns import CampaignSettings
+from router.calling_law import CallingLaw
 from router.campaign_lists import list_phone
 from router.campaigns import CallingHours, after_outcome, check_policy, is_ended, slot_key
+from router.dialer import CONVERSATIONAL
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.campaigns")
@@ -53,9 +55,24 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 
 
 @functools.lru_cache(maxsize=256)
-def calling_hours(policy: CampaignPolicy) -> CallingHours:
-    """The compiled window of a policy (policies are frozen values: one compile each)."""
-    return CallingHours(policy)
+def calling_hours(policy: CampaignPolicy, law: CallingLaw) -> CallingHours:
+    """The compiled window of a policy under the law (frozen values: one compile each)."""
+    return CallingHours(policy, law)
+
+
+@functools.lru_cache(maxsize=8)
+def _law(hours: str, countries: tuple[tuple[str, str], ...], unrestricted: bool) -> CallingLaw:
+    """The law of a `[campaigns]` section, resolved once (countries to zones)."""
+    section = CampaignSettings(legal_hours=hours, legal_hours_by_country=dict(countries),
+                               allow_outside_legal_hours=unrestricted)  # fmt: skip
+    return section.law()
+
+
+def announce_law(settings: CampaignSettings) -> None:
+    """Say loudly, once at start, that the operator lifted the legal calling hours."""
+    if settings.allow_outside_legal_hours:
+        log.warning("calling_hours_unrestricted", setting="campaigns.allow_outside_legal_hours",
+                    effect="campaigns call at any hour their own window allows")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +99,16 @@ class CampaignStats:
 class CampaignDesk:
     store: Store
     settings: CampaignSettings
+
+    @property
+    def law(self) -> CallingLaw:
+        s = self.settings
+        countries = tuple(sorted(s.legal_hours_by_country.items()))
+        return _law(s.legal_hours, countries, s.allow_outside_legal_hours)
+
+    def hours(self, campaign: Campaign) -> CallingHours:
+        """The campaign's window under the law in force (the config's, never the campaign's)."""
+        return calling_hours(campaign.policy, self.law)
 
     def spec(self, name: str, queue: str | None = None, **fields: object) -> CampaignSpec:
         """A campaign with the configured defaults, some replaced."""
@@ -114,14 +141,55 @@ class CampaignDesk:
         """A path segment: digits are an id, anything else a name."""
         return await self.store.get_campaign(int(key) if key.isdigit() else key)
 
-    async def next_lease(self, campaign: Campaign, agent: str, now: datetime) -> Lease | None:
-        if campaign.state is not CampaignState.RUNNING or is_ended(campaign.policy, now):
-            return None
+    def halted(self, campaign: Campaign, now: datetime) -> str | None:
+        """Why the campaign calls nobody now (paused, stopped, ended), or None: it runs."""
+        if campaign.state is not CampaignState.RUNNING:
+            return campaign.state.value
+        return "ended" if is_ended(campaign.policy, now) else None
+
+    async def next_opening(self, campaign: Campaign, now: datetime) -> datetime | None:
+        """When a number outside its window now next becomes callable (before the end)."""
         slots = await self.store.campaign_slots(campaign.id)
-        callable_slots = calling_hours(campaign.policy).open_slots(slots, now)
+        hours = self.hours(campaign)
+        return self._opening(campaign, hours, slots, hours.open_slots(slots, now), now)
+
+    def _opening(  # the slots, as stats and next_opening already have them
+        self,
+        campaign: Campaign,
+        hours: CallingHours,
+        slots: list[str],
+        open_now: list[str],
+        now: datetime,
+    ) -> datetime | None:
+        if is_ended(campaign.policy, now):
+            return None
+        closed = [slot for slot in slots if slot not in open_now]
+        opening = hours.next_opening(closed, now)
+        ends = campaign.policy.ends_at
+        return opening if opening is None or ends is None or opening < ends else None
+
+    async def callable_slots(self, campaign: Campaign, now: datetime) -> list[str]:
+        """The slots callable now ([] when the campaign calls nobody)."""
+        if self.halted(campaign, now) is not None:
+            return []
+        slots = await self.store.campaign_slots(campaign.id)
+        return self.hours(campaign).open_slots(slots, now)
+
+    async def next_lease(
+        self,
+        campaign: Campaign,
+        agent: str,
+        now: datetime,
+        hold: timedelta | None = None,
+        slots: list[str] | None = None,
+    ) -> Lease | None:
+        """The most pressing contact callable *now* (hours, suppression and leases checked
+        by the store in the same atomic step), leased to `agent` for `hold` (default: the
+        campaign's lease)."""
+        callable_slots = await self.callable_slots(campaign, now) if slots is None else slots
         if not callable_slots:
             return None
-        until = now + campaign.policy.lease
+        until = now + (campaign.policy.lease if hold is None else hold)
         return await self.store.next_contact(campaign.id, callable_slots, agent, now, until)
 
     async def record(  # noqa: PLR0913  # an outcome is all of these
@@ -138,25 +206,41 @@ class CampaignDesk:
         attempt, contact = await self.store.get_attempt(attempt_id)
         if attempt.campaign_id != campaign.id:
             raise NotFound("attempt", attempt_id)
-        hours = calling_hours(campaign.policy)
+        refines = attempt.refinable
+        if refines and outcome not in CONVERSATIONAL:
+            allowed = ", ".join(sorted(CONVERSATIONAL))
+            raise InvalidRequest(f"the call was answered: its outcome is one of {allowed}")
+        hours = self.hours(campaign)
         try:
             change = after_outcome(
                 hours, contact, outcome, now, callback_at, agent or attempt.agent
             )
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from exc
-        return await self.store.record_outcome(attempt_id, replace(change, note=note), now)
+        change = replace(change, note=note, refines=refines)
+        return await self.store.record_outcome(attempt_id, change, now)
+
+    async def record_call(  # a call's end is all of these
+        self,
+        campaign: Campaign,
+        contact: CampaignContact,
+        attempt_id: int,
+        outcome: CallOutcome,
+        call_sid: str,
+        now: datetime,
+    ) -> CampaignContact:
+        """What a dialled call itself ended as (from its status callback); Conflict when the
+        attempt is closed already (a retried callback, or the agent recorded it first)."""
+        change = after_outcome(self.hours(campaign), contact, outcome, now)
+        return await self.store.record_outcome(attempt_id, replace(change, call_sid=call_sid), now)
 
     async def stats(self, campaign: Campaign, now: datetime) -> CampaignStats:
         slots = await self.store.campaign_slots(campaign.id)
-        hours = calling_hours(campaign.policy)
+        hours = self.hours(campaign)
         open_now = hours.open_slots(slots, now)
         counts = await self.store.campaign_counts(campaign.id, open_now, now)
-        closed = [slot for slot in slots if slot not in open_now]
+        opening = self._opening(campaign, hours, slots, open_now, now)
         ended = is_ended(campaign.policy, now)
-        opening = None if ended else hours.next_opening(closed, now)
-        if opening is not None and campaign.policy.ends_at is not None:
-            opening = opening if opening < campaign.policy.ends_at else None
         return CampaignStats(campaign, counts, counts.callable_now, opening, ended)
 
 
@@ -196,7 +280,7 @@ class CallbackEnrolment:
         now = inbound.received_at
         spec = self.desk.spec(str(decision.campaign), decision.queue, state=CampaignState.RUNNING)
         campaign, _ = await self.desk.ensure(spec, now)
-        if calling_hours(campaign.policy).next_callable(contact.slot, now) is None:
+        if self.desk.hours(campaign).next_callable(contact.slot, now) is None:
             log.warning("campaign_never_callable", campaign=campaign.name,
                         phone=mask(contact.phone), slot=contact.slot)  # fmt: skip
             return None

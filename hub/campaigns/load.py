@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from core.campaigns import DUPLICATE_IN_LIST, Campaign, ContactBatch, NewContact
 from core.errors import InvalidRequest
+from router.calling_law import LEGAL, CallingLaw
 from router.campaign_lists import (
     COLUMNS,
     ColumnMap,
@@ -122,7 +123,9 @@ class ListReader:
         if not first.strip():
             raise InvalidRequest("the list is empty: a header row is needed (phone, name, ...)")
         self.delimiter = sniff_delimiter(first)
-        self._csv = csv.reader(itertools.chain([first], stream), delimiter=self.delimiter)
+        self._csv = csv.reader(
+            itertools.chain([first], stream), delimiter=self.delimiter, strict=True
+        )
         self._line = 0
         self._pending: list[Row] = []
         header = next(self._csv)
@@ -137,23 +140,60 @@ class ListReader:
         self._line = self._csv.line_num
 
     def batch(self, size: int) -> list[Row]:
-        """The next `size` rows that hold anything ([] at the end), with their first line."""
+        """The next `size` rows that hold anything ([] at the end), with their first line;
+        InvalidRequest naming the line where the file's structure breaks."""
         rows, self._pending = self._pending, []
         try:
             for fields in self._csv:
                 first, self._line = self._line + 1, self._csv.line_num
                 if self._line - first >= MAX_ROW_LINES:
-                    raise InvalidRequest(
-                        f"line {first}: a quoted field runs over {self._line - first + 1} "
-                        "lines (a quote that is never closed?); the rows before it are loaded"
-                    )
+                    raise _runs_over(first, self._line)
                 if any(f.strip() for f in fields):
                     rows.append((first, fields))
                     if len(rows) >= size:
                         break
-        except csv.Error as exc:  # e.g. a quote never closed: the rest is one field
-            raise InvalidRequest(f"line {self._csv.line_num}: {exc}") from exc
+        except csv.Error as exc:
+            raise InvalidRequest(f"line {self._line + 1}: {_structure(exc)}") from exc
         return rows
+
+    def scan(self) -> int:
+        """Read the rest as `batch` would, keeping nothing (the loop `batch` runs, without
+        the rows: a tenth of its time); the records read, or InvalidRequest."""
+        reader, line, records = self._csv, self._line, 0
+        try:
+            for _ in reader:
+                first, line = line + 1, reader.line_num
+                if line - first >= MAX_ROW_LINES:
+                    raise _runs_over(first, line)
+                records += 1
+        except csv.Error as exc:
+            raise InvalidRequest(f"line {line + 1}: {_structure(exc)}") from exc
+        return records
+
+
+def _runs_over(first: int, last: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"line {first}: a quoted field runs over {last - first + 1} lines "
+        "(a quote that is never closed?)"
+    )
+
+
+def _structure(error: csv.Error) -> str:
+    """The csv module's complaint, as the person who fixes the file needs it."""
+    text = str(error)
+    if "unexpected end of data" in text:
+        return "a quote opened in this row is never closed"
+    if "expected after" in text:
+        return f'{text} (a quote inside a quoted field is written twice: "")'
+    return text
+
+
+def check_structure(path: Path, explicit: Mapping[str, str] | None = None) -> int:
+    """Read the whole file as CSV without keeping it: its rows, or InvalidRequest for the
+    first line where its structure breaks (a quote never closed, text after a closing
+    quote, a NUL byte) or its header cannot be read."""
+    with open_list(path) as stream:
+        return ListReader(stream, explicit).scan()
 
 
 def open_list(path: Path) -> IO[str]:
@@ -173,17 +213,28 @@ class ListLoad:
     workers: int = 2
     explicit: Mapping[str, str] | None = None
     read_in_thread: bool = True  # a server's loop must not wait on the file
+    law: CallingLaw = LEGAL  # a row never callable under it is refused
 
     async def run(
         self, path: Path, pool: Executor | None = None, progress: Progress | None = None
     ) -> LoadReport:
-        """Read, normalise and store the whole file; `pool` normalises (None: a thread)."""
+        """Read, normalise and store the whole file; `pool` normalises (None: a thread).
+
+        The file's CSV structure is checked whole first, so a file broken at any line is
+        refused with that line and nothing of it is loaded: fixed and loaded again, it is
+        not half duplicates of itself."""
+        try:
+            await asyncio.to_thread(check_structure, path, self.explicit)
+        except InvalidRequest as exc:
+            raise InvalidRequest(f"{exc.message}; nothing was loaded") from exc
         source = f"csv:{uuid.uuid4().hex[:16]}"
         with open_list(path) as stream:
             reader = await asyncio.to_thread(ListReader, stream, self.explicit)
             report = LoadReport(self.campaign, delimiter=reader.delimiter,
                                 ignored_columns=reader.columns.ignored)  # fmt: skip
-            normaliser = Normaliser(reader.columns, self.region, self.campaign.policy, self.now)
+            normaliser = Normaliser(
+                reader.columns, self.region, self.campaign.policy, self.now, self.law
+            )
             batches = _batches(reader, self.batch_rows)
             size = os.fstat(stream.fileno()).st_size
             stage = functools.partial(self._batch, normaliser, pool, source)

@@ -129,14 +129,14 @@ class RedisCampaigns:
         if reply is None:
             return None
         contact, attempt = reply
-        return Lease(_contact(pairs(contact)), _attempt(pairs(attempt)))
+        return Lease(_contact(pairs(contact)), attempt_from(pairs(attempt)))
 
     async def get_attempt(self, attempt_id: int) -> tuple[Attempt, CampaignContact]:
         reply = await self._read("attempt", attempt_id)
         if reply is None:
             raise NotFound("attempt", attempt_id)
         attempt, contact = reply
-        return _attempt(pairs(attempt)), _contact(pairs(contact))
+        return attempt_from(pairs(attempt)), _contact(pairs(contact))
 
     async def record_outcome(
         self, attempt_id: int, change: OutcomeChange, now: datetime
@@ -144,7 +144,8 @@ class RedisCampaigns:
         callback = "" if change.callback_at is None else ts(change.callback_at)
         reply = await self._write(
             "outcome", attempt_id, ts(now), change.outcome, change.state, ts(change.next_at),
-            change.rank, callback, change.note, change.do_not_call or "",
+            change.rank, callback, change.note, change.do_not_call or "", change.call_sid,
+            int(change.refines),
         )  # fmt: skip
         if reply == "missing":
             raise NotFound("attempt", attempt_id)
@@ -158,7 +159,9 @@ class RedisCampaigns:
         if reply is None:
             raise NotFound("contact", contact_id)
         contact, attempts = reply
-        return ContactHistory(_contact(pairs(contact)), tuple(_attempt(pairs(a)) for a in attempts))
+        return ContactHistory(
+            _contact(pairs(contact)), tuple(attempt_from(pairs(a)) for a in attempts)
+        )
 
     async def add_do_not_call(self, phones: Sequence[str], source: str, now: datetime) -> int:
         added = 0
@@ -249,7 +252,7 @@ def _contact(f: Mapping[str, str]) -> CampaignContact:
     )
 
 
-def _attempt(f: Mapping[str, str]) -> Attempt:
+def attempt_from(f: Mapping[str, str]) -> Attempt:
     outcome = f.get("outcome")
     return Attempt(
         id=int(f["id"]),
@@ -262,4 +265,7 @@ def _attempt(f: Mapping[str, str]) -> Attempt:
         outcome=None if outcome is None else CallOutcome(outcome),
         callback_at=opt_dt(f.get("callback_at")),
         note=f.get("note", ""),
+        call_sid=f.get("call_sid", ""),
+        answered_by=f.get("answered_by", ""),
+        call_outcome=None if "call_outcome" not in f else CallOutcome(f["call_outcome"]),
     )

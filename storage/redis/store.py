@@ -94,6 +94,7 @@ from core.model import (
 from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
+from storage.redis.dialer import RedisDialer
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.rows import (
@@ -135,9 +136,10 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisCustomers, RedisTickets):
+class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
-    storage/redis/customers.py; changes of tickets and the record: storage/redis/tickets.py)."""
+    storage/redis/customers.py; the dialer: storage/redis/dialer.py; changes of tickets and the
+    record: storage/redis/tickets.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)

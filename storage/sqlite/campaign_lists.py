@@ -43,7 +43,7 @@ def add_contacts(  # one batch of a load, all it needs
                        if c.phone in blocked)  # fmt: skip
     fresh = [c for c in contacts if c.phone not in blocked] if blocked else list(contacts)
     (last_id,) = db.execute("SELECT coalesce(max(id), 0) FROM campaign_contacts").fetchone()
-    inserted = _insert(db, campaign_id, fresh, source, now)
+    inserted = _insert(db, campaign_id, fresh, source, now, last_id)
     if inserted == len(fresh):  # the usual case: no duplicate, nothing more to read
         return ContactBatch(accepted=inserted, suppressed=suppressed)
     missing = _not_inserted(db, fresh, last_id)
@@ -51,10 +51,16 @@ def add_contacts(  # one batch of a load, all it needs
     return ContactBatch(inserted, renewed, duplicates, suppressed)
 
 
-def _insert(
-    db: sqlite3.Connection, campaign_id: int, fresh: list[NewContact], source: str, now: datetime
+def _insert(  # one batch and where its new ids start
+    db: sqlite3.Connection,
+    campaign_id: int,
+    fresh: list[NewContact],
+    source: str,
+    now: datetime,
+    last_id: int,
 ) -> int:
-    """Insert the new numbers (a number already in the campaign is skipped); how many."""
+    """Insert the new numbers (a number already in the campaign is skipped) and their
+    slots; how many were inserted (the rows after `last_id`)."""
     before, stamp = db.total_changes, ts(now)
     stamps = {moment: ts(moment) for moment in {c.next_at for c in fresh}}  # most share one
     db.executemany(
@@ -67,9 +73,16 @@ def _insert(
          for c in fresh],
     )  # fmt: skip
     inserted = db.total_changes - before
+    slots = {c.slot for c in fresh}
+    if inserted < len(fresh):
+        # A duplicate row's slot (its own preferred hours) must not join the campaign's
+        # slots: a refused row changes neither the state nor the stats' next opening.
+        slots = {slot for (slot,) in db.execute(
+            "SELECT DISTINCT slot FROM campaign_contacts WHERE id > ?", (last_id,)
+        )}  # fmt: skip
     db.executemany(
         "INSERT OR IGNORE INTO campaign_slots (campaign_id, slot) VALUES (?, ?)",
-        [(campaign_id, slot) for slot in {c.slot for c in fresh}],
+        [(campaign_id, slot) for slot in slots],
     )
     return inserted
 

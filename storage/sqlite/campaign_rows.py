@@ -21,7 +21,7 @@ CONTACT_COLUMNS = (
 )
 ATTEMPT_COLUMNS = (
     "id, campaign_id, contact_id, agent, started_at, lease_until, ended_at, outcome, "
-    "callback_at, note"
+    "callback_at, note, call_sid, answered_by, call_outcome"
 )
 
 
@@ -65,8 +65,12 @@ def contact_from_row(row: Row) -> CampaignContact:
 
 
 def attempt_from_row(row: Row) -> Attempt:
-    id_, campaign_id, contact_id, agent, started, until, ended, outcome, callback_at, note = row
+    (
+        id_, campaign_id, contact_id, agent, started, until, ended, outcome, callback_at, note,
+        call_sid, answered_by, call_outcome,
+    ) = row  # fmt: skip
     return Attempt(
         id_, campaign_id, contact_id, agent, dt(started), dt(until), opt_dt(ended),
         None if outcome is None else CallOutcome(outcome), opt_dt(callback_at), note,
+        call_sid or "", answered_by, None if call_outcome is None else CallOutcome(call_outcome),
     )  # fmt: skip

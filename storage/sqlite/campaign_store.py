@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar, TypeVarTuple
 
 from core.campaigns import (
     Attempt,
+    CallOutcome,
     Campaign,
     CampaignContact,
     CampaignCounts,
@@ -21,12 +22,15 @@ from core.campaigns import (
     ContactBatch,
     ContactHistory,
     DoNotCall,
+    DoNotCallRemoval,
     Lease,
     NewContact,
     OutcomeChange,
 )
+from core.dialer import DialerAgent
 from storage.sqlite import campaign_lists as lists
 from storage.sqlite import campaigns as c
+from storage.sqlite import dialer as d
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -41,7 +45,8 @@ class _Readers(Protocol):
 
 
 class SqliteCampaigns:
-    """Campaigns, contacts, attempts and the do-not-call list (campaigns.py)."""
+    """Campaigns, contacts, attempts, the do-not-call list (campaigns.py, campaign_lists.py)
+    and the dialer's agents (dialer.py)."""
 
     _writer: _Writer
     _readers: _Readers
@@ -107,3 +112,38 @@ class SqliteCampaigns:
         self, campaign_id: int, slots: Sequence[str], now: datetime
     ) -> CampaignCounts:
         return await self._readers.read(c.campaign_counts, campaign_id, slots, now)
+
+    async def remove_do_not_call(
+        self, phone: str, by: str, reason: str, now: datetime
+    ) -> DoNotCallRemoval | None:
+        return await self._writer.write(d.remove_do_not_call, phone, by, reason, now)
+
+    async def do_not_call_removals(self, phone: str) -> list[DoNotCallRemoval]:
+        return await self._readers.read(d.do_not_call_removals, phone)
+
+    async def set_call(self, attempt_id: int, call_sid: str, answered_by: str = "") -> Attempt:
+        return await self._writer.write(c.set_call, attempt_id, call_sid, answered_by)
+
+    async def end_call(self, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+        return await self._writer.write(c.end_call, attempt_id, call_sid, outcome)
+
+    async def put_dialer_agent(
+        self, name: str, campaign_id: int, endpoint: str, now: datetime, *, ready: bool
+    ) -> DialerAgent:
+        return await self._writer.write(d.put_agent, name, campaign_id, endpoint, now, ready)
+
+    async def get_dialer_agent(self, name: str) -> DialerAgent:
+        return await self._readers.read(d.get_agent, name)
+
+    async def ready_dialer_agents(self, campaign_id: int, now: datetime) -> list[DialerAgent]:
+        return await self._readers.read(d.ready_agents, campaign_id, now)
+
+    async def take_dialer_agent(
+        self, name: str, now: datetime, busy_until: datetime
+    ) -> DialerAgent | None:
+        return await self._writer.write(d.take_agent, name, now, busy_until)
+
+    async def release_dialer_agent(
+        self, name: str, now: datetime, ready: bool | None = None
+    ) -> DialerAgent | None:
+        return await self._writer.write(d.release_agent, name, now, ready)

@@ -187,6 +187,8 @@ def record_outcome(
     db: sqlite3.Connection, attempt_id: int, change: OutcomeChange, now: datetime
 ) -> CampaignContact:
     attempt = _attempt(db, attempt_id)
+    if change.refines:
+        return _refine(db, attempt, change, now)
     row = db.execute(
         "SELECT state, attempt_id, phone FROM campaign_contacts WHERE id = ?",
         (attempt.contact_id,),
@@ -196,10 +198,11 @@ def record_outcome(
         why = "its outcome is recorded" if recorded else "its lease ended"
         raise Conflict(f"attempt {attempt_id} is closed: {why}")
     db.execute(
-        "UPDATE campaign_attempts SET outcome = ?, ended_at = ?, callback_at = ?, note = ? "
-        "WHERE id = ?",
-        (change.outcome, ts(now), _opt_ts(change.callback_at), change.note, attempt_id),
-    )
+        "UPDATE campaign_attempts SET outcome = ?, ended_at = ?, callback_at = ?, note = ?, "
+        "call_sid = coalesce(call_sid, nullif(?, '')), call_outcome = ? WHERE id = ?",
+        (change.outcome, ts(now), _opt_ts(change.callback_at), change.note, change.call_sid,
+         change.outcome if change.call_sid else None, attempt_id),
+    )  # fmt: skip
     db.execute(
         "UPDATE campaign_contacts SET state = ?, next_at = ?, rank = ?, attempts = attempts + 1, "
         "last_outcome = ?, attempt_id = NULL, lease_until = NULL, updated_at = ? WHERE id = ?",
@@ -209,6 +212,50 @@ def record_outcome(
     if change.do_not_call is not None:
         lists.add_do_not_call(db, [row[2]], change.do_not_call, now)
     return _contact(db, attempt.contact_id)
+
+
+def _refine(
+    db: sqlite3.Connection, attempt: Attempt, change: OutcomeChange, now: datetime
+) -> CampaignContact:
+    """An agent's outcome for a call the dialer recorded as answered: once, while the
+    contact is still completed by that call (a new callback request may have queued it)."""
+    (state, phone) = db.execute(
+        "SELECT state, phone FROM campaign_contacts WHERE id = ?", (attempt.contact_id,)
+    ).fetchone()
+    if not attempt.refinable or state != ContactState.COMPLETED:
+        raise Conflict(f"attempt {attempt.id} is closed: its outcome is recorded")
+    db.execute(
+        "UPDATE campaign_attempts SET outcome = ?, callback_at = ?, note = ? WHERE id = ?",
+        (change.outcome, _opt_ts(change.callback_at), change.note, attempt.id),
+    )
+    db.execute(
+        "UPDATE campaign_contacts SET state = ?, next_at = ?, rank = ?, last_outcome = ?, "
+        "updated_at = ? WHERE id = ?",
+        (change.state, ts(change.next_at), change.rank, change.outcome, ts(now),
+         attempt.contact_id),
+    )  # fmt: skip
+    if change.do_not_call is not None:
+        lists.add_do_not_call(db, [phone], change.do_not_call, now)
+    return _contact(db, attempt.contact_id)
+
+
+def set_call(db: sqlite3.Connection, attempt_id: int, call_sid: str, answered_by: str) -> Attempt:
+    db.execute(
+        "UPDATE campaign_attempts SET call_sid = coalesce(call_sid, ?), "
+        "answered_by = CASE WHEN ? = '' THEN answered_by ELSE ? END WHERE id = ?",
+        (call_sid, answered_by, answered_by, attempt_id),
+    )
+    return _attempt(db, attempt_id)
+
+
+def end_call(db: sqlite3.Connection, attempt_id: int, call_sid: str, outcome: CallOutcome) -> bool:
+    _attempt(db, attempt_id)
+    cursor = db.execute(
+        "UPDATE campaign_attempts SET call_outcome = ?, call_sid = coalesce(call_sid, ?) "
+        "WHERE id = ? AND call_outcome IS NULL",
+        (outcome, call_sid, attempt_id),
+    )
+    return cursor.rowcount == 1
 
 
 def get_contact(db: sqlite3.Connection, contact_id: int) -> ContactHistory:

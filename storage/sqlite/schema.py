@@ -330,6 +330,33 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE queue = OLD.queue;
     END;
     """,
+    # 11: the dialer: an attempt's Twilio call (its sid, who answered, what the call itself
+    # ended as, before an agent's conversational outcome), outbound agents' ready flags, and
+    # numbers taken off the do-not-call list, with who and why.
+    """
+    ALTER TABLE campaign_attempts ADD COLUMN call_sid TEXT;
+    ALTER TABLE campaign_attempts ADD COLUMN answered_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE campaign_attempts ADD COLUMN call_outcome TEXT;
+    CREATE TABLE dialer_agents (
+        name        TEXT PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        endpoint    TEXT NOT NULL,             -- E.164, or client:IDENTITY
+        ready       INTEGER NOT NULL DEFAULT 0,
+        busy_until  REAL,                      -- on a dial until then (NULL: free)
+        updated_at  REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX dialer_agents_ready ON dialer_agents(campaign_id) WHERE ready = 1;
+    CREATE TABLE do_not_call_removals (
+        id          INTEGER PRIMARY KEY,
+        phone       TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        added_at    REAL NOT NULL,
+        removed_by  TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        removed_at  REAL NOT NULL
+    );
+    CREATE INDEX do_not_call_removals_phone ON do_not_call_removals(phone, id);
+    """,
 )
 
 

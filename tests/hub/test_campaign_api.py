@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.model import Role
-from tests.conftest import Hub
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.campaign_support import NOON, Clock
 
-ALL_DAY = {"hours": "00:00-24:00"}  # the tests run at any hour: every contact is callable
+ALL_DAY = {"hours": "00:00-24:00"}  # the campaign's own window: all the law allows
 LIST = (
     "phone,name,external_ref,preferred_time\n"
     "(212) 555-0100,Ada,A-1,\n"
@@ -20,6 +21,17 @@ LIST = (
     "bad number,Nobody,N-1,\n"
     "2125550100,Ada again,A-2,\n"
 )
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, clock: Clock) -> Hub:
+    """The hub at noon on the US's clocks (the tests call New York and San Francisco)."""
+    return await start_hub(clock=clock)
 
 
 async def post(hub: Hub, path: str, headers: dict[str, str], **kwargs: Any) -> tuple[int, Any]:
@@ -118,7 +130,10 @@ async def test_an_upload_names_its_columns_or_fails_whole(hub: Hub) -> None:
     status, answer = await post(
         hub, "/api/campaigns/spring/contacts", headers, data=b"who;cell\nAda;2125550100\n"
     )
-    assert (status, answer["error"]) == (400, "line 1: no phone column in the header (who, cell)")
+    assert (status, answer["error"]) == (
+        400,
+        "line 1: no phone column in the header (who, cell); nothing was loaded",
+    )
     status, report = await post(
         hub, "/api/campaigns/spring/contacts?map=phone:cell&map=name:who", headers,
         data=b"who;cell\nAda;2125550100\n",
@@ -147,7 +162,7 @@ async def test_next_hands_a_contact_with_its_attempt_and_outcomes_follow_the_pol
     assert status == 200
     assert (moved["state"], moved["attempts"], moved["last_outcome"]) == ("queued", 1, "busy")
     due = datetime.fromisoformat(moved["next_at"])
-    assert timedelta(minutes=29) < due - datetime.now(UTC) <= timedelta(minutes=30)
+    assert due - NOON == timedelta(minutes=30)
     status, answer = await post(hub, path, auth, json={"outcome": "answered"})
     assert (status, answer["error"]) == (
         409,
@@ -165,7 +180,7 @@ async def test_a_callback_time_and_an_agents_do_not_call(hub: Hub) -> None:
     await upload(hub, auth, "spring", "phone\n2125550100\n4155550101\n")
     first = (await post(hub, "/api/campaigns/spring/next", auth))[1]
     second = (await post(hub, "/api/campaigns/spring/next", auth))[1]
-    when = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    when = NOON + timedelta(days=1)
     body = {"outcome": "callback_at", "callback_at": when.isoformat()}
     status, moved = await post(
         hub, f"/api/campaigns/spring/attempts/{first['attempt_id']}", auth, json=body
@@ -232,19 +247,24 @@ async def test_many_agents_at_once_each_get_a_different_contact(hub: Hub) -> Non
     assert [status for status, _ in answers].count(204) == 15
 
 
-async def test_paused_stopped_and_ended_campaigns_hand_out_nothing(hub: Hub) -> None:
+async def test_paused_stopped_and_ended_campaigns_say_so_with_409(hub: Hub) -> None:
     auth = await hub.token(Role.OUTBOUND)
     await running_campaign(hub, auth)
     await upload(hub, auth, "spring", "phone\n2125550100\n")
     assert (await post(hub, "/api/campaigns/spring/pause", auth))[1]["state"] == "paused"
-    assert (await post(hub, "/api/campaigns/spring/next", auth))[0] == 204
+    assert await post(hub, "/api/campaigns/spring/next", auth) == (
+        409, {"error": "campaign 'spring' is paused", "state": "paused"},
+    )  # fmt: skip
     assert (await post(hub, "/api/campaigns/spring/stop", auth))[1]["state"] == "stopped"
+    status, answer = await post(hub, "/api/campaigns/spring/next", auth)
+    assert (status, answer["state"]) == (409, "stopped")
     status, _answer = await post(hub, "/api/campaigns/spring/start", auth)
     assert status == 409
     ended = {"name": "ended", "ends_at": "2020-01-01T00:00:00Z", "state": "running", **ALL_DAY}
     assert (await post(hub, "/api/campaigns", auth, json=ended))[0] == 201
     await upload(hub, auth, "ended", "phone\n2125550100\n")
-    assert (await post(hub, "/api/campaigns/ended/next", auth))[0] == 204
+    status, answer = await post(hub, "/api/campaigns/ended/next", auth)
+    assert (status, answer["state"]) == (409, "ended")
     status, stats = await get(hub, "/api/campaigns/ended/stats", auth)
     assert (stats["ended"], stats["next_window_opening"]) == (True, None)
 
@@ -290,7 +310,8 @@ async def test_the_openapi_document_describes_the_campaign_api(hub: Hub) -> None
     for path in (
         "/api/campaigns", "/api/campaigns/{id}", "/api/campaigns/{id}/contacts",
         "/api/campaigns/{id}/next", "/api/campaigns/{id}/attempts/{attempt_id}",
-        "/api/campaigns/{id}/stats", "/api/do-not-call",
+        "/api/campaigns/{id}/stats", "/api/do-not-call", "/api/campaigns/{id}/dial",
+        "/api/campaigns/{id}/agents/me",
     ):  # fmt: skip
         assert path in paths
 
@@ -298,7 +319,7 @@ async def test_the_openapi_document_describes_the_campaign_api(hub: Hub) -> None
 async def test_outside_the_window_nothing_is_handed_out_and_stats_say_when(hub: Hub) -> None:
     """Holidays around today (New York's date) keep the window shut until the day after."""
     auth = await hub.token(Role.OUTBOUND, "ann")
-    today = datetime.now(ZoneInfo("America/New_York")).date()
+    today = NOON.astimezone(ZoneInfo("America/New_York")).date()
     holidays = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
     body = {"name": "spring", "state": "running", "holidays": holidays, **ALL_DAY}
     assert (await post(hub, "/api/campaigns", auth, json=body))[0] == 201
@@ -308,3 +329,65 @@ async def test_outside_the_window_nothing_is_handed_out_and_stats_say_when(hub: 
     assert (status, stats["callable_now"], stats["by_state"]) == (200, 0, {"queued": 1})
     opening = datetime.fromisoformat(stats["next_window_opening"])
     assert opening.astimezone(ZoneInfo("America/New_York")).date() == today + timedelta(days=2)
+
+
+async def test_outside_the_legal_hours_next_is_204_with_when_to_ask_again(
+    hub: Hub, clock: Clock
+) -> None:
+    """hours 00:00-24:00 once handed out a number at 02:50 the callee's time."""
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    await running_campaign(hub, auth)
+    await upload(hub, auth, "spring", "phone\n2125550100\n")
+    new_york = ZoneInfo("America/New_York")
+    clock.now = datetime(2036, 6, 12, 2, 50, tzinfo=new_york)
+    async with hub.http.post("/api/campaigns/spring/next", headers=auth) as response:
+        assert response.status == 204
+        assert response.headers["Retry-After"] == str(5 * 3600 + 10 * 60)
+        opening = datetime.fromisoformat(response.headers["Next-Window-Opening"])
+    assert opening == datetime(2036, 6, 12, 8, 0, tzinfo=new_york)
+    clock.now = opening
+    status, lease = await post(hub, "/api/campaigns/spring/next", auth)
+    assert (status, lease["contact"]["local_time"]) == (200, "2036-06-12T08:00-04:00")
+
+
+async def test_a_supervisor_takes_a_number_off_the_do_not_call_list_saying_why(hub: Hub) -> None:
+    sue, ann = await hub.token(Role.SUPERVISOR, "sue"), await hub.token(Role.OUTBOUND, "ann")
+    headers = {**sue, "Content-Type": "text/plain"}
+    await post(hub, "/api/do-not-call?source=registry", headers, data=b"2125550100\n")
+    why = {"reason": "listed by mistake"}
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=ann, json=why) as response:
+        assert response.status == 403
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=sue, json={}) as response:
+        assert (response.status, "reason" in (await response.json())["error"]) == (400, True)
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=sue, json=why) as response:
+        removal = await response.json()
+        assert response.status == 200
+    assert (removal["phone"], removal["source"], removal["removed_by"], removal["reason"]) == (
+        "+12125550100", "registry", "sue", "listed by mistake",
+    )  # fmt: skip
+    assert datetime.fromisoformat(removal["removed_at"]) == NOON
+    status, answer = await get(hub, "/api/do-not-call/2125550100", ann)
+    assert (status, [r["removed_by"] for r in answer["removals"]]) == (404, ["sue"])
+    async with hub.http.delete("/api/do-not-call/2125550100", headers=sue, json=why) as response:
+        assert response.status == 404
+    await running_campaign(hub, ann)
+    report = await upload(hub, ann, "spring", "phone\n2125550100\n")
+    assert (report["accepted"], report["suppressed"]) == (1, 0)
+
+
+async def test_only_the_operators_config_lifts_the_legal_hours(
+    start_hub: StartHub, make_settings: MakeSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """allow_outside_legal_hours is the config's, said at start; then 02:50 is callable."""
+    night = Clock(datetime(2036, 6, 12, 2, 50, tzinfo=ZoneInfo("America/New_York")))
+    hub = await start_hub(make_settings(campaigns={"allow_outside_legal_hours": True}), clock=night)
+    assert "calling_hours_unrestricted" in capsys.readouterr().out
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    await running_campaign(hub, auth)
+    await upload(hub, auth, "spring", "phone\n2125550100\n")
+    status, lease = await post(hub, "/api/campaigns/spring/next", auth)
+    assert (status, lease["contact"]["local_time"]) == (200, "2036-06-12T02:50-04:00")
+    status, answer = await post(
+        hub, "/api/campaigns", auth, json={"name": "x", "allow_outside_legal_hours": True}
+    )
+    assert (status, "allow_outside_legal_hours" in answer["error"]) == (400, True)

@@ -92,3 +92,14 @@ def test_dnc_puts_numbers_on_the_list(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "3 rows, 1 numbers added, 0 already listed, 1 invalid" in result.stdout
     assert "not a phone number: 'nope'" in result.stdout
+
+
+def test_a_map_naming_a_missing_column_says_so_and_lists_the_columns(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)
+    path = tmp_path / "spring.csv"
+    path.write_text(LIST, encoding="utf-8")
+    args = ("campaign", "load", "spring", str(path), "--map", "phone=Cell", "--config")
+    result = run(*args, str(config))
+    assert result.returncode == 1
+    assert "no column 'Cell' (for phone) in the header; its columns: 'Telephone'" in result.stderr
+    assert "nothing was loaded" in result.stderr

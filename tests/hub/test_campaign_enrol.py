@@ -11,6 +11,7 @@ import pytest
 from core.campaigns import CampaignState
 from core.model import Role
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.campaign_support import Clock
 from tests.support import FORM_SECRET
 from tests.twilio_support import PUBLIC_URL, call_params, post_twilio, twilio_section
 
@@ -60,7 +61,7 @@ async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) 
         channels={"webform": {"secret": FORM_SECRET}, "twilio": twilio_section()},
         campaigns={"hours": "00:00-24:00", "caller_id": "+12125550000"},
     )
-    return await start_hub(settings)
+    return await start_hub(settings, clock=Clock())
 
 
 async def voice(hub: Hub, step: str, sid: str, caller: str = CALLER, **extra: str) -> int:

@@ -136,11 +136,11 @@ async def test_an_explicit_mapping_reads_other_headers(
         pytest.param(b"\n\n", "empty", id="blank"),
         pytest.param(b"name,email\nAda,a@b.co\n", "line 1: no phone column", id="no-phone"),
         pytest.param(
-            b'phone\n"2125550100\n' + b"2125550101\n" * 30, "line 2: a quoted field", id="quote"
+            b'phone\n"2125550100\n' + b"2125550101\n" * 30, "line 2: a quote opened", id="quote"
         ),
     ],
 )
-async def test_unusable_files_are_refused_whole(
+async def test_unusable_files_are_refused_whole_before_anything_is_stored(
     store: Store, campaign: Campaign, tmp_path: Path, data: bytes, message: str
 ) -> None:
     with pytest.raises(InvalidRequest, match=message):
@@ -203,3 +203,55 @@ async def test_a_do_not_call_list_with_or_without_a_header(store: Store, tmp_pat
     entry = await store.get_do_not_call("+12125550100")
     assert entry is not None
     assert entry.source == "national registry"
+
+
+STRUCTURE_ERRORS = [
+    pytest.param(
+        HEADER + '2125550100,Ada\n4155550101,"Grace\n6465550100,Bob\n',
+        "line 3: a quote opened in this row is never closed; nothing was loaded",
+        id="unclosed-quote-near-the-end",
+    ),
+    pytest.param(
+        HEADER + "".join(f"212555{n:04d},C{n}\n" for n in range(20)) + '3125550100,"Al" Jr\n',
+        "line 22: ',' expected after '\"'",
+        id="text-after-a-closing-quote",
+    ),
+    pytest.param(
+        HEADER + "2125550100,Ada\n" + '4155550101,"Grace\n' + "6465550100,x\n" * 30 + '"\n',
+        "line 3: a quoted field runs over",
+        id="quote-swallowing-the-rest",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), STRUCTURE_ERRORS)
+async def test_a_broken_csv_is_refused_with_its_line_and_nothing_is_loaded(
+    store: Store, campaign: Campaign, tmp_path: Path, text: str, message: str
+) -> None:
+    """The whole file is checked first (batches of 7 would otherwise store the rows before)."""
+    with pytest.raises(InvalidRequest, match=message.replace("(", r"\(")):
+        await load(store, campaign, tmp_path, text.encode(), batch_rows=7)
+    counts = await store.campaign_counts(campaign.id, [], T0)
+    assert (counts.contacts, await store.campaign_slots(campaign.id)) == (0, [])
+
+
+async def test_a_mapping_to_a_column_that_does_not_exist_says_so_and_lists_the_columns(
+    store: Store, campaign: Campaign, tmp_path: Path
+) -> None:
+    data = b"Who;Cell\nAda;2125550100\n"
+    with pytest.raises(InvalidRequest) as raised:
+        await load(store, campaign, tmp_path, data, explicit={"phone": "Cell", "name": "Nom"})
+    assert raised.value.message == (
+        "line 1: no column 'Nom' (for name) in the header; its columns: 'Who', 'Cell'; "
+        "nothing was loaded"
+    )
+
+
+async def test_a_duplicate_with_its_own_preferred_time_moves_no_window(
+    store: Store, campaign: Campaign, tmp_path: Path
+) -> None:
+    await load(store, campaign, tmp_path, (HEADER + "2125550100,Ada\n").encode())
+    again = HEADER + "2125550100,Ada,,,,evening\n"
+    report = await load(store, campaign, tmp_path, again.encode())
+    assert (report.accepted, report.duplicate_in_campaign) == (0, 1)
+    assert await store.campaign_slots(campaign.id) == ["America/New_York"]

@@ -55,3 +55,33 @@ def test_unusable_defaults_are_refused_at_start(
     with pytest.raises(ConfigError) as caught:
         parse_settings({"campaigns": section}, {}, base=tmp_path)
     assert problem in str(caught.value)
+
+
+def test_the_legal_hours_are_on_unless_the_operator_lifts_them(tmp_path: Path) -> None:
+    section = parse_settings({}, {}, base=tmp_path).campaigns
+    assert (section.law().hours, section.law().unrestricted) == ("08:00-21:00", False)
+    raw = {"campaigns": {"legal_hours_by_country": {"fr": "10:00-20:00", "DE": "09:00-20:00"}}}
+    law = parse_settings(raw, {}, base=tmp_path).campaigns.law()
+    assert law.ranges("Europe/Paris") == ((36000, 72000),)
+    assert law.ranges("Europe/Busingen") == ((32400, 72000),)  # every zone of the country
+    assert law.ranges("America/New_York") == ((28800, 75600),)
+    lifted = {"campaigns": {"allow_outside_legal_hours": True}}
+    assert parse_settings(lifted, {}, base=tmp_path).campaigns.law().ranges("Europe/Paris") is None
+
+
+@pytest.mark.parametrize(
+    ("section", "problem"),
+    [
+        pytest.param(
+            {"legal_hours_by_country": {"XX": "09:00-20:00"}}, "unknown country 'XX'", id="country"
+        ),
+        pytest.param({"legal_hours": "20:00-07:00"}, "legal_hours", id="overnight"),
+        pytest.param({"legal_hours_by_country": {"FR": "soon"}}, "Europe/Paris", id="hours"),
+    ],
+)
+def test_unusable_legal_hours_are_refused(
+    tmp_path: Path, section: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_settings({"campaigns": section}, {}, base=tmp_path)
+    assert problem in " ".join(raised.value.problems)

@@ -172,7 +172,9 @@ def test_a_number_whose_zones_never_share_the_window_is_refused() -> None:
     policy = CampaignPolicy(hours="09:00-17:00")
     (row,) = normaliser(["phone"], policy).rows([(4, ["+1 800 555 0100"])])
     assert isinstance(row, Invalid)
-    assert row.reason.startswith("never callable: no time within 09:00-17:00 in all of its")
+    assert row.reason.startswith(
+        "never callable: no time within 09:00-17:00 and the legal calling hours in all of its"
+    )
 
 
 def test_an_unknown_zone_is_invalid_unless_the_campaign_names_one() -> None:

@@ -18,6 +18,7 @@ from core.campaigns import (
     CampaignPolicy,
     ContactState,
 )
+from router.calling_law import LEGAL, CallingLaw
 from router.campaigns import (
     CallingHours,
     after_outcome,
@@ -153,11 +154,11 @@ windows = st.sampled_from(["08:00-21:00", "09:00-17:00", "00:00-24:00", "08:00-1
 slots = st.lists(st.sampled_from(ZONES), min_size=1, max_size=3).map(slot_key)
 
 
-def _open_in(zone: str, policy: CampaignPolicy, at: datetime) -> bool:
+def _open_in(zone: str, hours: str, at: datetime) -> bool:
     """An oracle written apart from the calendars: the wall clock, read plainly."""
     wall = at.astimezone(ZoneInfo(zone))
     seconds = wall.hour * 3600 + wall.minute * 60 + wall.second
-    for part in policy.hours.split(","):
+    for part in hours.split(","):
         start, end = (time.fromisoformat(p) if p != "24:00" else None for p in part.split("-"))
         low = start.hour * 3600 + start.minute * 60 if start else 86400
         high = end.hour * 3600 + end.minute * 60 if end else 86400
@@ -166,18 +167,34 @@ def _open_in(zone: str, policy: CampaignPolicy, at: datetime) -> bool:
     return False
 
 
-@given(at=instants, slot=slots, hours=windows)
-def test_callable_exactly_when_every_zone_is_inside_the_window(
-    at: datetime, slot: str, hours: str
+def _lawful_in(zone: str, law: CallingLaw, at: datetime) -> bool:
+    return law.unrestricted or _open_in(zone, dict(law.by_zone).get(zone, law.hours), at)
+
+
+# The default law, no law, and a stricter law in two zones (one south of the equator).
+laws = st.sampled_from([
+    LEGAL,
+    CallingLaw(unrestricted=True),
+    CallingLaw.of("08:00-21:00", {"Europe/London": "09:00-20:00",
+                                  "Australia/Sydney": "09:00-12:00,13:00-20:00"},
+                  unrestricted=False),
+])  # fmt: skip
+
+
+@given(at=instants, slot=slots, hours=windows, law=laws)
+def test_callable_exactly_when_every_zone_is_inside_the_window_and_the_law(
+    at: datetime, slot: str, hours: str, law: CallingLaw
 ) -> None:
-    policy = CampaignPolicy(hours=hours)
-    expected = all(_open_in(zone, policy, at) for zone in parse_slot(slot)[0])
-    assert CallingHours(policy).is_callable(slot, at) is expected
+    zones = parse_slot(slot)[0]
+    expected = all(_open_in(z, hours, at) and _lawful_in(z, law, at) for z in zones)
+    assert CallingHours(CampaignPolicy(hours=hours), law).is_callable(slot, at) is expected
 
 
-@given(at=instants, slot=slots, hours=windows)
-def test_next_callable_is_the_first_callable_instant(at: datetime, slot: str, hours: str) -> None:
-    calling = CallingHours(CampaignPolicy(hours=hours))
+@given(at=instants, slot=slots, hours=windows, law=laws)
+def test_next_callable_is_the_first_callable_instant(
+    at: datetime, slot: str, hours: str, law: CallingLaw
+) -> None:
+    calling = CallingHours(CampaignPolicy(hours=hours), law)
     found = calling.next_callable(slot, at)
     if found is None:  # then nothing in the coming week is callable either
         grid = (at + timedelta(minutes=30 * i) for i in range(7 * 48))

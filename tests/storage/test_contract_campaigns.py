@@ -115,6 +115,23 @@ async def test_duplicates_within_the_list_and_against_the_campaign(store: Store)
     assert counts.by_state == {"queued": 3}
 
 
+async def test_a_refused_rows_slot_never_joins_the_campaign(store: Store) -> None:
+    """A duplicate (in the list or the campaign) or a suppressed row carrying preferred hours
+    leaves the slots, and so the stats' next opening, as they were."""
+    campaign = await running(store)
+    await store.add_do_not_call([phone(9)], "registry", T0)
+    await store.add_contacts(campaign.id, [contact(phone(1))], "csv:a", T0)
+    batch = [
+        contact(phone(1), 2, slot=f"{NY}|14:00-17:00"),
+        contact(phone(2), 3),
+        contact(phone(2), 4, slot=f"{LA}|08:00-12:00"),
+        contact(phone(9), 5, slot=f"{LA}|17:00-21:00"),
+    ]
+    result = await store.add_contacts(campaign.id, batch, "csv:b", T0)
+    assert (result.accepted, len(result.duplicates), len(result.suppressed)) == (1, 2, 1)
+    assert await store.campaign_slots(campaign.id) == [NY]
+
+
 async def test_do_not_call_and_sms_opt_outs_are_suppressed_never_stored(store: Store) -> None:
     campaign = await running(store)
     assert await store.add_do_not_call([phone(1)], "national list", T0) == 1

@@ -235,6 +235,14 @@ def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> N
     db.close()
 
 
+def undo_the_dialer_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 11: the dialer's tables and columns."""
+    db.execute("DROP TABLE dialer_agents")
+    db.execute("DROP TABLE do_not_call_removals")
+    for column in ("call_sid", "answered_by", "call_outcome"):
+        db.execute(f"ALTER TABLE campaign_attempts DROP COLUMN {column}")
+
+
 def undo_the_record_migration(db: sqlite3.Connection) -> None:
     """Undo migration 10: its table and index go, and waiting is again what 1 and 6 made it
     (new and unassigned), counters rebuilt by 6 itself."""
@@ -268,7 +276,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_record_migration(db)  # 10 first, then what 7 and 9 added
+    undo_the_dialer_migration(db)  # 11 first, then 10, then what 7 and 9 added
+    undo_the_record_migration(db)
     for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
         db.execute(f"DROP INDEX {name}")
     db.execute("DROP TABLE subject_words")

@@ -10,6 +10,7 @@
 -- {P}:ct:<id>             hash: contact;  {P}:ct:<id>:at  list: its attempt ids
 -- {P}:at:<id>             hash: attempt
 -- {P}:dnc                 hash: E.164 -> "source<TAB>added at"
+-- {P}:dnc:removed:<E.164> list: its removals from the list, one JSON object each
 local RENEWABLE = {completed = true, exhausted = true, expired = true}
 local TOP_RANK = 4
 local MAX_SKIPPED = 100
@@ -222,8 +223,76 @@ local function add_dnc(phones, first, source, now)
   return added
 end
 
--- ARGV: attempt, now, outcome, state, next_at, rank, callback_at, note, dnc source.
+-- An agent's outcome of a call the dialer recorded as answered (ARGV as for outcome).
+local function refine(a)
+  local aid, now = a[1], a[2]
+  local f = redis.call('HMGET', k('at', aid), 'contact', 'campaign', 'outcome', 'call_outcome')
+  if not f[1] then
+    return 'missing'
+  end
+  local id, cid = f[1], f[2]
+  local c = redis.call('HMGET', k('ct', id), 'state', 'phone')
+  if f[3] ~= 'answered' or f[4] ~= 'answered' or c[1] ~= 'completed' then
+    return 'recorded'
+  end
+  counter(cid, 'o:answered', -1)
+  counter(cid, 'o:' .. a[3], 1)
+  redis.call('HSET', k('at', aid), 'outcome', a[3], 'note', a[8])
+  if a[7] ~= '' then
+    redis.call('HSET', k('at', aid), 'callback_at', a[7])
+  end
+  redis.call('HSET', k('ct', id), 'next_at', a[5], 'last_outcome', a[3])
+  move(id, {state = a[4], rank = a[6], updated = now})
+  if a[9] ~= '' then
+    add_dnc({c[2]}, 1, a[9], now)
+  end
+  return redis.call('HGETALL', k('ct', id))
+end
+
+local function set_call(aid, sid, answered_by)
+  if redis.call('EXISTS', k('at', aid)) == 0 then
+    return false
+  end
+  redis.call('HSETNX', k('at', aid), 'call_sid', sid)
+  if answered_by ~= '' then
+    redis.call('HSET', k('at', aid), 'answered_by', answered_by)
+  end
+  return redis.call('HGETALL', k('at', aid))
+end
+
+-- What a dialled call ended as, noted once: 1 the first time, 0 for a repeated callback.
+local function end_call(aid, sid, outcome)
+  if redis.call('EXISTS', k('at', aid)) == 0 then
+    return false
+  end
+  if redis.call('HEXISTS', k('at', aid), 'call_outcome') == 1 then
+    return 0
+  end
+  redis.call('HSET', k('at', aid), 'call_outcome', outcome)
+  redis.call('HSETNX', k('at', aid), 'call_sid', sid)
+  return 1
+end
+
+-- Off the do-not-call list, the entry kept with who and why (a JSON line per removal).
+local function remove_dnc(phone, by, reason, now)
+  local entry = redis.call('HGET', k('dnc'), phone)
+  if not entry then
+    return false
+  end
+  local source, added = string.match(entry, '^(.*)\t([^\t]*)$')
+  redis.call('HDEL', k('dnc'), phone)
+  local removal = cjson.encode({source = source, added = added, by = by, reason = reason,
+                                removed = now})
+  redis.call('RPUSH', k('dnc', 'removed', phone), removal)
+  return removal
+end
+
+-- ARGV: attempt, now, outcome, state, next_at, rank, callback_at, note, dnc source,
+-- call sid ('' : an agent's outcome), refines ('1': an agent's outcome of an answered call).
 local function outcome(a)
+  if a[11] == '1' then
+    return refine(a)
+  end
   local aid, now = a[1], a[2]
   local f = redis.call('HMGET', k('at', aid), 'contact', 'campaign', 'outcome')
   if not f[1] then
@@ -238,6 +307,10 @@ local function outcome(a)
   end
   close_attempt(aid, cid, a[3], now)
   redis.call('HSET', k('at', aid), 'note', a[8])
+  if a[10] ~= '' then
+    redis.call('HSETNX', k('at', aid), 'call_sid', a[10])
+    redis.call('HSET', k('at', aid), 'call_outcome', a[3])
+  end
   if a[7] ~= '' then
     redis.call('HSET', k('at', aid), 'callback_at', a[7])
   end
@@ -263,5 +336,11 @@ elseif op == 'outcome' then
   return outcome({unpack(ARGV, 2)})
 elseif op == 'dnc' then
   return add_dnc(ARGV, 4, ARGV[2], ARGV[3])
+elseif op == 'dnc_remove' then
+  return remove_dnc(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+elseif op == 'call' then
+  return set_call(ARGV[2], ARGV[3], ARGV[4])
+elseif op == 'end_call' then
+  return end_call(ARGV[2], ARGV[3], ARGV[4])
 end
 return redis.error_reply('unknown campaign operation ' .. tostring(op))

@@ -76,6 +76,8 @@ elseif op == 'contact' then
   return contact(ARGV[2])
 elseif op == 'dnc' then
   return redis.call('HGET', k('dnc'), ARGV[2])
+elseif op == 'dnc_removed' then
+  return redis.call('LRANGE', k('dnc', 'removed', ARGV[2]), 0, -1)
 elseif op == 'counts' then
   return counts(ARGV[2], ARGV[3], 4)
 end
