@@ -12,7 +12,7 @@ directly (no HTTP), 64 contacts in flight, on each and on SQLite (WAL, synchrono
     appended     a follow-up threaded by the reopen window
     duplicate    provider retries of the first contacts
 
-Routing is the real router: config/rules.example.yaml (it reads `customer.tags`) and, for
+RulesRouter is the real router: config/rules.example.yaml (it reads `customer.tags`) and, for
 `known`, the same file without its history rules. Round trips are the commands our client
 sent (EVALSHA, EVAL, SCRIPT LOAD, MULTI) from INFO commandstats before and after a phase;
 commands run inside the scripts are counted apart. Memory per ticket is INFO used_memory

@@ -72,7 +72,7 @@ class Actor:
         return cls(ActorKind.CUSTOMER, str(customer_id))
 
     @classmethod
-    def routing(cls, rule: str | None) -> Actor:
+    def by_rule(cls, rule: str | None) -> Actor:
         """The rule that routed a ticket; the system when the default did."""
         return SYSTEM if rule is None else cls(ActorKind.RULE, rule)
 

@@ -19,9 +19,9 @@ from hub.campaigns.desk import announce_law
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.rules.routing import Routing, RulesKeeper, initial_rules, watching
+from hub.rules.routing import RulesKeeper, RulesRouter, initial_rules, watching
 from hub.settings.tree import Settings
-from hub.state import CHANNELS, CLOCK, INGEST, METRICS, ROUTING, RULES, SENDERS, SETTINGS, STORE
+from hub.state import CHANNELS, CLOCK, INGEST, METRICS, ROUTER, RULES, SENDERS, SETTINGS, STORE
 from hub.wiring.acknowledgements import email_acknowledger
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
@@ -34,25 +34,27 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     announce_law(settings.campaigns)
     metrics = Metrics()
     store = open_store(settings.storage.url)
-    routing = Routing(initial_rules(settings.routing.rules), settings.routing.max_explanation_lines)
-    keeper = RulesKeeper(routing, store, settings.routing.rules)
+    router = RulesRouter(
+        initial_rules(settings.routing.rules), settings.routing.max_explanation_lines
+    )
+    keeper = RulesKeeper(router, store, settings.routing.rules)
     acknowledger = email_acknowledger(settings, store)
-    steps = after_commit_steps(settings, store, routing, acknowledger)
-    ingest = Ingest(store, routing, settings.threading.policy(), metrics, steps)
+    steps = after_commit_steps(settings, store, router, acknowledger)
+    ingest = Ingest(store, router, settings.threading.policy(), metrics, steps)
     app = web.Application(
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[STORE] = store
-    app[ROUTING] = routing
+    app[ROUTER] = router
     app[RULES] = keeper
     app[METRICS] = metrics
     app[INGEST] = ingest
     app.cleanup_ctx.append(_store_lifetime)
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
-    services = Services(store, routing, ingest, metrics, settings.threading.policy(), acknowledger)
+    services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)
     app.add_routes(

@@ -20,7 +20,7 @@ from core.errors import StorageError
 from core.identity import mask
 from core.model import Inbound, IngestResult, ThreadPolicy
 from hub.metrics import Metrics
-from hub.rules.routing import Routing
+from hub.rules.routing import RulesRouter
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.ingest")
@@ -36,7 +36,7 @@ class Ingest:
     """The sink every channel hands its contacts to."""
 
     store: Store
-    routing: Routing
+    router: RulesRouter
     policy: ThreadPolicy
     metrics: Metrics
     after_commit: tuple[AfterCommit, ...] = ()
@@ -50,7 +50,7 @@ class Ingest:
     async def _commit(self, inbound: Inbound) -> IngestResult:
         started = time.perf_counter()
         try:
-            result = await self.store.commit_inbound(inbound, self.routing, self.policy)
+            result = await self.store.commit_inbound(inbound, self.router, self.policy)
         except StorageError as exc:
             self.metrics.contacts.labels(inbound.channel, "failed").inc()
             log.warning(

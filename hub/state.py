@@ -10,13 +10,13 @@ from aiohttp import web
 from channels.base import Channel, Sender
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.rules.routing import Routing, RulesKeeper
+from hub.rules.routing import RulesKeeper, RulesRouter
 from hub.settings.tree import Settings
 from storage.base import Store
 
 SETTINGS = web.AppKey("settings", Settings)
 STORE: web.AppKey[Store] = web.AppKey("store")
-ROUTING = web.AppKey("routing", Routing)
+ROUTER = web.AppKey("router", RulesRouter)
 RULES = web.AppKey("rules", RulesKeeper)
 METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)

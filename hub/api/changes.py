@@ -23,7 +23,7 @@ from core.record import Actor, EventKind
 from hub.api.auth import granted, require
 from hub.api.params import json_body, one_of, optional_str, path_id, tag_list
 from hub.api.views import event_json, ticket_json
-from hub.state import ROUTING, STORE
+from hub.state import ROUTER, STORE
 from router.workflow import escalation_target
 
 _FIELDS = frozenset({"status", "priority", "queue", "assignee", "tags"})
@@ -87,7 +87,7 @@ async def escalate(request: web.Request) -> web.Response:
     token = require(request, Role.AGENT)
     reason = _text(await _fields(request, frozenset({"reason"})), "reason")
     ticket = await request.config_dict[STORE].get_ticket(path_id(request))
-    target = escalation_target(request.config_dict[ROUTING].queues, ticket.queue)
+    target = escalation_target(request.config_dict[ROUTER].queues, ticket.queue)
     if target is None:
         raise Conflict(f"queue {ticket.queue!r} is the top tier: nowhere higher to escalate")
     change = TicketChange(
@@ -131,7 +131,7 @@ async def _fields(request: web.Request, allowed: frozenset[str]) -> dict[str, An
 
 def _queue(request: web.Request, data: dict[str, Any]) -> str | None:
     queue = optional_str(data, "queue")
-    if queue is not None and queue not in request.config_dict[ROUTING].queues:
+    if queue is not None and queue not in request.config_dict[ROUTER].queues:
         raise InvalidRequest(f"unknown queue {queue!r}")
     return queue
 

@@ -12,12 +12,12 @@ from hub.api.auth import require
 from hub.api.params import MAX_PAGE, json_body, text_body
 from hub.api.probe_json import parse_probe
 from hub.api.views import decision_json, iso, rules_json
-from hub.state import ROUTING, RULES, SETTINGS, STORE
+from hub.state import ROUTER, RULES, SETTINGS, STORE
 from router import load_ruleset
 
 
 async def get_rules(request: web.Request) -> web.Response:
-    rules = request.config_dict[ROUTING].rules
+    rules = request.config_dict[ROUTER].rules
     version = await request.config_dict[STORE].current_rules()
     if version is not None and version.version != rules.version:
         version = None  # this hub runs other rules (it has not followed the store yet)
@@ -48,7 +48,7 @@ async def test_rules(request: web.Request) -> web.Response:
     probe = parse_probe(data, request.config_dict[SETTINGS].routing.default_region)
     draft = data.get("rules")
     if draft is None:
-        decision = request.config_dict[ROUTING].decide(probe.contact, probe.facts)
+        decision = request.config_dict[ROUTER].decide(probe.contact, probe.facts)
     elif isinstance(draft, str):
         ruleset = await asyncio.to_thread(load_ruleset, draft, "draft")
         decision = ruleset.decide(probe.contact, probe.facts)

@@ -19,7 +19,7 @@ from hub.api.params import (
 )
 from hub.api.views import message_json, notes_json, queue_json, ticket_json
 from hub.desk.replies import send_reply
-from hub.state import ROUTING, SENDERS, STORE
+from hub.state import ROUTER, SENDERS, STORE
 
 LIST_PARAMS = ("assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor")
 """What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
@@ -90,7 +90,7 @@ async def reply_to_ticket(request: web.Request) -> web.Response:
 
 async def list_queues(request: web.Request) -> web.Response:
     stats = {s.name: s for s in await request.config_dict[STORE].queue_stats()}
-    specs = request.config_dict[ROUTING].queues
+    specs = request.config_dict[ROUTER].queues
     names = sorted({*specs, *stats})
     items = [queue_json(n, stats.get(n), specs.get(n)) for n in names]
     return web.json_response({"items": items, "next": None})
@@ -99,7 +99,7 @@ async def list_queues(request: web.Request) -> web.Response:
 async def claim_next(request: web.Request) -> web.Response:
     token = require(request, Role.AGENT)
     name = request.match_info["name"]
-    if name not in request.config_dict[ROUTING].queues:
+    if name not in request.config_dict[ROUTER].queues:
         raise InvalidRequest(f"unknown queue {name!r}")
     ticket = await request.config_dict[STORE].claim_next(name, token.name, utcnow())
     if ticket is None:

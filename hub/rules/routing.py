@@ -1,6 +1,6 @@
 """The rules in force: one holder the store calls, and the keeper that reloads it.
 
-`Routing` is the `core.model.Router` the store calls inside its commit: it decides with the
+`RulesRouter` is the `core.model.Router` the store calls inside its commit: it decides with the
 ruleset in force at the moment of the call (a reload swaps one attribute, atomically), stamps
 the rules version on the decision and caps the explanation it keeps on the ticket.
 
@@ -52,7 +52,7 @@ class Rules:
             object.__setattr__(self, "constant", stamped)
 
 
-class Routing:
+class RulesRouter:
     """The router the store calls; always the rules in force at the call."""
 
     def __init__(self, rules: Rules, max_explanation_lines: int = DEFAULT_MAX_EXPLANATION_LINES):
@@ -94,8 +94,8 @@ def cap_explanation(lines: tuple[str, ...], limit: int) -> tuple[str, ...]:
 class RulesKeeper:
     """Loads, stores, swaps and watches the rules of one hub."""
 
-    def __init__(self, routing: Routing, store: Store, path: Path | None) -> None:
-        self.routing = routing
+    def __init__(self, router: RulesRouter, store: Store, path: Path | None) -> None:
+        self.router = router
         self.store = store
         self.path = path
         self._file_stamp: tuple[float, int] | None = None
@@ -116,13 +116,13 @@ class RulesKeeper:
         stored = history[0] if history else None
         if stored is not None:
             ruleset = await _compile(stored.source, f"rules version {stored.version}")
-            self.routing.rules = Rules(ruleset, stored.version)
+            self.router.rules = Rules(ruleset, stored.version)
 
     async def replace(self, source: str, author: str) -> RulesVersion:
         """Validate, store and swap in new rules; RuleError leaves the running ones."""
         ruleset = await _compile(source, str(self.path or "rules.yaml"))
         version = await self.store.save_rules(source, author, datetime.now(UTC))
-        self.routing.rules = Rules(ruleset, version.version)
+        self.router.rules = Rules(ruleset, version.version)
         log.info("rules_replaced", version=version.version, author=author)
         return version
 
@@ -132,7 +132,7 @@ class RulesKeeper:
             return
         try:
             text = self._read_file(self.path)
-            if text != self.routing.rules.ruleset.source:
+            if text != self.router.rules.ruleset.source:
                 await self.replace(text, f"{FILE_AUTHOR}{self.path} ({reason})")
         except (RuleError, ConfigError) as exc:
             log.error("rules_reload_refused", reason=reason, error=str(exc))
@@ -142,7 +142,7 @@ class RulesKeeper:
     async def follow_store(self) -> None:
         """Adopt a newer version another hub stored (through its API)."""
         stored = await self.store.current_rules()
-        current = self.routing.rules.version
+        current = self.router.rules.version
         if stored is None or (current is not None and stored.version <= current):
             return
         try:
@@ -150,7 +150,7 @@ class RulesKeeper:
         except RuleError as exc:
             log.error("stored_rules_refused", version=stored.version, error=str(exc))
             return
-        self.routing.rules = Rules(ruleset, stored.version)
+        self.router.rules = Rules(ruleset, stored.version)
         log.info("rules_followed", version=stored.version)
 
     async def watch(self, interval: float) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
 from hub.ingest import AfterCommit
-from hub.rules.routing import Routing
+from hub.rules.routing import RulesRouter
 from hub.settings.tree import Settings
 from hub.wiring.acknowledgements import Acknowledger
 from hub.wiring.calls import Rerouting
@@ -33,14 +33,14 @@ from storage.base import Store
 
 
 def after_commit_steps(
-    settings: Settings, store: Store, routing: Routing, acknowledger: Acknowledger | None
+    settings: Settings, store: Store, router: RulesRouter, acknowledger: Acknowledger | None
 ) -> tuple[AfterCommit, ...]:
     """The steps, in order, of the channels the settings enable."""
     desk = CampaignDesk(store, settings.campaigns)
     enrolment = CallbackEnrolment(desk, settings.routing.default_region)
     steps: list[AfterCommit] = [enrolment]
     if settings.channels.twilio is not None:
-        steps += [Rerouting(store, routing, enrolment.enrol), ConsentRecording(store)]
+        steps += [Rerouting(store, router, enrolment.enrol), ConsentRecording(store)]
     steps += email_steps(settings, store)
     if acknowledger is not None:
         steps.append(acknowledger)

@@ -31,7 +31,7 @@ from core.model import (
     TicketFilter,
 )
 from core.record import Actor
-from hub.rules.routing import Routing
+from hub.rules.routing import RulesRouter
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.calls")
@@ -43,10 +43,10 @@ _HISTORY_LIMIT = 200
 @dataclass(frozen=True, slots=True)
 class CallDesk:
     store: Store
-    routing: Routing
+    router: RulesRouter
 
     async def placement(self, result: IngestResult, at: datetime) -> QueueState:
-        ruleset = self.routing.rules.ruleset  # one read: the rules in force now
+        ruleset = self.router.rules.ruleset  # one read: the rules in force now
         spec = ruleset.queues.get(result.queue)
         name = None if spec is None else spec.calendar
         calendar = None if name is None else ruleset.calendars.get(name)
@@ -64,7 +64,7 @@ class Rerouting:
     """After the commit of a call's later event: a rule that fires moves the call's ticket."""
 
     store: Store
-    routing: Routing
+    router: RulesRouter
     enrol: Enrol | None = None  # a fired rule's `campaign:`
 
     async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
@@ -73,7 +73,7 @@ class Rerouting:
         ticket = await self.store.get_ticket(result.ticket_id)
         if ticket.assignee is not None or ticket.status not in ACTIVE_STATUSES:
             return  # an agent has it, or it is done: a rule must not take it away
-        decision = self.routing.decide(inbound, await self._facts(ticket))
+        decision = self.router.decide(inbound, await self._facts(ticket))
         if decision.campaign and decision.rule is not None and self.enrol is not None:
             await self.enrol(inbound, result, decision)
         change = ticket_change(ticket, decision)
@@ -87,7 +87,7 @@ class Rerouting:
             )
 
     async def _facts(self, ticket: Ticket) -> CustomerFacts:
-        if not self.routing.needs_history:
+        if not self.router.needs_history:
             return CustomerFacts(ticket.customer_id)
         customer = await self.store.get_customer(ticket.customer_id)
         page = await self.store.list_tickets(TicketFilter(customer_id=customer.id), _HISTORY_LIMIT)
@@ -106,5 +106,5 @@ def ticket_change(ticket: Ticket, decision: Decision) -> TicketChange | None:
     if queue is None and priority is None and new_tags is None:
         return None
     return TicketChange(
-        queue=queue, priority=priority, tags=new_tags, actor=Actor.routing(decision.rule)
+        queue=queue, priority=priority, tags=new_tags, actor=Actor.by_rule(decision.rule)
     )

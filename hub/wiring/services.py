@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from core.model import ThreadPolicy
 from hub.ingest import Ingest
 from hub.metrics import Metrics
-from hub.rules.routing import Routing
+from hub.rules.routing import RulesRouter
 from hub.wiring.acknowledgements import Acknowledger
 from storage.base import Store
 
@@ -15,7 +15,7 @@ from storage.base import Store
 @dataclass(frozen=True, slots=True)
 class Services:
     store: Store
-    routing: Routing
+    router: RulesRouter
     ingest: Ingest
     metrics: Metrics
     policy: ThreadPolicy

@@ -36,7 +36,7 @@ def twilio_channels(settings: Settings, services: Services) -> list[tuple[Channe
         answered=AnswerRecording(services.store),
         default_region=region,
     )
-    desk = CallDesk(services.store, services.routing)
+    desk = CallDesk(services.store, services.router)
     voice = VoiceChannel(
         signature,
         desk.placement,

@@ -90,7 +90,7 @@ class Guess:
 def created_event(decision: Decision) -> dict[str, object]:
     """A new ticket's first event on its record: where the router sent it, and which rule."""
     detail = {"queue": decision.queue, "priority": decision.priority, "rule": decision.rule}
-    return {"actor": str(Actor.routing(decision.rule)), "detail": detail}
+    return {"actor": str(Actor.by_rule(decision.rule)), "detail": detail}
 
 
 AFTER_MESSAGE = {

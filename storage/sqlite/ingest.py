@@ -214,7 +214,7 @@ def _create_ticket(  # one row from the parts of an ingest
     route: dict[str, Detail] = {
         "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
     }  # fmt: skip
-    record(db, ticket_id, EventKind.CREATED, Actor.routing(decision.rule), now, route)
+    record(db, ticket_id, EventKind.CREATED, Actor.by_rule(decision.rule), now, route)
     return ticket_id
 
 

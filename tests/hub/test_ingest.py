@@ -14,7 +14,7 @@ from hub.app import build_app
 from hub.campaigns.desk import CallbackEnrolment
 from hub.ingest import AfterCommit, Ingest
 from hub.metrics import Metrics
-from hub.rules.routing import Routing, Rules
+from hub.rules.routing import Rules, RulesRouter
 from hub.state import INGEST
 from hub.wiring.acknowledgements import Acknowledger
 from hub.wiring.calls import Rerouting
@@ -60,8 +60,8 @@ async def stores(store_url: str) -> AsyncIterator[tuple[Store, Store]]:
 
 
 def ingest(store: Store, *steps: AfterCommit) -> Ingest:
-    routing = Routing(Rules(load_ruleset(RULES, "rules.yaml"), 1))
-    return Ingest(store, routing, POLICY, Metrics(), steps)
+    router = RulesRouter(Rules(load_ruleset(RULES, "rules.yaml"), 1))
+    return Ingest(store, router, POLICY, Metrics(), steps)
 
 
 def noting(name: str, told: Told, store: Store) -> AfterCommit:

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.model import Identity, Inbound, ThreadPolicy
-from hub.rules.routing import Routing, Rules
+from hub.rules.routing import Rules, RulesRouter
 from hub.rules.simulate import simulate
 from router import load_ruleset
 from storage.sqlite.store import SqliteStore
@@ -50,12 +50,12 @@ async def _replay_equals_routing(batch: list[Inbound]) -> None:
         store = SqliteStore(f"sqlite:///{Path(tmp) / 'sim.db'}")
         await store.open()
         try:
-            routing = Routing(Rules(RULESET, 1), max_explanation_lines=10_000)
+            router = RulesRouter(Rules(RULESET, 1), max_explanation_lines=10_000)
             policy = ThreadPolicy({}, timedelta(hours=1))
             decided = {}
             for index, contact in enumerate(batch):
                 unique = dataclasses.replace(contact, external_id=f"m{index}")
-                result = await store.commit_inbound(unique, routing, policy)
+                result = await store.commit_inbound(unique, router, policy)
                 if result.created:
                     decided[result.ticket_id] = (await store.get_ticket(result.ticket_id)).route
             outcome = await simulate(store, RULESET)
