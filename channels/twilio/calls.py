@@ -13,15 +13,13 @@ final and comes back as `CallRefused` with Twilio's code and message.
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from channels.twilio.sms_sender import MAX_RETRY_AFTER, twilio_error
+from channels.twilio.rest import MAX_RETRY_AFTER, basic_auth, post_form
 from core.errors import HubError
 
 EVENTS = ("completed",)
@@ -82,33 +80,13 @@ class TwilioCalls:
         await self._post(f"{self.calls_url}/{call_sid}.json", [("Twiml", twiml)])
 
     async def _post(self, url: str, form: list[tuple[str, str]]) -> dict[str, object]:
-        reason = "the calls client is not running"
-        for number in range(self.attempts):
-            if number:
-                await asyncio.sleep(self.backoff * 2 ** (number - 1))
-            status, data, reason = await self._once(url, form)
-            if 200 <= status < 300 and data.get("sid"):
-                return data
-            if status and status != 429 and status < 500:  # a refusal, final: not retried
-                break
-        raise CallRefused(reason)
-
-    async def _once(
-        self, url: str, form: list[tuple[str, str]]
-    ) -> tuple[int, dict[str, object], str]:
-        if self._session is None:
-            return 0, {}, "the calls client is not running"
-        pair = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        try:
-            async with self._session.post(
-                url, data=form, headers={"Authorization": f"Basic {pair}"}
-            ) as response:
-                data = await response.json(content_type=None)
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            return 0, {}, f"no answer from twilio: {type(exc).__name__}"
-        data = data if isinstance(data, dict) else {}
-        return status, data, twilio_error(status, data)
+        authorization = basic_auth(self.account_sid, self.auth_token)
+        answer = await post_form(
+            self._session, url, form, authorization, attempts=self.attempts, backoff=self.backoff
+        )
+        if not answer.created:
+            raise CallRefused(answer.reason)
+        return answer.data
 
     @contextlib.asynccontextmanager
     async def serve(self) -> AsyncIterator[None]:

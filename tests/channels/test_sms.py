@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from multidict import MultiDict, MultiDictProxy
 
+from channels.twilio.rest import twilio_error
 from channels.twilio.sms import (
     Keyword,
     acknowledgement_twiml,
@@ -18,7 +19,7 @@ from channels.twilio.sms import (
     parse_status,
     reply_twiml,
 )
-from channels.twilio.sms_sender import reply_route, twilio_error
+from channels.twilio.sms_sender import reply_route
 from channels.twilio.webhook import Params
 from core.errors import Conflict, PayloadError
 from core.model import (
