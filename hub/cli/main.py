@@ -66,7 +66,7 @@ def token_create(config: Path | None, role: str, name: str) -> None:
         created, secret = asyncio.run(create_token(settings.storage.url, Role(role), name))
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"created {created.role} token {created.name!r} (id {created.id}); store it now:")
+    click.echo(f"created {role} token {created.name!r} (id {created.id}); store it now:")
     click.echo(secret)
 
 
