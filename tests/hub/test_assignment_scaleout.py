@@ -1,4 +1,5 @@
-"""Offers across hubs: two real `contacthub serve` processes on one Redis, fifty simulated
+"""Offers across hubs: two real `contacthub serve` processes on one Redis (and on one SQLite
+file), fifty simulated
 agents accepting, rejecting and ignoring offers, and one hub SIGKILLed midway. Afterwards the
 record is replayed (core/holdings.py): no ticket was ever held by two agents, no agent ever
 held more than their capacity, and every active ticket is held or waits in its queue."""
@@ -20,7 +21,7 @@ from core.holdings import replay
 from core.model import ACTIVE_STATUSES, Role, TicketFilter
 from core.people import AgentChange
 from storage.base import Store, open_store
-from tests.hub.test_scaleout import Cluster
+from tests.hub.test_scaleout import Cluster, shared_url
 from tests.support import form_body, form_headers
 
 AGENTS = 50
@@ -37,8 +38,8 @@ default: {queue: support}
 
 
 @pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[Store]:
-    opened = open_store(redis_url)
+async def store(shared_url: str) -> AsyncIterator[Store]:
+    opened = open_store(shared_url)
     await opened.open()
     yield opened
     await opened.close()
@@ -67,6 +68,7 @@ class Agent:
         self.headers = {"Authorization": f"Bearer {secret}"}
         self.hubs = hubs
         self.rng = rng
+        self.holding: list[tuple[float, int]] = []  # (when to resolve, ticket id)
 
     async def work(self, http: aiohttp.ClientSession, until: float) -> None:
         loop = asyncio.get_running_loop()
@@ -79,6 +81,10 @@ class Agent:
                     continue
                 seen.add(offer["id"])
                 await self.answer(http, offer)
+            now = loop.time()
+            for _, ticket_id in [h for h in self.holding if h[0] <= now]:
+                await self.call(http, "PATCH", f"/api/tickets/{ticket_id}", {"status": "resolved"})
+            self.holding = [h for h in self.holding if h[0] > now]
             me = (await self.call(http, "GET", "/api/me"))[1] or {}
             if me.get("presence") == "away":  # an offer timed out: back at the desk
                 await self.call(http, "POST", "/api/agents/me/presence", {"status": "online"})
@@ -91,13 +97,8 @@ class Agent:
         verb = "accept" if roll < 0.8 else "reject"
         status, _ = await self.call(http, "POST", f"/api/offers/{offer['id']}/{verb}")
         if verb == "accept" and status == 200:
-            asyncio.get_running_loop().call_later(
-                self.rng.uniform(0.2, 1.5),
-                lambda: asyncio.ensure_future(self.resolve(http, int(offer["ticket_id"]))),
-            )
-
-    async def resolve(self, http: aiohttp.ClientSession, ticket_id: int) -> None:
-        await self.call(http, "PATCH", f"/api/tickets/{ticket_id}", {"status": "resolved"})
+            done = asyncio.get_running_loop().time() + self.rng.uniform(0.2, 1.5)
+            self.holding.append((done, int(offer["ticket_id"])))
 
     async def call(
         self, http: aiohttp.ClientSession, method: str, path: str, body: object = None
@@ -137,13 +138,13 @@ async def submit_all(http: aiohttp.ClientSession, hubs: list[str], rng: random.R
 
 @pytest.mark.timeout(120)
 async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
-    tmp_path: Path, redis_url: str, store: Store
+    tmp_path: Path, shared_url: str, store: Store
 ) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES, encoding="utf-8")
     secrets = await seed_agents(store)
     extra = f'[routing]\nrules = "{rules}"\n[agents]\noffer_tick = 0.2\n'
-    cluster = Cluster(tmp_path, redis_url, extra)
+    cluster = Cluster(tmp_path, shared_url, extra)
     await cluster.start(2)
     hubs = [url.removesuffix("/webhooks/form") for url in cluster.webhooks]
     rng = random.Random(13)
@@ -176,3 +177,6 @@ async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
         assert agent.load_on("form") <= CAPACITY, agent
     offered = {o.ticket_id for o in await store.list_offers(None)}
     assert offered <= {t.id for t in waiting}  # an open offer is of a waiting ticket
+
+
+__all__ = ["shared_url"]  # the fixture, imported to be used here
