@@ -53,7 +53,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     acknowledger = email_acknowledger(settings, store)
     timeout = settings.agents.presence_timeout
     offerer = Offerer(store, lambda: router.queues, clock, timeout, settings.agents.offer_tick)
-    steps = (*after_commit_steps(settings, store, router, acknowledger), offerer.after_commit)
+    steps = after_commit_steps(settings, store, router, acknowledger, offerer)
     ingest = Ingest(store, router, settings.threading.policy(), metrics, steps)
     app = web.Application(
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -57,11 +57,6 @@ class Offerer:
     def kick(self) -> None:
         """Something changed that may make an offer possible."""
         self._wake.set()
-
-    async def after_commit(self, _inbound: Inbound, result: IngestResult) -> None:
-        """A step after a contact's commit: a new ticket waits, a follow-up may reopen one."""
-        if result.outcome is not Outcome.DUPLICATE:
-            self.kick()
 
     async def offer_round(self) -> list[Offer]:
         """Offer what can be offered now; the offers made."""
@@ -150,6 +145,18 @@ class Offerer:
             if deadline is not None:
                 wait = min(wait, max(0.0, (deadline - self._clock()).total_seconds()))
             await asyncio.sleep(max(wait, 0.01))
+
+
+@dataclass(frozen=True, slots=True)
+class OfferKick:
+    """A step after a contact's commit: a new ticket waits, a follow-up may reopen one; either
+    may be offered now."""
+
+    offerer: Offerer
+
+    async def __call__(self, _inbound: Inbound, result: IngestResult) -> None:
+        if result.outcome is not Outcome.DUPLICATE:
+            self.offerer.kick()
 
 
 def _free(agent: Agent) -> bool:
