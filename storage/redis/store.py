@@ -69,7 +69,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import Conflict, NotFound, StorageUnavailable
+from core.errors import NotFound, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
     Customer,
@@ -81,13 +81,11 @@ from core.model import (
     Page,
     QueueStats,
     Replay,
-    Role,
     Router,
     RulesVersion,
     ThreadPolicy,
     Ticket,
     TicketFilter,
-    Token,
     Via,
     cursor_id,
 )
@@ -97,6 +95,7 @@ from storage.redis.customers import RedisCustomers
 from storage.redis.dialer import RedisDialer
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
+from storage.redis.people import RedisPeople
 from storage.redis.rows import (
     customer_from_fields,
     inbound_from_json,
@@ -106,8 +105,6 @@ from storage.redis.rows import (
     rules_from_json,
     rules_json,
     ticket_from_fields,
-    token_from_json,
-    token_json,
     ts,
 )
 from storage.redis.scripts import Scripts
@@ -136,10 +133,11 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
+class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisPeople, RedisTickets):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
-    storage/redis/customers.py; the dialer: storage/redis/dialer.py; changes of tickets and the
-    record: storage/redis/tickets.py)."""
+    storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
+    offers: storage/redis/people.py; changes of tickets and the record:
+    storage/redis/tickets.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -173,6 +171,7 @@ class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
         self._open = opened
         try:
             await self.index_old_names()
+            await self.upgrade_people()
         except BaseException:
             await self.close()
             raise
@@ -338,18 +337,6 @@ class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
                     Replay(ticket.id, ticket.queue, ticket.route, inbound_from_json(first))
                 )
         return Page(tuple(replays), next_id or None)
-
-    @translated
-    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
-        token_id = await self._live.scripts.run("token", digest, token_json(name, role, now))
-        if token_id is None:
-            raise Conflict("a token with this digest exists")
-        return Token(int(token_id), name, role, now)
-
-    @translated
-    async def find_token(self, digest: str) -> Token | None:
-        found = await self._live.client.hget(self.key("tokens"), digest)
-        return None if found is None else token_from_json(str(found))
 
 
 def _json_list(values: Sequence[str]) -> str:
