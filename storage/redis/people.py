@@ -8,10 +8,11 @@ agent past capacity or expire an offer twice.
 An agent's load (`{ch}:load:<name>`) is a counter moved in the script of every change that
 moves it: common.lua's `reindex` for what they hold, `end_offer` and the offer script for
 their open offers; a change that makes an offered ticket stop waiting ends its offer
-(`change_ticket`). Data of older hubs: at open, every token's name that is no agent becomes
-one (with its tokens' roles), and once per database the loads are counted from the tickets
-(`{ch}:upgrades`). A token an older hub still running writes afterwards grants its role
-until the next open makes its agent.
+(`change_ticket`). Loads are kept for every assignee, agent or not; a new agent's is counted
+once from the tickets they hold (an older hub kept none). Data of older hubs: at open, every
+token's name that is no agent becomes one, with its tokens' roles. A token that an older hub
+still running writes afterwards grants its own role until the next open makes its agent;
+changes that such a hub makes move no load (upgrade every hub).
 """
 
 from __future__ import annotations
@@ -65,14 +66,8 @@ class RedisPeople:
         raise NotImplementedError  # RedisStore's key names
 
     async def upgrade_people(self) -> None:
-        """Make agents of the token names older hubs stored, and count the loads once."""
-        scripts = self._live.scripts
-        await scripts.run("people", "adopt", _defaults())
-        client = self._live.client
-        if await client.hget(self.key("upgrades"), "load") is None:
-            for name in await client.smembers(self.key("agents")):
-                await scripts.run("people", "recount", str(name))
-            await client.hset(self.key("upgrades"), "load", "1")
+        """Make agents of the token names older hubs stored (their loads counted)."""
+        await self._live.scripts.run("people", "adopt", _defaults())
 
     @translated
     async def add_token(self, name: str, role: Role | None, digest: str, now: datetime) -> Token:
@@ -143,7 +138,7 @@ class RedisPeople:
         if reply is None:
             raise NotFound("agent", name)
         agent, withdrawn = reply
-        return agent_from_reply(agent), [offer_from_flat(flat) for flat in withdrawn]
+        return agent_from_reply(agent), [offer_from_reply(reply) for reply in withdrawn]
 
     @translated
     async def lapse_presence(self, cutoff: datetime, now: datetime) -> list[Agent]:
@@ -162,7 +157,7 @@ class RedisPeople:
             ts(offer.deadline), json.dumps(offer.explanation), offer.deadline.isoformat(),
             ts(now),
         )  # fmt: skip
-        return offer_from_flat(_checked(reply))
+        return offer_from_reply(_checked(reply))
 
     @translated
     async def answer_offer(
@@ -175,17 +170,17 @@ class RedisPeople:
             raise NotFound("offer", offer_id)
         if reply[0] == "expired":
             raise Conflict(f"offer {offer_id} expired at {dt(float(reply[1])).isoformat()}")
-        return offer_from_flat(_checked(reply))
+        return offer_from_reply(_checked(reply))
 
     @translated
     async def list_offers(self, agent: str | None) -> list[Offer]:
         replies = await self._live.scripts.run("people_read", "offers", agent or "")
-        return [offer_from_flat(flat) for flat in replies]
+        return [offer_from_reply(reply) for reply in replies]
 
     @translated
     async def expire_offers(self, now: datetime, limit: int = 100) -> list[Offer]:
         replies = await self._live.scripts.run("offer", "expire", ts(now), limit)
-        return [offer_from_flat(flat) for flat in replies]
+        return [offer_from_reply(reply) for reply in replies]
 
     @translated
     async def next_offer_deadline(self) -> datetime | None:
@@ -256,8 +251,10 @@ def agent_from_reply(reply: Sequence[Any]) -> Agent:
     )
 
 
-def offer_from_flat(flat: Sequence[str]) -> Offer:
-    """An offer's hash (flat, as HGETALL)."""
+def offer_from_reply(reply: Sequence[Any]) -> Offer:
+    """An offer as the scripts reply it (common.lua's offer_reply): its hash, flat, and its
+    explanation."""
+    flat, why = reply
     fields = pairs(flat)
     return Offer(
         id=int(fields["id"]),
@@ -268,7 +265,7 @@ def offer_from_flat(flat: Sequence[str]) -> Offer:
         state=OfferState(fields["state"]),
         created_at=dt(float(fields["created"])),
         deadline=dt(float(fields["deadline"])),
-        explanation=tuple(_strings(fields.get("explanation"))),
+        explanation=tuple(_strings(why)),
         answered_at=opt_dt(fields.get("answered")),
     )
 

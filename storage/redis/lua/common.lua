@@ -88,8 +88,15 @@ local function hold(before, after)
   end
 end
 
+-- An offer as the scripts reply it: {fields (flat), explanation JSON}. The explanation is a
+-- string beside the hash: a long value would turn the hash from Redis's compact encoding
+-- into a table three times its size.
+local function offer_reply(id)
+  return {redis.call('HGETALL', k('of', id)), redis.call('GET', k('of', id, 'why'))}
+end
+
 -- An open offer (hash `of:<id>`) ends: off its ticket, its agent's load and the open sets.
--- `at` is a time string. Replies the offer's fields (flat, as HGETALL).
+-- `at` is a time string. Replies the offer (offer_reply).
 local function end_offer(id, state, at)
   local offer = k('of', id)
   local ticket, agent, channel = unpack(redis.call('HMGET', offer, 'ticket', 'agent', 'channel'))
@@ -102,7 +109,7 @@ local function end_offer(id, state, at)
   if state == 'rejected' or state == 'expired' then
     redis.call('SADD', k('t', ticket, 'declined'), agent)
   end
-  return redis.call('HGETALL', offer)
+  return offer_reply(id)
 end
 
 -- Move a ticket's index entries from one state to the next, touching only what changed

@@ -2,7 +2,8 @@
 -- writes, so two hubs can never offer one ticket twice or take an agent past capacity.
 --
 -- {P}:of:<id>          hash: id, ticket, agent, queue, channel, state, created, deadline,
---                      explanation (JSON list), answered
+--                      answered
+-- {P}:of:<id>:why      string: its explanation (JSON list)
 -- {P}:offers           zset: open offers, by id
 -- {P}:ag:<name>:offers zset: an agent's open offers, by id
 -- {P}:deadlines        zset: open offers, by deadline (expiry claims them here)
@@ -48,8 +49,8 @@ if op == 'make' then
   end
   local id = redis.call('HINCRBY', k('ids'), 'offer', 1)
   redis.call('HSET', k('of', id), 'id', id, 'ticket', ticket, 'agent', agent, 'queue', queue,
-             'channel', channel, 'state', 'open', 'created', now, 'deadline', deadline,
-             'explanation', explanation)
+             'channel', channel, 'state', 'open', 'created', now, 'deadline', deadline)
+  redis.call('SET', k('of', id, 'why'), explanation)
   redis.call('HSET', k('t', ticket), 'offer', id)
   redis.call('ZADD', k('offers'), id, id)
   redis.call('ZADD', k('ag', agent, 'offers'), id, id)
@@ -59,14 +60,13 @@ if op == 'make' then
   record(ticket, 'offered', 'rule:assignment', now,
          {offer_id = id, agent = agent, deadline = deadline_text,
           explanation = cjson.decode(explanation)})
-  return redis.call('HGETALL', k('of', id))
+  return offer_reply(id)
 
 elseif op == 'answer' then
   -- ARGV: offer, agent, now, "1" to accept. Replies the offer; nil for an unknown offer;
   -- {"conflict", why} or {"expired", deadline}.
   local id, agent, now, accept = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1'
-  local offer = redis.call('HMGET', k('of', id), 'agent', 'state', 'deadline', 'ticket',
-                           'explanation')
+  local offer = redis.call('HMGET', k('of', id), 'agent', 'state', 'deadline', 'ticket')
   if not offer[1] then
     return false
   end
@@ -101,7 +101,7 @@ elseif op == 'answer' then
   end
   record(ticket, 'assigned', actor, now,
          {from = cjson.null, to = agent, offer_id = tonumber(id),
-          explanation = cjson.decode(offer[5])})
+          explanation = cjson.decode(redis.call('GET', k('of', id, 'why')))})
   redis.call('HSET', k('ag', agent), 'assigned', now)
   return ended
 

@@ -23,6 +23,27 @@ local function agent_reply(name)
   return {name, redis.call('HGETALL', k('ag', name)), redis.call('HGETALL', k('load', name))}
 end
 
+-- An agent's load counted from what they hold and their open offers. Loads are kept for
+-- every assignee, agent or not, but an older hub kept none: a new agent's is counted once,
+-- from the assignee's index (a name's whole history: read once, when it becomes an agent).
+local function recount(name)
+  local load = {}
+  for _, id in ipairs(redis.call('ZRANGE', k('ix', 'a', name), 0, -1)) do
+    local state = redis.call('HMGET', k('t', id), 'status', 'channel')
+    if ACTIVE[state[1]] then
+      load[state[2]] = (load[state[2]] or 0) + 1
+    end
+  end
+  for _, id in ipairs(redis.call('ZRANGE', k('ag', name, 'offers'), 0, -1)) do
+    local channel = redis.call('HGET', k('of', id), 'channel')
+    load[channel] = (load[channel] or 0) + 1
+  end
+  redis.call('DEL', k('load', name))
+  for channel, n in pairs(load) do
+    redis.call('HSET', k('load', name), channel, n)
+  end
+end
+
 -- Create or update an agent. `change`: {roles?, add_roles, skills?, queues?, capacity?}
 -- (lists; capacity channel -> n); `defaults` channel -> n, every channel.
 local function put(name, change, defaults, now)
@@ -32,6 +53,7 @@ local function put(name, change, defaults, now)
     redis.call('HSET', key, 'roles', '[]', 'skills', '[]', 'queues', '[]', 'capacity', '{}',
                'presence', 'offline', 'created', now)
     redis.call('SADD', k('agents'), name)
+    recount(name)
   end
   local roles = {}
   for _, role in ipairs(change.roles or cjson.decode(stored[1] or '[]')) do
@@ -172,25 +194,5 @@ elseif op == 'adopt' then
   end
   return #order
 
-elseif op == 'recount' then
-  -- An agent's load counted again from what they hold and their open offers (for tickets
-  -- an older hub assigned, before loads were kept). ARGV: name. Idempotent.
-  local name = ARGV[2]
-  local load = {}
-  for _, id in ipairs(redis.call('ZRANGE', k('ix', 'a', name), 0, -1)) do
-    local state = redis.call('HMGET', k('t', id), 'status', 'channel')
-    if ACTIVE[state[1]] then
-      load[state[2]] = (load[state[2]] or 0) + 1
-    end
-  end
-  for _, id in ipairs(redis.call('ZRANGE', k('ag', name, 'offers'), 0, -1)) do
-    local channel = redis.call('HGET', k('of', id), 'channel')
-    load[channel] = (load[channel] or 0) + 1
-  end
-  redis.call('DEL', k('load', name))
-  for channel, n in pairs(load) do
-    redis.call('HSET', k('load', name), channel, n)
-  end
-  return 'ok'
 end
 return redis.error_reply('people: unknown operation ' .. tostring(op))

@@ -13,7 +13,7 @@ end
 local function offers(key)
   local out = {}
   for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    out[#out + 1] = redis.call('HGETALL', k('of', id))
+    out[#out + 1] = offer_reply(id)
   end
   return out
 end
