@@ -8,7 +8,7 @@ Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so t
 scripts run on Redis Cluster, where they all land in one hash slot):
 
     {ch}:ids                    hash: last id of ticket, customer, message, token, merge,
-                                and the record's sequence (`event`)
+                                offer, and the record's sequence (`event`)
     {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
     {ch}:ident                  hash: identity key -> customer id
     {ch}:thread                 hash: thread key -> ticket id
@@ -20,7 +20,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:merge:<id>             string: a merge and exactly what it moved (JSON)
     {ch}:names                  zset: "<word>\0<id>" for the words of live customers' names,
                                 all scored 0 (ordered by text: a prefix is a ZRANGEBYLEX)
-    {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
+    {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...,
+                                and `offer`: its open offer's id, while it has one)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:t:<id>:ev              list: its record, events (JSON, core/record.py), oldest first
@@ -43,7 +44,21 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:provider               hash: "channel:provider id" -> outbound message id
     {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
     {ch}:checkpoints            hash: poller name -> where it stopped
-    {ch}:tokens                 hash: token digest -> token (JSON)
+    {ch}:t:<id>:declined        set: agents who rejected the ticket or let an offer expire
+    {ch}:tokens                 hash: token digest -> token (JSON: id, name, role or null
+                                for every role of its agent, created_at, revoked_at)
+    {ch}:agents                 set: every agent's name (storage/redis/people.py)
+    {ch}:ag:<name>              hash: agent (roles, skills, queues, capacity as JSON;
+                                presence; created, seen, since, offered, assigned times)
+    {ch}:ag:<name>:offers       zset: the agent's open offers, by id
+    {ch}:load:<name>            hash: channel -> tickets held (new, open or pending, and
+                                assigned) plus open offers; kept for every assignee by the
+                                script of every change that moves it (common.lua)
+    {ch}:seen                   zset: agents not offline, by their last heartbeat
+    {ch}:of:<id>                hash: offer (ticket, agent, queue, channel, state, times)
+    {ch}:of:<id>:why            string: the offer's explanation (JSON list)
+    {ch}:offers                 zset: open offers, by id
+    {ch}:deadlines              zset: open offers, by deadline (expiry claims them here)
     {ch}:rules                  list: rules versions (JSON); the version is the position
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
