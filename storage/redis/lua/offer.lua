@@ -80,6 +80,10 @@ elseif op == 'answer' then
     return {'expired', offer[3]}
   end
   local ticket = offer[4]
+  local state = ticket_state(ticket)
+  if not (state and waiting(state)) then  -- changed by a hub that kept no offers
+    return conflict('ticket ' .. ticket .. ' no longer waits')
+  end
   if not accept then
     local ended = end_offer(id, 'rejected', now)
     record(ticket, 'offer_rejected', 'agent:' .. agent, now,
@@ -87,8 +91,8 @@ elseif op == 'answer' then
     return ended
   end
   local ended = end_offer(id, 'accepted', now)
-  -- An open offer's ticket waits (a change that stops it ends the offer), so it is the
-  -- agent's now, and a new one opens.
+  -- The ticket waits (a change that stops it ends its offer): it is the agent's now, and a
+  -- new one opens.
   local before = ticket_state(ticket)
   local set = {'updated', now, 'assignee', agent}
   if before.status == 'new' then
