@@ -105,6 +105,39 @@ async def test_scripts_end_whatever_their_numbers(redis_store: RedisStore, limit
     assert await redis_store.list_offers(None) == []
 
 
+async def test_two_hubs_expire_each_offer_once_and_never_overfill(redis_url: str) -> None:
+    """Two stores on one Redis (two hubs): offers raced from both never give a ticket two
+    offers or an agent more than their capacity, and concurrent expiries in small batches
+    share out every expired offer exactly once."""
+    hubs = [RedisStore(redis_url), RedisStore(redis_url)]
+    for hub in hubs:
+        await hub.open()
+    try:
+        for name in ("ann", "bob", "cat"):
+            await online(hubs[0], name, form=3)
+        ids = [await new_ticket(hubs[0], n) for n in range(12)]
+        tries = [
+            hubs[i % 2].make_offer(offer_of(t, name, 5), later(1))
+            for i, (t, name) in enumerate(itertools.product(ids, ("ann", "bob", "cat")))
+        ]
+        made = [
+            r
+            for r in await asyncio.gather(*tries, return_exceptions=True)
+            if not isinstance(r, BaseException)
+        ]
+        assert len(made) == 9  # three agents at capacity 3
+        assert len({o.ticket_id for o in made}) == 9
+        for name in ("ann", "bob", "cat"):
+            assert (await hubs[1].get_agent(name)).load == {"form": 3}
+        batches = await asyncio.gather(*(hubs[i % 2].expire_offers(later(6), 2) for i in range(8)))
+        expired = [o.id for batch in batches for o in batch]
+        assert sorted(expired) == sorted(o.id for o in made)
+        assert await hubs[0].list_offers(None) == []
+    finally:
+        for hub in hubs:
+            await hub.close()
+
+
 async def test_tokens_of_an_older_hub_keep_working(
     redis_server: RedisServer, redis_url: str
 ) -> None:
