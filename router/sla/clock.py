@@ -170,14 +170,23 @@ def _walk(
         # when the instance ended there (a reply at the due time is in time).
         inclusive = open_at_stop and end == stop
         if target is not None:
-            run.warned_at = run.warned_at or _crossing(
-                terms, begin, end, target * terms.warn_at - run.elapsed, inclusive=inclusive
-            )
+            run.warned_at = _warning(run, terms, target, begin, end, inclusive=inclusive)
             run.breached_at = run.breached_at or _crossing(
                 terms, begin, end, target - run.elapsed, inclusive=inclusive
             )
         run.elapsed += business_time(terms.calendar, begin, end)
     return run
+
+
+def _warning(
+    run: _Run, terms: Terms, target: timedelta, begin: datetime, end: datetime, *, inclusive: bool
+) -> datetime | None:
+    """When the clock warned under the target in force: a looser target (a priority lowered)
+    takes back a warning the elapsed time no longer deserves, as a breach is never taken back."""
+    left = target * terms.warn_at - run.elapsed
+    if left > ZERO:
+        return _crossing(terms, begin, end, left, inclusive=inclusive)
+    return run.warned_at or begin
 
 
 def _crossing(

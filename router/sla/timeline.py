@@ -43,7 +43,7 @@ class Timeline:
     stretches: tuple[Stretch, ...]
     messages: tuple[datetime, ...]  # the customer's, oldest first
     replies: tuple[datetime, ...]  # the ones that count, oldest first
-    solves: tuple[datetime, ...]  # moves into resolved or closed
+    solves: tuple[datetime, ...]  # moves from a live status into resolved or closed
 
     @property
     def last(self) -> Stretch:
@@ -72,7 +72,7 @@ def read_timeline(events: Sequence[TicketEvent], now: datetime) -> Timeline | No
             for e in known
             if e.kind is EventKind.REPLY_OUT and e.detail.get("message_id") not in failed
         ),
-        tuple(e.at for e in known if e.kind is EventKind.STATUS and _to(e) in SOLVED),
+        tuple(e.at for e in known if e.kind is EventKind.STATUS and _solves(e)),
     )
 
 
@@ -96,6 +96,12 @@ def _stretches(
             priority = Priority(_to(event))
     out.append(Stretch(start, max(now, start), status, queue, priority))
     return tuple(out)
+
+
+def _solves(event: TicketEvent) -> bool:
+    """A move into resolved or closed from a live status (resolved -> closed solves nothing
+    new: the ticket was solved when it was resolved)."""
+    return _to(event) in SOLVED and str(event.detail.get("from")) not in SOLVED
 
 
 def _to(event: TicketEvent) -> str:
