@@ -17,6 +17,7 @@ from hub.api.params import (
     query_params,
     whole_number,
 )
+from hub.api.sla import ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json, ticket_json
 from hub.desk.replies import send_reply
 from hub.state import ROUTER, SENDERS, STORE
@@ -67,8 +68,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     """The ticket with its messages and its internal notes (from its record)."""
     store = request.config_dict[STORE]
     ticket = await store.get_ticket(path_id(request))
-    notes = notes_json(await store.ticket_events(ticket.id))
-    return web.json_response({**ticket_json(ticket), "notes": notes})
+    events = await store.ticket_events(ticket.id)
+    body = await ticket_with_clocks(request, ticket, events)
+    return web.json_response({**body, "notes": notes_json(events)})
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:
@@ -104,7 +106,7 @@ async def claim_next(request: web.Request) -> web.Response:
     ticket = await request.config_dict[STORE].claim_next(name, token.name, utcnow())
     if ticket is None:
         return web.Response(status=204)
-    return web.json_response(ticket_json(ticket))
+    return web.json_response(await ticket_with_clocks(request, ticket))
 
 
 ROUTES = [
