@@ -27,7 +27,7 @@ from redis.exceptions import NoScriptError
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
     "stats", "replay", "token", "events", "person", "campaign", "campaign_read", "reindex",
-    "customer", "customer_read", "dialer",
+    "customer", "customer_read", "dialer", "deadlines",
 )  # fmt: skip
 
 MAX_PIPELINE = 16

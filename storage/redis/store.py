@@ -45,6 +45,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:checkpoints            hash: poller name -> where it stopped
     {ch}:tokens                 hash: token digest -> token (JSON)
     {ch}:rules                  list: rules versions (JSON); the version is the position
+    {ch}:sla, :sla:d            zset and hash: SLA deadlines by claimable time, their instance
+    {ch}:t:<id>:sla             set: the ticket's deadlines (storage/redis/lua/deadlines.lua)
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
@@ -94,6 +96,7 @@ from core.model import (
 from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
+from storage.redis.deadlines import RedisDeadlines
 from storage.redis.dialer import RedisDialer
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
@@ -136,7 +139,7 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
+class RedisStore(RedisCampaigns, RedisCustomers, RedisDeadlines, RedisDialer, RedisTickets):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; changes of tickets and the
     record: storage/redis/tickets.py)."""

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import search
+from storage.sqlite import deadlines, search
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -357,6 +357,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX do_not_call_removals_phone ON do_not_call_removals(phone, id);
     """,
+    # 12 here, 15 in main (12-14 and 16 are other branches'): SLA deadlines, claimed by the
+    # SLA watcher (storage/sqlite/deadlines.py).
+    deadlines.MIGRATION,
 )
 
 

@@ -235,6 +235,11 @@ def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> N
     db.close()
 
 
+def undo_the_deadlines_migration(db: sqlite3.Connection) -> None:
+    """Undo the SLA deadlines' migration (12 on its branch, 15 in main)."""
+    db.execute("DROP TABLE sla_deadlines")
+
+
 def undo_the_dialer_migration(db: sqlite3.Connection) -> None:
     """Undo migration 11: the dialer's tables and columns."""
     db.execute("DROP TABLE dialer_agents")
@@ -276,6 +281,7 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
+    undo_the_deadlines_migration(db)
     undo_the_dialer_migration(db)  # 11 first, then 10, then what 7 and 9 added
     undo_the_record_migration(db)
     for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
