@@ -104,6 +104,8 @@ class TicketEvent:
     assigned, unassigned
     transferred        {"note"}    followed, in the same commit, by the fields' events
     escalated          {"reason"}  followed, in the same commit, by the fields' events
+    sla_warning,       {"metric", "key", "due", "queue"}  (the SLA clock's: key names the
+    sla_breach         clock's instance, its start; a breach's on_breach changes follow)
     customer_merged,   {"merge_id", "from", "to"}  (customer ids; the agent who merged or
     customer_unmerged  unmerged; one event on each ticket the merge moved, in its commit)
     """
