@@ -138,6 +138,17 @@ def test_a_bad_sla_is_reported_with_its_line_and_queue(queue: str, expected: str
     assert expected in found, found
 
 
+def test_a_rule_escalating_on_breach_from_the_top_tier_is_reported_with_its_line() -> None:
+    text = RULES.replace(
+        "sla: {first_response: 1h, warn_at: 50}}",
+        "sla: {first_response: 1h, on_breach: {escalate: true}}}",
+    )
+    text = text.replace("then: {queue: support,", "then: {queue: tier2,")
+    assert problems(text) == (
+        "rules.yaml:18: rule 'vip': on_breach escalates, but no queue is above 'tier2'",
+    )
+
+
 def test_escalating_on_breach_below_the_top_tier_is_fine() -> None:
     text = RULES.replace("tier2: {tier: 2, ", "tier2: {tier: 2, escalate_to: support, ")
     assert load_ruleset(text, "rules.yaml").doc.queues["support"].sla.on_breach.escalate
