@@ -166,6 +166,9 @@ class Decision:
     auto_reply: str | None = None
     campaign: str | None = None
     rules_version: int | None = None
+    first_response_due: datetime | None = None
+    """`first_response` counted in the queue's business hours from the contact's time."""
+    resolution_due: datetime | None = None
 
 
 class Router(Protocol):

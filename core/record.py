@@ -114,6 +114,8 @@ class TicketEvent:
     offer_withdrawn
     assigned           {"from", "to"} and, from an accepted offer, "offer_id" and
                        "explanation"
+    sla_warning,       {"metric", "key", "due", "queue"}  (the SLA clock's: key names the
+    sla_breach         clock's instance, its start; a breach's on_breach changes follow)
     customer_merged,   {"merge_id", "from", "to"}  (customer ids; the agent who merged or
     customer_unmerged  unmerged; one event on each ticket the merge moved, in its commit)
     """

@@ -17,6 +17,8 @@ from core.errors import StorageError
 from hub.api.app import build_api
 from hub.campaigns.desk import announce_law
 from hub.desk.offers import Offerer
+from hub.desk.sla_watch import SlaWatcher
+from hub.desk.sla_watch import watching as sla_watching
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
@@ -70,6 +72,8 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app.cleanup_ctx.append(lambda _app: offerer.lifetime())
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
+    sla = SlaWatcher(store, router, metrics, clock)
+    app.cleanup_ctx.append(lambda _app: sla_watching(sla))
     services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)

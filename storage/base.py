@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from core.campaigns import (
     OutcomeChange,
 )
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
+from core.deadlines import Deadline
 from core.dialer import DialerAgent
 from core.errors import ConfigError
 from core.model import (
@@ -185,6 +186,19 @@ class Store(Protocol):
 
     async def set_checkpoint(self, name: str, value: str) -> None:
         """Keep where a poller stopped; the newest value replaces the old one."""
+
+    async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
+        """Replace the ticket's SLA deadlines (none: nothing to watch). One unchanged (same
+        slot, instance and due time) keeps its claim, if it is claimed."""
+
+    async def claim_deadlines(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[Deadline]:
+        """Deadlines due by `now`, oldest first, each claimed until `now + lease`: no other
+        caller gets it while the claim lasts; unfinished, it comes back when it ends."""
+
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        """Drop a claimed deadline once acted on, unless it was replaced since the claim."""
 
     async def queue_stats(self) -> list[QueueStats]:
         """Depth and age of every queue that holds live tickets, by name. Depths are counters

@@ -16,6 +16,7 @@ from hub.api.params import (
     query_params,
     whole_number,
 )
+from hub.api.sla import ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json, ticket_json
 from hub.desk.claims import claim
 from hub.desk.replies import send_reply
@@ -67,8 +68,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     """The ticket with its messages and its internal notes (from its record)."""
     store = request.config_dict[STORE]
     ticket = await store.get_ticket(path_id(request))
-    notes = notes_json(await store.ticket_events(ticket.id))
-    return web.json_response({**ticket_json(ticket), "notes": notes})
+    events = await store.ticket_events(ticket.id)
+    body = await ticket_with_clocks(request, ticket, events)
+    return web.json_response({**body, "notes": notes_json(events)})
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:
@@ -108,7 +110,7 @@ async def claim_next(request: web.Request) -> web.Response:
     store, now = request.config_dict[STORE], request.config_dict[CLOCK]()
     ticket, why = await claim(store, queue, token.name, now)
     if ticket is not None:
-        return web.json_response(ticket_json(ticket))
+        return web.json_response(await ticket_with_clocks(request, ticket))
     if explain:
         return web.json_response({"ticket": None, "why": list(why)})
     header = "; ".join(why)[:1000].encode("ascii", "backslashreplace").decode("ascii")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.model import (
@@ -58,8 +58,8 @@ def ticket_fields(inbound: Inbound, decision: Decision) -> dict[str, str]:
         "queue": decision.queue,
         "priority": decision.priority.value,
         "tags": _json_tuple(decision.tags),
-        "first_response_due": _due(now, decision.first_response),
-        "resolution_due": _due(now, decision.resolution),
+        "first_response_due": _due(now, decision.first_response_due, decision.first_response),
+        "resolution_due": _due(now, decision.resolution_due, decision.resolution),
     }
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -83,7 +83,10 @@ def _json_tuple(values: tuple[str, ...]) -> str | None:
     return json.dumps(values) if values else None
 
 
-def _due(now: datetime, delta: Any) -> str | None:
+def _due(now: datetime, due: datetime | None, delta: timedelta | None) -> str | None:
+    """The router's due time (business hours); a bare target counts from now."""
+    if due is not None:
+        return ts(due)
     return None if delta is None else ts(now + delta)
 
 

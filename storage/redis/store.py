@@ -60,6 +60,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:offers                 zset: open offers, by id
     {ch}:deadlines              zset: open offers, by deadline (expiry claims them here)
     {ch}:rules                  list: rules versions (JSON); the version is the position
+    {ch}:sla, :sla:d            zset and hash: SLA deadlines by claimable time, their instance
+    {ch}:t:<id>:sla             set: the ticket's deadlines (storage/redis/lua/deadlines.lua)
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
@@ -107,6 +109,7 @@ from core.model import (
 from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
+from storage.redis.deadlines import RedisDeadlines
 from storage.redis.dialer import RedisDialer
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
@@ -148,7 +151,9 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisPeople, RedisTickets):
+class RedisStore(
+    RedisCampaigns, RedisCustomers, RedisDeadlines, RedisDialer, RedisPeople, RedisTickets
+):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
     offers: storage/redis/people.py; changes of tickets and the record:

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import search
+from storage.sqlite import deadlines, search
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -419,6 +419,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE ticket_id = NEW.id AND state = 'open';
     END;
     """,
+    # 13: SLA deadlines, claimed by the SLA watcher (storage/sqlite/deadlines.py).
+    deadlines.MIGRATION,
 )
 
 

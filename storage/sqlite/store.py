@@ -20,13 +20,14 @@ import asyncio
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
+from core.deadlines import Deadline
 from core.errors import ConfigError, StorageUnavailable
 from core.model import (
     Customer,
@@ -48,6 +49,7 @@ from core.model import (
 from core.record import Actor, TicketEvent
 from storage.sqlite import changes as ch
 from storage.sqlite import customers, merges
+from storage.sqlite import deadlines as dl
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
 from storage.sqlite import record as rec
@@ -319,6 +321,18 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def sms_opted_out(self, identity_key: str) -> bool:
         return await self._readers.read(out.sms_opted_out, identity_key)
+
+    async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
+        await self._writer.write(dl.set_deadlines, ticket_id, deadlines)
+
+    async def claim_deadlines(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[Deadline]:
+        until = (now + lease).timestamp()
+        return await self._writer.write(dl.claim_deadlines, now.timestamp(), until, limit)
+
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        await self._writer.write(dl.finish_deadline, deadline)
 
     async def get_checkpoint(self, name: str) -> str | None:
         return await self._readers.read(out.get_checkpoint, name)

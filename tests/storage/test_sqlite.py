@@ -248,6 +248,11 @@ def undo_the_people_migration(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE agents")
 
 
+def undo_the_deadlines_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 13: the SLA deadlines."""
+    db.execute("DROP TABLE sla_deadlines")
+
+
 def undo_the_dialer_migration(db: sqlite3.Connection) -> None:
     """Undo migration 11: the dialer's tables and columns."""
     db.execute("DROP TABLE dialer_agents")
@@ -289,7 +294,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_people_migration(db)  # 12 first, then 11, 10, then what 7 and 9 added
+    undo_the_deadlines_migration(db)  # 13 first, then 12, 11, 10, then what 7 and 9 added
+    undo_the_people_migration(db)
     undo_the_dialer_migration(db)
     undo_the_record_migration(db)
     for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
