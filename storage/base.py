@@ -134,6 +134,21 @@ class Store(Protocol):
         """Events of every ticket with a sequence number above `seq`, in order, up to `limit`.
         Sequence numbers increase by one across the hub, with no gap, in commit order."""
 
+    async def last_event_seq(self) -> int:
+        """The sequence number of the newest committed event (0 before the first)."""
+
+    async def event_seq_at(self, at: datetime) -> int:
+        """The sequence number of the last event stamped before `at` (0 when none), so that
+        `events_after` of it starts at the first event stamped at or after `at`: a time range
+        of the record read through its key, never a scan. Events are numbered in commit order
+        and stamped with the hub's clock, so times follow numbers; an event stamped out of
+        order (clocks of two hubs apart) may fall on the other side of a bound."""
+
+    async def wait_for_events(self, after: int, within: float) -> None:
+        """Return soon after an event numbered above `after` is committed (by any hub of the
+        store), at once when one already is, else after at most `within` seconds (a
+        backend may return earlier; the caller reads `events_after` to see)."""
+
     async def known_person(self, name: str) -> bool:
         """Whether `name` is a person who may hold tickets: until agents are stored, the
         name of a live token."""

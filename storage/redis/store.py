@@ -95,6 +95,7 @@ from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
 from storage.redis.dialer import RedisDialer
+from storage.redis.events import RedisEvents
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.rows import (
@@ -136,10 +137,10 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
+class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisEvents, RedisTickets):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; changes of tickets and the
-    record: storage/redis/tickets.py)."""
+    record: storage/redis/tickets.py; following the record: storage/redis/events.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)

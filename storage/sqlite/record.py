@@ -53,6 +53,26 @@ def events_after(db: sqlite3.Connection, seq: int, limit: int) -> list[TicketEve
     return [event_from_row(row) for row in rows]
 
 
+def last_event_seq(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0])
+
+
+def event_seq_at(db: sqlite3.Connection, at: float) -> int:
+    """The seq of the last event stamped before `at`: a binary search over the key (events are
+    numbered in commit order and stamped with the hub's clock, so times increase with seqs)."""
+    low, high = 1, last_event_seq(db) + 1
+    while low < high:  # the first seq stamped at or after `at` is in [low, high]
+        middle = (low + high) // 2
+        row = db.execute(
+            "SELECT at FROM ticket_events WHERE seq >= ? ORDER BY seq LIMIT 1", (middle,)
+        ).fetchone()
+        if row is not None and row[0] < at:
+            low = middle + 1
+        else:
+            high = middle
+    return low - 1
+
+
 def event_from_row(row: Row) -> TicketEvent:
     seq, ticket_id, kind, actor, at, detail = row
     return TicketEvent(
