@@ -6,6 +6,8 @@ from aiohttp import web
 
 from hub.api import campaigns, changes, customers, dialer, rules, tickets
 from hub.api.auth import auth_middleware
+from hub.api.events import add_event_routes
+from hub.api.feed import Feed
 from hub.api.openapi import OPENAPI
 from storage.base import Store
 
@@ -23,6 +25,7 @@ def build_api(store: Store) -> web.Application:
     )
     campaigns.add_campaign_routes(api)
     dialer.add_dialer_routes(api)
+    add_event_routes(api, Feed(store))
     return api
 
 

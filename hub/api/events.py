@@ -1,0 +1,259 @@
+"""`GET /api/events`: the record as a server-sent-events stream, resumable without a gap.
+
+Each committed event is sent with its sequence number as `id:`, its name from `EVENT_NAMES`
+as `event:` and JSON as `data:`. A client that reconnects with `Last-Event-ID` (the header a
+browser's EventSource sends, or `?last_event_id=`) first gets everything after it from the
+store, then the live events from the hub's feed (hub/api/feed.py), each once: the stream
+remembers the last number it passed and reads any gap back from the store. A client further
+behind than `StreamSettings.replay_limit` events (or ahead of the store: another store, a
+reset one) gets a `resync` event naming where the stream goes on, never a silent gap.
+Filters: `queue` (the ticket's queue, or the one it left) and `assignee` (`me`: the token's
+name). Queue depths (`queue.depth`) are snapshots of counters: sent for every queue when the
+stream opens and for the queues a batch moved, without an id (they are not replayed).
+A comment every `heartbeat` seconds keeps proxies from closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from core.model import QueueStats
+from core.record import EventKind
+from hub.api.auth import REQUEST_TOKEN
+from hub.api.feed import INBOX_SIZE, Change, Depths, Feed, Subscription, queues_of
+from hub.api.params import query_params, whole_number
+from hub.api.views import iso
+from hub.state import CLOCK
+
+EVENT_NAMES: dict[EventKind, str] = {
+    EventKind.CREATED: "ticket.created",
+    EventKind.MESSAGE_IN: "message.created",
+    EventKind.REPLY_OUT: "message.created",
+    EventKind.ACKNOWLEDGED: "message.created",
+    EventKind.MESSAGE_EDITED: "message.updated",
+    EventKind.MESSAGE_DELETED: "message.updated",
+    EventKind.DELIVERY: "message.updated",
+    EventKind.OFFERED: "offer.created",
+    EventKind.OFFER_TIMED_OUT: "offer.expired",
+    EventKind.SLA_WARNING: "sla.warning",
+    EventKind.SLA_BREACH: "sla.breached",
+}
+"""The stream's name of each kind of event; every other kind (status, queue, assignment,
+notes, tags, transfers, merges ...) is `ticket.updated`. New kinds join here."""
+DEFAULT_NAME = "ticket.updated"
+STREAM_PARAMS = ("queue", "assignee", "last_event_id")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    heartbeat: float = 15.0
+    """Seconds between comments on an idle stream (and presence keep-alives)."""
+    replay_limit: int = 100_000
+    """The retention window: how many events a reconnecting client may be behind."""
+    retry_ms: int = 2000
+    """How long a browser waits before it reconnects (the `retry:` field)."""
+    inbox_size: int = INBOX_SIZE
+    """Batches of the feed a stream may have waiting before it loses one (and reads it back
+    from the store)."""
+
+
+KeepAlive = Callable[[str], Awaitable[None]]
+FEED = web.AppKey("event_feed", Feed)
+STREAM_SETTINGS = web.AppKey("event_stream_settings", StreamSettings)
+KEEP_PRESENCE_ALIVE: web.AppKey[KeepAlive] = web.AppKey("keep_presence_alive")
+"""The hook an open stream calls with its agent's name when it opens and at every heartbeat:
+presence (the agents' work) sets it to keep the agent online while their stream is."""
+
+
+def add_event_routes(api: web.Application, feed: Feed) -> None:
+    """Mount `GET /events` on the API, its feed stopped when the app shuts down."""
+    api[FEED] = feed
+
+    async def close(_app: web.Application) -> None:
+        await feed.close()
+
+    api.on_shutdown.append(close)
+    api.add_routes([web.get("/events", stream_events)])
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFilter:
+    queue: str | None = None
+    assignee: str | None = None
+
+    def admits(self, change: Change) -> bool:
+        if self.queue is not None and self.queue not in queues_of(change):
+            return False
+        if self.assignee is None or change.assignee == self.assignee:
+            return True
+        kind, detail = change.event.kind, change.event.detail
+        moved = kind in (EventKind.ASSIGNED, EventKind.UNASSIGNED)
+        return moved and self.assignee in (detail.get("from"), detail.get("to"))
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    """The stream (see the module's docstring); 400 for an unknown parameter or an id that
+    is no whole number."""
+    params = query_params(request, STREAM_PARAMS)
+    name = request[REQUEST_TOKEN].name
+    assignee = params.get("assignee") or None
+    where = StreamFilter(params.get("queue") or None, name if assignee == "me" else assignee)
+    resume = _resume(request, params)
+    settings = request.config_dict.get(STREAM_SETTINGS, StreamSettings())
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # nginx would hold the events back
+        }
+    )
+    stream = EventStream(request, response, where, settings)
+    keep_alive = request.config_dict.get(KEEP_PRESENCE_ALIVE)
+    try:
+        with stream.feed.subscribe(settings.inbox_size) as subscription:
+            latest = await stream.feed.store.last_event_seq()  # "now", before the client hears 200
+            await response.prepare(request)
+            await stream.begin(resume, latest)
+            await stream.follow(subscription, lambda: _keep(keep_alive, name))
+    except ConnectionResetError:
+        pass  # the client went away; it resumes with the last id it got
+    return response
+
+
+def _resume(request: web.Request, params: Mapping[str, str]) -> int | None:
+    raw = request.headers.get("Last-Event-ID", params.get("last_event_id"))
+    if raw is None or raw.strip() == "":
+        return None
+    return whole_number(raw.strip(), "Last-Event-ID")
+
+
+async def _keep(keep_alive: KeepAlive | None, name: str) -> None:
+    if keep_alive is not None:
+        await keep_alive(name)
+
+
+class EventStream:
+    """One client's stream: the last number passed, the filter, the writes."""
+
+    def __init__(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        where: StreamFilter,
+        settings: StreamSettings,
+    ) -> None:
+        self.feed = request.config_dict[FEED]
+        self._clock = request.config_dict[CLOCK]
+        self._response = response
+        self._where = where
+        self._settings = settings
+        self.sent = 0
+
+    async def begin(self, resume: int | None, latest: int) -> None:
+        """Where the stream starts (after `resume`, else after `latest`), the queues as they
+        are, then what was missed."""
+        await self._response.write(f"retry: {self._settings.retry_ms}\n\n".encode())
+        self.sent = latest if resume is None else resume
+        if resume is not None and not latest - self._settings.replay_limit <= resume <= latest:
+            await self._resync(resume, latest)
+            self.sent = latest
+        await self._depths(await self.feed.store.queue_stats())
+        await self._catch_up(None)
+
+    async def follow(
+        self, subscription: Subscription, keep_alive: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Pass the feed's batches on until the client leaves or the hub stops."""
+        await keep_alive()
+        loop = asyncio.get_running_loop()
+        beat = loop.time() + self._settings.heartbeat
+        lost = subscription.lost
+        while True:
+            try:
+                batch = await asyncio.wait_for(subscription.inbox.get(), beat - loop.time())
+            except TimeoutError:
+                await self._response.write(b": heartbeat\n\n")
+                await keep_alive()
+                beat = loop.time() + self._settings.heartbeat
+                if subscription.lost != lost:  # batches were dropped: read them back
+                    lost = subscription.lost
+                    await self._catch_up(None)
+                continue
+            if batch is None:
+                return
+            for item in batch:
+                await (self._depths(item.queues) if isinstance(item, Depths) else self._pass(item))
+
+    async def _pass(self, change: Change) -> None:
+        seq = change.event.seq
+        if seq <= self.sent:
+            return
+        if seq > self.sent + 1:
+            await self._catch_up(seq)
+        await self._send(change)
+
+    async def _catch_up(self, before: int | None) -> None:
+        async for change in self.feed.replay(self.sent, before):
+            await self._send(change)
+
+    async def _send(self, change: Change) -> None:
+        event = change.event
+        self.sent = event.seq
+        if not self._where.admits(change):
+            return
+        name = EVENT_NAMES.get(event.kind, DEFAULT_NAME)
+        await self._write(name, change_json(change), event.seq)
+
+    async def _resync(self, resume: int, latest: int) -> None:
+        data = {"last_event_id": resume, "resume_from": latest, "reason": _why(resume, latest)}
+        await self._write("resync", data, latest)
+
+    async def _depths(self, queues: tuple[QueueStats, ...] | list[QueueStats]) -> None:
+        now = self._clock()
+        for stats in queues:
+            if self._where.queue in (None, stats.name):
+                await self._write("queue.depth", depth_json(stats, now), None)
+
+    async def _write(self, name: str, data: Mapping[str, Any], seq: int | None) -> None:
+        head = "" if seq is None else f"id: {seq}\n"
+        text = f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+        await self._response.write(text.encode())
+
+
+def _why(resume: int, latest: int) -> str:
+    if resume > latest:
+        return "the id is ahead of this hub's record (another or a reset store)"
+    return "the id is older than the retention window; read the state again"
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    event = change.event
+    return {
+        "seq": event.seq,
+        "ticket_id": event.ticket_id,
+        "kind": str(event.kind),
+        "actor": str(event.actor),
+        "at": iso(event.at),
+        "detail": dict(event.detail),
+        "queue": change.queue,
+        "assignee": change.assignee,
+    }
+
+
+def depth_json(stats: QueueStats, now: datetime) -> dict[str, Any]:
+    oldest = stats.oldest_waiting_at
+    wait = None if oldest is None else max(0.0, round((now - oldest).total_seconds(), 3))
+    return {
+        "queue": stats.name,
+        "waiting": stats.waiting,
+        "open": stats.open,
+        "oldest_waiting_at": iso(oldest),
+        "longest_wait_seconds": wait,
+    }
