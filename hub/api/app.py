@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, changes, customers, dialer, rules, tickets
+from hub.api import campaigns, changes, customers, dialer, reports, rules, tickets
 from hub.api.auth import auth_middleware
 from hub.api.events import add_event_routes
 from hub.api.feed import Feed
@@ -21,6 +21,7 @@ def build_api(store: Store) -> web.Application:
             *changes.ROUTES,
             *customers.ROUTES,
             *rules.ROUTES,
+            *reports.ROUTES,
         ]
     )
     campaigns.add_campaign_routes(api)
