@@ -92,6 +92,8 @@ class Ledger:
         """The cohort's facts at the window's end (holds still running end there)."""
         for facts in self.tickets.values():
             _stop_hold(facts, self.window.end)
+        for times in self.contacts.values():
+            times.sort()  # commits of several hubs may interleave slightly out of time order
         return sorted(self.tickets.values(), key=lambda f: f.ticket_id)
 
 
