@@ -139,3 +139,13 @@ async def test_reports_are_for_supervisors(hub: Hub) -> None:
     agent = await hub.token(Role.AGENT, "ann")
     async with hub.http.get("/api/reports/summary", headers=agent) as response:
         assert response.status == 403
+
+
+async def test_the_openapi_document_lists_events_and_reports(hub: Hub) -> None:
+    async with hub.http.get("/api/openapi.json") as response:
+        paths = (await response.json())["paths"]
+    reports = {"/api/reports/summary", "/api/reports/volume", "/api/reports/tickets"}
+    assert {"/api/events", *reports} <= set(paths)
+    metric = next(p for p in paths["/api/reports/tickets"]["get"]["parameters"]
+                  if p["name"] == "metric")  # fmt: skip
+    assert "repeat_contact" in metric["schema"]["enum"]
