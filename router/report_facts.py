@@ -64,6 +64,7 @@ class Ledger:
 
     def __init__(self, window: Window) -> None:
         self.window = window
+        self._start, self._end, self._until = window.start, window.end, window.read_until
         self.tickets: dict[int, TicketFacts] = {}
         self.contacts: dict[str, list[datetime]] = {}
         """Each customer's messages (any ticket, any channel) from the start on."""
@@ -71,13 +72,13 @@ class Ledger:
     def add(self, event: TicketEvent) -> None:
         """Fold one event in; events come in sequence order."""
         customer = event.kind is EventKind.MESSAGE_IN and event.actor.kind is ActorKind.CUSTOMER
-        if customer and self.window.start <= event.at < self.window.read_until:
+        if customer and self._start <= event.at < self._until:
             self.contacts.setdefault(event.actor.name, []).append(event.at)
-        if event.at >= self.window.end:
+        if event.at >= self._end:
             return
         facts = self.tickets.get(event.ticket_id)
         if facts is None:
-            if event.kind is EventKind.CREATED and event.at >= self.window.start:
+            if event.kind is EventKind.CREATED and event.at >= self._start:
                 self.tickets[event.ticket_id] = TicketFacts(
                     event.ticket_id, event.at, _text(event.detail.get("queue"))
                 )

@@ -10,6 +10,7 @@ the kinds of seconds are `ELAPSED`'s keys) and `format` (json, csv).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -49,18 +50,21 @@ seconds when unset; business seconds (each queue's calendar) join here."""
 
 
 async def read_report(store: Store, window: Window, elapsed: Elapsed) -> Report:
-    """The window's facts, read from the record through its time index."""
+    """The window's facts, read from the record through its time index (the next page is
+    read while this one is folded)."""
     ledger = Ledger(window)
     after = await store.event_seq_at(window.start)
-    while True:
-        events = await store.events_after(after, PAGE)
+    events = await store.events_after(after, PAGE)
+    while events:
+        ahead = None
+        if len(events) == PAGE and events[-1].at < window.read_until:
+            ahead = asyncio.ensure_future(store.events_after(events[-1].seq, PAGE))
         for event in events:
             if event.at >= window.read_until:
-                return _report(ledger, elapsed)
+                break
             ledger.add(event)
-        if len(events) < PAGE:
-            return _report(ledger, elapsed)
-        after = events[-1].seq
+        events = await ahead if ahead is not None else []
+    return _report(ledger, elapsed)
 
 
 def _report(ledger: Ledger, elapsed: Elapsed) -> Report:

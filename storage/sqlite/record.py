@@ -8,6 +8,7 @@ that rolls back gives its numbers back, so committed events are numbered without
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Mapping
@@ -76,13 +77,22 @@ def event_seq_at(db: sqlite3.Connection, at: float) -> int:
 def event_from_row(row: Row) -> TicketEvent:
     seq, ticket_id, kind, actor, at, detail = row
     return TicketEvent(
-        seq, ticket_id, EventKind(kind), Actor.parse(actor), dt(at), detail_from_json(detail)
+        seq, ticket_id, _KINDS[kind], _actor(actor), dt(at), detail_from_json(detail)
     )
+
+
+_KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
+_decode = json.JSONDecoder().decode
+
+
+@functools.lru_cache(maxsize=4096)
+def _actor(text: str) -> Actor:
+    return Actor.parse(text)  # few actors, many events: the frozen Actor is shared
 
 
 def detail_from_json(text: str) -> dict[str, Detail]:
     """A detail as JSON gives it back: lists (tags) as tuples."""
     return {
         key: tuple(value) if isinstance(value, list) else value
-        for key, value in json.loads(text).items()
+        for key, value in _decode(text).items()
     }
