@@ -29,7 +29,7 @@ from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.feed import INBOX_SIZE, Change, Depths, Feed, Subscription, queues_of
 from hub.api.params import query_params, whole_number
-from hub.api.views import iso
+from hub.api.views import event_json, iso
 from hub.state import CLOCK
 
 EVENT_NAMES: dict[EventKind, str] = {
@@ -234,14 +234,11 @@ def _why(resume: int, latest: int) -> str:
 
 
 def change_json(change: Change) -> dict[str, Any]:
-    event = change.event
+    """The event as `GET /api/tickets/{id}/events` shows it, with its ticket and where the
+    ticket is after it."""
     return {
-        "seq": event.seq,
-        "ticket_id": event.ticket_id,
-        "kind": str(event.kind),
-        "actor": str(event.actor),
-        "at": iso(event.at),
-        "detail": dict(event.detail),
+        **event_json(change.event),
+        "ticket_id": change.event.ticket_id,
         "queue": change.queue,
         "assignee": change.assignee,
     }

@@ -97,6 +97,7 @@ async def test_a_contact_is_streamed_as_it_commits(hub: Hub) -> None:
     assert created["ticket_id"] == ticket_id
     assert (created["queue"], created["assignee"]) == ("billing", None)
     assert created["detail"] == {"queue": "billing", "priority": "normal", "rule": "billing words"}
+    assert created["actor"] == {"kind": "rule", "name": "billing words"}  # as the record API
     depth = events[2].data
     assert (depth["queue"], depth["waiting"], depth["open"]) == ("billing", 1, 1)
     assert depth["longest_wait_seconds"] >= 0
