@@ -239,3 +239,21 @@ def test_every_kind_of_event_has_a_name_of_the_product() -> None:
         "offer.created", "offer.expired", "sla.warning", "sla.breached",
     }  # fmt: skip
     assert EVENT_NAMES[EventKind.SLA_BREACH] == "sla.breached"
+
+
+async def test_open_streams_end_when_the_hub_shuts_down(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    app = build_app(routed(make_settings, tmp_path))
+    runner = web.AppRunner(app, access_log=None)  # the default grace: the streams must end
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async with aiohttp.ClientSession(base_url) as http:
+        hub = Hub(app, http, base_url)
+        stream = await open_stream(http, await hub.token(Role.AGENT, "ann"))
+        started = asyncio.get_running_loop().time()
+        await runner.cleanup()
+        assert asyncio.get_running_loop().time() - started < 5
+        with pytest.raises((EOFError, aiohttp.ClientPayloadError)):
+            await stream.next(within=2)
