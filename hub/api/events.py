@@ -1,54 +1,38 @@
 """`GET /api/events`: the record as a server-sent-events stream, resumable without a gap.
 
-Each committed event is sent with its sequence number as `id:`, its name from `EVENT_NAMES`
-as `event:` and JSON as `data:`. A client that reconnects with `Last-Event-ID` (the header a
-browser's EventSource sends, or `?last_event_id=`) first gets everything after it from the
-store, then the live events from the hub's feed (hub/api/feed.py), each once: the stream
-remembers the last number it passed and reads any gap back from the store. A client further
-behind than `StreamSettings.replay_limit` events (or ahead of the store: another store, a
-reset one) gets a `resync` event naming where the stream goes on, never a silent gap.
-Filters: `queue` (the ticket's queue, or the one it left) and `assignee` (`me`: the token's
-name). Queue depths (`queue.depth`) are snapshots of counters: sent for every queue when the
-stream opens and for the queues a batch moved, without an id (they are not replayed).
-A comment every `heartbeat` seconds keeps proxies from closing an idle stream.
+Each committed event is sent with its sequence number as `id:`, its name (hub/api/
+event_wire.py's `EVENT_NAMES`) as `event:` and JSON as `data:`. A client that reconnects with
+`Last-Event-ID` (the header a browser's EventSource sends, or `?last_event_id=`) first gets
+everything after it from the store, then the live events from the hub's feed (hub/api/
+feed.py), each once: the stream remembers the last number it passed and reads any gap back
+from the store. A client further behind than `StreamSettings.replay_limit` events (or ahead
+of the store: another store, a reset one) gets a `resync` event naming where the stream goes
+on, never a silent gap. Filters: `queue` (the ticket's queue, or the one it left) and
+`assignee` (`me`: the token's name). Queue depths (`queue.depth`) are snapshots of counters:
+sent for every queue when the stream opens and for the queues a batch moved, without an id
+(they are not replayed). A comment every `heartbeat` seconds keeps proxies from closing an
+idle stream. What a batch brings a client goes out in one write.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from aiohttp import web
 
 from core.model import QueueStats
 from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
+from hub.api.event_wire import depth_json, frame
 from hub.api.feed import INBOX_SIZE, Change, Depths, Feed, Subscription, queues_of
 from hub.api.params import query_params, whole_number
-from hub.api.views import event_json, iso
 from hub.state import CLOCK
 
-EVENT_NAMES: dict[EventKind, str] = {
-    EventKind.CREATED: "ticket.created",
-    EventKind.MESSAGE_IN: "message.created",
-    EventKind.REPLY_OUT: "message.created",
-    EventKind.ACKNOWLEDGED: "message.created",
-    EventKind.MESSAGE_EDITED: "message.updated",
-    EventKind.MESSAGE_DELETED: "message.updated",
-    EventKind.DELIVERY: "message.updated",
-    EventKind.OFFERED: "offer.created",
-    EventKind.OFFER_TIMED_OUT: "offer.expired",
-    EventKind.SLA_WARNING: "sla.warning",
-    EventKind.SLA_BREACH: "sla.breached",
-}
-"""The stream's name of each kind of event; every other kind (status, queue, assignment,
-notes, tags, transfers, merges ...) is `ticket.updated`. New kinds join here."""
-DEFAULT_NAME = "ticket.updated"
 STREAM_PARAMS = ("queue", "assignee", "last_event_id")
+FLUSH_FRAMES = 256
+"""Frames gathered before a write while a client catches up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,18 +138,20 @@ class EventStream:
         self._response = response
         self._where = where
         self._settings = settings
+        self._out: list[bytes] = []
         self.sent = 0
 
     async def begin(self, resume: int | None, latest: int) -> None:
         """Where the stream starts (after `resume`, else after `latest`), the queues as they
         are, then what was missed."""
-        await self._response.write(f"retry: {self._settings.retry_ms}\n\n".encode())
+        self._out.append(f"retry: {self._settings.retry_ms}\n\n".encode())
         self.sent = latest if resume is None else resume
         if resume is not None and not latest - self._settings.replay_limit <= resume <= latest:
-            await self._resync(resume, latest)
+            self._resync(resume, latest)
             self.sent = latest
-        await self._depths(await self.feed.store.queue_stats())
+        self._depths(await self.feed.store.queue_stats())
         await self._catch_up(None)
+        await self._flush()
 
     async def follow(
         self, subscription: Subscription, keep_alive: Callable[[], Awaitable[None]]
@@ -179,17 +165,22 @@ class EventStream:
             try:
                 batch = await asyncio.wait_for(subscription.inbox.get(), beat - loop.time())
             except TimeoutError:
-                await self._response.write(b": heartbeat\n\n")
-                await keep_alive()
-                beat = loop.time() + self._settings.heartbeat
+                self._out.append(b": heartbeat\n\n")
                 if subscription.lost != lost:  # batches were dropped: read them back
                     lost = subscription.lost
                     await self._catch_up(None)
+                await self._flush()
+                await keep_alive()
+                beat = loop.time() + self._settings.heartbeat
                 continue
             if batch is None:
                 return
             for item in batch:
-                await (self._depths(item.queues) if isinstance(item, Depths) else self._pass(item))
+                if isinstance(item, Depths):
+                    self._depths(item.queues)
+                else:
+                    await self._pass(item)
+            await self._flush()
 
     async def _pass(self, change: Change) -> None:
         seq = change.event.seq
@@ -197,60 +188,37 @@ class EventStream:
             return
         if seq > self.sent + 1:
             await self._catch_up(seq)
-        await self._send(change)
+        self._send(change)
 
     async def _catch_up(self, before: int | None) -> None:
         async for change in self.feed.replay(self.sent, before):
-            await self._send(change)
+            self._send(change)
+            if len(self._out) >= FLUSH_FRAMES:
+                await self._flush()
 
-    async def _send(self, change: Change) -> None:
-        event = change.event
-        self.sent = event.seq
-        if not self._where.admits(change):
-            return
-        name = EVENT_NAMES.get(event.kind, DEFAULT_NAME)
-        await self._write(name, change_json(change), event.seq)
+    def _send(self, change: Change) -> None:
+        self.sent = change.event.seq
+        if self._where.admits(change):
+            self._out.append(change.frame)
 
-    async def _resync(self, resume: int, latest: int) -> None:
+    def _resync(self, resume: int, latest: int) -> None:
         data = {"last_event_id": resume, "resume_from": latest, "reason": _why(resume, latest)}
-        await self._write("resync", data, latest)
+        self._out.append(frame("resync", data, latest))
 
-    async def _depths(self, queues: tuple[QueueStats, ...] | list[QueueStats]) -> None:
+    def _depths(self, queues: Sequence[QueueStats]) -> None:
         now = self._clock()
         for stats in queues:
             if self._where.queue in (None, stats.name):
-                await self._write("queue.depth", depth_json(stats, now), None)
+                self._out.append(frame("queue.depth", depth_json(stats, now)))
 
-    async def _write(self, name: str, data: Mapping[str, Any], seq: int | None) -> None:
-        head = "" if seq is None else f"id: {seq}\n"
-        text = f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-        await self._response.write(text.encode())
+    async def _flush(self) -> None:
+        """Everything gathered, in one write (a batch of events costs a client one send)."""
+        if self._out:
+            chunk, self._out = b"".join(self._out), []
+            await self._response.write(chunk)
 
 
 def _why(resume: int, latest: int) -> str:
     if resume > latest:
         return "the id is ahead of this hub's record (another or a reset store)"
     return "the id is older than the retention window; read the state again"
-
-
-def change_json(change: Change) -> dict[str, Any]:
-    """The event as `GET /api/tickets/{id}/events` shows it, with its ticket and where the
-    ticket is after it."""
-    return {
-        **event_json(change.event),
-        "ticket_id": change.event.ticket_id,
-        "queue": change.queue,
-        "assignee": change.assignee,
-    }
-
-
-def depth_json(stats: QueueStats, now: datetime) -> dict[str, Any]:
-    oldest = stats.oldest_waiting_at
-    wait = None if oldest is None else max(0.0, round((now - oldest).total_seconds(), 3))
-    return {
-        "queue": stats.name,
-        "waiting": stats.waiting,
-        "open": stats.open,
-        "oldest_waiting_at": iso(oldest),
-        "longest_wait_seconds": wait,
-    }

@@ -21,6 +21,7 @@ import structlog
 from core.errors import HubError, NotFound
 from core.model import QueueStats
 from core.record import EventKind, TicketEvent
+from hub.api.event_wire import change_frame
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.events")
@@ -41,11 +42,17 @@ MOVES_DEPTH = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A committed event and where its ticket is after it."""
+    """A committed event, where its ticket is after it, and its frame on the wire (made once
+    for every stream)."""
 
     event: TicketEvent
     queue: str | None
     assignee: str | None
+    frame: bytes
+
+
+def change(event: TicketEvent, place: tuple[str | None, str | None]) -> Change:
+    return Change(event, *place, change_frame(event, *place))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +81,12 @@ class Places:
         self._known.move_to_end(event.ticket_id)
         while len(self._known) > self._size:
             self._known.popitem(last=False)
-        return Change(event, *place)
+        return change(event, place)
 
     async def replayed(self, event: TicketEvent) -> Change:
         """An older event read back for one client: placed from the event itself when it
         says, else where the ticket is now (the remembered places stay the live ones)."""
-        return Change(event, *moved(event, await self._place(event.ticket_id, event)))
+        return change(event, moved(event, await self._place(event.ticket_id, event)))
 
     async def _place(self, ticket_id: int, event: TicketEvent) -> tuple[str | None, str | None]:
         known = self._known.get(ticket_id)

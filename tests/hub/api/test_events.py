@@ -16,7 +16,8 @@ from aiohttp import web
 
 from core.model import Role
 from core.record import Actor, EventKind
-from hub.api.events import EVENT_NAMES, KEEP_PRESENCE_ALIVE, STREAM_SETTINGS, StreamSettings
+from hub.api.event_wire import EVENT_NAMES
+from hub.api.events import KEEP_PRESENCE_ALIVE, STREAM_SETTINGS, StreamSettings
 from hub.app import build_app
 from tests.conftest import Hub, MakeSettings
 from tests.hub.api.sse import Sse, open_stream
