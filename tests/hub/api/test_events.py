@@ -210,8 +210,8 @@ async def test_an_idle_stream_has_heartbeats_that_keep_presence_alive(
     await asyncio.sleep(0.5)
     ticket_id = await submit(hub, "f1", email="ada@example.com", message="hello")
     await stream.until(lambda e: e.data.get("ticket_id") == ticket_id)
-    assert stream.comments.count("heartbeat") >= 3
-    assert kept[:3] == ["ann"] * 3
+    assert stream.comments.count("heartbeat") >= 2
+    assert kept[:3] == ["ann"] * 3  # on opening, then at each heartbeat
     stream.close()
 
 
