@@ -26,7 +26,7 @@ from core.model import QueueStats
 from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.event_wire import depth_json, frame
-from hub.api.feed import INBOX_SIZE, Change, Depths, Feed, Subscription, queues_of
+from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription, queues_of
 from hub.api.params import query_params, whole_number
 from hub.state import CLOCK
 
@@ -71,6 +71,10 @@ def add_event_routes(api: web.Application, feed: Feed) -> None:
 class StreamFilter:
     queue: str | None = None
     assignee: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.queue is None and self.assignee is None
 
     def admits(self, change: Change) -> bool:
         if self.queue is not None and self.queue not in queues_of(change):
@@ -175,12 +179,18 @@ class EventStream:
                 continue
             if batch is None:
                 return
-            for item in batch:
-                if isinstance(item, Depths):
-                    self._depths(item.queues)
-                else:
-                    await self._pass(item)
+            await self._take(batch)
             await self._flush()
+
+    async def _take(self, item: Batch | Depths) -> None:
+        if isinstance(item, Depths):
+            self._depths(item.queues)
+        elif self._where.everything and item.changes[0].event.seq == self.sent + 1:
+            self._out.append(item.frames)  # the common case: one append for the whole batch
+            self.sent = item.changes[-1].event.seq
+        else:
+            for change in item.changes:
+                await self._pass(change)
 
     async def _pass(self, change: Change) -> None:
         seq = change.event.seq

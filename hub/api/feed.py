@@ -62,7 +62,20 @@ class Depths:
     queues: tuple[QueueStats, ...]
 
 
-Item = Change | Depths
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Changes committed one after another (consecutive numbers), and their frames joined:
+    a stream that passes all of them sends `frames` as they are."""
+
+    changes: tuple[Change, ...]
+    frames: bytes
+
+    @classmethod
+    def of(cls, changes: Sequence[Change]) -> Batch:
+        return cls(tuple(changes), b"".join(change.frame for change in changes))
+
+
+Item = Batch | Depths
 
 
 class Places:
@@ -122,10 +135,10 @@ class Subscription:
     """One stream's inbox of batches from the feed."""
 
     def __init__(self, size: int = INBOX_SIZE) -> None:
-        self.inbox: asyncio.Queue[Sequence[Item] | None] = asyncio.Queue(size)
+        self.inbox: asyncio.Queue[Item | None] = asyncio.Queue(size)
         self.lost = 0
 
-    def offer(self, batch: Sequence[Item] | None) -> None:
+    def offer(self, batch: Item | None) -> None:
         try:
             self.inbox.put_nowait(batch)
         except asyncio.QueueFull:
@@ -188,13 +201,13 @@ class Feed:
             await self.store.wait_for_events(last, IDLE_WAIT)
             return last
         changes = [await self.places.follow(event) for event in events]
-        self._publish(changes)
+        self._publish(Batch.of(changes))
         depths = await self._depths(changes)
         if depths.queues:
-            self._publish([depths])
+            self._publish(depths)
         return events[-1].seq
 
-    def _publish(self, batch: Sequence[Item]) -> None:
+    def _publish(self, batch: Item) -> None:
         for subscription in list(self._subscribers):
             subscription.offer(batch)
 
