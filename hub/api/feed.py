@@ -90,10 +90,7 @@ class Places:
     async def follow(self, event: TicketEvent) -> Change:
         """The live feed's step: the ticket's place after the event, remembered."""
         place = moved(event, await self._place(event.ticket_id, event))
-        self._known[event.ticket_id] = place
-        self._known.move_to_end(event.ticket_id)
-        while len(self._known) > self._size:
-            self._known.popitem(last=False)
+        self._remember(event.ticket_id, place)
         return change(event, place)
 
     async def replayed(self, event: TicketEvent) -> Change:
@@ -109,7 +106,15 @@ class Places:
             ticket = await self._store.get_ticket(ticket_id)
         except NotFound:
             return (None, None)
-        return (ticket.queue, ticket.assignee)
+        place = (ticket.queue, ticket.assignee)
+        self._remember(ticket_id, place)  # a replay of an old ticket reads it once
+        return place
+
+    def _remember(self, ticket_id: int, place: tuple[str | None, str | None]) -> None:
+        self._known[ticket_id] = place
+        self._known.move_to_end(ticket_id)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
 
 
 def moved(
