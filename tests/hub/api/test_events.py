@@ -258,3 +258,21 @@ async def test_open_streams_end_when_the_hub_shuts_down(
         assert asyncio.get_running_loop().time() - started < 5
         with pytest.raises((EOFError, aiohttp.ClientPayloadError)):
             await stream.next(within=2)
+
+
+async def test_a_filtered_slow_stream_gets_exactly_its_queues_events(
+    start_events_hub: StartEventsHub,
+) -> None:
+    hub = await start_events_hub(StreamSettings(inbox_size=1))
+    ann = await hub.token(Role.AGENT, "ann")
+    general = await submit(hub, "f1", email="ada@example.com", message="hello")
+    billing = await submit(hub, "f2", email="bob@example.com", message="a refund")
+    stream = await open_stream(hub.http, ann, "?queue=billing", last_id=0)
+    await asyncio.gather(
+        *[burst(hub, ticket, 10, pause=0.001) for ticket in (general, billing) for _ in range(8)]
+    )
+    done = await hub.store.add_note(billing, "last", Actor.agent("ann"), _now())
+    seen = records(await stream.until(lambda e: e.id == done.seq, within=30))
+    stored = [e.seq for e in await hub.store.events_after(0, 1000) if e.ticket_id == billing]
+    assert [e.id for e in seen] == stored
+    stream.close()
