@@ -11,6 +11,7 @@ the kinds of seconds are `ELAPSED`'s keys) and `format` (json, csv).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -41,6 +42,12 @@ from storage.base import Store
 
 PAGE = 2000
 """Events read from the store at a time."""
+AT_ONCE = 2
+"""Reports a hub computes at the same time (the others wait their turn): a year's report
+folds every event of the year on the hub's one core."""
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 MAX_DAYS = 400
 DEFAULT_DAYS = 7
 COMMON = ("from", "to", "tz", "queue", "channel", "agent", "seconds", "format")
@@ -88,7 +95,9 @@ class ReportQuery:
 
     async def report(self, request: web.Request) -> Report:
         require(request, Role.SUPERVISOR)
-        report = await read_report(request.config_dict[STORE], self.window, self.elapsed)
+        turns = _turns.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(AT_ONCE))
+        async with turns:
+            report = await read_report(request.config_dict[STORE], self.window, self.elapsed)
         return report.scoped(self.scope)
 
     def head(self) -> dict[str, Any]:
