@@ -15,6 +15,8 @@ from channels.base import utcnow
 from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub.api.app import build_api
+from hub.api.events import KEEP_PRESENCE_ALIVE
+from hub.api.people import presence_keeper
 from hub.campaigns.desk import announce_law
 from hub.desk.offers import Offerer
 from hub.desk.sla_watch import SlaWatcher
@@ -68,6 +70,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app[METRICS] = metrics
     app[INGEST] = ingest
     app[OFFERER] = offerer
+    app[KEEP_PRESENCE_ALIVE] = presence_keeper(store, clock)
     app.cleanup_ctx.append(_store_lifetime)
     app.cleanup_ctx.append(lambda _app: offerer.lifetime())
     interval = settings.routing.watch_interval.total_seconds()

@@ -11,6 +11,7 @@ reads them back.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -110,12 +111,21 @@ def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:
 
 def event_from_json(ticket_id: int, text: str) -> TicketEvent:
     """An event as its ticket's list keeps it (the list names the ticket)."""
-    data = json.loads(text)
+    data = _decode(text)
     detail: dict[str, Detail] = {key: _detail(value) for key, value in data["detail"].items()}
     return TicketEvent(
-        data["seq"], ticket_id, EventKind(data["kind"]), Actor.parse(data["actor"]),
+        data["seq"], ticket_id, _KINDS[data["kind"]], _actor(data["actor"]),
         dt(float(data["at"])), detail,
     )  # fmt: skip
+
+
+_KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
+_decode = json.JSONDecoder().decode
+
+
+@functools.lru_cache(maxsize=4096)
+def _actor(text: str) -> Actor:
+    return Actor.parse(text)  # few actors, many events: the frozen Actor is shared
 
 
 def _detail(value: Any) -> Detail:
