@@ -42,17 +42,17 @@ class Visitor:
         self.ws = ws
         OPEN.append(ws)
 
-    async def frame(self, timeout: float = 5) -> dict[str, Any]:
-        message = await self.ws.receive(timeout=timeout)
+    async def frame(self, within: float = 5) -> dict[str, Any]:
+        message = await self.ws.receive(timeout=within)
         if message.type is not aiohttp.WSMsgType.TEXT:
             raise AssertionError(f"expected a text frame, got {message.type!r} {message.data!r}")
         data: dict[str, Any] = message.json()
         return data
 
-    async def frame_of(self, kind: str, timeout: float = 5) -> dict[str, Any]:
+    async def frame_of(self, kind: str, within: float = 5) -> dict[str, Any]:
         """The next frame of a type, past others (an agent's typing, say)."""
         while True:
-            frame = await self.frame(timeout)
+            frame = await self.frame(within)
             if frame["type"] == kind:
                 return frame
 

@@ -104,7 +104,7 @@ async def test_without_enforcement_a_wrong_hash_is_still_refused(
     assert (
         await _refused(hub, {"identity": {"id": "u-42", "hash": "ab" * 32}}) == "identity_refused"
     )
-    visitor, welcome = await connect(hub)  # unsigned visitors are welcome without enforcement
+    _visitor, welcome = await connect(hub)  # unsigned visitors are welcome without enforcement
     assert welcome["signed"] is False
 
 
