@@ -18,7 +18,7 @@ from datetime import datetime
 from importlib import resources
 from typing import ClassVar
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from channels.base import Sink, utcnow
 from channels.webchat import NAME
@@ -51,6 +51,7 @@ class WebchatChannel:
         self._rate = MessageRate(self.limits.messages_per_minute)
         self._sockets = SocketCount(self.limits.sockets_per_ip)
         self._script = resources.files("channels.webchat").joinpath("widget.js").read_bytes()
+        self._open: set[web.WebSocketResponse] = set()
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
         async def socket(request: web.Request) -> web.StreamResponse:
@@ -69,16 +70,23 @@ class WebchatChannel:
         address = request.remote or "unknown"
         if not self._sockets.take(address):
             raise web.HTTPTooManyRequests(text="too many chat sockets from this address\n")
+        ws = web.WebSocketResponse(
+            max_msg_size=self.limits.max_frame_bytes, heartbeat=self.limits.heartbeat
+        )
         try:
-            ws = web.WebSocketResponse(
-                max_msg_size=self.limits.max_frame_bytes, heartbeat=self.limits.heartbeat
-            )
             await ws.prepare(request)
+            self._open.add(ws)
             session = Session(ws, self.rules, sink, self.bus, self._rate, self.clock)
             await session.run(self.replay, self.status)
             return ws
         finally:
+            self._open.discard(ws)
             self._sockets.give_back(address)
+
+    async def close_all(self) -> None:
+        """Close every open socket (1001: the hub is going away; the widget reconnects)."""
+        for ws in list(self._open):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"hub shutting down")
 
     def _origin_allowed(self, origin: str, request: web.Request) -> bool:
         if "*" in self.allowed_origins or origin in self.allowed_origins:

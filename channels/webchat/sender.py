@@ -19,8 +19,9 @@ from core.model import Delivery, Direction, Identity, Message, Ticket
 
 
 def message_frame(message: Message) -> dict[str, Any]:
-    """A stored message as the visitor's widget shows it."""
-    return {
+    """A stored message as the visitor's widget shows it (a visitor's with its client_id, so
+    a widget whose ack was lost recognises its own message)."""
+    frame: dict[str, Any] = {
         "type": "message",
         "seq": message.id,
         "ticket_id": message.ticket_id,
@@ -28,6 +29,9 @@ def message_frame(message: Message) -> dict[str, Any]:
         "text": message.body,
         "at": message.at.isoformat(),
     }
+    if message.direction is Direction.INBOUND:
+        frame["client_id"] = message.external_id
+    return frame
 
 
 def chat_visitor(ticket: Ticket) -> Identity | None:

@@ -85,6 +85,7 @@ def mount_webchat(app: web.Application, settings: Settings, services: Services) 
     senders: dict[str, Sender] = {**current, NAME: ChatSender(bus)}
     app[SENDERS] = senders
     app.cleanup_ctx.append(lambda _app: _bus_lifetime(bus, webchat))
+    app.on_shutdown.append(lambda _app: channel.close_all())
 
 
 def _bus(url: str) -> Bus:

@@ -1,0 +1,89 @@
+"""The chat widget in a real headless Chromium on a sample host page served by the hub: the
+page's CSS stays out, the pre-chat form, send (acked after the commit), an agent's reply
+live and as text (never HTML), typing, and a reload that keeps the conversation and gets
+what came while the page was away."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+from channels.webchat import NAME
+from core.model import Role, TicketFilter
+from tests.channels.webchat.support import chat_hub
+from tests.conftest import Hub, MakeSettings, StartHub
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WIDGET = "#contacthub-chat"
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, make_settings: MakeSettings) -> Hub:
+    return await chat_hub(start_hub, make_settings)
+
+
+async def _chat_ticket(hub: Hub) -> int:
+    tickets = (await hub.store.list_tickets(TicketFilter(channel=NAME))).items
+    assert len(tickets) == 1
+    return tickets[0].id
+
+
+async def _reply(hub: Hub, ticket_id: int, body: str) -> None:
+    headers = await hub.token(Role.AGENT, "jo")
+    url = f"/api/tickets/{ticket_id}/reply"
+    async with hub.http.post(url, json={"body": body}, headers=headers) as response:
+        assert response.status == 201
+
+
+async def _start_chat(page: Page) -> None:
+    await page.locator(f"{WIDGET} .launcher").click()
+    await page.locator(f"{WIDGET} [name=name]").fill("Ada")
+    await page.locator(f"{WIDGET} [name=email]").fill("ada@example.com")
+    await page.locator(f"{WIDGET} .start").click()
+    await expect(page.locator(f"{WIDGET} .status")).to_have_text("We're online")
+
+
+async def test_send_receive_live_and_keep_the_conversation_across_a_reload(
+    page: Page, hub: Hub
+) -> None:
+    await page.goto(f"{hub.base_url}/chat/demo")
+    heading = await page.locator("h1").evaluate("e => getComputedStyle(e).color")
+    title = await page.locator(f"{WIDGET} h2").evaluate("e => getComputedStyle(e).color")
+    assert (heading, title) == ("rgb(170, 0, 0)", "rgb(255, 255, 255)")  # no leak either way
+    await _start_chat(page)
+    await page.locator(f"{WIDGET} textarea").fill("Where is my order #123?")
+    await page.keyboard.press("Enter")
+    mine = page.locator(f"{WIDGET} .msg.visitor")
+    await expect(mine).to_have_text(["Where is my order #123?"])
+    await expect(mine).not_to_have_class("msg visitor pending")  # acked: stored
+    ticket_id = await _chat_ticket(hub)
+    stored = await hub.store.get_ticket(ticket_id)
+    assert [m.body for m in stored.messages] == ["Where is my order #123?"]
+    assert stored.messages[0].sender.startswith("visitor:")
+
+    await _reply(hub, ticket_id, "<b>Shipped</b> <img src=x onerror=alert(1)>")
+    agent = page.locator(f"{WIDGET} .msg.agent")
+    await expect(agent).to_have_text(["<b>Shipped</b> <img src=x onerror=alert(1)>"])
+    assert await agent.locator("b, img").count() == 0  # text, never HTML
+
+    headers = await hub.token(Role.AGENT, "jo")
+    async with hub.http.post(f"/api/tickets/{ticket_id}/typing", headers=headers) as answer:
+        assert answer.status == 204
+    await expect(page.locator(f"{WIDGET} .typing")).to_have_text("Agent is typing\u2026")
+
+    await page.goto("about:blank")  # the visitor leaves; a reply comes meanwhile
+    await _reply(hub, ticket_id, "It arrives tomorrow")
+    await page.goto(f"{hub.base_url}/chat/demo")
+    texts = [
+        "Where is my order #123?",
+        "<b>Shipped</b> <img src=x onerror=alert(1)>",
+        "It arrives tomorrow",
+    ]
+    await expect(page.locator(f"{WIDGET} .msg")).to_have_text(texts)
+    await page.locator(f"{WIDGET} textarea").fill("Thanks!")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f"{WIDGET} .msg.visitor.pending")).to_have_count(0)
+    again = await hub.store.get_ticket(ticket_id)
+    assert [m.body for m in again.messages][-1] == "Thanks!"
+    assert len(again.messages) == 4
