@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from channels.base import Sender
+from channels.email.mime import NAME as EMAIL_CHANNEL
 from channels.webchat import NAME
 from channels.webchat.bus import AGENTS, Bus, LocalBus
 from channels.webchat.channel import ChatLimits, WebchatChannel
@@ -34,6 +35,7 @@ from hub.settings.tree import Settings
 from hub.settings.webchat import WebchatSettings
 from hub.state import CLOCK, SENDERS
 from hub.wiring.services import Services
+from hub.wiring.webchat_replies import ChatReplies
 from storage.base import Store
 
 TYPING_SHOWN = 6.0  # seconds a visitor's typing stays on the agents' side
@@ -82,7 +84,8 @@ def mount_webchat(app: web.Application, settings: Settings, services: Services) 
     )  # fmt: skip
     app.add_routes(channel.routes(services.ingest))
     current: Mapping[str, Sender] = app[SENDERS]
-    senders: dict[str, Sender] = {**current, NAME: ChatSender(bus)}
+    replies = ChatReplies(ChatSender(bus), current.get(EMAIL_CHANNEL), services.store)
+    senders: dict[str, Sender] = {**current, NAME: replies}
     app[SENDERS] = senders
     app.cleanup_ctx.append(lambda _app: _bus_lifetime(bus, webchat))
     app.on_shutdown.append(lambda _app: channel.close_all())
