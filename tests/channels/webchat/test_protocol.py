@@ -10,6 +10,7 @@ from channels.webchat import NAME
 from core.model import Role, TicketFilter
 from tests.channels.webchat.support import Visitor, chat_hub, connect
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.support import form_body, form_headers
 
 
 @pytest.fixture
@@ -178,3 +179,50 @@ async def _visitor(hub: Hub) -> Visitor:
 
 def _chat() -> TicketFilter:
     return TicketFilter(channel=NAME)
+
+
+async def test_with_storage_down_a_message_is_not_acked_and_its_resend_is_stored_once(
+    hub: Hub,
+) -> None:
+    visitor = await _visitor(hub)
+    await hub.store.close()
+    await visitor.ws.send_json({"type": "message", "client_id": "c1", "text": "anyone?"})
+    refused = await visitor.frame()
+    assert (refused["type"], refused["code"], refused["client_id"]) == (
+        "error", "unavailable", "c1",
+    )  # fmt: skip
+    await hub.store.open()  # the widget resends the same client_id
+    ack = await visitor.say("c1", "anyone?")
+    assert len((await hub.store.get_ticket(ack["ticket_id"])).messages) == 1
+
+
+async def test_the_widget_is_one_small_script_and_the_demo_page_carries_it(hub: Hub) -> None:
+    async with hub.http.get("/chat/widget.js") as response:
+        assert response.status == 200
+        assert response.content_type == "text/javascript"
+        script = await response.read()
+    assert 10_000 < len(script) <= 50 * 1024
+    assert b"attachShadow" in script
+    assert b"innerHTML" not in script.split(b"root.innerHTML", 1)[1]  # only our own template
+    async with hub.http.get("/chat/demo") as response:
+        assert response.status == 200
+        assert '<script src="/chat/widget.js"' in await response.text()
+
+
+async def test_without_the_chat_section_there_is_no_chat(start_hub: StartHub) -> None:
+    plain = await start_hub()
+    async with plain.http.get("/chat/widget.js") as response:
+        assert response.status == 404
+    headers = await plain.token(Role.AGENT, "jo")
+    async with plain.http.post("/api/tickets/1/typing", headers=headers) as response:
+        assert response.status == 409
+        assert "[channels.webchat]" in (await response.json())["error"]
+
+
+async def test_typing_on_a_ticket_that_is_no_chat_is_409(hub: Hub) -> None:
+    body = form_body("f1")
+    async with hub.http.post("/webhooks/form", data=body, headers=form_headers(body)) as answer:
+        ticket_id = (await answer.json())["ticket_id"]
+    headers = await hub.token(Role.AGENT, "jo")
+    async with hub.http.post(f"/api/tickets/{ticket_id}/typing", headers=headers) as response:
+        assert response.status == 409
