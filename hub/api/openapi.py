@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api import openapi_campaigns, openapi_changes, openapi_customers
+from hub.api import openapi_campaigns, openapi_changes, openapi_chat, openapi_customers
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
@@ -173,6 +173,6 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
-for part in (openapi_customers, openapi_campaigns, openapi_changes):
+for part in (openapi_customers, openapi_campaigns, openapi_changes, openapi_chat):
     OPENAPI["paths"].update(part.PATHS)
     OPENAPI["components"]["schemas"].update(part.SCHEMAS)
