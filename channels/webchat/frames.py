@@ -1,8 +1,8 @@
 """The web chat's frames: JSON text frames in, typed values out (pure, no I/O).
 
 Visitor to hub:
-    {"type": "hello", "visitor": {"name", "email", "session"?}, "identity": {"id", "hash"}?,
-     "resume": SEQ?}
+    {"type": "hello", "visitor": {"name", "email", "session"?},
+     "identity": {"id", "hash", "email"?, "email_hash"?}?, "resume": SEQ?}
     {"type": "message", "client_id": "...", "text": "..."}
     {"type": "typing"}
 Hub to visitor:
@@ -40,10 +40,13 @@ class FrameError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SignedId:
-    """The website's id of a signed-in visitor, and its HMAC-SHA256 (hex) by the website."""
+    """The website's id of a signed-in visitor and its HMAC-SHA256 (hex) by the website; and
+    the user's email address with its own HMAC, when the website vouches for that too."""
 
     id: str
     hash: str
+    email: str = ""
+    email_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +95,14 @@ def _hello(data: dict[str, Any]) -> Hello:
     identity = _object(data, "identity")
     signed = None
     if identity:
-        signed = SignedId(_short(identity, "id"), _short(identity, "hash"))
+        signed = SignedId(
+            _short(identity, "id"), _short(identity, "hash"),
+            _short(identity, "email"), _short(identity, "email_hash"),
+        )  # fmt: skip
         if not signed.id or not signed.hash:
             raise FrameError("bad_frame", "identity needs both id and hash")
+        if bool(signed.email) != bool(signed.email_hash):
+            raise FrameError("bad_frame", "identity's email needs its email_hash (and back)")
     resume = data.get("resume")
     if resume is not None and (
         isinstance(resume, bool) or not isinstance(resume, int) or not 0 <= resume <= MAX_ID

@@ -178,7 +178,7 @@ class Session:
 def chat_inbound(visitor: Visitor, say: Say, at: datetime) -> Inbound:
     """A visitor's message as a contact: keyed by visitor and client_id, threaded by visitor."""
     key = visitor.identity.key
-    meta = {} if visitor.signed or not visitor.email else {"email_hint": visitor.email}
+    meta = {"email_hint": visitor.email_hint} if visitor.email_hint else {}
     return Inbound(
         channel=NAME,
         external_id=say.client_id,

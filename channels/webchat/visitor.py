@@ -1,12 +1,15 @@
 """Who a visitor is: a signed identity the website vouches for, or an anonymous session.
 
 With a `secret`, a website's server signs its signed-in user's id: hash = hex HMAC-SHA256
-(secret, id). A visitor whose hash matches is that user: identity `chat:<id>`, and the email
-they give is theirs too, so they join the customer of that id and email across channels. An
-unsigned visitor is only their session (`visitor:<digest of the session>`, the session
-being a random secret the widget keeps): the email they type is kept as a hint on their
-messages, never as an identity, so typing someone's address joins nobody to that person.
-With `require_identity`, an unsigned visitor or a wrong hash is refused at hello.
+(secret, id). A visitor whose hash matches is that user: identity `chat:<id>`. The website
+may vouch for the user's email address the same way (`email` and `email_hash` = HMAC of the
+address, lower-cased): then the visitor is that address too, and joins the customer of
+that id and that address across channels. An email the visitor only typed is a hint, kept
+on their messages and never an identity, so typing someone's address joins nobody to that
+person (signed in or not: the hash covers the id, not what the browser adds). An unsigned
+visitor is only their session (`visitor:<digest of the session>`, the session being a
+random secret the hub issues and the widget keeps). With `require_identity`, an unsigned
+visitor or a wrong hash is refused at hello.
 """
 
 from __future__ import annotations
@@ -31,33 +34,49 @@ ANONYMOUS = "visitor"
 class Visitor:
     identity: Identity
     name: str
-    email: str  # "" when none was given (or it is no address)
+    email: str  # the address given ("" when none): the website's, or a hint
     signed: bool
     session: str  # the secret the widget keeps: "" for a signed visitor
+    email_signed: bool = False  # the website vouched for `email`
 
     @property
     def identities(self) -> tuple[Identity, ...]:
         """The identities beyond `identity` that join this visitor to a customer."""
-        return (email_identity(self.email),) if self.signed and self.email else ()
+        return (email_identity(self.email),) if self.email_signed else ()
+
+    @property
+    def email_hint(self) -> str:
+        """An address the visitor typed, which joins them to nobody."""
+        return "" if self.email_signed else self.email
 
 
 def identify(hello: Hello, secret: bytes | None, require_identity: bool) -> Visitor:
     """The visitor a hello presents; FrameError("identity_refused") when it may not chat."""
-    email = _email(hello.email)
-    if hello.identity is not None:
+    signed = hello.identity
+    if signed is not None:
         if secret is None:
             raise FrameError("identity_refused", "this chat does not take signed identities")
-        expected = hmac.new(secret, hello.identity.id.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, hello.identity.hash.lower()):
+        if not _matches(secret, signed.id, signed.hash):
             raise FrameError("identity_refused", "the identity hash does not match the id")
+        email = _email(signed.email)
+        if email and not _matches(secret, email, signed.email_hash):
+            raise FrameError("identity_refused", "the email hash does not match the email")
         return Visitor(
-            Identity(SIGNED, hello.identity.id), hello.name, email, signed=True, session=""
-        )
+            Identity(SIGNED, signed.id), hello.name, email or _email(hello.email),
+            signed=True, session="", email_signed=bool(email),
+        )  # fmt: skip
     if require_identity:
         raise FrameError("identity_refused", "this chat needs a signed identity (id and hash)")
     session = hello.session if len(hello.session) >= 16 else secrets.token_urlsafe(24)
     digest = hashlib.sha256(session.encode()).hexdigest()[:32]
+    email = _email(hello.email)
     return Visitor(Identity(ANONYMOUS, digest), hello.name, email, signed=False, session=session)
+
+
+def _matches(secret: bytes, value: str, digest: str) -> bool:
+    """Whether `digest` is the hex HMAC-SHA256 of `value`, compared in constant time."""
+    expected = hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, digest.lower())
 
 
 def _email(raw: str) -> str:

@@ -4,7 +4,9 @@
  *           data-hub="https://hub.example.com" async></script>
  *
  * Optional attributes: data-identity-id and data-identity-hash (HMAC-SHA256 of the id with
- * the chat's secret, computed by the website's server), data-name, data-email, data-title.
+ * the chat's secret, computed by the website's server), data-identity-email and
+ * data-identity-email-hash (the same of the user's address, lower-cased), data-name,
+ * data-email, data-title.
  * The widget lives in a shadow DOM (the page's CSS does not reach in, ours does not leak
  * out), shows every text as text (never HTML), keeps the conversation in localStorage
  * across page loads, and reconnects with backoff. A message stays in the outbox until the
@@ -130,7 +132,7 @@
     });
     log.scrollTop = log.scrollHeight;
     var needName = ask.name && !state.visitor.name;
-    var needEmail = ask.email && !state.visitor.email && !data.identityId;
+    var needEmail = ask.email && !state.visitor.email && !data.identityEmail;
     var asking = !state.messages.length && (needName || needEmail) && !state.visitor.skipped;
     prechat.hidden = !asking;
     compose.hidden = asking;
@@ -267,7 +269,13 @@
         visitor: { name: state.visitor.name || "", email: state.visitor.email || "",
                    session: state.session || "" }
       };
-      if (data.identityId) hello.identity = { id: data.identityId, hash: data.identityHash || "" };
+      if (data.identityId) {
+        hello.identity = { id: data.identityId, hash: data.identityHash || "" };
+        if (data.identityEmail) {
+          hello.identity.email = data.identityEmail;
+          hello.identity.email_hash = data.identityEmailHash || "";
+        }
+      }
       if (state.lastSeq) hello.resume = state.lastSeq;
       else if (state.messages.length) hello.resume = 0;
       socket.send(JSON.stringify(hello));

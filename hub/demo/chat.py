@@ -1,9 +1,10 @@
 """The demo's web chat: a visitor's WebSocket to the hub, as the widget opens it.
 
-Ada is signed in on the shop's website, whose server signs her user id, so her chat joins
-the customer she already is (by her id and her email). She writes, loses the ack and sends
-the same `client_id` again (stored once), sends a frame that is no JSON (an error frame, the
-socket goes on), and stays connected, so the agent's reply reaches her socket live.
+Ada is signed in on the shop's website, whose server signs her user id and her email, so
+her chat joins the customer she already is (by her id and that address). She writes, loses
+the ack and sends the same `client_id` again (stored once), sends a frame that is no JSON
+(an error frame, the socket goes on), and stays connected, so the agent's reply reaches her
+socket live.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import aiohttp
 
 USER_ID = "shop-user-1042"
+EMAIL = "ada@example.com"
 
 
 def new_secret() -> str:
@@ -37,10 +39,10 @@ class DemoVisitor:
 
     async def visit(self) -> list[tuple[str, int, str]]:
         """Hello, a message, its resend and a broken frame: (label, 101, the hub's answer)."""
-        digest = hmac.new(self.secret.encode(), USER_ID.encode(), hashlib.sha256).hexdigest()
-        visitor = {"name": "Ada Lovelace", "email": "ada@example.com"}
-        await self.ws.send_json({"type": "hello", "visitor": visitor,
-                                 "identity": {"id": USER_ID, "hash": digest}})  # fmt: skip
+        identity = {"id": USER_ID, "hash": self._sign(USER_ID),
+                    "email": EMAIL, "email_hash": self._sign(EMAIL)}  # fmt: skip
+        visitor = {"name": "Ada Lovelace"}
+        await self.ws.send_json({"type": "hello", "visitor": visitor, "identity": identity})
         rows = [("chat hello (signed user id)", await self._answer())]
         message = {"type": "message", "client_id": "c-1", "text": "Is my kettle on its way?"}
         for label in ("chat message c-1", "chat resend of c-1 (lost ack)"):
@@ -49,6 +51,10 @@ class DemoVisitor:
         await self.ws.send_str("{not json")
         rows.append(("chat frame that is no JSON", await self._answer()))
         return [(label, 101, answer) for label, answer in rows]
+
+    def _sign(self, value: str) -> str:
+        """What the shop's server computes for the page (the demo plays it too)."""
+        return hmac.new(self.secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
     async def _answer(self) -> str:
         frame: dict[str, Any] = await self.ws.receive_json(timeout=5)

@@ -2,7 +2,7 @@
 
 ```toml
 [channels.webchat]
-secret = "env:CONTACTHUB_CHAT_SECRET"    # identity hash = HMAC-SHA256(secret, id), hex
+secret = "env:CONTACTHUB_CHAT_SECRET"    # identity hash = hex HMAC-SHA256(secret, id or email)
 require_identity = false                 # true: only visitors your site signed may chat
 allowed_origins = ["https://www.example.com"]   # pages that may open /chat/ws
 queue = "general"                        # whose calendar the widget shows (open / closed)

@@ -4,9 +4,10 @@ A reply is pushed to whichever hub holds a socket of the visitor (`delivered`). 
 does (the visitor left, the chat was outside the queue's hours or nobody was online when
 they wrote) and the visitor gave an email address, the reply also goes by email, so the
 conversation continues there; it stays on the ticket for the widget's `resume` either way.
-The address is a signed visitor's email identity (their answer threads back onto the ticket,
-the customer owning that address) or an unsigned visitor's hint (which never joins them to
-the address's owner: their answer by email opens a ticket of that address's own).
+The address is the signed visitor's customer's (the website vouched for it, or the customer
+gave it on another channel: their answer threads back onto the ticket), else the address the
+visitor typed, a hint that never joins them to its owner (their answer by email opens a
+ticket of that address's own).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class ChatReplies:
         visitor = chat_visitor(ticket)
         if visitor is not None and visitor.kind == SIGNED:
             customer = await self.store.get_customer(ticket.customer_id)
-            return next((i for i in customer.identities if i.kind == EMAIL), None)
+            known = next((i for i in customer.identities if i.kind == EMAIL), None)
+            if known is not None:
+                return known
         for written in reversed(ticket.messages):
             hint = (
                 written.meta.get("email_hint") if written.direction is Direction.INBOUND else None

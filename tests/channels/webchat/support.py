@@ -26,9 +26,16 @@ async def chat_hub(
     return await start_hub(chat_settings(make_settings, url, **chat))
 
 
-def signed(user_id: str, secret: str = CHAT_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), user_id.encode(), hashlib.sha256).hexdigest()
-    return {"id": user_id, "hash": digest}
+def sign(value: str, secret: str = CHAT_SECRET) -> str:
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def signed(user_id: str, secret: str = CHAT_SECRET, email: str = "") -> dict[str, str]:
+    """An identity as a website's server signs it (and the user's email, when given)."""
+    identity = {"id": user_id, "hash": sign(user_id, secret)}
+    if email:
+        identity.update(email=email, email_hash=sign(email.lower(), secret))
+    return identity
 
 
 OPEN: list[aiohttp.ClientWebSocketResponse] = []

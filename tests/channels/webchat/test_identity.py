@@ -39,13 +39,26 @@ async def test_a_signed_visitor_joins_the_customer_of_their_email(
 ) -> None:
     hub = await chat_hub(start_hub, make_settings)
     customer = await _form_customer(hub, "ada@example.com")
-    hello = {"visitor": {"name": "Ada", "email": "Ada@Example.com"}, "identity": signed("u-42")}
+    hello = {"visitor": {"name": "Ada"}, "identity": signed("u-42", email="Ada@Example.com")}
     visitor, welcome = await connect(hub, hello)
     assert welcome["signed"] is True
     ack = await visitor.say("c1", "about my order")
     assert await _chat_customer(hub, ack["ticket_id"]) == customer
     identities = {i.key for i in (await hub.store.get_customer(customer)).identities}
     assert {"chat:u-42", "email:ada@example.com"} <= identities
+
+
+async def test_an_email_a_signed_visitor_only_typed_is_a_hint(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    hub = await chat_hub(start_hub, make_settings)
+    customer = await _form_customer(hub, "ada@example.com")
+    hello = {"visitor": {"email": "ada@example.com"}, "identity": signed("mallory")}
+    visitor, _ = await connect(hub, hello)
+    ack = await visitor.say("c1", "send me Ada's invoices")
+    ticket = await hub.store.get_ticket(ack["ticket_id"])
+    assert ticket.customer_id != customer
+    assert ticket.messages[0].meta["email_hint"] == "ada@example.com"
 
 
 async def test_an_unsigned_visitors_email_is_a_hint_never_a_merge(
@@ -82,8 +95,20 @@ async def test_the_same_signed_id_is_one_customer_on_every_device(
         ({"identity": signed("u-42", secret="another-secret-0123456789")}, "identity_refused"),
         ({"identity": {"id": "u-42", "hash": "00" * 32}}, "identity_refused"),
         ({"identity": {"id": "u-42"}}, "bad_frame"),
+        (
+            {"identity": {**signed("u-42"), "email": "ada@example.com", "email_hash": "0" * 64}},
+            "identity_refused",
+        ),
+        ({"identity": {**signed("u-42"), "email": "ada@example.com"}}, "bad_frame"),
     ],
-    ids=["unsigned", "other-secret", "wrong-hash", "no-hash"],
+    ids=[
+        "unsigned",
+        "other-secret",
+        "wrong-hash",
+        "no-hash",
+        "wrong-email-hash",
+        "email-without-hash",
+    ],
 )
 async def test_with_require_identity_unsigned_and_wrong_hashes_are_refused_at_hello(
     start_hub: StartHub, make_settings: MakeSettings, hello: dict[str, object], code: str

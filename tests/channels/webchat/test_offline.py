@@ -70,7 +70,7 @@ async def _reply(hub: Hub, ticket_id: int, body: str) -> dict[str, Any]:
 async def test_a_closed_queue_continues_by_email_and_the_answer_threads_back(
     hub: Hub, outbox: tuple[Outbox, int]
 ) -> None:
-    hello = {"visitor": {"name": "Ada", "email": "ada@example.com"}, "identity": signed("u-42")}
+    hello = {"visitor": {"name": "Ada"}, "identity": signed("u-42", email="ada@example.com")}
     visitor, welcome = await connect(hub, hello)
     assert welcome["status"] == {
         "open": False, "online": False, "next_open": "2026-11-30T09:00:00+00:00",
