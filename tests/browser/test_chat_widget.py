@@ -1,17 +1,22 @@
 """The chat widget in a real headless Chromium on a sample host page served by the hub: the
 page's CSS stays out, the pre-chat form, send (acked after the commit), an agent's reply
 live and as text (never HTML), typing, and a reload that keeps the conversation and gets
-what came while the page was away."""
+what came while the page was away; on another site's page, a reconnection after the hub
+restarts."""
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import Page, expect
 
 from channels.webchat import NAME
 from core.model import Role, TicketFilter
-from tests.channels.webchat.support import chat_hub
+from hub.app import build_app
+from tests.channels.webchat.support import chat_hub, chat_settings
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.support import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -87,3 +92,51 @@ async def test_send_receive_live_and_keep_the_conversation_across_a_reload(
     again = await hub.store.get_ticket(ticket_id)
     assert [m.body for m in again.messages][-1] == "Thanks!"
     assert len(again.messages) == 4
+
+
+HOST_PAGE = """<!doctype html><html><head><title>Another shop</title></head>
+<body><h1>Another shop</h1><script src="{hub}/chat/widget.js" data-hub="{hub}" async></script>
+</body></html>"""
+
+
+async def _serve(app: web.Application, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def test_on_another_sites_page_the_widget_reconnects_after_the_hub_restarts(
+    page: Page, make_settings: MakeSettings
+) -> None:
+    site_port, hub_port = free_port(), free_port()
+    hub_url = f"http://127.0.0.1:{hub_port}"
+    host = web.Application()
+    page_html = HOST_PAGE.format(hub=hub_url)
+
+    async def host_page(_request: web.Request) -> web.Response:
+        return web.Response(text=page_html, content_type="text/html")
+
+    host.router.add_get("/", host_page)
+    site = await _serve(host, site_port)
+    settings = chat_settings(make_settings, allowed_origins=[f"http://127.0.0.1:{site_port}"])
+    first = await _serve(build_app(settings), hub_port)
+    try:
+        await page.goto(f"http://127.0.0.1:{site_port}/")
+        await _start_chat(page)
+        await page.locator(f"{WIDGET} textarea").fill("Before the restart")
+        await page.keyboard.press("Enter")
+        await expect(page.locator(f"{WIDGET} .msg.visitor.pending")).to_have_count(0)
+        await first.cleanup()  # the hub goes away (1001) and comes back on the same file
+        await expect(page.locator(f"{WIDGET} .status")).to_have_text("Reconnecting\u2026")
+        second = await _serve(build_app(settings), hub_port)
+        try:
+            await expect(page.locator(f"{WIDGET} .status")).to_have_text("We're online")
+            async with aiohttp.ClientSession(hub_url) as http:
+                hub = Hub(second.app, http, hub_url)
+                await _reply(hub, await _chat_ticket(hub), "Back again")
+            await expect(page.locator(f"{WIDGET} .msg.agent")).to_have_text(["Back again"])
+        finally:
+            await second.cleanup()
+    finally:
+        await site.cleanup()
