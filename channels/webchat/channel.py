@@ -77,7 +77,8 @@ class WebchatChannel:
             await ws.prepare(request)
             self._open.add(ws)
             session = Session(ws, self.rules, sink, self.bus, self._rate, self.clock)
-            await session.run(self.replay, self.status)
+            with contextlib.suppress(ConnectionError):  # the visitor went: the widget resends
+                await session.run(self.replay, self.status)
             return ws
         finally:
             self._open.discard(ws)

@@ -125,6 +125,10 @@ class Session:
         except FrameError as exc:
             await self.ws.send_json(error_frame(exc.code, exc.reason))
             return
+        except HubError as exc:  # the store is down: the widget connects again and resumes
+            await self.ws.send_json(error_frame("unavailable", exc.message))
+            await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"storage unavailable")
+            return
         for frame in frames:
             self.ticket_id = frame.get("ticket_id", self.ticket_id)
             await self.ws.send_json(frame)

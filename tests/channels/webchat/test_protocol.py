@@ -226,3 +226,17 @@ async def test_typing_on_a_ticket_that_is_no_chat_is_409(hub: Hub) -> None:
     headers = await hub.token(Role.AGENT, "jo")
     async with hub.http.post(f"/api/tickets/{ticket_id}/typing", headers=headers) as response:
         assert response.status == 409
+
+
+async def test_a_resume_with_storage_down_closes_to_try_again_later(hub: Hub) -> None:
+    visitor, welcome = await connect(hub)
+    await visitor.say("c1", "one")
+    await hub.store.close()
+    try:
+        back, _ = await connect(hub, {"visitor": {"session": welcome["session"]}, "resume": 0})
+        error = await back.frame()
+        assert (error["type"], error["code"]) == ("error", "unavailable")
+        closing = await back.ws.receive(timeout=5)
+        assert (closing.type, closing.data) == (aiohttp.WSMsgType.CLOSE, 1013)
+    finally:
+        await hub.store.open()
