@@ -57,7 +57,7 @@
   var root = host.attachShadow({ mode: "open" });
   root.innerHTML = [
     "<style>",
-    ":host{all:initial}",
+    ":host{all:initial}[hidden]{display:none!important}",
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',sans-serif}",
     ".launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;",
     "border:0;background:#2456d3;color:#fff;font-size:24px;cursor:pointer;z-index:2147483000;",
@@ -68,12 +68,10 @@
     "height:480px;max-height:calc(100vh - 120px);background:#fff;color:#222;font-size:14px;",
     "border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:flex;",
     "flex-direction:column;overflow:hidden;z-index:2147483000}",
-    ".panel[hidden]{display:none}",
     "header{background:#2456d3;color:#fff;padding:12px 14px}",
     "header h2{margin:0;font-size:16px;font-weight:600}",
     ".status{font-size:12px;opacity:.9;margin-top:2px}",
     ".notice{background:#fff6d6;color:#5a4500;font-size:12px;padding:8px 14px}",
-    ".notice[hidden]{display:none}",
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px}",
     ".msg{max-width:80%;padding:8px 10px;border-radius:10px;white-space:pre-wrap;",
     "word-wrap:break-word;line-height:1.35}",

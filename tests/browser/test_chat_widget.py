@@ -43,10 +43,12 @@ async def _reply(hub: Hub, ticket_id: int, body: str) -> None:
 
 async def _start_chat(page: Page) -> None:
     await page.locator(f"{WIDGET} .launcher").click()
+    await expect(page.locator(f"{WIDGET} textarea")).to_be_hidden()  # the pre-chat form first
     await page.locator(f"{WIDGET} [name=name]").fill("Ada")
     await page.locator(f"{WIDGET} [name=email]").fill("ada@example.com")
     await page.locator(f"{WIDGET} .start").click()
     await expect(page.locator(f"{WIDGET} .status")).to_have_text("We're online")
+    await expect(page.locator(f"{WIDGET} .prechat")).to_be_hidden()
 
 
 async def test_send_receive_live_and_keep_the_conversation_across_a_reload(
