@@ -39,6 +39,7 @@ from hub.wiring.webchat_replies import ChatReplies
 from storage.base import Store
 
 TYPING_SHOWN = 6.0  # seconds a visitor's typing stays on the agents' side
+_TYPING_KEPT = 10_000  # tickets whose typing is remembered before a sweep
 _STATUS_EVERY = 1.0  # seconds the widget's status is kept before it is read again
 
 
@@ -50,9 +51,12 @@ class Webchat:
     typing: dict[int, float] = field(default_factory=dict)  # ticket id -> monotonic time
 
     async def visitor_typing(self, frame: dict[str, Any]) -> None:
-        ticket = frame.get("ticket_id")
-        if isinstance(ticket, int):
-            self.typing[ticket] = time.monotonic()
+        ticket, now = frame.get("ticket_id"), time.monotonic()
+        if not isinstance(ticket, int):
+            return  # typing before the first message: no ticket to show it on yet
+        if len(self.typing) > _TYPING_KEPT:  # forget what no agent can see any more
+            self.typing = {t: at for t, at in self.typing.items() if now - at < TYPING_SHOWN}
+        self.typing[ticket] = now
 
     def is_typing(self, ticket_id: int) -> bool:
         at = self.typing.get(ticket_id)
