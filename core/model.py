@@ -391,9 +391,12 @@ class QueueStats:
 
 @dataclass(frozen=True, slots=True)
 class Token:
+    """A live token as authentication sees it: its agent's name and the roles it grants (the
+    agent's roles, narrowed to the one role it was issued for, if any)."""
+
     id: int
     name: str
-    role: Role
+    roles: frozenset[Role]
     created_at: datetime
 
 

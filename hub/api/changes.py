@@ -23,7 +23,7 @@ from core.record import Actor, EventKind
 from hub.api.auth import granted, require
 from hub.api.params import json_body, one_of, optional_str, path_id, tag_list
 from hub.api.views import event_json, ticket_json
-from hub.state import ROUTER, STORE
+from hub.state import OFFERER, ROUTER, STORE
 from router.workflow import escalation_target
 
 _FIELDS = frozenset({"status", "priority", "queue", "assignee", "tags"})
@@ -109,11 +109,13 @@ async def ticket_events(request: web.Request) -> web.Response:
 
 async def _apply(request: web.Request, change: TicketChange) -> Ticket:
     try:
-        return await request.config_dict[STORE].update_ticket(path_id(request), change, utcnow())
+        ticket = await request.config_dict[STORE].update_ticket(path_id(request), change, utcnow())
     except HeldByOther as held:
         raise Forbidden(
             f"{held.message}: someone else's ticket is a supervisor's to move"
         ) from held
+    request.config_dict[OFFERER].kick()  # it may wait now, or its holder may have room
+    return ticket
 
 
 def _holder(token: Token) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from channels.base import utcnow
 from core.errors import InvalidRequest
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
@@ -18,8 +17,9 @@ from hub.api.params import (
     whole_number,
 )
 from hub.api.views import message_json, notes_json, queue_json, ticket_json
+from hub.desk.claims import claim
 from hub.desk.replies import send_reply
-from hub.state import ROUTER, SENDERS, STORE
+from hub.state import CLOCK, ROUTER, SENDERS, STORE
 
 LIST_PARAMS = ("assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor")
 """What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
@@ -97,14 +97,22 @@ async def list_queues(request: web.Request) -> web.Response:
 
 
 async def claim_next(request: web.Request) -> web.Response:
+    """The most pressing waiting ticket the caller may take (core of hub/desk/claims.py);
+    204 when none, with why in the `Contacthub-Why` header, or in a 200 body with `?why=1`."""
     token = require(request, Role.AGENT)
+    explain = query_params(request, {"why"}).get("why") in ("1", "true")
     name = request.match_info["name"]
-    if name not in request.config_dict[ROUTER].queues:
+    queue = request.config_dict[ROUTER].queues.get(name)
+    if queue is None:
         raise InvalidRequest(f"unknown queue {name!r}")
-    ticket = await request.config_dict[STORE].claim_next(name, token.name, utcnow())
-    if ticket is None:
-        return web.Response(status=204)
-    return web.json_response(ticket_json(ticket))
+    store, now = request.config_dict[STORE], request.config_dict[CLOCK]()
+    ticket, why = await claim(store, queue, token.name, now)
+    if ticket is not None:
+        return web.json_response(ticket_json(ticket))
+    if explain:
+        return web.json_response({"ticket": None, "why": list(why)})
+    header = "; ".join(why)[:1000].encode("ascii", "backslashreplace").decode("ascii")
+    return web.Response(status=204, headers={"Contacthub-Why": header})
 
 
 ROUTES = [

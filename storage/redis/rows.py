@@ -26,12 +26,10 @@ from core.model import (
     Inbound,
     Message,
     Priority,
-    Role,
     Route,
     RulesVersion,
     Status,
     Ticket,
-    Token,
     Via,
 )
 from storage.sqlite.rows import dt, facts_from_json, facts_json
@@ -224,15 +222,6 @@ def customer_from_fields(customer_id: int, fields: Fields) -> Customer:
         tuple(json.loads(fields.get("tags", "[]"))),
         None if merged_into is None else int(merged_into),
     )
-
-
-def token_json(name: str, role: Role, now: datetime) -> str:
-    return json.dumps({"name": name, "role": role.value, "created_at": now.timestamp()})
-
-
-def token_from_json(text: str) -> Token:
-    data = json.loads(text)
-    return Token(data["id"], data["name"], Role(data["role"]), dt(data["created_at"]))
 
 
 def rules_json(source: str, author: str, now: datetime) -> str:

@@ -37,14 +37,12 @@ from core.model import (
     Page,
     QueueStats,
     Replay,
-    Role,
     Router,
     RulesVersion,
     ThreadPolicy,
     Ticket,
     TicketChange,
     TicketFilter,
-    Token,
     Via,
 )
 from core.record import Actor, TicketEvent
@@ -57,6 +55,7 @@ from storage.sqlite.campaign_store import SqliteCampaigns
 from storage.sqlite.checkpoint import Checkpointer
 from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.options import SqliteOptions, connect, translate
+from storage.sqlite.people_store import SqlitePeople
 from storage.sqlite.schema import migrate
 
 T = TypeVar("T")
@@ -238,8 +237,9 @@ class _Readers:
             self._connections.clear()
 
 
-class SqliteStore(SqliteCampaigns):
-    """The Store protocol on one SQLite file (campaigns: campaign_store.py)."""
+class SqliteStore(SqliteCampaigns, SqlitePeople):
+    """The Store protocol on one SQLite file (campaigns: campaign_store.py; people and
+    offers: people_store.py)."""
 
     _writer: _Writer  # the mixin's Protocols name only what campaigns call
     _readers: _Readers
@@ -284,8 +284,10 @@ class SqliteStore(SqliteCampaigns):
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
         return await self._writer.write(ch.update_ticket, ticket_id, change, now)
 
-    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        return await self._writer.write(ch.claim_next, queue, assignee, now)
+    async def claim_next(
+        self, queue: str, assignee: str, now: datetime, ticket_id: int | None = None
+    ) -> Ticket | None:
+        return await self._writer.write(ch.claim_next, queue, assignee, now, ticket_id)
 
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
@@ -300,9 +302,6 @@ class SqliteStore(SqliteCampaigns):
 
     async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
         return await self._readers.read(rec.events_after, seq, limit)
-
-    async def known_person(self, name: str) -> bool:
-        return await self._readers.read(q.known_person, name)
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         return await self._writer.write(out.record_delivery, message_id, delivery)
@@ -368,9 +367,3 @@ class SqliteStore(SqliteCampaigns):
 
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
         return await self._readers.read(q.replay, limit, cursor)
-
-    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
-        return await self._writer.write(q.add_token, name, role, digest, now)
-
-    async def find_token(self, digest: str) -> Token | None:
-        return await self._readers.read(q.find_token, digest)
