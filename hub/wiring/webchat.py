@@ -4,7 +4,7 @@ On when `[channels.webchat]` is present. The bus is in-process on SQLite (one hu
 pub/sub on Redis (hub/wiring/webchat_bus.py), so an agent's reply through any hub reaches
 the visitor's socket on whichever hub holds it. `resume` replays the visitor's newest chat
 ticket from the store; the widget's status says whether the chat's queue is open (its
-calendar in the rules file) and whether anyone is online (`anyone_online`, a seam).
+calendar in the rules file) and whether an agent who serves it and takes chats is online.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from channels.webchat.socket import ChatRules
 from channels.webchat.visitor import Visitor
 from core.customers import CustomerQuery
 from core.model import Direction, Message, TicketFilter
+from core.people import Presence
 from hub.rules.routing import RulesRouter
 from hub.settings.tree import Settings
 from hub.settings.webchat import WebchatSettings
@@ -158,12 +159,12 @@ def _shown(message: Message) -> bool:
 
 
 async def anyone_online(store: Store, queue: str) -> bool:
-    """Whether an agent is online to answer the queue's chats.
-
-    A seam: agents and their presence are being added to the hub (PRODUCT.md, "People");
-    until they are, the hub counts the team as online whenever the queue is open.
-    """
-    return True
+    """Whether an agent is online who serves the queue and takes chats (capacity on chat)."""
+    agents = await store.list_agents()
+    return any(
+        a.presence is Presence.ONLINE and a.serves(queue) and a.capacity_on(NAME) > 0
+        for a in agents
+    )
 
 
 @dataclass

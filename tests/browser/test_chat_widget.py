@@ -14,7 +14,7 @@ from playwright.async_api import Page, expect
 from channels.webchat import NAME
 from core.model import Role, TicketFilter
 from hub.app import build_app
-from tests.channels.webchat.support import chat_hub, chat_settings
+from tests.channels.webchat.support import agent_online, chat_hub, chat_settings
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import free_port
 
@@ -25,7 +25,9 @@ WIDGET = "#contacthub-chat"
 
 @pytest.fixture
 async def hub(start_hub: StartHub, make_settings: MakeSettings) -> Hub:
-    return await chat_hub(start_hub, make_settings)
+    started = await chat_hub(start_hub, make_settings)
+    await agent_online(started)
+    return started
 
 
 async def _chat_ticket(hub: Hub) -> int:
@@ -124,6 +126,8 @@ async def test_on_another_sites_page_the_widget_reconnects_after_the_hub_restart
     settings = chat_settings(make_settings, allowed_origins=[f"http://127.0.0.1:{site_port}"])
     first = await _serve(build_app(settings), hub_port)
     try:
+        async with aiohttp.ClientSession(hub_url) as http:
+            await agent_online(Hub(first.app, http, hub_url))
         await page.goto(f"http://127.0.0.1:{site_port}/")
         await _start_chat(page)
         await page.locator(f"{WIDGET} textarea").fill("Before the restart")

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from core.model import Role
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import FORM_SECRET
 
@@ -24,6 +25,15 @@ async def chat_hub(
     start_hub: StartHub, make_settings: MakeSettings, url: str | None = None, **chat: Any
 ) -> Hub:
     return await start_hub(chat_settings(make_settings, url, **chat))
+
+
+async def agent_online(hub: Hub, name: str = "jo") -> dict[str, str]:
+    """An agent who takes chats comes online (the widget then says so); their token."""
+    headers = await hub.token(Role.AGENT, name)
+    body = {"status": "online"}
+    async with hub.http.post(f"/api/agents/{name}/presence", json=body, headers=headers) as r:
+        assert r.status == 200, await r.text()
+    return headers
 
 
 def sign(value: str, secret: str = CHAT_SECRET) -> str:

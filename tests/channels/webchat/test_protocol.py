@@ -3,12 +3,14 @@ exactly once on a resend, resume after a drop, replies and typing pushed live, b
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
 from channels.webchat import NAME
 from core.model import Role, TicketFilter
-from tests.channels.webchat.support import Visitor, chat_hub, connect
+from tests.channels.webchat.support import Visitor, agent_online, chat_hub, connect
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import form_body, form_headers
 
@@ -18,10 +20,18 @@ async def hub(start_hub: StartHub, make_settings: MakeSettings) -> Hub:
     return await chat_hub(start_hub, make_settings, max_frame_bytes=2048, messages_per_minute=5)
 
 
+async def test_the_welcome_says_whether_an_agent_who_takes_chats_is_online(hub: Hub) -> None:
+    _, nobody = await connect(hub)
+    assert nobody["status"] == {"open": True, "online": False, "next_open": None}
+    await agent_online(hub)
+    await asyncio.sleep(1.1)  # the status is read at most once a second
+    _, welcome = await connect(hub)
+    assert welcome["status"] == {"open": True, "online": True, "next_open": None}
+
+
 async def test_a_message_is_acked_after_its_commit_on_a_chat_ticket(hub: Hub) -> None:
     visitor, welcome = await connect(hub)
     assert welcome["type"] == "welcome"
-    assert welcome["status"] == {"open": True, "online": True, "next_open": None}
     ack = await visitor.say("c1", "Where is my order?")
     ticket = await hub.store.get_ticket(ack["ticket_id"])
     assert ticket.channel == NAME
