@@ -146,3 +146,22 @@ async def test_on_another_sites_page_the_widget_reconnects_after_the_hub_restart
             await second.cleanup()
     finally:
         await site.cleanup()
+
+
+async def test_with_nobody_online_the_widget_says_the_answer_comes_by_email(
+    page: Page, start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    quiet = await chat_hub(start_hub, make_settings)  # no agent online
+    await page.goto(f"{quiet.base_url}/chat/demo")
+    await page.locator(f"{WIDGET} .launcher").click()
+    await page.locator(f"{WIDGET} [name=name]").fill("Ada")
+    await page.locator(f"{WIDGET} [name=email]").fill("ada@example.com")
+    await page.locator(f"{WIDGET} .start").click()
+    await expect(page.locator(f"{WIDGET} .status")).to_have_text("Nobody is online right now")
+    notice = page.locator(f"{WIDGET} .notice")
+    await expect(notice).to_contain_text("by email at ada@example.com")
+    await page.locator(f"{WIDGET} textarea").fill("Call me back")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f"{WIDGET} .msg.visitor.pending")).to_have_count(0)
+    ticket = await quiet.store.get_ticket(await _chat_ticket(quiet))
+    assert ticket.messages[0].meta["email_hint"] == "ada@example.com"
