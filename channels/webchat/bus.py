@@ -9,8 +9,10 @@ carries frames between hubs.
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
@@ -29,6 +31,9 @@ class Bus(Protocol):
 
     async def unsubscribe(self, topic: str, deliver: Deliver) -> None:
         """Stop one subscription (a no-op for one not made)."""
+
+    def running(self) -> AbstractAsyncContextManager[None]:
+        """What the bus holds while the app runs (connections, a listener)."""
 
 
 class LocalBus:
@@ -52,6 +57,10 @@ class LocalBus:
             subscribers.discard(deliver)
             if not subscribers:
                 del self._subscribers[topic]
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        yield  # nothing to hold in one process
 
     def subscribed(self, topic: str) -> int:
         """How many subscriptions a topic has on this hub."""

@@ -106,8 +106,7 @@ def _bus(url: str) -> Bus:
 
 @contextlib.asynccontextmanager
 async def _bus_lifetime(bus: Bus, webchat: Webchat) -> AsyncIterator[None]:
-    running = getattr(bus, "running", None)
-    async with running() if running is not None else contextlib.nullcontext():
+    async with bus.running():
         await bus.subscribe(AGENTS, webchat.visitor_typing)
         yield
 
