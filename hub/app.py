@@ -43,6 +43,7 @@ from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
 from hub.wiring.dialer import mount_dialer
 from hub.wiring.services import Services
+from hub.wiring.webchat import mount_webchat
 from storage.base import open_store
 
 
@@ -80,6 +81,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)
+    mount_webchat(app, settings, services)
     app.add_routes(
         [
             web.get("/healthz", healthz),

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, changes, customers, dialer, offers, people, reports, rules, tickets
+from hub.api import (
+    campaigns,
+    changes,
+    chat,
+    customers,
+    dialer,
+    offers,
+    people,
+    reports,
+    rules,
+    tickets,
+)
 from hub.api.auth import auth_middleware
 from hub.api.events import add_event_routes
 from hub.api.feed import Feed
@@ -24,6 +35,7 @@ def build_api(store: Store) -> web.Application:
             *people.ROUTES,
             *offers.ROUTES,
             *reports.ROUTES,
+            *chat.ROUTES,
         ]
     )
     campaigns.add_campaign_routes(api)

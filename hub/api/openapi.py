@@ -7,6 +7,7 @@ from typing import Any
 from hub.api import (
     openapi_campaigns,
     openapi_changes,
+    openapi_chat,
     openapi_customers,
     openapi_people,
     openapi_reports,
@@ -191,6 +192,7 @@ for part in (
     openapi_changes,
     openapi_people,
     openapi_reports,
+    openapi_chat,
 ):
     OPENAPI["paths"].update(part.PATHS)
     OPENAPI["components"]["schemas"].update(part.SCHEMAS)
