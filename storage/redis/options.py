@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from redis.exceptions import (
@@ -91,6 +91,15 @@ def translated(
         try:
             return await method(*args, **kwargs)
         except (RedisError, OSError) as exc:
+            if isinstance(exc, RedisConnectionError) and isinstance(args[0], DropsIdle):
+                await args[0].drop_idle_connections()
             raise translate(exc) from exc
 
     return call
+
+
+@runtime_checkable
+class DropsIdle(Protocol):
+    async def drop_idle_connections(self) -> None:
+        """Close the pool's idle connections: a restarted server closed them all, and each
+        would fail once more, one request at a time, if it stayed in the pool."""

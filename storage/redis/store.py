@@ -214,6 +214,11 @@ class RedisStore(
     async def ping(self) -> None:
         await self._live.client.ping()
 
+    async def drop_idle_connections(self) -> None:
+        client = None if self._open is None else self._open.client
+        if isinstance(client, Redis):  # a cluster client reconnects its nodes on its own
+            await client.connection_pool.disconnect(inuse_connections=False)
+
     @translated
     async def commit_inbound(
         self, inbound: Inbound, router: Router, policy: ThreadPolicy

@@ -318,3 +318,21 @@ async def test_on_a_cluster_every_key_lives_on_one_node(
             counts.append(client.dbsize())
     assert sorted(counts)[:-1] == [0] * (len(counts) - 1)
     assert max(counts) > 5
+
+
+async def test_after_a_restart_one_call_fails_and_the_pool_is_fresh_again(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)
+    server.start()
+    store = open_store(server.url)
+    await store.open()
+    try:
+        await asyncio.gather(*(store.list_agents() for _ in range(8)))  # eight connections
+        server.stop()
+        server.start()
+        with pytest.raises(StorageUnavailable):
+            await store.list_agents()  # an idle connection the restart closed
+        for _ in range(8):  # the other seven were dropped with it: none fails again
+            assert await store.list_agents() == []
+    finally:
+        await store.close()
+        server.stop()
