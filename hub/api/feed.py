@@ -22,6 +22,7 @@ from core.errors import HubError, NotFound
 from core.model import QueueStats
 from core.record import EventKind, TicketEvent
 from hub.api.event_wire import change_frame
+from hub.background import stop
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.events")
@@ -179,9 +180,7 @@ class Feed:
         for subscription in list(self._subscribers):
             subscription.offer(None)
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop([self._task])  # cancelled until it ends (hub/background.py says why)
 
     async def _run(self) -> None:
         last = await self._start()
