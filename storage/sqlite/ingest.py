@@ -211,11 +211,20 @@ def _create_ticket(  # one row from the parts of an ingest
         ),
     )  # fmt: skip
     ticket_id = int(cursor.lastrowid or 0)
+    db.execute(_COUNT_NEW_TICKET, (decision.queue,))
     route: dict[str, Detail] = {
         "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
     }  # fmt: skip
     record(db, ticket_id, EventKind.CREATED, Actor.by_rule(decision.rule), now, route)
     return ticket_id
+
+
+_COUNT_NEW_TICKET = (
+    "INSERT INTO queue_depths (queue, waiting, open) VALUES (?, 1, 1) "
+    "ON CONFLICT (queue) DO UPDATE SET waiting = waiting + 1, open = open + 1"
+)
+"""A new ticket (new, unassigned) waits in its queue: the counters schema migration 12 took
+from the insert trigger, as a statement of its own (no statement journal, no FTS5 flush)."""
 
 
 def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> tuple[str, _Move | None]:
@@ -226,13 +235,18 @@ def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> tuple[s
         "SELECT status, queue FROM tickets WHERE id = ?", (ticket_id,)
     ).fetchone()
     before = Status(status)
-    after = after_customer_message(before) or before
+    after = after_customer_message(before)
+    if after is None or after == before:  # the status stays: the depth trigger is not run
+        db.execute(
+            "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE id = ?", (now, ticket_id)
+        )
+        return str(queue), None
     db.execute(
-        "UPDATE tickets SET updated_at = max(updated_at, ?), status = ?, "
-        "resolved_at = CASE WHEN ? THEN NULL ELSE resolved_at END WHERE id = ?",
-        (now, after, after != before, ticket_id),
+        "UPDATE tickets SET updated_at = max(updated_at, ?), status = ?, resolved_at = NULL "
+        "WHERE id = ?",
+        (now, after, ticket_id),
     )
-    return str(queue), (None if after == before else (before, after))
+    return str(queue), (before, after)
 
 
 def _insert_message(db: sqlite3.Connection, inbound: Inbound, ticket_id: int, now: float) -> int:

@@ -23,6 +23,7 @@ from core.model import (
 from core.record import SYSTEM, EventKind
 from storage.base import open_store
 from storage.sqlite.changes import NEXT_WAITING
+from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.options import SqliteOptions
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
@@ -235,6 +236,41 @@ def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> N
     db.close()
 
 
+def test_the_words_of_a_group_commit_reach_the_index_as_one_segment(tmp_path: Path) -> None:
+    """No statement of the ingest makes FTS5 flush its pending words (a statement journal
+    does): new tickets and appended messages alike, their words are written at COMMIT."""
+    db = sqlite3.connect(tmp_path / "words.db", isolation_level=None)
+    migrate(db)
+    contacts = [
+        inbound(f"m{i}", f"email:c{i % 3}@x.org", subject=f"about{i}", text=f"word{i}")
+        for i in range(6)
+    ]
+    threads = ThreadPolicy({}, timedelta(days=1))
+    db.execute("BEGIN IMMEDIATE")
+    results = [commit_inbound(db, contact, RecordingRouter(), threads) for contact in contacts]
+    db.execute("COMMIT")
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 3 + [Outcome.APPENDED] * 3
+    for segments in (
+        "SELECT count(DISTINCT segid) FROM message_words_idx",
+        "SELECT count(DISTINCT segid) FROM subject_words_idx",
+    ):
+        assert db.execute(segments).fetchone()[0] == 1, segments
+    assert db.execute(QUEUE_DEPTH, ("general",)).fetchone()[1:3] == (3, 3)
+    db.close()
+
+
+def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 12: the depth trigger on new tickets as 10 made it."""
+    db.execute(
+        "CREATE TRIGGER tickets_depth_insert AFTER INSERT ON tickets "
+        "WHEN NEW.status IN ('new', 'open', 'pending') BEGIN "
+        "INSERT INTO queue_depths (queue, waiting, open) "
+        "VALUES (NEW.queue, NEW.assignee IS NULL, 1) "
+        "ON CONFLICT (queue) DO UPDATE SET waiting = waiting + excluded.waiting, open = open + 1; "
+        "END"
+    )
+
+
 def undo_the_dialer_migration(db: sqlite3.Connection) -> None:
     """Undo migration 11: the dialer's tables and columns."""
     db.execute("DROP TABLE dialer_agents")
@@ -276,7 +312,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_dialer_migration(db)  # 11 first, then 10, then what 7 and 9 added
+    undo_the_ingest_migration(db)  # 12 first, then 11, then 10, then what 7 and 9 added
+    undo_the_dialer_migration(db)
     undo_the_record_migration(db)
     for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
         db.execute(f"DROP INDEX {name}")
