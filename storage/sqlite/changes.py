@@ -29,7 +29,7 @@ from core.workflow import allowed_moves, may_move
 from storage.sqlite import search
 from storage.sqlite.queries import get_ticket
 from storage.sqlite.record import record
-from storage.sqlite.rows import MESSAGE_COLUMNS, dt, message_from_row, ts
+from storage.sqlite.rows import MESSAGE_COLUMNS, WAITING, dt, message_from_row, ts
 
 Events = list[tuple[EventKind, dict[str, Detail]]]
 
@@ -135,8 +135,7 @@ def _apply(
 
 
 NEXT_WAITING = (
-    "SELECT id, status FROM tickets WHERE queue = ? "
-    "AND status IN ('new', 'open', 'pending') AND assignee IS NULL "
+    f"SELECT id, status FROM tickets WHERE queue = ? AND {WAITING} "  # noqa: S608  # our SQL
     "ORDER BY priority_rank DESC, created_at, id LIMIT 1"
 )
 """The claim's pick, first in the tickets_waiting index (its WHERE is the index's)."""

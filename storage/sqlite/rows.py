@@ -39,6 +39,11 @@ INBOUND_COLUMNS = (
     "channel, external_id, sender, body, at, event, recipient, subject, attachments, meta"
 )
 TOKEN_COLUMNS = "id, name, role, created_at"  # noqa: S105  # column names, no secret
+LIVE = "(status = 'new' OR status = 'open' OR status = 'pending')"
+WAITING = f"{LIVE} AND assignee IS NULL"
+"""Live work that nobody holds (core/workflow.py `waits`), as the partial indexes
+tickets_waiting and tickets_oldest_waiting say it (schema migration 12): a query finds them
+only if it repeats this text, and an OR of equalities, unlike an IN list, builds nothing."""
 
 
 def ts(moment: datetime) -> float:

@@ -27,7 +27,7 @@ from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.options import SqliteOptions
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
-from storage.sqlite.schema import MIGRATIONS, migrate
+from storage.sqlite.schema import MIGRATIONS, migrate, statements
 from storage.sqlite.store import SqliteStore
 from tests.support import T0, FunctionRouter, RecordingRouter, inbound, later
 
@@ -260,15 +260,17 @@ def test_the_words_of_a_group_commit_reach_the_index_as_one_segment(tmp_path: Pa
 
 
 def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
-    """Undo migration 12: the depth trigger on new tickets as 10 made it."""
-    db.execute(
-        "CREATE TRIGGER tickets_depth_insert AFTER INSERT ON tickets "
-        "WHEN NEW.status IN ('new', 'open', 'pending') BEGIN "
-        "INSERT INTO queue_depths (queue, waiting, open) "
-        "VALUES (NEW.queue, NEW.assignee IS NULL, 1) "
-        "ON CONFLICT (queue) DO UPDATE SET waiting = waiting + excluded.waiting, open = open + 1; "
-        "END"
-    )
+    """Undo migration 12: the waiting indexes and depth triggers as 10 made them."""
+    for trigger in ("update", "delete"):
+        db.execute(f"DROP TRIGGER tickets_depth_{trigger}")
+    db.execute("DROP INDEX tickets_waiting")
+    db.execute("DROP INDEX tickets_oldest_waiting")
+    record = MIGRATIONS[9]
+    assert isinstance(record, str)
+    kept = ("CREATE INDEX tickets_waiting", "CREATE INDEX tickets_oldest", "CREATE TRIGGER")
+    for statement in statements(record):
+        if statement.startswith(kept):
+            db.execute(statement)
 
 
 def undo_the_dialer_migration(db: sqlite3.Connection) -> None:
