@@ -28,7 +28,7 @@ from core.record import Actor, Detail, EventKind
 from core.workflow import after_customer_message
 from storage.sqlite import search
 from storage.sqlite.customers import index_name
-from storage.sqlite.record import record
+from storage.sqlite.record import Event, record_all
 from storage.sqlite.rows import (
     LIVE,
     Row,
@@ -69,25 +69,29 @@ def commit_inbound(
     message_id = _insert_message(db, inbound, ticket_id, now)
     search.index_contact(db, outcome, ticket_id, message_id, inbound)
     _keep_thread_keys(db, inbound, ticket_id)
-    _record_message(db, inbound, ticket_id, customer_id, message_id, reopening)
-    return IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
+    result = IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
+    _record_contact(db, inbound, result, reopening)
+    return result
 
 
-def _record_message(
-    db: sqlite3.Connection,
-    inbound: Inbound,
-    ticket_id: int,
-    customer_id: int,
-    message_id: int,
-    reopening: _Move | None,
+def _record_contact(
+    db: sqlite3.Connection, inbound: Inbound, result: IngestResult, reopening: _Move | None
 ) -> None:
-    """The customer's message on the record, then what it did to the ticket's status."""
-    at, customer = ts(inbound.received_at), Actor.customer(customer_id)
-    detail: dict[str, Detail] = {"message_id": message_id, "channel": inbound.channel}
-    record(db, ticket_id, EventKind.MESSAGE_IN, customer, at, detail)
+    """The contact's events, in one statement: `created` with its route when it made the
+    ticket, the customer's message, then what the message did to the ticket's status."""
+    customer, decision = Actor.customer(result.customer_id), result.decision
+    events: list[Event] = []
+    if decision is not None:
+        route: dict[str, Detail] = {
+            "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
+        }  # fmt: skip
+        events.append((EventKind.CREATED, Actor.by_rule(decision.rule), route))
+    message: dict[str, Detail] = {"message_id": result.message_id, "channel": inbound.channel}
+    events.append((EventKind.MESSAGE_IN, customer, message))
     if reopening is not None:
         moved: dict[str, Detail] = {"from": reopening[0], "to": reopening[1]}
-        record(db, ticket_id, EventKind.STATUS, customer, at, moved)
+        events.append((EventKind.STATUS, customer, moved))
+    record_all(db, result.ticket_id, ts(inbound.received_at), events)
 
 
 def _duplicate(db: sqlite3.Connection, inbound: Inbound) -> IngestResult | None:
@@ -220,10 +224,6 @@ def _create_ticket(  # one row from the parts of an ingest
     )  # fmt: skip
     ticket_id = int(cursor.lastrowid or 0)
     db.execute(_COUNT_NEW_TICKET, (decision.queue,))
-    route: dict[str, Detail] = {
-        "queue": decision.queue, "priority": decision.priority, "rule": decision.rule,
-    }  # fmt: skip
-    record(db, ticket_id, EventKind.CREATED, Actor.by_rule(decision.rule), now, route)
     return ticket_id
 
 
