@@ -166,6 +166,9 @@ class Decision:
     auto_reply: str | None = None
     campaign: str | None = None
     rules_version: int | None = None
+    first_response_due: datetime | None = None
+    """`first_response` counted in the queue's business hours from the contact's time."""
+    resolution_due: datetime | None = None
 
 
 class Router(Protocol):
@@ -390,9 +393,12 @@ class QueueStats:
 
 @dataclass(frozen=True, slots=True)
 class Token:
+    """A live token as authentication sees it: its agent's name and the roles it grants (the
+    agent's roles, narrowed to the one role it was issued for, if any)."""
+
     id: int
     name: str
-    role: Role
+    roles: frozenset[Role]
     created_at: datetime
 
 

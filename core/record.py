@@ -37,7 +37,9 @@ class EventKind(StrEnum):
     CUSTOMER_MERGED = "customer_merged"  # the ticket moved with its customer to another
     CUSTOMER_UNMERGED = "customer_unmerged"  # the merge was undone: the ticket went back
     OFFERED = "offered"
+    OFFER_REJECTED = "offer_rejected"
     OFFER_TIMED_OUT = "offer_timed_out"
+    OFFER_WITHDRAWN = "offer_withdrawn"  # its agent left (away, offline) before answering
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
 
@@ -78,6 +80,7 @@ class Actor:
 
 
 SYSTEM = Actor(ActorKind.SYSTEM)
+CLOCK = Actor(ActorKind.CLOCK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,15 @@ class TicketEvent:
     assigned, unassigned
     transferred        {"note"}    followed, in the same commit, by the fields' events
     escalated          {"reason"}  followed, in the same commit, by the fields' events
+    offered            {"offer_id", "agent", "deadline", "explanation"}  (the policy's
+                       choice: every candidate passed over and why the agent won; the rule's)
+    offer_rejected,    {"offer_id", "agent"}  (the agent's; a timed-out agent goes away, the
+    offer_timed_out,   clock's; a withdrawn offer's agent went away or offline)
+    offer_withdrawn
+    assigned           {"from", "to"} and, from an accepted offer, "offer_id" and
+                       "explanation"
+    sla_warning,       {"metric", "key", "due", "queue"}  (the SLA clock's: key names the
+    sla_breach         clock's instance, its start; a breach's on_breach changes follow)
     customer_merged,   {"merge_id", "from", "to"}  (customer ids; the agent who merged or
     customer_unmerged  unmerged; one event on each ticket the merge moved, in its commit)
     """

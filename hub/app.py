@@ -16,12 +16,26 @@ from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub.api.app import build_api
 from hub.campaigns.desk import announce_law
+from hub.desk.offers import Offerer
+from hub.desk.sla_watch import SlaWatcher
+from hub.desk.sla_watch import watching as sla_watching
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import RulesKeeper, RulesRouter, initial_rules, watching
 from hub.settings.tree import Settings
-from hub.state import CHANNELS, CLOCK, INGEST, METRICS, ROUTER, RULES, SENDERS, SETTINGS, STORE
+from hub.state import (
+    CHANNELS,
+    CLOCK,
+    INGEST,
+    METRICS,
+    OFFERER,
+    ROUTER,
+    RULES,
+    SENDERS,
+    SETTINGS,
+    STORE,
+)
 from hub.wiring.acknowledgements import email_acknowledger
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
@@ -39,7 +53,9 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     )
     keeper = RulesKeeper(router, store, settings.routing.rules)
     acknowledger = email_acknowledger(settings, store)
-    steps = after_commit_steps(settings, store, router, acknowledger)
+    timeout = settings.agents.presence_timeout
+    offerer = Offerer(store, lambda: router.queues, clock, timeout, settings.agents.offer_tick)
+    steps = after_commit_steps(settings, store, router, acknowledger, offerer)
     ingest = Ingest(store, router, settings.threading.policy(), metrics, steps)
     app = web.Application(
         middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
@@ -51,9 +67,13 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app[RULES] = keeper
     app[METRICS] = metrics
     app[INGEST] = ingest
+    app[OFFERER] = offerer
     app.cleanup_ctx.append(_store_lifetime)
+    app.cleanup_ctx.append(lambda _app: offerer.lifetime())
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
+    sla = SlaWatcher(store, router, metrics, clock)
+    app.cleanup_ctx.append(lambda _app: sla_watching(sla))
     services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)

@@ -47,6 +47,12 @@ class Metrics:
         self.queue_open = Gauge(
             "contacthub_queue_open", "Open tickets, by queue.", ["queue"], registry=self.registry
         )
+        self.sla_breaches = Counter(
+            "contacthub_sla_breaches",
+            "SLA clocks breached, by the ticket's queue and the metric (counted once each).",
+            ["queue", "metric"],
+            registry=self.registry,
+        )
         self.mailbox_up = self._mailbox_gauge(
             "up", "1 while the IMAP mailbox's poller is connected."
         )

@@ -8,6 +8,7 @@ from datetime import datetime
 from aiohttp import web
 
 from channels.base import Channel, Sender
+from hub.desk.offers import Offerer
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import RulesKeeper, RulesRouter
@@ -22,5 +23,6 @@ METRICS = web.AppKey("metrics", Metrics)
 INGEST = web.AppKey("ingest", Ingest)
 SENDERS: web.AppKey[Mapping[str, Sender]] = web.AppKey("senders")
 CHANNELS: web.AppKey[list[Channel]] = web.AppKey("channels")
+OFFERER = web.AppKey("offerer", Offerer)
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 """The app's clock (UTC): the wall clock, or a test's, so calling hours are testable at noon."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.people import Presence
+from core.people import Agent, Presence, WaitingTicket
 from router.spec import AssignPolicy, AssignSpec
 
 
@@ -37,6 +37,11 @@ class Need:
     queue: str
     channel: str
     skills: frozenset[str] = frozenset()
+    declined_by: frozenset[str] = frozenset()  # agents who rejected it or let it time out
+
+    @classmethod
+    def of(cls, ticket: WaitingTicket) -> Need:
+        return cls(ticket.queue, ticket.channel, ticket.skills, ticket.declined_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +50,43 @@ class Choice:
     explanation: tuple[str, ...]
 
 
+def candidate(agent: Agent, need: Need, now: datetime) -> Candidate:
+    """What the policy sees of a stored agent, for one ticket."""
+    return Candidate(
+        name=agent.name,
+        presence=agent.presence,
+        serves_queue=agent.serves(need.queue),
+        skills=agent.skills,
+        capacity=agent.capacity_on(need.channel),
+        load=agent.load_on(need.channel),
+        last_offered_at=agent.last_offered_at,
+        idle_since=agent.idle_since(),
+    )
+
+
 def passed_over(need: Need, candidate: Candidate, skills_required: bool) -> str | None:
     """Why `candidate` cannot take the ticket, or None when they can."""
     if candidate.presence is not Presence.ONLINE:
         return str(candidate.presence)
+    if candidate.name in need.declined_by:
+        return "declined this ticket before"
     if not candidate.serves_queue:
         return f"does not serve queue {need.queue}"
     if candidate.load >= candidate.capacity:
         return f"at capacity on {need.channel} ({candidate.load} of {candidate.capacity})"
     missing = sorted(need.skills - candidate.skills)
+    if missing and skills_required:
+        return f"lacks skill {', '.join(missing)}"
+    return None
+
+
+def claim_refusal(agent: Agent, need: Need, skills_required: bool) -> str | None:
+    """Why an agent may not claim the ticket (a claim is deliberate: any presence, and a
+    ticket they declined is theirs to take after all), or None when they may."""
+    held, capacity = agent.load_on(need.channel), agent.capacity_on(need.channel)
+    if held >= capacity:
+        return f"at capacity on {need.channel} ({held} of {capacity})"
+    missing = sorted(need.skills - agent.skills)
     if missing and skills_required:
         return f"lacks skill {', '.join(missing)}"
     return None
@@ -130,3 +163,23 @@ def _ago(now: datetime, then: datetime) -> str:
     if seconds < 120:
         return f"{seconds} s ago"
     return f"{seconds // 60} min ago"
+
+
+def compact(explanation: tuple[str, ...], names_per_line: int = 8) -> tuple[str, ...]:
+    """The explanation with the candidates passed over for one reason on one line ("offline:
+    ann, bob, +3 more"), in the order the reasons first appear; other lines as they are.
+    With a hundred agents, this is what a person reads on the record."""
+    by_reason: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for line in explanation:
+        name, sep, reason = line.partition(": ")
+        if sep and not name.startswith(("chosen ", "nobody ", "queue ")) and " " not in name:
+            by_reason.setdefault(reason, []).append(name)
+        else:
+            rest.append(line)
+    grouped = []
+    for reason, names in by_reason.items():
+        shown = ", ".join(names[:names_per_line])
+        more = len(names) - names_per_line
+        grouped.append(f"{reason}: {shown}" + (f", +{more} more" if more > 0 else ""))
+    return (*grouped, *rest)

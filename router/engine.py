@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from core.duration import format_duration
@@ -29,8 +29,10 @@ from router.index import Bucket, BucketKey, Plan, build_bucket, gate_values, pla
 from router.keywords import KeywordMatcher
 from router.patterns import PatternMatcher
 from router.rules import load_document
+from router.sla.business import add_business
 from router.spec import (
     DEFAULT_LIMITS,
+    SLA_ORDER,
     Actions,
     AllOf,
     AnyOf,
@@ -118,7 +120,7 @@ class Ruleset:
                 break
         else:
             lines.extend(bucket.lines[done:])
-        return outcome.decision(self.doc, lines)
+        return outcome.decision(self.doc, lines, inbound.received_at)
 
     def _bucket(self, contact: Contact) -> Bucket:
         channel = contact.folded(Field.CHANNEL)
@@ -170,7 +172,7 @@ class _Outcome:
         self.auto_reply = self.auto_reply or then.auto_reply
         self.campaign = self.campaign or then.campaign
 
-    def decision(self, doc: RulesDoc, lines: list[str]) -> Decision:
+    def decision(self, doc: RulesDoc, lines: list[str], at: datetime) -> Decision:
         if self.queue is None:
             chosen = self.priority
             self.apply(None, doc.default)
@@ -179,7 +181,9 @@ class _Outcome:
             lines.append(f"no rule set the queue: default queue {self.queue!r}")
         queue = self.queue or "general"
         priority = self.priority or Priority.NORMAL
-        sla = self._sla(doc.queues[queue], priority)
+        spec = doc.queues[queue]
+        sla = self._sla(spec, priority)
+        calendar = doc.calendars.get(spec.calendar) if spec.calendar else None
         return Decision(
             queue=queue,
             priority=priority,
@@ -189,6 +193,8 @@ class _Outcome:
             explanation=tuple(lines),
             first_response=sla.first_response,
             resolution=sla.resolution,
+            first_response_due=_due(calendar, at, sla.first_response),
+            resolution_due=_due(calendar, at, sla.resolution),
             auto_reply=self.auto_reply,
             campaign=self.campaign,
         )
@@ -196,16 +202,18 @@ class _Outcome:
     def _sla(self, queue: QueueSpec, priority: Priority) -> Sla:
         """Rules' targets (the shortest wins) over the queue's, for the decided priority."""
         targets = [a.sla.for_priority(priority) for a in self.sla if a.sla is not None]
-        base = queue.sla.for_priority(priority)
-        return Sla(
-            _shortest([t.first_response for t in targets]) or base.first_response,
-            _shortest([t.resolution for t in targets]) or base.resolution,
-        )
+        shortest = Sla(*(_shortest([t.target(m) for t in targets]) for m in SLA_ORDER))
+        return shortest.over(queue.sla.for_priority(priority))
 
 
 def _shortest(values: list[timedelta | None]) -> timedelta | None:
     given = [v for v in values if v is not None]
     return min(given) if given else None
+
+
+def _due(calendar: Calendar | None, at: datetime, target: timedelta | None) -> datetime | None:
+    """A target counted in the queue's business hours from the contact's time."""
+    return None if target is None else add_business(calendar, at, target)
 
 
 def _fired_line(name: str, then: Actions) -> str:

@@ -154,7 +154,7 @@ class Calendar:
             starts = [s - base for s in self.starts if base <= s < base + DAY]
             for second in sorted({0, *starts}):
                 try:
-                    yield _first_instant(day, second, self.zone)
+                    yield first_instant(day, second, self.zone)
                 except OverflowError:  # past the last representable instant
                     return
 
@@ -192,7 +192,7 @@ def _local(at: datetime, zone: ZoneInfo) -> datetime | None:
         return None
 
 
-def _first_instant(day: date, second: int, zone: ZoneInfo) -> datetime:
+def first_instant(day: date, second: int, zone: ZoneInfo) -> datetime:
     """The first instant whose wall clock reads `day` + `second` or later. In a spring-forward
     gap that wall time never happens, and the answer is the moment the clocks jump."""
     wall = datetime.combine(day, time()) + timedelta(seconds=second)

@@ -9,6 +9,7 @@ rule (or queue, calendar) it belongs to, and suggests the closest name when one 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TypeVar
@@ -19,7 +20,8 @@ from core.errors import RuleError
 from core.model import Priority
 from router.conditions import ConditionReader
 from router.sections import PRIORITIES, read_calendars, read_queues, sla_policy
-from router.spec import DEFAULT_LIMITS, Actions, Limits, Rule, RulesDoc, SlaPolicy
+from router.spec import DEFAULT_LIMITS, Actions, Limits, QueueSpec, Rule, RulesDoc, SlaPolicy
+from router.workflow import escalation_target
 from router.yamlnodes import Reader, compose, is_null, line_of, suggest
 
 SECTIONS = ("calendars", "queues", "rules", "default")
@@ -45,6 +47,7 @@ def load_document(text: str, filename: str, limits: Limits = DEFAULT_LIMITS) -> 
     context = _RuleReader(reader, frozenset(calendars), frozenset(queues), limits)
     rules = context.rules(sections.get("rules"))
     default = context.default(sections.get("default"))
+    _check_rule_escalations(reader, rules, {k: v for k, v in queues.items() if v is not None})
     problems = reader.sorted_problems()
     if problems or default is None:
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -168,6 +171,20 @@ class _RuleReader:
             self.reader.report(node, where, f"unknown queue {name!r}{suggest(name, self.queues)}")
             return None
         return name
+
+
+def _check_rule_escalations(
+    reader: Reader, rules: tuple[Rule, ...], queues: Mapping[str, QueueSpec]
+) -> None:
+    """A rule whose `sla` escalates on breach from the queue it sets, with no tier above."""
+    for rule in rules:
+        sla, queue = rule.then.sla, rule.then.queue
+        if sla is None or queue is None or queue not in queues or not sla.on_breach.escalate:
+            continue
+        if escalation_target(queues, queue) is None:
+            where = f"{reader.filename}:{rule.line}: rule {rule.name!r}"
+            message = f"on_breach escalates, but no queue is above {queue!r}"
+            reader.problems.append((rule.line, f"{where}: {message}"))
 
 
 def _peek_name(node: Node) -> str | None:

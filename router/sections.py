@@ -7,20 +7,17 @@ calendar or queue it belongs to, and the reader carries on so every problem show
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from datetime import date, timedelta
-from types import MappingProxyType
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from core.duration import parse_duration
-from core.model import Priority
 from router.hours import DAYS, Calendar, Range, load_zone, parse_days, parse_ranges
-from router.spec import AssignPolicy, AssignSpec, QueueKind, QueueSpec, Sla, SlaPolicy
+from router.sla_section import PRIORITIES, check_escalations, read_duration, sla_policy
+from router.spec import AssignPolicy, AssignSpec, QueueKind, QueueSpec, SlaPolicy
 from router.yamlnodes import Reader, line_of, suggest
 
-SLA_TARGETS = ("first_response", "resolution")
-PRIORITIES = tuple(p.value for p in Priority)
+__all__ = ["PRIORITIES", "read_calendars", "read_queues", "sla_policy", "valid_name"]
 TIERS = (1, 2, 3)
 # Names end up in URLs (/api/queues/{name}/claim) and logs: keep them plain.
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -135,6 +132,10 @@ def read_queues(
     for name, key_node, value in entries:
         if valid_name(reader, key_node, "queues", name):
             out[name] = _queue(reader, name, value, calendars, names)
+    valid = {name: spec for name, spec in out.items() if spec is not None}
+    nodes = {name: value for name, _, value in entries}
+    for name in check_escalations(reader, valid, nodes):
+        out[name] = None
     return out
 
 
@@ -190,7 +191,7 @@ def assign_spec(reader: Reader, where: str, node: Node) -> AssignSpec | None:
         else default.policy
     )
     timeout = (
-        _duration(reader, where, "offer_timeout", parts["offer_timeout"])
+        read_duration(reader, where, "offer_timeout", parts["offer_timeout"])
         if "offer_timeout" in parts
         else default.offer_timeout
     )
@@ -228,40 +229,3 @@ def _calendar_ref(
         reader.report(node, where, f"unknown calendar {name!r}{suggest(name, calendars)}")
         return ""
     return name if name is not None else ""
-
-
-def sla_policy(reader: Reader, where: str, node: Node) -> SlaPolicy | None:
-    """`{first_response: 4h, resolution: 2d, urgent: {first_response: 30m}}`."""
-    parts = reader.fields(node, where, "an sla", (*SLA_TARGETS, *PRIORITIES))
-    base = _sla(reader, where, {k: v for k, v in parts.items() if k in SLA_TARGETS})
-    refined: dict[Priority, Sla] = {}
-    for priority in PRIORITIES:
-        if priority in parts:
-            targets = reader.fields(parts[priority], where, f"the {priority} sla", SLA_TARGETS)
-            sla = _sla(reader, where, targets)
-            if sla is None:
-                return None
-            refined[Priority(priority)] = sla
-    return None if base is None else SlaPolicy(base, MappingProxyType(refined))
-
-
-def _sla(reader: Reader, where: str, targets: Mapping[str, Node]) -> Sla | None:
-    values = {key: _duration(reader, where, key, node) for key, node in targets.items()}
-    if any(v is None for v in values.values()):
-        return None
-    return Sla(values.get("first_response"), values.get("resolution"))
-
-
-def _duration(reader: Reader, where: str, what: str, node: Node) -> timedelta | None:
-    text = reader.text(node, where, what)
-    if text is None:
-        return None
-    try:
-        value = parse_duration(text)
-    except ValueError as exc:
-        reader.report(node, where, f"{what}: {exc}")
-        return None
-    if value <= timedelta(0):
-        reader.report(node, where, f"{what} must be longer than 0")
-        return None
-    return value

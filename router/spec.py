@@ -229,30 +229,64 @@ class AssignSpec:
     skills_required: bool = True  # `skills: preferred` ranks skilled agents first instead
 
 
+class Metric(StrEnum):
+    """The SLA clocks of a ticket (PRODUCT.md, "SLA clocks")."""
+
+    FIRST_RESPONSE = "first_response"  # creation -> the first reply that reached the customer
+    NEXT_RESPONSE = "next_response"  # the oldest unanswered customer message -> a reply
+    PERIODIC_UPDATE = "periodic_update"  # one reply -> the next, while the ticket is live
+    RESOLUTION = "resolution"  # creation -> resolved, across reopens
+
+
 @dataclass(frozen=True, slots=True)
 class Sla:
-    """Targets from the ticket's creation; None leaves a target unset."""
+    """Business-time targets per metric; None leaves a target unset."""
 
     first_response: timedelta | None = None
     resolution: timedelta | None = None
+    next_response: timedelta | None = None
+    periodic_update: timedelta | None = None
+
+    def target(self, metric: Metric) -> timedelta | None:
+        value: timedelta | None = getattr(self, metric.value)
+        return value
+
+    def over(self, fallback: Sla) -> Sla:
+        """These targets, with `fallback`'s where these leave one unset."""
+        return Sla(*(_first(self.target(m), fallback.target(m)) for m in SLA_ORDER))
+
+
+SLA_ORDER = (Metric.FIRST_RESPONSE, Metric.RESOLUTION, Metric.NEXT_RESPONSE, Metric.PERIODIC_UPDATE)
+"""The field order of `Sla`."""
+
+
+@dataclass(frozen=True, slots=True)
+class OnBreach:
+    """What a breach does besides being recorded: the `on_breach` actions."""
+
+    escalate: bool = False  # to the next tier (router/workflow.py escalation_target)
+    priority: Priority | None = None
+    tags: tuple[str, ...] = ()
+
+
+DEFAULT_WARN_AT = 0.75
+"""The share of a target after which a running clock is `warning`."""
 
 
 @dataclass(frozen=True, slots=True)
 class SlaPolicy:
     """Base targets, refined per priority: `urgent: {first_response: 30m}` keeps the base
-    resolution and tightens only the first response for urgent tickets."""
+    resolution and tightens only the first response for urgent tickets. `warn_at` is a share
+    of each target (None: not given, the default applies); `on_breach` what a breach does."""
 
     base: Sla = Sla()
     by_priority: Mapping[Priority, Sla] = dataclass_field(default_factory=dict)
+    warn_at: float | None = None
+    on_breach: OnBreach = OnBreach()
 
     def for_priority(self, priority: Priority) -> Sla:
         refined = self.by_priority.get(priority)
-        if refined is None:
-            return self.base
-        return Sla(
-            _first(refined.first_response, self.base.first_response),
-            _first(refined.resolution, self.base.resolution),
-        )
+        return self.base if refined is None else refined.over(self.base)
 
 
 def _first(value: timedelta | None, fallback: timedelta | None) -> timedelta | None:

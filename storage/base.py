@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from core.campaigns import (
     OutcomeChange,
 )
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
+from core.deadlines import Deadline
 from core.dialer import DialerAgent
 from core.errors import ConfigError
 from core.model import (
@@ -55,6 +56,15 @@ from core.model import (
     TicketFilter,
     Token,
     Via,
+)
+from core.people import (
+    Agent,
+    AgentChange,
+    NewOffer,
+    Offer,
+    Presence,
+    TokenInfo,
+    WaitingTicket,
 )
 from core.record import Actor, TicketEvent
 
@@ -105,9 +115,13 @@ class Store(Protocol):
         Conflict (its guards); else the change and its events, in one commit. A change of
         nothing writes nothing."""
 
-    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        """Hand the most pressing waiting ticket of a queue (priority, then age) to one agent,
-        or None; a new ticket becomes open. Recorded as the agent's."""
+    async def claim_next(
+        self, queue: str, assignee: str, now: datetime, ticket_id: int | None = None
+    ) -> Ticket | None:
+        """Hand the most pressing waiting ticket of a queue (priority, then age) that nobody
+        is offered, or the ticket `ticket_id` if it is such a one, to one agent; a new ticket
+        becomes open. Recorded as the agent's. None when none waits, or when the assignee is
+        an agent at capacity on the ticket's channel."""
 
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
@@ -135,8 +149,7 @@ class Store(Protocol):
         Sequence numbers increase by one across the hub, with no gap, in commit order."""
 
     async def known_person(self, name: str) -> bool:
-        """Whether `name` is a person who may hold tickets: until agents are stored, the
-        name of a live token."""
+        """Whether `name` is an agent (a person who may hold tickets)."""
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         """Keep what the channel's sender made of an outbound message: status, provider id
@@ -173,6 +186,19 @@ class Store(Protocol):
 
     async def set_checkpoint(self, name: str, value: str) -> None:
         """Keep where a poller stopped; the newest value replaces the old one."""
+
+    async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
+        """Replace the ticket's SLA deadlines (none: nothing to watch). One unchanged (same
+        slot, instance and due time) keeps its claim, if it is claimed."""
+
+    async def claim_deadlines(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[Deadline]:
+        """Deadlines due by `now`, oldest first, each claimed until `now + lease`: no other
+        caller gets it while the claim lasts; unfinished, it comes back when it ends."""
+
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        """Drop a claimed deadline once acted on, unless it was replaced since the claim."""
 
     async def queue_stats(self) -> list[QueueStats]:
         """Depth and age of every queue that holds live tickets, by name. Depths are counters
@@ -230,11 +256,73 @@ class Store(Protocol):
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
         """Tickets oldest first, each with its first contact and the facts it was routed on."""
 
-    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
-        """Store an API token by the digest of its secret (the secret itself is never kept)."""
+    # People and offers (core/people.py). An agent's load on a channel is what they hold
+    # (assigned, active) plus their open offers, kept in the same atomic step as every change
+    # that moves it; an automatic offer never takes an agent above capacity, and a ticket
+    # never has two open offers or an offer and a holder.
+
+    async def add_token(self, name: str, role: Role | None, digest: str, now: datetime) -> Token:
+        """Store an API token of agent `name` by the digest of its secret (the secret itself
+        is never kept). With a role, the agent is created or given that role and the token
+        grants only it; without, the token grants every role of the agent (NotFound when
+        there is no such agent)."""
 
     async def find_token(self, digest: str) -> Token | None:
-        """The live token with this digest, if any."""
+        """The live token with this digest, if any, with the roles it grants now."""
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        """Every token, live and revoked, oldest first."""
+
+    async def revoke_tokens(self, name_or_id: str | int, now: datetime) -> list[TokenInfo]:
+        """Revoke one token (by id) or every live token of an agent (by name); the tokens
+        revoked now (none when they were revoked already)."""
+
+    async def put_agent(self, name: str, change: AgentChange, now: datetime) -> Agent:
+        """Create or update an agent (core.people.AgentChange says what changes)."""
+
+    async def get_agent(self, name: str) -> Agent:
+        """The agent with their presence and load; NotFound."""
+
+    async def list_agents(self) -> list[Agent]:
+        """Every agent with their presence and load, by name."""
+
+    async def set_presence(
+        self, name: str, presence: Presence, now: datetime
+    ) -> tuple[Agent, list[Offer]]:
+        """Set an agent's presence and note the heartbeat; an agent who leaves `online`
+        loses their open offers (withdrawn, recorded): they are returned. NotFound."""
+
+    async def lapse_presence(self, cutoff: datetime, now: datetime) -> list[Agent]:
+        """Every agent not offline whose last heartbeat is older than `cutoff` goes offline
+        (their open offers withdrawn); each is returned by exactly one caller."""
+
+    async def waiting_for_offer(self, queue: str, limit: int) -> list[WaitingTicket]:
+        """Up to `limit` of the queue's most pressing waiting tickets (priority, then age)
+        that nobody holds or is offered, read through the waiting index."""
+
+    async def make_offer(self, offer: NewOffer, now: datetime) -> Offer:
+        """Offer a ticket to an agent, recorded with its explanation (the rule's actor).
+        Atomically checked: the ticket still waits in `offer.queue` with no open offer, and
+        the agent is online with spare capacity on its channel; Conflict naming what
+        changed otherwise (nothing is written)."""
+
+    async def answer_offer(
+        self, offer_id: int, agent: str, now: datetime, *, accept: bool
+    ) -> Offer:
+        """The agent accepts (the ticket is theirs, a new one opens, recorded with the
+        explanation) or rejects (the ticket waits again; the agent is not offered it again)
+        an open offer. NotFound for an unknown offer; Conflict when it is someone else's, no
+        longer open, or past its deadline."""
+
+    async def list_offers(self, agent: str | None) -> list[Offer]:
+        """Open offers, oldest first: one agent's, or everyone's (None)."""
+
+    async def expire_offers(self, now: datetime, limit: int = 100) -> list[Offer]:
+        """Open offers whose deadline has passed end `expired` (recorded, the clock's) and
+        their agents go away; each is returned by exactly one caller, across hubs."""
+
+    async def next_offer_deadline(self) -> datetime | None:
+        """The earliest deadline of an open offer."""
 
     # Outbound campaigns (core/campaigns.py). The store never decides calling hours: each
     # contact carries a slot (its time zones and preferred hours), the router names the

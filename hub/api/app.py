@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, changes, customers, dialer, rules, tickets
+from hub.api import campaigns, changes, customers, dialer, offers, people, rules, tickets
 from hub.api.auth import auth_middleware
 from hub.api.openapi import OPENAPI
 from storage.base import Store
@@ -19,6 +19,8 @@ def build_api(store: Store) -> web.Application:
             *changes.ROUTES,
             *customers.ROUTES,
             *rules.ROUTES,
+            *people.ROUTES,
+            *offers.ROUTES,
         ]
     )
     campaigns.add_campaign_routes(api)

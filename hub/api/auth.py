@@ -48,13 +48,20 @@ async def _authenticate(store: Store, request: web.Request) -> Token:
 
 
 def granted(token: Token, role: Role) -> bool:
-    """Whether the token's role may do what `role` may."""
-    return role in GRANTS[token.role]
+    """Whether one of the token's roles may do what `role` may."""
+    return any(role in GRANTS[held] for held in token.roles)
 
 
 def require(request: web.Request, role: Role) -> Token:
-    """The caller's token, if its role grants `role`; Forbidden otherwise."""
+    """The caller's token, if one of its roles grants `role`; Forbidden otherwise."""
     token = request[REQUEST_TOKEN]
     if not granted(token, role):
-        raise Forbidden(f"role {token.role} may not do this (needs {role})")
+        raise Forbidden(f"{roles_text(token)} may not do this (needs {role})")
     return token
+
+
+def roles_text(token: Token) -> str:
+    """The token's roles as an error names them."""
+    if not token.roles:
+        return f"{token.name} holds no role"
+    return "role " + ", ".join(sorted(token.roles))

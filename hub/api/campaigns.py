@@ -28,7 +28,7 @@ from core.campaigns import Campaign, CampaignState
 from core.errors import Forbidden, InvalidRequest, NotFound, PayloadError, PayloadTooLarge
 from core.identity import mask, normalise_phone
 from core.model import Role, Token
-from hub.api.auth import REQUEST_TOKEN
+from hub.api.auth import REQUEST_TOKEN, roles_text
 from hub.api.campaign_body import CampaignBody, OutcomeBody, RemovalBody
 from hub.api.params import json_body
 from hub.api.views import iso
@@ -82,8 +82,8 @@ def add_campaign_routes(api: web.Application) -> None:
 def runner(request: web.Request) -> Token:
     """The caller's token if it may run campaigns (outbound, supervisor, admin)."""
     token = request[REQUEST_TOKEN]
-    if token.role not in RUNNERS:
-        raise Forbidden(f"role {token.role} may not run campaigns (needs outbound)")
+    if not token.roles & RUNNERS:
+        raise Forbidden(f"{roles_text(token)} may not run campaigns (needs outbound)")
     return token
 
 
@@ -170,7 +170,7 @@ async def record_outcome(request: web.Request) -> web.Response:
     attempt_id = int(request.match_info["attempt_id"])
     store = request.config_dict[STORE]
     attempt, _ = await store.get_attempt(attempt_id)
-    if attempt.agent != token.name and token.role is Role.OUTBOUND:
+    if attempt.agent != token.name and not token.roles & SUPERVISORS:
         raise Forbidden(f"attempt {attempt_id} belongs to {attempt.agent!r}")
     now, desk = clock_now(request), campaign_desk(request)
     contact = await desk.record(
@@ -251,8 +251,8 @@ async def get_do_not_call(request: web.Request) -> web.Response:
 async def remove_do_not_call(request: web.Request) -> web.Response:
     """Supervisors take a number off the list, saying why; the removal is kept."""
     token = request[REQUEST_TOKEN]
-    if token.role not in SUPERVISORS:
-        raise Forbidden(f"role {token.role} may not take numbers off the do-not-call list")
+    if not token.roles & SUPERVISORS:
+        raise Forbidden(f"{roles_text(token)} may not take numbers off the do-not-call list")
     phone = _phone(request)
     try:
         body = RemovalBody.model_validate(await json_body(request))

@@ -22,8 +22,9 @@ from core.model import UNASSIGN, Cause, Priority, Role, Status, Ticket, TicketCh
 from core.record import Actor, EventKind
 from hub.api.auth import granted, require
 from hub.api.params import json_body, one_of, optional_str, path_id, tag_list
-from hub.api.views import event_json, ticket_json
-from hub.state import ROUTER, STORE
+from hub.api.sla import ticket_with_clocks
+from hub.api.views import event_json
+from hub.state import OFFERER, ROUTER, STORE
 from router.workflow import escalation_target
 
 _FIELDS = frozenset({"status", "priority", "queue", "assignee", "tags"})
@@ -47,7 +48,7 @@ async def update_ticket(request: web.Request) -> web.Response:
         actor=Actor.agent(token.name),
         holder=_holder(token) if assignee is not None else None,
     )
-    return web.json_response(ticket_json(await _apply(request, change)))
+    return web.json_response(await ticket_with_clocks(request, await _apply(request, change)))
 
 
 async def add_note(request: web.Request) -> web.Response:
@@ -78,7 +79,7 @@ async def transfer(request: web.Request) -> web.Response:
         cause=Cause(EventKind.TRANSFERRED, {"note": note}),
         holder=_holder(token),
     )
-    return web.json_response(ticket_json(await _apply(request, change)))
+    return web.json_response(await ticket_with_clocks(request, await _apply(request, change)))
 
 
 async def escalate(request: web.Request) -> web.Response:
@@ -98,7 +99,7 @@ async def escalate(request: web.Request) -> web.Response:
         holder=_holder(token),
         in_queue=ticket.queue,  # escalated from where it was when the target was chosen
     )
-    return web.json_response(ticket_json(await _apply(request, change)))
+    return web.json_response(await ticket_with_clocks(request, await _apply(request, change)))
 
 
 async def ticket_events(request: web.Request) -> web.Response:
@@ -109,11 +110,13 @@ async def ticket_events(request: web.Request) -> web.Response:
 
 async def _apply(request: web.Request, change: TicketChange) -> Ticket:
     try:
-        return await request.config_dict[STORE].update_ticket(path_id(request), change, utcnow())
+        ticket = await request.config_dict[STORE].update_ticket(path_id(request), change, utcnow())
     except HeldByOther as held:
         raise Forbidden(
             f"{held.message}: someone else's ticket is a supervisor's to move"
         ) from held
+    request.config_dict[OFFERER].kick()  # it may wait now, or its holder may have room
+    return ticket
 
 
 def _holder(token: Token) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api import openapi_campaigns, openapi_changes, openapi_customers
+from hub.api import openapi_campaigns, openapi_changes, openapi_customers, openapi_people
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
@@ -167,12 +167,18 @@ OPENAPI: dict[str, Any] = {
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
             "post": _op(
-                "Claim the most pressing waiting ticket",
-                {"200": _ok("Ticket"), "204": {"description": "the queue is empty"}},
+                "Claim the most pressing waiting ticket I may take (capacity, skills)",
+                {
+                    "200": _ok("Ticket", "the ticket; with ?why=1 and none: {ticket: null, why}"),
+                    "204": {
+                        "description": "nothing I may take; the header Contacthub-Why says why"
+                    },
+                },
+                parameters=[{"name": "why", "in": "query", "schema": {"enum": ["1", "true"]}}],
             ),
         },
     },
 }
-for part in (openapi_customers, openapi_campaigns, openapi_changes):
+for part in (openapi_customers, openapi_campaigns, openapi_changes, openapi_people):
     OPENAPI["paths"].update(part.PATHS)
     OPENAPI["components"]["schemas"].update(part.SCHEMAS)

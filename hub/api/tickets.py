@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from channels.base import utcnow
 from core.errors import InvalidRequest
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
@@ -17,9 +16,11 @@ from hub.api.params import (
     query_params,
     whole_number,
 )
+from hub.api.sla import ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json, ticket_json
+from hub.desk.claims import claim
 from hub.desk.replies import send_reply
-from hub.state import ROUTER, SENDERS, STORE
+from hub.state import CLOCK, ROUTER, SENDERS, STORE
 
 LIST_PARAMS = ("assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor")
 """What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
@@ -67,8 +68,9 @@ async def get_ticket(request: web.Request) -> web.Response:
     """The ticket with its messages and its internal notes (from its record)."""
     store = request.config_dict[STORE]
     ticket = await store.get_ticket(path_id(request))
-    notes = notes_json(await store.ticket_events(ticket.id))
-    return web.json_response({**ticket_json(ticket), "notes": notes})
+    events = await store.ticket_events(ticket.id)
+    body = await ticket_with_clocks(request, ticket, events)
+    return web.json_response({**body, "notes": notes_json(events)})
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:
@@ -97,14 +99,22 @@ async def list_queues(request: web.Request) -> web.Response:
 
 
 async def claim_next(request: web.Request) -> web.Response:
+    """The most pressing waiting ticket the caller may take (core of hub/desk/claims.py);
+    204 when none, with why in the `Contacthub-Why` header, or in a 200 body with `?why=1`."""
     token = require(request, Role.AGENT)
+    explain = query_params(request, {"why"}).get("why") in ("1", "true")
     name = request.match_info["name"]
-    if name not in request.config_dict[ROUTER].queues:
+    queue = request.config_dict[ROUTER].queues.get(name)
+    if queue is None:
         raise InvalidRequest(f"unknown queue {name!r}")
-    ticket = await request.config_dict[STORE].claim_next(name, token.name, utcnow())
-    if ticket is None:
-        return web.Response(status=204)
-    return web.json_response(ticket_json(ticket))
+    store, now = request.config_dict[STORE], request.config_dict[CLOCK]()
+    ticket, why = await claim(store, queue, token.name, now)
+    if ticket is not None:
+        return web.json_response(await ticket_with_clocks(request, ticket))
+    if explain:
+        return web.json_response({"ticket": None, "why": list(why)})
+    header = "; ".join(why)[:1000].encode("ascii", "backslashreplace").decode("ascii")
+    return web.Response(status=204, headers={"Contacthub-Why": header})
 
 
 ROUTES = [

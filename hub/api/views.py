@@ -167,6 +167,8 @@ def decision_json(decision: Decision) -> Json:
         "sla": {
             "first_response": _span(decision.first_response),
             "resolution": _span(decision.resolution),
+            "first_response_due": iso(decision.first_response_due),
+            "resolution_due": iso(decision.resolution_due),
         },
         "auto_reply": decision.auto_reply,
         "campaign": decision.campaign,

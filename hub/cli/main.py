@@ -12,10 +12,10 @@ from aiohttp import web
 from rich.console import Console
 
 from core.errors import HubError
-from core.model import Role
 from hub.cli.campaigns import campaign
 from hub.cli.common import config_option, load_config
 from hub.cli.logs import configure_logging
+from hub.cli.people import agent, token
 from hub.cli.rules import rules
 
 
@@ -46,28 +46,8 @@ def serve(config: Path | None) -> None:
 
 main.add_command(rules)
 main.add_command(campaign)
-
-
-@main.group()
-def token() -> None:
-    """API tokens."""
-
-
-@token.command("create")
-@config_option
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--name", required=True, help="Who or what uses the token.")
-def token_create(config: Path | None, role: str, name: str) -> None:
-    """Create a token; its secret is printed once, alone on the last line."""
-    from hub.tokens import create_token
-
-    settings = load_config(config)
-    try:
-        created, secret = asyncio.run(create_token(settings.storage.url, Role(role), name))
-    except HubError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"created {created.role} token {created.name!r} (id {created.id}); store it now:")
-    click.echo(secret)
+main.add_command(agent)
+main.add_command(token)
 
 
 @main.command()

@@ -44,10 +44,13 @@ class Rules:
     constant: Decision | None = dataclasses.field(default=None, init=False, compare=False)
 
     def __post_init__(self) -> None:
-        # Rules without a single rule decide the same for every contact: decide once.
+        # Rules without a single rule decide the same for every contact: decide once (unless
+        # the decision carries SLA due times, which count from each contact's own time).
         if not self.ruleset.doc.rules:
             probe = Inbound("", "", Identity("", ""), "", datetime.now(UTC))
             decision = self.ruleset.decide(probe, CustomerFacts(None))
+            if decision.first_response_due or decision.resolution_due:
+                return
             stamped = dataclasses.replace(decision, rules_version=self.version)
             object.__setattr__(self, "constant", stamped)
 

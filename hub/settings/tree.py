@@ -126,6 +126,11 @@ class ChannelsSettings(Section):
     imap: list[ImapSettings] = Field(default_factory=list)
 
 
+class AgentsSettings(Section):
+    presence_timeout: Duration = timedelta(seconds=60)  # no event stream or heartbeat: offline
+    offer_tick: float = Field(1.0, gt=0.0, le=60.0)  # seconds: offer timers and other hubs' work
+
+
 class LoggingSettings(Section):
     level: str = Field("info", pattern="^(debug|info|warning|error)$")
     json_lines: bool = False
@@ -139,20 +144,32 @@ class Settings(Section):
     channels: ChannelsSettings = ChannelsSettings()
     outbound: OutboundSettings = OutboundSettings()
     campaigns: CampaignSettings = CampaignSettings()
+    agents: AgentsSettings = AgentsSettings()
     logging: LoggingSettings = LoggingSettings()
+
+
+def load_storage_settings(path: Path, environ: Mapping[str, str]) -> StorageSettings:
+    """Only the `[storage]` section of a config file: what a command that touches nothing but
+    the store needs (it must not demand every channel's secrets)."""
+    raw = _read_toml(path)
+    settings = parse_settings({"storage": raw.get("storage", {})}, environ, path.parent, str(path))
+    return settings.storage
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     """Read and validate a config file; None gives the embedded default."""
     if path is None:
         return Settings()
+    return parse_settings(_read_toml(path), environ, base=path.parent, source=str(path))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_settings(raw, environ, base=path.parent, source=str(path))
 
 
 def parse_settings(

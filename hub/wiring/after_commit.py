@@ -11,6 +11,7 @@ the ticket's queue), and picks the contacts it is for. In order:
 4. `BounceRecording`    a bounce: the email it reports undelivered is marked failed
 5. `Acknowledger`       a person's new ticket by email, or by a web form that gave an email
                         address: one acknowledgement, in the background, kept on the ticket
+6. `OfferKick`          a new or followed-up ticket: the offerer looks for an agent for it
 
 Enrolment comes first so that a new ticket's campaign exists before anything else is said
 of the contact; the rest touch disjoint contacts. What answers the provider stays in its
@@ -22,6 +23,7 @@ waits: hub/wiring/calls.py), the SMTP reply, IMAP's flags and checkpoint.
 from __future__ import annotations
 
 from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
+from hub.desk.offers import Offerer, OfferKick
 from hub.ingest import AfterCommit
 from hub.rules.routing import RulesRouter
 from hub.settings.tree import Settings
@@ -33,7 +35,11 @@ from storage.base import Store
 
 
 def after_commit_steps(
-    settings: Settings, store: Store, router: RulesRouter, acknowledger: Acknowledger | None
+    settings: Settings,
+    store: Store,
+    router: RulesRouter,
+    acknowledger: Acknowledger | None,
+    offerer: Offerer,
 ) -> tuple[AfterCommit, ...]:
     """The steps, in order, of the channels the settings enable."""
     desk = CampaignDesk(store, settings.campaigns)
@@ -44,4 +50,5 @@ def after_commit_steps(
     steps += email_steps(settings, store)
     if acknowledger is not None:
         steps.append(acknowledger)
+    steps.append(OfferKick(offerer))
     return tuple(steps)

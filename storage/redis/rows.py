@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.model import (
@@ -26,12 +26,10 @@ from core.model import (
     Inbound,
     Message,
     Priority,
-    Role,
     Route,
     RulesVersion,
     Status,
     Ticket,
-    Token,
     Via,
 )
 from storage.sqlite.rows import dt, facts_from_json, facts_json
@@ -64,8 +62,8 @@ def ticket_fields(inbound: Inbound, decision: Decision) -> dict[str, str]:
         "queue": decision.queue,
         "priority": decision.priority.value,
         "tags": _json_tuple(decision.tags),
-        "first_response_due": _due(now, decision.first_response),
-        "resolution_due": _due(now, decision.resolution),
+        "first_response_due": _due(now, decision.first_response_due, decision.first_response),
+        "resolution_due": _due(now, decision.resolution_due, decision.resolution),
     }
     return {name: value for name, value in fields.items() if value is not None}
 
@@ -89,7 +87,10 @@ def _json_tuple(values: tuple[str, ...]) -> str | None:
     return json.dumps(values) if values else None
 
 
-def _due(now: datetime, delta: Any) -> str | None:
+def _due(now: datetime, due: datetime | None, delta: timedelta | None) -> str | None:
+    """The router's due time (business hours); a bare target counts from now."""
+    if due is not None:
+        return ts(due)
     return None if delta is None else ts(now + delta)
 
 
@@ -228,15 +229,6 @@ def customer_from_fields(customer_id: int, fields: Fields) -> Customer:
         tuple(json.loads(fields.get("tags", "[]"))),
         None if merged_into is None else int(merged_into),
     )
-
-
-def token_json(name: str, role: Role, now: datetime) -> str:
-    return json.dumps({"name": name, "role": role.value, "created_at": now.timestamp()})
-
-
-def token_from_json(text: str) -> Token:
-    data = json.loads(text)
-    return Token(data["id"], data["name"], Role(data["role"]), dt(data["created_at"]))
 
 
 def rules_json(source: str, author: str, now: datetime) -> str:

@@ -26,8 +26,8 @@ from redis.exceptions import NoScriptError
 
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
-    "stats", "replay", "token", "events", "person", "campaign", "campaign_read", "reindex",
-    "customer", "customer_read", "dialer",
+    "stats", "replay", "events", "campaign", "campaign_read", "reindex", "customer",
+    "customer_read", "dialer", "people", "people_read", "offer", "deadlines",
 )  # fmt: skip
 
 MAX_PIPELINE = 16
@@ -36,7 +36,7 @@ one batch while this process prepares the next (one big batch made them take tur
 
 
 READ_ONLY = frozenset(
-    {"list", "stats", "replay", "events", "person", "campaign_read", "customer_read"}
+    {"list", "stats", "replay", "events", "campaign_read", "customer_read", "people_read"}
 )
 SHARED = ("common", "words")
 

@@ -8,7 +8,7 @@ Keys (`{ch}` is the hash tag, the `prefix` parameter; every key carries it, so t
 scripts run on Redis Cluster, where they all land in one hash slot):
 
     {ch}:ids                    hash: last id of ticket, customer, message, token, merge,
-                                and the record's sequence (`event`)
+                                offer, and the record's sequence (`event`)
     {ch}:dedupe                 hash: contact key -> "ticket:message:position in its list"
     {ch}:ident                  hash: identity key -> customer id
     {ch}:thread                 hash: thread key -> ticket id
@@ -20,7 +20,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:merge:<id>             string: a merge and exactly what it moved (JSON)
     {ch}:names                  zset: "<word>\0<id>" for the words of live customers' names,
                                 all scored 0 (ordered by text: a prefix is a ZRANGEBYLEX)
-    {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...)
+    {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...,
+                                and `offer`: its open offer's id, while it has one)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
     {ch}:t:<id>:m               list: messages (JSON), oldest first
     {ch}:t:<id>:ev              list: its record, events (JSON, core/record.py), oldest first
@@ -43,8 +44,24 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:provider               hash: "channel:provider id" -> outbound message id
     {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
     {ch}:checkpoints            hash: poller name -> where it stopped
-    {ch}:tokens                 hash: token digest -> token (JSON)
+    {ch}:t:<id>:declined        set: agents who rejected the ticket or let an offer expire
+    {ch}:tokens                 hash: token digest -> token (JSON: id, name, role or null
+                                for every role of its agent, created_at, revoked_at)
+    {ch}:agents                 set: every agent's name (storage/redis/people.py)
+    {ch}:ag:<name>              hash: agent (roles, skills, queues, capacity as JSON;
+                                presence; created, seen, since, offered, assigned times)
+    {ch}:ag:<name>:offers       zset: the agent's open offers, by id
+    {ch}:load:<name>            hash: channel -> tickets held (new, open or pending, and
+                                assigned) plus open offers; kept for every assignee by the
+                                script of every change that moves it (common.lua)
+    {ch}:seen                   zset: agents not offline, by their last heartbeat
+    {ch}:of:<id>                hash: offer (ticket, agent, queue, channel, state, times)
+    {ch}:of:<id>:why            string: the offer's explanation (JSON list)
+    {ch}:offers                 zset: open offers, by id
+    {ch}:deadlines              zset: open offers, by deadline (expiry claims them here)
     {ch}:rules                  list: rules versions (JSON); the version is the position
+    {ch}:sla, :sla:d            zset and hash: SLA deadlines by claimable time, their instance
+    {ch}:t:<id>:sla             set: the ticket's deadlines (storage/redis/lua/deadlines.lua)
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
@@ -69,7 +86,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import Conflict, NotFound, StorageUnavailable
+from core.errors import NotFound, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
     Customer,
@@ -81,22 +98,22 @@ from core.model import (
     Page,
     QueueStats,
     Replay,
-    Role,
     Router,
     RulesVersion,
     ThreadPolicy,
     Ticket,
     TicketFilter,
-    Token,
     Via,
     cursor_id,
 )
 from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
+from storage.redis.deadlines import RedisDeadlines
 from storage.redis.dialer import RedisDialer
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
+from storage.redis.people import RedisPeople
 from storage.redis.rows import (
     customer_from_fields,
     inbound_from_json,
@@ -106,8 +123,6 @@ from storage.redis.rows import (
     rules_from_json,
     rules_json,
     ticket_from_fields,
-    token_from_json,
-    token_json,
     ts,
 )
 from storage.redis.scripts import Scripts
@@ -139,10 +154,13 @@ class _Open:
         self.ingest = RedisIngest(self.scripts)
 
 
-class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
+class RedisStore(
+    RedisCampaigns, RedisCustomers, RedisDeadlines, RedisDialer, RedisPeople, RedisTickets
+):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
-    storage/redis/customers.py; the dialer: storage/redis/dialer.py; changes of tickets and the
-    record: storage/redis/tickets.py)."""
+    storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
+    offers: storage/redis/people.py; changes of tickets and the record:
+    storage/redis/tickets.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -176,6 +194,7 @@ class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
         self._open = opened
         try:
             await self.index_old_names()
+            await self.upgrade_people()
         except BaseException:
             await self.close()
             raise
@@ -347,18 +366,6 @@ class RedisStore(RedisCampaigns, RedisCustomers, RedisDialer, RedisTickets):
                     Replay(ticket.id, ticket.queue, ticket.route, inbound_from_json(first))
                 )
         return Page(tuple(replays), next_id or None)
-
-    @translated
-    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
-        token_id = await self._live.scripts.run("token", digest, token_json(name, role, now))
-        if token_id is None:
-            raise Conflict("a token with this digest exists")
-        return Token(int(token_id), name, role, now)
-
-    @translated
-    async def find_token(self, digest: str) -> Token | None:
-        found = await self._live.client.hget(self.key("tokens"), digest)
-        return None if found is None else token_from_json(str(found))
 
 
 def _json_list(values: Sequence[str]) -> str:

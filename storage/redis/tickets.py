@@ -35,8 +35,7 @@ class _Live(Protocol):
 
 
 class RedisTickets:
-    """update_ticket, claim_next, notes, the record's reads and the people who may hold
-    tickets, on Redis."""
+    """update_ticket, claim_next, notes and the record's reads on Redis."""
 
     @property
     def _live(self) -> _Live:
@@ -51,8 +50,11 @@ class RedisTickets:
         return ticket_from_reply(reply)
 
     @translated
-    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        reply = await self._live.scripts.run("claim", queue, assignee, ts(now))
+    async def claim_next(
+        self, queue: str, assignee: str, now: datetime, ticket_id: int | None = None
+    ) -> Ticket | None:
+        wanted = "" if ticket_id is None else ticket_id
+        reply = await self._live.scripts.run("claim", queue, assignee, ts(now), wanted)
         return None if reply is None else ticket_from_reply(reply)
 
     @translated
@@ -73,10 +75,6 @@ class RedisTickets:
     async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
         events = await self._live.scripts.run("events", "after", seq, limit)
         return [event_from_json(int(ticket_id), text) for ticket_id, text in events]
-
-    @translated
-    async def known_person(self, name: str) -> bool:
-        return bool(await self._live.scripts.run("person", name))
 
 
 def change_json(change: TicketChange) -> str:

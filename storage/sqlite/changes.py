@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from core.model import (
 from core.record import SYSTEM, Actor, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves, may_move
 from storage.sqlite import search
+from storage.sqlite.load import load
 from storage.sqlite.queries import get_ticket
 from storage.sqlite.record import record
 from storage.sqlite.rows import MESSAGE_COLUMNS, WAITING, dt, message_from_row, ts
@@ -60,11 +62,16 @@ def _state(db: sqlite3.Connection, ticket_id: int) -> _State:
 
 
 def update_ticket(
-    db: sqlite3.Connection, ticket_id: int, change: TicketChange, now: datetime
+    db: sqlite3.Connection,
+    ticket_id: int,
+    change: TicketChange,
+    now: datetime,
+    assigned_detail: Mapping[str, Detail] | None = None,
 ) -> Ticket:
+    """`assigned_detail` joins the `assigned` event's detail (an accepted offer's)."""
     before = _state(db, ticket_id)
     _check(ticket_id, before, change)
-    _apply(db, ticket_id, before, change, ts(now))
+    _apply(db, ticket_id, before, change, ts(now), assigned_detail or {})
     return get_ticket(db, ticket_id)
 
 
@@ -109,7 +116,12 @@ _COLUMNS = {
 
 
 def _apply(
-    db: sqlite3.Connection, ticket_id: int, before: _State, change: TicketChange, at: float
+    db: sqlite3.Connection,
+    ticket_id: int,
+    before: _State,
+    change: TicketChange,
+    at: float,
+    assigned_detail: Mapping[str, Detail],
 ) -> None:
     """Write the fields that change and record them (after the change's cause, if any)."""
     events = field_events(before, change)
@@ -131,24 +143,35 @@ def _apply(
             args.append(at if value in (Status.RESOLVED, Status.CLOSED) else None)
     db.execute(f"UPDATE tickets SET {', '.join(sets)} WHERE id = ?", [*args, ticket_id])  # noqa: S608  # our column names; values bound
     for kind, detail in events:
-        record(db, ticket_id, kind, change.actor, at, detail)
+        extra = assigned_detail if kind is EventKind.ASSIGNED else {}
+        record(db, ticket_id, kind, change.actor, at, {**detail, **extra})
 
 
 NEXT_WAITING = (
-    f"SELECT id, status FROM tickets WHERE queue = ? AND {WAITING} "  # noqa: S608  # our SQL
-    "ORDER BY priority_rank DESC, created_at, id LIMIT 1"
+    f"SELECT t.id, t.status, t.channel FROM tickets t WHERE t.queue = ? AND {WAITING} "  # noqa: S608  # our SQL
+    "AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.ticket_id = t.id AND o.state = 'open') "
+    "AND (? IS NULL OR t.id = ?) "
+    "ORDER BY t.priority_rank DESC, t.created_at, t.id LIMIT 1"
 )
-"""The claim's pick, first in the tickets_waiting index (its WHERE is the index's)."""
+"""The claim's pick, first in the tickets_waiting index (its WHERE is the index's) that is
+on offer to nobody."""
 
 
-def claim_next(db: sqlite3.Connection, queue: str, assignee: str, now: datetime) -> Ticket | None:
-    row = db.execute(NEXT_WAITING, (queue,)).fetchone()
+def claim_next(
+    db: sqlite3.Connection, queue: str, assignee: str, now: datetime, ticket_id: int | None
+) -> Ticket | None:
+    row = db.execute(NEXT_WAITING, (queue, ticket_id, ticket_id)).fetchone()
     if row is None:
         return None
-    ticket_id, status = row
+    found, status, channel = row
+    capacity = db.execute("SELECT capacity FROM agents WHERE name = ?", (assignee,)).fetchone()
+    if capacity is not None:
+        if load(db, assignee).get(channel, 0) >= json.loads(capacity[0]).get(channel, 0):
+            return None
+        db.execute("UPDATE agents SET last_assigned_at = ? WHERE name = ?", (ts(now), assignee))
     opened = Status.OPEN if status == Status.NEW else None
     change = TicketChange(status=opened, assignee=assignee, actor=Actor.agent(assignee))
-    return update_ticket(db, ticket_id, change, now)
+    return update_ticket(db, found, change, now)
 
 
 def append_outbound(
@@ -187,7 +210,7 @@ def _replied(
     db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at, ticket_id))
     record(db, ticket_id, EventKind.REPLY_OUT, actor, at, {"message_id": message_id})
     if before.status is Status.NEW:
-        _apply(db, ticket_id, before, TicketChange(status=Status.OPEN, actor=actor), at)
+        _apply(db, ticket_id, before, TicketChange(status=Status.OPEN, actor=actor), at, {})
 
 
 def add_note(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta
 
 from core.model import (
     TICKET_KEY_PREFIX,
@@ -196,6 +197,13 @@ def _link_identities(
     )
 
 
+def _due(now: float, due: datetime | None, target: timedelta | None) -> float | None:
+    """The router's due time (business hours); a bare target counts from now."""
+    if due is not None:
+        return due.timestamp()
+    return None if target is None else now + target.total_seconds()
+
+
 def _create_ticket(  # one row from the parts of an ingest
     db: sqlite3.Connection,
     inbound: Inbound,
@@ -204,12 +212,8 @@ def _create_ticket(  # one row from the parts of an ingest
     facts: CustomerFacts,
     now: float,
 ) -> int:
-    first_due = (
-        None if decision.first_response is None else now + decision.first_response.total_seconds()
-    )
-    resolution_due = (
-        None if decision.resolution is None else now + decision.resolution.total_seconds()
-    )
+    first_due = _due(now, decision.first_response_due, decision.first_response)
+    resolution_due = _due(now, decision.resolution_due, decision.resolution)
     cursor = db.execute(
         "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
         "subject, tags, skills, route_rule, route_explanation, route_version, route_facts, "

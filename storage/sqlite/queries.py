@@ -16,11 +16,9 @@ from core.model import (
     Page,
     QueueStats,
     Replay,
-    Role,
     RulesVersion,
     Ticket,
     TicketFilter,
-    Token,
     cursor_id,
 )
 from storage.sqlite import search
@@ -28,14 +26,12 @@ from storage.sqlite.rows import (
     INBOUND_COLUMNS,
     MESSAGE_COLUMNS,
     TICKET_COLUMNS,
-    TOKEN_COLUMNS,
     WAITING,
     Row,
     dt,
     inbound_from_row,
     message_from_row,
     ticket_from_row,
-    token_from_row,
     ts,
 )
 
@@ -110,29 +106,6 @@ def queue_depth(db: sqlite3.Connection, queue: str) -> QueueStats:
 def _depth(row: Row) -> QueueStats:
     name, waiting, total, oldest = row
     return QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
-
-
-def add_token(db: sqlite3.Connection, name: str, role: Role, digest: str, now: datetime) -> Token:
-    cursor = db.execute(
-        "INSERT INTO tokens (name, role, digest, created_at) VALUES (?, ?, ?, ?)",
-        (name, role, digest, ts(now)),
-    )
-    return Token(int(cursor.lastrowid or 0), name, role, now)
-
-
-def find_token(db: sqlite3.Connection, digest: str) -> Token | None:
-    row = db.execute(
-        f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE digest = ? AND revoked_at IS NULL",  # noqa: S608  # our column constants; values bound
-        (digest,),
-    ).fetchone()
-    return None if row is None else token_from_row(row)
-
-
-def known_person(db: sqlite3.Connection, name: str) -> bool:
-    row = db.execute(
-        "SELECT 1 FROM tokens WHERE name = ? AND revoked_at IS NULL LIMIT 1", (name,)
-    ).fetchone()
-    return row is not None
 
 
 def save_rules(db: sqlite3.Connection, source: str, author: str, now: datetime) -> RulesVersion:

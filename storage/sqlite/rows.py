@@ -16,11 +16,9 @@ from core.model import (
     Inbound,
     Message,
     Priority,
-    Role,
     Route,
     Status,
     Ticket,
-    Token,
 )
 
 Row = tuple[Any, ...]
@@ -38,7 +36,6 @@ MESSAGE_COLUMNS = (
 INBOUND_COLUMNS = (
     "channel, external_id, sender, body, at, event, recipient, subject, attachments, meta"
 )
-TOKEN_COLUMNS = "id, name, role, created_at"  # noqa: S105  # column names, no secret
 LIVE = "(status = 'new' OR status = 'open' OR status = 'pending')"
 WAITING = f"{LIVE} AND assignee IS NULL"
 """Live work that nobody holds (core/workflow.py `waits`), as the partial indexes
@@ -161,11 +158,6 @@ def customer_from_row(row: Row, identity_keys: list[str]) -> Customer:
 def identity_from_key(key: str) -> Identity:
     kind, _, value = key.partition(":")
     return Identity(kind, value)
-
-
-def token_from_row(row: Row) -> Token:
-    id_, name, role, created = row
-    return Token(id_, name, Role(role), dt(created))
 
 
 def inbound_from_row(row: Row) -> Inbound:

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import search
+from storage.sqlite import deadlines, search
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -357,7 +357,71 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX do_not_call_removals_phone ON do_not_call_removals(phone, id);
     """,
-    # 12: a cheaper ingest. Any INSERT on a table with a trigger runs under a statement
+    # 12: agents (every name that held a token becomes one, with its tokens' roles), tokens
+    # that grant every role of their agent (role NULL), and offers. An agent's load is what
+    # they hold, read through tickets_held, plus their open offers; a ticket has at most one
+    # open offer, and a change that makes it stop waiting withdraws it (the trigger).
+    """
+    CREATE TABLE agents (
+        name             TEXT PRIMARY KEY,
+        roles            TEXT NOT NULL DEFAULT '[]',
+        skills           TEXT NOT NULL DEFAULT '[]',
+        capacity         TEXT NOT NULL DEFAULT '{}',   -- channel -> most tickets held
+        queues           TEXT NOT NULL DEFAULT '[]',   -- [] serves every queue
+        presence         TEXT NOT NULL DEFAULT 'offline',
+        seen_at          REAL,
+        online_since     REAL,
+        last_offered_at  REAL,
+        last_assigned_at REAL,
+        created_at       REAL NOT NULL,
+        updated_at       REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX agents_seen ON agents(seen_at) WHERE presence <> 'offline';
+    INSERT INTO agents (name, roles, created_at, updated_at)
+        SELECT name, json_group_array(DISTINCT role), min(created_at), max(created_at)
+        FROM tokens GROUP BY name;
+    CREATE TABLE tokens_new (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL REFERENCES agents(name),
+        role        TEXT,
+        digest      TEXT NOT NULL UNIQUE,
+        created_at  REAL NOT NULL,
+        revoked_at  REAL
+    );
+    INSERT INTO tokens_new SELECT id, name, role, digest, created_at, revoked_at FROM tokens;
+    DROP TABLE tokens;
+    ALTER TABLE tokens_new RENAME TO tokens;
+    CREATE INDEX tokens_name ON tokens(name) WHERE revoked_at IS NULL;
+    CREATE INDEX tickets_held ON tickets(assignee, channel)
+        WHERE assignee IS NOT NULL AND status IN ('new', 'open', 'pending');
+    CREATE TABLE offers (
+        id          INTEGER PRIMARY KEY,
+        ticket_id   INTEGER NOT NULL REFERENCES tickets(id),
+        agent       TEXT NOT NULL,
+        queue       TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        deadline    REAL NOT NULL,
+        answered_at REAL,
+        explanation TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE UNIQUE INDEX offers_open_ticket ON offers(ticket_id) WHERE state = 'open';
+    CREATE INDEX offers_open_agent ON offers(agent, channel) WHERE state = 'open';
+    CREATE INDEX offers_open_deadline ON offers(deadline) WHERE state = 'open';
+    CREATE INDEX offers_declined ON offers(ticket_id, agent)
+        WHERE state IN ('rejected', 'expired');
+    CREATE TRIGGER tickets_offer_withdrawn AFTER UPDATE OF status, queue, assignee ON tickets
+        WHEN NEW.assignee IS NOT NULL OR NEW.status NOT IN ('new', 'open', 'pending')
+            OR NEW.queue IS NOT OLD.queue
+    BEGIN
+        UPDATE offers SET state = 'withdrawn', answered_at = NEW.updated_at
+            WHERE ticket_id = NEW.id AND state = 'open';
+    END;
+    """,
+    # 13: SLA deadlines, claimed by the SLA watcher (storage/sqlite/deadlines.py).
+    deadlines.MIGRATION,
+    # 14: a cheaper ingest. Any INSERT on a table with a trigger runs under a statement
     # journal, and opening one makes FTS5 write its pending words out as a segment of their
     # own: the depth trigger on tickets cost every new ticket a flush of the contact before
     # it. The ingest (the only writer of new tickets) counts them itself now

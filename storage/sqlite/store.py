@@ -20,13 +20,14 @@ import asyncio
 import functools
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
+from core.deadlines import Deadline
 from core.errors import ConfigError, StorageUnavailable
 from core.model import (
     Customer,
@@ -37,19 +38,18 @@ from core.model import (
     Page,
     QueueStats,
     Replay,
-    Role,
     Router,
     RulesVersion,
     ThreadPolicy,
     Ticket,
     TicketChange,
     TicketFilter,
-    Token,
     Via,
 )
 from core.record import Actor, TicketEvent
 from storage.sqlite import changes as ch
 from storage.sqlite import customers, merges
+from storage.sqlite import deadlines as dl
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
 from storage.sqlite import record as rec
@@ -57,6 +57,7 @@ from storage.sqlite.campaign_store import SqliteCampaigns
 from storage.sqlite.checkpoint import Checkpointer
 from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.options import SqliteOptions, connect, translate
+from storage.sqlite.people_store import SqlitePeople
 from storage.sqlite.schema import migrate
 
 T = TypeVar("T")
@@ -238,8 +239,9 @@ class _Readers:
             self._connections.clear()
 
 
-class SqliteStore(SqliteCampaigns):
-    """The Store protocol on one SQLite file (campaigns: campaign_store.py)."""
+class SqliteStore(SqliteCampaigns, SqlitePeople):
+    """The Store protocol on one SQLite file (campaigns: campaign_store.py; people and
+    offers: people_store.py)."""
 
     _writer: _Writer  # the mixin's Protocols name only what campaigns call
     _readers: _Readers
@@ -284,8 +286,10 @@ class SqliteStore(SqliteCampaigns):
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
         return await self._writer.write(ch.update_ticket, ticket_id, change, now)
 
-    async def claim_next(self, queue: str, assignee: str, now: datetime) -> Ticket | None:
-        return await self._writer.write(ch.claim_next, queue, assignee, now)
+    async def claim_next(
+        self, queue: str, assignee: str, now: datetime, ticket_id: int | None = None
+    ) -> Ticket | None:
+        return await self._writer.write(ch.claim_next, queue, assignee, now, ticket_id)
 
     async def append_outbound(
         self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
@@ -300,9 +304,6 @@ class SqliteStore(SqliteCampaigns):
 
     async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
         return await self._readers.read(rec.events_after, seq, limit)
-
-    async def known_person(self, name: str) -> bool:
-        return await self._readers.read(q.known_person, name)
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         return await self._writer.write(out.record_delivery, message_id, delivery)
@@ -320,6 +321,18 @@ class SqliteStore(SqliteCampaigns):
 
     async def sms_opted_out(self, identity_key: str) -> bool:
         return await self._readers.read(out.sms_opted_out, identity_key)
+
+    async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
+        await self._writer.write(dl.set_deadlines, ticket_id, deadlines)
+
+    async def claim_deadlines(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[Deadline]:
+        until = (now + lease).timestamp()
+        return await self._writer.write(dl.claim_deadlines, now.timestamp(), until, limit)
+
+    async def finish_deadline(self, deadline: Deadline) -> None:
+        await self._writer.write(dl.finish_deadline, deadline)
 
     async def get_checkpoint(self, name: str) -> str | None:
         return await self._readers.read(out.get_checkpoint, name)
@@ -368,9 +381,3 @@ class SqliteStore(SqliteCampaigns):
 
     async def replay(self, limit: int = 500, cursor: str | None = None) -> Page[Replay]:
         return await self._readers.read(q.replay, limit, cursor)
-
-    async def add_token(self, name: str, role: Role, digest: str, now: datetime) -> Token:
-        return await self._writer.write(q.add_token, name, role, digest, now)
-
-    async def find_token(self, digest: str) -> Token | None:
-        return await self._readers.read(q.find_token, digest)

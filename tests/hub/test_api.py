@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -233,3 +235,36 @@ async def test_readyz_is_503_when_storage_is_gone(hub: Hub) -> None:
         assert response.status == 503
         assert response.headers["Retry-After"]
     await hub.store.open()  # the fixture closes it again
+
+
+async def test_every_route_of_the_api_is_in_the_openapi_document(hub: Hub) -> None:
+    _, document = await get(hub, "/api/openapi.json", {})
+    api = next(r for r in hub.app.router.resources() if r.canonical.startswith("/api"))
+    routes = {
+        (_shape(path), route.method.lower())
+        for route in api._app.router.routes()  # type: ignore[attr-defined]  # the sub-app's
+        if route.method != "HEAD" and route.resource is not None
+        for path in _expand(route.resource.canonical, route.resource.get_info())
+    }
+    documented = {
+        (_shape(path), method)
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    assert routes - documented == set()
+
+
+def _expand(path: str, info: Mapping[str, Any]) -> list[str]:
+    """A route whose parameter is a choice (`{action:start|pause|stop}`) as each choice."""
+    pattern = info.get("pattern")
+    choice = re.search(r"\(\?P<(\w+)>([a-z|]+)\)", pattern.pattern) if pattern else None
+    if choice is None:
+        return [path]
+    name, words = choice.groups()
+    return [path.replace(f"{{{name}}}", word) for word in words.split("|")]
+
+
+def _shape(path: str) -> str:
+    """A path with its parameters unnamed ({key} and {id} are one route)."""
+    return re.sub(r"\{[^}]*\}", "{}", path)

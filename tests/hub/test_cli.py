@@ -10,12 +10,15 @@ import aiohttp
 from tests.hub.serving import cli, environment, start_serve, write_config
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         cli(*args),
         capture_output=True,
         text=True,
         env=env or environment(),
+        cwd=cwd,
         timeout=60,
         check=False,
     )

@@ -12,6 +12,7 @@ from core.errors import StorageUnavailable
 from core.model import Inbound, IngestResult, Outcome, ThreadPolicy
 from hub.app import build_app
 from hub.campaigns.desk import CallbackEnrolment
+from hub.desk.offers import OfferKick
 from hub.ingest import AfterCommit, Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import Rules, RulesRouter
@@ -121,9 +122,9 @@ def test_the_hub_runs_the_steps_of_its_channels_in_the_documented_order(
     )
     steps = build_app(settings)[INGEST].after_commit
     assert [type(step) for step in steps] == [
-        CallbackEnrolment, Rerouting, ConsentRecording, BounceRecording, Acknowledger,
+        CallbackEnrolment, Rerouting, ConsentRecording, BounceRecording, Acknowledger, OfferKick,
     ]  # fmt: skip
     plain = build_app(make_settings())[INGEST].after_commit
-    assert [type(step) for step in plain] == [CallbackEnrolment]
+    assert [type(step) for step in plain] == [CallbackEnrolment, OfferKick]
     forms = build_app(make_settings(outbound={"smtp": {"port": 2525}}))[INGEST].after_commit
-    assert [type(step) for step in forms] == [CallbackEnrolment, Acknowledger]  # form's email
+    assert [type(step) for step in forms] == [CallbackEnrolment, Acknowledger, OfferKick]

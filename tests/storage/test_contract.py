@@ -306,7 +306,7 @@ async def test_tokens_are_found_by_digest_only(store: Store) -> None:
     token = await store.add_token("alice", Role.AGENT, "d" * 64, T0)
     found = await store.find_token("d" * 64)
     assert found is not None
-    assert (found.id, found.name, found.role) == (token.id, "alice", Role.AGENT)
+    assert (found.id, found.name, found.roles) == (token.id, "alice", frozenset({Role.AGENT}))
     assert await store.find_token("e" * 64) is None
 
 

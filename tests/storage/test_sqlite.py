@@ -24,6 +24,7 @@ from core.record import SYSTEM, EventKind
 from storage.base import open_store
 from storage.sqlite.changes import NEXT_WAITING
 from storage.sqlite.ingest import commit_inbound
+from storage.sqlite.offers import WAITING as OFFERS_WAITING
 from storage.sqlite.options import SqliteOptions
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
@@ -228,11 +229,22 @@ def test_queue_depths_are_read_without_scanning_the_tickets(tmp_path: Path) -> N
     db.close()
 
 
-def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sql", "args"),
+    [(NEXT_WAITING, ("billing", None, None)), (OFFERS_WAITING, ("billing", 10))],
+    ids=["claim", "offers"],
+)
+def test_claims_and_offers_walk_the_waiting_index(
+    tmp_path: Path, sql: str, args: tuple[object, ...]
+) -> None:
     db = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
     migrate(db)
-    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {NEXT_WAITING}", ("billing",))]
-    assert plan == ["SEARCH tickets USING INDEX tickets_waiting (queue=?)"], plan
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
+    assert plan == [
+        "SEARCH t USING INDEX tickets_waiting (queue=?)",
+        "CORRELATED SCALAR SUBQUERY 1",  # skipping a ticket on offer: one index probe
+        "SEARCH o USING INDEX offers_open_ticket (ticket_id=?)",
+    ], plan
     db.close()
 
 
@@ -260,7 +272,7 @@ def test_the_words_of_a_group_commit_reach_the_index_as_one_segment(tmp_path: Pa
 
 
 def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
-    """Undo migration 12: the waiting indexes and depth triggers as 10 made them."""
+    """Undo migration 14: the waiting indexes and depth triggers as 10 made them."""
     for trigger in ("update", "delete"):
         db.execute(f"DROP TRIGGER tickets_depth_{trigger}")
     db.execute("DROP INDEX tickets_waiting")
@@ -271,6 +283,19 @@ def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
     for statement in statements(record):
         if statement.startswith(kept):
             db.execute(statement)
+
+
+def undo_the_people_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 12: agents and offers (tokens keep their wider table)."""
+    db.execute("DROP TRIGGER tickets_offer_withdrawn")
+    db.execute("DROP TABLE offers")
+    db.execute("DROP INDEX tickets_held")
+    db.execute("DROP TABLE agents")
+
+
+def undo_the_deadlines_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 13: the SLA deadlines."""
+    db.execute("DROP TABLE sla_deadlines")
 
 
 def undo_the_dialer_migration(db: sqlite3.Connection) -> None:
@@ -314,7 +339,9 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_ingest_migration(db)  # 12 first, then 11, then 10, then what 7 and 9 added
+    undo_the_ingest_migration(db)  # 14 first, then 13, 12, 11, 10, then what 7 and 9 added
+    undo_the_deadlines_migration(db)
+    undo_the_people_migration(db)
     undo_the_dialer_migration(db)
     undo_the_record_migration(db)
     for name in ("tickets_assignee", "tickets_channel", "tickets_status"):

@@ -15,7 +15,7 @@ end
 local ACTIVE = {new = true, open = true, pending = true}
 local RANK = {low = 0, normal = 1, high = 2, urgent = 3}
 local STATE = {'status', 'queue', 'priority', 'assignee', 'customer', 'channel', 'created',
-               'updated'}
+               'updated', 'offer'}
 
 local function ticket_state(id)
   local values = redis.call('HMGET', k('t', id), unpack(STATE))
@@ -63,6 +63,55 @@ local function adjust_open(state, by)
   end
 end
 
+-- An agent's load: `load:<name>` channel -> what they hold (active, assigned) plus their
+-- open offers, moved by the script of every change that moves it.
+local function add_load(name, channel, by)
+  if redis.call('HINCRBY', k('load', name), channel, by) <= 0 then
+    redis.call('HDEL', k('load', name), channel)
+  end
+end
+
+local function held(state)
+  return state and ACTIVE[state.status] and state.assignee
+end
+
+local function hold(before, after)
+  local was, is = held(before), held(after)
+  if was and is and before.assignee == after.assignee and before.channel == after.channel then
+    return
+  end
+  if was then
+    add_load(before.assignee, before.channel, -1)
+  end
+  if is then
+    add_load(after.assignee, after.channel, 1)
+  end
+end
+
+-- An offer as the scripts reply it: {fields (flat), explanation JSON}. The explanation is a
+-- string beside the hash: a long value would turn the hash from Redis's compact encoding
+-- into a table three times its size.
+local function offer_reply(id)
+  return {redis.call('HGETALL', k('of', id)), redis.call('GET', k('of', id, 'why'))}
+end
+
+-- An open offer (hash `of:<id>`) ends: off its ticket, its agent's load and the open sets.
+-- `at` is a time string. Replies the offer (offer_reply).
+local function end_offer(id, state, at)
+  local offer = k('of', id)
+  local ticket, agent, channel = unpack(redis.call('HMGET', offer, 'ticket', 'agent', 'channel'))
+  redis.call('HSET', offer, 'state', state, 'answered', at)
+  redis.call('HDEL', k('t', ticket), 'offer')
+  redis.call('ZREM', k('offers'), id)
+  redis.call('ZREM', k('ag', agent, 'offers'), id)
+  redis.call('ZREM', k('deadlines'), id)
+  add_load(agent, channel, -1)
+  if state == 'rejected' or state == 'expired' then
+    redis.call('SADD', k('t', ticket, 'declined'), agent)
+  end
+  return offer_reply(id)
+end
+
 -- Move a ticket's index entries from one state to the next, touching only what changed
 -- (a customer's follow-up usually changes one score).
 local function reindex(id, before, after)
@@ -79,6 +128,7 @@ local function reindex(id, before, after)
       redis.call('ZADD', key, entry[1], entry[2])
     end
   end
+  hold(before, after)
   local was, is = before and ACTIVE[before.status], ACTIVE[after.status]
   if was and is and before.queue == after.queue and before.customer == after.customer then
     return
@@ -115,6 +165,11 @@ local function change_ticket(id, set, del, before)
     redis.call('HDEL', k('t', id), unpack(del))
   end
   reindex(id, before, after)
+  -- An offered ticket that stops waiting or leaves its queue: the offer ends, unanswered and
+  -- unrecorded (the change is on the record).
+  if before.offer and (not waiting(after) or after.queue ~= before.queue) then
+    end_offer(before.offer, 'withdrawn', after.updated)
+  end
 end
 
 -- A customer is found by the words of its name (core.customers.name_words, worked out by

@@ -1,0 +1,182 @@
+"""Offers across hubs: two real `contacthub serve` processes on one Redis (and on one SQLite
+file), fifty simulated
+agents accepting, rejecting and ignoring offers, and one hub SIGKILLed midway. Afterwards the
+record is replayed (core/holdings.py): no ticket was ever held by two agents, no agent ever
+held more than their capacity, and every active ticket is held or waits in its queue."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from core.holdings import replay
+from core.model import ACTIVE_STATUSES, Role, TicketFilter
+from core.people import AgentChange
+from storage.base import Store, open_store
+from tests.hub.test_scaleout import Cluster, shared_url
+from tests.support import form_body, form_headers
+
+AGENTS = 50
+CAPACITY = 2
+TICKETS = 240
+RULES = """
+queues:
+  support:
+    kind: inbound
+    tier: 1
+    assign: {policy: least_loaded, offer_timeout: 5s}
+default: {queue: support}
+"""
+
+
+@pytest.fixture
+async def store(shared_url: str) -> AsyncIterator[Store]:
+    opened = open_store(shared_url)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def seed_agents(store: Store) -> dict[str, str]:
+    """Fifty agents with a form capacity of two; name -> bearer secret."""
+    from hub.tokens import digest, new_secret
+
+    secrets = {}
+    now = datetime.now(UTC)
+    for n in range(AGENTS):
+        name = f"agent{n:02d}"
+        change = AgentChange(roles=frozenset({Role.AGENT}), capacity={"form": CAPACITY})
+        await store.put_agent(name, change, now)
+        secrets[name] = new_secret()
+        await store.add_token(name, None, digest(secrets[name]), now)
+    return secrets
+
+
+class Agent:
+    """A person at a desk: polls their offers, answers most, forgets some, comes back."""
+
+    def __init__(self, name: str, secret: str, hubs: list[str], rng: random.Random) -> None:
+        self.name = name
+        self.headers = {"Authorization": f"Bearer {secret}"}
+        self.hubs = hubs
+        self.rng = rng
+        self.holding: list[tuple[float, int]] = []  # (when to resolve, ticket id)
+
+    async def work(self, http: aiohttp.ClientSession, until: float) -> None:
+        loop = asyncio.get_running_loop()
+        await self.call(http, "POST", "/api/agents/me/presence", {"status": "online"})
+        seen: set[int] = set()
+        while loop.time() < until:
+            _status, page = await self.call(http, "GET", "/api/offers")
+            for offer in (page or {}).get("items", []):
+                if offer["id"] in seen:
+                    continue
+                seen.add(offer["id"])
+                await self.answer(http, offer)
+            now = loop.time()
+            for _, ticket_id in [h for h in self.holding if h[0] <= now]:
+                await self.call(http, "PATCH", f"/api/tickets/{ticket_id}", {"status": "resolved"})
+            self.holding = [h for h in self.holding if h[0] > now]
+            me = (await self.call(http, "GET", "/api/me"))[1] or {}
+            if me.get("presence") == "away":  # an offer timed out: back at the desk
+                await self.call(http, "POST", "/api/agents/me/presence", {"status": "online"})
+            await asyncio.sleep(self.rng.uniform(0.05, 0.2))
+
+    async def answer(self, http: aiohttp.ClientSession, offer: dict[str, Any]) -> None:
+        roll = self.rng.random()
+        if roll < 0.15:
+            return  # ignored: it times out
+        verb = "accept" if roll < 0.8 else "reject"
+        status, _ = await self.call(http, "POST", f"/api/offers/{offer['id']}/{verb}")
+        if verb == "accept" and status == 200:
+            done = asyncio.get_running_loop().time() + self.rng.uniform(0.2, 1.5)
+            self.holding.append((done, int(offer["ticket_id"])))
+
+    async def call(
+        self, http: aiohttp.ClientSession, method: str, path: str, body: object = None
+    ) -> tuple[int, Any]:
+        """Through whichever hub answers (one may be dead)."""
+        for base in self.rng.sample(self.hubs, len(self.hubs)):
+            try:
+                async with http.request(
+                    method, base + path, json=body, headers=self.headers
+                ) as response:
+                    text = await response.text()
+                    if response.status < 500:
+                        data = await response.json() if text else None
+                        return response.status, data
+            except aiohttp.ClientError:
+                continue
+        return 0, None
+
+
+async def submit_all(http: aiohttp.ClientSession, hubs: list[str], rng: random.Random) -> int:
+    acked = 0
+    for n in range(TICKETS):
+        body = form_body(f"s{n}", email=f"c{n}@example.com", message="help")
+        for base in rng.sample(hubs, len(hubs)):
+            try:
+                async with http.post(
+                    base + "/webhooks/form", data=body, headers=form_headers(body)
+                ) as response:
+                    if response.status in (200, 201):
+                        acked += 1
+                        break
+            except aiohttp.ClientError:
+                continue
+        await asyncio.sleep(0.02)
+    return acked
+
+
+@pytest.mark.timeout(120)
+async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
+    tmp_path: Path, shared_url: str, store: Store
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    secrets = await seed_agents(store)
+    extra = f'[routing]\nrules = "{rules}"\n[agents]\noffer_tick = 0.2\n'
+    cluster = Cluster(tmp_path, shared_url, extra)
+    await cluster.start(2)
+    hubs = [url.removesuffix("/webhooks/form") for url in cluster.webhooks]
+    rng = random.Random(13)
+    try:
+        async with aiohttp.ClientSession() as http:
+            until = asyncio.get_running_loop().time() + 14
+            desks = [
+                Agent(name, secret, hubs, random.Random(n)).work(http, until)
+                for n, (name, secret) in enumerate(secrets.items())
+            ]
+
+            async def kill_one() -> None:
+                await asyncio.sleep(5)
+                cluster.processes[0].send_signal(signal.SIGKILL)
+
+            _, acked, *_ = await asyncio.gather(kill_one(), submit_all(http, hubs, rng), *desks)
+    finally:
+        cluster.stop()
+
+    tickets = (await store.list_tickets(TicketFilter(), limit=1000)).items
+    assert len(tickets) == acked == TICKETS
+    events = [e for t in tickets for e in await store.ticket_events(t.id)]
+    found = replay(events, {t.id: t.channel for t in tickets})
+    assert found.double_assignments == []
+    assert found.over({name: {"form": CAPACITY} for name in secrets}) == []
+    assert sum(e.kind == "assigned" for e in events) > TICKETS // 2  # offers did flow
+    waiting = [t for t in tickets if t.status in ACTIVE_STATUSES and t.assignee is None]
+    assert (await store.queue_depth("support")).waiting == len(waiting)
+    for agent in await store.list_agents():
+        assert agent.load_on("form") <= CAPACITY, agent
+    offered = {o.ticket_id for o in await store.list_offers(None)}
+    assert offered <= {t.id for t in waiting}  # an open offer is of a waiting ticket
+
+
+__all__ = ["shared_url"]  # the fixture, imported to be used here

@@ -1,0 +1,101 @@
+"""`contacthub agent` and `contacthub token` as users run them: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import aiohttp
+
+from tests.hub.serving import start_serve, write_config
+from tests.hub.test_cli import run
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+async def test_agent_add_prints_a_token_of_every_role_the_agent_holds(tmp_path: Path) -> None:
+    config, port = write_config(tmp_path)
+    added = run(
+        "agent", "add", "ann", "--role", "agent", "--role", "outbound", "--skill", "billing",
+        "--capacity", "email=4,sms=2", "--queue", "general", "--config", str(config),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "agent, outbound" in added.stdout
+    assert "email=4" in added.stdout
+    secret = last_line(added.stdout)
+    process = await start_serve(config, port)
+    try:
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            headers = {"Authorization": f"Bearer {secret}"}
+            async with http.get("/api/me", headers=headers) as response:
+                me = await response.json()
+            assert (me["roles"], me["skills"], me["queues"]) == (
+                ["agent", "outbound"],
+                ["billing"],
+                ["general"],
+            )
+            assert (me["capacity"]["email"], me["capacity"]["sms"]) == (4, 2)
+            assert me["token"]["roles"] == ["agent", "outbound"]
+            async with http.get("/api/campaigns", headers=headers) as response:
+                assert response.status == 200  # one token, both roles
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+
+
+def test_tokens_are_listed_and_revoked_by_id_or_name(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)
+    for _ in range(2):
+        assert (
+            run("agent", "add", "ann", "--role", "agent", "--config", str(config)).returncode == 0
+        )
+    run("token", "create", "--role", "supervisor", "--name", "sue", "--config", str(config))
+    listed = run("token", "list", "--config", str(config))
+    lines = listed.stdout.strip().splitlines()
+    assert [line.split("\t")[1:3] for line in lines] == [
+        ["ann", "all roles"],
+        ["ann", "all roles"],
+        ["sue", "supervisor"],
+    ]
+    assert "ch_" not in listed.stdout  # never a secret
+    revoked = run("token", "revoke", lines[2].split("\t")[0], "--config", str(config))
+    assert revoked.returncode == 0, revoked.stderr
+    assert "revoked 1 token of" in revoked.stdout
+    both = run("token", "revoke", "ann", "--config", str(config))
+    assert "revoked 2 tokens of ann" in both.stdout
+    again = run("token", "revoke", "ann", "--config", str(config))
+    assert again.returncode == 1
+    assert "no live token 'ann'" in again.stderr
+    assert run("token", "list", "--config", str(config)).stdout.count("revoked") == 3
+
+
+def test_store_commands_need_only_the_storage_section(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)  # its form secret comes from FORM_SECRET
+    environ = {k: v for k, v in os.environ.items() if k != "FORM_SECRET"}
+    added = run("agent", "add", "ann", "--config", str(config), env=environ)
+    assert added.returncode == 0, added.stderr
+    listed = run("agent", "list", "--config", str(config), env=environ)
+    assert listed.stdout.startswith("ann\t")
+    assert "offline" in listed.stdout
+
+
+def test_without_config_the_default_store_is_named_or_a_config_here_refused(
+    tmp_path: Path,
+) -> None:
+    environ = {k: v for k, v in os.environ.items() if k != "CONTACTHUB_CONFIG"}
+    added = run("agent", "add", "ann", env=environ, cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert f"default store {tmp_path / 'contacthub.db'}" in added.stderr
+    (tmp_path / "contacthub.toml").write_text("[storage]\n", encoding="utf-8")
+    refused = run("token", "list", env=environ, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "pass --config contacthub.toml" in refused.stderr
+
+
+def test_a_bad_capacity_is_a_usage_error_naming_the_channels(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)
+    result = run("agent", "add", "ann", "--capacity", "fax=2", "--config", str(config))
+    assert result.returncode == 2
+    assert "email, sms, voice, slack, form, chat" in result.stderr
