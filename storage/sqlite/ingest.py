@@ -235,7 +235,7 @@ _COUNT_NEW_TICKET = (
     "INSERT INTO queue_depths (queue, waiting, open) VALUES (?, 1, 1) "
     "ON CONFLICT (queue) DO UPDATE SET waiting = waiting + 1, open = open + 1"
 )
-"""A new ticket (new, unassigned) waits in its queue: the counters schema migration 12 took
+"""A new ticket (new, unassigned) waits in its queue: the counters schema migration 14 took
 from the insert trigger, as a statement of its own (no statement journal, no FTS5 flush)."""
 
 
@@ -249,7 +249,7 @@ def _touch_ticket(db: sqlite3.Connection, ticket_id: int, now: float) -> tuple[s
     before = Status(status)
     after = after_customer_message(before)
     # An UPDATE that names no column of the depth trigger runs without a statement journal,
-    # which would make FTS5 flush the words held for the group commit (schema migration 12).
+    # which would make FTS5 flush the words held for the group commit (schema migration 14).
     if after is None or after == before:
         db.execute(
             "UPDATE tickets SET updated_at = max(updated_at, ?) WHERE id = ?", (now, ticket_id)

@@ -90,7 +90,7 @@ _DEPTHS = (
 )
 QUEUE_STATS = f"{_DEPTHS} WHERE d.open > 0 ORDER BY d.queue"
 QUEUE_DEPTH = f"{_DEPTHS} WHERE d.queue = ?"
-"""The counters (schema migrations 6, 10 and 12), and the oldest waiting ticket from its index
+"""The counters (schema migrations 6, 10 and 14), and the oldest waiting ticket from its index
 (whose WHERE the query repeats, so SQLite may use it)."""
 
 

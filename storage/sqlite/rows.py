@@ -39,7 +39,7 @@ INBOUND_COLUMNS = (
 LIVE = "(status = 'new' OR status = 'open' OR status = 'pending')"
 WAITING = f"{LIVE} AND assignee IS NULL"
 """Live work that nobody holds (core/workflow.py `waits`), as the partial indexes
-tickets_waiting and tickets_oldest_waiting say it (schema migration 12): a query finds them
+tickets_waiting and tickets_oldest_waiting say it (schema migration 14): a query finds them
 only if it repeats this text, and an OR of equalities, unlike an IN list, builds nothing."""
 
 
