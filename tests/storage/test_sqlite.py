@@ -26,6 +26,7 @@ from storage.sqlite.changes import NEXT_WAITING
 from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.offers import WAITING as OFFERS_WAITING
 from storage.sqlite.options import SqliteOptions
+from storage.sqlite.people import HELD
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
 from storage.sqlite.schema import MIGRATIONS, migrate, statements
@@ -268,6 +269,15 @@ def test_the_words_of_a_group_commit_reach_the_index_as_one_segment(tmp_path: Pa
     ):
         assert db.execute(segments).fetchone()[0] == 1, segments
     assert db.execute(QUEUE_DEPTH, ("general",)).fetchone()[1:3] == (3, 3)
+    db.close()
+
+
+def test_agents_loads_are_read_from_the_held_tickets_index_alone(tmp_path: Path) -> None:
+    """An offer round lists the agents after every contact: never a read of the waiting."""
+    db = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
+    migrate(db)
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {HELD}")]
+    assert plan == ["SEARCH tickets USING INDEX tickets_held (assignee>?)"], plan
     db.close()
 
 
