@@ -78,7 +78,8 @@ class Event(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """How a customer is reached on one channel: kind is email, phone or slack."""
+    """How a customer is reached on one channel: kind is email, phone, slack, chat (a web
+    chat visitor the website signed, by its user id) or visitor (an unsigned chat session)."""
 
     kind: str
     value: str

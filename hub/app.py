@@ -15,6 +15,8 @@ from channels.base import utcnow
 from channels.email.imap import ImapChannel, MailboxHealth
 from core.errors import StorageError
 from hub.api.app import build_api
+from hub.api.events import KEEP_PRESENCE_ALIVE
+from hub.api.people import presence_keeper
 from hub.campaigns.desk import announce_law
 from hub.desk.offers import Offerer
 from hub.desk.sla_watch import SlaWatcher
@@ -41,6 +43,7 @@ from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
 from hub.wiring.dialer import mount_dialer
 from hub.wiring.services import Services
+from hub.wiring.webchat import mount_webchat
 from storage.base import open_store
 
 
@@ -68,6 +71,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app[METRICS] = metrics
     app[INGEST] = ingest
     app[OFFERER] = offerer
+    app[KEEP_PRESENCE_ALIVE] = presence_keeper(store, clock)
     app.cleanup_ctx.append(_store_lifetime)
     app.cleanup_ctx.append(lambda _app: offerer.lifetime())
     interval = settings.routing.watch_interval.total_seconds()
@@ -77,6 +81,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)
+    mount_webchat(app, settings, services)
     app.add_routes(
         [
             web.get("/healthz", healthz),

@@ -148,6 +148,21 @@ class Store(Protocol):
         """Events of every ticket with a sequence number above `seq`, in order, up to `limit`.
         Sequence numbers increase by one across the hub, with no gap, in commit order."""
 
+    async def last_event_seq(self) -> int:
+        """The sequence number of the newest committed event (0 before the first)."""
+
+    async def event_seq_at(self, at: datetime) -> int:
+        """The sequence number of the last event stamped before `at` (0 when none), so that
+        `events_after` of it starts at the first event stamped at or after `at`: a time range
+        of the record read through its key, never a scan. Events are numbered in commit order
+        and stamped with the hub's clock, so times follow numbers; an event stamped out of
+        order (clocks of two hubs apart) may fall on the other side of a bound."""
+
+    async def wait_for_events(self, after: int, within: float) -> None:
+        """Return soon after an event numbered above `after` is committed (by any hub of the
+        store), at once when one already is, else after at most `within` seconds (a
+        backend may return earlier; the caller reads `events_after` to see)."""
+
     async def known_person(self, name: str) -> bool:
         """Whether `name` is an agent (a person who may hold tickets)."""
 
@@ -287,10 +302,11 @@ class Store(Protocol):
         """Every agent with their presence and load, by name."""
 
     async def set_presence(
-        self, name: str, presence: Presence, now: datetime
+        self, name: str, presence: Presence | None, now: datetime
     ) -> tuple[Agent, list[Offer]]:
-        """Set an agent's presence and note the heartbeat; an agent who leaves `online`
-        loses their open offers (withdrawn, recorded): they are returned. NotFound."""
+        """Set an agent's presence (None: keep it, a heartbeat) and note the heartbeat; an
+        agent who leaves `online` loses their open offers (withdrawn, recorded): they are
+        returned. NotFound."""
 
     async def lapse_presence(self, cutoff: datetime, now: datetime) -> list[Agent]:
         """Every agent not offline whose last heartbeat is older than `cutoff` goes offline

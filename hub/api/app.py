@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import campaigns, changes, customers, dialer, offers, people, rules, tickets
+from hub.api import (
+    campaigns,
+    changes,
+    chat,
+    customers,
+    dialer,
+    offers,
+    people,
+    reports,
+    rules,
+    tickets,
+)
 from hub.api.auth import auth_middleware
+from hub.api.events import add_event_routes
+from hub.api.feed import Feed
 from hub.api.openapi import OPENAPI
 from storage.base import Store
 
@@ -21,10 +34,13 @@ def build_api(store: Store) -> web.Application:
             *rules.ROUTES,
             *people.ROUTES,
             *offers.ROUTES,
+            *reports.ROUTES,
+            *chat.ROUTES,
         ]
     )
     campaigns.add_campaign_routes(api)
     dialer.add_dialer_routes(api)
+    add_event_routes(api, Feed(store))
     return api
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api import openapi_campaigns, openapi_changes, openapi_customers, openapi_people
+from hub.api import (
+    openapi_campaigns,
+    openapi_changes,
+    openapi_chat,
+    openapi_customers,
+    openapi_people,
+    openapi_reports,
+)
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _ERROR = {
@@ -179,6 +186,13 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
-for part in (openapi_customers, openapi_campaigns, openapi_changes, openapi_people):
+for part in (
+    openapi_customers,
+    openapi_campaigns,
+    openapi_changes,
+    openapi_people,
+    openapi_reports,
+    openapi_chat,
+):
     OPENAPI["paths"].update(part.PATHS)
     OPENAPI["components"]["schemas"].update(part.SCHEMAS)

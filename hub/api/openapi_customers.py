@@ -13,7 +13,10 @@ _ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _E
 _TAGS = {"type": "array", "items": {"type": "string"}}
 _IDENTITY = {
     "type": "object",
-    "properties": {"kind": {"enum": ["email", "phone", "slack"]}, "value": {"type": "string"}},
+    "properties": {
+        "kind": {"enum": ["email", "phone", "slack", "chat", "visitor"]},
+        "value": {"type": "string"},
+    },
 }
 
 

@@ -9,17 +9,21 @@ offerer is kicked.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from core.errors import Forbidden, InvalidRequest
+from core.errors import Forbidden, InvalidRequest, NotFound
 from core.model import Role, Token
 from core.people import CHANNELS, AgentChange, Presence
 from hub.api.auth import REQUEST_TOKEN, granted, require
 from hub.api.params import json_body, one_of
 from hub.api.views_people import agent_json, offer_json
 from hub.state import CLOCK, OFFERER, ROUTER, STORE
+from storage.base import Store
 
 _AGENT_FIELDS = frozenset({"roles", "skills", "capacity", "queues"})
 _GRANTED_BY_ADMIN = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -72,14 +76,25 @@ async def set_presence(request: web.Request) -> web.Response:
     if unknown:
         raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
     store = request.config_dict[STORE]
-    status = one_of(Presence, data.get("status"), "status")
-    if status is None:  # a heartbeat: the presence as it is, seen now
-        status = (await store.get_agent(name)).presence
+    status = one_of(Presence, data.get("status"), "status")  # None: a heartbeat
     agent, withdrawn = await store.set_presence(name, status, request.config_dict[CLOCK]())
     request.config_dict[OFFERER].kick()
     body = agent_json(agent)
     body["withdrawn_offers"] = [offer_json(o) for o in withdrawn]
     return web.json_response(body)
+
+
+def presence_keeper(
+    store: Store, clock: Callable[[], datetime]
+) -> Callable[[str], Awaitable[None]]:
+    """The event stream's heartbeat: its agent's presence stays as it is, seen now (so it
+    does not lapse while their stream is open)."""
+
+    async def keep(name: str) -> None:
+        with contextlib.suppress(NotFound):
+            await store.set_presence(name, None, clock())
+
+    return keep
 
 
 def _name(request: web.Request) -> str:

@@ -26,6 +26,7 @@ from channels.email.smtp import SmtpChannel
 from channels.webform import SIGNATURE_HEADER
 from core.model import Role
 from hub.app import build_app
+from hub.demo import chat as demo_chat
 from hub.demo import email as demo_email
 from hub.demo import slack as demo_slack
 from hub.demo import twilio as demo_twilio
@@ -92,6 +93,7 @@ def demo_settings(
     twilio_token: str,
     slack: dict[str, Any] | None = None,
     relay_port: int | None = None,
+    chat_secret: str | None = None,
 ) -> Settings:
     rules = workdir / "rules.yaml"
     rules.write_text(DEMO_RULES, encoding="utf-8")
@@ -104,6 +106,7 @@ def demo_settings(
             "webform": {"secret": form_secret},
             "twilio": demo_twilio.twilio_section(twilio_token),
             **({"slack": slack} if slack else {}),
+            **({"webchat": {"secret": chat_secret}} if chat_secret else {}),
         },
     }
     if relay_port is not None:
@@ -121,7 +124,8 @@ async def run_demo(console: Console) -> None:
         slack_api = demo_slack.emulator(bot_token)
         slack = demo_slack.slack_section(slack_secret, bot_token, await slack_api.start())
         relay = await stack.enter_async_context(demo_email.relay())
-        settings = demo_settings(Path(tmp), form_secret, twilio_token, slack, relay[1])
+        chat_secret = demo_chat.new_secret()
+        settings = demo_settings(Path(tmp), form_secret, twilio_token, slack, relay[1], chat_secret)
         app = build_app(settings)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -137,9 +141,12 @@ async def run_demo(console: Console) -> None:
             async with aiohttp.ClientSession(base) as http:
                 sent = [s async for s in _drive(http, form_secret, twilio_token, slack_secret)]
                 sent += [Sent(*answer) for answer in await demo_email.deliver(_smtp_port(app))]
+                visitor = await demo_chat.DemoVisitor.connect(http, chat_secret)
+                sent += [Sent(*answer) for answer in await visitor.visit()]
                 console.print(_sent_table(sent))
                 await _show_state(console, http, api_token)
                 await _reply_on_slack(console, http, api_token, sent)
+                await _reply_on_chat(console, http, api_token, visitor)
                 console.print(demo_slack.posted(slack_api))
                 console.print(relay[0].summary())
         finally:
@@ -175,6 +182,19 @@ async def _reply_on_slack(
     async with http.post(f"/api/tickets/{ticket_id}/reply", json=body, headers=auth) as response:
         message = await response.json()
     console.print(f"\nreply on ticket {ticket_id} ({response.status}): {message['delivery']}")
+
+
+async def _reply_on_chat(
+    console: Console, http: aiohttp.ClientSession, token: str, visitor: demo_chat.DemoVisitor
+) -> None:
+    """An agent answers the chat: the reply reaches the visitor's open socket."""
+    body = {"body": "Yes Ada, it arrives tomorrow."}
+    auth = {"Authorization": f"Bearer {token}"}
+    url = f"/api/tickets/{visitor.ticket_id}/reply"
+    async with http.post(url, json=body, headers=auth) as response:
+        message = await response.json()
+    console.print(f"reply on ticket {visitor.ticket_id} ({response.status}): {message['delivery']}")
+    console.print(await visitor.reply_shown())
 
 
 def _form_requests(secret: str) -> Iterator[tuple[str, bytes, str]]:

@@ -18,7 +18,6 @@ within a tick of its deadline; the same tick runs a round, for work another hub 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ import structlog
 from core.errors import Conflict, StorageError
 from core.model import Inbound, IngestResult, Outcome
 from core.people import Agent, NewOffer, Offer, Presence, WaitingTicket
+from hub.background import running
 from router.assign import Need, candidate, choose, compact
 from router.spec import AssignPolicy, QueueSpec
 from storage.base import Store
@@ -111,16 +111,10 @@ class Offerer:
             self.kick()
         return expired, lapsed
 
-    async def lifetime(self) -> AsyncIterator[None]:
-        """The two loops, for the app's lifetime (a cleanup_ctx)."""
-        tasks = [asyncio.create_task(self._offering()), asyncio.create_task(self._timing())]
+    def lifetime(self) -> AsyncIterator[None]:
+        """The two loops, for the app's lifetime (a cleanup_ctx body)."""
         self.kick()  # work that waited while no hub ran
-        yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return running(self._offering, self._timing)
 
     async def _offering(self) -> None:
         while True:

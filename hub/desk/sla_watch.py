@@ -26,6 +26,7 @@ import structlog
 from core.deadlines import BREACH, Deadline
 from core.errors import HubError
 from core.record import EventKind, TicketEvent
+from hub.background import running
 from hub.metrics import Metrics
 from hub.rules.routing import RulesRouter
 from router.sla import clocks, lookup_in, terms_for
@@ -126,12 +127,6 @@ def _routed_queue(record: list[TicketEvent]) -> str | None:
 
 
 @contextlib.asynccontextmanager
-async def watching(watcher: SlaWatcher, interval: float = INTERVAL) -> AsyncIterator[None]:
+def watching(watcher: SlaWatcher, interval: float = INTERVAL) -> AsyncIterator[None]:
     """The watcher for the app's lifetime (a `cleanup_ctx` body)."""
-    task = asyncio.create_task(watcher.run(interval), name="sla-watch")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return running(lambda: watcher.run(interval))

@@ -28,6 +28,7 @@ from hub.settings.campaigns import CampaignSettings
 from hub.settings.email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
 from hub.settings.fields import Duration, Section
 from hub.settings.slack import SlackSettings
+from hub.settings.webchat import WebchatSettings
 
 
 class ServerSettings(Section):
@@ -57,6 +58,7 @@ def _default_windows() -> dict[str, timedelta]:
         "form": timedelta(0),
         "email": timedelta(0),
         "slack": timedelta(0),  # Slack threads and DM conversations thread explicitly
+        "chat": timedelta(0),  # a visitor's conversation threads by its own key
     }
 
 
@@ -124,6 +126,7 @@ class ChannelsSettings(Section):
     slack: SlackSettings | None = None
     smtp: SmtpSettings | None = None
     imap: list[ImapSettings] = Field(default_factory=list)
+    webchat: WebchatSettings | None = None
 
 
 class AgentsSettings(Section):

@@ -132,9 +132,9 @@ class RedisPeople:
 
     @translated
     async def set_presence(
-        self, name: str, presence: Presence, now: datetime
+        self, name: str, presence: Presence | None, now: datetime
     ) -> tuple[Agent, list[Offer]]:
-        reply = await self._live.scripts.run("people", "presence", name, presence, ts(now))
+        reply = await self._live.scripts.run("people", "presence", name, presence or "", ts(now))
         if reply is None:
             raise NotFound("agent", name)
         agent, withdrawn = reply

@@ -111,6 +111,7 @@ from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
 from storage.redis.deadlines import RedisDeadlines
 from storage.redis.dialer import RedisDialer
+from storage.redis.events import RedisEvents
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.people import RedisPeople
@@ -155,12 +156,19 @@ class _Open:
 
 
 class RedisStore(
-    RedisCampaigns, RedisCustomers, RedisDeadlines, RedisDialer, RedisPeople, RedisTickets
+    RedisCampaigns,
+    RedisCustomers,
+    RedisDeadlines,
+    RedisDialer,
+    RedisEvents,
+    RedisPeople,
+    RedisTickets,
 ):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
     offers: storage/redis/people.py; changes of tickets and the record:
-    storage/redis/tickets.py)."""
+    storage/redis/tickets.py; following the record: storage/redis/events.py; SLA deadlines:
+    storage/redis/deadlines.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)

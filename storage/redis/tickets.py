@@ -11,6 +11,7 @@ reads them back.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -114,14 +115,23 @@ _LONG_NAMES = {"seq": "s", "kind": "k", "actor": "a", "at": "t", "detail": "d"}
 
 def event_from_json(ticket_id: int, text: str) -> TicketEvent:
     """An event as its ticket's list keeps it (the list names the ticket)."""
-    data = json.loads(text)
+    data = _decode(text)
     if "s" not in data:
         data = {_LONG_NAMES.get(name, name): value for name, value in data.items()}
     detail: dict[str, Detail] = {key: _detail(value) for key, value in data["d"].items()}
     return TicketEvent(
-        data["s"], ticket_id, EventKind(data["k"]), Actor.parse(data["a"]),
+        data["s"], ticket_id, _KINDS[data["k"]], _actor(data["a"]),
         dt(float(data["t"])), detail,
     )  # fmt: skip
+
+
+_KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
+_decode = json.JSONDecoder().decode
+
+
+@functools.lru_cache(maxsize=4096)
+def _actor(text: str) -> Actor:
+    return Actor.parse(text)  # few actors, many events: the frozen Actor is shared
 
 
 def _detail(value: Any) -> Detail:

@@ -98,11 +98,12 @@ def agent_from_row(row: Row, load: dict[str, int]) -> Agent:
 
 
 def set_presence(
-    db: sqlite3.Connection, name: str, presence: Presence, now: datetime
+    db: sqlite3.Connection, name: str, presence: Presence | None, now: datetime
 ) -> tuple[Agent, list[Offer]]:
     row = db.execute("SELECT presence FROM agents WHERE name = ?", (name,)).fetchone()
     if row is None:
         raise NotFound("agent", name)
+    presence = presence or Presence(row[0])  # None: a heartbeat
     coming_online = presence is Presence.ONLINE and row[0] != Presence.ONLINE
     db.execute(
         "UPDATE agents SET presence = ?, seen_at = ?, "

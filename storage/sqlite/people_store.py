@@ -47,7 +47,7 @@ class SqlitePeople:
         return await self._readers.read(p.known_person, name)
 
     async def set_presence(
-        self, name: str, presence: Presence, now: datetime
+        self, name: str, presence: Presence | None, now: datetime
     ) -> tuple[Agent, list[Offer]]:
         return await self._writer.write(p.set_presence, name, presence, now)
 

@@ -8,6 +8,7 @@ that rolls back gives its numbers back, so committed events are numbered without
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Mapping
@@ -69,16 +70,45 @@ def events_after(db: sqlite3.Connection, seq: int, limit: int) -> list[TicketEve
     return [event_from_row(row) for row in rows]
 
 
+def last_event_seq(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT coalesce(max(seq), 0) FROM ticket_events").fetchone()[0])
+
+
+def event_seq_at(db: sqlite3.Connection, at: float) -> int:
+    """The seq of the last event stamped before `at`: a binary search over the key (events are
+    numbered in commit order and stamped with the hub's clock, so times increase with seqs)."""
+    low, high = 1, last_event_seq(db) + 1
+    while low < high:  # the first seq stamped at or after `at` is in [low, high]
+        middle = (low + high) // 2
+        row = db.execute(
+            "SELECT at FROM ticket_events WHERE seq >= ? ORDER BY seq LIMIT 1", (middle,)
+        ).fetchone()
+        if row is not None and row[0] < at:
+            low = middle + 1
+        else:
+            high = middle
+    return low - 1
+
+
 def event_from_row(row: Row) -> TicketEvent:
     seq, ticket_id, kind, actor, at, detail = row
     return TicketEvent(
-        seq, ticket_id, EventKind(kind), Actor.parse(actor), dt(at), detail_from_json(detail)
+        seq, ticket_id, _KINDS[kind], _actor(actor), dt(at), detail_from_json(detail)
     )
+
+
+_KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
+_decode = json.JSONDecoder().decode
+
+
+@functools.lru_cache(maxsize=4096)
+def _actor(text: str) -> Actor:
+    return Actor.parse(text)  # few actors, many events: the frozen Actor is shared
 
 
 def detail_from_json(text: str) -> dict[str, Detail]:
     """A detail as JSON gives it back: lists (tags) as tuples."""
     return {
         key: tuple(value) if isinstance(value, list) else value
-        for key, value in json.loads(text).items()
+        for key, value in _decode(text).items()
     }

@@ -17,6 +17,7 @@ default 256) and ``max_size_mb`` (a cap; writes past it fail as StorageUnavailab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import sqlite3
 import threading
@@ -94,6 +95,8 @@ class _Writer:
         self._task: asyncio.Task[None] | None = None
         self._db: sqlite3.Connection | None = None
         self.alive = False
+        self.committed = asyncio.Event()
+        """Set, and replaced by a fresh one, after every commit: the live stream's wake-up."""
 
     async def start(self) -> None:
         try:
@@ -146,6 +149,8 @@ class _Writer:
             if batch:
                 await self._commit(db, batch)
                 _settle(batch)
+                self.committed, committed = asyncio.Event(), self.committed
+                committed.set()
 
     async def _commit(self, db: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
         """All jobs in one transaction. When one fails, the batch is rolled back and each job
@@ -304,6 +309,21 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
         return await self._readers.read(rec.events_after, seq, limit)
+
+    async def last_event_seq(self) -> int:
+        return await self._readers.read(rec.last_event_seq)
+
+    async def event_seq_at(self, at: datetime) -> int:
+        return await self._readers.read(rec.event_seq_at, at.timestamp())
+
+    async def wait_for_events(self, after: int, within: float) -> None:
+        # Every write of this process goes through the writer, which wakes us after each
+        # commit; another process writing the file is seen when `within` ends.
+        committed = self._writer.committed  # taken before the check: no commit slips between
+        if await self.last_event_seq() > after:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(committed.wait(), within)
 
     async def record_delivery(self, message_id: int, delivery: Delivery) -> Message:
         return await self._writer.write(out.record_delivery, message_id, delivery)

@@ -92,3 +92,5 @@ def test_demo_drives_contacts_and_prints_tickets_and_queues() -> None:
     ):
         assert expected in out
     assert "phone:+15552010042" in out  # one customer across the form's two identities
+    assert "chat:shop-user-1042" in out  # the signed chat visitor joined her customer
+    assert "chat reply pushed to the visitor's socket: 'Yes Ada, it arrives tomorrow.'" in out

@@ -126,6 +126,14 @@ async def test_presence_notes_the_heartbeat_and_lapses_once(store: Store) -> Non
     assert (bob.presence, bob.seen_at, bob.online_since) == (Presence.ONLINE, later(5), T0)
 
 
+async def test_a_heartbeat_keeps_the_presence_as_it_is(store: Store) -> None:
+    await online(store, "ann")
+    await store.set_presence("ann", Presence.AWAY, later(1))
+    agent, withdrawn = await store.set_presence("ann", None, later(2))
+    assert (agent.presence, agent.seen_at, withdrawn) == (Presence.AWAY, later(2), [])
+    assert await store.lapse_presence(later(1.5), later(3)) == []  # seen at 2: still away
+
+
 # Load
 
 

@@ -100,11 +100,15 @@ if op == 'put' then
   return agent_reply(name)
 
 elseif op == 'presence' then
+  -- ARGV: name, presence ("": a heartbeat, the presence as it is), now.
   local name, presence, now = ARGV[2], ARGV[3], ARGV[4]
   local key = k('ag', name)
   local was = redis.call('HGET', key, 'presence')
   if not was then
     return false
+  end
+  if presence == '' then
+    presence = was
   end
   redis.call('HSET', key, 'presence', presence, 'seen', now)
   if presence == 'online' and was ~= 'online' then

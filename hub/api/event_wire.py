@@ -1,0 +1,57 @@
+"""The event stream's wire format: names of the record's kinds, and frames made once per
+event by the hub's feed (hub/api/feed.py) for every stream that passes it on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from core.model import QueueStats
+from core.record import EventKind, TicketEvent
+from hub.api.views import event_json, iso
+
+EVENT_NAMES: dict[EventKind, str] = {
+    EventKind.CREATED: "ticket.created",
+    EventKind.MESSAGE_IN: "message.created",
+    EventKind.REPLY_OUT: "message.created",
+    EventKind.ACKNOWLEDGED: "message.created",
+    EventKind.MESSAGE_EDITED: "message.updated",
+    EventKind.MESSAGE_DELETED: "message.updated",
+    EventKind.DELIVERY: "message.updated",
+    EventKind.OFFERED: "offer.created",
+    EventKind.OFFER_TIMED_OUT: "offer.expired",
+    EventKind.OFFER_REJECTED: "offer.rejected",
+    EventKind.OFFER_WITHDRAWN: "offer.withdrawn",
+    EventKind.SLA_WARNING: "sla.warning",
+    EventKind.SLA_BREACH: "sla.breached",
+}
+"""The stream's name of each kind of event; every other kind (status, queue, assignment,
+notes, tags, transfers, merges ...) is `ticket.updated`. New kinds join here."""
+DEFAULT_NAME = "ticket.updated"
+
+
+def frame(name: str, data: Mapping[str, Any], seq: int | None = None) -> bytes:
+    """One server-sent event; without `seq`, no `id:` (the client's last id stays)."""
+    head = "" if seq is None else f"id: {seq}\n"
+    return f"{head}event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def change_frame(event: TicketEvent, queue: str | None, assignee: str | None) -> bytes:
+    """The event as `GET /api/tickets/{id}/events` shows it, with its ticket and where the
+    ticket is after it."""
+    data = {**event_json(event), "ticket_id": event.ticket_id, "queue": queue, "assignee": assignee}
+    return frame(EVENT_NAMES.get(event.kind, DEFAULT_NAME), data, event.seq)
+
+
+def depth_json(stats: QueueStats, now: datetime) -> dict[str, Any]:
+    oldest = stats.oldest_waiting_at
+    wait = None if oldest is None else max(0.0, round((now - oldest).total_seconds(), 3))
+    return {
+        "queue": stats.name,
+        "waiting": stats.waiting,
+        "open": stats.open,
+        "oldest_waiting_at": iso(oldest),
+        "longest_wait_seconds": wait,
+    }

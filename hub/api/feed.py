@@ -1,0 +1,246 @@
+"""The hub's one reader of the record, fanning each committed event out to the event streams.
+
+One task per hub follows the store (`Store.wait_for_events`: SQLite's writer wakes it after a
+commit, Redis's XREAD BLOCK when any hub commits), reads what was committed, notes where each
+ticket now is (its queue and assignee, for the streams' filters) and hands the batch to every
+subscriber's inbox, then the depths of the queues the batch moved. A subscriber whose inbox is
+full loses the batch: it sees the gap in the sequence and reads the missed events from the
+store itself, so a slow client never slows the others and never misses an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from core.errors import HubError, NotFound
+from core.model import QueueStats
+from core.record import EventKind, TicketEvent
+from hub.api.event_wire import change_frame
+from storage.base import Store
+
+log = structlog.get_logger("contacthub.events")
+
+PAGE = 500
+"""Events read from the store at a time."""
+IDLE_WAIT = 1.0
+"""Seconds the feed waits for a wake-up before it reads anyway: another process writing one
+SQLite file does not wake this one."""
+INBOX_SIZE = 256
+"""Batches a subscriber may have waiting before it loses one (and reads it back itself)."""
+PLACES = 50_000
+"""Tickets whose queue and assignee the feed remembers."""
+MOVES_DEPTH = frozenset(
+    {EventKind.CREATED, EventKind.STATUS, EventKind.QUEUE, EventKind.ASSIGNED, EventKind.UNASSIGNED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A committed event, where its ticket is after it, and its frame on the wire (made once
+    for every stream)."""
+
+    event: TicketEvent
+    queue: str | None
+    assignee: str | None
+    frame: bytes
+
+
+def change(event: TicketEvent, place: tuple[str | None, str | None]) -> Change:
+    return Change(event, *place, change_frame(event, *place))
+
+
+@dataclass(frozen=True, slots=True)
+class Depths:
+    """The depth counters of the queues a batch moved (no sequence number: a snapshot)."""
+
+    queues: tuple[QueueStats, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Changes committed one after another (consecutive numbers), and their frames joined:
+    a stream that passes all of them sends `frames` as they are."""
+
+    changes: tuple[Change, ...]
+    frames: bytes
+
+    @classmethod
+    def of(cls, changes: Sequence[Change]) -> Batch:
+        return cls(tuple(changes), b"".join(change.frame for change in changes))
+
+
+Item = Batch | Depths
+
+
+class Places:
+    """Where tickets are (queue, assignee), followed from the events and read from the store
+    for a ticket not seen since the hub started."""
+
+    def __init__(self, store: Store, size: int = PLACES) -> None:
+        self._store = store
+        self._size = size
+        self._known: OrderedDict[int, tuple[str | None, str | None]] = OrderedDict()
+
+    async def follow(self, event: TicketEvent) -> Change:
+        """The live feed's step: the ticket's place after the event, remembered."""
+        place = moved(event, await self._place(event.ticket_id, event))
+        self._remember(event.ticket_id, place)
+        return change(event, place)
+
+    async def replayed(self, event: TicketEvent) -> Change:
+        """An older event read back for one client: placed from the event itself when it
+        says, else where the ticket is now (the remembered places stay the live ones)."""
+        return change(event, moved(event, await self._place(event.ticket_id, event)))
+
+    async def _place(self, ticket_id: int, event: TicketEvent) -> tuple[str | None, str | None]:
+        known = self._known.get(ticket_id)
+        if known is not None or event.kind is EventKind.CREATED:
+            return known or (None, None)
+        try:
+            ticket = await self._store.get_ticket(ticket_id)
+        except NotFound:
+            return (None, None)
+        place = (ticket.queue, ticket.assignee)
+        self._remember(ticket_id, place)  # a replay of an old ticket reads it once
+        return place
+
+    def _remember(self, ticket_id: int, place: tuple[str | None, str | None]) -> None:
+        self._known[ticket_id] = place
+        self._known.move_to_end(ticket_id)
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
+
+
+def moved(
+    event: TicketEvent, place: tuple[str | None, str | None]
+) -> tuple[str | None, str | None]:
+    """A ticket's (queue, assignee) after `event`, from where it was."""
+    queue, assignee = place
+    detail = event.detail
+    if event.kind is EventKind.CREATED:
+        return (_text(detail.get("queue")), None)
+    if event.kind is EventKind.QUEUE:
+        return (_text(detail.get("to")), assignee)
+    if event.kind in (EventKind.ASSIGNED, EventKind.UNASSIGNED):
+        return (queue, _text(detail.get("to")))
+    return place
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class Subscription:
+    """One stream's inbox of batches from the feed."""
+
+    def __init__(self, size: int = INBOX_SIZE) -> None:
+        self.inbox: asyncio.Queue[Item | None] = asyncio.Queue(size)
+        self.lost = 0
+
+    def offer(self, batch: Item | None) -> None:
+        try:
+            self.inbox.put_nowait(batch)
+        except asyncio.QueueFull:
+            self.lost += 1  # the client reads the gap back from the store
+
+
+class Feed:
+    """The hub's reader of the record, started by the first subscriber."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.places = Places(store)
+        self._subscribers: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self.closed = False
+
+    @contextlib.contextmanager
+    def subscribe(self, size: int = INBOX_SIZE) -> Iterator[Subscription]:
+        """An inbox of `size` batches that receives every batch committed from now on, while
+        the block runs."""
+        subscription = Subscription(size)
+        self._subscribers.add(subscription)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="event-feed")
+        try:
+            yield subscription
+        finally:
+            self._subscribers.discard(subscription)
+
+    async def close(self) -> None:
+        """Stop reading and tell every stream to end (the app is shutting down)."""
+        self.closed = True
+        for subscription in list(self._subscribers):
+            subscription.offer(None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        last = await self._start()
+        while True:
+            try:
+                last = await self._step(last)
+            except HubError as exc:  # storage away: the streams wait, then it goes on
+                log.warning("event_feed_failed", error=str(exc))
+                await asyncio.sleep(IDLE_WAIT)
+
+    async def _start(self) -> int:
+        while True:
+            try:
+                return await self.store.last_event_seq()
+            except HubError as exc:
+                log.warning("event_feed_failed", error=str(exc))
+                await asyncio.sleep(IDLE_WAIT)
+
+    async def _step(self, last: int) -> int:
+        events = await self.store.events_after(last, PAGE)
+        if not events:
+            await self.store.wait_for_events(last, IDLE_WAIT)
+            return last
+        changes = [await self.places.follow(event) for event in events]
+        self._publish(Batch.of(changes))
+        depths = await self._depths(changes)
+        if depths.queues:
+            self._publish(depths)
+        return events[-1].seq
+
+    def _publish(self, batch: Item) -> None:
+        for subscription in list(self._subscribers):
+            subscription.offer(batch)
+
+    async def _depths(self, changes: Sequence[Change]) -> Depths:
+        names: dict[str, None] = {}
+        for change in changes:
+            if change.event.kind in MOVES_DEPTH:
+                names.update(dict.fromkeys(queues_of(change)))
+        return Depths(tuple([await self.store.queue_depth(name) for name in names]))
+
+    async def replay(self, after: int, before: int | None = None) -> AsyncIterator[Change]:
+        """The events numbered above `after` (and below `before`), read from the store."""
+        while before is None or after < before - 1:
+            events = await self.store.events_after(after, PAGE)
+            for event in events:
+                if before is not None and event.seq >= before:
+                    return
+                yield await self.places.replayed(event)
+            if not events:
+                return
+            after = events[-1].seq
+
+
+def queues_of(change: Change) -> list[str]:
+    """The queues an event concerns: its ticket's, and the one a move left."""
+    names = [change.queue] if change.queue else []
+    if change.event.kind is EventKind.QUEUE:
+        left = change.event.detail.get("from")
+        if isinstance(left, str) and left not in names:
+            names.append(left)
+    return names

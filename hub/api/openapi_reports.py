@@ -1,0 +1,156 @@
+"""The OpenAPI paths of the live events (hub/api/events.py) and the reports
+(hub/api/reports.py), merged into hub/api/openapi.py's document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.reports import Grouping, Key, Metric
+
+_ERROR = {
+    "description": "error",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "503": _ERROR}
+
+
+def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description,
+            "schema": {"type": "string", **schema}}  # fmt: skip
+
+
+def _answer(schema: str, csv: bool = True) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+    }
+    if csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    return {"200": {"description": "ok", "content": content}, **_ERRORS}
+
+
+_REPORT_PARAMETERS = [
+    _query("from", "window start, ISO date or time (without offset: in tz); default to - 7 days"),
+    _query("to", "window end (exclusive); default now"),
+    _query("tz", "IANA time zone of dates, buckets and answers; default UTC"),
+    _query("queue", "only tickets in this queue at the window's end"),
+    _query("channel", "only tickets whose first message came on this channel"),
+    _query("agent", "only tickets this agent held or answered"),
+    _query("seconds", "kind of seconds durations count", enum=["calendar"]),
+    _query("format", "json (default) or csv", enum=["json", "csv"]),
+]
+_SPREAD = {
+    "type": "object",
+    "properties": {k: {"type": ["number", "null"]} for k in ("count", "p50", "p90", "mean")},
+}
+_SHARE = {
+    "type": "object",
+    "properties": {k: {"type": ["number", "null"]} for k in ("of", "count", "percent")},
+}
+SCHEMAS: dict[str, Any] = {
+    "ReportSummary": {
+        "type": "object",
+        "properties": {
+            "created": {"type": "integer"},
+            "resolved": {"type": "integer"},
+            "backlog": {"type": "integer"},
+            "first_response": _SPREAD,
+            "resolution": _SPREAD,
+            "one_touch": _SHARE,
+            "repeat_contact": _SHARE,
+            "agents": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "agent": {"type": "string"},
+                        "handled": {"type": "integer"},
+                        "first_response": _SPREAD,
+                        "handle_time": _SPREAD,
+                    },
+                },
+            },
+        },
+    },
+    "ReportVolume": {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "bucket": {"type": "string", "format": "date-time"},
+                        "key": {"type": "string"},
+                        "count": {"type": "integer"},
+                    },
+                },
+            }
+        },
+    },
+    "ReportTickets": {
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer"},
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "ticket_id": {"type": "integer"},
+                        "value": {"type": ["number", "null"]},
+                    },
+                },
+            },
+            "next": {"type": "null"},
+        },
+    },
+}
+PATHS: dict[str, Any] = {
+    "/api/events": {
+        "get": {
+            "summary": "Every committed change as server-sent events (resumable by Last-Event-ID)",
+            "parameters": [
+                _query("queue", "only events of tickets in (or leaving) this queue"),
+                _query("assignee", "`me` (the token's agent) or an agent's name"),
+                _query("last_event_id", "resume after this sequence number (or the header)"),
+                {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "ticket.created, ticket.updated, message.created, "
+                    "message.updated, offer.*, sla.*, queue.depth, resync",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                **_ERRORS,
+            },
+        }
+    },
+    "/api/reports/summary": {
+        "get": {
+            "summary": "The figures of the tickets created in a window",
+            "parameters": _REPORT_PARAMETERS,
+            "responses": _answer("ReportSummary"),
+        }
+    },
+    "/api/reports/volume": {
+        "get": {
+            "summary": "Tickets created per hour, day or week and per channel, queue or agent",
+            "parameters": [
+                *_REPORT_PARAMETERS,
+                _query("group_by", "bucket size; default day", enum=list(Grouping)),
+                _query("by", "key of the rows; default channel", enum=list(Key)),
+            ],
+            "responses": _answer("ReportVolume"),
+        }
+    },
+    "/api/reports/tickets": {
+        "get": {
+            "summary": "The tickets behind a number, with its value in seconds",
+            "parameters": [
+                *_REPORT_PARAMETERS,
+                {**_query("metric", "the number", enum=list(Metric)), "required": True},
+            ],
+            "responses": _answer("ReportTickets"),
+        }
+    },
+}

@@ -1,0 +1,194 @@
+"""Reports for supervisors: `GET /api/reports/summary`, `/volume` and `/tickets`, JSON or CSV.
+
+The record is the one source: the events of the window are read through the store's time
+index (`Store.event_seq_at`, then `events_after` page by page) and folded into the cohort's
+facts (router/report_facts.py); the figures are pure functions of those (router/reports.py).
+Parameters: `from`, `to` (ISO dates or times; without an offset, in `tz`; default the last 7
+days), `tz` (an IANA zone, default UTC), `queue`, `channel`, `agent`, `seconds` (calendar;
+the kinds of seconds are `ELAPSED`'s keys) and `format` (json, csv).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Mapping
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+
+from core.errors import InvalidRequest
+from core.model import Role
+from hub.api.auth import require
+from hub.api.params import one_of, query_params
+from hub.api.report_views import Cell, csv_response, summary_json, summary_rows
+from hub.state import CLOCK, STORE
+from router.report_facts import Ledger, Window
+from router.reports import (
+    Elapsed,
+    Grouping,
+    Key,
+    Metric,
+    Report,
+    Scope,
+    behind,
+    calendar_seconds,
+    summarize,
+    volume,
+)
+from storage.base import Store
+
+PAGE = 2000
+"""Events read from the store at a time."""
+AT_ONCE = 2
+"""Reports a hub computes at the same time (the others wait their turn): a year's report
+folds every event of the year on the hub's one core."""
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+MAX_DAYS = 400
+DEFAULT_DAYS = 7
+COMMON = ("from", "to", "tz", "queue", "channel", "agent", "seconds", "format")
+ELAPSED: web.AppKey[Mapping[str, Elapsed]] = web.AppKey("report_elapsed")
+"""The kinds of seconds a report may count in, by name (the `seconds` parameter). Calendar
+seconds when unset; business seconds (each queue's calendar) join here."""
+
+
+async def read_report(store: Store, window: Window, elapsed: Elapsed) -> Report:
+    """The window's facts, read from the record through its time index (the next page is
+    read while this one is folded)."""
+    ledger = Ledger(window)
+    after = await store.event_seq_at(window.start)
+    events = await store.events_after(after, PAGE)
+    while events:
+        ahead = None
+        if len(events) == PAGE and events[-1].at < window.read_until:
+            ahead = asyncio.ensure_future(store.events_after(events[-1].seq, PAGE))
+        for event in events:
+            if event.at >= window.read_until:
+                break
+            ledger.add(event)
+        events = await ahead if ahead is not None else []
+    return _report(ledger, elapsed)
+
+
+def _report(ledger: Ledger, elapsed: Elapsed) -> Report:
+    return Report(ledger.facts(), ledger.contacts, ledger.window, elapsed)
+
+
+class ReportQuery:
+    """A report's parameters, read and refused (400) by name."""
+
+    def __init__(self, request: web.Request, extra: tuple[str, ...] = ()) -> None:
+        self.params = query_params(request, COMMON + extra)
+        self.zone = _zone(self.params.get("tz") or "UTC")
+        self.window = _window(self.params, self.zone, request.config_dict[CLOCK]())
+        self.scope = Scope(*(self.params.get(k) or None for k in ("queue", "channel", "agent")))
+        self.csv = _format(self.params.get("format"))
+        kinds = request.config_dict.get(ELAPSED, {"calendar": calendar_seconds})
+        self.seconds = self.params.get("seconds") or "calendar"
+        if self.seconds not in kinds:
+            raise InvalidRequest(f"seconds must be one of {', '.join(sorted(kinds))}")
+        self.elapsed = kinds[self.seconds]
+
+    async def report(self, request: web.Request) -> Report:
+        require(request, Role.SUPERVISOR)
+        turns = _turns.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(AT_ONCE))
+        async with turns:
+            report = await read_report(request.config_dict[STORE], self.window, self.elapsed)
+        return report.scoped(self.scope)
+
+    def head(self) -> dict[str, Any]:
+        """What every answer repeats of its question."""
+        return {
+            "from": self.window.start.astimezone(self.zone).isoformat(),
+            "to": self.window.end.astimezone(self.zone).isoformat(),
+            "tz": str(self.zone),
+            "seconds": self.seconds,
+            "queue": self.scope.queue,
+            "channel": self.scope.channel,
+            "agent": self.scope.agent,
+        }
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequest(f"tz: unknown time zone {name[:60]!r}") from None
+
+
+def _window(params: Mapping[str, str], zone: tzinfo, now: datetime) -> Window:
+    end = _moment(params.get("to"), "to", zone) or now
+    start = _moment(params.get("from"), "from", zone) or end - timedelta(days=DEFAULT_DAYS)
+    if start >= end:
+        raise InvalidRequest("from must be before to")
+    if end - start > timedelta(days=MAX_DAYS):
+        raise InvalidRequest(f"a report covers at most {MAX_DAYS} days")
+    return Window(start, end)
+
+
+def _moment(raw: str | None, name: str, zone: tzinfo) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be an ISO date or time, e.g. 2026-11-30") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _format(raw: str | None) -> bool:
+    if raw not in (None, "", "json", "csv"):
+        raise InvalidRequest("format must be json or csv")
+    return raw == "csv"
+
+
+async def get_summary(request: web.Request) -> web.StreamResponse:
+    """Created, resolved, backlog, first response and resolution, one-touch, repeat
+    contacts and the agents' figures of the tickets created in the window."""
+    query = ReportQuery(request)
+    summary = summarize(await query.report(request))
+    if query.csv:
+        return csv_response("summary", summary_rows(summary))
+    return web.json_response({**query.head(), **summary_json(summary)})
+
+
+async def get_volume(request: web.Request) -> web.StreamResponse:
+    """Tickets created per hour, day or week (in `tz`) and per channel, queue or agent."""
+    query = ReportQuery(request, ("group_by", "by"))
+    group_by = one_of(Grouping, query.params.get("group_by") or "day", "group_by") or Grouping.DAY
+    by = one_of(Key, query.params.get("by") or "channel", "by") or Key.CHANNEL
+    rows = volume(await query.report(request), group_by, by, query.zone)
+    items = [{"bucket": r.bucket.isoformat(), "key": r.key, "count": r.count} for r in rows]
+    if query.csv:
+        table: list[list[Cell]] = [[r.bucket.isoformat(), r.key, r.count] for r in rows]
+        return csv_response("volume", [["bucket", "key", "count"], *table])
+    return web.json_response({**query.head(), "group_by": group_by, "by": by, "items": items})
+
+
+async def get_tickets(request: web.Request) -> web.StreamResponse:
+    """The tickets behind a metric, with its value in seconds where it has one."""
+    query = ReportQuery(request, ("metric",))
+    metric = one_of(Metric, query.params.get("metric"), "metric")
+    if metric is None:
+        raise InvalidRequest(f"metric is required: one of {', '.join(Metric)}")
+    if metric is Metric.HANDLED and query.scope.agent is None:
+        raise InvalidRequest("metric handled needs an agent")
+    rows = behind(await query.report(request), metric, query.scope.agent)
+    if query.csv:
+        return csv_response(
+            "tickets", [["ticket_id", "value"], *[[ticket_id, value] for ticket_id, value in rows]]
+        )
+    items = [{"ticket_id": ticket_id, "value": value} for ticket_id, value in rows]
+    return web.json_response({**query.head(), "metric": metric, "count": len(items),
+                              "items": items, "next": None})  # fmt: skip
+
+
+ROUTES = [
+    web.get("/reports/summary", get_summary),
+    web.get("/reports/volume", get_volume),
+    web.get("/reports/tickets", get_tickets),
+]

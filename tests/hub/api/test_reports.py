@@ -1,0 +1,151 @@
+"""Reports over real HTTP on SQLite and Redis: the scripted fortnight's hand-computed figures,
+equal in the summary (JSON and CSV), the volume series and the drill-down; CSV cells that a
+spreadsheet would run are neutralised; bad parameters are refused with a reason."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from core.model import Role
+from tests.conftest import Hub
+from tests.hub.api.fortnight import BEHIND, END, FIGURES, START, write_fortnight
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+WINDOW = {"from": START.isoformat(), "to": END.isoformat()}
+
+
+async def get(hub: Hub, path: str, auth: dict[str, str], **params: str) -> tuple[int, Any]:
+    async with hub.http.get(path, params={**WINDOW, **params}, headers=auth) as response:
+        if response.content_type == "text/csv":
+            return response.status, list(csv.reader(io.StringIO(await response.text())))
+        return response.status, await response.json()
+
+
+@pytest.fixture
+async def boss(hub: Hub) -> dict[str, str]:
+    return await hub.token(Role.SUPERVISOR, "sue")
+
+
+async def test_the_fortnights_figures_are_the_hand_computed_ones(
+    hub: Hub, boss: dict[str, str]
+) -> None:
+    ids = await write_fortnight(hub.store)
+    status, summary = await get(hub, "/api/reports/summary", boss)
+    assert status == 200, summary
+    assert {k: summary[k] for k in FIGURES} == FIGURES
+    assert (summary["tz"], summary["seconds"]) == ("UTC", "calendar")
+    for metric, names in BEHIND.items():
+        status, listing = await get(hub, "/api/reports/tickets", boss, metric=metric)
+        assert status == 200, listing
+        assert [item["ticket_id"] for item in listing["items"]] == [ids[n] for n in names]
+        assert listing["count"] == len(names)
+    _, resolution = await get(hub, "/api/reports/tickets", boss, metric="resolved")
+    assert [item["value"] for item in resolution["items"]] == [7200.0, 18000.0, 28800.0]
+
+
+async def test_summary_volume_and_drill_down_agree(hub: Hub, boss: dict[str, str]) -> None:
+    await write_fortnight(hub.store)
+    _, summary = await get(hub, "/api/reports/summary", boss)
+    for by in ("channel", "queue"):
+        for group_by in ("hour", "day", "week"):
+            _, series = await get(hub, "/api/reports/volume", boss, by=by, group_by=group_by)
+            assert sum(row["count"] for row in series["items"]) == summary["created"]
+    _, agents = await get(hub, "/api/reports/volume", boss, by="agent")
+    for agent in summary["agents"]:
+        rows = [row for row in agents["items"] if row["key"] == agent["agent"]]
+        _, handled = await get(hub, "/api/reports/tickets", boss, metric="handled",
+                               agent=agent["agent"])  # fmt: skip
+        assert sum(row["count"] for row in rows) == agent["handled"] == handled["count"]
+    _, billing = await get(hub, "/api/reports/summary", boss, queue="billing")
+    _, listing = await get(hub, "/api/reports/tickets", boss, queue="billing", metric="created")
+    assert billing["created"] == listing["count"] == 2  # t1, t4 (t2 is in "=billing")
+
+
+async def test_daily_volume_by_channel_in_a_time_zone(hub: Hub, boss: dict[str, str]) -> None:
+    await write_fortnight(hub.store)
+    _, series = await get(hub, "/api/reports/volume", boss, by="channel", tz="Asia/Tokyo")
+    day = (START + timedelta(hours=9)).astimezone(ZoneInfo("Asia/Tokyo")).date()  # 18:00 there
+    assert [(row["bucket"][:10], row["key"], row["count"]) for row in series["items"]] == [
+        (str(day), "email", 1),  # t1
+        (str(day + timedelta(days=1)), "form", 1),  # t2: 05:00 UTC, 14:00 in Tokyo
+        (str(day + timedelta(days=1)), "sms", 1),  # t3
+        (str(day + timedelta(days=3)), "email", 1),  # t4
+        (str(day + timedelta(days=13)), "slack", 1),  # t6
+    ]
+    assert series["items"][0]["bucket"].endswith("T00:00:00+09:00")
+
+
+async def test_the_summary_as_csv_has_the_same_figures(hub: Hub, boss: dict[str, str]) -> None:
+    await write_fortnight(hub.store)
+    _, rows = await get(hub, "/api/reports/summary", boss, format="csv")
+    assert rows[0] == ["metric", "agent", "count", "of", "percent", "p50", "p90", "mean"]
+    table = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert table[("created", "")] == ["5"]
+    assert table[("first_response", "")] == ["3", "", "", "3600.0", "10800.0", "5400.0"]
+    assert table[("repeat_contact", "")] == ["1", "3", "33.33"]
+    assert table[("agent_handle_time", "ann")] == ["2", "", "", "6600.0", "21600.0", "14100.0"]
+
+
+async def test_csv_cells_that_would_run_as_formulas_are_neutralised(
+    hub: Hub, boss: dict[str, str]
+) -> None:
+    await write_fortnight(hub.store)
+    _, rows = await get(hub, "/api/reports/volume", boss, by="queue", format="csv")
+    assert [row[1] for row in rows if "billing" in row[1] and "=" in row[1]] == ["'=billing"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "reason"),
+    [
+        ("summary", {"tz": "Mars/Olympus"}, 400, "unknown time zone"),
+        ("summary", {"from": "yesterday"}, 400, "from must be an ISO date"),
+        ("summary", {"from": "2026-11-10", "to": "2026-11-01"}, 400, "from must be before to"),
+        ("summary", {"from": "2024-01-01", "to": "2026-01-01"}, 400, "at most 400 days"),
+        ("summary", {"format": "xlsx"}, 400, "format must be json or csv"),
+        ("summary", {"seconds": "business"}, 400, "seconds must be one of calendar"),
+        ("summary", {"colour": "red"}, 400, "unknown parameter 'colour'"),
+        ("volume", {"group_by": "month"}, 400, "group_by must be one of hour, day, week"),
+        ("volume", {"by": "customer"}, 400, "by must be one of channel, queue, agent"),
+        ("tickets", {}, 400, "metric is required"),
+        ("tickets", {"metric": "handled"}, 400, "handled needs an agent"),
+        ("tickets", {"metric": "happiness"}, 400, "metric must be one of"),
+    ],
+    ids=lambda v: str(v)[:24],
+)
+async def test_bad_parameters_are_refused_with_a_reason(
+    hub: Hub, boss: dict[str, str], path: str, params: dict[str, str], status: int, reason: str
+) -> None:
+    async with hub.http.get(f"/api/reports/{path}", params=params, headers=boss) as response:
+        assert response.status == status
+        assert reason in (await response.json())["error"]
+
+
+async def test_reports_are_for_supervisors(hub: Hub) -> None:
+    agent = await hub.token(Role.AGENT, "ann")
+    async with hub.http.get("/api/reports/summary", headers=agent) as response:
+        assert response.status == 403
+
+
+async def test_the_openapi_document_lists_events_and_reports(hub: Hub) -> None:
+    async with hub.http.get("/api/openapi.json") as response:
+        paths = (await response.json())["paths"]
+    reports = {"/api/reports/summary", "/api/reports/volume", "/api/reports/tickets"}
+    assert {"/api/events", *reports} <= set(paths)
+    metric = next(p for p in paths["/api/reports/tickets"]["get"]["parameters"]
+                  if p["name"] == "metric")  # fmt: skip
+    assert "repeat_contact" in metric["schema"]["enum"]
