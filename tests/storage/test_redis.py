@@ -339,3 +339,5 @@ async def test_events_written_with_the_long_field_names_read_back_alike(
     assert all(len(text) < len(old) for text, old in zip(stored, long, strict=True))
     assert await redis_store.ticket_events(made.ticket_id) == short
     assert await redis_store.events_after(0, 10) == short
+    assert await redis_store.event_seq_at(later(1)) == short[-1].seq  # the search by time
+    assert await redis_store.event_seq_at(short[0].at) == 0
