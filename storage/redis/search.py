@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from redis.asyncio import Redis, RedisCluster
 
 from core.errors import StorageUnavailable
-from core.model import Direction, TicketFilter
+from core.model import TicketFilter
 from core.search import words
 from storage.redis.scripts import Scripts
 
@@ -88,12 +88,35 @@ async def _index(
     return [ticket_id for ticket_id, reply in zip(ids, replies, strict=True) if reply == "changed"]
 
 
-def _reindex_args(route: str | None, messages: list[str]) -> tuple[str, str, str]:
+async def edit_words(
+    client: Redis | RedisCluster, key: Key, contact_key: str, body: str
+) -> tuple[str, str, str]:
+    """What an edit of the message `contact_key` to `body` does to its ticket's words, for
+    lua/edit.lua: the digest of the messages read, the words no text has after it, those it
+    brings (a ticket's words are those of its subject and messages)."""
+    seen = await client.hget(key("dedupe"), contact_key)
+    if seen is None:
+        return "", "[]", "[]"  # the script finds no message either
+    ticket_id, _, position = str(seen).split(":")
+    async with client.pipeline(transaction=True) as pipe:
+        pipe.get(key("t", ticket_id, "r"))
+        pipe.lrange(key("t", ticket_id, "m"), 0, -1)
+        route, messages = await pipe.execute()
+    digest, subject, texts = _texts_words(route, messages)
+    others = set(subject).union(*(found for i, found in enumerate(texts) if i != int(position)))
+    before, after = others.union(texts[int(position)]), others.union(words(body))
+    return digest, json.dumps(sorted(before - after)), json.dumps(sorted(after - before))
+
+
+def _texts_words(
+    route: str | None, messages: list[str]
+) -> tuple[str, tuple[str, ...], list[tuple[str, ...]]]:
+    """The digest of a ticket's messages as read, its subject's words, each message's."""
     digest = hashlib.sha1("\n".join(messages).encode(), usedforsecurity=False).hexdigest()
     subject = "" if route is None else str(json.loads(route).get("subject", ""))
-    texts = []
-    for text in messages:
-        data = json.loads(text)
-        inbound = data["direction"] == Direction.INBOUND
-        texts.append([data["id"], inbound, words(data["body"])])
-    return digest, words_json(subject), json.dumps(texts)
+    return digest, words(subject), [words(json.loads(text)["body"]) for text in messages]
+
+
+def _reindex_args(route: str | None, messages: list[str]) -> tuple[str, str, str]:
+    digest, subject, texts = _texts_words(route, messages)
+    return digest, json.dumps(subject), json.dumps(texts)

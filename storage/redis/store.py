@@ -31,8 +31,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:ix:ch:<c>|a:<name>|na  assignee, and the unassigned (listings); unfiltered
                                 listings walk the ids (dense, never deleted)
     {ch}:ix:w:<word>            zset: ids of the tickets with the word (searches)
-    {ch}:t:<id>:w, :mw          hashes: the ticket's words, counted over its texts; its
-                                inbound messages' words (lua/words.lua)
+    {ch}:t:<id>:w, :mw          hashes: a ticket's words, counted, as hubs before kept
+                                them; read by nothing now (lua/words.lua)
     {ch}:search                 hash: how far tickets of older versions were indexed
                                 (storage/redis/search.py)
     {ch}:w:<queue>:<rank>       zset: waiting tickets of a queue and priority (new, open or
@@ -127,12 +127,15 @@ from storage.redis.rows import (
     ts,
 )
 from storage.redis.scripts import Scripts
-from storage.redis.search import filter_json, index_old_tickets, words_json
+from storage.redis.search import edit_words, filter_json, index_old_tickets, words_json
 from storage.redis.tickets import RedisTickets
 from storage.sqlite.rows import dt
 
 LIST_SCAN_CAP = 5000
 """Tickets one listing call looks at before it answers (with a cursor to go on)."""
+EDIT_ROUNDS = 5
+"""Reads of a ticket whose messages keep changing before an edit gives up (a script that
+answered "changed" wrote nothing, so sending it again is safe)."""
 
 
 class _Open:
@@ -294,10 +297,16 @@ class RedisStore(
 
     @translated
     async def edit_message(self, key: str, body: str | None, at: datetime) -> Message | None:
-        mode = "delete" if body is None else "edit"
-        words = words_json(body or "")
-        reply = await self._live.scripts.run("edit", key, mode, body or "", ts(at), words)
-        return None if reply is None else message_from_json(int(reply[0]), reply[1])
+        live = self._live
+        for _ in range(EDIT_ROUNDS):
+            if body is None:
+                reply = await live.scripts.run("edit", key, "delete", "", ts(at))
+            else:
+                change = await edit_words(live.client, self.key, key, body)
+                reply = await live.scripts.run("edit", key, "edit", body, ts(at), *change)
+            if reply != "changed":
+                return None if reply is None else message_from_json(int(reply[0]), reply[1])
+        raise StorageUnavailable(f"the ticket of {key!r} kept changing while being edited")
 
     @translated
     async def set_sms_opt_out(self, identity_key: str, opted_out: bool, at: datetime) -> None:

@@ -109,13 +109,19 @@ def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:
         raise MoveRefused(ticket_id, current, str(change.status), allowed)
 
 
+_LONG_NAMES = {"seq": "s", "kind": "k", "actor": "a", "at": "t", "detail": "d"}
+"""An event's fields as hubs before lua/common.lua's one-letter names wrote them."""
+
+
 def event_from_json(ticket_id: int, text: str) -> TicketEvent:
     """An event as its ticket's list keeps it (the list names the ticket)."""
     data = _decode(text)
-    detail: dict[str, Detail] = {key: _detail(value) for key, value in data["detail"].items()}
+    if "s" not in data:
+        data = {_LONG_NAMES.get(name, name): value for name, value in data.items()}
+    detail: dict[str, Detail] = {key: _detail(value) for key, value in data["d"].items()}
     return TicketEvent(
-        data["seq"], ticket_id, _KINDS[data["kind"]], _actor(data["actor"]),
-        dt(float(data["at"])), detail,
+        data["s"], ticket_id, _KINDS[data["k"]], _actor(data["a"]),
+        dt(float(data["t"])), detail,
     )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from storage.sqlite import search
 from storage.sqlite.load import load
 from storage.sqlite.queries import get_ticket
 from storage.sqlite.record import record
-from storage.sqlite.rows import MESSAGE_COLUMNS, dt, message_from_row, ts
+from storage.sqlite.rows import MESSAGE_COLUMNS, WAITING, dt, message_from_row, ts
 
 Events = list[tuple[EventKind, dict[str, Detail]]]
 
@@ -148,8 +148,7 @@ def _apply(
 
 
 NEXT_WAITING = (
-    "SELECT t.id, t.status, t.channel FROM tickets t WHERE t.queue = ? "
-    "AND t.status IN ('new', 'open', 'pending') AND t.assignee IS NULL "
+    f"SELECT t.id, t.status, t.channel FROM tickets t WHERE t.queue = ? AND {WAITING} "  # noqa: S608  # our SQL
     "AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.ticket_id = t.id AND o.state = 'open') "
     "AND (? IS NULL OR t.id = ?) "
     "ORDER BY t.priority_rank DESC, t.created_at, t.id LIMIT 1"

@@ -18,6 +18,7 @@ from core.record import CLOCK, Actor, Detail, EventKind
 from storage.sqlite.changes import update_ticket
 from storage.sqlite.load import load
 from storage.sqlite.record import record
+from storage.sqlite.rows import WAITING as WAITS
 from storage.sqlite.rows import Row, dt, opt_dt, ts
 
 OFFER_COLUMNS = (
@@ -26,8 +27,8 @@ OFFER_COLUMNS = (
 NOT_OFFERED = "NOT EXISTS (SELECT 1 FROM offers o WHERE o.ticket_id = t.id AND o.state = 'open')"
 WAITING = (
     "SELECT t.id, t.queue, t.channel, t.priority_rank, t.created_at, t.skills FROM tickets t "  # noqa: S608  # our constant
-    "WHERE t.queue = ? AND t.status IN ('new', 'open', 'pending') AND t.assignee IS NULL "
-    f"AND {NOT_OFFERED} ORDER BY t.priority_rank DESC, t.created_at, t.id LIMIT ?"
+    f"WHERE t.queue = ? AND {WAITS} AND {NOT_OFFERED} "
+    "ORDER BY t.priority_rank DESC, t.created_at, t.id LIMIT ?"
 )
 """A queue's waiting tickets that nobody is offered, in the tickets_waiting index's order."""
 

@@ -56,12 +56,19 @@ def get_agent(db: sqlite3.Connection, name: str) -> Agent:
     return agent_from_row(row, load(db, name))
 
 
+HELD = (
+    "SELECT assignee, channel, count(*) FROM tickets INDEXED BY tickets_held "
+    "WHERE assignee IS NOT NULL AND status IN ('new', 'open', 'pending') "
+    "GROUP BY assignee, channel"
+)
+"""What every agent holds, from the held tickets' index alone. Left to itself the planner
+took the status index, reading every live ticket (all the waiting ones too) on each offer
+round, that is after every contact."""
+
+
 def list_agents(db: sqlite3.Connection) -> list[Agent]:
     loads: dict[str, dict[str, int]] = {}
-    held = db.execute(
-        "SELECT assignee, channel, count(*) FROM tickets WHERE assignee IS NOT NULL "
-        "AND status IN ('new', 'open', 'pending') GROUP BY assignee, channel"
-    )
+    held = db.execute(HELD)
     offered = db.execute(
         "SELECT agent, channel, count(*) FROM offers WHERE state = 'open' GROUP BY agent, channel"
     )

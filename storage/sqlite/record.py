@@ -31,9 +31,25 @@ def record(
     """Append one event to the ticket's record; returns its sequence number."""
     cursor = db.execute(
         "INSERT INTO ticket_events (ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
-        (ticket_id, kind, str(actor), at, json.dumps(dict(detail)) if detail else "{}"),
+        (ticket_id, kind, str(actor), at, _detail_json(detail)),
     )
     return int(cursor.lastrowid or 0)
+
+
+Event = tuple[EventKind, Actor, Mapping[str, Detail]]
+"""An event to append: its kind, actor and detail."""
+
+
+def record_all(db: sqlite3.Connection, ticket_id: int, at: float, events: list[Event]) -> None:
+    """Append events of one ticket and one moment in this order, in one statement."""
+    db.executemany(
+        "INSERT INTO ticket_events (ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
+        [(ticket_id, kind, str(actor), at, _detail_json(detail)) for kind, actor, detail in events],
+    )
+
+
+def _detail_json(detail: Mapping[str, Detail] | None) -> str:
+    return json.dumps(dict(detail)) if detail else "{}"
 
 
 def ticket_events(db: sqlite3.Connection, ticket_id: int) -> list[TicketEvent]:

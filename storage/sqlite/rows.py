@@ -36,6 +36,11 @@ MESSAGE_COLUMNS = (
 INBOUND_COLUMNS = (
     "channel, external_id, sender, body, at, event, recipient, subject, attachments, meta"
 )
+LIVE = "(status = 'new' OR status = 'open' OR status = 'pending')"
+WAITING = f"{LIVE} AND assignee IS NULL"
+"""Live work that nobody holds (core/workflow.py `waits`), as the partial indexes
+tickets_waiting and tickets_oldest_waiting say it (schema migration 14): a query finds them
+only if it repeats this text, and an OR of equalities, unlike an IN list, builds nothing."""
 
 
 def ts(moment: datetime) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -336,3 +337,25 @@ async def test_after_a_restart_one_call_fails_and_the_pool_is_fresh_again(tmp_pa
     finally:
         await store.close()
         server.stop()
+
+
+async def test_events_written_with_the_long_field_names_read_back_alike(
+    redis_server: RedisServer, redis_store: RedisStore
+) -> None:
+    """A hub before the one-letter event fields wrote them out; its records read the same."""
+    made = await redis_store.commit_inbound(inbound("m1"), RecordingRouter("q"), NO_WINDOW)
+    short = await redis_store.ticket_events(made.ticket_id)
+    with redis_server.client() as client:
+        stored = client.lrange(f"{{ch}}:t:{made.ticket_id}:ev", 0, -1)
+        names = {"s": "seq", "k": "kind", "a": "actor", "t": "at", "d": "detail"}
+        long = [
+            json.dumps({names[name]: value for name, value in json.loads(text).items()})
+            for text in stored
+        ]
+        client.delete(f"{{ch}}:t:{made.ticket_id}:ev")
+        client.rpush(f"{{ch}}:t:{made.ticket_id}:ev", *long)
+    assert all(len(text) < len(old) for text, old in zip(stored, long, strict=True))
+    assert await redis_store.ticket_events(made.ticket_id) == short
+    assert await redis_store.events_after(0, 10) == short
+    assert await redis_store.event_seq_at(later(1)) == short[-1].seq  # the search by time
+    assert await redis_store.event_seq_at(short[0].at) == 0

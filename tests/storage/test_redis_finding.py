@@ -157,3 +157,27 @@ async def test_indexing_a_ticket_refuses_when_it_changed_since_it_was_read(
         assert reply == "changed"
     page = await redis_store.list_tickets(TicketFilter(text="hello"))
     assert [t.id for t in page.items] == [made.ticket_id]  # the words are still there
+
+
+async def test_an_edit_read_before_a_new_message_changes_nothing_and_is_read_again(
+    redis_server: RedisServer, redis_store: RedisStore
+) -> None:
+    """The words an edit takes away are worked out from the ticket's texts as read: a script
+    sent with texts read before another message came writes nothing; the store reads again."""
+    contact = inbound("C1:1.0001", "slack:U0ADA", channel="slack", text="printer jam")
+    made = await redis_store.commit_inbound(contact, to_queue("q"), NO_WINDOW)
+    with redis_server.client() as client:
+        stale = "0" * 40, '["jam"]', '["toner"]'
+        args = (contact.key, "edit", "printer toner", "2.0", *stale)
+        assert client.eval(source("edit"), 1, SLOT_KEY, *args) == "changed"
+    assert await found_ids(redis_store, "jam") == [made.ticket_id]
+    assert await found_ids(redis_store, "toner") == []
+    edited = await redis_store.edit_message(contact.key, "printer toner", later(1))
+    assert edited is not None
+    assert edited.body == "printer toner"
+    assert await found_ids(redis_store, "jam") == []
+    assert await found_ids(redis_store, "toner printer") == [made.ticket_id]
+
+
+async def found_ids(store: RedisStore, text: str) -> list[int]:
+    return [t.id for t in (await store.list_tickets(TicketFilter(text=text))).items]

@@ -23,10 +23,13 @@ from core.model import (
 from core.record import SYSTEM, EventKind
 from storage.base import open_store
 from storage.sqlite.changes import NEXT_WAITING
+from storage.sqlite.ingest import commit_inbound
+from storage.sqlite.offers import WAITING as OFFERS_WAITING
 from storage.sqlite.options import SqliteOptions
+from storage.sqlite.people import HELD
 from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
-from storage.sqlite.schema import MIGRATIONS, migrate
+from storage.sqlite.schema import MIGRATIONS, migrate, statements
 from storage.sqlite.store import SqliteStore
 from tests.support import T0, FunctionRouter, RecordingRouter, inbound, later
 
@@ -227,17 +230,69 @@ def test_queue_depths_are_read_without_scanning_the_tickets(tmp_path: Path) -> N
     db.close()
 
 
-def test_a_claim_takes_the_first_entry_of_the_waiting_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sql", "args"),
+    [(NEXT_WAITING, ("billing", None, None)), (OFFERS_WAITING, ("billing", 10))],
+    ids=["claim", "offers"],
+)
+def test_claims_and_offers_walk_the_waiting_index(
+    tmp_path: Path, sql: str, args: tuple[object, ...]
+) -> None:
     db = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
     migrate(db)
-    query = f"EXPLAIN QUERY PLAN {NEXT_WAITING}"
-    plan = [row[3] for row in db.execute(query, ("billing", None, None))]
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
     assert plan == [
         "SEARCH t USING INDEX tickets_waiting (queue=?)",
         "CORRELATED SCALAR SUBQUERY 1",  # skipping a ticket on offer: one index probe
         "SEARCH o USING INDEX offers_open_ticket (ticket_id=?)",
     ], plan
     db.close()
+
+
+def test_the_words_of_a_group_commit_reach_the_index_as_one_segment(tmp_path: Path) -> None:
+    """No statement of the ingest makes FTS5 flush its pending words (a statement journal
+    does): new tickets and appended messages alike, their words are written at COMMIT."""
+    db = sqlite3.connect(tmp_path / "words.db", isolation_level=None)
+    migrate(db)
+    contacts = [
+        inbound(f"m{i}", f"email:c{i % 3}@x.org", subject=f"about{i}", text=f"word{i}")
+        for i in range(6)
+    ]
+    threads = ThreadPolicy({}, timedelta(days=1))
+    db.execute("BEGIN IMMEDIATE")
+    results = [commit_inbound(db, contact, RecordingRouter(), threads) for contact in contacts]
+    db.execute("COMMIT")
+    assert [r.outcome for r in results] == [Outcome.CREATED] * 3 + [Outcome.APPENDED] * 3
+    for segments in (
+        "SELECT count(DISTINCT segid) FROM message_words_idx",
+        "SELECT count(DISTINCT segid) FROM subject_words_idx",
+    ):
+        assert db.execute(segments).fetchone()[0] == 1, segments
+    assert db.execute(QUEUE_DEPTH, ("general",)).fetchone()[1:3] == (3, 3)
+    db.close()
+
+
+def test_agents_loads_are_read_from_the_held_tickets_index_alone(tmp_path: Path) -> None:
+    """An offer round lists the agents after every contact: never a read of the waiting."""
+    db = sqlite3.connect(tmp_path / "plan.db", isolation_level=None)
+    migrate(db)
+    plan = [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {HELD}")]
+    assert plan == ["SEARCH tickets USING INDEX tickets_held (assignee>?)"], plan
+    db.close()
+
+
+def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 14: the waiting indexes and depth triggers as 10 made them."""
+    for trigger in ("update", "delete"):
+        db.execute(f"DROP TRIGGER tickets_depth_{trigger}")
+    db.execute("DROP INDEX tickets_waiting")
+    db.execute("DROP INDEX tickets_oldest_waiting")
+    record = MIGRATIONS[9]
+    assert isinstance(record, str)
+    kept = ("CREATE INDEX tickets_waiting", "CREATE INDEX tickets_oldest", "CREATE TRIGGER")
+    for statement in statements(record):
+        if statement.startswith(kept):
+            db.execute(statement)
 
 
 def undo_the_people_migration(db: sqlite3.Connection) -> None:
@@ -294,7 +349,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_deadlines_migration(db)  # 13 first, then 12, 11, 10, then what 7 and 9 added
+    undo_the_ingest_migration(db)  # 14 first, then 13, 12, 11, 10, then what 7 and 9 added
+    undo_the_deadlines_migration(db)
     undo_the_people_migration(db)
     undo_the_dialer_migration(db)
     undo_the_record_migration(db)

@@ -202,10 +202,11 @@ end
 -- ticket, i: the position), so the event is stored once, and trimming the stream to a
 -- retention window would never cut a ticket's record.
 -- `at` is a time string; `detail` a table (cjson.null for a null).
+-- An event's JSON names its fields by one letter (s: seq, k: kind, a: actor, t: at,
+-- d: detail), as every ticket keeps several; hubs before them wrote the names out.
 local function record(id, kind, actor, at, detail)
   local seq = redis.call('HINCRBY', k('ids'), 'event', 1)
-  local event = cjson.encode({seq = seq, kind = kind, actor = actor, at = at,
-                              detail = detail or {}})
+  local event = cjson.encode({s = seq, k = kind, a = actor, t = at, d = detail or {}})
   local length = redis.call('RPUSH', k('t', id, 'ev'), event)
   redis.call('XADD', k('events'), string.format('%d-1', seq), 't', id, 'i', length - 1)
   return seq

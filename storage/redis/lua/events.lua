@@ -7,7 +7,8 @@
 local function at_of(seq)
   local entry = redis.call('XRANGE', k('events'), seq .. '-1', seq .. '-1')[1]
   local event = redis.call('LINDEX', k('t', entry[2][2], 'ev'), entry[2][4])
-  return tonumber(cjson.decode(event).at)
+  local data = cjson.decode(event)
+  return tonumber(data.t or data.at)  -- one-letter fields; earlier hubs wrote `at`
 end
 if ARGV[1] == 'last' then
   return tonumber(redis.call('HGET', k('ids'), 'event') or '0')

@@ -177,7 +177,7 @@ redis.call('HSET', k('dedupe'), contact.key, id .. ':' .. message .. ':' .. (len
 if outcome == 'created' then
   index_words(id, contact.subject_words)
 end
-index_words(id, contact.words, message)
+index_words(id, contact.words)
 -- A key stays with its live ticket: a new sender's reply-all must not take the thread from
 -- the ticket it names; a key of a closed ticket moves on to the next one.
 for _, thread_key in ipairs(contact.thread_keys) do

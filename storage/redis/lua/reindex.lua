@@ -1,7 +1,7 @@
 -- Index one ticket stored before searches existed (or index it again): its words, and the
 -- assignee and channel sets, which older hubs did not keep. Idempotent.
 -- ARGV: ticket id; sha1 of its messages (LRANGE joined by "\n") as the caller read them;
--- its subject's words (JSON list); its messages' words (JSON [[id, inbound, [words]]...]).
+-- its subject's words (JSON list); its messages' words (JSON [[words]...]).
 -- Replies "ok", "gone", or "changed" (a message came or changed since the caller read
 -- them: nothing is written, the caller reads again).
 local id = ARGV[1]
@@ -13,14 +13,9 @@ local texts = redis.call('LRANGE', k('t', id, 'm'), 0, -1)
 if redis.sha1hex(table.concat(texts, '\n')) ~= ARGV[2] then
   return 'changed'
 end
-local counts = k('t', id, 'w')
-for _, word in ipairs(redis.call('HKEYS', counts)) do
-  redis.call('ZREM', word_key(word), id)
-end
-redis.call('DEL', counts, k('t', id, 'mw'))
 index_words(id, cjson.decode(ARGV[3]))
 for _, message in ipairs(cjson.decode(ARGV[4])) do
-  index_words(id, message[3], message[2] and message[1] or nil)
+  index_words(id, message)
 end
 for key, entry in pairs(memberships(id, state)) do
   redis.call('ZADD', key, entry[1], entry[2])
