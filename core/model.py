@@ -349,6 +349,10 @@ class TicketChange:
     in_queue: str | None = None
     """When set, the change applies only while the ticket is in this queue; Conflict
     otherwise (an escalation decided from the queue it was in)."""
+    once: bool = False
+    """When set, the change applies only while its cause (its kind, with the detail's
+    `metric` and `key`) is not on the ticket's record yet; Conflict otherwise: a clock's act
+    (an SLA warning or breach) is made once, whichever hubs try it."""
 
 
 @dataclass(frozen=True, slots=True)

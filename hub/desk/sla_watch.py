@@ -16,7 +16,6 @@ Two duties, one loop every `interval` seconds:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -24,7 +23,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from core.deadlines import BREACH, Deadline
-from core.errors import HubError
+from core.errors import Conflict, HubError
 from core.record import EventKind, TicketEvent
 from hub.background import running
 from hub.metrics import Metrics
@@ -112,11 +111,15 @@ class SlaWatcher:
             rule = ticket.route.rule if ticket.queue == _routed_queue(record) else None
             terms = terms_for(doc, ticket.queue, ticket.priority, rule)
             change = firing(deadline, ticket, terms, doc.queues)
-            await self.store.update_ticket(ticket.id, change, now)
-            self.fired += 1
-            if deadline.kind == BREACH:
-                self.metrics.sla_breaches.labels(ticket.queue, deadline.metric).inc()
-            log.info("sla_fired", ticket=ticket.id, metric=deadline.metric, kind=deadline.kind)
+            try:
+                await self.store.update_ticket(ticket.id, change, now)
+            except Conflict as exc:  # another hub acted first (or the ticket moved on)
+                log.info("sla_not_fired", ticket=ticket.id, reason=str(exc))
+            else:
+                self.fired += 1
+                if deadline.kind == BREACH:
+                    self.metrics.sla_breaches.labels(ticket.queue, deadline.metric).inc()
+                log.info("sla_fired", ticket=ticket.id, metric=deadline.metric, kind=deadline.kind)
         await self.store.finish_deadline(deadline)
         await self.schedule(deadline.ticket_id)
 
@@ -126,7 +129,6 @@ def _routed_queue(record: list[TicketEvent]) -> str | None:
     return None if created is None else str(created.detail.get("queue"))
 
 
-@contextlib.asynccontextmanager
 def watching(watcher: SlaWatcher, interval: float = INTERVAL) -> AsyncIterator[None]:
     """The watcher for the app's lifetime (a `cleanup_ctx` body)."""
     return running(lambda: watcher.run(interval))

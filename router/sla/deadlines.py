@@ -73,7 +73,7 @@ def firing(
     }
     cause = Cause(EVENTS[deadline.kind], detail)
     if deadline.kind != BREACH:
-        return TicketChange(actor=SLA_ACTOR, cause=cause)
+        return TicketChange(actor=SLA_ACTOR, cause=cause, once=True)
     act = terms.on_breach
     raised = act.priority if act.priority and act.priority.rank > ticket.priority.rank else None
     tags = tuple(dict.fromkeys((*ticket.tags, *act.tags)))
@@ -86,4 +86,5 @@ def firing(
         actor=SLA_ACTOR,
         cause=cause,
         in_queue=ticket.queue if target else None,
+        once=True,  # whichever hub acts first; another's late attempt is refused
     )

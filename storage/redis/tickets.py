@@ -90,6 +90,7 @@ def change_json(change: TicketChange) -> str:
         "tags": None if change.tags is None else json.dumps(change.tags),
         "holder": change.holder,
         "in_queue": change.in_queue,
+        "once": change.once or None,
     }
     if change.cause is not None:
         data["cause"] = {"kind": change.cause.kind, "detail": dict(change.cause.detail)}
@@ -103,6 +104,8 @@ def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:
         raise HeldByOther(ticket_id, reply[1])
     if what == "moved":
         raise Conflict(f"ticket {ticket_id} is in {reply[1]} now, no longer in {change.in_queue}")
+    if what == "recorded":
+        raise Conflict(f"ticket {ticket_id}: {reply[1]} is on the record already")
     if what == "refused":
         current = Status(reply[1])
         allowed = tuple(map(str, allowed_moves(current)))

@@ -71,8 +71,23 @@ def update_ticket(
     """`assigned_detail` joins the `assigned` event's detail (an accepted offer's)."""
     before = _state(db, ticket_id)
     _check(ticket_id, before, change)
+    if change.once:
+        _check_once(db, ticket_id, change)
     _apply(db, ticket_id, before, change, ts(now), assigned_detail or {})
     return get_ticket(db, ticket_id)
+
+
+def _check_once(db: sqlite3.Connection, ticket_id: int, change: TicketChange) -> None:
+    if change.cause is None:
+        return
+    detail = change.cause.detail
+    row = db.execute(
+        "SELECT seq FROM ticket_events WHERE ticket_id = ? AND kind = ? "
+        "AND json_extract(detail, '$.metric') IS ? AND json_extract(detail, '$.key') IS ?",
+        (ticket_id, change.cause.kind, detail.get("metric"), detail.get("key")),
+    ).fetchone()
+    if row is not None:
+        raise Conflict(f"ticket {ticket_id}: {change.cause.kind} is on the record already")
 
 
 def _check(ticket_id: int, before: _State, change: TicketChange) -> None:

@@ -380,3 +380,23 @@ async def test_a_merge_and_its_undoing_are_on_each_moved_tickets_record(store: S
     merges = [e for e in seen if e.kind is EventKind.CUSTOMER_MERGED]
     assert [e.at for e in merges] == [later(10), later(10)]
     assert [e.seq for e in merges] == [seen[-2].seq, seen[-1].seq]  # one commit, in order
+
+
+async def test_a_clocks_act_is_made_once_whoever_tries_it(store: Store) -> None:
+    made = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), NO_WINDOW)
+    clock = Actor(ActorKind.CLOCK)
+
+    def breach(key: str) -> TicketChange:
+        detail: dict[str, Detail] = {"metric": "first_response", "key": key, "queue": "q"}
+        cause = Cause(EventKind.SLA_BREACH, detail)
+        return TicketChange(priority=Priority.URGENT, actor=clock, cause=cause, once=True)
+
+    tries = await asyncio.gather(
+        *(store.update_ticket(made.ticket_id, breach("k1"), later(1)) for _ in range(5)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(t, BaseException) for t in tries) == 1
+    assert all(isinstance(t, Conflict) for t in tries if isinstance(t, BaseException))
+    await store.update_ticket(made.ticket_id, breach("k2"), later(2))  # another instance
+    kinds = [e.kind for e in await store.ticket_events(made.ticket_id)]
+    assert kinds.count(EventKind.SLA_BREACH) == 2

@@ -1,9 +1,10 @@
 -- A change of one ticket (core.model.TicketChange), checked and applied against the ticket as
 -- it is, and recorded. ARGV: id, now, the change as JSON {actor, and when given: status,
 -- movable (the statuses that may move to it, core/workflow.py), priority, queue, assignee
--- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue}.
--- Replies the ticket; nil when there is none; {"held", holder}, {"moved", queue} or
--- {"refused", status} when the change does not apply (nothing is written).
+-- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue, once}.
+-- Replies the ticket; nil when there is none; {"held", holder}, {"moved", queue},
+-- {"recorded", kind} or {"refused", status} when the change does not apply (nothing is
+-- written).
 local id, now = ARGV[1], ARGV[2]
 local change = cjson.decode(ARGV[3])
 local before = ticket_state(id)
@@ -15,6 +16,27 @@ if change.holder and before.assignee and before.assignee ~= change.holder then
 end
 if change.in_queue and before.queue ~= change.in_queue then
   return {'moved', before.queue}
+end
+-- A clock's act is made once: not when its cause (kind, metric, key) is on the record.
+-- The record is read in pages; a ticket's record is finite, so the walk is.
+if change.once and change.cause then
+  local want = change.cause.detail or {}
+  local events, start = k('t', id, 'ev'), 0
+  while true do
+    local page = redis.call('LRANGE', events, start, start + 99)
+    for _, text in ipairs(page) do
+      local event = cjson.decode(text)
+      local detail = event.d or event.detail or {}
+      if (event.k or event.kind) == change.cause.kind and detail.metric == want.metric
+          and detail.key == want.key then
+        return {'recorded', change.cause.kind}
+      end
+    end
+    if #page < 100 then
+      break
+    end
+    start = start + 100
+  end
 end
 if change.status then
   local allowed = false
