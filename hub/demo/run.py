@@ -30,6 +30,7 @@ from hub.demo import chat as demo_chat
 from hub.demo import email as demo_email
 from hub.demo import slack as demo_slack
 from hub.demo import twilio as demo_twilio
+from hub.demo.agents import ann_takes_work
 from hub.settings.tree import Settings, parse_settings
 from hub.state import CHANNELS, STORE
 from hub.tokens import digest, new_secret
@@ -70,7 +71,11 @@ class Sent:
 DEMO_RULES = """\
 queues:
   general:   {kind: inbound, tier: 1, sla: {first_response: 8h, resolution: 3d}}
-  billing:   {kind: inbound, tier: 1, sla: {first_response: 4h, resolution: 2d}}
+  billing:
+    kind: inbound
+    tier: 1
+    sla: {first_response: 4h, resolution: 2d}
+    assign: {policy: least_loaded, offer_timeout: 120s}
   escalated: {kind: inbound, tier: 2, sla: {first_response: 1h, resolution: 1d}}
   callbacks: {kind: outbound}
 rules:
@@ -149,6 +154,7 @@ async def run_demo(console: Console) -> None:
                 await _reply_on_chat(console, http, api_token, visitor)
                 console.print(demo_slack.posted(slack_api))
                 console.print(relay[0].summary())
+                await ann_takes_work(console, http, app[STORE], api_token)
         finally:
             await runner.cleanup()
             await slack_api.stop()

@@ -94,3 +94,6 @@ def test_demo_drives_contacts_and_prints_tickets_and_queues() -> None:
     assert "phone:+15552010042" in out  # one customer across the form's two identities
     assert "chat:shop-user-1042" in out  # the signed chat visitor joined her customer
     assert "chat reply pushed to the visitor's socket: 'Yes Ada, it arrives tomorrow.'" in out
+    assert "ann came online: offered #1 (form)" in out  # the billing queue's offers
+    assert "ann accepted #1: open, assignee ann" in out
+    assert "chosen ann by least_loaded" in out
