@@ -79,6 +79,13 @@ def hmac_sha256_hex(secret: bytes, body: bytes) -> str:
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+def same_digest(expected: str, given: str) -> bool:
+    """Whether a signature from a request is the expected one, in constant time. A header
+    may carry any code point, and `hmac.compare_digest` raises on non-ASCII text: compared
+    as UTF-8 bytes, such a signature is simply wrong (403), never a crash."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def verify_hmac_sha256(secret: bytes, body: bytes, header: str | None, channel: str) -> None:
     """Check a `sha256=<hex>` signature header in constant time."""
     if not header:
@@ -86,7 +93,7 @@ def verify_hmac_sha256(secret: bytes, body: bytes, header: str | None, channel: 
     scheme, _, digest = header.partition("=")
     if scheme.strip().lower() != "sha256" or not digest:
         raise SignatureError("signature must be sha256=<hex>", channel)
-    if not hmac.compare_digest(hmac_sha256_hex(secret, body), digest.strip().lower()):
+    if not same_digest(hmac_sha256_hex(secret, body), digest.strip().lower()):
         raise SignatureError("signature does not match the body", channel)
 
 

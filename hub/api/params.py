@@ -35,8 +35,10 @@ async def text_body(request: web.Request, what: str) -> str:
         raise InvalidRequest(f"{what} must be UTF-8 text") from exc
 
 
-def path_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A path's id (by default `{id}`): ASCII digits up to MAX_ID, else 400. A route's `\\d+`
+    also matches other scripts' digits and any length, which `int` or SQLite refuses."""
+    raw = request.match_info[name]
     number = whole_id(raw)
     if number is None:
         raise InvalidRequest(f"not an id: {raw[:40]!r}")
