@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 from aiohttp import web
 
 from core.errors import PayloadError, PayloadTooLarge, SignatureError
+from core.json_input import load_json, refuse_lone_surrogates
 from core.model import Delivery, Identity, Inbound, IngestResult, Message, Ticket
 
 Sink = Callable[[Inbound], Awaitable[IngestResult]]
@@ -97,11 +97,15 @@ def verify_hmac_sha256(secret: bytes, body: bytes, header: str | None, channel: 
         raise SignatureError("signature does not match the body", channel)
 
 
-def json_object(body: bytes, channel: str) -> dict[str, Any]:
+def json_object(body: bytes, channel: str, *, surrogates: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; PayloadError (400) for anything else. Lone surrogates are
+    refused unless `surrogates`: a channel that allows them repairs its text itself."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}", channel) from exc
+        data = load_json(body)
+        if not surrogates:
+            refuse_lone_surrogates(body, data)
+    except ValueError as exc:
+        raise PayloadError(str(exc), channel) from None
     if not isinstance(data, dict):
         raise PayloadError("body must be a JSON object", channel)
     return data

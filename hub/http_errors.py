@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
 from core.errors import (
@@ -55,11 +56,22 @@ def error_middleware(metrics: Metrics) -> Middleware:
             raise
         except HubError as exc:
             return _hub_error_response(request, exc, metrics)
+        except HttpProcessingError as exc:
+            return _unreadable(request, exc)
         except Exception:
             log.exception("unhandled_error", method=request.method, path=request.path)
             return web.json_response({"error": "internal error"}, status=500)
 
     return middleware
+
+
+def _unreadable(request: web.Request, exc: HttpProcessingError) -> web.Response:
+    """A body aiohttp could not read: `Content-Encoding: gzip` over bytes that are not gzip,
+    a broken chunked framing. The sender's fault, so a 400 (a 5xx would be retried forever),
+    logged once as a warning without a traceback."""
+    reason = (exc.message or type(exc).__name__)[:200]
+    log.warning("unreadable_body", method=request.method, path=request.path, reason=reason)
+    return web.json_response({"error": f"the request body could not be read: {reason}"}, status=400)
 
 
 def _hub_error_response(request: web.Request, exc: HubError, metrics: Metrics) -> web.Response:

@@ -94,7 +94,7 @@ def to_bolt_request(body: str, headers: Mapping[str, str], query: str = "") -> A
 
     Bolt parses the body again: its shape is checked here first, as bolt's context builder
     would fail on an `event` that is not an object."""
-    payload = json_object(body.encode(), NAME)
+    payload = json_object(body.encode(), NAME, surrogates=True)  # text repaired: events.py
     if not isinstance(payload.get("event", {}), dict):
         raise PayloadError("event must be an object", NAME)
     return AsyncBoltRequest(body=body, query=query, headers={k: headers[k] for k in headers})
