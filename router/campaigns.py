@@ -88,11 +88,14 @@ def check_policy(policy: CampaignPolicy) -> list[str]:
             problems.append(f"retry: {outcome!r} is not a retried outcome ({allowed})")
         elif delay <= timedelta(0):
             problems.append(f"retry.{outcome}: must be a positive duration")
-        elif delay > MAX_RETRY:
-            problems.append(f"retry.{outcome}: must be at most 365d")
     if policy.lease < timedelta(seconds=10):
         problems.append("lease: must be at least 10s")
-    elif policy.lease > MAX_LEASE:
+    return problems + _too_far(policy)
+
+
+def _too_far(policy: CampaignPolicy) -> list[str]:
+    problems = [f"retry.{o}: must be at most 365d" for o, d in policy.retry if d > MAX_RETRY]
+    if policy.lease > MAX_LEASE:
         problems.append("lease: must be at most 1d")
     if policy.ends_at is not None and policy.ends_at.year >= LAST_YEAR:
         problems.append(f"ends_at: must be before {LAST_YEAR}")
