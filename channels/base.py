@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any, ClassVar, Protocol
 from aiohttp import web
 
 from core.errors import PayloadError, PayloadTooLarge, SignatureError
+from core.json_input import load_json, refuse_lone_surrogates
 from core.model import Delivery, Identity, Inbound, IngestResult, Message, Ticket
 
 Sink = Callable[[Inbound], Awaitable[IngestResult]]
@@ -79,6 +79,13 @@ def hmac_sha256_hex(secret: bytes, body: bytes) -> str:
     return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
+def same_digest(expected: str, given: str) -> bool:
+    """Whether a signature from a request is the expected one, in constant time. A header
+    may carry any code point, and `hmac.compare_digest` raises on non-ASCII text: compared
+    as UTF-8 bytes, such a signature is simply wrong (403), never a crash."""
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogatepass"))
+
+
 def verify_hmac_sha256(secret: bytes, body: bytes, header: str | None, channel: str) -> None:
     """Check a `sha256=<hex>` signature header in constant time."""
     if not header:
@@ -86,15 +93,19 @@ def verify_hmac_sha256(secret: bytes, body: bytes, header: str | None, channel: 
     scheme, _, digest = header.partition("=")
     if scheme.strip().lower() != "sha256" or not digest:
         raise SignatureError("signature must be sha256=<hex>", channel)
-    if not hmac.compare_digest(hmac_sha256_hex(secret, body), digest.strip().lower()):
+    if not same_digest(hmac_sha256_hex(secret, body), digest.strip().lower()):
         raise SignatureError("signature does not match the body", channel)
 
 
-def json_object(body: bytes, channel: str) -> dict[str, Any]:
+def json_object(body: bytes, channel: str, *, surrogates: bool = False) -> dict[str, Any]:
+    """The body as a JSON object; PayloadError (400) for anything else. Lone surrogates are
+    refused unless `surrogates`: a channel that allows them repairs its text itself."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}", channel) from exc
+        data = load_json(body)
+        if not surrogates:
+            refuse_lone_surrogates(body, data)
+    except ValueError as exc:
+        raise PayloadError(str(exc), channel) from None
     if not isinstance(data, dict):
         raise PayloadError("body must be a JSON object", channel)
     return data

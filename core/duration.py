@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_PART = re.compile(r"(\d+)([smhdw])")
+_PART = re.compile(r"([0-9]{1,12})([smhdw])", re.ASCII)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -17,7 +17,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _PART.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 30m, 4h, 2d, 1w)")
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    try:
+        return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+    except OverflowError:
+        raise ValueError(f"duration too long: {text[:40]!r}") from None
 
 
 def format_duration(value: timedelta) -> str:

@@ -447,6 +447,13 @@ def whole_id(text: str) -> int | None:
     return number if number <= MAX_ID else None
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether the text is ASCII digits only. `str.isdigit` also accepts "²" and other digits, which
+    `int` refuses or reads as another number: every number from outside is checked here (or
+    by whole_id, which bounds it too)."""
+    return text.isascii() and text.isdigit()
+
+
 def cursor_id(cursor: str) -> int:
     """A listing cursor: the id the next page starts below. InvalidRequest when it is none."""
     number = whole_id(cursor)

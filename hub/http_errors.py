@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from core.errors import (
     AuthError,
@@ -55,11 +57,30 @@ def error_middleware(metrics: Metrics) -> Middleware:
             raise
         except HubError as exc:
             return _hub_error_response(request, exc, metrics)
+        except (HttpProcessingError, RequestPayloadError) as exc:
+            return _unreadable(request, exc)
         except Exception:
             log.exception("unhandled_error", method=request.method, path=request.path)
             return web.json_response({"error": "internal error"}, status=500)
 
     return middleware
+
+
+def _unreadable(
+    request: web.Request, exc: HttpProcessingError | RequestPayloadError
+) -> web.Response:
+    """A body aiohttp could not read: `Content-Encoding: gzip` over bytes that are not gzip,
+    a broken chunked framing. The sender's fault, so a 400 (a 5xx would be retried forever),
+    logged once as a warning without a traceback. The connection closes: aiohttp would
+    otherwise read the rest of the broken body after the answer, and log its traceback."""
+    cause = exc.__cause__ if isinstance(exc, RequestPayloadError) else exc
+    reason = getattr(cause, "message", "") or str(exc) or type(exc).__name__
+    log.warning("unreadable_body", method=request.method, path=request.path, reason=reason[:200])
+    answer = web.json_response(
+        {"error": f"the request body could not be read: {reason[:200]}"}, status=400
+    )
+    answer.force_close()
+    return answer
 
 
 def _hub_error_response(request: web.Request, exc: HubError, metrics: Metrics) -> web.Response:

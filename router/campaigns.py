@@ -60,6 +60,13 @@ def parse_slot(slot: str) -> tuple[tuple[str, ...], str]:
 window_ranges = day_ranges
 
 
+MAX_RETRY = timedelta(days=365)
+MAX_LEASE = timedelta(days=1)
+LAST_YEAR = 2200
+"""Bounds that keep `now + delay` far from datetime's year 9999 (an OverflowError) and mean
+what they say: a retry a year away, a call held a day, a campaign ending within centuries."""
+
+
 def check_policy(policy: CampaignPolicy) -> list[str]:
     """Every problem of a policy, each naming its field (empty: the policy is usable)."""
     problems = []
@@ -83,6 +90,15 @@ def check_policy(policy: CampaignPolicy) -> list[str]:
             problems.append(f"retry.{outcome}: must be a positive duration")
     if policy.lease < timedelta(seconds=10):
         problems.append("lease: must be at least 10s")
+    return problems + _too_far(policy)
+
+
+def _too_far(policy: CampaignPolicy) -> list[str]:
+    problems = [f"retry.{o}: must be at most 365d" for o, d in policy.retry if d > MAX_RETRY]
+    if policy.lease > MAX_LEASE:
+        problems.append("lease: must be at most 1d")
+    if policy.ends_at is not None and policy.ends_at.year >= LAST_YEAR:
+        problems.append(f"ends_at: must be before {LAST_YEAR}")
     return problems
 
 

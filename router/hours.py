@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from core.model import ascii_digits
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = 86_400
 WEEK = 7 * DAY
@@ -65,7 +67,8 @@ def _parse_range(text: str) -> Range:
 
 def _clock(text: str) -> int:
     hours, colon, minutes = text.strip().partition(":")
-    valid = colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+    valid = colon and ascii_digits(hours) and len(hours) <= 2
+    valid = valid and ascii_digits(minutes) and len(minutes) == 2
     if not valid or int(hours) > 24 or int(minutes) > 59 or (int(hours) == 24 and int(minutes)):
         raise ValueError(f"{text.strip()!r} is not a time like 08:00 (00:00 to 24:00)")
     return int(hours) * 3600 + int(minutes) * 60

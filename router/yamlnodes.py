@@ -15,10 +15,14 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.errors import RuleError
+from core.model import ascii_digits
 
 NULL_TAG = "tag:yaml.org,2002:null"
 BOOL_TAG = "tag:yaml.org,2002:bool"
 INT_TAG = "tag:yaml.org,2002:int"
+MAX_DIGITS = 18
+"""A whole number in the rules is small (a minute count, a limit); longer ones are refused
+before `int` (which refuses over 4,300 digits) or SQLite (over 2**63) would."""
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
@@ -166,7 +170,7 @@ class Reader:
     def integer(self, node: Node, where: str, what: str) -> int | None:
         if isinstance(node, ScalarNode) and node.tag == INT_TAG:
             digits = str(node.value).replace("_", "")
-            if digits.lstrip("+-").isdigit():
+            if ascii_digits(digits.lstrip("+-")) and len(digits) <= MAX_DIGITS:
                 return int(digits)
         self.report(node, where, f"{what} must be a whole number, not {describe(node)}")
         return None

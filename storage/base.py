@@ -202,6 +202,10 @@ class Store(Protocol):
     async def set_checkpoint(self, name: str, value: str) -> None:
         """Keep where a poller stopped; the newest value replaces the old one."""
 
+    async def take_rate_slot(self, key: str, limit: int, window: timedelta, now: datetime) -> bool:
+        """Whether one more event for `key` fits `limit` per sliding `window` ending at `now`;
+        if it does, it is counted (atomically: every hub on the store shares the limit)."""
+
     async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
         """Replace the ticket's SLA deadlines (none: nothing to watch). One unchanged (same
         slot, instance and due time) keeps its claim, if it is claimed."""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.errors import InvalidRequest
-from core.model import Customer, Page
+from core.model import Customer, Page, whole_id
 
 NameHit = tuple[str, Customer]
 """A customer found by name, with the word of its name that the index found it at."""
@@ -34,9 +34,10 @@ def parse_cursor(cursor: str | None) -> NameCursor | None:
     if cursor is None:
         return None
     word, colon, number = cursor.rpartition(":")
-    if not colon or not number.isdigit():
-        raise InvalidRequest(f"not a cursor: {cursor!r}")
-    return NameCursor(word, int(number))
+    after = whole_id(number)
+    if not colon or after is None:
+        raise InvalidRequest(f"not a cursor: {cursor[:40]!r}")
+    return NameCursor(word, after)
 
 
 def prefix_end(prefix: str) -> str:

@@ -35,6 +35,7 @@ from channels.base import Sink
 from channels.email.intake import BlobWriter, EmailIntake
 from channels.email.mime import NAME, MimeLimits
 from core.errors import HubError
+from core.model import ascii_digits
 
 log = structlog.get_logger("contacthub.email.imap")
 T = TypeVar("T")
@@ -207,7 +208,7 @@ class ImapChannel:
     async def _last_uid(self, uidvalidity: int) -> int:
         saved = await self.checkpoints.get_checkpoint(self.config.checkpoint_name)
         validity, _, uid = (saved or "").partition(":")
-        if saved and validity == str(uidvalidity) and uid.isdigit():
+        if saved and validity == str(uidvalidity) and ascii_digits(uid):
             return int(uid)
         if saved:
             log.info("imap_rescan", mailbox=self.health.mailbox, reason="uidvalidity changed")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -39,13 +38,13 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.base import Sink, json_object, read_body, utcnow
+from channels.base import Sink, json_object, read_body, same_digest, utcnow
 from channels.slack.events import NAME, Edit, Ignored, Scope, Speech, parse_event
 from channels.slack.socket_mode import socket_mode
 from channels.slack.web import BotIdentity, Directory, Profile, web_client, whoami
 from core.errors import PayloadError, SignatureError
 from core.identity import email_identity
-from core.model import Inbound, IngestResult, Message
+from core.model import Inbound, IngestResult, Message, ascii_digits
 
 PATH = "/webhooks/slack/events"
 TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
@@ -72,14 +71,14 @@ class SlackSignature:
     def verify(self, body: str, timestamp: str | None, signature: str | None) -> None:
         if not timestamp or not signature:
             raise SignatureError("missing X-Slack-Signature or X-Slack-Request-Timestamp", NAME)
-        if not timestamp.isdigit() or len(timestamp) > 12:
+        if not ascii_digits(timestamp) or len(timestamp) > 12:
             raise SignatureError("X-Slack-Request-Timestamp is not a time", NAME)
         age = self.clock().timestamp() - int(timestamp)
         if abs(age) > REPLAY_WINDOW:
             raise SignatureError(f"request timestamp is {age:.0f} s off: stale or replayed", NAME)
         verifier = SignatureVerifier(self.signing_secret)
         expected = verifier.generate_signature(timestamp=timestamp, body=body)
-        if expected is None or not hmac.compare_digest(expected, signature):
+        if expected is None or not same_digest(expected, signature):
             raise SignatureError("signature does not match the body", NAME)
 
 
@@ -95,7 +94,7 @@ def to_bolt_request(body: str, headers: Mapping[str, str], query: str = "") -> A
 
     Bolt parses the body again: its shape is checked here first, as bolt's context builder
     would fail on an `event` that is not an object."""
-    payload = json_object(body.encode(), NAME)
+    payload = json_object(body.encode(), NAME, surrogates=True)  # text repaired: events.py
     if not isinstance(payload.get("event", {}), dict):
         raise PayloadError("event must be an object", NAME)
     return AsyncBoltRequest(body=body, query=query, headers={k: headers[k] for k in headers})

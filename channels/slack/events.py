@@ -22,6 +22,7 @@ from typing import Any
 
 from core.errors import PayloadError
 from core.identity import SLACK
+from core.json_input import repaired
 from core.model import Attachment, Identity, Inbound
 
 NAME = "slack"
@@ -110,7 +111,7 @@ def _speech(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
         return Ignored("message without a user")
     if not _ID.fullmatch(user):
         raise PayloadError("user is not a Slack user id", NAME)
-    text = _str(event, "text")
+    text, replaced = _text(event, "text")
     if len(text) > MAX_TEXT_CHARS:
         raise PayloadError(f"text is longer than {MAX_TEXT_CHARS} characters", NAME)
     files = parse_files(event.get("files"))
@@ -128,7 +129,7 @@ def _speech(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
         received_at=received_at,
         attachments=files,
         thread_keys=thread_keys(channel, thread_ts, ts, direct=direct),
-        meta=_meta(payload, channel, thread_ts or ("" if direct else ts)),
+        meta=_meta(payload, channel, thread_ts or ("" if direct else ts)) | repair_note(replaced),
     )
     return Speech(inbound, user)
 
@@ -141,6 +142,13 @@ def _meta(payload: Json, channel: str, reply_thread: str) -> dict[str, str]:
         "channel": channel,
         "thread_ts": reply_thread,
     }
+
+
+def repair_note(replaced: int) -> dict[str, str]:
+    """The flag on a message whose text had lone surrogates replaced (none: no flag)."""
+    if not replaced:
+        return {}
+    return {"repaired": f"{replaced} lone surrogate(s) replaced with U+FFFD"}
 
 
 def thread_keys(channel: str, thread_ts: str, ts: str, *, direct: bool) -> tuple[str, ...]:
@@ -223,7 +231,17 @@ def _str(data: Json, key: str) -> str:
         return ""
     if not isinstance(value, str):
         raise PayloadError(f"{key} must be a string", NAME)
-    return value
+    return repaired(value)[0]
+
+
+def _text(data: Json, key: str) -> tuple[str, int]:
+    """A text field with its lone surrogates replaced, and how many were. Slack signs the
+    body and retries what we refuse: refusing would lose the customer's message for a bad
+    escape its client made, so it is kept, repaired, and flagged (meta "repaired")."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise PayloadError(f"{key} must be a string", NAME)
+    return repaired(value or "")
 
 
 def _id(data: Json, key: str) -> str:

@@ -21,6 +21,7 @@ from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml
 from core.errors import PayloadError
+from core.model import whole_id
 
 BASE = "/webhooks/twilio/dialer"
 NAME = "voice"
@@ -38,9 +39,10 @@ class CallEvent:
 
     def number(self, key: str) -> int:
         value = self.query.get(key, "")
-        if not value.isdigit():
+        number = whole_id(value)
+        if number is None:
             raise PayloadError(f"{key} is required and must be a number", NAME)
-        return int(value)
+        return number
 
 
 class DialerHooks(Protocol):

@@ -30,7 +30,7 @@ from channels.base import Sink, utcnow
 from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml, verified_contact
 from core.errors import PayloadError
 from core.identity import normalise_phone, phone_identity
-from core.model import Attachment, Delivery, Inbound, IngestResult, Message, Outcome
+from core.model import Attachment, Delivery, Inbound, IngestResult, Message, Outcome, whole_id
 
 NAME = "sms"
 MAX_MEDIA = 10  # Twilio's own limit of media per message
@@ -78,10 +78,11 @@ def parse_sms(params: Params, received_at: datetime, default_region: str = "US")
 def parse_media(params: Params) -> tuple[Attachment, ...]:
     """MMS media as attachment references (the bytes stay with Twilio)."""
     raw = params.get("NumMedia", "0") or "0"
-    if not raw.isdigit() or int(raw) > MAX_MEDIA:
+    count = whole_id(raw)
+    if count is None or count > MAX_MEDIA:
         raise PayloadError(f"NumMedia must be a whole number up to {MAX_MEDIA}", NAME)
     media = []
-    for index in range(int(raw)):
+    for index in range(count):
         url = _required(params, f"MediaUrl{index}")
         parts = urlsplit(url)
         if parts.scheme not in ("https", "http") or not parts.hostname:

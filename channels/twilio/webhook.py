@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from multidict import MultiDict, MultiDictProxy
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml import TwiML
 
-from channels.base import Sink, read_body
+from channels.base import Sink, read_body, same_digest
 from core.errors import PayloadError, SignatureError
 from core.model import Identity, Inbound
 
@@ -114,7 +113,7 @@ class TwilioSignature:
             expected = self._validator.compute_signature(url, params, algorithm)
         except ValueError:  # an algorithm twilio does not know: no match, not a crash
             return False
-        return hmac.compare_digest(str(expected), signature)
+        return same_digest(str(expected), signature)
 
     def sign(self, url: str, params: Mapping[str, Any]) -> str:
         """The signature Twilio would send for `params` posted to `url` (demo, benchmarks)."""

@@ -19,6 +19,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from channels.base import same_digest
 from channels.webchat.frames import FrameError, Hello
 from core.errors import PayloadError
 from core.identity import email_identity
@@ -76,7 +77,7 @@ def identify(hello: Hello, secret: bytes | None, require_identity: bool) -> Visi
 def _matches(secret: bytes, value: str, digest: str) -> bool:
     """Whether `digest` is the hex HMAC-SHA256 of `value`, compared in constant time."""
     expected = hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, digest.lower())
+    return same_digest(expected, digest.lower())
 
 
 def _email(raw: str) -> str:

@@ -30,7 +30,7 @@ from core.identity import mask, normalise_phone
 from core.model import Role, Token
 from hub.api.auth import REQUEST_TOKEN, roles_text
 from hub.api.campaign_body import CampaignBody, OutcomeBody, RemovalBody
-from hub.api.params import json_body
+from hub.api.params import json_body, path_id
 from hub.api.views import iso
 from hub.api.views_campaigns import (
     attempt_json,
@@ -167,7 +167,7 @@ async def record_outcome(request: web.Request) -> web.Response:
         body = OutcomeBody.model_validate(await json_body(request))
     except ValidationError as exc:
         raise InvalidRequest(problems(exc)) from exc
-    attempt_id = int(request.match_info["attempt_id"])
+    attempt_id = path_id(request, "attempt_id")
     store = request.config_dict[STORE]
     attempt, _ = await store.get_attempt(attempt_id)
     if attempt.agent != token.name and not token.roles & SUPERVISORS:
@@ -182,7 +182,7 @@ async def record_outcome(request: web.Request) -> web.Response:
 
 async def get_contact(request: web.Request) -> web.Response:
     campaign = await find_campaign(request)
-    contact_id = int(request.match_info["contact_id"])
+    contact_id = path_id(request, "contact_id")
     history = await request.config_dict[STORE].get_contact(contact_id)
     if history.contact.campaign_id != campaign.id:
         raise NotFound("contact", contact_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -10,6 +9,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from core.errors import InvalidRequest
+from core.json_input import load_json, refuse_lone_surrogates
 from core.model import whole_id
 from router.yamlnodes import suggest
 
@@ -19,10 +19,12 @@ E = TypeVar("E", bound=StrEnum)
 
 async def json_body(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object (the one shape every API call takes)."""
+    raw = await request.read()
     try:
-        data = json.loads(await request.read())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
+        data = load_json(raw)
+        refuse_lone_surrogates(raw, data)  # an API client can fix and resend: refused
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidRequest("body must be a JSON object")
     return data
@@ -35,8 +37,10 @@ async def text_body(request: web.Request, what: str) -> str:
         raise InvalidRequest(f"{what} must be UTF-8 text") from exc
 
 
-def path_id(request: web.Request) -> int:
-    raw = request.match_info["id"]
+def path_id(request: web.Request, name: str = "id") -> int:
+    """A path's id (by default `{id}`): ASCII digits up to MAX_ID, else 400. A route's `\\d+`
+    also matches other scripts' digits and any length, which `int` or SQLite refuses."""
+    raw = request.match_info[name]
     number = whole_id(raw)
     if number is None:
         raise InvalidRequest(f"not an id: {raw[:40]!r}")

@@ -40,7 +40,7 @@ from core.campaigns import (
 )
 from core.errors import Conflict, InvalidRequest, NotFound, StorageError
 from core.identity import PHONE, mask
-from core.model import Decision, Inbound, IngestResult
+from core.model import Decision, Inbound, IngestResult, ascii_digits, whole_id
 from hub.settings.campaigns import CampaignSettings
 from router.calling_law import CallingLaw
 from router.campaign_lists import list_phone
@@ -139,7 +139,10 @@ class CampaignDesk:
 
     async def find(self, key: str) -> Campaign:
         """A path segment: digits are an id, anything else a name."""
-        return await self.store.get_campaign(int(key) if key.isdigit() else key)
+        number = whole_id(key) if ascii_digits(key) else None
+        if ascii_digits(key) and number is None:
+            raise NotFound("campaign", key[:40])
+        return await self.store.get_campaign(key if number is None else number)
 
     def halted(self, campaign: Campaign, now: datetime) -> str | None:
         """Why the campaign calls nobody now (paused, stopped, ended), or None: it runs."""

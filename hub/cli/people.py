@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import click
 
 from core.errors import ConfigError, HubError
-from core.model import Role
+from core.model import Role, ascii_digits
 from core.people import CHANNELS, AgentChange
 from hub.cli.common import config_option
 from hub.settings.tree import StorageSettings, load_storage_settings
@@ -76,7 +76,7 @@ def parse_capacity(text: str | None) -> dict[str, int] | None:
     capacity: dict[str, int] = {}
     for part in text.split(","):
         channel, sep, count = part.strip().partition("=")
-        if not sep or channel not in CHANNELS or not count.isdigit():
+        if not sep or channel not in CHANNELS or not ascii_digits(count):
             raise click.BadParameter(
                 f"{part.strip()!r}: use CHANNEL=COUNT, channels {', '.join(CHANNELS)}",
                 param_hint="--capacity",
@@ -185,7 +185,7 @@ def token_list(config: Path | None) -> None:
 @click.argument("name_or_id")
 def token_revoke(config: Path | None, name_or_id: str) -> None:
     """Revoke a token by id, or every live token of an agent by name."""
-    key: str | int = int(name_or_id) if name_or_id.isdigit() else name_or_id
+    key: str | int = int(name_or_id) if ascii_digits(name_or_id) else name_or_id
 
     async def revoke(store: Store) -> int:
         return len(await store.revoke_tokens(key, datetime.now(UTC)))

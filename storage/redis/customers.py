@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery, name_words
 from core.errors import Conflict, InvalidRequest, NotFound
-from core.model import Customer, Page
+from core.model import Customer, Page, whole_id
 from storage.redis.options import translated
 from storage.redis.rows import customer_from_fields, opt_dt, pairs, ts
 from storage.search import NameCursor, NameHit, parse_cursor, search_page
@@ -87,7 +87,7 @@ class RedisCustomers:
         return search_page([_customer(*c) for c in shown], found[: room + 1], room, start, resume)
 
     async def _newest(self, limit: int, cursor: str | None) -> Page[Customer]:
-        if cursor is not None and not cursor.isdigit():
+        if cursor is not None and whole_id(cursor) is None:
             raise InvalidRequest(f"not a cursor: {cursor!r}")
         found, resume = await self._snapshot("newest", limit, cursor or "", self.customer_scan_cap)
         items = tuple(_customer(*c) for c in found[:limit])

@@ -28,12 +28,29 @@ Round trips per contact: duplicate 1, appended 1, new customer 1, known customer
 ticket 1 (no history rules, no time threading) or 2. The guesses come from a bounded map
 of identity -> customer id filled by this process's own results; it is cleared when full,
 and a stale entry (another hub's customer, a flushed database) only costs a round trip.
+
+Bursts (issue 19): when the router reads history, every new ticket changes the facts the
+next one of the same customer is decided on, so a customer's concurrent contacts contend;
+with a few rounds each, one email copied to 50 mailboxes failed 41 times. Two measures:
+- in this process, contacts sharing an identity commit one at a time (striped locks,
+  taken in order, so two contacts never wait on each other crosswise): a burst arriving at
+  one hub never contends, and costs each contact its usual one or two round trips;
+- across hubs (or one customer reached through two identities), a decision refused because
+  another commit of the customer won is made again on the facts the refusal carries, after
+  a short jittered backoff that desynchronises the contenders, up to MAX_ROUNDS. Each
+  refused round means another contact of the customer was stored, so a hub that keeps
+  losing is behind a real stream of that customer's tickets; the bound still ends it.
+Deciding inside the script is not possible (the rules are Python), and reading the facts
+once per batch would not help the other hub.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+import random
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +72,16 @@ from core.workflow import after_customer_message
 from storage.redis.rows import inbound_json, route_json, ticket_fields, ts
 from storage.redis.scripts import Scripts
 
-MAX_ROUNDS = 5
-"""Each round sees facts changed by a concurrent write; five in a row mean a hot customer."""
+MAX_ROUNDS = 40
+"""Each refused round saw facts changed by another commit of the customer (another hub's:
+this hub's own are serialised); forty in a row mean a customer hotter than any burst."""
+
+BACKOFF_BASE = 0.002
+BACKOFF_CAP = 0.05
+"""Seconds: the jittered wait before deciding again grows from 2 ms to at most 50 ms, so
+forty refused rounds wait about 1.5 s in all."""
+
+LOCK_STRIPES = 1024
 
 KNOWN_CAPACITY = 200_000
 
@@ -110,15 +135,19 @@ class RedisIngest:
     def __init__(self, scripts: Scripts) -> None:
         self._scripts = scripts
         self._owners: dict[str, int] = {}
+        self._locks = IdentityLocks(LOCK_STRIPES)
 
     async def commit(self, inbound: Inbound, router: Router, policy: ThreadPolicy) -> IngestResult:
         contact = contact_json(inbound, policy)
-        guess = self._guess(inbound, router, policy)
-        for _ in range(MAX_ROUNDS):
-            reply = await self._scripts.run("ingest", contact, guess.payload(inbound))
-            if reply[0] != "route":
-                return self._result(inbound, reply, guess.decision)
-            guess = decide(inbound, router, reply)
+        async with self._locks.holding(identity.key for identity in inbound.all_identities):
+            guess = self._guess(inbound, router, policy)
+            for round_ in range(MAX_ROUNDS):
+                if round_ >= 2:  # a decision made on the script's own facts was refused
+                    await asyncio.sleep(backoff(round_ - 2))
+                reply = await self._scripts.run("ingest", contact, guess.payload(inbound))
+                if reply[0] != "route":
+                    return self._result(inbound, reply, guess.decision)
+                guess = decide(inbound, router, reply)
         raise StorageUnavailable("the customer's facts kept changing while routing; retry")
 
     def _guess(self, inbound: Inbound, router: Router, policy: ThreadPolicy) -> Guess:
@@ -147,6 +176,29 @@ class RedisIngest:
         return IngestResult(
             Outcome(outcome), int(ticket_id), int(message_id), int(customer_id), queue, kept
         )
+
+
+def backoff(refused: int) -> float:
+    """Seconds to wait after `refused` + 1 refusals: full jitter under a growing ceiling."""
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**refused))  # noqa: S311  # jitter, not secrecy
+
+
+class IdentityLocks:
+    """Contacts sharing an identity take turns; striped, so memory stays fixed.
+
+    Unrelated identities may share a stripe and wait on each other, which is only slower.
+    Stripes are taken in ascending order, so two contacts never hold one each and wait."""
+
+    def __init__(self, stripes: int) -> None:
+        self._locks = [asyncio.Lock() for _ in range(stripes)]
+
+    @asynccontextmanager
+    async def holding(self, keys: Iterable[str]) -> AsyncIterator[None]:
+        stripes = sorted({hash(key) % len(self._locks) for key in keys})
+        async with AsyncExitStack() as stack:
+            for stripe in stripes:
+                await stack.enter_async_context(self._locks[stripe])
+            yield
 
 
 def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:

@@ -43,6 +43,7 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:out                    hash: outbound message id -> "ticket:position in its list"
     {ch}:provider               hash: "channel:provider id" -> outbound message id
     {ch}:sms_consent            hash: phone identity -> "1|0 time" (opted out, said at)
+    {ch}:rate:<key>             sorted set: the times counted against a limit (rate.lua)
     {ch}:checkpoints            hash: poller name -> where it stopped
     {ch}:t:<id>:declined        set: agents who rejected the ticket or let an offer expire
     {ch}:tokens                 hash: token digest -> token (JSON: id, name, role or null
@@ -79,7 +80,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
@@ -325,6 +326,12 @@ class RedisStore(
     @translated
     async def set_checkpoint(self, name: str, value: str) -> None:
         await self._live.client.hset(self.key("checkpoints"), name, value)
+
+    @translated
+    async def take_rate_slot(self, key: str, limit: int, window: timedelta, now: datetime) -> bool:
+        seconds = window.total_seconds()
+        taken = await self._live.scripts.run("rate", key, limit, repr(seconds), ts(now))
+        return bool(taken)
 
     @translated
     async def queue_stats(self) -> list[QueueStats]:

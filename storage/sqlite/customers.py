@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from core.customers import CustomerChange, CustomerQuery, name_words
 from core.errors import Conflict, InvalidRequest, NotFound
-from core.model import Customer, Page
+from core.model import Customer, Page, whole_id
 from storage.search import NameCursor, NameHit, parse_cursor, prefix_end, search_page
 from storage.sqlite.rows import CUSTOMER_COLUMNS, Row, customer_from_row, json_list
 
@@ -66,9 +66,9 @@ def list_customers(
 
 
 def _newest(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Customer]:
-    if cursor is not None and not cursor.isdigit():
-        raise InvalidRequest(f"not a cursor: {cursor!r}")
-    below = int(cursor) if cursor is not None else None
+    below = None if cursor is None else whole_id(cursor)
+    if cursor is not None and below is None:
+        raise InvalidRequest(f"not a cursor: {cursor[:40]!r}")
     ids = [
         customer_id
         for (customer_id,) in db.execute(

@@ -24,6 +24,7 @@ from core.model import (
     Router,
     Status,
     ThreadPolicy,
+    whole_id,
 )
 from core.record import Actor, Detail, EventKind
 from core.workflow import after_customer_message
@@ -153,12 +154,12 @@ def _find_thread(
 def _thread_key_ticket(db: sqlite3.Connection, key: str, customer_id: int) -> Row | None:
     """The live ticket a key names; `ticket:<id>` only when the customer owns that ticket."""
     if key.startswith(TICKET_KEY_PREFIX):
-        number = key.removeprefix(TICKET_KEY_PREFIX)
-        if not number.isdigit():
+        number = whole_id(key.removeprefix(TICKET_KEY_PREFIX))
+        if number is None:
             return None
         return db.execute(  # type: ignore[no-any-return]  # a row is Any to sqlite3
             "SELECT id FROM tickets WHERE id = ? AND customer_id = ? AND status != 'closed'",
-            (int(number), customer_id),
+            (number, customer_id),
         ).fetchone()
     return db.execute(  # type: ignore[no-any-return]  # a row is Any to sqlite3
         "SELECT t.id FROM thread_keys k JOIN tickets t ON t.id = k.ticket_id "

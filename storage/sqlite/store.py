@@ -49,7 +49,7 @@ from core.model import (
 )
 from core.record import Actor, TicketEvent
 from storage.sqlite import changes as ch
-from storage.sqlite import customers, merges
+from storage.sqlite import customers, merges, rate
 from storage.sqlite import deadlines as dl
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
@@ -359,6 +359,10 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def set_checkpoint(self, name: str, value: str) -> None:
         await self._writer.write(out.set_checkpoint, name, value)
+
+    async def take_rate_slot(self, key: str, limit: int, window: timedelta, now: datetime) -> bool:
+        seconds = window.total_seconds()
+        return await self._writer.write(rate.take_rate_slot, key, limit, seconds, now.timestamp())
 
     async def queue_stats(self) -> list[QueueStats]:
         return await self._readers.read(q.queue_stats)

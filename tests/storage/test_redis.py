@@ -188,7 +188,7 @@ async def test_facts_that_change_every_round_give_up_as_unavailable(
         await redis_store.commit_inbound(
             inbound("m2", at=later(1)), FunctionRouter(busy_elsewhere), NO_WINDOW
         )
-    assert len(rounds) == MAX_ROUNDS
+    assert len(rounds) == MAX_ROUNDS  # bounded: a hub never retries forever
     assert len((await redis_store.list_tickets(TicketFilter())).items) == 1
 
 
