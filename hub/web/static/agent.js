@@ -1,0 +1,188 @@
+// The agent's inbox: offers with their time left, my tickets, my queues, one ticket worked.
+
+import { get, post, send } from "./api.js";
+import { $, fill, h, span, until, when } from "./dom.js";
+
+const STATUSES = ["new", "open", "pending", "resolved", "closed"];
+let offers = [];
+let openTicket = null;
+let me = null;
+
+export async function startAgent(who) {
+  me = who;
+  await Promise.all([loadOffers(), loadTickets(), loadQueues()]);
+  setInterval(tick, 1000);
+}
+
+export function onEvent(data, name) {
+  if (name.startsWith("offer.")) loadOffers();
+  if (data.assignee === me.name || name === "ticket.updated") loadTickets();
+  if (openTicket && data.ticket_id === openTicket) showTicket(openTicket);
+}
+
+export function refresh() {
+  loadOffers();
+  loadTickets();
+}
+
+async function loadOffers() {
+  offers = (await get("/api/offers")).items;
+  fill($("offers"), offers.length ? offers.map(offerItem) : h("li", {}, "No offers."));
+}
+
+function offerItem(offer) {
+  return h("li", { class: "offer", dataset: { offer: offer.id } },
+    h("strong", {}, `Ticket #${offer.ticket_id}`), ` · ${offer.queue} · ${offer.channel} `,
+    h("span", { class: "left", dataset: { deadline: offer.deadline } }, span(until(offer.deadline))),
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: () => answer(offer, "accept") }, "Accept"),
+      h("button", { type: "button", class: "plain", onclick: () => answer(offer, "reject") }, "Reject")));
+}
+
+async function answer(offer, verb) {
+  try {
+    const result = await post(`/api/offers/${offer.id}/${verb}`);
+    if (verb === "accept") showTicket(result.id);
+  } catch (error) {
+    $("claim-why").textContent = error.message;
+  }
+  loadOffers();
+  loadTickets();
+}
+
+async function loadTickets() {
+  const page = await get("/api/tickets?assignee=me&limit=50");
+  const mine = page.items.filter((t) => !["resolved", "closed"].includes(t.status));
+  fill($("my-tickets"), mine.length ? mine.map(ticketLink) : h("li", {}, "Nothing assigned."));
+}
+
+function ticketLink(ticket) {
+  return h("li", {},
+    h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id); } },
+      `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("span", { class: "hint" }, ` ${ticket.status} · ${ticket.queue}`));
+}
+
+async function loadQueues() {
+  const [queues, agent] = await Promise.all([get("/api/queues"), get("/api/me")]);
+  const mine = queues.items.filter((q) => !agent.queues.length || agent.queues.includes(q.name));
+  fill($("my-queues"), mine.map((q) => h("li", {},
+    h("strong", {}, q.name), ` ${q.waiting} waiting `,
+    h("button", { type: "button", class: "plain", onclick: () => claim(q.name) }, "Claim next"))));
+}
+
+async function claim(queue) {
+  const answer = await post(`/api/queues/${encodeURIComponent(queue)}/claim?why=1`);
+  if (answer.id) {
+    $("claim-why").textContent = "";
+    showTicket(answer.id);
+    loadTickets();
+  } else {
+    $("claim-why").textContent = `Nothing to claim: ${answer.why.join("; ")}`;
+  }
+  loadQueues();
+}
+
+function tick() {
+  for (const el of document.querySelectorAll("[data-deadline]")) {
+    const left = until(el.dataset.deadline);
+    el.textContent = left > 0 ? `${span(left)} left` : "expired";
+  }
+  for (const el of document.querySelectorAll("[data-due]")) {
+    if (el.dataset.state === "running" || el.dataset.state === "warning") {
+      el.querySelector(".left").textContent = span(until(el.dataset.due));
+    }
+  }
+}
+
+export async function showTicket(id) {
+  openTicket = id;
+  const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
+  if (openTicket !== id) return;
+  fill($("ticket"),
+    h("h2", {}, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
+    clocks(ticket.sla),
+    h("ol", { class: "conversation", "aria-label": "Conversation" }, conversation(ticket)),
+    actions(ticket));
+  fill($("side"), h("h3", {}, "Record"),
+    h("ol", { class: "record" }, record.items.map((e) => h("li", {},
+      h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`)))),
+  customerPanel(ticket.customer_id);
+}
+
+function clocks(sla) {
+  const metrics = Object.entries(sla).filter(([, v]) => v && typeof v === "object");
+  return h("p", { class: "clocks" }, metrics.map(([metric, clock]) =>
+    h("span", { class: `clock ${clock.state}`, dataset: { due: clock.due_at || "", state: clock.state } },
+      `${metric.replace("_", " ")}: ${clock.state} `,
+      h("span", { class: "left" }, clock.due_at && ["running", "warning"].includes(clock.state) ? span(until(clock.due_at)) : ""))));
+}
+
+function conversation(ticket) {
+  const notes = (ticket.notes || []).map((n) => ({ at: n.at, note: n }));
+  const messages = ticket.messages.map((m) => ({ at: m.at, message: m }));
+  return [...messages, ...notes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((item) => {
+    if (item.note) {
+      return h("li", { class: "msg note" },
+        h("span", { class: "meta" }, `Note by ${item.note.author || "?"} · ${when(item.note.at)}`), item.note.body);
+    }
+    const m = item.message;
+    const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
+    return h("li", { class: `msg ${m.direction === "inbound" ? "in" : "out"}` },
+      h("span", { class: "meta" }, `${m.channel} · ${who || ""} · ${when(m.at)}${m.delivery ? " · " + m.delivery : ""}`),
+      m.subject ? h("strong", {}, m.subject + "\n") : null,
+      m.deleted_at ? h("em", {}, "(deleted)") : m.body);
+  });
+}
+
+function actions(ticket) {
+  const reply = h("textarea", { id: "reply-body", rows: 3 });
+  const note = h("textarea", { id: "note-body", rows: 2 });
+  const status = h("select", { id: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === ticket.status }, s)));
+  const queue = h("input", { id: "transfer-queue", value: "" });
+  const reason = h("input", { id: "escalate-reason", value: "" });
+  const error = h("p", { class: "error", role: "alert", id: "ticket-error" });
+  const run = async (work) => {
+    error.textContent = "";
+    try { await work(); showTicket(ticket.id); loadTickets(); } catch (e) { error.textContent = e.message; }
+  };
+  return h("div", { class: "actions" },
+    h("label", { for: "reply-body" }, `Reply (by ${ticket.channel})`), reply,
+    h("div", { class: "row" }, h("button", { type: "button", id: "send-reply",
+      onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value })) }, "Send reply")),
+    h("label", { for: "note-body" }, "Internal note"), note,
+    h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
+      onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value })) }, "Add note")),
+    h("div", { class: "row" },
+      h("label", {}, "Status ", status),
+      h("button", { type: "button", id: "set-status", class: "plain",
+        onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
+      h("label", {}, "Transfer to queue ", queue),
+      h("button", { type: "button", class: "plain",
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value })) }, "Transfer"),
+      h("label", {}, "Escalate because ", reason),
+      h("button", { type: "button", class: "plain",
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" })) }, "Escalate")),
+    error);
+}
+
+async function customerPanel(id) {
+  if (id === null || id === undefined) return;
+  const customer = await get(`/api/customers/${id}`);
+  const tags = h("input", { id: "customer-tags", value: customer.tags.join(", ") });
+  const saved = h("span", { class: "hint", role: "status" });
+  $("side").append(h("section", { "aria-label": "Customer" },
+    h("h3", {}, customer.name || `Customer #${customer.id}`),
+    h("ul", { class: "items" }, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}`))),
+    h("label", { for: "customer-tags" }, "Tags (comma separated)"), tags,
+    h("button", { type: "button", class: "plain", onclick: async () => {
+      const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
+      try { await send("PATCH", `/api/customers/${id}`, { tags: list }); saved.textContent = "saved"; }
+      catch (e) { saved.textContent = e.message; }
+    } }, "Save tags"), saved,
+    h("h4", {}, "Other tickets"),
+    h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
+      h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id); } },
+        `#${t.id} ${t.subject || ""}`), ` ${t.status}`)))));
+}

@@ -1,0 +1,62 @@
+// The API as the page calls it: the session cookie authenticates, the CSRF token rides along.
+
+let csrf = "";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+export async function whoami() {
+  const response = await fetch("/web/session", { credentials: "same-origin" });
+  if (!response.ok) return null;
+  const who = await response.json();
+  csrf = who.csrf;
+  return who;
+}
+
+export async function signIn(token) {
+  const who = await send("POST", "/web/session", { token });
+  csrf = who.csrf;
+  return who;
+}
+
+export async function signOut() {
+  await send("DELETE", "/web/session");
+  csrf = "";
+}
+
+export const get = (path) => send("GET", path);
+export const post = (path, body) => send("POST", path, body);
+
+export async function send(method, path, body) {
+  const headers = { "X-CSRF-Token": csrf };
+  const init = { method, headers, credentials: "same-origin" };
+  if (typeof body === "string") {
+    headers["Content-Type"] = "application/yaml";
+    init.body = body;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// The record as it happens. EventSource reconnects by itself and sends Last-Event-ID, so the
+// stream goes on where it stopped; `onstate` tells the page whether it is live.
+export function stream(handlers, onstate) {
+  const source = new EventSource("/api/events", { withCredentials: true });
+  source.onopen = () => onstate(true);
+  source.onerror = () => onstate(false);
+  for (const [name, handler] of Object.entries(handlers)) {
+    source.addEventListener(name, (event) => handler(JSON.parse(event.data), name));
+  }
+  return source;
+}

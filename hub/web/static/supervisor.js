@@ -1,0 +1,129 @@
+// The supervisor's view: live queues and agents from the event stream, rules, reports.
+
+import { ApiError, get, post, send } from "./api.js";
+import { $, fill, h, span, when } from "./dom.js";
+
+const depths = new Map();
+let agentsTimer = null;
+
+export async function startSupervisor() {
+  const queues = await get("/api/queues");
+  for (const q of queues.items) {
+    if (!depths.has(q.name)) depths.set(q.name, { queue: q.name, waiting: q.waiting, open: q.open, longest_wait_seconds: null });
+  }
+  drawQueues();
+  loadAgents();
+  loadRules();
+  loadReports();
+  $("rules-publish").onclick = publish;
+  $("rules-reload").onclick = loadRules;
+  $("rules-test").onsubmit = testDraft;
+}
+
+// A depth is a snapshot: the newest one of a queue replaces what was shown.
+export function onDepth(depth) {
+  depths.set(depth.queue, depth);
+  drawQueues();
+}
+
+export function onEvent() {
+  clearTimeout(agentsTimer);
+  agentsTimer = setTimeout(loadAgents, 300);
+}
+
+function drawQueues() {
+  const rows = [...depths.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  fill($("queues").tBodies[0], rows.map((d) => h("tr", { dataset: { queue: d.queue } },
+    h("th", { scope: "row" }, d.queue),
+    h("td", { class: "waiting" }, d.waiting),
+    h("td", {}, d.open),
+    h("td", {}, d.longest_wait_seconds === null ? "—" : span(d.longest_wait_seconds)))));
+}
+
+async function loadAgents() {
+  const agents = (await get("/api/agents")).items;
+  const counts = { online: 0, away: 0, offline: 0 };
+  for (const a of agents) counts[a.presence] = (counts[a.presence] || 0) + 1;
+  $("presence-counts").textContent = `online ${counts.online} · away ${counts.away} · offline ${counts.offline}`;
+  fill($("agents").tBodies[0], agents.map((a) => h("tr", {},
+    h("th", { scope: "row" }, a.name), h("td", {}, a.presence),
+    h("td", {}, Object.entries(a.load).filter(([, n]) => n).map(([ch, n]) => `${ch} ${n}`).join(", ") || "0"))));
+}
+
+async function loadRules() {
+  const [rules, versions] = await Promise.all([get("/api/rules"), get("/api/rules/versions")]);
+  $("rules-source").value = rules.source;
+  $("rules-version").textContent = `version ${rules.version ?? "—"}`;
+  fill($("rules-problems"));
+  fill($("rules-versions"), versions.items.map((v) => h("li", {}, `v${v.version} by ${v.author} · ${when(v.created_at)}`)));
+}
+
+function showProblems(error) {
+  const problems = error instanceof ApiError && error.body.problems ? error.body.problems : [];
+  fill($("rules-problems"), h("li", {}, error.message), problems.map((p) => h("li", {}, p)));
+}
+
+async function publish() {
+  try {
+    await send("PUT", "/api/rules", $("rules-source").value);
+    await loadRules();
+    $("rules-problems").append(h("li", { class: "ok" }, "Published."));
+  } catch (error) {
+    showProblems(error);
+  }
+}
+
+async function testDraft(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const probe = { channel: form.get("channel"), from: form.get("from"), text: form.get("text"), rules: $("rules-source").value };
+  try {
+    const d = await post("/api/rules/test", probe);
+    fill($("rules-problems"));
+    $("rules-decision").textContent = [`queue: ${d.queue}`, `rule: ${d.rule ?? "(default)"}`,
+      `priority: ${d.priority}`, d.campaign ? `campaign: ${d.campaign}` : null, "", ...d.explanation]
+      .filter((line) => line !== null).join("\n");
+  } catch (error) {
+    $("rules-decision").textContent = "";
+    showProblems(error);
+  }
+}
+
+async function loadReports() {
+  const [summary, volume] = await Promise.all([get("/api/reports/summary"), get("/api/reports/volume?group_by=day&by=channel")]);
+  const figure = (label, value) => h("div", {}, h("strong", {}, value ?? "—"), label);
+  const p = (spread) => (spread && spread.p50 !== null && spread.p50 !== undefined ? span(spread.p50) : null);
+  fill($("summary"), figure("created", summary.created), figure("resolved", summary.resolved),
+    figure("backlog", summary.backlog), figure("first response p50", p(summary.first_response)),
+    figure("resolution p50", p(summary.resolution)));
+  fill($("volume-chart"), chart(volume.items));
+}
+
+// Tickets created a day, all channels stacked into one bar: a plain SVG, no library.
+function chart(items) {
+  const days = new Map();
+  for (const row of items) days.set(row.bucket, (days.get(row.bucket) || 0) + row.count);
+  const entries = [...days.entries()].sort();
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  const width = Math.max(200, entries.length * 50), height = 120;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height + 20}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Tickets created per day: ${entries.map(([d, n]) => `${d.slice(0, 10)} ${n}`).join(", ") || "none"}`);
+  const top = Math.max(1, ...entries.map(([, n]) => n));
+  entries.forEach(([day, n], i) => {
+    const bar = document.createElementNS(NS, "rect");
+    const barHeight = (n / top) * height;
+    bar.setAttribute("x", i * 50 + 10);
+    bar.setAttribute("y", height - barHeight);
+    bar.setAttribute("width", 30);
+    bar.setAttribute("height", barHeight);
+    const label = document.createElementNS(NS, "text");
+    label.setAttribute("x", i * 50 + 10);
+    label.setAttribute("y", height + 14);
+    label.textContent = `${day.slice(5, 10)}: ${n}`;
+    svg.append(bar, label);
+  });
+  return svg;
+}
