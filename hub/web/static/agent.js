@@ -89,16 +89,20 @@ function tick() {
     el.textContent = left > 0 ? `${span(left)} left` : "expired";
   }
   for (const el of document.querySelectorAll("[data-due]")) {
-    if (el.dataset.state === "running" || el.dataset.state === "warning") {
+    if (["active", "warning", "breached"].includes(el.dataset.state)) {
       el.querySelector(".left").textContent = span(until(el.dataset.due));
     }
   }
 }
 
+let shown = 0; // the newest render: an older one that finishes later is dropped
+
 export async function showTicket(id) {
   openTicket = id;
+  const render = ++shown;
   const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
-  if (openTicket !== id) return;
+  const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
+  if (render !== shown) return;
   fill($("ticket"),
     h("h2", {}, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
     h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
@@ -107,8 +111,8 @@ export async function showTicket(id) {
     actions(ticket));
   fill($("side"), h("h3", {}, "Record"),
     h("ol", { class: "record" }, record.items.map((e) => h("li", {},
-      h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`)))),
-  customerPanel(ticket.customer_id);
+      h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`))),
+    customer && customerPanel(customer));
 }
 
 function clocks(sla) {
@@ -116,7 +120,7 @@ function clocks(sla) {
   return h("p", { class: "clocks" }, metrics.map(([metric, clock]) =>
     h("span", { class: `clock ${clock.state}`, dataset: { due: clock.due_at || "", state: clock.state } },
       `${metric.replace("_", " ")}: ${clock.state} `,
-      h("span", { class: "left" }, clock.due_at && ["running", "warning"].includes(clock.state) ? span(until(clock.due_at)) : ""))));
+      h("span", { class: "left" }, clock.due_at && ["active", "warning", "breached"].includes(clock.state) ? span(until(clock.due_at)) : ""))));
 }
 
 function conversation(ticket) {
@@ -129,7 +133,7 @@ function conversation(ticket) {
     }
     const m = item.message;
     const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
-    return h("li", { class: `msg ${m.direction === "inbound" ? "in" : "out"}` },
+    return h("li", { class: `msg ${m.direction}` },
       h("span", { class: "meta" }, `${m.channel} · ${who || ""} · ${when(m.at)}${m.delivery ? " · " + m.delivery : ""}`),
       m.subject ? h("strong", {}, m.subject + "\n") : null,
       m.deleted_at ? h("em", {}, "(deleted)") : m.body);
@@ -167,12 +171,11 @@ function actions(ticket) {
     error);
 }
 
-async function customerPanel(id) {
-  if (id === null || id === undefined) return;
-  const customer = await get(`/api/customers/${id}`);
+function customerPanel(customer) {
+  const id = customer.id;
   const tags = h("input", { id: "customer-tags", value: customer.tags.join(", ") });
   const saved = h("span", { class: "hint", role: "status" });
-  $("side").append(h("section", { "aria-label": "Customer" },
+  return h("section", { "aria-label": "Customer" },
     h("h3", {}, customer.name || `Customer #${customer.id}`),
     h("ul", { class: "items" }, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}`))),
     h("label", { for: "customer-tags" }, "Tags (comma separated)"), tags,
@@ -184,5 +187,5 @@ async function customerPanel(id) {
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
       h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id); } },
-        `#${t.id} ${t.subject || ""}`), ` ${t.status}`)))));
+        `#${t.id} ${t.subject || ""}`), ` ${t.status}`))));
 }
