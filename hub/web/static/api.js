@@ -50,13 +50,22 @@ export async function send(method, path, body) {
 }
 
 // The record as it happens. EventSource reconnects by itself and sends Last-Event-ID, so the
-// stream goes on where it stopped; `onstate` tells the page whether it is live.
-export function stream(handlers, onstate) {
-  const source = new EventSource("/api/events", { withCredentials: true });
+// stream goes on where it stopped; one the browser gave up on (CLOSED) is opened again, from
+// the last id it saw. `onstate` tells the page whether it is live.
+export function stream(handlers, onstate, lastId = "") {
+  const query = lastId ? `?last_event_id=${encodeURIComponent(lastId)}` : "";
+  const source = new EventSource(`/api/events${query}`, { withCredentials: true });
+  let seen = lastId;
   source.onopen = () => onstate(true);
-  source.onerror = () => onstate(false);
+  source.onerror = () => {
+    onstate(false);
+    if (source.readyState === EventSource.CLOSED) setTimeout(() => stream(handlers, onstate, seen), 3000);
+  };
   for (const [name, handler] of Object.entries(handlers)) {
-    source.addEventListener(name, (event) => handler(JSON.parse(event.data), name));
+    source.addEventListener(name, (event) => {
+      if (event.lastEventId) seen = event.lastEventId;
+      handler(JSON.parse(event.data), name);
+    });
   }
   return source;
 }

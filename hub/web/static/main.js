@@ -33,7 +33,10 @@ async function begin(who) {
   api.stream(handlers, (live) => {
     $("live").textContent = live ? "live" : "reconnecting…";
     $("live").classList.toggle("on", live);
-    if (live && wasLive === false) refresh();
+    if (live && wasLive === false) {
+      refresh();
+      if (supervisor) supervisorEvent();
+    }
     wasLive = live;
   });
 }

@@ -1,7 +1,7 @@
 // The supervisor's view: live queues and agents from the event stream, rules, reports.
 
 import { ApiError, get, post, send } from "./api.js";
-import { $, fill, h, span, when } from "./dom.js";
+import { $, fill, h, span, until, when } from "./dom.js";
 
 const depths = new Map();
 let agentsTimer = null;
@@ -9,7 +9,7 @@ let agentsTimer = null;
 export async function startSupervisor() {
   const queues = await get("/api/queues");
   for (const q of queues.items) {
-    if (!depths.has(q.name)) depths.set(q.name, { queue: q.name, waiting: q.waiting, open: q.open, longest_wait_seconds: null });
+    if (!depths.has(q.name)) depths.set(q.name, { queue: q.name, waiting: q.waiting, open: q.open, oldest_waiting_at: q.oldest_waiting_at });
   }
   drawQueues();
   loadAgents();
@@ -37,8 +37,15 @@ function drawQueues() {
     h("th", { scope: "row" }, d.queue),
     h("td", { class: "waiting" }, d.waiting),
     h("td", {}, d.open),
-    h("td", {}, d.longest_wait_seconds === null ? "—" : span(d.longest_wait_seconds)))));
+    h("td", { dataset: { since: d.oldest_waiting_at || "" } }, d.oldest_waiting_at ? span(-until(d.oldest_waiting_at)) : "—"))));
 }
+
+// The longest wait goes on growing between two snapshots of a queue.
+setInterval(() => {
+  for (const cell of document.querySelectorAll("#queues td[data-since]")) {
+    if (cell.dataset.since) cell.textContent = span(-until(cell.dataset.since));
+  }
+}, 1000);
 
 async function loadAgents() {
   const agents = (await get("/api/agents")).items;
@@ -58,9 +65,23 @@ async function loadRules() {
   fill($("rules-versions"), versions.items.map((v) => h("li", {}, `v${v.version} by ${v.author} · ${when(v.created_at)}`)));
 }
 
+// "FILE:LINE: what" becomes "Line LINE: what", a button that puts the cursor on that line.
 function showProblems(error) {
   const problems = error instanceof ApiError && error.body.problems ? error.body.problems : [];
-  fill($("rules-problems"), h("li", {}, error.message), problems.map((p) => h("li", {}, p)));
+  fill($("rules-problems"), problems.length ? null : h("li", {}, error.message), problems.map((text) => {
+    const found = /^.*?:(\d+): (.*)$/s.exec(text);
+    if (!found) return h("li", {}, text);
+    const line = Number(found[1]);
+    return h("li", {}, h("button", { type: "button", class: "plain", onclick: () => goToLine(line) }, `Line ${line}`), ` ${found[2]}`);
+  }));
+}
+
+function goToLine(line) {
+  const editor = $("rules-source");
+  const lines = editor.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, text) => n + text.length + 1, 0);
+  editor.focus();
+  editor.setSelectionRange(start, start + (lines[line - 1] || "").length);
 }
 
 async function publish() {
@@ -108,6 +129,8 @@ function chart(items) {
   const svg = document.createElementNS(NS, "svg");
   const width = Math.max(200, entries.length * 50), height = 120;
   svg.setAttribute("viewBox", `0 0 ${width} ${height + 20}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height + 20);
   svg.setAttribute("class", "chart");
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", `Tickets created per day: ${entries.map(([d, n]) => `${d.slice(0, 10)} ${n}`).join(", ") || "none"}`);
