@@ -78,6 +78,11 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     await page.get_by_role("button", name="Save tags").click()
     await expect(page.locator("#side")).to_contain_text("saved")
     await page.screenshot(path=str(screens / "agent-ticket.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390
+    await page.screenshot(path=str(screens / "agent-phone.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     await page.get_by_label("Status").select_option("resolved")
     await page.get_by_role("button", name="Set status").click()

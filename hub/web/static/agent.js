@@ -14,10 +14,16 @@ export async function startAgent(who) {
   setInterval(tick, 1000);
 }
 
+// A burst of events redraws each list once.
+const later = (work) => { let timer = null; return () => { clearTimeout(timer); timer = setTimeout(work, 150); }; };
+const offersLater = later(() => loadOffers());
+const ticketsLater = later(() => loadTickets());
+const ticketLater = later(() => openTicket && showTicket(openTicket));
+
 export function onEvent(data, name) {
-  if (name.startsWith("offer.")) loadOffers();
-  if (data.assignee === me.name || name === "ticket.updated") loadTickets();
-  if (openTicket && data.ticket_id === openTicket) showTicket(openTicket);
+  if (name.startsWith("offer.")) offersLater();
+  if (data.assignee === me.name || name === "ticket.updated") ticketsLater();
+  if (openTicket && data.ticket_id === openTicket) ticketLater();
 }
 
 export function refresh() {
