@@ -74,9 +74,6 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     await page.get_by_label("Internal note").fill("Checked the invoice.")
     await page.get_by_role("button", name="Add note").click()
     await expect(conversation.locator(".msg.note")).to_contain_text("Checked the invoice.")
-    await page.get_by_label("Tags (comma separated)").fill("vip, billing")
-    await page.get_by_role("button", name="Save tags").click()
-    await expect(page.locator("#side")).to_contain_text("saved")
     await page.screenshot(path=str(screens / "agent-ticket.png"), full_page=True)
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
     width = await page.evaluate("document.scrollingElement.scrollWidth")
@@ -91,8 +88,6 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     assert (ticket.status, ticket.assignee) == ("resolved", "ann")
     record = [e.kind for e in await hub.store.ticket_events(ticket_id)]
     assert {"assigned", "reply_out", "note", "status"} <= set(map(str, record))
-    customer = await hub.store.get_customer(ticket.customer_id)
-    assert set(customer.tags) == {"vip", "billing"}
 
 
 async def test_sign_out_revokes_the_session(page: Page, hub: Hub) -> None:
@@ -107,3 +102,30 @@ async def test_sign_out_revokes_the_session(page: Page, hub: Hub) -> None:
         "/api/me", headers={"Cookie": f"contacthub_session={session['value']}"}
     ) as response:
         assert response.status == 401  # the old cookie, replayed, is dead
+
+
+async def test_claim_transfer_and_escalate_from_the_page(page: Page, hub: Hub) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
+    await sign_in(page, hub.base_url, secret, "ann")  # offline: nothing is offered
+    queue = page.locator("#my-queues li", has_text="billing")
+    await queue.get_by_role("button", name="Claim next").click()
+    await expect(page.locator("#claim-why")).to_contain_text("Nothing to claim")
+    ticket_id = await post_contact(hub, "w2", "refund")
+    await queue.get_by_role("button", name="Claim next").click()
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{ticket_id}")
+    ticket = await hub.store.get_ticket(ticket_id)
+    assert ticket.assignee == "ann"
+    await page.get_by_label("Tags (comma separated)").fill("vip, billing")
+    await page.get_by_role("button", name="Save tags").click()
+    await expect(page.locator("#side")).to_contain_text("saved")
+    customer = await hub.store.get_customer(ticket.customer_id)
+    assert set(customer.tags) == {"vip", "billing"}
+
+    await page.get_by_label("Transfer to queue").fill("general")
+    await page.get_by_role("button", name="Transfer").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("general")
+    await page.get_by_label("Escalate because").fill("needs an expert")
+    await page.get_by_role("button", name="Escalate").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("experts")
+    kinds = {str(e.kind) for e in await hub.store.ticket_events(ticket_id)}
+    assert {"transferred", "escalated"} <= kinds
