@@ -1,4 +1,9 @@
-"""The rules in force: read, replace (supervisors), history, and where a made-up contact goes."""
+"""The rules in force: read, replace (supervisors), history, and where a made-up contact goes.
+
+`GET /rules/versions/{version}` reads any stored version with its source; `POST /rules/
+versions/{version}/restore` with `{"reason"}` stores that source again as the newest version
+(a supervisor's), its author naming who restored which version and why.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ import asyncio
 
 from aiohttp import web
 
-from core.errors import InvalidRequest
-from core.model import Role
+from core.errors import InvalidRequest, NotFound
+from core.model import Role, RulesVersion
 from hub.api.auth import require
-from hub.api.params import MAX_PAGE, json_body, text_body
+from hub.api.params import MAX_PAGE, json_body, path_id, text_body
 from hub.api.probe_json import parse_probe
 from hub.api.views import decision_json, iso, rules_json
 from hub.state import ROUTER, RULES, SETTINGS, STORE
@@ -57,9 +62,43 @@ async def test_rules(request: web.Request) -> web.Response:
     return web.json_response(decision_json(decision))
 
 
+async def rules_version(request: web.Request) -> web.Response:
+    found = await _stored_version(request)
+    return web.json_response(rules_json(found, found.source))
+
+
+async def restore_rules(request: web.Request) -> web.Response:
+    token = require(request, Role.SUPERVISOR)
+    data = await json_body(request)
+    reason = data.get("reason")
+    if set(data) != {"reason"} or not isinstance(reason, str) or not reason.strip():
+        raise InvalidRequest('the body must be {"reason": "<why this version comes back>"}')
+    found = await _stored_version(request)
+    author = f"token:{token.name} (restored v{found.version}: {reason.strip()[:200]})"
+    version = await request.config_dict[RULES].replace(found.source, author)
+    return web.json_response(rules_json(version, found.source), status=201)
+
+
+async def _stored_version(request: web.Request) -> RulesVersion:
+    """The version the path names: the history read back to it (versions are few; a store
+    keeps every one)."""
+    wanted = path_id(request)
+    store = request.config_dict[STORE]
+    newest = await store.current_rules()
+    if newest is None or wanted > newest.version:
+        raise NotFound("rules version", wanted)
+    history = await store.rules_history(newest.version - wanted + 1)
+    found = next((v for v in history if v.version == wanted), None)
+    if found is None:
+        raise NotFound("rules version", wanted)
+    return found
+
+
 ROUTES = [
     web.get("/rules", get_rules),
     web.put("/rules", put_rules),
     web.post("/rules/test", test_rules),
     web.get("/rules/versions", rules_versions),
+    web.get("/rules/versions/{id}", rules_version),
+    web.post("/rules/versions/{id}/restore", restore_rules),
 ]

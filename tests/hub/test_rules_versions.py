@@ -1,0 +1,53 @@
+"""Any stored version of the rules read back, and restored as the newest with who and why;
+over real HTTP on SQLite and Redis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.model import Role
+from tests.conftest import Hub
+from tests.hub.test_rules_api import OTHER_RULES, RULES, put_rules
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+async def call(hub: Hub, method: str, path: str, role: Role, body: Any = None) -> tuple[int, Any]:
+    headers = await hub.token(role, "sue")
+    async with hub.http.request(method, path, json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def test_a_stored_version_reads_back_and_is_restored_as_the_newest(hub: Hub) -> None:
+    await put_rules(hub, RULES)
+    await put_rules(hub, OTHER_RULES)
+    status, first = await call(hub, "GET", "/api/rules/versions/1", Role.AGENT)
+    assert (status, first["version"], first["source"]) == (200, 1, RULES)
+    status, restored = await call(
+        hub, "POST", "/api/rules/versions/1/restore", Role.SUPERVISOR, {"reason": "too broad"}
+    )
+    assert (status, restored["version"], restored["source"]) == (201, 3, RULES)
+    assert restored["author"] == "token:sue (restored v1: too broad)"
+    _, current = await call(hub, "GET", "/api/rules", Role.AGENT)
+    assert (current["version"], current["source"]) == (3, RULES)
+
+
+async def test_restoring_is_a_supervisors_with_a_reason_and_unknown_versions_are_404(
+    hub: Hub,
+) -> None:
+    await put_rules(hub, RULES)
+    path = "/api/rules/versions/1/restore"
+    status, body = await call(hub, "POST", path, Role.AGENT, {"reason": "x"})
+    assert (status, "supervisor" in body["error"]) == (403, True)
+    status, body = await call(hub, "POST", path, Role.SUPERVISOR, {})
+    assert (status, "reason" in body["error"]) == (400, True)
+    assert (await call(hub, "GET", "/api/rules/versions/9", Role.AGENT))[0] == 404
+    assert (await call(hub, "GET", "/api/rules/versions/x", Role.AGENT))[0] == 400
