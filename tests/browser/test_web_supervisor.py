@@ -135,6 +135,16 @@ async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
     assert "money back" in (await hub.store.current_rules()).source  # type: ignore[union-attr]
     await page.screenshot(path=str(screens / "supervisor-rules.png"), full_page=True)
 
+    await page.get_by_label("Why roll back").fill("money back was too broad")
+    await page.get_by_role("button", name="Roll back to v1").click()
+    await expect(problems).to_contain_text("Rolled back to v1.")
+    await expect(page.locator("#rules-versions li").first).to_contain_text("v3 by token:sue")
+    await expect(editor).to_have_value(source)
+    restored = await hub.store.current_rules()
+    assert restored is not None
+    assert (restored.version, restored.source) == (3, source)
+    assert "money back was too broad" in restored.author
+
 
 async def test_reports_show_figures_a_chart_and_a_csv_link(page: Page, hub: Hub) -> None:
     await post_contact(hub, "r1", "hello")

@@ -62,10 +62,31 @@ async function loadRules() {
   $("rules-source").value = rules.source;
   $("rules-version").textContent = `version ${rules.version ?? "—"}`;
   fill($("rules-problems"));
-  fill($("rules-versions"), versions.items.map((v) => h("li", {}, `v${v.version} by ${v.author} · ${when(v.created_at)}`)));
+  fill($("rules-versions"), versions.items.map((v) => h("li", { dataset: { version: v.version } },
+    `v${v.version} by ${v.author} · ${when(v.created_at)} `,
+    h("button", { type: "button", class: "plain", onclick: () => viewVersion(v.version) }, `View v${v.version}`), " ",
+    v.version === rules.version ? null
+      : h("button", { type: "button", class: "plain", onclick: () => restore(v.version) }, `Roll back to v${v.version}`))));
 }
 
 // "FILE:LINE: what" becomes "Line LINE: what", a button that puts the cursor on that line.
+async function viewVersion(version) {
+  const stored = await get(`/api/rules/versions/${version}`);
+  $("rules-source").value = stored.source;
+  fill($("rules-problems"), h("li", { class: "hint" }, `Showing v${version} in the editor (not published).`));
+}
+
+async function restore(version) {
+  const reason = $("rollback-reason").value.trim() || `roll back from the dashboard`;
+  try {
+    await post(`/api/rules/versions/${version}/restore`, { reason });
+    await loadRules();
+    $("rules-problems").append(h("li", { class: "ok" }, `Rolled back to v${version}.`));
+  } catch (error) {
+    showProblems(error);
+  }
+}
+
 function showProblems(error) {
   const problems = error instanceof ApiError && error.body.problems ? error.body.problems : [];
   fill($("rules-problems"), problems.length ? null : h("li", {}, error.message), problems.map((text) => {
