@@ -2,7 +2,9 @@
 
 `GET /rules/versions/{version}` reads any stored version with its source; `POST /rules/
 versions/{version}/restore` with `{"reason"}` stores that source again as the newest version
-(a supervisor's), its author naming who restored which version and why.
+(a supervisor's), its author naming who restored which version and why. `POST /rules/
+simulate` with `{"rules"}` replays the stored tickets' first contacts against a draft
+(hub/rules/simulate.py, as `contacthub rules simulate` does): what would move where.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from hub.api.auth import require
 from hub.api.params import MAX_PAGE, json_body, path_id, text_body
 from hub.api.probe_json import parse_probe
 from hub.api.views import decision_json, iso, rules_json
+from hub.rules.simulate import simulate
 from hub.state import ROUTER, RULES, SETTINGS, STORE
 from router import load_ruleset
 
@@ -94,10 +97,37 @@ async def _stored_version(request: web.Request) -> RulesVersion:
     return found
 
 
+MAX_MOVES_SHOWN = 200
+
+
+async def simulate_rules(request: web.Request) -> web.Response:
+    """What a draft would change: the tickets that would move, and the queues' counts."""
+    require(request, Role.SUPERVISOR)
+    data = await json_body(request)
+    draft = data.get("rules")
+    if set(data) != {"rules"} or not isinstance(draft, str):
+        raise InvalidRequest('the body must be {"rules": "<the YAML text of a rules file>"}')
+    ruleset = await asyncio.to_thread(load_ruleset, draft, "draft")
+    result = await simulate(request.config_dict[STORE], ruleset)
+    moves = [
+        {"ticket_id": m.ticket_id, "from": m.from_queue, "to": m.to_queue, "rule": m.rule}
+        for m in result.moves[:MAX_MOVES_SHOWN]
+    ]
+    body = {
+        "tickets": result.tickets,
+        "moved": len(result.moves),
+        "moves": moves,
+        "before": dict(result.before),
+        "after": dict(result.after),
+    }
+    return web.json_response(body)
+
+
 ROUTES = [
     web.get("/rules", get_rules),
     web.put("/rules", put_rules),
     web.post("/rules/test", test_rules),
+    web.post("/rules/simulate", simulate_rules),
     web.get("/rules/versions", rules_versions),
     web.get("/rules/versions/{id}", rules_version),
     web.post("/rules/versions/{id}/restore", restore_rules),

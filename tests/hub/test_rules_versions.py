@@ -10,7 +10,7 @@ import pytest
 
 from core.model import Role
 from tests.conftest import Hub
-from tests.hub.test_rules_api import OTHER_RULES, RULES, put_rules
+from tests.hub.test_rules_api import OTHER_RULES, RULES, put_rules, submit
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -51,3 +51,23 @@ async def test_restoring_is_a_supervisors_with_a_reason_and_unknown_versions_are
     assert (status, "reason" in body["error"]) == (400, True)
     assert (await call(hub, "GET", "/api/rules/versions/9", Role.AGENT))[0] == 404
     assert (await call(hub, "GET", "/api/rules/versions/x", Role.AGENT))[0] == 400
+
+
+async def test_simulating_a_draft_names_the_tickets_it_would_move(hub: Hub) -> None:
+    await put_rules(hub, RULES)
+    moved = await submit(hub, "w1", "a refund please")
+    await submit(hub, "w2", "hello")
+    status, result = await call(
+        hub, "POST", "/api/rules/simulate", Role.SUPERVISOR, {"rules": OTHER_RULES}
+    )
+    assert status == 200
+    assert (result["tickets"], result["moved"]) == (2, 1)
+    assert result["moves"] == [
+        {"ticket_id": moved, "from": "billing", "to": "general", "rule": None}
+    ]
+    assert (result["before"], result["after"]) == ({"billing": 1, "general": 1}, {"general": 2})
+    status, body = await call(
+        hub, "POST", "/api/rules/simulate", Role.SUPERVISOR, {"rules": "queues: ["}
+    )
+    assert (status, bool(body["problems"])) == (400, True)
+    assert (await call(hub, "POST", "/api/rules/simulate", Role.AGENT, {"rules": RULES}))[0] == 403
