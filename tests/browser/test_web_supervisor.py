@@ -111,6 +111,7 @@ async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
 async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
     page: Page, hub: Hub, screens: Path
 ) -> None:
+    moved = await post_contact(hub, "m1", "a refund please")  # under the draft: general
     await supervise(page, hub, hub.base_url)
     editor = page.get_by_label("The rules (YAML)")
     source = await editor.input_value()
@@ -129,6 +130,10 @@ async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
     await test.get_by_label("Text").fill("I want my money back")
     await test.get_by_role("button", name="Test the draft").click()
     await expect(page.locator("#rules-decision")).to_contain_text("queue: billing")
+    await page.get_by_role("button", name="Simulate against stored tickets").click()
+    simulation = page.locator("#rules-simulation")
+    await expect(simulation).to_contain_text("1 stored tickets replayed: 1 would move.")
+    await expect(simulation.locator("tbody tr")).to_have_text([f"#{moved}billinggeneraldefault"])
     await page.get_by_role("button", name="Publish").click()
     await expect(problems).to_contain_text("Published.")
     await expect(page.locator("#rules-versions li")).to_have_count(2)

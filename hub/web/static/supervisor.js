@@ -17,6 +17,7 @@ export async function startSupervisor() {
   loadReports();
   $("rules-publish").onclick = publish;
   $("rules-reload").onclick = loadRules;
+  $("rules-simulate").onclick = simulateDraft;
   $("rules-test").onsubmit = testDraft;
 }
 
@@ -70,6 +71,22 @@ async function loadRules() {
 }
 
 // "FILE:LINE: what" becomes "Line LINE: what", a button that puts the cursor on that line.
+async function simulateDraft() {
+  try {
+    const result = await post("/api/rules/simulate", { rules: $("rules-source").value });
+    fill($("rules-problems"));
+    fill($("rules-simulation"),
+      h("p", {}, `${result.tickets} stored tickets replayed: ${result.moved} would move.`),
+      result.moves.length ? h("table", {},
+        h("thead", {}, h("tr", {}, ["Ticket", "From", "To", "By rule"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, result.moves.map((m) => h("tr", {},
+          h("td", {}, `#${m.ticket_id}`), h("td", {}, m.from), h("td", {}, m.to), h("td", {}, m.rule ?? "default"))))) : null);
+  } catch (error) {
+    fill($("rules-simulation"));
+    showProblems(error);
+  }
+}
+
 async function viewVersion(version) {
   const stored = await get(`/api/rules/versions/${version}`);
   $("rules-source").value = stored.source;
