@@ -109,6 +109,8 @@ export async function showTicket(id) {
   const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
+  const typed = $("ticket").dataset.ticket === String(id) ? draftsOf() : {};
+  $("ticket").dataset.ticket = id;
   fill($("ticket"),
     h("h2", {}, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
     h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
@@ -119,6 +121,13 @@ export async function showTicket(id) {
     h("ol", { class: "record" }, record.items.map((e) => h("li", {},
       h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`))),
     customer && customerPanel(customer));
+  for (const [field, value] of Object.entries(typed)) $(field).value = value;
+}
+
+// What the agent has typed into the ticket's boxes: a redraw (a live event) keeps it.
+const DRAFTS = ["reply-body", "note-body", "transfer-queue", "escalate-reason"];
+function draftsOf() {
+  return Object.fromEntries(DRAFTS.filter((field) => $(field)).map((field) => [field, $(field).value]));
 }
 
 function clocks(sla) {
@@ -153,43 +162,55 @@ function actions(ticket) {
   const queue = h("input", { id: "transfer-queue", value: "" });
   const reason = h("input", { id: "escalate-reason", value: "" });
   const error = h("p", { class: "error", role: "alert", id: "ticket-error" });
-  const run = async (work) => {
+  const run = async (work, ...sent) => {
     error.textContent = "";
-    try { await work(); showTicket(ticket.id); loadTickets(); } catch (e) { error.textContent = e.message; }
+    try {
+      await work();
+      for (const box of sent) box.value = "";
+      showTicket(ticket.id);
+      loadTickets();
+    } catch (e) { error.textContent = e.message; }
   };
   return h("div", { class: "actions" },
     h("label", { for: "reply-body" }, `Reply (by ${ticket.channel})`), reply,
     h("div", { class: "row" }, h("button", { type: "button", id: "send-reply",
-      onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value })) }, "Send reply")),
+      onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value }), reply) }, "Send reply")),
     h("label", { for: "note-body" }, "Internal note"), note,
     h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
-      onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value })) }, "Add note")),
+      onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value }), note) }, "Add note")),
     h("div", { class: "row" },
       h("label", {}, "Status ", status),
       h("button", { type: "button", id: "set-status", class: "plain",
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
       h("label", {}, "Transfer to queue ", queue),
       h("button", { type: "button", class: "plain",
-        onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value })) }, "Transfer"),
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value }), queue) }, "Transfer"),
       h("label", {}, "Escalate because ", reason),
       h("button", { type: "button", class: "plain",
-        onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" })) }, "Escalate")),
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
     error);
 }
 
 function customerPanel(customer) {
   const id = customer.id;
-  const tags = h("input", { id: "customer-tags", value: customer.tags.join(", ") });
-  const saved = h("span", { class: "hint", role: "status" });
+  // A redraw (a live event) keeps what the agent is typing.
+  const before = $("customer-tags");
+  const editing = before && before.dataset.customer === String(id) && before.value !== before.dataset.saved;
+  const saved = customer.tags.join(", ");
+  const tags = h("input", { id: "customer-tags", value: editing ? before.value : saved, dataset: { customer: id, saved } });
+  const status = h("span", { class: "hint", role: "status" });
   return h("section", { "aria-label": "Customer" },
     h("h3", {}, customer.name || `Customer #${customer.id}`),
     h("ul", { class: "items" }, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}`))),
     h("label", { for: "customer-tags" }, "Tags (comma separated)"), tags,
     h("button", { type: "button", class: "plain", onclick: async () => {
       const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
-      try { await send("PATCH", `/api/customers/${id}`, { tags: list }); saved.textContent = "saved"; }
-      catch (e) { saved.textContent = e.message; }
-    } }, "Save tags"), saved,
+      try {
+        await send("PATCH", `/api/customers/${id}`, { tags: list });
+        tags.dataset.saved = tags.value;
+        status.textContent = "saved";
+      } catch (e) { status.textContent = e.message; }
+    } }, "Save tags"), status,
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
       h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id); } },

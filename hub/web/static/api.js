@@ -29,6 +29,7 @@ export async function signOut() {
   csrf = "";
 }
 
+export const csrfToken = () => csrf;
 export const get = (path) => send("GET", path);
 export const post = (path, body) => send("POST", path, body);
 

@@ -2,6 +2,7 @@
 
 import * as api from "./api.js";
 import { onEvent as agentEvent, refresh, startAgent } from "./agent.js";
+import { startCampaigns } from "./campaigns.js";
 import { $ } from "./dom.js";
 import { onDepth, onEvent as supervisorEvent, startSupervisor } from "./supervisor.js";
 
@@ -11,30 +12,37 @@ const NAMES = ["ticket.created", "ticket.updated", "message.created", "message.u
 async function begin(who) {
   $("sign-in").hidden = true;
   $("bar").hidden = false;
-  $("agent").hidden = false;
   $("who").textContent = `${who.name} (${who.roles.join(", ")})`;
-  const supervisor = who.roles.some((r) => r === "supervisor" || r === "admin");
+  const holds = (...roles) => who.roles.some((r) => roles.includes(r));
+  const supervisor = holds("supervisor", "admin");
+  const agent = holds("agent", "supervisor", "admin");
+  $("tab-agent").hidden = !agent;
   $("tab-supervisor").hidden = !supervisor;
+  $("tab-campaigns").hidden = !holds("outbound", "supervisor", "admin");
   const me = await api.get("/api/me");
+  $("presence").parentElement.hidden = !agent;
   $("presence").value = me.presence;
   $("presence").onchange = () => api.post("/api/agents/me/presence", { status: $("presence").value });
   $("sign-out").onclick = async () => { await api.signOut(); location.reload(); };
   $("tab-agent").onclick = () => show("agent");
   $("tab-supervisor").onclick = () => show("supervisor");
-  await startAgent(who);
+  $("tab-campaigns").onclick = () => show("campaigns");
+  if (agent) await startAgent(who);
   if (supervisor) await startSupervisor();
+  if (!$("tab-campaigns").hidden) await startCampaigns();
+  show(agent ? "agent" : "campaigns");
   const handlers = Object.fromEntries(NAMES.map((name) => [name, (data) => {
-    agentEvent(data, name);
+    if (agent) agentEvent(data, name);
     if (supervisor) supervisorEvent(data, name);
   }]));
-  handlers["queue.depth"] = onDepth;
-  handlers["resync"] = () => refresh();
+  handlers["queue.depth"] = (depth) => supervisor && onDepth(depth);
+  handlers["resync"] = () => agent && refresh();
   let wasLive = false;
   api.stream(handlers, (live) => {
     $("live").textContent = live ? "live" : "reconnecting…";
     $("live").classList.toggle("on", live);
     if (live && wasLive === false) {
-      refresh();
+      if (agent) refresh();
       if (supervisor) supervisorEvent();
     }
     wasLive = live;
@@ -42,10 +50,10 @@ async function begin(who) {
 }
 
 function show(view) {
-  $("agent").hidden = view !== "agent";
-  $("supervisor").hidden = view !== "supervisor";
-  $("tab-agent").setAttribute("aria-pressed", String(view === "agent"));
-  $("tab-supervisor").setAttribute("aria-pressed", String(view === "supervisor"));
+  for (const name of ["agent", "supervisor", "campaigns"]) {
+    $(name).hidden = view !== name;
+    $(`tab-${name}`).setAttribute("aria-pressed", String(view === name));
+  }
 }
 
 $("sign-in-form").addEventListener("submit", async (event) => {
