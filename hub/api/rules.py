@@ -1,5 +1,10 @@
 """The rules in force: read, replace (supervisors), history, and where a made-up contact goes.
 
+A publish and an edit of the rules file never replace each other silently: `PUT /rules` with
+`If-Match: "N"` is 409 when the version in force is no longer N (the web face always sends
+it), and a file edit that replaces a version published through the API says so in the new
+version's author and the log (hub/rules/routing.py).
+
 `GET /rules/versions/{version}` reads any stored version with its source; `POST /rules/
 versions/{version}/restore` with `{"reason"}` stores that source again as the newest version
 (a supervisor's), its author naming who restored which version and why. `POST /rules/
@@ -13,7 +18,7 @@ import asyncio
 
 from aiohttp import web
 
-from core.errors import InvalidRequest, NotFound
+from core.errors import Conflict, InvalidRequest, NotFound
 from core.model import Role, RulesVersion
 from hub.api.auth import require
 from hub.api.params import MAX_PAGE, json_body, path_id, text_body
@@ -46,8 +51,27 @@ async def put_rules(request: web.Request) -> web.Response:
     """Replace the rules with a YAML body; invalid rules leave the running ones (400)."""
     token = require(request, Role.SUPERVISOR)
     source = await text_body(request, "the rules")
+    await _check_base(request)
     version = await request.config_dict[RULES].replace(source, f"token:{token.name}")
     return web.json_response(rules_json(version, source))
+
+
+async def _check_base(request: web.Request) -> None:
+    """With `If-Match: "N"` (the version the editor started from), a publish that would
+    replace a newer version (an edited rules file, another supervisor) is 409, never a
+    silent overwrite. Without the header, the publish replaces whatever is in force."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return
+    base = raw.strip().strip('"')
+    if not base.isdigit():
+        raise InvalidRequest('If-Match must be the version the draft started from, e.g. "3"')
+    current = await request.config_dict[STORE].current_rules()
+    if current is not None and current.version != int(base):
+        raise Conflict(
+            f"the rules changed since version {base}: version {current.version} by "
+            f"{current.author} is in force; reload it and publish again"
+        )
 
 
 async def test_rules(request: web.Request) -> web.Response:

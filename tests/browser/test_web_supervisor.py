@@ -151,6 +151,31 @@ async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
     assert "money back was too broad" in restored.author
 
 
+async def test_a_publish_over_a_version_published_meanwhile_is_refused(
+    page: Page, hub: Hub
+) -> None:
+    await supervise(page, hub, hub.base_url)
+    editor = page.get_by_label("The rules (YAML)")
+    source = await editor.input_value()
+    await editor.fill(source.replace("refund", "money back"))
+    sneaky = await hub.token(Role.SUPERVISOR, "max")  # publishes while sue edits
+    async with hub.http.put("/api/rules", data=source + "\n", headers=sneaky) as response:
+        assert response.status == 200
+    await page.get_by_role("button", name="Publish").click()
+    problems = page.locator("#rules-problems")
+    await expect(problems).to_contain_text("version 2 by token:max is in force")
+    draft = await editor.input_value()
+    await page.get_by_role("button", name="Reload").click()
+    await expect(page.locator("#rules-version")).to_have_text("version 2")
+    await editor.fill(draft)
+    await page.get_by_role("button", name="Publish").click()
+    await expect(problems).to_contain_text("Published.")
+    current = await hub.store.current_rules()
+    assert current is not None
+    assert (current.version, current.author) == (3, "token:sue")
+    assert "money back" in current.source
+
+
 async def test_reports_show_figures_a_chart_and_a_csv_link(page: Page, hub: Hub) -> None:
     await post_contact(hub, "r1", "hello")
     await supervise(page, hub, hub.base_url)

@@ -3,13 +3,14 @@ over real HTTP on SQLite and Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from core.model import Role
-from tests.conftest import Hub
+from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.test_rules_api import OTHER_RULES, RULES, put_rules, submit
 
 
@@ -71,3 +72,35 @@ async def test_simulating_a_draft_names_the_tickets_it_would_move(hub: Hub) -> N
     )
     assert (status, bool(body["problems"])) == (400, True)
     assert (await call(hub, "POST", "/api/rules/simulate", Role.AGENT, {"rules": RULES}))[0] == 403
+
+
+async def test_a_publish_based_on_an_older_version_is_409_and_names_the_newer(hub: Hub) -> None:
+    await put_rules(hub, RULES)  # v1
+    headers = {**await hub.token(Role.SUPERVISOR, "sue"), "If-Match": '"1"'}
+    async with hub.http.put("/api/rules", data=OTHER_RULES, headers=headers) as response:
+        assert response.status == 200  # based on what is in force: v2
+    async with hub.http.put("/api/rules", data=RULES, headers=headers) as response:
+        body = await response.json()
+        assert response.status == 409
+    assert "version 2 by token:sue is in force" in body["error"]
+    headers["If-Match"] = "latest"
+    async with hub.http.put("/api/rules", data=RULES, headers=headers) as response:
+        assert response.status == 400
+
+
+async def test_a_file_edit_that_replaces_a_published_version_says_so(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    hub = await start_hub(make_settings(routing={"rules": str(rules), "watch_interval": "1s"}))
+    await put_rules(hub, OTHER_RULES)  # v2, through the API
+    rules.write_text(RULES.replace("refund", "money back"))
+    for _ in range(60):
+        current = await hub.store.current_rules()
+        if current is not None and current.version == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert current is not None
+    assert current.version == 3
+    assert current.author.endswith("(file changed; replaces v2 by token:tester)")

@@ -33,8 +33,8 @@ export const csrfToken = () => csrf;
 export const get = (path) => send("GET", path);
 export const post = (path, body) => send("POST", path, body);
 
-export async function send(method, path, body) {
-  const headers = { "X-CSRF-Token": csrf };
+export async function send(method, path, body, extra = {}) {
+  const headers = { "X-CSRF-Token": csrf, ...extra };
   const init = { method, headers, credentials: "same-origin" };
   if (typeof body === "string") {
     headers["Content-Type"] = "application/yaml";

@@ -4,6 +4,7 @@ import { ApiError, get, post, send } from "./api.js";
 import { $, fill, h, span, until, when } from "./dom.js";
 
 const depths = new Map();
+let rulesVersion = null; // the version the editor's text started from
 let agentsTimer = null;
 
 export async function startSupervisor() {
@@ -61,6 +62,7 @@ async function loadAgents() {
 async function loadRules() {
   const [rules, versions] = await Promise.all([get("/api/rules"), get("/api/rules/versions")]);
   $("rules-source").value = rules.source;
+  rulesVersion = rules.version;
   $("rules-version").textContent = `version ${rules.version ?? "—"}`;
   fill($("rules-problems"));
   fill($("rules-versions"), versions.items.map((v) => h("li", { dataset: { version: v.version } },
@@ -124,7 +126,9 @@ function goToLine(line) {
 
 async function publish() {
   try {
-    await send("PUT", "/api/rules", $("rules-source").value);
+    // If-Match: a version published meanwhile (an edited file, someone else) is a 409 here.
+    const base = rulesVersion === null ? {} : { "If-Match": `"${rulesVersion}"` };
+    await send("PUT", "/api/rules", $("rules-source").value, base);
     await loadRules();
     $("rules-problems").append(h("li", { class: "ok" }, "Published."));
   } catch (error) {
