@@ -44,7 +44,7 @@ async def hub(
 
 
 async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
-    page: Page, hub: Hub, outbox: tuple[Outbox, int], screens: Path
+    hub: Hub, page: Page, outbox: tuple[Outbox, int], screens: Path
 ) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
     await sign_in(page, hub.base_url, secret, "ann")
@@ -90,7 +90,7 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     assert {"assigned", "reply_out", "note", "status"} <= set(map(str, record))
 
 
-async def test_sign_out_revokes_the_session(page: Page, hub: Hub) -> None:
+async def test_sign_out_revokes_the_session(hub: Hub, page: Page) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann")
     await sign_in(page, hub.base_url, secret, "ann")
     cookies = await page.context.cookies()
@@ -104,13 +104,14 @@ async def test_sign_out_revokes_the_session(page: Page, hub: Hub) -> None:
         assert response.status == 401  # the old cookie, replayed, is dead
 
 
-async def test_claim_transfer_and_escalate_from_the_page(page: Page, hub: Hub) -> None:
+async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
     await sign_in(page, hub.base_url, secret, "ann")  # offline: nothing is offered
     queue = page.locator("#my-queues li", has_text="billing")
     await queue.get_by_role("button", name="Claim next").click()
     await expect(page.locator("#claim-why")).to_contain_text("Nothing to claim")
     ticket_id = await post_contact(hub, "w2", "refund")
+    await expect(queue.locator(".waiting")).to_have_text("1")  # live, from queue.depth
     await queue.get_by_role("button", name="Claim next").click()
     await expect(page.locator("#ticket h2")).to_contain_text(f"#{ticket_id}")
     ticket = await hub.store.get_ticket(ticket_id)

@@ -31,7 +31,7 @@ async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) 
 
 
 async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
-    page: Page, hub: Hub, screens: Path
+    hub: Hub, page: Page, screens: Path
 ) -> None:
     secret = await secret_of(hub, Role.OUTBOUND, "olga")
     await page.goto(hub.base_url + "/")

@@ -86,10 +86,13 @@ def waiting(page: Page, queue: str):  # type: ignore[no-untyped-def]
 
 
 async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
-    page: Page, hub: Hub, relay: Relay, screens: Path
+    hub: Hub, relay: Relay, page: Page, screens: Path
 ) -> None:
     await supervise(page, hub, f"http://127.0.0.1:{relay.port}")
     await expect(waiting(page, "general")).to_have_text("0")
+    ann = await hub.token(Role.AGENT, "ann")
+    async with hub.http.post("/api/agents/me/presence", json={"status": "online"}, headers=ann):
+        pass
     await post_contact(hub, "c1", "hello")
     await expect(waiting(page, "general")).to_have_text("1")  # live, no reload
 
@@ -104,12 +107,13 @@ async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
     await expect(page.locator("#queues tr[data-queue=general] td[data-since]")).to_contain_text(
         "m "
     )
-    await expect(page.locator("#agents")).to_contain_text("sue")
+    await expect(page.locator("#agents tr[data-agent=ann] .presence")).to_have_text("online")
+    await expect(page.locator("#presence-counts")).to_contain_text("online 1")
     await page.screenshot(path=str(screens / "supervisor.png"), full_page=True)
 
 
 async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
-    page: Page, hub: Hub, screens: Path
+    hub: Hub, page: Page, screens: Path
 ) -> None:
     moved = await post_contact(hub, "m1", "a refund please")  # under the draft: general
     await supervise(page, hub, hub.base_url)
@@ -152,7 +156,7 @@ async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
 
 
 async def test_a_publish_over_a_version_published_meanwhile_is_refused(
-    page: Page, hub: Hub
+    hub: Hub, page: Page
 ) -> None:
     await supervise(page, hub, hub.base_url)
     editor = page.get_by_label("The rules (YAML)")
@@ -176,7 +180,7 @@ async def test_a_publish_over_a_version_published_meanwhile_is_refused(
     assert "money back" in current.source
 
 
-async def test_reports_show_figures_a_chart_and_a_csv_link(page: Page, hub: Hub) -> None:
+async def test_reports_show_figures_a_chart_and_a_csv_link(hub: Hub, page: Page) -> None:
     await post_contact(hub, "r1", "hello")
     await supervise(page, hub, hub.base_url)
     await expect(page.locator("#summary")).to_contain_text("created")

@@ -26,6 +26,13 @@ export function onEvent(data, name) {
   if (openTicket && data.ticket_id === openTicket) ticketLater();
 }
 
+// A queue's depth from the stream: my queues' waiting counts follow it.
+export function onDepth(depth) {
+  for (const item of document.querySelectorAll("#my-queues li")) {
+    if (item.dataset.queue === depth.queue) item.querySelector(".waiting").textContent = depth.waiting;
+  }
+}
+
 export function refresh() {
   loadOffers();
   loadTickets();
@@ -72,8 +79,8 @@ function ticketLink(ticket) {
 async function loadQueues() {
   const [queues, agent] = await Promise.all([get("/api/queues"), get("/api/me")]);
   const mine = queues.items.filter((q) => !agent.queues.length || agent.queues.includes(q.name));
-  fill($("my-queues"), mine.map((q) => h("li", {},
-    h("strong", {}, q.name), ` ${q.waiting} waiting `,
+  fill($("my-queues"), mine.map((q) => h("li", { dataset: { queue: q.name } },
+    h("strong", {}, q.name), " ", h("span", { class: "waiting" }, q.waiting), " waiting ",
     h("button", { type: "button", class: "plain", onclick: () => claim(q.name) }, "Claim next"))));
 }
 

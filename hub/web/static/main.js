@@ -1,7 +1,7 @@
 // The page's start: sign in (or find the session), then the views and the live stream.
 
 import * as api from "./api.js";
-import { onEvent as agentEvent, refresh, startAgent } from "./agent.js";
+import { onDepth as agentDepth, onEvent as agentEvent, refresh, startAgent } from "./agent.js";
 import { startCampaigns } from "./campaigns.js";
 import { $ } from "./dom.js";
 import { onDepth, onEvent as supervisorEvent, startSupervisor } from "./supervisor.js";
@@ -35,7 +35,10 @@ async function begin(who) {
     if (agent) agentEvent(data, name);
     if (supervisor) supervisorEvent(data, name);
   }]));
-  handlers["queue.depth"] = (depth) => supervisor && onDepth(depth);
+  handlers["queue.depth"] = (depth) => {
+    if (agent) agentDepth(depth);
+    if (supervisor) onDepth(depth);
+  };
   handlers["resync"] = () => agent && refresh();
   let wasLive = false;
   api.stream(handlers, (live) => {

@@ -14,6 +14,7 @@ export async function startSupervisor() {
   }
   drawQueues();
   loadAgents();
+  setInterval(loadAgents, 10_000); // presence changes are no events of the record: polled
   loadRules();
   loadReports();
   $("rules-publish").onclick = publish;
@@ -51,11 +52,13 @@ setInterval(() => {
 
 async function loadAgents() {
   const agents = (await get("/api/agents")).items;
-  const counts = { online: 0, away: 0, offline: 0 };
-  for (const a of agents) counts[a.presence] = (counts[a.presence] || 0) + 1;
-  $("presence-counts").textContent = `online ${counts.online} · away ${counts.away} · offline ${counts.offline}`;
-  fill($("agents").tBodies[0], agents.map((a) => h("tr", {},
-    h("th", { scope: "row" }, a.name), h("td", {}, a.presence),
+  // Busy: online and working on something (presence itself knows online, away, offline).
+  const state = (a) => (a.presence === "online" && Object.values(a.load).some((n) => n > 0) ? "busy" : a.presence);
+  const counts = { online: 0, busy: 0, away: 0, offline: 0 };
+  for (const a of agents) counts[state(a)] = (counts[state(a)] || 0) + 1;
+  $("presence-counts").textContent = `online ${counts.online} · busy ${counts.busy} · away ${counts.away} · offline ${counts.offline}`;
+  fill($("agents").tBodies[0], agents.map((a) => h("tr", { dataset: { agent: a.name } },
+    h("th", { scope: "row" }, a.name), h("td", { class: "presence" }, state(a)),
     h("td", {}, Object.entries(a.load).filter(([, n]) => n).map(([ch, n]) => `${ch} ${n}`).join(", ") || "0"))));
 }
 
