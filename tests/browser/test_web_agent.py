@@ -5,6 +5,7 @@ text, reply (by email, through a real SMTP sink), a note, resolve; sign-out revo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,11 @@ async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -
     await expect(page.locator("#ticket .hint").first).to_contain_text("experts")
     kinds = {str(e.kind) for e in await hub.store.ticket_events(ticket_id)}
     assert {"transferred", "escalated"} <= kinds
+
+
+async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann")
+    await sign_in(page, hub.base_url, secret, "ann")
+    await hub.store.revoke_tokens("ann", datetime.now(UTC))  # every token, the session's too
+    await page.get_by_label("Presence").select_option("away")  # refused: 401
+    await expect(page.get_by_label("Your API token")).to_be_visible()

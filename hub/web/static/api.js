@@ -44,6 +44,10 @@ export async function send(method, path, body, extra = {}) {
     init.body = JSON.stringify(body);
   }
   const response = await fetch(path, init);
+  if (response.status === 401 && path.startsWith("/api/")) {
+    location.reload(); // the session is over: back to the sign-in; the caller waits for nothing
+    return new Promise(() => {});
+  }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) throw new ApiError(response.status, data);
@@ -60,7 +64,14 @@ export function stream(handlers, onstate, lastId = "") {
   source.onopen = () => onstate(true);
   source.onerror = () => {
     onstate(false);
-    if (source.readyState === EventSource.CLOSED) setTimeout(() => stream(handlers, onstate, seen), 3000);
+    if (source.readyState !== EventSource.CLOSED) return;
+    // Given up: a cut the browser would not retry, or a session that ended (then sign in).
+    setTimeout(async () => {
+      let signedIn = true;
+      try { signedIn = Boolean(await whoami()); } catch { /* the hub is away: try again */ }
+      if (signedIn) stream(handlers, onstate, seen);
+      else location.reload();
+    }, 3000);
   };
   for (const [name, handler] of Object.entries(handlers)) {
     source.addEventListener(name, (event) => {

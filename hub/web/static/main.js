@@ -22,7 +22,13 @@ async function begin(who) {
   const me = await api.get("/api/me");
   $("presence").parentElement.hidden = !agent;
   $("presence").value = me.presence;
-  $("presence").onchange = () => api.post("/api/agents/me/presence", { status: $("presence").value });
+  $("presence").onchange = async () => {
+    try {
+      await api.post("/api/agents/me/presence", { status: $("presence").value });
+    } catch (error) {
+      $("live").textContent = error.message;
+    }
+  };
   $("sign-out").onclick = async () => { await api.signOut(); location.reload(); };
   $("tab-agent").onclick = () => show("agent");
   $("tab-supervisor").onclick = () => show("supervisor");
