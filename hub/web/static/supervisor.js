@@ -29,9 +29,13 @@ export function onDepth(depth) {
   drawQueues();
 }
 
+let reportsTimer = null;
+
 export function onEvent() {
   clearTimeout(agentsTimer);
   agentsTimer = setTimeout(loadAgents, 300);
+  // Reports are costly to compute: at most one reload every 10 seconds while events come.
+  reportsTimer ??= setTimeout(() => { reportsTimer = null; loadReports(); }, 10_000);
 }
 
 function drawQueues() {
