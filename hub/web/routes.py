@@ -59,7 +59,9 @@ def web_routes() -> list[web.RouteDef]:
         if found is None:
             raise web.HTTPNotFound(text="no such file")
         body, kind = found
-        return web.Response(body=body, content_type=kind, headers={"Cache-Control": IMMUTABLE})
+        return web.Response(
+            body=body, content_type=kind, charset="utf-8", headers={"Cache-Control": IMMUTABLE}
+        )
 
     return [
         web.get("/", index),
