@@ -38,6 +38,7 @@ from hub.state import (
     SETTINGS,
     STORE,
 )
+from hub.web.routes import web_routes
 from hub.wiring.acknowledgements import email_acknowledger
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
@@ -87,6 +88,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
             web.get("/healthz", healthz),
             web.get("/readyz", readyz),
             web.get("/metrics", metrics_page),
+            *web_routes(),
         ]
     )
     app.add_subapp("/api/", build_api(store))

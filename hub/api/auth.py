@@ -1,5 +1,9 @@
 """Bearer-token authentication of the API and the roles' grants.
 
+Without an Authorization header, the web face's session cookie authenticates (hub/web/
+session.py): it maps to a Token as a bearer secret would, and every state-changing request
+it authenticates must carry the session's CSRF token in `X-CSRF-Token` (403 otherwise).
+
 Roles: an agent works tickets and queues; a supervisor does what an agent does and edits
 rules; outbound teams run campaigns; an admin may do everything. Every role may read.
 """
@@ -11,7 +15,9 @@ from aiohttp.typedefs import Handler, Middleware
 
 from core.errors import AuthError, Forbidden
 from core.model import Role, Token
+from hub.state import CLOCK
 from hub.tokens import digest
+from hub.web.session import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_ok, session_token
 from storage.base import Store
 
 REQUEST_TOKEN: web.RequestKey[Token] = web.RequestKey("token", Token)
@@ -38,12 +44,25 @@ def auth_middleware(store: Store) -> Middleware:
 
 
 async def _authenticate(store: Store, request: web.Request) -> Token:
+    if "Authorization" not in request.headers and COOKIE in request.cookies:
+        return await _from_cookie(store, request, request.cookies[COOKIE])
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthError("a bearer token is required")
     token = await store.find_token(digest(secret.strip()))
     if token is None:
         raise AuthError("unknown or revoked token")
+    return token
+
+
+async def _from_cookie(store: Store, request: web.Request, secret: str) -> Token:
+    token = await session_token(store, secret, request.config_dict[CLOCK]())
+    if token is None:
+        raise AuthError("the session has ended: sign in again")
+    if request.method not in SAFE_METHODS and not csrf_ok(
+        secret, request.headers.get(CSRF_HEADER, "")
+    ):
+        raise Forbidden(f"a change made with a session cookie needs its {CSRF_HEADER} header")
     return token
 
 

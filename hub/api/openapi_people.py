@@ -168,6 +168,34 @@ RULES_PATHS: dict[str, Any] = {
     "/api/rules/versions": {
         "get": _op("Saved versions, newest first", {"200": {"description": "ok"}})
     },
+    "/api/rules/versions/{id}": {
+        "parameters": [_ID],
+        "get": _op(
+            "One stored version with its source",
+            {"200": {"description": "ok", "content": {"application/json": {"schema": _RULES}}}},
+        ),
+    },
+    "/api/rules/versions/{id}/restore": {
+        "parameters": [_ID],
+        "post": _op(
+            "Store this version's source again as the newest (supervisor); the author names "
+            "who restored which version and why",
+            {
+                "201": {
+                    "description": "the new version",
+                    "content": {"application/json": {"schema": _RULES}},
+                }
+            },
+            requestBody=_body({"reason": {"type": "string", "minLength": 1}}),
+        ),
+    },
+    "/api/rules/simulate": {
+        "post": _op(
+            "Replay the stored tickets against a draft (supervisor): what would move where",
+            {"200": {"description": "tickets, moved, moves (the first 200), before, after"}},
+            requestBody=_body({"rules": {"type": "string"}}),
+        )
+    },
     "/api/rules/test": {
         "post": _op(
             "Where a made-up contact goes: the rule, queue and explanation (a draft in `rules`)",

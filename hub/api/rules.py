@@ -1,4 +1,16 @@
-"""The rules in force: read, replace (supervisors), history, and where a made-up contact goes."""
+"""The rules in force: read, replace (supervisors), history, and where a made-up contact goes.
+
+A publish and an edit of the rules file never replace each other silently: `PUT /rules` with
+`If-Match: "N"` is 409 when the version in force is no longer N (the web face always sends
+it), and a file edit that replaces a version published through the API says so in the new
+version's author and the log (hub/rules/routing.py).
+
+`GET /rules/versions/{version}` reads any stored version with its source; `POST /rules/
+versions/{version}/restore` with `{"reason"}` stores that source again as the newest version
+(a supervisor's), its author naming who restored which version and why. `POST /rules/
+simulate` with `{"rules"}` replays the stored tickets' first contacts against a draft
+(hub/rules/simulate.py, as `contacthub rules simulate` does): what would move where.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +18,13 @@ import asyncio
 
 from aiohttp import web
 
-from core.errors import InvalidRequest
-from core.model import Role
+from core.errors import Conflict, InvalidRequest, NotFound
+from core.model import Role, RulesVersion
 from hub.api.auth import require
-from hub.api.params import MAX_PAGE, json_body, text_body
+from hub.api.params import MAX_PAGE, json_body, path_id, text_body
 from hub.api.probe_json import parse_probe
 from hub.api.views import decision_json, iso, rules_json
+from hub.rules.simulate import simulate
 from hub.state import ROUTER, RULES, SETTINGS, STORE
 from router import load_ruleset
 
@@ -38,8 +51,27 @@ async def put_rules(request: web.Request) -> web.Response:
     """Replace the rules with a YAML body; invalid rules leave the running ones (400)."""
     token = require(request, Role.SUPERVISOR)
     source = await text_body(request, "the rules")
+    await _check_base(request)
     version = await request.config_dict[RULES].replace(source, f"token:{token.name}")
     return web.json_response(rules_json(version, source))
+
+
+async def _check_base(request: web.Request) -> None:
+    """With `If-Match: "N"` (the version the editor started from), a publish that would
+    replace a newer version (an edited rules file, another supervisor) is 409, never a
+    silent overwrite. Without the header, the publish replaces whatever is in force."""
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return
+    base = raw.strip().strip('"')
+    if not base.isdigit():
+        raise InvalidRequest('If-Match must be the version the draft started from, e.g. "3"')
+    current = await request.config_dict[STORE].current_rules()
+    if current is not None and current.version != int(base):
+        raise Conflict(
+            f"the rules changed since version {base}: version {current.version} by "
+            f"{current.author} is in force; reload it and publish again"
+        )
 
 
 async def test_rules(request: web.Request) -> web.Response:
@@ -57,9 +89,70 @@ async def test_rules(request: web.Request) -> web.Response:
     return web.json_response(decision_json(decision))
 
 
+async def rules_version(request: web.Request) -> web.Response:
+    found = await _stored_version(request)
+    return web.json_response(rules_json(found, found.source))
+
+
+async def restore_rules(request: web.Request) -> web.Response:
+    token = require(request, Role.SUPERVISOR)
+    data = await json_body(request)
+    reason = data.get("reason")
+    if set(data) != {"reason"} or not isinstance(reason, str) or not reason.strip():
+        raise InvalidRequest('the body must be {"reason": "<why this version comes back>"}')
+    found = await _stored_version(request)
+    author = f"token:{token.name} (restored v{found.version}: {reason.strip()[:200]})"
+    version = await request.config_dict[RULES].replace(found.source, author)
+    return web.json_response(rules_json(version, found.source), status=201)
+
+
+async def _stored_version(request: web.Request) -> RulesVersion:
+    """The version the path names: the history read back to it (versions are few; a store
+    keeps every one)."""
+    wanted = path_id(request)
+    store = request.config_dict[STORE]
+    newest = await store.current_rules()
+    if newest is None or wanted > newest.version:
+        raise NotFound("rules version", wanted)
+    history = await store.rules_history(newest.version - wanted + 1)
+    found = next((v for v in history if v.version == wanted), None)
+    if found is None:
+        raise NotFound("rules version", wanted)
+    return found
+
+
+MAX_MOVES_SHOWN = 200
+
+
+async def simulate_rules(request: web.Request) -> web.Response:
+    """What a draft would change: the tickets that would move, and the queues' counts."""
+    require(request, Role.SUPERVISOR)
+    data = await json_body(request)
+    draft = data.get("rules")
+    if set(data) != {"rules"} or not isinstance(draft, str):
+        raise InvalidRequest('the body must be {"rules": "<the YAML text of a rules file>"}')
+    ruleset = await asyncio.to_thread(load_ruleset, draft, "draft")
+    result = await simulate(request.config_dict[STORE], ruleset)
+    moves = [
+        {"ticket_id": m.ticket_id, "from": m.from_queue, "to": m.to_queue, "rule": m.rule}
+        for m in result.moves[:MAX_MOVES_SHOWN]
+    ]
+    body = {
+        "tickets": result.tickets,
+        "moved": len(result.moves),
+        "moves": moves,
+        "before": dict(result.before),
+        "after": dict(result.after),
+    }
+    return web.json_response(body)
+
+
 ROUTES = [
     web.get("/rules", get_rules),
     web.put("/rules", put_rules),
     web.post("/rules/test", test_rules),
+    web.post("/rules/simulate", simulate_rules),
     web.get("/rules/versions", rules_versions),
+    web.get("/rules/versions/{id}", rules_version),
+    web.post("/rules/versions/{id}/restore", restore_rules),
 ]

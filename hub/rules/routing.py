@@ -136,11 +136,21 @@ class RulesKeeper:
         try:
             text = self._read_file(self.path)
             if text != self.router.rules.ruleset.source:
-                await self.replace(text, f"{FILE_AUTHOR}{self.path} ({reason})")
+                await self.replace(text, await self._file_author(reason))
         except (RuleError, ConfigError) as exc:
             log.error("rules_reload_refused", reason=reason, error=str(exc))
         except StorageError as exc:
             log.error("rules_reload_failed", reason=reason, error=exc.message)
+
+    async def _file_author(self, reason: str) -> str:
+        """Who the file's new version is by; when it replaces a version published through the
+        API, that is said (and logged), never silent."""
+        author = f"{FILE_AUTHOR}{self.path} ({reason})"
+        current = await self.store.current_rules()
+        if current is not None and not current.author.startswith(FILE_AUTHOR):
+            log.warning("rules_file_replaces_published", version=current.version, by=current.author)
+            author = f"{author[:-1]}; replaces v{current.version} by {current.author})"
+        return author
 
     async def follow_store(self) -> None:
         """Adopt a newer version another hub stored (through its API)."""

@@ -1,0 +1,1 @@
+"""The web face: sign-in sessions and the static agent and supervisor pages served at `/`."""

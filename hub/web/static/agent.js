@@ -1,0 +1,225 @@
+// The agent's inbox: offers with their time left, my tickets, my queues, one ticket worked.
+
+import { get, post, send } from "./api.js";
+import { $, fill, h, span, until, when } from "./dom.js";
+
+const STATUSES = ["new", "open", "pending", "resolved", "closed"];
+let offers = [];
+let openTicket = null;
+let me = null;
+
+export async function startAgent(who) {
+  me = who;
+  await Promise.all([loadOffers(), loadTickets(), loadQueues()]);
+  setInterval(tick, 1000);
+}
+
+// A burst of events redraws each list once.
+const later = (work) => { let timer = null; return () => { clearTimeout(timer); timer = setTimeout(work, 150); }; };
+const offersLater = later(() => loadOffers());
+const ticketsLater = later(() => loadTickets());
+const ticketLater = later(() => openTicket && showTicket(openTicket));
+
+export function onEvent(data, name) {
+  if (name.startsWith("offer.")) offersLater();
+  if (data.assignee === me.name || name === "ticket.updated") ticketsLater();
+  if (openTicket && data.ticket_id === openTicket) ticketLater();
+}
+
+// A queue's depth from the stream: my queues' waiting counts follow it.
+export function onDepth(depth) {
+  for (const item of document.querySelectorAll("#my-queues li")) {
+    if (item.dataset.queue === depth.queue) item.querySelector(".waiting").textContent = depth.waiting;
+  }
+}
+
+export function refresh() {
+  loadOffers();
+  loadTickets();
+}
+
+async function loadOffers() {
+  offers = (await get("/api/offers")).items;
+  fill($("offers"), offers.length ? offers.map(offerItem) : h("li", {}, "No offers."));
+}
+
+function offerItem(offer) {
+  return h("li", { class: "offer", dataset: { offer: offer.id } },
+    h("strong", {}, `Ticket #${offer.ticket_id}`), ` · ${offer.queue} · ${offer.channel} `,
+    h("span", { class: "left", dataset: { deadline: offer.deadline } }, span(until(offer.deadline))),
+    h("div", { class: "row" },
+      h("button", { type: "button", onclick: () => answer(offer, "accept") }, "Accept"),
+      h("button", { type: "button", class: "plain", onclick: () => answer(offer, "reject") }, "Reject")));
+}
+
+async function answer(offer, verb) {
+  try {
+    const result = await post(`/api/offers/${offer.id}/${verb}`);
+    if (verb === "accept") showTicket(result.id);
+  } catch (error) {
+    $("claim-why").textContent = error.message;
+  }
+  loadOffers();
+  loadTickets();
+}
+
+async function loadTickets() {
+  const page = await get("/api/tickets?assignee=me&limit=50");
+  const mine = page.items.filter((t) => !["resolved", "closed"].includes(t.status));
+  fill($("my-tickets"), mine.length ? mine.map(ticketLink) : h("li", {}, "Nothing assigned."));
+}
+
+function ticketLink(ticket) {
+  return h("li", {},
+    h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id); } },
+      `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("span", { class: "hint" }, ` ${ticket.status} · ${ticket.queue}`));
+}
+
+async function loadQueues() {
+  const [queues, agent] = await Promise.all([get("/api/queues"), get("/api/me")]);
+  const mine = queues.items.filter((q) => !agent.queues.length || agent.queues.includes(q.name));
+  fill($("my-queues"), mine.map((q) => h("li", { dataset: { queue: q.name } },
+    h("strong", {}, q.name), " ", h("span", { class: "waiting" }, q.waiting), " waiting ",
+    h("button", { type: "button", class: "plain", onclick: () => claim(q.name) }, "Claim next"))));
+}
+
+async function claim(queue) {
+  const answer = await post(`/api/queues/${encodeURIComponent(queue)}/claim?why=1`);
+  if (answer.id) {
+    $("claim-why").textContent = "";
+    showTicket(answer.id);
+    loadTickets();
+  } else {
+    $("claim-why").textContent = `Nothing to claim: ${answer.why.join("; ")}`;
+  }
+  loadQueues();
+}
+
+function tick() {
+  for (const el of document.querySelectorAll("[data-deadline]")) {
+    const left = until(el.dataset.deadline);
+    el.textContent = left > 0 ? `${span(left)} left` : "expired";
+  }
+  for (const el of document.querySelectorAll("[data-due]")) {
+    if (["active", "warning", "breached"].includes(el.dataset.state)) {
+      el.querySelector(".left").textContent = span(until(el.dataset.due));
+    }
+  }
+}
+
+let shown = 0; // the newest render: an older one that finishes later is dropped
+
+export async function showTicket(id) {
+  openTicket = id;
+  const render = ++shown;
+  const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
+  const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
+  if (render !== shown) return;
+  const typed = $("ticket").dataset.ticket === String(id) ? draftsOf() : {};
+  $("ticket").dataset.ticket = id;
+  fill($("ticket"),
+    h("h2", {}, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
+    clocks(ticket.sla),
+    h("ol", { class: "conversation", "aria-label": "Conversation" }, conversation(ticket)),
+    actions(ticket));
+  fill($("side"), h("h3", {}, "Record"),
+    h("ol", { class: "record" }, record.items.map((e) => h("li", {},
+      h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`))),
+    customer && customerPanel(customer));
+  for (const [field, value] of Object.entries(typed)) $(field).value = value;
+}
+
+// What the agent has typed into the ticket's boxes: a redraw (a live event) keeps it.
+const DRAFTS = ["reply-body", "note-body", "transfer-queue", "escalate-reason"];
+function draftsOf() {
+  return Object.fromEntries(DRAFTS.filter((field) => $(field)).map((field) => [field, $(field).value]));
+}
+
+function clocks(sla) {
+  const metrics = Object.entries(sla).filter(([, v]) => v && typeof v === "object");
+  return h("p", { class: "clocks" }, metrics.map(([metric, clock]) =>
+    h("span", { class: `clock ${clock.state}`, dataset: { due: clock.due_at || "", state: clock.state } },
+      `${metric.replace("_", " ")}: ${clock.state} `,
+      h("span", { class: "left" }, clock.due_at && ["active", "warning", "breached"].includes(clock.state) ? span(until(clock.due_at)) : ""))));
+}
+
+function conversation(ticket) {
+  const notes = (ticket.notes || []).map((n) => ({ at: n.at, note: n }));
+  const messages = ticket.messages.map((m) => ({ at: m.at, message: m }));
+  return [...messages, ...notes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((item) => {
+    if (item.note) {
+      return h("li", { class: "msg note" },
+        h("span", { class: "meta" }, `Note by ${item.note.author || "?"} · ${when(item.note.at)}`), item.note.body);
+    }
+    const m = item.message;
+    const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
+    return h("li", { class: `msg ${m.direction}` },
+      h("span", { class: "meta" }, `${m.channel} · ${who || ""} · ${when(m.at)}${m.delivery ? " · " + m.delivery : ""}`),
+      m.subject ? h("strong", {}, m.subject + "\n") : null,
+      m.deleted_at ? h("em", {}, "(deleted)") : m.body);
+  });
+}
+
+function actions(ticket) {
+  const reply = h("textarea", { id: "reply-body", rows: 3 });
+  const note = h("textarea", { id: "note-body", rows: 2 });
+  const status = h("select", { id: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === ticket.status }, s)));
+  const queue = h("input", { id: "transfer-queue", value: "" });
+  const reason = h("input", { id: "escalate-reason", value: "" });
+  const error = h("p", { class: "error", role: "alert", id: "ticket-error" });
+  const run = async (work, ...sent) => {
+    error.textContent = "";
+    try {
+      await work();
+      for (const box of sent) box.value = "";
+      showTicket(ticket.id);
+      loadTickets();
+    } catch (e) { error.textContent = e.message; }
+  };
+  return h("div", { class: "actions" },
+    h("label", { for: "reply-body" }, `Reply (by ${ticket.channel})`), reply,
+    h("div", { class: "row" }, h("button", { type: "button", id: "send-reply",
+      onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value }), reply) }, "Send reply")),
+    h("label", { for: "note-body" }, "Internal note"), note,
+    h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
+      onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value }), note) }, "Add note")),
+    h("div", { class: "row" },
+      h("label", {}, "Status ", status),
+      h("button", { type: "button", id: "set-status", class: "plain",
+        onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
+      h("label", {}, "Transfer to queue ", queue),
+      h("button", { type: "button", class: "plain",
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value }), queue) }, "Transfer"),
+      h("label", {}, "Escalate because ", reason),
+      h("button", { type: "button", class: "plain",
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
+    error);
+}
+
+function customerPanel(customer) {
+  const id = customer.id;
+  // A redraw (a live event) keeps what the agent is typing.
+  const before = $("customer-tags");
+  const editing = before && before.dataset.customer === String(id) && before.value !== before.dataset.saved;
+  const saved = customer.tags.join(", ");
+  const tags = h("input", { id: "customer-tags", value: editing ? before.value : saved, dataset: { customer: id, saved } });
+  const status = h("span", { class: "hint", role: "status" });
+  return h("section", { "aria-label": "Customer" },
+    h("h3", {}, customer.name || `Customer #${customer.id}`),
+    h("ul", { class: "items" }, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}`))),
+    h("label", { for: "customer-tags" }, "Tags (comma separated)"), tags,
+    h("button", { type: "button", class: "plain", onclick: async () => {
+      const list = tags.value.split(",").map((t) => t.trim()).filter(Boolean);
+      try {
+        await send("PATCH", `/api/customers/${id}`, { tags: list });
+        tags.dataset.saved = tags.value;
+        status.textContent = "saved";
+      } catch (e) { status.textContent = e.message; }
+    } }, "Save tags"), status,
+    h("h4", {}, "Other tickets"),
+    h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
+      h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id); } },
+        `#${t.id} ${t.subject || ""}`), ` ${t.status}`))));
+}

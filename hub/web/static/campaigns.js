@@ -1,0 +1,94 @@
+// Outbound campaigns: create, upload a call list (with its progress and the load report),
+// start, pause, stop, stats.
+
+import { csrfToken, get, post } from "./api.js";
+import { $, fill, h } from "./dom.js";
+
+export async function startCampaigns() {
+  $("campaign-create").onsubmit = create;
+  $("campaign-upload").onsubmit = upload;
+  await loadCampaigns();
+}
+
+async function loadCampaigns() {
+  const campaigns = (await get("/api/campaigns")).items;
+  fill($("campaign-list").tBodies[0], campaigns.map((c) => h("tr", { dataset: { campaign: c.name } },
+    h("th", { scope: "row" }, c.name), h("td", {}, c.queue), h("td", { class: "state" }, c.state),
+    h("td", {}, ["start", "pause", "stop"].map((action) => h("button", {
+      type: "button", class: "plain", onclick: () => act(c.name, action) }, `${action} ${c.name}`)),
+      h("button", { type: "button", class: "plain", onclick: () => stats(c.name) }, `stats ${c.name}`)))));
+  const chosen = $("upload-campaign").value;
+  fill($("upload-campaign"), campaigns.map((c) => h("option", { value: c.name, selected: c.name === chosen }, c.name)));
+}
+
+async function guarded(work) {
+  $("campaign-error").textContent = "";
+  try {
+    await work();
+  } catch (error) {
+    const problems = error.body && error.body.problems ? `: ${error.body.problems.join("; ")}` : "";
+    $("campaign-error").textContent = error.message + problems;
+  }
+}
+
+function create(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  return guarded(async () => {
+    await post("/api/campaigns", { name: form.get("name"), queue: form.get("queue"), hours: form.get("hours") });
+    event.target.reset();
+    await loadCampaigns();
+  });
+}
+
+function act(name, action) {
+  return guarded(async () => {
+    await post(`/api/campaigns/${encodeURIComponent(name)}/${action}`);
+    await loadCampaigns();
+  });
+}
+
+function stats(name) {
+  return guarded(async () => {
+    const s = await get(`/api/campaigns/${encodeURIComponent(name)}/stats`);
+    const rate = s.contact_rate === null ? "—" : `${Math.round(s.contact_rate * 100)}%`;
+    fill($("campaign-stats"), h("p", {}, `${name}: ${s.contacts} contacts, ${s.attempts} attempts, contact rate ${rate}, callable now ${s.callable_now}`),
+      h("ul", { class: "items" }, Object.entries(s.by_state).map(([state, n]) => h("li", {}, `${state}: ${n}`))));
+  });
+}
+
+// fetch() tells nothing of an upload's progress; XMLHttpRequest does.
+function upload(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const file = form.get("file");
+  const bar = $("upload-progress");
+  bar.hidden = false;
+  bar.value = 0;
+  const request = new XMLHttpRequest();
+  request.open("POST", `/api/campaigns/${encodeURIComponent(form.get("campaign"))}/contacts`);
+  request.setRequestHeader("Content-Type", "text/csv");
+  request.setRequestHeader("X-CSRF-Token", csrfToken());
+  request.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = Math.round((e.loaded / e.total) * 100); };
+  request.onload = () => {
+    bar.value = 100;
+    const body = JSON.parse(request.responseText || "{}");
+    if (request.status !== 200) {
+      $("campaign-error").textContent = body.error || `HTTP ${request.status}`;
+      return;
+    }
+    showReport(body);
+  };
+  request.onerror = () => { $("campaign-error").textContent = "the upload was cut off"; };
+  request.send(file);
+}
+
+function showReport(report) {
+  fill($("load-report"),
+    h("p", { class: "summary-line" }, `${report.rows} rows: ${report.accepted} accepted, ${report.invalid} invalid, ` +
+      `${report.duplicates.in_list + report.duplicates.in_campaign} duplicates, ${report.suppressed} suppressed`),
+    report.problems.length ? h("table", {},
+      h("thead", {}, h("tr", {}, ["Line", "Problem", "Phone"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, report.problems.slice(0, 50).map((p) => h("tr", {},
+        h("td", {}, p.line), h("td", {}, `${p.kind}: ${p.reason}`), h("td", {}, p.phone ?? ""))))) : null);
+}

@@ -1,0 +1,201 @@
+// The supervisor's view: live queues and agents from the event stream, rules, reports.
+
+import { ApiError, get, post, send } from "./api.js";
+import { $, fill, h, span, until, when } from "./dom.js";
+
+const depths = new Map();
+let rulesVersion = null; // the version the editor's text started from
+let agentsTimer = null;
+
+export async function startSupervisor() {
+  const queues = await get("/api/queues");
+  for (const q of queues.items) {
+    if (!depths.has(q.name)) depths.set(q.name, { queue: q.name, waiting: q.waiting, open: q.open, oldest_waiting_at: q.oldest_waiting_at });
+  }
+  drawQueues();
+  loadAgents();
+  setInterval(loadAgents, 10_000); // presence changes are no events of the record: polled
+  loadRules();
+  loadReports();
+  $("rules-publish").onclick = publish;
+  $("rules-reload").onclick = loadRules;
+  $("rules-simulate").onclick = simulateDraft;
+  $("rules-test").onsubmit = testDraft;
+}
+
+// A depth is a snapshot: the newest one of a queue replaces what was shown.
+export function onDepth(depth) {
+  depths.set(depth.queue, depth);
+  drawQueues();
+}
+
+let reportsTimer = null;
+
+export function onEvent() {
+  clearTimeout(agentsTimer);
+  agentsTimer = setTimeout(loadAgents, 300);
+  // Reports are costly to compute: at most one reload every 10 seconds while events come.
+  reportsTimer ??= setTimeout(() => { reportsTimer = null; loadReports(); }, 10_000);
+}
+
+function drawQueues() {
+  const rows = [...depths.values()].sort((a, b) => a.queue.localeCompare(b.queue));
+  fill($("queues").tBodies[0], rows.map((d) => h("tr", { dataset: { queue: d.queue } },
+    h("th", { scope: "row" }, d.queue),
+    h("td", { class: "waiting" }, d.waiting),
+    h("td", {}, d.open),
+    h("td", { dataset: { since: d.oldest_waiting_at || "" } }, d.oldest_waiting_at ? span(-until(d.oldest_waiting_at)) : "—"))));
+}
+
+// The longest wait goes on growing between two snapshots of a queue.
+setInterval(() => {
+  for (const cell of document.querySelectorAll("#queues td[data-since]")) {
+    if (cell.dataset.since) cell.textContent = span(-until(cell.dataset.since));
+  }
+}, 1000);
+
+async function loadAgents() {
+  const agents = (await get("/api/agents")).items;
+  // Busy: online and working on something (presence itself knows online, away, offline).
+  const state = (a) => (a.presence === "online" && Object.values(a.load).some((n) => n > 0) ? "busy" : a.presence);
+  const counts = { online: 0, busy: 0, away: 0, offline: 0 };
+  for (const a of agents) counts[state(a)] = (counts[state(a)] || 0) + 1;
+  $("presence-counts").textContent = `online ${counts.online} · busy ${counts.busy} · away ${counts.away} · offline ${counts.offline}`;
+  fill($("agents").tBodies[0], agents.map((a) => h("tr", { dataset: { agent: a.name } },
+    h("th", { scope: "row" }, a.name), h("td", { class: "presence" }, state(a)),
+    h("td", {}, Object.entries(a.load).filter(([, n]) => n).map(([ch, n]) => `${ch} ${n}`).join(", ") || "0"))));
+}
+
+async function loadRules() {
+  const [rules, versions] = await Promise.all([get("/api/rules"), get("/api/rules/versions")]);
+  $("rules-source").value = rules.source;
+  rulesVersion = rules.version;
+  $("rules-version").textContent = `version ${rules.version ?? "—"}`;
+  fill($("rules-problems"));
+  fill($("rules-versions"), versions.items.map((v) => h("li", { dataset: { version: v.version } },
+    `v${v.version} by ${v.author} · ${when(v.created_at)} `,
+    h("button", { type: "button", class: "plain", onclick: () => viewVersion(v.version) }, `View v${v.version}`), " ",
+    v.version === rules.version ? null
+      : h("button", { type: "button", class: "plain", onclick: () => restore(v.version) }, `Roll back to v${v.version}`))));
+}
+
+// "FILE:LINE: what" becomes "Line LINE: what", a button that puts the cursor on that line.
+async function simulateDraft() {
+  try {
+    const result = await post("/api/rules/simulate", { rules: $("rules-source").value });
+    fill($("rules-problems"));
+    fill($("rules-simulation"),
+      h("p", {}, `${result.tickets} stored tickets replayed: ${result.moved} would move.`),
+      result.moves.length ? h("table", {},
+        h("thead", {}, h("tr", {}, ["Ticket", "From", "To", "By rule"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, result.moves.map((m) => h("tr", {},
+          h("td", {}, `#${m.ticket_id}`), h("td", {}, m.from), h("td", {}, m.to), h("td", {}, m.rule ?? "default"))))) : null);
+  } catch (error) {
+    fill($("rules-simulation"));
+    showProblems(error);
+  }
+}
+
+async function viewVersion(version) {
+  const stored = await get(`/api/rules/versions/${version}`);
+  $("rules-source").value = stored.source;
+  fill($("rules-problems"), h("li", { class: "hint" }, `Showing v${version} in the editor (not published).`));
+}
+
+async function restore(version) {
+  const reason = $("rollback-reason").value.trim() || `roll back from the dashboard`;
+  try {
+    await post(`/api/rules/versions/${version}/restore`, { reason });
+    await loadRules();
+    $("rules-problems").append(h("li", { class: "ok" }, `Rolled back to v${version}.`));
+  } catch (error) {
+    showProblems(error);
+  }
+}
+
+function showProblems(error) {
+  const problems = error instanceof ApiError && error.body.problems ? error.body.problems : [];
+  fill($("rules-problems"), problems.length ? null : h("li", {}, error.message), problems.map((text) => {
+    const found = /^.*?:(\d+): (.*)$/s.exec(text);
+    if (!found) return h("li", {}, text);
+    const line = Number(found[1]);
+    return h("li", {}, h("button", { type: "button", class: "plain", onclick: () => goToLine(line) }, `Line ${line}`), ` ${found[2]}`);
+  }));
+}
+
+function goToLine(line) {
+  const editor = $("rules-source");
+  const lines = editor.value.split("\n");
+  const start = lines.slice(0, line - 1).reduce((n, text) => n + text.length + 1, 0);
+  editor.focus();
+  editor.setSelectionRange(start, start + (lines[line - 1] || "").length);
+}
+
+async function publish() {
+  try {
+    // If-Match: a version published meanwhile (an edited file, someone else) is a 409 here.
+    const base = rulesVersion === null ? {} : { "If-Match": `"${rulesVersion}"` };
+    await send("PUT", "/api/rules", $("rules-source").value, base);
+    await loadRules();
+    $("rules-problems").append(h("li", { class: "ok" }, "Published."));
+  } catch (error) {
+    showProblems(error);
+  }
+}
+
+async function testDraft(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const probe = { channel: form.get("channel"), from: form.get("from"), text: form.get("text"), rules: $("rules-source").value };
+  try {
+    const d = await post("/api/rules/test", probe);
+    fill($("rules-problems"));
+    $("rules-decision").textContent = [`queue: ${d.queue}`, `rule: ${d.rule ?? "(default)"}`,
+      `priority: ${d.priority}`, d.campaign ? `campaign: ${d.campaign}` : null, "", ...d.explanation]
+      .filter((line) => line !== null).join("\n");
+  } catch (error) {
+    $("rules-decision").textContent = "";
+    showProblems(error);
+  }
+}
+
+async function loadReports() {
+  const [summary, volume] = await Promise.all([get("/api/reports/summary"), get("/api/reports/volume?group_by=day&by=channel")]);
+  const figure = (label, value) => h("div", {}, h("strong", {}, value ?? "—"), label);
+  const p = (spread) => (spread && spread.p50 !== null && spread.p50 !== undefined ? span(spread.p50) : null);
+  fill($("summary"), figure("created", summary.created), figure("resolved", summary.resolved),
+    figure("backlog", summary.backlog), figure("first response p50", p(summary.first_response)),
+    figure("resolution p50", p(summary.resolution)));
+  fill($("volume-chart"), chart(volume.items));
+}
+
+// Tickets created a day, all channels stacked into one bar: a plain SVG, no library.
+function chart(items) {
+  const days = new Map();
+  for (const row of items) days.set(row.bucket, (days.get(row.bucket) || 0) + row.count);
+  const entries = [...days.entries()].sort();
+  const NS = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(NS, "svg");
+  const width = Math.max(200, entries.length * 50), height = 120;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height + 20}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height + 20);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Tickets created per day: ${entries.map(([d, n]) => `${d.slice(0, 10)} ${n}`).join(", ") || "none"}`);
+  const top = Math.max(1, ...entries.map(([, n]) => n));
+  entries.forEach(([day, n], i) => {
+    const bar = document.createElementNS(NS, "rect");
+    const barHeight = (n / top) * height;
+    bar.setAttribute("x", i * 50 + 10);
+    bar.setAttribute("y", height - barHeight);
+    bar.setAttribute("width", 30);
+    bar.setAttribute("height", barHeight);
+    const label = document.createElementNS(NS, "text");
+    label.setAttribute("x", i * 50 + 10);
+    label.setAttribute("y", height + 14);
+    label.textContent = `${day.slice(5, 10)}: ${n}`;
+    svg.append(bar, label);
+  });
+  return svg;
+}

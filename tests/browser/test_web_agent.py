@@ -1,0 +1,141 @@
+"""The agent's inbox in a real headless Chromium: sign in, an offer arrives live while a
+contact comes through the signed form webhook, accept it, the customer's `<script>` shows as
+text, reply (by email, through a real SMTP sink), a note, resolve; sign-out revokes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from core.model import Role
+from tests.browser.web_face import hub_sections, post_contact, screens, secret_of, sign_in
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.email_support import SUPPORT, Outbox, outbox_server
+from tests.support import FORM_SECRET
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["screens"]
+
+EVIL = "a refund please <script>window.hacked = 1</script><b>bold?</b>"
+
+
+@pytest.fixture
+async def outbox() -> AsyncIterator[tuple[Outbox, int]]:
+    async with outbox_server() as running:
+        yield running
+
+
+@pytest.fixture
+async def hub(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, outbox: tuple[Outbox, int]
+) -> Hub:
+    sections = hub_sections(
+        tmp_path,
+        channels={
+            "webform": {"secret": FORM_SECRET},
+            "smtp": {"port": 0, "mailboxes": [SUPPORT], "hostname": "hub.example"},
+        },
+        outbound={"smtp": {"port": outbox[1], "send_backoff": 0.01, "acknowledge": False}},
+    )
+    return await start_hub(make_settings(**sections))
+
+
+async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
+    hub: Hub, page: Page, outbox: tuple[Outbox, int], screens: Path
+) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
+    await sign_in(page, hub.base_url, secret, "ann")
+    await page.get_by_label("Presence").select_option("online")
+    await expect(page.locator("#offers")).to_have_text("No offers.")
+    ticket_id = await post_contact(hub, "w1", EVIL)
+
+    offer = page.locator("#offers li.offer")
+    await expect(offer).to_contain_text(f"Ticket #{ticket_id}")
+    await expect(offer.locator(".left")).to_contain_text("left")
+    await page.screenshot(path=str(screens / "agent-offer.png"))
+    await offer.get_by_role("button", name="Accept").click()
+
+    conversation = page.locator(".conversation")
+    await expect(conversation.locator(".msg.inbound")).to_contain_text(EVIL)  # as text
+    assert await conversation.locator("script, b").count() == 0
+    assert await page.evaluate("window.hacked") is None
+    await expect(page.locator("#my-tickets")).to_contain_text(f"#{ticket_id}")
+    await expect(page.locator(".clocks")).to_contain_text("first response")
+
+    await page.get_by_label("Reply (by form)").fill("We are on it.")
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(conversation.locator(".msg.outbound")).to_contain_text("We are on it.")
+    (mail,) = await outbox[0].wait_for(1)
+    assert mail["To"] == "ada@example.com"
+
+    await page.get_by_label("Internal note").fill("Checked the invoice.")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(conversation.locator(".msg.note")).to_contain_text("Checked the invoice.")
+    await page.screenshot(path=str(screens / "agent-ticket.png"), full_page=True)
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390
+    await page.screenshot(path=str(screens / "agent-phone.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+
+    await page.get_by_label("Status").select_option("resolved")
+    await page.get_by_role("button", name="Set status").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("resolved")
+    ticket = await hub.store.get_ticket(ticket_id)
+    assert (ticket.status, ticket.assignee) == ("resolved", "ann")
+    record = [e.kind for e in await hub.store.ticket_events(ticket_id)]
+    assert {"assigned", "reply_out", "note", "status"} <= set(map(str, record))
+
+
+async def test_sign_out_revokes_the_session(hub: Hub, page: Page) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann")
+    await sign_in(page, hub.base_url, secret, "ann")
+    cookies = await page.context.cookies()
+    (session,) = [c for c in cookies if c["name"] == "contacthub_session"]
+    assert (session["httpOnly"], session["sameSite"]) == (True, "Strict")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_label("Your API token")).to_be_visible()
+    async with hub.http.get(
+        "/api/me", headers={"Cookie": f"contacthub_session={session['value']}"}
+    ) as response:
+        assert response.status == 401  # the old cookie, replayed, is dead
+
+
+async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
+    await sign_in(page, hub.base_url, secret, "ann")  # offline: nothing is offered
+    queue = page.locator("#my-queues li", has_text="billing")
+    await queue.get_by_role("button", name="Claim next").click()
+    await expect(page.locator("#claim-why")).to_contain_text("Nothing to claim")
+    ticket_id = await post_contact(hub, "w2", "refund")
+    await expect(queue.locator(".waiting")).to_have_text("1")  # live, from queue.depth
+    await queue.get_by_role("button", name="Claim next").click()
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{ticket_id}")
+    ticket = await hub.store.get_ticket(ticket_id)
+    assert ticket.assignee == "ann"
+    await page.get_by_label("Tags (comma separated)").fill("vip, billing")
+    await page.get_by_role("button", name="Save tags").click()
+    await expect(page.locator("#side")).to_contain_text("saved")
+    customer = await hub.store.get_customer(ticket.customer_id)
+    assert set(customer.tags) == {"vip", "billing"}
+
+    await page.get_by_label("Transfer to queue").fill("general")
+    await page.get_by_role("button", name="Transfer").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("general")
+    await page.get_by_label("Escalate because").fill("needs an expert")
+    await page.get_by_role("button", name="Escalate").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("experts")
+    kinds = {str(e.kind) for e in await hub.store.ticket_events(ticket_id)}
+    assert {"transferred", "escalated"} <= kinds
+
+
+async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann")
+    await sign_in(page, hub.base_url, secret, "ann")
+    await hub.store.revoke_tokens("ann", datetime.now(UTC))  # every token, the session's too
+    await page.get_by_label("Presence").select_option("away")  # refused: 401
+    await expect(page.get_by_label("Your API token")).to_be_visible()

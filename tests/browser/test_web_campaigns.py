@@ -1,0 +1,67 @@
+"""Campaigns in a real headless Chromium: an outbound runner sees only the campaigns screen,
+creates one, uploads a call list (progress, then the load report with its bad lines), starts
+it and reads its stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import FilePayload, Page, expect
+
+from core.model import Role
+from tests.browser.web_face import hub_sections, screens, secret_of
+from tests.conftest import Hub, MakeSettings, StartHub
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["screens"]
+
+LIST = (
+    "phone,name\n"
+    "(212) 555-0100,Ada\n"
+    "+1 415 555 0101,Grace\n"
+    "bad number,Nobody\n"
+    "2125550100,Ada again\n"
+)
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
+    return await start_hub(make_settings(**hub_sections(tmp_path)))
+
+
+async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
+    hub: Hub, page: Page, screens: Path
+) -> None:
+    secret = await secret_of(hub, Role.OUTBOUND, "olga")
+    await page.goto(hub.base_url + "/")
+    await page.get_by_label("Your API token").fill(secret)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    await expect(page.get_by_role("button", name="Inbox")).to_be_hidden()
+    await expect(page.get_by_label("Presence")).to_be_hidden()
+
+    await page.get_by_label("Name").fill("spring")
+    await page.get_by_role("button", name="Create campaign").click()
+    row = page.locator("#campaign-list tr[data-campaign=spring]")
+    await expect(row.locator(".state")).to_have_text("paused")
+
+    upload = page.locator("#campaign-upload")
+    await upload.get_by_label("CSV file").set_input_files(
+        files=FilePayload(name="list.csv", mimeType="text/csv", buffer=LIST.encode())
+    )
+    await upload.get_by_role("button", name="Upload").click()
+    report = page.locator("#load-report")
+    await expect(report.locator(".summary-line")).to_have_text(
+        "4 rows: 2 accepted, 1 invalid, 1 duplicates, 0 suppressed"
+    )
+    await expect(report.locator("tbody tr")).to_have_count(2)
+    assert await page.locator("#upload-progress").get_attribute("value") == "100"
+
+    await row.get_by_role("button", name="start spring").click()
+    await expect(row.locator(".state")).to_have_text("running")
+    await row.get_by_role("button", name="stats spring").click()
+    await expect(page.locator("#campaign-stats")).to_contain_text("spring: 2 contacts")
+    await page.screenshot(path=str(screens / "campaigns.png"), full_page=True)
+    await row.get_by_role("button", name="pause spring").click()
+    await expect(row.locator(".state")).to_have_text("paused")

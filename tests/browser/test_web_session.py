@@ -1,0 +1,107 @@
+"""Web-face sessions over real HTTP on both stores: a token becomes an HttpOnly, SameSite=Strict
+cookie that authenticates the API as the token would, changes need the CSRF header, sign-out
+revokes the session. (No browser here: these run with `-m "not browser"` too.)"""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.model import Role
+from hub.web.session import COOKIE, CSRF_HEADER
+from tests.conftest import Hub, MakeSettings, StartHub
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "redis":
+        return str(request.getfixturevalue("redis_url"))
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, make_settings: MakeSettings) -> Hub:
+    return await start_hub(make_settings())
+
+
+async def sign_in(hub: Hub, role: Role, name: str) -> tuple[str, str]:
+    """The session cookie's value and the CSRF token of a new session."""
+    secret = (await hub.token(role, name))["Authorization"].split(" ", 1)[1]
+    async with hub.http.post("/web/session", json={"token": secret}) as response:
+        assert response.status == 200
+        body = await response.json()
+        cookie = SimpleCookie(response.headers["Set-Cookie"])[COOKIE]
+    assert (body["name"], body["roles"]) == (name, [str(role)])
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert not cookie["secure"]
+    return cookie.value, body["csrf"]
+
+
+async def call(
+    hub: Hub, method: str, path: str, session: str, csrf: str | None = None, body: Any = None
+) -> tuple[int, Any]:
+    headers = {"Cookie": f"{COOKIE}={session}"}
+    if csrf is not None:
+        headers[CSRF_HEADER] = csrf
+    async with hub.http.request(method, path, json=body, headers=headers) as response:
+        text = await response.text()
+        return response.status, (await response.json()) if text else None
+
+
+async def test_a_session_reads_as_its_token_and_changes_need_the_csrf_header(hub: Hub) -> None:
+    session, csrf = await sign_in(hub, Role.AGENT, "ann")
+    status, me = await call(hub, "GET", "/api/me", session)
+    assert (status, me["name"], me["token"]["roles"]) == (200, "ann", ["agent"])
+    presence = {"status": "away"}
+    status, body = await call(hub, "POST", "/api/agents/me/presence", session, None, presence)
+    assert status == 403
+    assert CSRF_HEADER in body["error"]
+    wrong = await call(hub, "POST", "/api/agents/me/presence", session, "0" * 64, presence)
+    assert wrong[0] == 403
+    status, body = await call(hub, "POST", "/api/agents/me/presence", session, csrf, presence)
+    assert (status, body["presence"]) == (200, "away")
+
+
+async def test_roles_are_the_apis_to_enforce_for_a_session_too(hub: Hub) -> None:
+    session, csrf = await sign_in(hub, Role.AGENT, "ann")
+    status, body = await call(hub, "PUT", "/api/agents/bob", session, csrf, {"skills": []})
+    assert status == 403
+    assert "supervisor" in body["error"]
+
+
+async def test_signing_out_revokes_the_session(hub: Hub) -> None:
+    session, csrf = await sign_in(hub, Role.AGENT, "ann")
+    assert (await call(hub, "DELETE", "/web/session", session))[0] == 403  # no CSRF header
+    status, _ = await call(hub, "DELETE", "/web/session", session, csrf)
+    assert status == 204
+    status, body = await call(hub, "GET", "/api/me", session)
+    assert status == 401
+    assert "sign in again" in body["error"]
+    assert (await call(hub, "GET", "/web/session", session))[0] == 401
+
+
+async def test_a_bad_token_does_not_sign_in(hub: Hub) -> None:
+    async with hub.http.post("/web/session", json={"token": "ch_nope"}) as response:
+        assert response.status == 401
+    async with hub.http.post("/web/session", json={"secret": 1}) as response:
+        assert response.status == 400
+        assert "token" in (await response.json())["error"]
+
+
+async def test_the_page_is_ours_with_cache_headers(hub: Hub) -> None:
+    async with hub.http.get("/") as response:
+        page = await response.text()
+        assert response.headers["Cache-Control"] == "no-cache"
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "/web/static/main.js?v=" in page
+    assert "http" not in page.split("<body>")[0]
+    async with hub.http.get("/web/static/main.js") as response:
+        assert response.status == 200
+        assert "immutable" in response.headers["Cache-Control"]
+        assert response.content_type == "text/javascript"
+    async with hub.http.get("/web/static/nope.js") as response:
+        assert response.status == 404

@@ -1,0 +1,191 @@
+"""The supervisor's view in a real headless Chromium: the live queue count changes when a
+contact arrives, and again after the browser's connection was cut and restored (through a
+relay the test cuts, like a network drop); the rules editor shows a broken file's line, tests
+a draft and publishes it; reports with a chart and a CSV link."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from core.model import Role
+from tests.browser.web_face import hub_sections, post_contact, screens, secret_of, sign_in
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.support import FORM_SECRET
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["screens"]
+
+
+class Relay:
+    """A TCP relay in front of the hub whose connections the test cuts, like a network drop;
+    while `down`, it closes every new connection at once."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.down = False
+        self.links: list[asyncio.StreamWriter] = []
+        self.port = 0
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    def cut(self) -> None:
+        self.down = True
+        for writer in self.links:
+            writer.transport.abort()
+        self.links.clear()
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.links += [writer, up_writer]
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    writer.transport.abort()
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
+    channels = {"webform": {"secret": FORM_SECRET}}
+    return await start_hub(make_settings(**hub_sections(tmp_path, channels=channels)))
+
+
+@pytest.fixture
+async def relay(hub: Hub) -> AsyncIterator[Relay]:
+    made = Relay(int(hub.base_url.rsplit(":", 1)[1]))
+    server = await made.start()
+    yield made
+    made.cut()
+    server.close()
+
+
+async def supervise(page: Page, hub: Hub, base_url: str) -> None:
+    secret = await secret_of(hub, Role.SUPERVISOR, "sue")
+    await sign_in(page, base_url, secret, "sue")
+    await page.get_by_role("button", name="Supervisor").click()
+
+
+def waiting(page: Page, queue: str):  # type: ignore[no-untyped-def]
+    return page.locator(f"#queues tr[data-queue={queue}] td.waiting")
+
+
+async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
+    hub: Hub, relay: Relay, page: Page, screens: Path
+) -> None:
+    await supervise(page, hub, f"http://127.0.0.1:{relay.port}")
+    await expect(waiting(page, "general")).to_have_text("0")
+    ann = await hub.token(Role.AGENT, "ann")
+    async with hub.http.post("/api/agents/me/presence", json={"status": "online"}, headers=ann):
+        pass
+    await post_contact(hub, "c1", "hello")
+    await expect(waiting(page, "general")).to_have_text("1")  # live, no reload
+
+    relay.cut()
+    await expect(page.locator("#live")).to_have_text("reconnecting…")
+    await post_contact(hub, "c2", "hello again")  # while the browser is away
+    relay.down = False
+    await expect(page.locator("#live")).to_have_text("live", timeout=15_000)
+    await expect(waiting(page, "general")).to_have_text("2")
+    await post_contact(hub, "c3", "and again")
+    await expect(waiting(page, "general")).to_have_text("3")
+    await expect(page.locator("#queues tr[data-queue=general] td[data-since]")).to_contain_text(
+        "m "
+    )
+    await expect(page.locator("#agents tr[data-agent=ann] .presence")).to_have_text("online")
+    await expect(page.locator("#presence-counts")).to_contain_text("online 1")
+    await page.screenshot(path=str(screens / "supervisor.png"), full_page=True)
+
+
+async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
+    hub: Hub, page: Page, screens: Path
+) -> None:
+    moved = await post_contact(hub, "m1", "a refund please")  # under the draft: general
+    await supervise(page, hub, hub.base_url)
+    editor = page.get_by_label("The rules (YAML)")
+    source = await editor.input_value()
+    assert "billing words" in source
+    await editor.fill(source.replace("queue: billing,", "queue: nowhere,"))
+    await page.get_by_role("button", name="Publish").click()
+    problems = page.locator("#rules-problems")
+    await expect(problems).to_contain_text("nowhere")
+    await expect(problems).to_contain_text("Line 16")
+    await problems.get_by_role("button", name="Line 16").click()
+    selected = "e => e.value.slice(e.selectionStart, e.selectionEnd)"
+    assert "nowhere" in await editor.evaluate(selected)
+
+    await editor.fill(source.replace("refund", "money back"))
+    test = page.locator("#rules-test")
+    await test.get_by_label("Text").fill("I want my money back")
+    await test.get_by_role("button", name="Test the draft").click()
+    await expect(page.locator("#rules-decision")).to_contain_text("queue: billing")
+    await page.get_by_role("button", name="Simulate against stored tickets").click()
+    simulation = page.locator("#rules-simulation")
+    await expect(simulation).to_contain_text("1 stored tickets replayed: 1 would move.")
+    await expect(simulation.locator("tbody tr")).to_have_text([f"#{moved}billinggeneraldefault"])
+    await page.get_by_role("button", name="Publish").click()
+    await expect(problems).to_contain_text("Published.")
+    await expect(page.locator("#rules-versions li")).to_have_count(2)
+    assert "money back" in (await hub.store.current_rules()).source  # type: ignore[union-attr]
+    await page.screenshot(path=str(screens / "supervisor-rules.png"), full_page=True)
+
+    await page.get_by_label("Why roll back").fill("money back was too broad")
+    await page.get_by_role("button", name="Roll back to v1").click()
+    await expect(problems).to_contain_text("Rolled back to v1.")
+    await expect(page.locator("#rules-versions li").first).to_contain_text("v3 by token:sue")
+    await expect(editor).to_have_value(source)
+    restored = await hub.store.current_rules()
+    assert restored is not None
+    assert (restored.version, restored.source) == (3, source)
+    assert "money back was too broad" in restored.author
+
+
+async def test_a_publish_over_a_version_published_meanwhile_is_refused(
+    hub: Hub, page: Page
+) -> None:
+    await supervise(page, hub, hub.base_url)
+    editor = page.get_by_label("The rules (YAML)")
+    source = await editor.input_value()
+    await editor.fill(source.replace("refund", "money back"))
+    sneaky = await hub.token(Role.SUPERVISOR, "max")  # publishes while sue edits
+    async with hub.http.put("/api/rules", data=source + "\n", headers=sneaky) as response:
+        assert response.status == 200
+    await page.get_by_role("button", name="Publish").click()
+    problems = page.locator("#rules-problems")
+    await expect(problems).to_contain_text("version 2 by token:max is in force")
+    draft = await editor.input_value()
+    await page.get_by_role("button", name="Reload").click()
+    await expect(page.locator("#rules-version")).to_have_text("version 2")
+    await editor.fill(draft)
+    await page.get_by_role("button", name="Publish").click()
+    await expect(problems).to_contain_text("Published.")
+    current = await hub.store.current_rules()
+    assert current is not None
+    assert (current.version, current.author) == (3, "token:sue")
+    assert "money back" in current.source
+
+
+async def test_reports_show_figures_a_chart_and_a_csv_link(hub: Hub, page: Page) -> None:
+    await post_contact(hub, "r1", "hello")
+    await supervise(page, hub, hub.base_url)
+    await expect(page.locator("#summary")).to_contain_text("created")
+    await expect(page.locator("#summary div").first).to_contain_text("1")
+    await expect(page.locator("#volume-chart svg rect")).to_have_count(1)
+    answer = await page.request.get(hub.base_url + "/api/reports/volume?format=csv")
+    assert answer.status == 200
+    assert (await answer.text()).startswith("bucket,key,count")
