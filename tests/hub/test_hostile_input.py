@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import pytest
 
@@ -260,3 +260,22 @@ async def test_campaign_durations_past_any_clock_are_a_400(
     headers = await any_hub.token(Role.ADMIN)
     refused(await send(any_hub, "POST", "/api/campaigns", body, **headers), 400)
     assert not await any_hub.store.list_campaigns()
+
+
+@pytest.mark.parametrize("escaped", ["%ED%A0%80", "%FF", "%C3"])
+async def test_twilio_text_in_broken_percent_escapes_is_kept_replaced(
+    any_hub: Hub, escaped: str
+) -> None:
+    """Twilio signs the form: a byte that is not UTF-8 is read as U+FFFD, never a 500."""
+    text = unquote_plus("x" + escaped)  # as Twilio decodes it, and signs it
+    params = [(k, text if k == "Body" else v) for k, v in sms_params("SM9")]
+    signed_for = signature(PUBLIC_URL + SMS, params)
+    body = urlencode([(k, "x" if k == "Body" else v) for k, v in params]).replace(
+        "Body=x", f"Body=x{escaped}"
+    )
+    headers = {
+        "X-Twilio-Signature": signed_for,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    refused(await send(any_hub, "POST", SMS, body.encode(), **headers), 200)
+    assert "\ufffd" in (await any_hub.store.get_ticket(1)).messages[0].body
