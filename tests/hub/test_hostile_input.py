@@ -6,12 +6,14 @@ scripts, lone surrogates, JSON nested deep or with huge integers, durations past
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 import pytest
+from structlog.testing import capture_logs
 
 from core.model import Role, ThreadPolicy, TicketFilter
 from hub.demo.slack_emulator import SlackEmulator
@@ -40,6 +42,15 @@ DEEP = b"[" * 5000 + b"]" * 5000
 HUGE_INT = b'{"external_id": "x", "email": "ada@example.com", "message": "hi", "n": ' + (
     b"9" * 5000 + b"}"
 )
+
+
+@pytest.fixture(autouse=True)
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every case of the battery: nothing logged as an error, no traceback (ours or aiohttp's)."""
+    with capture_logs() as events:
+        yield
+    assert [e for e in events if e.get("log_level") in ("error", "critical", "exception")] == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
 
 
 @pytest.fixture
