@@ -221,6 +221,12 @@ QUERIES = [
     "/api/campaigns/" + "9" * 30,
     "/api/campaigns/1/contacts/" + "9" * 30,
     "/api/campaigns/1/contacts/" + ARABIC_ONE,
+    "/api/events?last_event_id=" + "9" * 5000,
+    "/api/reports/volume?to=0001-01-01T00:00:00Z",
+    "/api/reports/volume?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z",
+    "/api/reports/summary?to=0001-01-02",
+    "/api/reports/tickets?from=9999-12-31&tz=Pacific/Kiritimati",
+    "/api/reports/summary?tz=" + "x" * 5000,
 ]
 
 
