@@ -296,3 +296,32 @@ async def test_twilio_text_in_broken_percent_escapes_is_kept_replaced(
     }
     refused(await send(any_hub, "POST", SMS, body.encode(), **headers), 200)
     assert "\ufffd" in (await any_hub.store.get_ticket(1)).messages[0].body
+
+
+RULES_WITH_HOURS = """\
+calendars: {office: {timezone: Europe/Berlin, weekly: {mon-fri: "09:00-17:00"}}}
+queues: {general: {calendar: office, sla: {first_response: 2h, resolution: 1d}}}
+default: {queue: general}
+rules: []
+"""
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        {"channel": "form", "at": "0001-01-01T00:00:00Z"},
+        {"channel": "form", "at": "9999-12-31T23:59:59Z"},
+        {"channel": "form", "at": "0001-01-01T00:00:00Z", "rules": RULES_WITH_HOURS},
+        {"channel": "form", "at": "9999-12-31T23:59:59+14:00", "rules": RULES_WITH_HOURS},
+        {"channel": "form", "customer": {"open_tickets": 10**30}},
+        {"channel": "form", "text": "\ud800"},
+    ],
+    ids=["year-1", "year-9999", "year-1-hours", "year-9999-hours", "huge-open", "surrogate"],
+)
+async def test_rule_probes_at_the_ends_of_time_are_not_a_5xx(
+    hub: Hub, probe: dict[str, Any]
+) -> None:
+    body = json.dumps(probe).encode()
+    headers = await hub.token(Role.ADMIN)
+    expected = 400 if "text" in probe else 200  # a lone surrogate is refused, time is not
+    refused(await send(hub, "POST", "/api/rules/test", body, **headers), expected)
