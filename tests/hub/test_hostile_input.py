@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 from core.model import Role, ThreadPolicy, TicketFilter
 from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.campaign_support import Clock
 from tests.slack_support import (
     ADA,
     BOT_TOKEN,
@@ -325,3 +326,25 @@ async def test_rule_probes_at_the_ends_of_time_are_not_a_5xx(
     headers = await hub.token(Role.ADMIN)
     expected = 400 if "text" in probe else 200  # a lone surrogate is refused, time is not
     refused(await send(hub, "POST", "/api/rules/test", body, **headers), expected)
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00"]
+)
+async def test_a_callback_past_any_calendar_is_a_400(start_hub: StartHub, when: str) -> None:
+    hub = await start_hub(clock=Clock())
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    campaign = {"name": "spring", "hours": "00:00-24:00", "state": "running"}
+    assert await send(hub, "POST", "/api/campaigns", json.dumps(campaign).encode(), **auth) == 201
+    csv = {**auth, "Content-Type": "text/csv"}
+    assert (
+        await send(hub, "POST", "/api/campaigns/spring/contacts", b"phone\n2125550100\n", **csv)
+        == 200
+    )
+    async with hub.http.post("/api/campaigns/spring/next", headers=auth) as response:
+        attempt = (await response.json())["attempt_id"]
+    body = json.dumps({"outcome": "callback", "callback_at": when}).encode()
+    path = f"/api/campaigns/spring/attempts/{attempt}"
+    refused(await send(hub, "POST", path, body, **auth), 400)
+    ends = json.dumps({"name": "autumn", "ends_at": when}).encode()
+    refused(await send(hub, "POST", "/api/campaigns", ends, **auth), 400)
