@@ -48,9 +48,9 @@ from core.identity import EMAIL, email_identity
 from core.model import Attachment, Identity, Inbound, ticket_thread_key
 
 NAME = "email"
-OUR_MESSAGE_ID = re.compile(r"^<contacthub\.(\d{1,12})\.(\d{1,12})\.[0-9a-z]+@[^<>\s]+>$")
+OUR_MESSAGE_ID = re.compile(r"^<contacthub\.([0-9]{1,12})\.([0-9]{1,12})\.[0-9a-z]+@[^<>\s]+>$")
 """Our outbound Message-IDs: `<contacthub.<ticket>.<message>.<random>@<domain>>`."""
-_TICKET_TOKEN = re.compile(r"\[#(\d{1,12})\]")
+_TICKET_TOKEN = re.compile(r"\[#([0-9]{1,12})\]")
 
 
 _SIMPLE_FROM = re.compile(

@@ -18,11 +18,11 @@ socket answers it with an error frame and goes on (nothing is stored).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from core.json_input import has_lone_surrogates, load_json
 from core.model import MAX_ID
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -74,10 +74,13 @@ Frame = Hello | Say | Typing
 
 def parse_frame(raw: str, max_text_chars: int) -> Frame:
     """One text frame from the visitor; FrameError says what is wrong with it."""
+    encoded = raw.encode("utf-8", "surrogatepass")  # a text frame is UTF-8: nothing to pass
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise FrameError("bad_json", f"not JSON: {exc.msg} at character {exc.pos}") from exc
+        data = load_json(encoded)
+    except ValueError as exc:  # deep nesting and huge integers too, not only bad syntax
+        raise FrameError("bad_json", str(exc).replace("body is", "frame is")) from None
+    if has_lone_surrogates(encoded, data):  # the visitor's page can say so and send again
+        raise FrameError("bad_text", "a lone surrogate escape (\\ud800-\\udfff) is not text")
     if not isinstance(data, dict):
         raise FrameError("bad_frame", "a frame is a JSON object with a type")
     kind = data.get("type")

@@ -11,14 +11,20 @@ from core.campaigns import CallOutcome, CampaignSpec, CampaignState, DialerMode
 from core.model import Priority
 from hub.campaigns.desk import NAME_PATTERN, CampaignDesk
 from hub.settings.fields import Duration
+from router.campaigns import LAST_YEAR
 
+FIRST_YEAR = 2000
 AGENT_OUTCOMES = tuple(o.value for o in CallOutcome if o is not CallOutcome.EXPIRED)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
         raise ValueError("needs its UTC offset (e.g. 2026-12-01T15:00:00-05:00 or ...Z)")
-    return None if moment is None else moment.astimezone(UTC)
+    if not FIRST_YEAR <= moment.year < LAST_YEAR:  # later sums with delays would overflow
+        raise ValueError(f"must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return moment.astimezone(UTC)
 
 
 class StrictBody(BaseModel):

@@ -113,10 +113,13 @@ class ReportQuery:
         }
 
 
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
 def _zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise InvalidRequest(f"tz: unknown time zone {name[:60]!r}") from None
 
 
@@ -137,6 +140,8 @@ def _moment(raw: str | None, name: str, zone: tzinfo) -> datetime | None:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise InvalidRequest(f"{name} must be an ISO date or time, e.g. 2026-11-30") from None
+    if not FIRST_YEAR <= moment.year < LAST_YEAR:  # window arithmetic would overflow datetime
+        raise InvalidRequest(f"{name} must be between {FIRST_YEAR} and {LAST_YEAR}")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 

@@ -3,7 +3,11 @@ email or by a web form that gave an email address.
 
 One acknowledgement per new ticket, at most `acknowledgements_per_address` per address per
 `acknowledgement_window`, never to automatic mail (an autoresponder, a bounce: the loop two
-autoresponders would make); it carries `Auto-Submitted: auto-replied` so theirs stay quiet.
+autoresponders would make) nor to one of our own addresses (mail claiming to come from a
+mailbox we receive: answering it would write to ourselves); it carries `Auto-Submitted:
+auto-replied` so theirs stay quiet. The limit is kept in the store (Store.take_rate_slot),
+so it holds across restarts and is one limit for all hubs, and it counts the normalised
+address: "Ada+1@Example.com" and "ada+2@example.com" are one person's one inbox.
 It is sent in the background (the SMTP 250 and the form's 201 do not wait for it) and kept
 on the ticket like every outbound message: stored first, automatic (author "system",
 `meta["automatic"]`, so it is never the team's first response and moves nothing of the
@@ -15,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -29,7 +31,7 @@ from channels.base import Sink
 from channels.email.mime import NAME
 from channels.email.sender import SmtpSender
 from channels.webform import NAME as FORM
-from core.errors import HubError
+from core.errors import HubError, StorageError
 from core.identity import EMAIL, mask
 from core.model import SYSTEM, Delivery, Identity, Inbound, IngestResult, Message, Via
 from hub.settings.email import OutboundSmtpSettings
@@ -38,8 +40,8 @@ from hub.wiring.email import email_sender
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.email")
-_SWEEP_AT = 10_000  # addresses remembered by the acknowledgement rate limit before a sweep
 ACKNOWLEDGEMENT = "acknowledgement"
+RATE_KEY = "ack:"  # the store's rate limit key of an address: "ack:<normalised address>"
 
 
 def email_acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
@@ -48,7 +50,45 @@ def email_acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
     comes_in = channels.smtp is not None or bool(channels.imap) or channels.webform is not None
     if not comes_in or relay is None or sender is None or not relay.acknowledge:
         return None
-    return Acknowledger(store, sender, relay)
+    return Acknowledger(store, sender, relay, own_addresses(settings))
+
+
+def normalised(address: str) -> str:
+    """The inbox an address reaches: lower case, without plus-addressing ("ada+x@y" ->
+    "ada@y"), which most providers deliver to the same mailbox."""
+    local, at, domain = address.strip().lower().rpartition("@")
+    if not at:
+        return domain
+    return f"{local.partition('+')[0] or local}@{domain}"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnAddresses:
+    """Our own mailboxes (normalised) and the domains the listener takes all mail for."""
+
+    addresses: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, str):
+            return False
+        address = normalised(address)
+        return address in self.addresses or address.rpartition("@")[2] in self.domains
+
+
+def own_addresses(settings: Settings) -> OwnAddresses:
+    """Every address the hub receives mail at or sends it from."""
+    channels, relay = settings.channels, settings.outbound.smtp
+    found: list[str | None] = [relay.from_address if relay else None]
+    found += [mailbox.address or mailbox.username for mailbox in channels.imap]
+    domains: Collection[str] = ()
+    if channels.smtp is not None:
+        found += channels.smtp.mailboxes
+        domains = channels.smtp.domains
+    return OwnAddresses(
+        frozenset(normalised(a) for a in found if a and "@" in a),
+        frozenset(d.strip().lower().lstrip("@") for d in domains),
+    )
 
 
 def acknowledged_address(inbound: Inbound) -> str | None:
@@ -70,8 +110,8 @@ class Acknowledger:
     store: Store
     sender: SmtpSender
     relay: OutboundSmtpSettings
+    own: OwnAddresses = field(default_factory=OwnAddresses)
     name: ClassVar[str] = "email-acknowledgements"
-    _sent: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
@@ -84,28 +124,29 @@ class Acknowledger:
             self.acknowledge(address, result.ticket_id)
 
     def acknowledge(self, address: str, ticket_id: int) -> None:
-        if not self._allowed(address):
-            log.info("acknowledgement_rate_limited", ticket=ticket_id, to=mask(address))
+        """Acknowledge in the background (the limit is asked there too: a store round trip
+        the provider's answer does not wait for)."""
+        if address in self.own:
+            log.info("acknowledgement_to_ourselves_skipped", ticket=ticket_id, to=mask(address))
             return
         task = asyncio.create_task(self._send(ticket_id, address))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _allowed(self, address: str) -> bool:
-        now, window = time.monotonic(), self.relay.acknowledgement_window.total_seconds()
-        if len(self._sent) > _SWEEP_AT:  # forget addresses whose window has passed
-            stale = [a for a, times in self._sent.items() if not times or times[-1] <= now - window]
-            for gone in stale:
-                del self._sent[gone]
-        sent = self._sent[address]
-        while sent and sent[0] <= now - window:
-            sent.popleft()
-        if len(sent) >= self.relay.acknowledgements_per_address:
-            return False
-        sent.append(now)
-        return True
+    async def _allowed(self, address: str) -> bool:
+        limit, window = self.relay.acknowledgements_per_address, self.relay.acknowledgement_window
+        key = RATE_KEY + normalised(address)
+        return await self.store.take_rate_slot(key, limit, window, datetime.now(UTC))
 
     async def _send(self, ticket_id: int, address: str) -> None:
+        try:
+            if not await self._allowed(address):
+                log.info("acknowledgement_rate_limited", ticket=ticket_id, to=mask(address))
+                return
+        except StorageError as exc:  # the store is down: no acknowledgement, as a rule
+            log.warning("acknowledgement_failed", ticket=ticket_id, to=mask(address),
+                        error=exc.message)  # fmt: skip
+            return
         try:
             message, delivery = await self._deliver(ticket_id, address)
         except HubError as exc:  # nothing was sent, or what was is on the ticket as queued

@@ -40,6 +40,6 @@ def _sweep(db: sqlite3.Connection, before: float) -> None:
         return
     db.execute(
         "DELETE FROM checkpoints WHERE name >= ? AND name < ? "
-        "AND coalesce(json_extract(value, '$[' || (json_array_length(value) - 1) || ']'), 0) <= ?",
+        "AND coalesce((SELECT max(value) FROM json_each(checkpoints.value)), 0) <= ?",
         (PREFIX, PREFIX[:-1] + ";", before),
     )

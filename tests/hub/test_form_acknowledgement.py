@@ -151,3 +151,50 @@ async def test_acknowledgements_can_be_switched_off(
     await submit(hub, "w1")
     await asyncio.sleep(0.3)
     assert outbox[0].received == []
+
+
+async def test_plus_addressed_variants_of_one_inbox_share_the_limit(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, outbox: tuple[Outbox, int]
+) -> None:
+    hub = await start(start_hub, make_settings, tmp_path, outbox[1], acknowledgements_per_address=2)
+    variants = ["ada+1@example.com", "Ada+2@Example.com", "ada@example.com", "ada+x+y@example.com"]
+    for n, address in enumerate(variants):
+        assert (await submit(hub, f"w{n}", email=address))[0] == 201
+    await outbox[0].wait_for(2)
+    await asyncio.sleep(0.3)
+    assert len(outbox[0].received) == 2
+
+
+async def test_the_limit_is_one_for_every_hub_on_the_store_and_outlives_a_restart(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, outbox: tuple[Outbox, int]
+) -> None:
+    first = await start(
+        start_hub, make_settings, tmp_path, outbox[1], acknowledgements_per_address=1
+    )
+    second = await start(
+        start_hub, make_settings, tmp_path, outbox[1], acknowledgements_per_address=1
+    )
+    await submit(first, "w1")
+    await outbox[0].wait_for(1)
+    await submit(second, "w2")
+    await first.app.shutdown()  # the first hub goes; a third starts on the same store
+    third = await start(
+        start_hub, make_settings, tmp_path, outbox[1], acknowledgements_per_address=1
+    )
+    await submit(third, "w3")
+    await asyncio.sleep(0.3)
+    assert len(outbox[0].received) == 1
+
+
+async def test_mail_claiming_to_come_from_our_own_mailbox_is_not_acknowledged(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, outbox: tuple[Outbox, int]
+) -> None:
+    hub = await start(start_hub, make_settings, tmp_path, outbox[1])
+    assert await send(smtp_port(hub), compose(sender=f"Support <{SUPPORT}>")) == 250
+    _, ticket_id = await submit(hub, "w1", email=SUPPORT.replace("@", "+loop@").upper())
+    await submit(hub, "w2", email="grace@example.com")
+    (ack,) = await outbox[0].wait_for(1)
+    await asyncio.sleep(0.3)
+    assert ack["To"] == "grace@example.com"
+    assert len(outbox[0].received) == 1
+    assert len((await hub.store.get_ticket(ticket_id)).messages) == 1

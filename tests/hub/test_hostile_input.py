@@ -6,16 +6,19 @@ scripts, lone surrogates, JSON nested deep or with huge integers, durations past
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 import pytest
+from structlog.testing import capture_logs
 
 from core.model import Role, ThreadPolicy, TicketFilter
 from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.campaign_support import Clock
 from tests.slack_support import (
     ADA,
     BOT_TOKEN,
@@ -40,6 +43,15 @@ DEEP = b"[" * 5000 + b"]" * 5000
 HUGE_INT = b'{"external_id": "x", "email": "ada@example.com", "message": "hi", "n": ' + (
     b"9" * 5000 + b"}"
 )
+
+
+@pytest.fixture(autouse=True)
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every case of the battery: nothing logged as an error, no traceback (ours or aiohttp's)."""
+    with capture_logs() as events:
+        yield
+    assert [e for e in events if e.get("log_level") in ("error", "critical", "exception")] == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
 
 
 @pytest.fixture
@@ -210,6 +222,12 @@ QUERIES = [
     "/api/campaigns/" + "9" * 30,
     "/api/campaigns/1/contacts/" + "9" * 30,
     "/api/campaigns/1/contacts/" + ARABIC_ONE,
+    "/api/events?last_event_id=" + "9" * 5000,
+    "/api/reports/volume?to=0001-01-01T00:00:00Z",
+    "/api/reports/volume?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z",
+    "/api/reports/summary?to=0001-01-02",
+    "/api/reports/tickets?from=9999-12-31&tz=Pacific/Kiritimati",
+    "/api/reports/summary?tz=" + "x" * 5000,
 ]
 
 
@@ -260,3 +278,73 @@ async def test_campaign_durations_past_any_clock_are_a_400(
     headers = await any_hub.token(Role.ADMIN)
     refused(await send(any_hub, "POST", "/api/campaigns", body, **headers), 400)
     assert not await any_hub.store.list_campaigns()
+
+
+@pytest.mark.parametrize("escaped", ["%ED%A0%80", "%FF", "%C3"])
+async def test_twilio_text_in_broken_percent_escapes_is_kept_replaced(
+    any_hub: Hub, escaped: str
+) -> None:
+    """Twilio signs the form: a byte that is not UTF-8 is read as U+FFFD, never a 500."""
+    text = unquote_plus("x" + escaped)  # as Twilio decodes it, and signs it
+    params = [(k, text if k == "Body" else v) for k, v in sms_params("SM9")]
+    signed_for = signature(PUBLIC_URL + SMS, params)
+    body = urlencode([(k, "x" if k == "Body" else v) for k, v in params]).replace(
+        "Body=x", f"Body=x{escaped}"
+    )
+    headers = {
+        "X-Twilio-Signature": signed_for,
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    refused(await send(any_hub, "POST", SMS, body.encode(), **headers), 200)
+    assert "\ufffd" in (await any_hub.store.get_ticket(1)).messages[0].body
+
+
+RULES_WITH_HOURS = """\
+calendars: {office: {timezone: Europe/Berlin, weekly: {mon-fri: "09:00-17:00"}}}
+queues: {general: {calendar: office, sla: {first_response: 2h, resolution: 1d}}}
+default: {queue: general}
+rules: []
+"""
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        {"channel": "form", "at": "0001-01-01T00:00:00Z"},
+        {"channel": "form", "at": "9999-12-31T23:59:59Z"},
+        {"channel": "form", "at": "0001-01-01T00:00:00Z", "rules": RULES_WITH_HOURS},
+        {"channel": "form", "at": "9999-12-31T23:59:59+14:00", "rules": RULES_WITH_HOURS},
+        {"channel": "form", "customer": {"open_tickets": 10**30}},
+        {"channel": "form", "text": "\ud800"},
+    ],
+    ids=["year-1", "year-9999", "year-1-hours", "year-9999-hours", "huge-open", "surrogate"],
+)
+async def test_rule_probes_at_the_ends_of_time_are_not_a_5xx(
+    hub: Hub, probe: dict[str, Any]
+) -> None:
+    body = json.dumps(probe).encode()
+    headers = await hub.token(Role.ADMIN)
+    expected = 400 if "text" in probe else 200  # a lone surrogate is refused, time is not
+    refused(await send(hub, "POST", "/api/rules/test", body, **headers), expected)
+
+
+@pytest.mark.parametrize(
+    "when", ["9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+14:00"]
+)
+async def test_a_callback_past_any_calendar_is_a_400(start_hub: StartHub, when: str) -> None:
+    hub = await start_hub(clock=Clock())
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    campaign = {"name": "spring", "hours": "00:00-24:00", "state": "running"}
+    assert await send(hub, "POST", "/api/campaigns", json.dumps(campaign).encode(), **auth) == 201
+    csv = {**auth, "Content-Type": "text/csv"}
+    assert (
+        await send(hub, "POST", "/api/campaigns/spring/contacts", b"phone\n2125550100\n", **csv)
+        == 200
+    )
+    async with hub.http.post("/api/campaigns/spring/next", headers=auth) as response:
+        attempt = (await response.json())["attempt_id"]
+    body = json.dumps({"outcome": "callback", "callback_at": when}).encode()
+    path = f"/api/campaigns/spring/attempts/{attempt}"
+    refused(await send(hub, "POST", path, body, **auth), 400)
+    ends = json.dumps({"name": "autumn", "ends_at": when}).encode()
+    refused(await send(hub, "POST", "/api/campaigns", ends, **auth), 400)

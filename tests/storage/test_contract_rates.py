@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from storage.base import Store, open_store
+from storage.sqlite import rate
 from tests.support import later
 
 HOUR = timedelta(hours=1)
@@ -46,3 +50,21 @@ async def test_two_hubs_on_one_store_share_the_limit(store: Store, store_url: st
     finally:
         await other.close()
     assert takes == [True] * 4 + [False] * 4
+
+
+async def test_sqlite_forgets_keys_whose_window_has_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rate, "SWEEP_EVERY", 1)
+    store = open_store(f"sqlite:///{tmp_path / 'rates.db'}")
+    await store.open()
+    try:
+        await store.take_rate_slot("old", 1, HOUR, later(0))
+        await store.take_rate_slot("new", 1, HOUR, later(30))
+        kept = await store.get_checkpoint("rate:old")
+        await store.take_rate_slot("newer", 1, HOUR, later(120))
+        assert kept is not None  # kept while its window lasts
+        assert await store.get_checkpoint("rate:old") is None
+        assert await store.get_checkpoint("rate:newer") is not None
+    finally:
+        await store.close()

@@ -32,7 +32,21 @@ def _refusal(raw: str) -> str | None:
 
 @given(st.text(max_size=200))
 def test_any_text_is_a_frame_or_a_frame_error(raw: str) -> None:
-    assert _refusal(raw) in {None, "bad_json", "bad_frame", "unknown_type", "too_long"}
+    assert _refusal(raw) in {None, "bad_json", "bad_frame", "unknown_type", "too_long", "bad_text"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("[" * 5000 + "]" * 5000, "bad_json"),
+        ('{"type": "typing", "n": ' + "9" * 5000 + "}", "bad_json"),
+        ('{"type": "message", "text": "hi \\ud800"}', "bad_text"),
+        ('{"type": "hello", "visitor": {"name": "\\udfff"}}', "bad_text"),
+    ],
+    ids=["deep", "huge-int", "surrogate-text", "surrogate-name"],
+)
+def test_frames_that_json_cannot_hold_as_text_are_frame_errors(raw: str, code: str) -> None:
+    assert _refusal(raw) == code
 
 
 @given(TYPES, st.dictionaries(st.sampled_from(["visitor", "identity", "resume", "client_id",
