@@ -12,25 +12,7 @@ from hub.api import (
     openapi_people,
     openapi_reports,
 )
-
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_STANDARD_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
-
-
-def _ok(schema: str, description: str = "ok") -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
-
-
-def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**responses, **_STANDARD_ERRORS}, **extra}
-
+from hub.api.openapi_shapes import ERROR, ID, ok, op
 
 _TICKET_PROPERTIES = {
     "id": {"type": "integer"},
@@ -109,9 +91,9 @@ OPENAPI: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/api/tickets": {
-            "get": _op(
+            "get": op(
                 "List tickets, newest first",
-                {"200": _ok("TicketList")},
+                {"200": ok("TicketList")},
                 parameters=[
                     {"name": n, "in": "query", "schema": {"type": "string"}}
                     for n in (
@@ -128,12 +110,12 @@ OPENAPI: dict[str, Any] = {
             )
         },
         "/api/tickets/{id}": {
-            "parameters": [_ID],
-            "get": _op("A ticket with its messages and route", {"200": _ok("Ticket")}),
-            "patch": _op(
+            "parameters": [ID],
+            "get": op("A ticket with its messages and route", {"200": ok("Ticket")}),
+            "patch": op(
                 "Change status, priority, queue (supervisor), assignee (agents: themselves, "
                 "or null on their own) or tags, in one atomic change on the record",
-                {"200": _ok("Ticket"), "409": _ERROR},  # a status move the workflow refuses
+                {"200": ok("Ticket"), "409": ERROR},  # a status move the workflow refuses
                 requestBody={
                     "content": {
                         "application/json": {
@@ -144,13 +126,13 @@ OPENAPI: dict[str, Any] = {
             ),
         },
         "/api/tickets/{id}/reply": {
-            "parameters": [_ID],
-            "post": _op(
+            "parameters": [ID],
+            "post": op(
                 "Send a reply on the ticket's channel (agent)",
                 {
-                    "201": _ok("Message", "sent: the message with its delivery status"),
-                    "409": _ERROR,  # no sender for the channel, nobody to reply to, opted out
-                    "502": _ERROR,  # the provider refused it; the body also holds "message"
+                    "201": ok("Message", "sent: the message with its delivery status"),
+                    "409": ERROR,  # no sender for the channel, nobody to reply to, opted out
+                    "502": ERROR,  # the provider refused it; the body also holds "message"
                 },
                 requestBody={
                     "content": {
@@ -167,16 +149,16 @@ OPENAPI: dict[str, Any] = {
             ),
         },
         "/api/queues": {
-            "get": _op("Queues with depth and oldest waiting", {"200": _ok("QueueList")})
+            "get": op("Queues with depth and oldest waiting", {"200": ok("QueueList")})
         },
         "/api/queues/{name}/claim": {
             "parameters": [
                 {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
             ],
-            "post": _op(
+            "post": op(
                 "Claim the most pressing waiting ticket I may take (capacity, skills)",
                 {
-                    "200": _ok("Ticket", "the ticket; with ?why=1 and none: {ticket: null, why}"),
+                    "200": ok("Ticket", "the ticket; with ?why=1 and none: {ticket: null, why}"),
                     "204": {
                         "description": "nothing I may take; the header Contacthub-Why says why"
                     },

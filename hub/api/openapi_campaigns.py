@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.api.openapi_shapes import ERROR, ok, op
+
 _KEY = {
     "name": "id",
     "in": "path",
@@ -11,21 +13,7 @@ _KEY = {
     "description": "the campaign's id or name",
     "schema": {"type": "string"},
 }
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
 _CSV = {"content": {"text/csv": {"schema": {"type": "string"}}}}
-
-
-def _ok(schema: str, description: str = "ok") -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"description": description, "content": {"application/json": {"schema": ref}}}
-
-
-def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**responses, **_ERRORS}, **extra}
 
 
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -121,23 +109,23 @@ SCHEMAS: dict[str, Any] = {
 
 PATHS: dict[str, Any] = {
     "/api/campaigns": {
-        "get": _op("Every campaign", {"200": _ok("CampaignList")}),
-        "post": _op(
+        "get": op("Every campaign", {"200": ok("CampaignList")}),
+        "post": op(
             "Create a campaign (outbound); what is left out takes [campaigns]",
-            {"201": _ok("Campaign"), "409": _ERROR},
+            {"201": ok("Campaign"), "409": ERROR},
             requestBody=_json("CampaignCreate"),
         ),
     },
     "/api/campaigns/{id}": {
         "parameters": [_KEY],
-        "get": _op("A campaign", {"200": _ok("Campaign")}),
+        "get": op("A campaign", {"200": ok("Campaign")}),
     },
     **{
         f"/api/campaigns/{{id}}/{action}": {
             "parameters": [_KEY],
-            "post": _op(
+            "post": op(
                 f"{action.capitalize()} the campaign (outbound)",
-                {"200": _ok("Campaign"), "409": _ERROR},
+                {"200": ok("Campaign"), "409": ERROR},
             ),
         }
         for action in ("start", "pause", "stop")
@@ -152,9 +140,9 @@ PATHS: dict[str, Any] = {
                 "description": "COLUMN:HEADER, repeatable (e.g. phone:Mobile)",
             },
         ],
-        "post": _op(
+        "post": op(
             "Load a callback list (CSV body, streamed): the report",
-            {"200": _ok("ListReport"), "413": _ERROR},
+            {"200": ok("ListReport"), "413": ERROR},
             requestBody=_CSV,
         ),
     },
@@ -163,33 +151,33 @@ PATHS: dict[str, Any] = {
             _KEY,
             {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}},
         ],
-        "get": _op("A contact with its attempts", {"200": _ok("CampaignContact")}),
+        "get": op("A contact with its attempts", {"200": ok("CampaignContact")}),
     },
     "/api/campaigns/{id}/next": {
         "parameters": [_KEY],
-        "post": _op(
+        "post": op(
             "Lease the next callable contact with a new attempt (outbound)",
-            {"200": _ok("Lease"), "204": _NOBODY, "409": _HALTED},
+            {"200": ok("Lease"), "204": _NOBODY, "409": _HALTED},
         ),
     },
     "/api/campaigns/{id}/dial": {
         "parameters": [_KEY],
-        "post": _op(
+        "post": op(
             "Agent-first: ring the caller's endpoint, bridge the next contact on answer",
             {
                 "202": {"description": "the agent is being rung: {call_sid, agent, endpoint}"},
                 "204": _NOBODY,
                 "409": _HALTED,
-                "502": _ERROR,
+                "502": ERROR,
             },
             requestBody=_object({"endpoint": {"type": "string"}}),
         ),
     },
     "/api/campaigns/{id}/agents/me": {
         "parameters": [_KEY],
-        "put": _op(
+        "put": op(
             "Where the hub reaches the caller and whether a progressive campaign dials for them",
-            {"200": {"description": "the agent's dialer entry"}, "409": _ERROR},
+            {"200": {"description": "the agent's dialer entry"}, "409": ERROR},
             requestBody=_object(
                 {"endpoint": {"type": "string"}, "ready": {"type": "boolean"}}, ["endpoint"]
             ),
@@ -200,23 +188,23 @@ PATHS: dict[str, Any] = {
             _KEY,
             {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "integer"}},
         ],
-        "post": _op(
+        "post": op(
             "Record an attempt's outcome (the agent holding it, or a supervisor)",
-            {"200": _ok("CampaignContact"), "409": _ERROR},
+            {"200": ok("CampaignContact"), "409": ERROR},
             requestBody=_json("Outcome"),
         ),
     },
     "/api/campaigns/{id}/stats": {
         "parameters": [_KEY],
-        "get": _op(
-            "Contacts by state and outcome, rates, what is callable", {"200": _ok("CampaignStats")}
+        "get": op(
+            "Contacts by state and outcome, rates, what is callable", {"200": ok("CampaignStats")}
         ),
     },
     "/api/do-not-call": {
         "parameters": [{"name": "source", "in": "query", "schema": {"type": "string"}}],
-        "post": _op(
+        "post": op(
             "Add numbers to the do-not-call list (CSV with a phone column, or one a line)",
-            {"200": _ok("ListReport"), "413": _ERROR},
+            {"200": ok("ListReport"), "413": ERROR},
             requestBody=_CSV,
         ),
     },
@@ -224,11 +212,11 @@ PATHS: dict[str, Any] = {
         "parameters": [
             {"name": "phone", "in": "path", "required": True, "schema": {"type": "string"}}
         ],
-        "get": _op(
+        "get": op(
             "A number's do-not-call entry and its earlier removals (404 with them when unlisted)",
             {"200": {"description": "listed"}},
         ),
-        "delete": _op(
+        "delete": op(
             "Take a number off the do-not-call list (supervisor), recorded with who and why",
             {"200": {"description": "the removal: entry, removed_by, reason, removed_at"}},
             requestBody=_object({"reason": {"type": "string", "minLength": 3}}, ["reason"]),

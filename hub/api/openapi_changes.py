@@ -6,13 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.record import ActorKind, EventKind
-
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
+from hub.api.openapi_shapes import ERROR, ERRORS, ID
 
 
 def _ref(schema: str) -> dict[str, Any]:
@@ -20,7 +14,7 @@ def _ref(schema: str) -> dict[str, Any]:
 
 
 def _op(summary: str, responses: dict[str, Any], body: str | None = None) -> dict[str, Any]:
-    operation: dict[str, Any] = {"summary": summary, "responses": {**_ERRORS, **responses}}
+    operation: dict[str, Any] = {"summary": summary, "responses": {**ERRORS, **responses}}
     if body is not None:
         operation["requestBody"] = {"required": True, **_ref(body)}
     return operation
@@ -75,7 +69,7 @@ SCHEMAS: dict[str, Any] = {
 
 PATHS: dict[str, Any] = {
     "/api/tickets/{id}/notes": {
-        "parameters": [_ID],
+        "parameters": [ID],
         "post": _op(
             "Add an internal note to the ticket's record, never sent (agent)",
             {"201": {"description": "the note's event", **_ref("TicketEvent")}},
@@ -83,28 +77,28 @@ PATHS: dict[str, Any] = {
         ),
     },
     "/api/tickets/{id}/transfer": {
-        "parameters": [_ID],
+        "parameters": [ID],
         "post": _op(
             "Hand the ticket to a queue and/or a person, with a note (agent: their own or an "
             "unassigned ticket)",
-            {"200": {"description": "the ticket", **_ref("Ticket")}, "409": _ERROR},
+            {"200": {"description": "the ticket", **_ref("Ticket")}, "409": ERROR},
             "Transfer",
         ),
     },
     "/api/tickets/{id}/escalate": {
-        "parameters": [_ID],
+        "parameters": [ID],
         "post": _op(
             "Escalate to the next tier (the queue's escalate_to, else the next tier's queue), "
             "unassigned (agent: their own or an unassigned ticket)",
             {
                 "200": {"description": "the ticket", **_ref("Ticket")},
-                "409": _ERROR,  # nowhere higher, or it moved meanwhile
+                "409": ERROR,  # nowhere higher, or it moved meanwhile
             },
             "Escalation",
         ),
     },
     "/api/tickets/{id}/events": {
-        "parameters": [_ID],
+        "parameters": [ID],
         "get": _op(
             "The ticket's record, oldest first",
             {"200": {"description": "ok", **_ref("TicketEvents")}},

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "409": _ERROR}
+from hub.api.openapi_shapes import ERROR, ID
+
+_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR}
 
 PATHS: dict[str, Any] = {
     "/api/tickets/{id}/typing": {
-        "parameters": [_ID],
+        "parameters": [ID],
         "post": {
             "summary": "The agent is typing: the chat visitor's widget shows it (never stored)",
             "responses": {"204": {"description": "told the visitor's hub"}, **_ERRORS},

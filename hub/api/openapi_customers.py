@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
+from hub.api.openapi_shapes import ERROR, ID, body, ok, op, ref
+
 _TAGS = {"type": "array", "items": {"type": "string"}}
 _IDENTITY = {
     "type": "object",
@@ -18,23 +14,6 @@ _IDENTITY = {
         "value": {"type": "string"},
     },
 }
-
-
-def _ref(schema: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{schema}"}
-
-
-def _ok(schema: str, description: str = "ok") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
-def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**responses, **_ERRORS}, **extra}
-
-
-def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "additionalProperties": False, "properties": properties}
-    return {"content": {"application/json": {"schema": {**schema, "required": required}}}}
 
 
 SCHEMAS: dict[str, Any] = {
@@ -50,14 +29,14 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["integer", "null"],
                 "description": "the survivor, when this customer was merged away",
             },
-            "tickets": {"type": "array", "items": _ref("Ticket"), "description": "on a read"},
-            "merges": {"type": "array", "items": _ref("CustomerMerge"), "description": "on a read"},
+            "tickets": {"type": "array", "items": ref("Ticket"), "description": "on a read"},
+            "merges": {"type": "array", "items": ref("CustomerMerge"), "description": "on a read"},
         },
     },
     "CustomerList": {
         "type": "object",
         "properties": {
-            "items": {"type": "array", "items": _ref("Customer")},
+            "items": {"type": "array", "items": ref("Customer")},
             "next": {"type": ["string", "null"]},
         },
     },
@@ -87,16 +66,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "CustomerMergeResult": {
         "type": "object",
-        "properties": {"merge": _ref("CustomerMerge"), "customer": _ref("Customer")},
+        "properties": {"merge": ref("CustomerMerge"), "customer": ref("Customer")},
     },
 }
 
 PATHS: dict[str, Any] = {
     "/api/customers": {
-        "get": _op(
+        "get": op(
             "Customers newest first, or found by q: an email, a phone number, a Slack user id, "
             "or the start of words of the name",
-            {"200": _ok("CustomerList")},
+            {"200": ok("CustomerList")},
             parameters=[
                 {"name": n, "in": "query", "schema": {"type": "string"}}
                 for n in ("q", "limit", "cursor")
@@ -104,32 +83,32 @@ PATHS: dict[str, Any] = {
         )
     },
     "/api/customers/{id}": {
-        "parameters": [_ID],
-        "get": _op(
+        "parameters": [ID],
+        "get": op(
             "A customer with identities, tickets and merges (merged away: merged_into)",
-            {"200": _ok("Customer")},
+            {"200": ok("Customer")},
         ),
-        "patch": _op(
+        "patch": op(
             "Rename or retag (agent); tags feed the rules' customer.tags",
-            {"200": _ok("Customer"), "409": _ERROR},
-            requestBody=_body({"name": {"type": "string"}, "tags": _TAGS}, []),
+            {"200": ok("Customer"), "409": ERROR},
+            requestBody=body({"name": {"type": "string"}, "tags": _TAGS}, []),
         ),
     },
     "/api/customers/{id}/merge": {
-        "parameters": [_ID],
-        "post": _op(
+        "parameters": [ID],
+        "post": op(
             "Merge the other customer into this one (agent)",
-            {"201": _ok("CustomerMergeResult"), "409": _ERROR},
-            requestBody=_body({"other": {"type": "integer"}}, ["other"]),
+            {"201": ok("CustomerMergeResult"), "409": ERROR},
+            requestBody=body({"other": {"type": "integer"}}, ["other"]),
         ),
     },
     "/api/customers/{id}/unmerge": {
-        "parameters": [_ID],
-        "post": _op(
+        "parameters": [ID],
+        "post": op(
             "Undo a merge into this customer exactly (agent); 409 names a later merge that "
             "depends on it",
-            {"200": _ok("CustomerMergeResult"), "409": _ERROR},
-            requestBody=_body({"merge_id": {"type": "integer"}}, ["merge_id"]),
+            {"200": ok("CustomerMergeResult"), "409": ERROR},
+            requestBody=body({"merge_id": {"type": "integer"}}, ["merge_id"]),
         ),
     },
 }

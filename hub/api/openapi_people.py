@@ -5,36 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from core.people import CHANNELS
+from hub.api.openapi_shapes import ERROR, ID, body, ok, op, ref
 
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "404": _ERROR, "503": _ERROR}
 _NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _PER_CHANNEL = {
     "type": "object",
     "properties": {ch: {"type": "integer", "minimum": 0} for ch in CHANNELS},
 }
-
-
-def _ref(schema: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{schema}"}
-
-
-def _ok(schema: str, description: str = "ok") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
-def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"summary": summary, "responses": {**responses, **_ERRORS}, **extra}
-
-
-def _body(properties: dict[str, Any]) -> dict[str, Any]:
-    schema = {"type": "object", "additionalProperties": False, "properties": properties}
-    return {"content": {"application/json": {"schema": schema}}}
 
 
 SCHEMAS: dict[str, Any] = {
@@ -59,7 +37,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "AgentList": {
         "type": "object",
-        "properties": {"items": {"type": "array", "items": _ref("Agent")}},
+        "properties": {"items": {"type": "array", "items": ref("Agent")}},
     },
     "Offer": {
         "type": "object",
@@ -76,22 +54,22 @@ SCHEMAS: dict[str, Any] = {
     },
     "OfferList": {
         "type": "object",
-        "properties": {"items": {"type": "array", "items": _ref("Offer")}},
+        "properties": {"items": {"type": "array", "items": ref("Offer")}},
     },
 }
 
 PATHS: dict[str, Any] = {
     "/api/me": {
-        "get": _op("The caller: their agent and the roles of this token", {"200": _ok("Agent")})
+        "get": op("The caller: their agent and the roles of this token", {"200": ok("Agent")})
     },
-    "/api/agents": {"get": _op("Every agent with presence and load", {"200": _ok("AgentList")})},
+    "/api/agents": {"get": op("Every agent with presence and load", {"200": ok("AgentList")})},
     "/api/agents/{name}": {
         "parameters": [_NAME],
-        "get": _op("One agent", {"200": _ok("Agent")}),
-        "put": _op(
+        "get": op("One agent", {"200": ok("Agent")}),
+        "put": op(
             "Create or update an agent (supervisor; supervisor and admin roles: admin)",
-            {"200": _ok("Agent"), "201": _ok("Agent", "created")},
-            requestBody=_body(
+            {"200": ok("Agent"), "201": ok("Agent", "created")},
+            requestBody=body(
                 {
                     "roles": _STRINGS,
                     "skills": _STRINGS,
@@ -103,30 +81,30 @@ PATHS: dict[str, Any] = {
     },
     "/api/agents/{name}/presence": {
         "parameters": [{**_NAME, "description": "an agent, or `me`"}],
-        "post": _op(
+        "post": op(
             "Set a presence, or with {} note a heartbeat (another's: supervisor)",
-            {"200": _ok("Agent")},
-            requestBody=_body({"status": {"enum": ["online", "away", "offline"]}}),
+            {"200": ok("Agent")},
+            requestBody=body({"status": {"enum": ["online", "away", "offline"]}}),
         ),
     },
     "/api/offers": {
-        "get": _op(
+        "get": op(
             "Open offers: mine, or ?agent=NAME|all (supervisor)",
-            {"200": _ok("OfferList")},
+            {"200": ok("OfferList")},
             parameters=[{"name": "agent", "in": "query", "schema": {"type": "string"}}],
         )
     },
     "/api/offers/{id}/accept": {
-        "parameters": [_ID],
-        "post": _op(
+        "parameters": [ID],
+        "post": op(
             "Accept: the ticket is mine (409: someone else's, answered or expired)",
-            {"200": _ok("Ticket"), "409": _ERROR},
+            {"200": ok("Ticket"), "409": ERROR},
         ),
     },
     "/api/offers/{id}/reject": {
-        "parameters": [_ID],
-        "post": _op(
-            "Reject: the ticket goes to the next candidate", {"200": _ok("Offer"), "409": _ERROR}
+        "parameters": [ID],
+        "post": op(
+            "Reject: the ticket goes to the next candidate", {"200": ok("Offer"), "409": ERROR}
         ),
     },
 }
@@ -150,11 +128,11 @@ RULES_PATHS: dict[str, Any] = {
         }
     },
     "/api/rules": {
-        "get": _op(
+        "get": op(
             "The rules in force",
             {"200": {"description": "ok", "content": {"application/json": {"schema": _RULES}}}},
         ),
-        "put": _op(
+        "put": op(
             "Replace the rules with YAML (supervisor); invalid rules: 400 with every problem",
             {
                 "200": {
@@ -166,18 +144,18 @@ RULES_PATHS: dict[str, Any] = {
         ),
     },
     "/api/rules/versions": {
-        "get": _op("Saved versions, newest first", {"200": {"description": "ok"}})
+        "get": op("Saved versions, newest first", {"200": {"description": "ok"}})
     },
     "/api/rules/versions/{id}": {
-        "parameters": [_ID],
-        "get": _op(
+        "parameters": [ID],
+        "get": op(
             "One stored version with its source",
             {"200": {"description": "ok", "content": {"application/json": {"schema": _RULES}}}},
         ),
     },
     "/api/rules/versions/{id}/restore": {
-        "parameters": [_ID],
-        "post": _op(
+        "parameters": [ID],
+        "post": op(
             "Store this version's source again as the newest (supervisor); the author names "
             "who restored which version and why",
             {
@@ -186,18 +164,18 @@ RULES_PATHS: dict[str, Any] = {
                     "content": {"application/json": {"schema": _RULES}},
                 }
             },
-            requestBody=_body({"reason": {"type": "string", "minLength": 1}}),
+            requestBody=body({"reason": {"type": "string", "minLength": 1}}),
         ),
     },
     "/api/rules/simulate": {
-        "post": _op(
+        "post": op(
             "Replay the stored tickets against a draft (supervisor): what would move where",
             {"200": {"description": "tickets, moved, moves (the first 200), before, after"}},
-            requestBody=_body({"rules": {"type": "string"}}),
+            requestBody=body({"rules": {"type": "string"}}),
         )
     },
     "/api/rules/test": {
-        "post": _op(
+        "post": op(
             "Where a made-up contact goes: the rule, queue and explanation (a draft in `rules`)",
             {"200": {"description": "the decision"}},
             requestBody={

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.api.openapi_shapes import ERROR
 from router.reports import Grouping, Key, Metric
 
-_ERROR = {
-    "description": "error",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-}
-_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "503": _ERROR}
+_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "503": ERROR}
 
 
 def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
