@@ -62,7 +62,8 @@ class Offerer:
         """Offer what can be offered now; the offers made."""
         now = self._clock()
         agents = {a.name: a for a in await self._store.list_agents()}
-        pushing = [q for q in self._queues().values() if q.assign.policy is not AssignPolicy.MANUAL]
+        queues = self._queues()  # one version of the rules for the round: a reload may drop a queue
+        pushing = [q for q in queues.values() if q.assign.policy is not AssignPolicy.MANUAL]
         open_queues = [
             q for q in pushing if any(_free(a) and a.serves(q.name) for a in agents.values())
         ]
@@ -74,7 +75,7 @@ class Offerer:
         for ticket in waiting:
             if not any(_free(a) for a in agents.values()):
                 break
-            offer = await self._offer(ticket, self._queues()[ticket.queue], agents, now)
+            offer = await self._offer(ticket, queues[ticket.queue], agents, now)
             if offer is not None:
                 made.append(offer)
                 agents[offer.agent] = _holding(agents[offer.agent], offer)
