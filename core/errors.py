@@ -2,6 +2,7 @@
 
     HubError
     ├── ConfigError              settings or rules unusable at start (exit 2)
+    │   └── ListenError          a listener's port is taken or refused (exit 1)
     ├── RuleError                a rules file that does not validate (file, line, rule)
     ├── ChannelError             a provider's input we refuse
     │   ├── SignatureError       403: forged, stale or missing signature
@@ -23,6 +24,8 @@ the tree to its own codes in exactly one place (hub/http_errors.py, the SMTP han
 
 from __future__ import annotations
 
+import os
+
 
 class HubError(Exception):
     """The root of every error contacthub raises on purpose."""
@@ -43,6 +46,25 @@ class ConfigError(HubError):
         if not self.problems:
             return self.message
         return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
+
+
+class ListenError(ConfigError):
+    """A listener that cannot bind: which one, where, why and the setting that moves it."""
+
+    def __init__(self, listener: str, host: str, port: int, reason: str, setting: str) -> None:
+        super().__init__(
+            f"{listener} cannot listen on {host}:{port}: {reason} (change the setting {setting})"
+        )
+        self.listener, self.host, self.port = listener, host, port
+        self.reason, self.setting = reason, setting
+
+    @classmethod
+    def from_os_error(
+        cls, listener: str, host: str, port: int, exc: OSError, setting: str
+    ) -> ListenError:
+        # asyncio's bind errors carry a long strerror; the errno's own words are the reason
+        reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+        return cls(listener, host, port, reason, setting)
 
 
 class RuleError(HubError):

@@ -29,7 +29,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from channels.base import Sink
 from channels.email.intake import BlobWriter, EmailIntake
 from channels.email.mime import NAME, MimeLimits
-from core.errors import ChannelError, PayloadTooLarge, StorageError, StorageUnavailable
+from core.errors import ChannelError, ListenError, PayloadTooLarge, StorageError, StorageUnavailable
 
 log = structlog.get_logger("contacthub.email.smtp")
 _PLAIN_PATH = re.compile(
@@ -155,9 +155,15 @@ class SmtpChannel:
         intake = EmailIntake(sink, self.write_blobs, self.config.limits)
         handler = _Handler(self.config, intake)
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(
-            lambda: self._protocol(handler), self.config.host, self.config.port
-        )
+        try:
+            server = await loop.create_server(
+                lambda: self._protocol(handler), self.config.host, self.config.port
+            )
+        except OSError as exc:
+            await asyncio.to_thread(intake.close)
+            raise ListenError.from_os_error(
+                "SMTP", self.config.host, self.config.port, exc, "channels.smtp.port"
+            ) from exc
         self.address = server.sockets[0].getsockname()[:2]
         log.info("smtp_listening", host=self.address[0], port=self.address[1])
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
 import sys
 from pathlib import Path
@@ -11,12 +12,15 @@ import click
 from aiohttp import web
 from rich.console import Console
 
-from core.errors import HubError
+from core.errors import HubError, ListenError
 from hub.cli.campaigns import campaign
 from hub.cli.common import config_option, load_config
 from hub.cli.logs import configure_logging
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
+
+# what binding the HTTP port fails with: taken, privileged, or an address not on this machine
+_BIND_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL}
 
 
 @click.group()
@@ -38,10 +42,24 @@ def serve(config: Path | None) -> None:
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
     app.on_startup.append(reload_rules_on_sighup)
-    click.echo(f"contacthub serving on http://{settings.server.host}:{settings.server.port}")
-    web.run_app(
-        app, host=settings.server.host, port=settings.server.port, print=None, access_log=None
-    )
+    host, port = settings.server.host, settings.server.port
+    try:
+        # `print` is called once every listener is bound: only then is the hub serving
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=lambda _: click.echo(f"contacthub serving on http://{host}:{port}"),
+            access_log=None,
+        )
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRORS:
+            raise
+        raise click.ClickException(
+            str(ListenError.from_os_error("HTTP", host, port, exc, "server.port"))
+        ) from exc
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 main.add_command(rules)
