@@ -13,6 +13,7 @@ from aiohttp import web
 from rich.console import Console
 
 from core.errors import HubError, ListenError
+from hub.cli.backup import backup, restore
 from hub.cli.campaigns import campaign
 from hub.cli.common import config_option, load_config
 from hub.cli.logs import configure_logging
@@ -66,6 +67,8 @@ main.add_command(rules)
 main.add_command(campaign)
 main.add_command(agent)
 main.add_command(token)
+main.add_command(backup)
+main.add_command(restore)
 
 
 @main.command()

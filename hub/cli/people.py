@@ -32,9 +32,14 @@ ROLES = click.Choice([r.value for r in Role])
 
 def storage_url(config: Path | None) -> str:
     """The store a store-only command works on, said on stderr when it is the default."""
+    return storage_settings(config).url
+
+
+def storage_settings(config: Path | None) -> StorageSettings:
+    """`[storage]` of the config, or the default one (said on stderr)."""
     if config is not None:
         try:
-            return load_storage_settings(config, os.environ).url
+            return load_storage_settings(config, os.environ)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from exc
     if Path("contacthub.toml").exists():
@@ -42,9 +47,9 @@ def storage_url(config: Path | None) -> str:
             "./contacthub.toml is here but no --config was given: pass --config contacthub.toml "
             "(or set CONTACTHUB_CONFIG) so the command works on that hub's store"
         )
-    url = StorageSettings().url
-    click.echo(f"no --config: using the default store {_where(url)}", err=True)
-    return url
+    settings = StorageSettings()
+    click.echo(f"no --config: using the default store {_where(settings.url)}", err=True)
+    return settings
 
 
 def _where(url: str) -> str:

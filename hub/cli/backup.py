@@ -1,0 +1,71 @@
+"""`contacthub backup FILE` and `contacthub restore FILE`: a hub's data in one file.
+
+Like the agent and token commands they read only `[storage]` of the config. A backup is
+taken while the hub runs; a restore goes into a stopped hub (see storage/sqlite/backup.py).
+Redis keeps its own backups (RDB snapshots, the AOF): the README says what to copy and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from core.errors import ConfigError, HubError
+from hub.cli.common import config_option
+from hub.cli.people import storage_settings
+from hub.settings.tree import StorageSettings
+from storage.sqlite.backup import BackupSummary, restore_backup, write_backup
+from storage.sqlite.options import SqliteOptions
+
+_REDIS_ADVICE = (
+    "a Redis store is backed up by Redis itself: run BGSAVE and copy dump.rdb when LASTSAVE "
+    "changes (or copy the appendonly directory), together with storage.blob_dir; see the "
+    "README's Backups section"
+)
+
+
+@click.command()
+@config_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def backup(config: Path | None, file: Path) -> None:
+    """Copy the store and its attachments into FILE (a tar), while the hub serves."""
+    settings = storage_settings(config)
+    summary = _run(lambda: write_backup(_database(settings), settings.blob_dir, file))
+    click.echo(f"backed up to {file}: {_describe(summary)}")
+
+
+@click.command()
+@config_option
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--force", is_flag=True, help="Replace a store that already holds data.")
+def restore(config: Path | None, file: Path, force: bool) -> None:
+    """Put a backup's store and attachments in place (the hub must be stopped)."""
+    settings = storage_settings(config)
+    database = _database(settings)
+    summary = _run(lambda: restore_backup(file, database, settings.blob_dir, force=force))
+    click.echo(f"restored {database} from {file}: {_describe(summary)}")
+
+
+def _database(settings: StorageSettings) -> Path:
+    scheme = urlsplit(settings.url).scheme
+    if scheme != "sqlite":
+        raise click.ClickException(_REDIS_ADVICE if scheme.startswith("redis") else scheme)
+    try:
+        return SqliteOptions.from_url(settings.url).path
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _run(work: Callable[[], BackupSummary]) -> BackupSummary:
+    try:
+        return work()
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _describe(summary: BackupSummary) -> str:
+    counts = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in summary.counts.items())
+    return f"{counts}, {summary.blobs} attachment files"
