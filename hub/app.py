@@ -24,6 +24,7 @@ from hub.desk.sla_watch import watching as sla_watching
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
+from hub.request_ids import request_ids
 from hub.rules.routing import RulesKeeper, RulesRouter, initial_rules, watching
 from hub.settings.tree import Settings
 from hub.state import (
@@ -62,7 +63,8 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     steps = after_commit_steps(settings, store, router, acknowledger, offerer)
     ingest = Ingest(store, router, settings.threading.policy(), metrics, steps)
     app = web.Application(
-        middlewares=[error_middleware(metrics)], client_max_size=settings.server.max_body_bytes
+        middlewares=[request_ids, error_middleware(metrics)],
+        client_max_size=settings.server.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from core.errors import StorageError
 from core.identity import mask
@@ -42,9 +43,12 @@ class Ingest:
     after_commit: tuple[AfterCommit, ...] = ()
 
     async def __call__(self, inbound: Inbound) -> IngestResult:
-        result = await self._commit(inbound)
-        for step in self.after_commit:
-            await step(inbound, result)
+        # the contact's lines carry its channel, and its ticket once committed
+        with bound_contextvars(channel=inbound.channel):
+            result = await self._commit(inbound)
+            with bound_contextvars(ticket_id=result.ticket_id):
+                for step in self.after_commit:
+                    await step(inbound, result)
         return result
 
     async def _commit(self, inbound: Inbound) -> IngestResult:
@@ -61,4 +65,12 @@ class Ingest:
             )
             raise
         self.metrics.ingested(inbound.channel, result.outcome, time.perf_counter() - started)
+        # the sender and subject as they came: the log's redactor masks them above debug
+        log.info(
+            "contact_ingested",
+            ticket_id=result.ticket_id,
+            outcome=result.outcome,
+            sender=inbound.sender.value,
+            subject=inbound.subject,
+        )
         return result

@@ -1,33 +1,139 @@
-"""Logging, configured once by the CLI: structlog key-value lines (or JSON) on stderr."""
+"""Logging, configured once by the CLI: one line per event on stderr, text or JSON.
+
+Every line, ours (structlog) or a library's (aiohttp, asyncio through the standard
+library), goes through the same chain: the request id, channel and ticket id bound in
+contextvars (hub/request_ids.py, hub/ingest.py), the level, the logger's name, the time,
+a traceback as text, then `Redactor`: the configured secrets and anything shaped like a
+token never appear at any level; addresses, phone numbers and message text are masked
+unless the level is debug.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import structlog
+from pydantic import BaseModel, SecretStr
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from core.identity import mask
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
+LogFormat = Literal["text", "json"]
+
+# Shapes of credentials, whatever key they come under: our API tokens, Slack's, a bearer header
+_TOKENS = re.compile(r"\bch_[\w-]{16,}|\bx(?:ox[abprs]|app)-[\w-]+|\bBearer\s+\S+", re.I)
+_SECRET_KEYS = re.compile(r"secret|password|passwd|token|authorization|api_key|signature", re.I)
+_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+[1-9]\d{6,14}\b")  # E.164, as every channel stores numbers
+_TEXT_KEYS = frozenset({"body", "text", "subject", "content", "message_text"})
+_KEPT = frozenset({"time", "level", "logger", "message"})  # not rewritten by key
+HIDDEN = "[secret]"
 
 
-def configure_logging(level: str = "info", *, json_lines: bool = False) -> None:
+class Redactor:
+    """A structlog processor: secrets out at every level; personal data masked above debug."""
+
+    def __init__(self, secrets: Iterable[str], *, mask_personal: bool) -> None:
+        # longest first, so a secret containing another is replaced whole
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._mask_personal = mask_personal
+
+    def __call__(self, _logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+        for key, value in event.items():
+            if key in _KEPT or key.startswith("_"):
+                continue
+            if _SECRET_KEYS.search(key):
+                event[key] = HIDDEN
+            elif self._mask_personal and key in _TEXT_KEYS and isinstance(value, str):
+                event[key] = f"[{len(value)} characters]"
+            elif isinstance(value, str):
+                event[key] = self.clean(value)
+        event["message"] = self.clean(str(event.get("message", "")))
+        return event
+
+    def clean(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, HIDDEN)
+        text = _TOKENS.sub(HIDDEN, text)
+        if self._mask_personal:
+            text = _ADDRESS.sub(lambda m: mask(m.group()), text)
+            text = _PHONE.sub(lambda m: mask(m.group()), text)
+        return text
+
+
+def settings_secrets(settings: BaseModel) -> list[str]:
+    """Every `SecretStr` of a settings tree, and the password of the storage URL."""
+    found: list[str] = []
+    _collect(settings, found)
+    storage = getattr(settings, "storage", None)
+    password = urlsplit(getattr(storage, "url", "")).password
+    if password:
+        found.append(password)
+    return found
+
+
+def _collect(value: Any, found: list[str]) -> None:
+    if isinstance(value, SecretStr):
+        found.append(value.get_secret_value())
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            _collect(getattr(value, name), found)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect(item, found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect(item, found)
+
+
+def configure_logging(
+    level: str = "info", *, format: LogFormat = "text", secrets: Iterable[str] = ()
+) -> None:
     number = _LEVELS.get(level, logging.ERROR)
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if json_lines
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        structlog.processors.format_exc_info,  # a traceback is text before the redactor
+        structlog.processors.EventRenamer("message"),
+        Redactor(secrets, mask_personal=number > logging.DEBUG),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(number),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    # aiohttp and asyncio speak through the standard library: keep their warnings visible.
-    logging.basicConfig(level=max(number, logging.WARNING), stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _renderer(format),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    # aiohttp and asyncio speak through the standard library: their warnings stay visible
+    root.setLevel(max(number, logging.WARNING))
+    logging.getLogger("contacthub").setLevel(number)
+
+
+def _renderer(format: LogFormat) -> Processor:
+    if format == "json":
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(
+        colors=sys.stderr.isatty(),
+        event_key="message",
+        timestamp_key="time",
+        exception_formatter=structlog.dev.plain_traceback,  # never a frame's local variables
+    )

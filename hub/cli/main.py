@@ -16,7 +16,7 @@ from core.errors import HubError, ListenError
 from hub.cli.backup import backup, restore
 from hub.cli.campaigns import campaign
 from hub.cli.common import config_option, load_config
-from hub.cli.logs import configure_logging
+from hub.cli.logs import configure_logging, settings_secrets
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
 
@@ -35,7 +35,11 @@ def main() -> None:
 def serve(config: Path | None) -> None:
     """Run the hub: webhooks, API and the enabled channel listeners."""
     settings = load_config(config)
-    configure_logging(settings.logging.level, json_lines=settings.logging.json_lines)
+    configure_logging(
+        settings.logging.level,
+        format=settings.logging.format,
+        secrets=settings_secrets(settings),
+    )
     from hub.app import build_app
 
     try:

@@ -48,7 +48,7 @@ async def send_reply(
         log.warning(
             "reply_failed",
             ticket=ticket.id,
-            message=message.id,
+            message_id=message.id,
             channel=sender.name,
             to=mask(recipient.value),
             error=delivery.error,

@@ -136,7 +136,7 @@ class AgentsSettings(Section):
 
 class LoggingSettings(Section):
     level: str = Field("info", pattern="^(debug|info|warning|error)$")
-    json_lines: bool = False
+    format: Literal["text", "json"] = "text"  # json: one object per line
 
 
 class Settings(Section):

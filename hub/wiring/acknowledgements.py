@@ -154,10 +154,10 @@ class Acknowledger:
                         error=exc.message)  # fmt: skip
             return
         if delivery.failed:
-            log.warning("acknowledgement_failed", ticket=ticket_id, message=message.id,
+            log.warning("acknowledgement_failed", ticket=ticket_id, message_id=message.id,
                         to=mask(address), error=delivery.error)  # fmt: skip
         else:
-            log.info("acknowledgement_sent", ticket=ticket_id, message=message.id)
+            log.info("acknowledgement_sent", ticket=ticket_id, message_id=message.id)
 
     async def _deliver(self, ticket_id: int, address: str) -> tuple[Message, Delivery]:
         ticket = await self.store.get_ticket(ticket_id)

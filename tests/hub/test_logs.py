@@ -1,0 +1,132 @@
+"""The hub's log lines, read from a real `contacthub serve` process's stderr: JSON or text,
+the request id, channel and ticket bound, personal data masked above debug, secrets never."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from hub.cli.logs import HIDDEN, Redactor, settings_secrets
+from hub.settings.tree import parse_settings
+from tests.hub.serving import spawn_serve, wait_ready
+from tests.support import FORM_SECRET, form_headers, free_port
+
+ADDRESS, PHONE = "ada.lovelace@example.com", "+15551234567"
+API_TOKEN = "ch_" + "Zk3" * 12
+SLACK_TOKEN = "xoxb-1234-5678-abcdefghij"
+
+
+def write_config(tmp_path: Path, port: int, level: str, format: str) -> Path:
+    config = tmp_path / "contacthub.toml"
+    config.write_text(
+        f'[server]\nport = {port}\n[storage]\nurl = "sqlite:///{tmp_path / "hub.db"}"\n'
+        '[channels.webform]\nsecret = "env:FORM_SECRET"\n'
+        f'[logging]\nlevel = "{level}"\nformat = "{format}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def serve_and_post(tmp_path: Path, level: str, format: str, subject: str) -> tuple[str, int]:
+    """Run a hub, post one signed form, one forged, one API call; its stderr and ticket id."""
+    port = free_port()
+    config = write_config(tmp_path, port, level, format)
+    process = spawn_serve(config)
+    try:
+        await wait_ready(process, port, tmp_path / "serve.log")
+        body = json.dumps(
+            {"external_id": "f-1", "email": ADDRESS, "phone": PHONE, "subject": subject,
+             "message": "my card number is 4111"}
+        ).encode()  # fmt: skip
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            headers = {**form_headers(body), "X-Request-Id": "req-42"}
+            async with http.post("/webhooks/form", data=body, headers=headers) as response:
+                assert response.headers["X-Request-Id"] == "req-42"
+                ticket_id = int((await response.json())["ticket_id"])
+            forged = {**form_headers(body, "a-wrong-secret-123456"), "X-Request-Id": "req-43"}
+            async with http.post("/webhooks/form", data=body, headers=forged) as response:
+                assert response.status == 403
+            bearer = {"Authorization": f"Bearer {API_TOKEN}"}
+            async with http.get(f"/api/tickets/{ticket_id}", headers=bearer) as response:
+                assert response.status == 401
+                assert len(response.headers["X-Request-Id"]) == 16  # one made by the hub
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+    return (tmp_path / "serve.log").read_text(encoding="utf-8"), ticket_id
+
+
+async def test_json_lines_carry_request_channel_ticket_and_mask_personal_data(
+    tmp_path: Path,
+) -> None:
+    output, ticket_id = await serve_and_post(tmp_path, "info", "json", "Refund please")
+    lines = [json.loads(line) for line in output.splitlines()]  # every line is one object
+    assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
+    [ingested] = [line for line in lines if line["message"] == "contact_ingested"]
+    assert ingested["request_id"] == "req-42"
+    assert (ingested["channel"], ingested["ticket_id"]) == ("form", ticket_id)
+    assert (ingested["level"], ingested["logger"]) == ("info", "contacthub.ingest")
+    assert ingested["sender"] == "a***@example.com"
+    assert ingested["subject"] == "[13 characters]"
+    [rejected] = [line for line in lines if line["message"] == "webhook_rejected"]
+    assert (rejected["request_id"], rejected["level"]) == ("req-43", "warning")
+    for never in (ADDRESS, PHONE, "Refund please", "4111", FORM_SECRET, API_TOKEN):
+        assert never not in output
+
+
+async def test_secrets_are_hidden_even_at_debug_where_personal_data_shows(
+    tmp_path: Path,
+) -> None:
+    subject = f"keys {FORM_SECRET} {API_TOKEN} {SLACK_TOKEN}"
+    output, _ = await serve_and_post(tmp_path, "debug", "text", subject)
+    assert "contact_ingested" in output
+    assert "req-42" in output
+    assert ADDRESS in output  # debug: the operator asked for the contact's details
+    assert f"keys {HIDDEN} {HIDDEN} {HIDDEN}" in output
+    for secret in (FORM_SECRET, API_TOKEN, SLACK_TOKEN):
+        assert secret not in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"to": "bob@example.org"}, {"to": "b***@example.org"}),
+        ({"error": "no route to +447700900123"}, {"error": "no route to +44***23"}),
+        ({"body": "hello there"}, {"body": "[11 characters]"}),
+        ({"text": "hi"}, {"text": "[2 characters]"}),
+        ({"signing_secret": "abc"}, {"signing_secret": HIDDEN}),
+        ({"auth_token": 12345}, {"auth_token": HIDDEN}),
+        ({"header": "Bearer abc.def"}, {"header": HIDDEN}),
+        ({"error": "token xapp-1-AAA rejected"}, {"error": f"token {HIDDEN} rejected"}),
+        ({"error": "login failed for hunter2-password"}, {"error": f"login failed for {HIDDEN}"}),
+        ({"exception": "ValueError: hunter2-password"}, {"exception": f"ValueError: {HIDDEN}"}),
+        ({"count": 3, "port": 2525}, {"count": 3, "port": 2525}),
+        ({"time": "2026-12-02T10:00:00Z"}, {"time": "2026-12-02T10:00:00Z"}),
+    ],
+    ids=[
+        "address", "phone-in-text", "body", "text", "secret-key", "token-key", "bearer",
+        "slack-app-token", "configured-secret", "traceback", "numbers-kept", "time-kept",
+    ],
+)  # fmt: skip
+def test_redactor_at_info(event: dict[str, object], expected: dict[str, object]) -> None:
+    redactor = Redactor(["hunter2-password"], mask_personal=True)
+    result = redactor(None, "info", {"message": "event", **event})
+    assert result == {"message": "event", **expected}
+
+
+def test_every_configured_secret_is_collected(tmp_path: Path) -> None:
+    raw = {
+        "storage": {"url": "redis://:redis-pass-1@127.0.0.1:6379/0"},
+        "channels": {
+            "webform": {"secret": "w" * 16},
+            "twilio": {"account_sid": "AC" + "0" * 32, "auth_token": "t" * 16},
+            "slack": {"signing_secret": "s" * 16, "bot_token": SLACK_TOKEN},
+        },
+    }
+    settings = parse_settings(raw, {}, tmp_path)
+    collected = set(settings_secrets(settings))
+    assert {"w" * 16, "t" * 16, "s" * 16, SLACK_TOKEN, "redis-pass-1"} <= collected
