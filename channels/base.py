@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
@@ -22,6 +23,24 @@ from core.json_input import load_json, refuse_lone_surrogates
 from core.model import Delivery, Identity, Inbound, IngestResult, Message, Ticket
 
 Sink = Callable[[Inbound], Awaitable[IngestResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """Something a provider sent, or an answer the hub owed, that it keeps or sends nothing
+    of, and why: the hub counts each kind and logs the first (nothing goes without a trace)."""
+
+    channel: str
+    kind: str  # a metric label from a small fixed set per channel: "bot_message", ...
+    reason: str  # in words, for the log
+    setting: str = ""  # the setting that would take it; "" when none does
+
+
+DropReport = Callable[[Dropped], None]
+
+
+def unreported(_dropped: Dropped) -> None:
+    """The DropReport of a channel built without the hub (tests, the demo's stand-ins)."""
 
 
 class Channel(Protocol):

@@ -21,6 +21,7 @@ from hub.campaigns.desk import announce_law
 from hub.desk.offers import Offerer
 from hub.desk.sla_watch import SlaWatcher
 from hub.desk.sla_watch import watching as sla_watching
+from hub.drops import DropCounter
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
@@ -57,10 +58,11 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
         initial_rules(settings.routing.rules), settings.routing.max_explanation_lines
     )
     keeper = RulesKeeper(router, store, settings.routing.rules)
-    acknowledger = email_acknowledger(settings, store)
+    dropped = DropCounter(metrics)
+    acknowledger = email_acknowledger(settings, store, dropped)
     timeout = settings.agents.presence_timeout
     offerer = Offerer(store, lambda: router.queues, clock, timeout, settings.agents.offer_tick)
-    steps = after_commit_steps(settings, store, router, acknowledger, offerer)
+    steps = after_commit_steps(settings, store, router, acknowledger, offerer, dropped)
     ingest = Ingest(store, router, settings.threading.policy(), metrics, steps)
     app = web.Application(
         middlewares=[request_ids, error_middleware(metrics)],
@@ -81,7 +83,8 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     sla = SlaWatcher(store, router, metrics, clock)
     app.cleanup_ctx.append(lambda _app: sla_watching(sla))
-    services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
+    policy = settings.threading.policy()
+    services = Services(store, router, ingest, metrics, policy, acknowledger, dropped)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)
     mount_webchat(app, settings, services)

@@ -38,6 +38,12 @@ class Metrics:
             ["channel", "reason", "path"],
             registry=self.registry,
         )
+        self.dropped = Counter(
+            "contacthub_dropped",
+            "What a channel kept or sent nothing of, by channel and reason (hub/drops.py).",
+            ["channel", "reason"],
+            registry=self.registry,
+        )
         self.queue_waiting = Gauge(
             "contacthub_queue_waiting",
             "Tickets waiting to be claimed, by queue.",

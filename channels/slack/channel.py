@@ -38,7 +38,16 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from channels.base import Sink, json_object, read_body, same_digest, utcnow
+from channels.base import (
+    Dropped,
+    DropReport,
+    Sink,
+    json_object,
+    read_body,
+    same_digest,
+    unreported,
+    utcnow,
+)
 from channels.slack.events import NAME, Edit, Ignored, Scope, Speech, parse_event
 from channels.slack.socket_mode import socket_mode
 from channels.slack.web import BotIdentity, Directory, Profile, web_client, whoami
@@ -138,6 +147,7 @@ class SlackChannel:
     app_token: str | None = field(default=None, repr=False)  # set: Socket Mode, no webhook
     bot: BotIdentity | None = None
     _directory: Directory | None = field(default=None, repr=False)
+    dropped: DropReport = unreported
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
         if self.app_token:
@@ -184,8 +194,10 @@ class SlackChannel:
         async def on_message(body: dict[str, Any], context: dict[str, Any]) -> None:
             context[_RESULT] = await self.handle(body, sink)
 
-        async def on_other_event() -> None:
-            return None  # acknowledged, so Slack does not retry what the hub does not use
+        async def on_other_event(event: dict[str, Any]) -> None:
+            # acknowledged, so Slack does not retry what the hub does not use; counted
+            kind = str(event.get("type"))[:40]
+            self.dropped(Dropped(NAME, "not_a_message", f"event {kind}"))
 
         async def keep_error(error: Exception, request: AsyncBoltRequest) -> None:
             request.context[_FAILURE] = error
@@ -200,10 +212,13 @@ class SlackChannel:
         event = parse_event(body, self.clock(), self.scope)
         if isinstance(event, Ignored):
             log.debug("slack_event_ignored", reason=event.reason)
+            self.dropped(Dropped(NAME, event.kind, event.reason, event.setting))
             return None
         if isinstance(event, Edit):
             if await self.edits.edit_message(event.key, event.body, event.at) is None:
-                log.info("slack_edit_of_unknown_message", key=event.key)
+                log.debug("slack_edit_of_unknown_message", key=event.key)
+                what = "edit or deletion of a message the hub never stored"
+                self.dropped(Dropped(NAME, "edit_of_unknown_message", what))
             return None
         return await sink(with_profile(event.inbound, await self._profile(event)))
 

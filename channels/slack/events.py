@@ -56,7 +56,11 @@ class Edit:
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
+    """Nothing for the hub: `kind` is its metric label, `setting` the one that would take it."""
+
     reason: str
+    kind: str
+    setting: str = ""
 
 
 SlackEvent = Speech | Edit | Ignored
@@ -86,10 +90,24 @@ def parse_event(payload: Json, received_at: datetime, scope: Scope) -> SlackEven
     if not isinstance(event, Mapping):
         raise PayloadError("event_callback without an event object", NAME)
     if event.get("type") != "message":
-        return Ignored(f"event {event.get('type')}")
+        return Ignored(f"event {event.get('type')}", "not_a_message")
     if not scope.covers(event):
-        return Ignored("conversation outside the support channels")
+        return _outside(event)
     return _message(payload, event, received_at)
+
+
+def _outside(event: Json) -> Ignored:
+    if event.get("channel_type") == "im":
+        return Ignored(
+            "direct message outside the support channels (direct messages are off)",
+            "direct_messages_off",
+            "channels.slack.direct_messages",
+        )
+    return Ignored(
+        f"conversation {str(event.get('channel'))[:40]} outside the support channels",
+        "outside_support_channels",
+        "channels.slack.support_channels",
+    )
 
 
 def _message(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
@@ -99,16 +117,16 @@ def _message(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
     if subtype == "message_deleted":
         return _deletion(event)
     if _is_bot(event):
-        return Ignored("bot message")
+        return Ignored("bot message", "bot_message")
     if subtype not in SPEECH_SUBTYPES:
-        return Ignored(f"subtype {subtype}")
+        return Ignored(f"subtype {subtype}", "not_speech")
     return _speech(payload, event, received_at)
 
 
 def _speech(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
     user, channel, ts = _str(event, "user"), _id(event, "channel"), _ts(event, "ts")
     if not user:
-        return Ignored("message without a user")
+        return Ignored("message without a user", "no_user")
     if not _ID.fullmatch(user):
         raise PayloadError("user is not a Slack user id", NAME)
     text, replaced = _text(event, "text")
@@ -116,7 +134,7 @@ def _speech(payload: Json, event: Json, received_at: datetime) -> SlackEvent:
         raise PayloadError(f"text is longer than {MAX_TEXT_CHARS} characters", NAME)
     files = parse_files(event.get("files"))
     if not text.strip() and not files:
-        return Ignored("message without text or files")
+        return Ignored("message without text or files", "empty_message")
     thread_ts = _ts(event, "thread_ts") if event.get("thread_ts") else ""
     direct = event.get("channel_type") == "im"
     inbound = Inbound(
@@ -163,14 +181,14 @@ def thread_keys(channel: str, thread_ts: str, ts: str, *, direct: bool) -> tuple
 def _edit(event: Json) -> SlackEvent:
     message = event.get("message")
     if not isinstance(message, Mapping) or _is_bot(message):
-        return Ignored("edit of no customer message")
+        return Ignored("edit of no customer message", "edit_of_bot_message")
     previous = event.get("previous_message")
     edited = message.get("edited")
     # Slack also sends message_changed for unfurls and reply counts: only `edited` is an edit.
     if not isinstance(edited, Mapping):
-        return Ignored("message_changed without an edit")
+        return Ignored("message_changed without an edit", "not_an_edit")
     if isinstance(previous, Mapping) and previous.get("text") == message.get("text"):
-        return Ignored("edit that leaves the text as it was")
+        return Ignored("edit that leaves the text as it was", "not_an_edit")
     key = message_key(_id(event, "channel"), _ts(message, "ts"))
     return Edit(key, _str(message, "text"), slack_time(_ts(edited, "ts")))
 
@@ -178,7 +196,7 @@ def _edit(event: Json) -> SlackEvent:
 def _deletion(event: Json) -> SlackEvent:
     previous = event.get("previous_message")
     if isinstance(previous, Mapping) and _is_bot(previous):
-        return Ignored("deletion of a bot message")
+        return Ignored("deletion of a bot message", "edit_of_bot_message")
     key = message_key(_id(event, "channel"), _ts(event, "deleted_ts"))
     return Edit(key, None, slack_time(_ts(event, "ts")))
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.base import Sink, utcnow
+from channels.base import Dropped, DropReport, Sink, unreported, utcnow
 from channels.twilio.webhook import Params, TwilioSignature, read_params, twiml, verified_contact
 from core.errors import PayloadError
 from core.identity import normalise_phone, phone_identity
@@ -173,6 +173,7 @@ class SmsChannel:
     answered: Answered | None = None
     default_region: str = "US"
     clock: Callable[[], datetime] = utcnow
+    dropped: DropReport = unreported
     name: ClassVar[str] = NAME
 
     def routes(self, sink: Sink) -> Sequence[web.RouteDef]:
@@ -204,6 +205,8 @@ class SmsChannel:
         if word is not None or not result.created or not self.acknowledgement:
             return reply_twiml("")
         if await self.consent.sms_opted_out(inbound.sender.key):
+            what = "not acknowledged: the customer opted out (STOP)"
+            self.dropped(Dropped(NAME, "acknowledgement_opted_out", what))
             return reply_twiml("")
         text = self.acknowledgement.format(ticket=result.ticket_id)
         await self._keep(result, text, "acknowledgement")

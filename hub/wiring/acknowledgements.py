@@ -27,7 +27,7 @@ from typing import ClassVar
 import structlog
 from aiohttp import web
 
-from channels.base import Sink
+from channels.base import Dropped, DropReport, Sink, unreported
 from channels.email.mime import NAME
 from channels.email.sender import SmtpSender
 from channels.webform import NAME as FORM
@@ -44,13 +44,15 @@ ACKNOWLEDGEMENT = "acknowledgement"
 RATE_KEY = "ack:"  # the store's rate limit key of an address: "ack:<normalised address>"
 
 
-def email_acknowledger(settings: Settings, store: Store) -> Acknowledger | None:
+def email_acknowledger(
+    settings: Settings, store: Store, dropped: DropReport = unreported
+) -> Acknowledger | None:
     """The acknowledger, when email or web forms come in and the relay is to acknowledge."""
     channels, relay, sender = settings.channels, settings.outbound.smtp, email_sender(settings)
     comes_in = channels.smtp is not None or bool(channels.imap) or channels.webform is not None
     if not comes_in or relay is None or sender is None or not relay.acknowledge:
         return None
-    return Acknowledger(store, sender, relay, own_addresses(settings))
+    return Acknowledger(store, sender, relay, own_addresses(settings), dropped)
 
 
 def normalised(address: str) -> str:
@@ -111,6 +113,7 @@ class Acknowledger:
     sender: SmtpSender
     relay: OutboundSmtpSettings
     own: OwnAddresses = field(default_factory=OwnAddresses)
+    dropped: DropReport = unreported
     name: ClassVar[str] = "email-acknowledgements"
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -121,15 +124,20 @@ class Acknowledger:
         """After a contact's commit: a person's new ticket is acknowledged."""
         address = acknowledged_address(inbound) if result.created else None
         if address is not None:
-            self.acknowledge(address, result.ticket_id)
+            self.acknowledge(address, result.ticket_id, inbound.channel)
+        elif result.created and inbound.channel == NAME:
+            why = inbound.meta.get("automatic") or "no address to answer"
+            self.dropped(Dropped(NAME, "acknowledgement_automatic", f"not acknowledged: {why}"))
 
-    def acknowledge(self, address: str, ticket_id: int) -> None:
+    def acknowledge(self, address: str, ticket_id: int, channel: str = NAME) -> None:
         """Acknowledge in the background (the limit is asked there too: a store round trip
         the provider's answer does not wait for)."""
         if address in self.own:
             log.info("acknowledgement_to_ourselves_skipped", ticket=ticket_id, to=mask(address))
+            what = "not acknowledged: the sender is one of our own addresses"
+            self.dropped(Dropped(channel, "acknowledgement_to_own_address", what))
             return
-        task = asyncio.create_task(self._send(ticket_id, address))
+        task = asyncio.create_task(self._send(ticket_id, address, channel))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -138,10 +146,13 @@ class Acknowledger:
         key = RATE_KEY + normalised(address)
         return await self.store.take_rate_slot(key, limit, window, datetime.now(UTC))
 
-    async def _send(self, ticket_id: int, address: str) -> None:
+    async def _send(self, ticket_id: int, address: str, channel: str) -> None:
         try:
             if not await self._allowed(address):
                 log.info("acknowledgement_rate_limited", ticket=ticket_id, to=mask(address))
+                what = "not acknowledged: the address had its acknowledgements in the window"
+                setting = "outbound.smtp.acknowledgements_per_address"
+                self.dropped(Dropped(channel, "acknowledgement_rate_limited", what, setting))
                 return
         except StorageError as exc:  # the store is down: no acknowledgement, as a rule
             log.warning("acknowledgement_failed", ticket=ticket_id, to=mask(address),

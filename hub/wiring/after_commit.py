@@ -8,7 +8,8 @@ the ticket's queue), and picks the contacts it is for. In order:
 2. `Rerouting`          a call's later event: a rule that fires moves the call's ticket
                         (and enrols the caller when it names a campaign)
 3. `ConsentRecording`   an SMS opt-out or opt-in word: the customer's choice is kept
-4. `BounceRecording`    a bounce: the email it reports undelivered is marked failed
+4. `BounceRecording`    a bounce: the email it reports undelivered is marked failed;
+   `AttachmentDrops`    attachments over the limits are counted as dropped (hub/drops.py)
 5. `Acknowledger`       a person's new ticket by email, or by a web form that gave an email
                         address: one acknowledgement, in the background, kept on the ticket
 6. `OfferKick`          a new or followed-up ticket: the offerer looks for an agent for it
@@ -22,6 +23,7 @@ waits: hub/wiring/calls.py), the SMTP reply, IMAP's flags and checkpoint.
 
 from __future__ import annotations
 
+from channels.base import DropReport, unreported
 from hub.campaigns.desk import CallbackEnrolment, CampaignDesk
 from hub.desk.offers import Offerer, OfferKick
 from hub.ingest import AfterCommit
@@ -40,6 +42,7 @@ def after_commit_steps(
     router: RulesRouter,
     acknowledger: Acknowledger | None,
     offerer: Offerer,
+    dropped: DropReport = unreported,
 ) -> tuple[AfterCommit, ...]:
     """The steps, in order, of the channels the settings enable."""
     desk = CampaignDesk(store, settings.campaigns)
@@ -47,7 +50,7 @@ def after_commit_steps(
     steps: list[AfterCommit] = [enrolment]
     if settings.channels.twilio is not None:
         steps += [Rerouting(store, router, enrolment.enrol), ConsentRecording(store)]
-    steps += email_steps(settings, store)
+    steps += email_steps(settings, store, dropped)
     if acknowledger is not None:
         steps.append(acknowledger)
     steps.append(OfferKick(offerer))

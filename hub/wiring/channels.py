@@ -29,7 +29,7 @@ def enabled_channels(settings: Settings, services: Services) -> list[tuple[Chann
         )
         channels.append((webform, services.ingest))
     channels += twilio_channels(settings, services)
-    channels += slack_channels(settings, services.store, services.ingest)
+    channels += slack_channels(settings, services.store, services.ingest, services.dropped)
     channels += email_channels(settings, services.store, services.ingest)
     if services.acknowledger is not None:  # a channel only for its lifetime: it has no routes
         channels.append((services.acknowledger, services.ingest))

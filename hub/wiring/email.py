@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from channels.base import Channel, Sink
+from channels.base import Channel, Dropped, DropReport, Sink, unreported
 from channels.email.imap import ImapChannel, ImapConfig
 from channels.email.mime import NAME, MimeLimits
 from channels.email.sender import SmtpSender
@@ -125,11 +125,28 @@ def _tls_context(cert: object, key: object) -> ssl.SSLContext | None:
     return context
 
 
-def email_steps(settings: Settings, store: Store) -> list[AfterCommit]:
+def email_steps(
+    settings: Settings, store: Store, dropped: DropReport = unreported
+) -> list[AfterCommit]:
     """The steps after an email's commit, in order, when email comes in."""
     if settings.channels.smtp is None and not settings.channels.imap:
         return []
-    return [BounceRecording(store)]
+    return [BounceRecording(store), AttachmentDrops(dropped)]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentDrops:
+    """After an email's commit: attachments over the size limits (listed on the message
+    without their bytes) are counted as dropped."""
+
+    dropped: DropReport
+
+    async def __call__(self, inbound: Inbound, result: IngestResult) -> None:
+        count = inbound.meta.get("attachments_dropped") if inbound.channel == NAME else None
+        if count and result.outcome is not Outcome.DUPLICATE:
+            what = f"{count} attachment(s) over the size limits kept without their bytes"
+            setting = "limits.max_attachment_bytes, limits.max_attachments_bytes (smtp, imap)"
+            self.dropped(Dropped(NAME, "attachment_over_limit", what, setting))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from channels.base import DropReport, unreported
 from core.model import ThreadPolicy
 from hub.ingest import Ingest
 from hub.metrics import Metrics
@@ -20,3 +21,4 @@ class Services:
     metrics: Metrics
     policy: ThreadPolicy
     acknowledger: Acknowledger | None = None  # a step of the ingest that needs a lifetime
+    dropped: DropReport = unreported  # hub/drops.py counts and logs them

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from channels.base import Channel, Sender, Sink
+from channels.base import Channel, DropReport, Sender, Sink
 from channels.slack.channel import SlackChannel
 from channels.slack.events import Scope
 from channels.slack.sender import SlackSender
@@ -13,7 +13,9 @@ from hub.settings.tree import Settings
 from storage.base import Store
 
 
-def slack_channels(settings: Settings, store: Store, ingest: Ingest) -> list[tuple[Channel, Sink]]:
+def slack_channels(
+    settings: Settings, store: Store, ingest: Ingest, dropped: DropReport
+) -> list[tuple[Channel, Sink]]:
     slack = settings.channels.slack
     if slack is None:
         return []
@@ -27,6 +29,7 @@ def slack_channels(settings: Settings, store: Store, ingest: Ingest) -> list[tup
         user_cache_ttl=slack.user_cache_ttl.total_seconds(),
         lookup_timeout=slack.lookup_timeout.total_seconds(),
         app_token=_secret(slack.app_token) if slack.mode == "socket" else None,
+        dropped=dropped,
     )
     return [(channel, ingest)]
 

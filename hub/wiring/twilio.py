@@ -35,6 +35,7 @@ def twilio_channels(settings: Settings, services: Services) -> list[tuple[Channe
         quarantine=quarantine,
         answered=AnswerRecording(services.store),
         default_region=region,
+        dropped=services.dropped,
     )
     desk = CallDesk(services.store, services.router)
     voice = VoiceChannel(

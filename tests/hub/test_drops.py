@@ -1,0 +1,94 @@
+"""Nothing dropped without a trace: every drop counted in contacthub_dropped_total by channel
+and reason, the first of each kind logged with the setting that would take it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, MutableMapping
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from hub.demo.slack_emulator import SlackEmulator
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.test_webhook_slack import send, start, tickets
+from tests.hub.test_webhook_sms import SMS, twilio_settings
+from tests.slack_support import ADA, BOT_TOKEN, deleted, message
+from tests.support import T0
+from tests.twilio_support import post_twilio, sms_params
+
+_SAMPLE = re.compile(r'^contacthub_dropped_total\{channel="(\w+)",reason="(\w+)"\} (\S+)$', re.M)
+
+
+async def dropped(hub: Hub) -> dict[tuple[str, str], float]:
+    async with hub.http.get("/metrics") as response:
+        page = await response.text()
+    return {(channel, reason): float(n) for channel, reason, n in _SAMPLE.findall(page)}
+
+
+def firsts(logs: list[MutableMapping[str, Any]]) -> dict[str, MutableMapping[str, Any]]:
+    lines = [line for line in logs if line["event"] == "dropped_first_of_kind"]
+    assert len({line["reason"] for line in lines}) == len(lines)  # each kind logged once
+    return {line["reason"]: line for line in lines}
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[SlackEmulator]:
+    emulator = SlackEmulator(BOT_TOKEN)
+    emulator.add_user(ADA, "Ada Lovelace", "Ada@Example.com")
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+async def test_slack_drops_are_counted_by_reason_and_the_first_logged_with_its_setting(
+    start_hub: StartHub, make_settings: MakeSettings, slack_api: SlackEmulator
+) -> None:
+    hub = await start(start_hub, make_settings, slack_api, direct_messages=False)
+    events = [
+        message("elsewhere", channel="C0ELSEWHERE", ts="1700000001.000001"),
+        message("elsewhere again", channel="C0ELSEWHERE", ts="1700000001.000002"),
+        message("a dm", channel="D0DM", channel_type="im", ts="1700000001.000003"),
+        message("beep", bot_id="B0OTHER", ts="1700000001.000004"),
+        message("joined", subtype="channel_join", ts="1700000001.000005"),
+        deleted(ts="1600000000.000001"),  # a message the hub never stored
+        {"type": "reaction_added", "user": ADA, "reaction": "tada"},
+    ]
+    with capture_logs() as logs:
+        for number, event in enumerate(events):
+            status, _ = await send(hub, event, event_id=f"Ev{number:04}")
+            assert status == 200
+    assert await tickets(hub) == 0
+    assert await dropped(hub) == {
+        ("slack", "outside_support_channels"): 2.0,
+        ("slack", "direct_messages_off"): 1.0,
+        ("slack", "bot_message"): 1.0,
+        ("slack", "not_speech"): 1.0,
+        ("slack", "edit_of_unknown_message"): 1.0,
+        ("slack", "not_a_message"): 1.0,
+    }
+    logged = firsts(logs)
+    assert logged.keys() == {reason for _, reason in await dropped(hub)}
+    outside = logged["outside_support_channels"]
+    assert (outside["log_level"], outside["channel"]) == ("warning", "slack")
+    assert outside["setting"] == "channels.slack.support_channels"
+    assert "C0ELSEWHERE" in outside["detail"]
+    assert logged["direct_messages_off"]["setting"] == "channels.slack.direct_messages"
+    assert logged["bot_message"]["log_level"] == "info"
+    assert logged["bot_message"]["setting"] == "none: nothing takes it"
+    assert "reaction_added" in logged["not_a_message"]["detail"]
+
+
+async def test_an_opted_out_customer_s_sms_is_stored_and_its_missing_acknowledgement_counted(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    hub = await start_hub(twilio_settings(make_settings))
+    await hub.store.set_sms_opt_out("phone:+15551230001", opted_out=True, at=T0)
+    with capture_logs() as logs:
+        params = sms_params("SM1", "a question", sender="+15551230001")
+        status, _ = await post_twilio(hub, SMS, params)
+        assert status == 200
+    assert len((await hub.store.get_ticket(1)).messages) == 1  # stored, nothing sent
+    assert await dropped(hub) == {("sms", "acknowledgement_opted_out"): 1.0}
+    assert firsts(logs)["acknowledgement_opted_out"]["channel"] == "sms"
