@@ -9,9 +9,11 @@ from hub.api import (
     openapi_changes,
     openapi_chat,
     openapi_customers,
+    openapi_outside,
     openapi_people,
     openapi_reports,
 )
+from hub.api.openapi_roles import document_roles
 from hub.api.openapi_shapes import ERROR, ID, ok, op
 
 _TICKET_PROPERTIES = {
@@ -178,3 +180,5 @@ for part in (
 ):
     OPENAPI["paths"].update(part.PATHS)
     OPENAPI["components"]["schemas"].update(part.SCHEMAS)
+OPENAPI["paths"].update(openapi_outside.PATHS)
+document_roles(OPENAPI["paths"])

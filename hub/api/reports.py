@@ -82,6 +82,7 @@ class ReportQuery:
     """A report's parameters, read and refused (400) by name."""
 
     def __init__(self, request: web.Request, extra: tuple[str, ...] = ()) -> None:
+        require(request, Role.SUPERVISOR)  # who asks before what: a 403 is never a 400
         self.params = query_params(request, COMMON + extra)
         self.zone = _zone(self.params.get("tz") or "UTC")
         self.window = _window(self.params, self.zone, request.config_dict[CLOCK]())
@@ -94,7 +95,6 @@ class ReportQuery:
         self.elapsed = kinds[self.seconds]
 
     async def report(self, request: web.Request) -> Report:
-        require(request, Role.SUPERVISOR)
         turns = _turns.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(AT_ONCE))
         async with turns:
             report = await read_report(request.config_dict[STORE], self.window, self.elapsed)
