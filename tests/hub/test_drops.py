@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, MutableMapping
+from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from structlog.testing import capture_logs
 
 from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub import email_support as mail
 from tests.hub.test_webhook_slack import send, start, tickets
 from tests.hub.test_webhook_sms import SMS, twilio_settings
 from tests.slack_support import ADA, BOT_TOKEN, deleted, message
@@ -92,3 +95,37 @@ async def test_an_opted_out_customer_s_sms_is_stored_and_its_missing_acknowledge
     assert len((await hub.store.get_ticket(1)).messages) == 1  # stored, nothing sent
     assert await dropped(hub) == {("sms", "acknowledgement_opted_out"): 1.0}
     assert firsts(logs)["acknowledgement_opted_out"]["channel"] == "sms"
+
+
+def with_attachment(size: int) -> bytes:
+    scan = EmailMessage()
+    scan["From"], scan["To"], scan["Subject"] = "grace@example.com", mail.SUPPORT, "Scan"
+    scan["Message-ID"] = "<scan@example.com>"
+    scan.set_content("the scan, attached")
+    scan.add_attachment(b"x" * size, "application", "pdf", filename="scan.pdf")
+    return scan.as_bytes()
+
+
+async def test_email_drops_attachments_over_the_limit_and_acknowledgements_it_owes_no_one(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    async with mail.outbox_server() as (outbox, relay):
+        limits = {"max_attachment_bytes": 1024}
+        hub = await start_hub(mail.email_settings(make_settings, tmp_path, relay, limits=limits))
+        port = mail.smtp_port(hub)
+        automatic = mail.compose(message_id="<auto@example.com>", Auto_Submitted="auto-replied")
+        ours = mail.compose(sender=f"Us <{mail.SUPPORT}>", message_id="<loop@example.com>")
+        with capture_logs() as logs:
+            scan = with_attachment(4096)
+            assert await mail.send(port, scan, sender="grace@example.com") == 250
+            assert await mail.send(port, automatic) == 250
+            assert await mail.send(port, ours, sender=mail.SUPPORT) == 250
+            await outbox.wait_for(1)  # grace's acknowledgement: the only one owed
+    assert await dropped(hub) == {
+        ("email", "attachment_over_limit"): 1.0,
+        ("email", "acknowledgement_automatic"): 1.0,
+        ("email", "acknowledgement_to_own_address"): 1.0,
+    }
+    logged = firsts(logs)
+    assert "limits.max_attachment_bytes" in logged["attachment_over_limit"]["setting"]
+    assert "auto" in logged["acknowledgement_automatic"]["detail"]
