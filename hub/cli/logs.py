@@ -27,7 +27,7 @@ _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARN
 LogFormat = Literal["text", "json"]
 
 # Shapes of credentials, whatever key they come under: our API tokens, Slack's, a bearer header
-_TOKENS = re.compile(r"\bch_[\w-]{16,}|\bx(?:ox[abprs]|app)-[\w-]+|\bBearer\s+\S+", re.I)
+_TOKENS = re.compile(r"\bch_[\w-]{16,}|\bx(?:ox[abprs]|app)-[\w-]+|\bBearer\s+[\w.~+/=-]{8,}")
 _SECRET_KEYS = re.compile(r"secret|password|passwd|token|authorization|api_key|signature", re.I)
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}\b")  # E.164, as every channel stores numbers

@@ -4,6 +4,7 @@ the request id, channel and ticket bound, personal data masked above debug, secr
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import aiohttp
@@ -11,6 +12,7 @@ import pytest
 
 from hub.cli.logs import HIDDEN, Redactor, settings_secrets
 from hub.settings.tree import parse_settings
+from tests.conftest import StartHub
 from tests.hub.serving import spawn_serve, wait_ready
 from tests.support import FORM_SECRET, form_headers, free_port
 
@@ -100,7 +102,8 @@ async def test_secrets_are_hidden_even_at_debug_where_personal_data_shows(
         ({"text": "hi"}, {"text": "[2 characters]"}),
         ({"signing_secret": "abc"}, {"signing_secret": HIDDEN}),
         ({"auth_token": 12345}, {"auth_token": HIDDEN}),
-        ({"header": "Bearer abc.def"}, {"header": HIDDEN}),
+        ({"header": "Bearer abc.def.ghi"}, {"header": HIDDEN}),
+        ({"error": "a bearer token is required"}, {"error": "a bearer token is required"}),
         ({"error": "token xapp-1-AAA rejected"}, {"error": f"token {HIDDEN} rejected"}),
         ({"error": "login failed for hunter2-password"}, {"error": f"login failed for {HIDDEN}"}),
         ({"exception": "ValueError: hunter2-password"}, {"exception": f"ValueError: {HIDDEN}"}),
@@ -109,6 +112,7 @@ async def test_secrets_are_hidden_even_at_debug_where_personal_data_shows(
     ],
     ids=[
         "address", "phone-in-text", "body", "text", "secret-key", "token-key", "bearer",
+        "bearer-in-words",
         "slack-app-token", "configured-secret", "traceback", "numbers-kept", "time-kept",
     ],
 )  # fmt: skip
@@ -130,3 +134,27 @@ def test_every_configured_secret_is_collected(tmp_path: Path) -> None:
     settings = parse_settings(raw, {}, tmp_path)
     collected = set(settings_secrets(settings))
     assert {"w" * 16, "t" * 16, "s" * 16, SLACK_TOKEN, "redis-pass-1"} <= collected
+
+
+@pytest.mark.parametrize(
+    ("path", "given", "status"),
+    [
+        ("/healthz", "lb-7f3a", 200),
+        ("/web/static/missing.js", "lb-7f3b", 404),  # aiohttp's own HTTPNotFound
+        ("/api/tickets", "lb-7f3c", 401),  # an error of ours
+        ("/healthz", "not plain; drop table", 200),
+        ("/healthz", "x" * 65, 200),
+    ],
+    ids=["kept", "http-exception", "hub-error", "not-plain", "too-long"],
+)
+async def test_every_answer_carries_its_request_id(
+    start_hub: StartHub, path: str, given: str, status: int
+) -> None:
+    hub = await start_hub()
+    async with hub.http.get(path, headers={"X-Request-Id": given}) as response:
+        assert response.status == status
+        answered = response.headers["X-Request-Id"]
+    if given.startswith("lb-"):
+        assert answered == given
+    else:  # the hub made one
+        assert re.fullmatch(r"[0-9a-f]{16}", answered)
