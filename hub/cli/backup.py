@@ -2,13 +2,15 @@
 
 Like the agent and token commands they read only `[storage]` of the config. A backup is
 taken while the hub runs; a restore goes into a stopped hub (see storage/sqlite/backup.py).
-Redis keeps its own backups (RDB snapshots, the AOF): the README says what to copy and when.
+On Redis, the backup is Redis's own snapshot of one instant (storage/redis/backup.py), and
+Redis restores it: `restore` says how.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -17,13 +19,15 @@ from core.errors import ConfigError, HubError
 from hub.cli.common import config_option
 from hub.cli.people import storage_settings
 from hub.settings.tree import StorageSettings
+from storage.redis import backup as redis_backup
 from storage.sqlite.backup import BackupSummary, restore_backup, write_backup
 from storage.sqlite.options import SqliteOptions
 
+T = TypeVar("T")
 _REDIS_ADVICE = (
-    "a Redis store is backed up by Redis itself: run BGSAVE and copy dump.rdb when LASTSAVE "
-    "changes (or copy the appendonly directory), together with storage.blob_dir; see the "
-    "README's Backups section"
+    "a Redis store is restored by Redis: stop it, put the backup's dump.rdb (tar -xf FILE "
+    "dump.rdb) in its dir, start it with appendonly no, then turn the AOF on; and the "
+    "attachments (tar -xf FILE blobs) into storage.blob_dir. See the README's Backups section"
 )
 
 
@@ -33,6 +37,13 @@ _REDIS_ADVICE = (
 def backup(config: Path | None, file: Path) -> None:
     """Copy the store and its attachments into FILE (a tar), while the hub serves."""
     settings = storage_settings(config)
+    if urlsplit(settings.url).scheme.startswith("redis"):
+        size, blobs = _run(lambda: redis_backup.write_backup(settings.url, settings.blob_dir, file))
+        click.echo(
+            f"backed up to {file}: Redis's snapshot ({size} bytes, every key of the server),"
+            f" {blobs} attachment files"
+        )
+        return
     summary = _run(lambda: write_backup(_database(settings), settings.blob_dir, file))
     click.echo(f"backed up to {file}: {_describe(summary)}")
 
@@ -59,7 +70,7 @@ def _database(settings: StorageSettings) -> Path:
         raise click.ClickException(str(exc)) from exc
 
 
-def _run(work: Callable[[], BackupSummary]) -> BackupSummary:
+def _run(work: Callable[[], T]) -> T:
     try:
         return work()
     except HubError as exc:

@@ -1,15 +1,9 @@
-"""Backups of an SQLite hub: the database and its attachments in one tar file.
+"""Backups of an SQLite hub (the file's layout: storage/archive.py).
 
-    contacthub.db              a consistent copy made by SQLite's online backup API
-    blobs/ab/cd/abcd...ef      every attachment file, by sha256 (storage/blobs.py)
-
-The copy is taken while the hub serves and writes: in WAL mode the backup reads one snapshot
-and blocks no writer. Attachments are copied after the database, and a blob is renamed into
-place before the commit that references it, so every attachment the copied database names is
-in the archive (an attachment committed later may be too: an orphan, harmless).
-
-A restore goes into a stopped hub's store: the database is checked, then renamed over the
-configured path; it refuses a store that holds tickets, customers or agents unless forced.
+The copy is taken while the hub serves and writes: SQLite's online backup API reads one
+snapshot and, in WAL mode, blocks no writer. A restore goes into a stopped hub's store: the
+database is checked, then renamed over the configured path; it refuses a store that holds
+tickets, customers or agents unless forced.
 """
 
 from __future__ import annotations
@@ -18,15 +12,12 @@ import contextlib
 import os
 import re
 import sqlite3
-import sys
-import tarfile
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import Conflict, InvalidRequest, StorageUnavailable
-from storage.blobs import BlobStore
+from storage.archive import extract_blobs, extract_snapshot, open_archive, write_archive
 
 DATABASE = "contacthub.db"
 _BLOB = re.compile(r"blobs/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
@@ -52,7 +43,7 @@ class BackupSummary:
 
 
 def write_backup(database: Path, blob_dir: Path, archive: Path) -> BackupSummary:
-    """Copy the live database and the attachments into `archive` (written, then renamed)."""
+    """Copy the live database and the attachments into `archive`."""
     if not database.exists():
         raise StorageUnavailable(f"no database at {database}")
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -60,11 +51,7 @@ def write_backup(database: Path, blob_dir: Path, archive: Path) -> BackupSummary
         copy = Path(work) / DATABASE
         _copy_database(database, copy)
         counts = _counts(copy)
-        partial = Path(work) / "archive.tar"
-        with tarfile.open(partial, "w") as tar:
-            tar.add(copy, DATABASE)
-            blobs = _add_blobs(tar, blob_dir)
-        os.replace(partial, archive)
+        blobs = write_archive(archive, copy, DATABASE, blob_dir)
     return BackupSummary(counts, blobs)
 
 
@@ -76,26 +63,17 @@ def restore_backup(
         raise Conflict(f"{database} already holds a hub's data (restore --force replaces it)")
     database.parent.mkdir(parents=True, exist_ok=True)
     with (
-        _open_archive(archive) as tar,
+        open_archive(archive) as tar,
         tempfile.TemporaryDirectory(dir=database.parent, prefix=".restore-") as work,
     ):
         copy = Path(work) / DATABASE
-        _extract_database(tar, archive, copy)
+        extract_snapshot(tar, archive, DATABASE, copy)
         counts = _counts(copy)
-        blobs = _extract_blobs(tar, blob_dir)
+        blobs = extract_blobs(tar, blob_dir)
         for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
             leftover.unlink(missing_ok=True)  # they belong to the database being replaced
         os.replace(copy, database)
     return BackupSummary(counts, blobs)
-
-
-@contextlib.contextmanager
-def _open_archive(archive: Path) -> Iterator[tarfile.TarFile]:
-    try:
-        with tarfile.open(archive) as tar:
-            yield tar
-    except (OSError, tarfile.TarError) as exc:
-        raise InvalidRequest(f"{archive} is not a contacthub backup: {exc}") from exc
 
 
 def _copy_database(source: Path, target: Path) -> None:
@@ -130,52 +108,3 @@ def _occupied(database: Path) -> bool:
             return any(db.execute(sql).fetchone()[0] for t, sql in _OCCUPIED.items() if t in tables)
     except sqlite3.Error:
         return True  # a file we cannot read is not ours to overwrite without --force
-
-
-def _add_blobs(tar: tarfile.TarFile, blob_dir: Path) -> int:
-    count = 0
-    for path in _blob_files(blob_dir):
-        tar.add(path, f"blobs/{path.relative_to(blob_dir).as_posix()}")
-        count += 1
-    return count
-
-
-def _blob_files(blob_dir: Path) -> Iterator[Path]:
-    if not blob_dir.is_dir():
-        return
-    for path in sorted(blob_dir.glob("??/??/*")):
-        if path.is_file() and _BLOB.fullmatch(f"blobs/{path.relative_to(blob_dir).as_posix()}"):
-            yield path
-
-
-def _extract_database(tar: tarfile.TarFile, archive: Path, target: Path) -> None:
-    try:
-        member = tar.getmember(DATABASE)
-        source = tar.extractfile(member) if member.isfile() else None
-    except KeyError:
-        source = None
-    if source is None:
-        raise InvalidRequest(f"{archive} holds no {DATABASE}: not a contacthub backup")
-    with source, target.open("wb") as out:
-        while chunk := source.read(1 << 20):
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _extract_blobs(tar: tarfile.TarFile, blob_dir: Path) -> int:
-    """Attachment files only, stored by the blob store (which names them by their sha256):
-    no path from the archive is ever written, and a file whose bytes do not match its name
-    is refused."""
-    blobs = BlobStore(blob_dir, max_blob_bytes=sys.maxsize)
-    count = 0
-    for member in tar:
-        source = tar.extractfile(member) if _BLOB.fullmatch(member.name) else None
-        if source is None:
-            continue
-        with source:
-            digest = blobs.put(source.read())
-        if digest != member.name.rpartition("/")[2]:
-            raise InvalidRequest(f"the backup's attachment {member.name} is damaged")
-        count += 1
-    return count
