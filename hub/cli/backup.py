@@ -41,7 +41,7 @@ def backup(config: Path | None, file: Path) -> None:
         size, blobs = _run(lambda: redis_backup.write_backup(settings.url, settings.blob_dir, file))
         click.echo(
             f"backed up to {file}: Redis's snapshot ({size} bytes, every key of the server),"
-            f" {blobs} attachment files"
+            f" {_files(blobs)}"
         )
         return
     summary = _run(lambda: write_backup(_database(settings), settings.blob_dir, file))
@@ -79,4 +79,8 @@ def _run(work: Callable[[], T]) -> T:
 
 def _describe(summary: BackupSummary) -> str:
     counts = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in summary.counts.items())
-    return f"{counts}, {summary.blobs} attachment files"
+    return f"{counts}, {_files(summary.blobs)}"
+
+
+def _files(count: int) -> str:
+    return f"{count} attachment file{'' if count == 1 else 's'}"
