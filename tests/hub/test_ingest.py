@@ -19,7 +19,7 @@ from hub.rules.routing import Rules, RulesRouter
 from hub.state import INGEST
 from hub.wiring.acknowledgements import Acknowledger
 from hub.wiring.calls import Rerouting
-from hub.wiring.email import BounceRecording
+from hub.wiring.email import AttachmentDrops, BounceRecording
 from hub.wiring.sms import ConsentRecording
 from router import load_ruleset
 from storage.base import Store, open_store
@@ -122,7 +122,8 @@ def test_the_hub_runs_the_steps_of_its_channels_in_the_documented_order(
     )
     steps = build_app(settings)[INGEST].after_commit
     assert [type(step) for step in steps] == [
-        CallbackEnrolment, Rerouting, ConsentRecording, BounceRecording, Acknowledger, OfferKick,
+        CallbackEnrolment, Rerouting, ConsentRecording, BounceRecording, AttachmentDrops,
+        Acknowledger, OfferKick,
     ]  # fmt: skip
     plain = build_app(make_settings())[INGEST].after_commit
     assert [type(step) for step in plain] == [CallbackEnrolment, OfferKick]
