@@ -83,6 +83,40 @@ async def all_events(store: Store) -> list[TicketEvent]:
     return events
 
 
+async def compare(live: Path, fresh: Path, before: list[int]) -> set[int]:
+    """Every ticket, message, event and attachment of the restored copy is the original's,
+    and everything acknowledged before the backup is in it; the copy's ticket ids."""
+    original = open_store(f"sqlite:///{live / 'hub.db'}")
+    copy = open_store(f"sqlite:///{fresh / 'hub.db'}")
+    await original.open()
+    await copy.open()
+    try:
+        tickets = (await copy.list_tickets(TicketFilter(), limit=500)).items
+        ids = {t.id for t in tickets}
+        assert set(before) <= ids
+        assert len(ids) >= 43
+        for ticket in tickets:
+            assert await copy.get_ticket(ticket.id) == await original.get_ticket(ticket.id)
+            assert await copy.ticket_events(ticket.id) == await original.ticket_events(ticket.id)
+        copied_events = await all_events(copy)
+        assert copied_events == (await all_events(original))[: len(copied_events)]
+        attachments = [
+            a.sha256
+            for t in tickets
+            for m in (await copy.get_ticket(t.id)).messages
+            for a in m.attachments
+        ]
+        assert len(attachments) == 3
+        live_blobs, fresh_blobs = BlobStore(live / "blobs"), BlobStore(fresh / "blobs")
+        for sha in attachments:
+            assert sha is not None
+            assert fresh_blobs.get(sha) == live_blobs.get(sha)
+    finally:
+        await original.close()
+        await copy.close()
+    return ids
+
+
 async def test_backup_while_writing_restores_every_ticket_message_event_and_attachment(
     tmp_path: Path,
 ) -> None:
@@ -103,37 +137,12 @@ async def test_backup_while_writing_restores_every_ticket_message_event_and_atta
     restored = run("restore", str(archive), "--config", str(fresh))
     assert restored.returncode == 0, restored.stderr
 
-    original = open_store(f"sqlite:///{tmp_path / 'live' / 'hub.db'}")
-    copy = open_store(f"sqlite:///{tmp_path / 'fresh' / 'hub.db'}")
-    await original.open()
-    await copy.open()
-    try:
-        tickets = (await copy.list_tickets(TicketFilter(), limit=500)).items
-        ids = {t.id for t in tickets}
-        assert set(before) <= ids  # everything acknowledged before the backup is in it
-        assert len(ids) >= 43
-        for ticket in tickets:
-            assert await copy.get_ticket(ticket.id) == await original.get_ticket(ticket.id)
-            assert await copy.ticket_events(ticket.id) == await original.ticket_events(ticket.id)
-        copied_events = await all_events(copy)
-        assert copied_events == (await all_events(original))[: len(copied_events)]
-        attachments = [
-            a.sha256
-            for t in tickets
-            for m in (await copy.get_ticket(t.id)).messages
-            for a in m.attachments
-        ]
-        assert len(attachments) == 3
-        assert all(attachments)
-        live_blobs, fresh_blobs = (
-            BlobStore(config.parent / "blobs"),
-            BlobStore(fresh.parent / "blobs"),
-        )
-        for sha in filter(None, attachments):
-            assert fresh_blobs.get(sha) == live_blobs.get(sha)
-    finally:
-        await original.close()
-        await copy.close()
+    ids = await compare(config.parent, fresh.parent, before)
+    # a fresh hub serves the restored store and goes on numbering after it
+    http = free_port()
+    async with serving(write_config(fresh.parent, http, free_port()), http):
+        [new] = await post_forms(http, 5000, 1)
+    assert new > max(ids)
 
 
 async def test_restore_refuses_a_store_with_data_unless_forced(tmp_path: Path) -> None:
