@@ -73,6 +73,14 @@ async def test_backup_while_writing_is_one_instant_a_fresh_redis_loads(
             assert await copy.ticket_events(ticket.id) == await hub.store.ticket_events(ticket.id)
         copied = await all_events(copy)
         assert copied == (await all_events(hub.store))[: len(copied)]
+        fresh = await start_hub(
+            make_settings(
+                storage={"url": f"{restored.url}?prefix={PREFIX}"},
+                channels={"webform": {"secret": FORM_SECRET}},
+            )
+        )  # a fresh hub on the restored Redis goes on numbering after it
+        [new] = await post_forms(int(fresh.base_url.rpartition(":")[2]), 5000, 1)
+        assert new > max(t.id for t in tickets)
     finally:
         await copy.close()
         restored.stop()
