@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from core.campaigns import CampaignPolicy, NewContact
 from core.errors import InvalidRequest
+from core.model import Role
 from hub.campaigns.load import ListReader
 from router.campaign_lists import Invalid, Normaliser
+from tests.conftest import Hub
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 PIECES = st.sampled_from([
@@ -44,3 +46,15 @@ def test_any_csv_is_rows_of_contacts_or_invalid_or_refused_whole(
     normaliser = Normaliser(reader.columns, "US", CampaignPolicy(timezone="America/New_York"), NOW)
     for result in normaliser.rows(rows):
         assert isinstance(result, NewContact | Invalid)
+
+
+async def test_an_upload_whose_header_never_closes_its_quote_is_400(hub: Hub) -> None:
+    auth = await hub.token(Role.SUPERVISOR, "sue")
+    body = {"name": "spring", "state": "running"}
+    async with hub.http.post("/api/campaigns", json=body, headers=auth) as created:
+        assert created.status == 201, await created.text()
+    headers = {**auth, "Content-Type": "text/csv"}
+    path = "/api/campaigns/spring/contacts"
+    async with hub.http.post(path, data=b'"phone,name\n+12125550100,Ada\n', headers=headers) as r:
+        assert r.status == 400, await r.text()
+        assert "line 1" in (await r.json())["error"]
