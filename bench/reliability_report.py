@@ -74,12 +74,20 @@ def crash(figures: Figures) -> Iterator[str]:
     )
     refused = sum(figures["refusals"].values())
     yield (
-        f"{len(figures['kills'])} SIGKILLs ({kills}); {figures['seconds']} s of load; "
-        f"{refused} attempts refused or cut meanwhile and retried by the senders."
+        f"{len(figures['kills'])} SIGKILLs ({kills}); {figures['seconds']} s of load"
+        f"{on_machine(figures)}; {refused} attempts refused or cut meanwhile and retried by "
+        "the senders."
     )
     yield ""
     yield from table(["channel", *CHANNEL_COLUMNS], rows)
     yield ""
+
+
+def on_machine(figures: Figures) -> str:
+    machine = figures.get("machine")
+    if not machine:
+        return ""
+    return f" (on {machine['cpus']} CPUs at load average {machine['load_average']})"
 
 
 def redis(found: Mapping[str, Figures]) -> Iterator[str]:

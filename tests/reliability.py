@@ -23,7 +23,9 @@ class Figures:
 
     def record(self, scenario: str, title: str, **figures: Any) -> None:
         """Write one scenario's figures (`scenario` names the file; a rerun replaces it)."""
-        document = {"scenario": scenario, "title": title, **figures}
+        # Durations and refusal counts depend on the machine: say what it was doing.
+        machine = {"cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1)}
+        document = {"scenario": scenario, "title": title, "machine": machine, **figures}
         path = self.folder / f"{scenario}.json"
         path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 

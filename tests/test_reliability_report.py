@@ -26,7 +26,7 @@ def test_the_report_shows_every_figure_the_date_and_the_commit(tmp_path: Path) -
     assert "| web form | 9 | 9 | 9 | 0 | 0 |" in text
     assert "| dialer callbacks | 4 | 4 | 3 | 1 | 0 |" in text
     assert "| **all** | **13** | **13** | **12** | **1** | **0** |" in text
-    assert "hub 0 after 7 acknowledged" in text
+    assert "hub 0 after 7 acknowledged); 1.5 s of load; 3 attempts" in text
     assert "(sigkill-redis: not run)" in text
     assert "(mta-postfix: not run)" in text
 
