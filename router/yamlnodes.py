@@ -50,6 +50,10 @@ def compose(text: str, filename: str) -> Node | None:
         raise RuleError(f"{filename}: not valid YAML", (problem,)) from exc
     except yaml.YAMLError as exc:
         raise RuleError(f"{filename}: not valid YAML", (f"{filename}: {exc}",)) from exc
+    except UnicodeEncodeError as exc:  # a lone surrogate (a JSON "\ud800"): libyaml needs UTF-8
+        at = text.count("\n", 0, exc.start) + 1
+        problem = f"{filename}:{at}: not valid YAML: U+{ord(text[exc.start]):04X} is no character"
+        raise RuleError(f"{filename}: not valid YAML", (problem,)) from exc
     if root is not None:
         _refuse_aliases(root, filename)
     return root

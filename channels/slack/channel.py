@@ -106,7 +106,14 @@ def to_bolt_request(body: str, headers: Mapping[str, str], query: str = "") -> A
     payload = json_object(body.encode(), NAME, surrogates=True)  # text repaired: events.py
     if not isinstance(payload.get("event", {}), dict):
         raise PayloadError("event must be an object", NAME)
-    return AsyncBoltRequest(body=body, query=query, headers={k: headers[k] for k in headers})
+    try:
+        return AsyncBoltRequest(body=body, query=query, headers={k: headers[k] for k in headers})
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        # bolt reads authorizations, enterprise, team ... assuming Slack's shapes: another
+        # shape (say `"authorizations": false`) fails inside it, and is the sender's error.
+        raise PayloadError(
+            f"body has a shape Slack never sends ({type(exc).__name__})", NAME
+        ) from exc
 
 
 def to_aiohttp_response(response: BoltResponse) -> web.Response:

@@ -171,13 +171,20 @@ class Dialer:
         outcome = call_outcome(event.status, event.answered_by or attempt.answered_by)
         if outcome is None:
             return  # initiated, ringing, answered: the call goes on
-        if not await self.desk.store.end_call(attempt.id, event.call_sid, outcome):
+        # end_call and the outcome are two steps: a hub killed between them has not answered,
+        # so Twilio retries, and the retry must still record the outcome (end_call is False
+        # then, but the attempt is open). Only a recorded outcome makes a callback repeated.
+        first = await self.desk.store.end_call(attempt.id, event.call_sid, outcome)
+        if not first and attempt.outcome is not None:
             log.info("call_status_repeated", attempt=attempt.id, call_sid=event.call_sid)
-            return  # a retried callback: its call's end was heard already
+            return
         now = self.clock()
         try:
             await self.desk.record_call(campaign, contact, attempt.id, outcome, event.call_sid, now)
         except Conflict:  # the agent recorded the attempt during the call: theirs stands
+            if not first:  # or a copy of this callback, being handled at once, recorded it
+                log.info("call_status_repeated", attempt=attempt.id, call_sid=event.call_sid)
+                return
             log.info("call_outcome_after_agent", attempt=attempt.id, outcome=outcome)
         else:
             log.info("call_outcome", attempt=attempt.id, outcome=outcome, call_sid=event.call_sid)

@@ -128,7 +128,10 @@ class ListReader:
         )
         self._line = 0
         self._pending: list[Row] = []
-        header = next(self._csv)
+        try:
+            header = next(self._csv)
+        except csv.Error as exc:  # the header's own quote is never closed, say
+            raise InvalidRequest(f"line 1: {_structure(exc)}") from exc
         try:
             self.columns = map_header(header, explicit)
         except ValueError as exc:

@@ -1,69 +1,95 @@
-"""Nothing acknowledged is lost: SIGKILL the hub under concurrent load, restart, count."""
+"""Nothing acknowledged is lost, nothing is stored twice: SIGKILL the hub twice under mixed
+load across every channel (tests/hub/mixed_load.py), restart it, count what the store holds.
+
+On SQLite one hub is killed twice; on Redis two hubs share the store and each is killed in
+turn while the other goes on serving. The figures go to the reliability report.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import signal
-import sqlite3
-import subprocess
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 
-import aiohttp
+import pytest
 
-from tests.hub.serving import start_serve, write_config
-from tests.support import form_body, form_headers
+from hub.demo.slack_emulator import SlackEmulator
+from tests.hub.load_drivers import Chat, Dialer, Driver, Email, Form, Slack, Sms, Voice
+from tests.hub.mixed_load import HubProcess, Load
+from tests.reliability import Figures, figures
+from tests.slack_support import BOT_TOKEN
 
-CONTACTS = 600
-WORKERS = 24
+pytestmark = pytest.mark.slow
+__all__ = ["figures"]
 
-
-async def deliver(http: aiohttp.ClientSession, url: str, external_id: str, acked: set[str]) -> None:
-    """Send one contact until the hub acknowledges it, as a provider retries."""
-    body = form_body(external_id, email=f"{external_id}@example.com")
-    while True:
-        try:
-            async with http.post(url, data=body, headers=form_headers(body)) as response:
-                if response.status in (200, 201):
-                    acked.add(external_id)
-                    return
-        except (TimeoutError, aiohttp.ClientError):
-            pass
-        await asyncio.sleep(0.02)
+PER_CHANNEL = 80
 
 
-async def test_sigkill_mid_load_loses_no_acknowledged_contact(tmp_path: Path) -> None:
-    config, port = write_config(tmp_path)
-    url = f"http://127.0.0.1:{port}/webhooks/form"
-    process = await start_serve(config, port)
-    acked: set[str] = set()
-    pending = [f"c{i:04d}" for i in range(CONTACTS)]
-    acked_before_kill: set[str] = set()
-    third_acked = asyncio.Event()
-    restarted: list[subprocess.Popen[bytes]] = []
+@pytest.fixture
+async def slack_api() -> AsyncIterator[SlackEmulator]:
+    emulator = SlackEmulator(BOT_TOKEN)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
 
-    async def worker(http: aiohttp.ClientSession) -> None:
-        while pending:
-            await deliver(http, url, pending.pop(), acked)
-            if len(acked) >= CONTACTS // 3:
-                third_acked.set()
 
-    async def killer() -> None:
-        await third_acked.wait()
-        process.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(process.wait)
-        acked_before_kill.update(acked)
-        restarted.append(await start_serve(config, port))
+@pytest.fixture(params=["sqlite", "redis"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
-    timeout = aiohttp.ClientTimeout(total=5)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
-        await asyncio.gather(killer(), *(worker(http) for _ in range(WORKERS)))
-    restarted[0].terminate()
-    await asyncio.to_thread(restarted[0].wait)
 
-    assert len(acked) == CONTACTS
-    assert CONTACTS // 3 <= len(acked_before_kill) < CONTACTS
-    db = sqlite3.connect(tmp_path / "hub.db")
-    keys = [k for (k,) in db.execute("SELECT dedupe_key FROM messages")]
-    db.close()
-    assert len(keys) == len(set(keys)) == CONTACTS
-    assert {k.removeprefix("form:") for k in keys} == acked
+@pytest.mark.timeout(240)
+async def test_sigkill_under_mixed_load_loses_and_doubles_nothing_acknowledged(
+    tmp_path: Path, store_kind: str, slack_api: SlackEmulator, figures: Figures,
+    request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    if store_kind == "redis":
+        url, count = str(request.getfixturevalue("redis_url")), 2
+    else:
+        url, count = f"sqlite:///{tmp_path / 'hub.db'}", 1
+    dialer = Dialer()
+    drivers: list[Driver] = [Form(), Sms(), Voice(), Slack(slack_api), Email(), Chat(), dialer]
+    hubs = [HubProcess(tmp_path / f"hub{n}") for n in range(count)]
+    for hub in hubs:
+        hub.write_config(url, slack_api.base_url)
+    load = Load(drivers, hubs, PER_CHANNEL)
+    kills: list[dict[str, int]] = []
+
+    async def faults(load: Load) -> None:
+        # A restart runs on while the load goes on (it takes seconds on a busy machine): the
+        # next kill waits only for its own victim's restart.
+        restarts: dict[int, asyncio.Task[None]] = {}
+        for n, share in enumerate((1 / 4, 1 / 2)):
+            await load.until(share)
+            index = n % len(hubs)
+            if index in restarts:
+                await restarts[index]
+            before = load.acknowledged()
+            await hubs[index].kill()
+            kills.append({"hub": index, "acknowledged_before": before})
+            restarts[index] = asyncio.create_task(hubs[index].start())
+        await asyncio.gather(*restarts.values())
+
+    await dialer.prepare(url, PER_CHANNEL)
+    started = time.monotonic()
+    try:
+        await asyncio.gather(*(hub.start() for hub in hubs))
+        await load.run(faults)
+    finally:
+        for hub in hubs:
+            hub.stop()
+    seconds = round(time.monotonic() - started, 1)
+    tally = await load.tally(url)
+    figures.record(
+        f"sigkill-{store_kind}",
+        f"SIGKILL of the hub under mixed load ({store_kind}, {count} hub{'s' * (count > 1)})",
+        store=store_kind, hubs=count, kills=kills, seconds=seconds,
+        channels={name: asdict(one) for name, one in tally.items()},
+        refusals=dict(sorted(load.refusals.items())),
+    )  # fmt: skip
+    assert len(kills) == 2
+    assert all(kill["acknowledged_before"] < load.total for kill in kills)
+    for name, one in tally.items():
+        assert (name, one.acknowledged, one.missing, one.duplicates) == (name, PER_CHANNEL, 0, 0)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.campaigns import CallOutcome
 from core.model import Role
 from hub.demo.twilio_calls import Callee, CallsEmulator, EmulatedCall
 from hub.wiring.dialer import DIALER
@@ -271,6 +272,31 @@ async def test_a_retried_callback_changes_nothing_and_a_forged_one_is_refused(
     status, _ = await post_twilio(hub, path, call_params("CAother", CallStatus="completed"))
     assert status == 404  # signed, but not the call this attempt placed
     assert (await stats(hub, ann))["by_outcome"] == {"busy": 1}
+
+
+async def test_a_callback_retried_after_a_hub_died_mid_way_still_records_the_outcome(
+    hub: Hub, clock: Clock
+) -> None:
+    """The hub that first heard the callback noted the call's end and died before the
+    outcome (it never answered, so Twilio retries): the retry records it, once."""
+    ann = await hub.token(Role.OUTBOUND, "ann")
+    await campaign(hub, ann, [ADA])
+    await ready(hub, ann, ANN, is_ready=False)
+    spring = await hub.store.get_campaign("spring")
+    slots = await hub.store.campaign_slots(spring.id)
+    lease = await hub.store.next_contact(
+        spring.id, slots, "ann", clock.now, clock.now + timedelta(hours=1)
+    )
+    assert lease is not None
+    await hub.store.set_call(lease.attempt.id, "CAdied")
+    assert await hub.store.end_call(lease.attempt.id, "CAdied", CallOutcome.NO_ANSWER)
+    path = f"/webhooks/twilio/dialer/status?attempt={lease.attempt.id}"
+    for _ in range(2):
+        params = call_params("CAdied", CallStatus="no-answer")
+        assert (await post_twilio(hub, path, params))[0] == 204
+    (attempt,) = (await history(hub, ann, ADA))["attempts_made"]
+    assert attempt["outcome"] == "no_answer"
+    assert (await stats(hub, ann))["attempts_per_contact"] == {"1": 1}
 
 
 async def test_hours_are_checked_when_the_agent_answers_not_when_they_ask(

@@ -1,7 +1,8 @@
 """Several hubs on one store: real `contacthub serve` processes, real Redis, real HTTP.
 
 The concurrency promises run on both backends (two processes on one SQLite file stand for
-two connections); the faults are Redis's own: stopped, restarted, killed under load.
+two connections); the faults are Redis's own: stopped and restarted here, SIGKILLed under
+load in tests/hub/test_redis_durability.py, hubs SIGKILLed in tests/hub/test_crash.py.
 """
 
 from __future__ import annotations
@@ -164,66 +165,3 @@ async def test_stopped_redis_answers_503_and_451_and_restarted_redis_recovers(
         stored = sorted(client.hkeys("{ch}:dedupe"))
     assert stored[1:] == ["form:before", "form:during"]
     assert stored[0].startswith("email:support@hub.example:<down@example.com>")
-
-
-CONTACTS = 400
-WORKERS = 16
-
-
-async def deliver(
-    http: aiohttp.ClientSession, urls: list[str], external_id: str, refused: list[int]
-) -> None:
-    """Send one contact until a hub acknowledges it, alternating hubs as a balancer would."""
-    body = form_body(external_id, email=f"{external_id}@example.com")
-    attempt = 0
-    while True:
-        try:
-            status, _ = await post(http, urls[attempt % len(urls)], body)
-            if status in (200, 201):
-                return
-            refused.append(status)
-        except (TimeoutError, aiohttp.ClientError):
-            refused.append(0)
-        attempt += 1
-        await asyncio.sleep(0.02)
-
-
-async def test_redis_killed_under_load_loses_no_acknowledged_contact(
-    tmp_path: Path, own_redis: RedisServer
-) -> None:
-    cluster = Cluster(tmp_path, f"{own_redis.url}?timeout=2")
-    await cluster.start(2)
-    pending = [f"c{i:04d}" for i in range(CONTACTS)]
-    acked: set[str] = set()
-    acked_before_kill: set[str] = set()
-    refused: list[int] = []
-    third = asyncio.Event()
-
-    async def worker(http: aiohttp.ClientSession) -> None:
-        while pending:
-            external_id = pending.pop()
-            await deliver(http, cluster.webhooks, external_id, refused)
-            acked.add(external_id)
-            if len(acked) >= CONTACTS // 3:
-                third.set()
-
-    async def killer() -> None:
-        await third.wait()
-        own_redis.kill()
-        acked_before_kill.update(acked)
-        await asyncio.sleep(0.5)  # the hubs answer 503 meanwhile; providers retry
-        await asyncio.to_thread(own_redis.start)
-
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
-            await asyncio.gather(killer(), *(worker(http) for _ in range(WORKERS)))
-    finally:
-        cluster.stop()
-    assert len(acked) == CONTACTS
-    assert CONTACTS // 3 <= len(acked_before_kill) < CONTACTS
-    assert set(refused) == {503}  # the outage was seen, and answered as one
-    with own_redis.client() as client:
-        stored = client.hkeys("{ch}:dedupe")
-        messages = sum(client.llen(key) for key in client.scan_iter("{ch}:t:*:m", count=1000))
-    assert {key.removeprefix("form:") for key in stored} == acked
-    assert messages == CONTACTS

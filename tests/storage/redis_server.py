@@ -42,6 +42,7 @@ class RedisServer:
         self.port = port or free_port()
         self.fsync = fsync
         self.process: subprocess.Popen[bytes] | None = None
+        self.launcher: tuple[str, ...] = ()  # a program to run redis-server under (strace)
 
     @property
     def url(self) -> str:
@@ -60,7 +61,7 @@ class RedisServer:
             "--appendonly", "yes", "--appendfsync", self.fsync, "--dir", str(self.directory),
             "--logfile", "redis.log", *extra,
         ]  # fmt: skip
-        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL)
+        self.process = subprocess.Popen([*self.launcher, *arguments], stdout=subprocess.DEVNULL)
         try:
             self._wait_ready()
         except BaseException:
