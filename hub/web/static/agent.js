@@ -148,18 +148,42 @@ function clocks(sla) {
 function conversation(ticket) {
   const notes = (ticket.notes || []).map((n) => ({ at: n.at, note: n }));
   const messages = ticket.messages.map((m) => ({ at: m.at, message: m }));
+  // One order for every channel: the time each message came or went (ties: as stored).
   return [...messages, ...notes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((item) => {
     if (item.note) {
       return h("li", { class: "msg note" },
         h("span", { class: "meta" }, `Note by ${item.note.author || "?"} · ${when(item.note.at)}`), item.note.body);
     }
-    const m = item.message;
-    const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
-    return h("li", { class: `msg ${m.direction}` },
-      h("span", { class: "meta" }, `${m.channel} · ${who || ""} · ${when(m.at)}${m.delivery ? " · " + m.delivery : ""}`),
-      m.subject ? h("strong", {}, m.subject + "\n") : null,
-      m.deleted_at ? h("em", {}, "(deleted)") : m.body);
+    return messageItem(item.message);
   });
+}
+
+const EVENTS = { missed_call: "missed call", callback_request: "callback request", call: "call" };
+
+// What kind of message it is, in words: a voicemail is its recording or its transcript.
+function kindOf(m) {
+  if (m.event === "voicemail") return m.attachments.length ? "voicemail recording" : "voicemail transcript";
+  return EVENTS[m.event] || null;
+}
+
+function messageItem(m) {
+  const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
+  const kind = kindOf(m);
+  const meta = [m.channel, kind, who, when(m.at), m.delivery, m.edited_at ? `edited ${when(m.edited_at)}` : null];
+  return h("li", { class: `msg ${m.direction}${kind ? " " + kind.replaceAll(" ", "-") : ""}`, dataset: { channel: m.channel } },
+    h("span", { class: "meta" }, meta.filter(Boolean).join(" · ")),
+    m.subject ? h("strong", {}, m.subject + "\n") : null,
+    m.deleted_at ? [h("em", {}, `(deleted by the customer ${when(m.deleted_at)}) `), h("del", {}, m.body)] : m.body,
+    m.attachments.length ? h("ul", { class: "attachments", "aria-label": "Attachments" }, m.attachments.map(attachmentItem)) : null);
+}
+
+// A link only to a web address (a recording at the provider's); never a script's URL.
+function attachmentItem(a) {
+  const web = typeof a.url === "string" && /^https?:\/\//i.test(a.url);
+  const label = a.content_type && a.content_type.startsWith("audio/") ? `Recording (${a.name})` : a.name;
+  const size = a.size ? ` · ${Math.max(1, Math.round(a.size / 1024))} kB` : "";
+  return h("li", {}, web ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, label) : label,
+    h("span", { class: "hint" }, `${a.content_type ? " · " + a.content_type : ""}${size}`));
 }
 
 function actions(ticket) {
