@@ -55,7 +55,7 @@ function offerItem(offer) {
 async function answer(offer, verb) {
   try {
     const result = await post(`/api/offers/${offer.id}/${verb}`);
-    if (verb === "accept") showTicket(result.id);
+    if (verb === "accept") showTicket(result.id, { focus: true });
   } catch (error) {
     $("claim-why").textContent = error.message;
   }
@@ -71,7 +71,7 @@ async function loadTickets() {
 
 function ticketLink(ticket) {
   return h("li", {},
-    h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id); } },
+    h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id, { focus: true }); } },
       `#${ticket.id} ${ticket.subject || "(no subject)"}`),
     h("span", { class: "hint" }, ` ${ticket.status} · ${ticket.queue}`));
 }
@@ -88,7 +88,7 @@ async function claim(queue) {
   const answer = await post(`/api/queues/${encodeURIComponent(queue)}/claim?why=1`);
   if (answer.id) {
     $("claim-why").textContent = "";
-    showTicket(answer.id);
+    showTicket(answer.id, { focus: true });
     loadTickets();
   } else {
     $("claim-why").textContent = `Nothing to claim: ${answer.why.join("; ")}`;
@@ -110,16 +110,21 @@ function tick() {
 
 let shown = 0; // the newest render: an older one that finishes later is dropped
 
-export async function showTicket(id) {
+// `focus`: a person opened it (the heading takes the focus, so Tab goes on into the
+// ticket); a live redraw leaves the focus where it is.
+export async function showTicket(id, { focus = false } = {}) {
   openTicket = id;
   const render = ++shown;
   const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
-  const typed = $("ticket").dataset.ticket === String(id) ? draftsOf() : {};
+  const same = $("ticket").dataset.ticket === String(id);
+  const typed = same ? draftsOf() : {};
+  const active = same && $("ticket").parentElement.contains(document.activeElement) ? document.activeElement : null;
+  const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
   $("ticket").dataset.ticket = id;
   fill($("ticket"),
-    h("h2", {}, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("h2", { tabindex: "-1", id: "ticket-title" }, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
     h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
     clocks(ticket.sla),
     h("ol", { class: "conversation", "aria-label": "Conversation" }, conversation(ticket)),
@@ -129,6 +134,17 @@ export async function showTicket(id) {
       h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
+  if (focus) $("ticket-title").focus();
+  else if (active && active.id && $(active.id) && $(active.id) !== active) keepFocus($(active.id), caret);
+}
+
+// A redraw replaced the box or button the person was in: the same one (by id) takes the
+// focus back, the caret where it was.
+function keepFocus(el, caret) {
+  el.focus();
+  if (caret && typeof el.setSelectionRange === "function") {
+    try { el.setSelectionRange(...caret); } catch { /* a select or button has no caret */ }
+  }
 }
 
 // What the agent has typed into the ticket's boxes: a redraw (a live event) keeps it.
@@ -214,10 +230,10 @@ function actions(ticket) {
       h("button", { type: "button", id: "set-status", class: "plain",
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
       h("label", {}, "Transfer to queue ", queue),
-      h("button", { type: "button", class: "plain",
+      h("button", { type: "button", id: "transfer", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value }), queue) }, "Transfer"),
       h("label", {}, "Escalate because ", reason),
-      h("button", { type: "button", class: "plain",
+      h("button", { type: "button", id: "escalate", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
     error);
 }
@@ -244,6 +260,6 @@ function customerPanel(customer) {
     } }, "Save tags"), status,
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
-      h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id); } },
+      h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id, { focus: true }); } },
         `#${t.id} ${t.subject || ""}`), ` ${t.status}`))));
 }
