@@ -150,7 +150,8 @@ async function viewVersion(version) {
 async function restore(version) {
   const reason = $("rollback-reason").value.trim() || `roll back from the dashboard`;
   try {
-    await post(`/api/rules/versions/${version}/restore`, { reason });
+    const base = rulesVersion === null ? {} : { "If-Match": `"${rulesVersion}"` };
+    await send("POST", `/api/rules/versions/${version}/restore`, { reason }, base);
     await loadRules();
     $("rules-problems").append(h("li", { class: "ok" }, `Rolled back to v${version}.`));
   } catch (error) {
