@@ -112,7 +112,7 @@ async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
     )
     await expect(page.locator("#agents tr[data-agent=ann] .presence")).to_have_text("online")
     await expect(page.locator("#presence-counts")).to_contain_text("online 1")
-    await page.screenshot(path=str(screens / "supervisor.png"), full_page=True)
+    await page.screenshot(path=str(screens / "supervisor-reconnected.png"), full_page=True)
 
 
 async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
@@ -223,7 +223,7 @@ async def breach(hub: Hub, ticket_id: int) -> None:
 
 
 async def test_the_live_queues_show_the_sla_today_and_breaches_without_a_reload(
-    hub: Hub, page: Page
+    hub: Hub, page: Page, screens: Path
 ) -> None:
     await supervise(page, hub, hub.base_url)
     billing = page.locator("#queues tr[data-queue=billing]")
@@ -240,3 +240,4 @@ async def test_the_live_queues_show_the_sla_today_and_breaches_without_a_reload(
     await expect(billing.locator("td.sla")).to_have_text("50%")
     await expect(billing.locator("td.breaches")).to_have_text("1")
     await expect(page.locator("#queues tr[data-queue=general] td.sla")).to_have_text("—")
+    await page.screenshot(path=str(screens / "supervisor.png"))
