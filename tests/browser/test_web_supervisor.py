@@ -241,3 +241,14 @@ async def test_the_live_queues_show_the_sla_today_and_breaches_without_a_reload(
     await expect(billing.locator("td.breaches")).to_have_text("1")
     await expect(page.locator("#queues tr[data-queue=general] td.sla")).to_have_text("—")
     await page.screenshot(path=str(screens / "supervisor.png"))
+
+
+async def test_the_supervisors_view_fits_a_phone(hub: Hub, page: Page, screens: Path) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await post_contact(hub, "p1", "a refund please")
+    await supervise(page, hub, hub.base_url)
+    await expect(page.locator("#queues tr[data-queue=billing] td.sla")).to_have_text("100%")
+    await expect(page.locator("#sla-chart svg")).to_be_visible()
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
+    await page.screenshot(path=str(screens / "supervisor-phone.png"), full_page=True)
