@@ -35,19 +35,37 @@ export function onDepth(depth) {
 
 let reportsTimer = null;
 let todayTimer = null;
+let todayRead = 0;
 const TODAY_EVENTS = /^(sla\.|ticket\.)/;
+const TODAY_GAP = 3000; // ms between two reads of today's figures while events keep coming
 
 // An event (or, without a name, a stream that came back: anything may have been missed).
 export function onEvent(_data, name) {
   clearTimeout(agentsTimer);
   agentsTimer = setTimeout(loadAgents, 300);
-  // Today's SLA figures follow tickets and the SLA clock: once a burst has settled.
-  if (!name || TODAY_EVENTS.test(name)) {
+  if (!name) {
     clearTimeout(todayTimer);
-    todayTimer = setTimeout(loadToday, name ? 500 : 0);
+    todayTimer = null;
+    todayLater(0);
+  } else if (TODAY_EVENTS.test(name)) {
+    todayLater(Math.max(500, TODAY_GAP - (Date.now() - todayRead)));
   }
   // Reports are costly to compute: at most one reload every 10 seconds while events come.
   reportsTimer ??= setTimeout(() => { reportsTimer = null; loadReports(); }, 10_000);
+}
+
+// Today's SLA figures follow tickets and the SLA clock: read half a second after an event,
+// then at most every TODAY_GAP while events keep coming (a steady stream never starves it,
+// and a busy hub is not asked for a report per event).
+function todayLater(wait) {
+  if (todayTimer !== null) return; // the read already due will see this event too
+  todayTimer = setTimeout(async () => {
+    todayTimer = null; // an event from now on is read next time (this read may miss it)
+    todayRead = Date.now();
+    try {
+      await loadToday();
+    } catch { /* the hub is away: the figures stay, the next event or reconnect reads again */ }
+  }, wait);
 }
 
 // Today (from the browser's midnight, in its time zone): each queue's row of the volume
