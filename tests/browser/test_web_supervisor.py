@@ -102,9 +102,14 @@ async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
     relay.cut()
     await expect(page.locator("#live")).to_have_text("reconnecting…")
     await post_contact(hub, "c2", "hello again")  # while the browser is away
+    breached = await post_contact(hub, "c2b", "a refund please")  # billing, with an SLA
+    await breach(hub, breached)
     relay.down = False
     await expect(page.locator("#live")).to_have_text("live", timeout=15_000)
     await expect(waiting(page, "general")).to_have_text("2")
+    billing = page.locator("#queues tr[data-queue=billing]")
+    await expect(billing.locator("td.breaches")).to_have_text("1", timeout=10_000)
+    await expect(billing.locator("td.sla")).to_have_text("0%")
     await post_contact(hub, "c3", "and again")
     await expect(waiting(page, "general")).to_have_text("3")
     await expect(page.locator("#queues tr[data-queue=general] td[data-since]")).to_contain_text(
