@@ -135,7 +135,12 @@ class RulesKeeper:
         """Validate, store and swap in new rules; RuleError leaves the running ones. With
         `expected`, stored only over that version (RulesChanged: another is newest now)."""
         ruleset = await _compile(source, str(self.path or "rules.yaml"))
-        version = await self.store.save_rules(source, author, datetime.now(UTC), expected)
+        return await self._store(ruleset, author, expected)
+
+    async def _store(self, ruleset: Ruleset, author: str, expected: int | None) -> RulesVersion:
+        """Save compiled rules and put them in force (RulesChanged: nothing saved)."""
+        now = datetime.now(UTC)
+        version = await self.store.save_rules(ruleset.source, author, now, expected)
         self.router.rules = Rules(ruleset, version.version)
         log.info("rules_replaced", version=version.version, author=author)
         return version
@@ -146,11 +151,13 @@ class RulesKeeper:
         """Store `source` over `base` (RulesChanged when another version is newest), or,
         without one, over whatever is newest when it is stored: the new version and the one
         it replaced, so the caller can say what it replaced (never a silent overwrite)."""
+        ruleset = await _compile(source, str(self.path or "rules.yaml"))
         for _ in range(SAVE_ATTEMPTS):
             current = await self.store.current_rules()
-            newest = 0 if current is None else current.version
             try:
-                version = await self.replace(source, author, newest if base is None else base)
+                version = await self._store(
+                    ruleset, author, _version(current) if base is None else base
+                )
             except RulesChanged:
                 if base is not None:
                     raise
@@ -175,10 +182,11 @@ class RulesKeeper:
         """Store the file's new version over the newest one, atomically: when it replaces a
         version published through the API, its author says which (and it is logged); a
         publish that lands in between is seen, and named, on the next attempt."""
+        ruleset = await _compile(text, str(self.path))
         for _ in range(SAVE_ATTEMPTS):
             current = await self.store.current_rules()
             try:
-                await self.replace(text, self._file_author(reason, current), _version(current))
+                await self._store(ruleset, self._file_author(reason, current), _version(current))
             except RulesChanged:
                 continue
             if current is not None and not current.author.startswith(FILE_AUTHOR):
