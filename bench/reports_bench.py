@@ -9,7 +9,9 @@ one or two replies and a resolution, some reopened by the customer and resolved 
 Writes run in time order, 256 at a time (one ticket's steps in order), so the record's times
 follow its numbers as in a live hub.
 Then, p50 and max of `--runs` runs each: the 12-month summary, a daily volume series by
-channel, a one-month summary and the drill-down behind a one-day number (reading the events
+channel, a one-month summary, the drill-down behind a one-day number, the daily series with
+first responses and SLA met (what `/api/reports/volume` answers) and one day's series by
+queue (what the supervisor's live queues read on every burst of events) (reading the events
 of the window through the time index, `Store.event_seq_at` then `events_after`, and folding
 them: hub/api/reports.py's `read_report`). Deliveries are left out: a provider's report is
 stamped with the wall clock, not the generated one.
@@ -35,6 +37,7 @@ from core.record import Actor
 from hub.api.reports import read_report
 from router.report_facts import Window
 from router.reports import Grouping, Key, Metric, behind, calendar_seconds, summarize, volume
+from router.series import SlaLedger, series
 from storage.base import Store, open_store
 
 START = datetime(2025, 12, 1, tzinfo=UTC)
@@ -156,11 +159,27 @@ async def measure(store: Store, runs: int) -> dict[str, tuple[float, float]]:
     async def drill() -> object:
         return behind(await read_report(store, day, calendar_seconds), Metric.FIRST_RESPONSE)
 
+    async def daily_series() -> object:
+        # What GET /api/reports/volume does now: the volume rows with their first responses
+        # and SLA met (a second fold over the same events), and the totals a day.
+        sla = SlaLedger(year)
+        report = await read_report(store, year, calendar_seconds, sla.add)
+        rows = series(report, sla, lambda *_: True, Grouping.DAY, Key.CHANNEL, zone)
+        return rows, series(report, sla, lambda *_: True, Grouping.DAY, None, zone)
+
+    async def today_by_queue() -> object:
+        # The supervisor's live queues: one day's series by queue, read on every burst.
+        sla = SlaLedger(day)
+        report = await read_report(store, day, calendar_seconds, sla.add)
+        return series(report, sla, lambda *_: True, Grouping.DAY, Key.QUEUE, zone)
+
     return {
         "12-month summary": await timed(runs, lambda: summary(year)),
         "12-month daily volume": await timed(runs, daily),
         "1-month summary": await timed(runs, lambda: summary(month)),
         "1-day drill-down": await timed(runs, drill),
+        "12-month daily series+SLA": await timed(runs, daily_series),
+        "1-day series by queue": await timed(runs, today_by_queue),
     }
 
 

@@ -16,7 +16,8 @@
         ├── NotFound             404: no such ticket, customer, queue ...
         └── Conflict             409: the change collides with the stored state
             ├── MoveRefused      409: a status move the workflow does not allow
-            └── HeldByOther      409: the ticket is someone else's (the API says 403)
+            ├── HeldByOther      409: the ticket is someone else's (the API says 403)
+            └── RulesChanged     409: a newer rules version than the one a save replaces
 
 Exceptions carry fields, not only text. The codes above are the HTTP face's; each face maps
 the tree to its own codes in exactly one place (hub/http_errors.py, the SMTP handler).
@@ -164,3 +165,13 @@ class HeldByOther(Conflict):
         super().__init__(f"ticket {ticket_id} is held by {holder}")
         self.ticket_id = ticket_id
         self.holder = holder
+
+
+class RulesChanged(Conflict):
+    """A rules save that expected `expected` to be the newest version, when `newest` was
+    (saved meanwhile by another hub, a publish, an edited file): nothing was saved."""
+
+    def __init__(self, expected: int, newest: int) -> None:
+        super().__init__(f"the rules changed since version {expected}: version {newest} is newest")
+        self.expected = expected
+        self.newest = newest

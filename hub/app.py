@@ -41,6 +41,7 @@ from hub.state import (
     STORE,
 )
 from hub.web.routes import web_routes
+from hub.web.session import purging as session_purging
 from hub.wiring.acknowledgements import email_acknowledger
 from hub.wiring.after_commit import after_commit_steps
 from hub.wiring.channels import enabled_channels, enabled_senders
@@ -83,6 +84,7 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     sla = SlaWatcher(store, router, metrics, clock)
     app.cleanup_ctx.append(lambda _app: sla_watching(sla))
+    app.cleanup_ctx.append(lambda _app: session_purging(store, settings.web, clock))
     policy = settings.threading.policy()
     services = Services(store, router, ingest, metrics, policy, acknowledger, dropped)
     _mount_channels(app, settings, services)

@@ -263,8 +263,13 @@ class Store(Protocol):
     async def customer_merges(self, customer_id: int) -> list[CustomerMerge]:
         """Every merge the customer took part in (either side, undone ones too), oldest first."""
 
-    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
-        """Keep a new version of the rules file (every version stays, with author and time)."""
+    async def save_rules(
+        self, source: str, author: str, now: datetime, expected: int | None = None
+    ) -> RulesVersion:
+        """Keep a new version of the rules file (every version stays, with author and time).
+        With `expected` (the version the new one replaces; 0: none yet), it is kept only if
+        that is still the newest, in the same atomic step: RulesChanged otherwise (a version
+        saved meanwhile is never silently replaced)."""
 
     async def current_rules(self) -> RulesVersion | None:
         """The newest saved rules, if any were saved."""

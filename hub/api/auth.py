@@ -15,9 +15,16 @@ from aiohttp.typedefs import Handler, Middleware
 
 from core.errors import AuthError, Forbidden
 from core.model import Role, Token
-from hub.state import CLOCK
+from hub.state import CLOCK, SETTINGS
 from hub.tokens import digest
-from hub.web.session import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_ok, session_token
+from hub.web.session import (
+    COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    csrf_ok,
+    is_session_secret,
+    session_token,
+)
 from storage.base import Store
 
 REQUEST_TOKEN: web.RequestKey[Token] = web.RequestKey("token", Token)
@@ -49,6 +56,8 @@ async def _authenticate(store: Store, request: web.Request) -> Token:
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise AuthError("a bearer token is required")
+    if is_session_secret(secret.strip()):  # it would skip the session's end and CSRF check
+        raise AuthError("a web session works only as the page's cookie, not as a bearer token")
     token = await store.find_token(digest(secret.strip()))
     if token is None:
         raise AuthError("unknown or revoked token")
@@ -56,7 +65,8 @@ async def _authenticate(store: Store, request: web.Request) -> Token:
 
 
 async def _from_cookie(store: Store, request: web.Request, secret: str) -> Token:
-    token = await session_token(store, secret, request.config_dict[CLOCK]())
+    lifetime = request.config_dict[SETTINGS].web.session_lifetime
+    token = await session_token(store, secret, request.config_dict[CLOCK](), lifetime)
     if token is None:
         raise AuthError("the session has ended: sign in again")
     if request.method not in SAFE_METHODS and not csrf_ok(

@@ -109,7 +109,7 @@ PATHS: dict[str, Any] = {
     },
 }
 
-_RULES = {
+_RULES: dict[str, Any] = {
     "type": "object",
     "properties": {
         "version": {"type": ["integer", "null"]},
@@ -119,6 +119,33 @@ _RULES = {
     },
 }
 _YAML = {"content": {"application/yaml": {"schema": {"type": "string"}}}}
+_PUBLISHED = {
+    "description": "the new version; `replaces`: the version it replaced (null: none)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    **_RULES["properties"],
+                    "replaces": {
+                        "type": ["object", "null"],
+                        "properties": {
+                            "version": {"type": "integer"},
+                            "author": {"type": "string"},
+                        },
+                    },
+                },
+            }
+        }
+    },
+}
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "description": 'the version the draft started from, e.g. "3": 409 when another is newest',
+    "schema": {"type": "string"},
+}
+_STALE = {"409": {"description": "a version newer than If-Match is stored: nothing saved"}}
 
 RULES_PATHS: dict[str, Any] = {
     "/api/openapi.json": {
@@ -134,13 +161,9 @@ RULES_PATHS: dict[str, Any] = {
         ),
         "put": op(
             "Replace the rules with YAML (supervisor); invalid rules: 400 with every problem",
-            {
-                "200": {
-                    "description": "the new version",
-                    "content": {"application/json": {"schema": _RULES}},
-                }
-            },
+            {"200": _PUBLISHED, **_STALE},
             requestBody=_YAML,
+            parameters=[_IF_MATCH],
         ),
     },
     "/api/rules/versions": {
@@ -158,13 +181,9 @@ RULES_PATHS: dict[str, Any] = {
         "post": op(
             "Store this version's source again as the newest (supervisor); the author names "
             "who restored which version and why",
-            {
-                "201": {
-                    "description": "the new version",
-                    "content": {"application/json": {"schema": _RULES}},
-                }
-            },
+            {"201": _PUBLISHED, **_STALE},
             requestBody=body({"reason": {"type": "string", "minLength": 1}}),
+            parameters=[_IF_MATCH],
         ),
     },
     "/api/rules/simulate": {

@@ -43,6 +43,25 @@ _SHARE = {
     "type": "object",
     "properties": {k: {"type": ["number", "null"]} for k in ("of", "count", "percent")},
 }
+
+
+def _row(*, with_key: bool) -> dict[str, Any]:
+    """A row of the volume series: its tickets' count, first responses and SLA (`sla.of`:
+    tickets with a target; `sla.count`: of those, not breached; `breached`: the others)."""
+    key = {"key": {"type": "string"}} if with_key else {}
+    return {
+        "type": "object",
+        "properties": {
+            "bucket": {"type": "string", "format": "date-time"},
+            **key,
+            "count": {"type": "integer"},
+            "first_response": _SPREAD,
+            "sla": _SHARE,
+            "breached": {"type": "integer"},
+        },
+    }
+
+
 SCHEMAS: dict[str, Any] = {
     "ReportSummary": {
         "type": "object",
@@ -71,17 +90,8 @@ SCHEMAS: dict[str, Any] = {
     "ReportVolume": {
         "type": "object",
         "properties": {
-            "items": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "bucket": {"type": "string", "format": "date-time"},
-                        "key": {"type": "string"},
-                        "count": {"type": "integer"},
-                    },
-                },
-            }
+            "items": {"type": "array", "items": _row(with_key=True)},
+            "totals": {"type": "array", "items": _row(with_key=False)},
         },
     },
     "ReportTickets": {

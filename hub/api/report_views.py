@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from router.reports import Share, Spread, Summary
+from router.series import SeriesRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet may run as a formula when a cell begins with it."""
@@ -28,6 +29,32 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "repeat_contact": asdict(summary.repeat_contact),
         "agents": [asdict(agent) for agent in summary.agents],
     }
+
+
+def volume_json(row: SeriesRow) -> dict[str, Any]:
+    return {
+        "bucket": row.bucket.isoformat(),
+        "key": row.key,
+        "count": row.count,
+        "first_response": asdict(row.first_response),
+        "sla": asdict(row.sla),
+        "breached": row.breached,
+    }
+
+
+VOLUME_HEAD: list[Cell] = [
+    *("bucket", "key", "count", "first_response_p50", "first_response_p90"),
+    *("sla_of", "sla_met", "sla_percent", "breached"),
+]
+
+
+def volume_rows(rows: Sequence[SeriesRow]) -> list[list[Cell]]:
+    """The series as a table: the first three columns as they always were, then the rest."""
+    return [VOLUME_HEAD] + [
+        [r.bucket.isoformat(), r.key, r.count, r.first_response.p50, r.first_response.p90,
+         r.sla.of, r.sla.count, r.sla.percent, r.breached]
+        for r in rows
+    ]  # fmt: skip
 
 
 SUMMARY_HEAD: list[Cell] = ["metric", "agent", "count", "of", "percent", "p50", "p90", "mean"]

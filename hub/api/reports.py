@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,11 +20,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from core.errors import InvalidRequest
-from core.model import Role
+from core.model import Priority, Role
+from core.record import TicketEvent
 from hub.api.auth import require
 from hub.api.params import one_of, query_params
-from hub.api.report_views import Cell, csv_response, summary_json, summary_rows
-from hub.state import CLOCK, STORE
+from hub.api.report_views import (
+    csv_response,
+    summary_json,
+    summary_rows,
+    volume_json,
+    volume_rows,
+)
+from hub.state import CLOCK, ROUTER, STORE
 from router.report_facts import Ledger, Window
 from router.reports import (
     Elapsed,
@@ -36,8 +43,10 @@ from router.reports import (
     behind,
     calendar_seconds,
     summarize,
-    volume,
 )
+from router.series import SlaLedger, Targeted, series
+from router.sla.policy import terms_for
+from router.spec import SLA_ORDER, RulesDoc
 from storage.base import Store
 
 PAGE = 2000
@@ -51,14 +60,18 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 MAX_DAYS = 400
 DEFAULT_DAYS = 7
 COMMON = ("from", "to", "tz", "queue", "channel", "agent", "seconds", "format")
+Fold = Callable[[TicketEvent], None]
 ELAPSED: web.AppKey[Mapping[str, Elapsed]] = web.AppKey("report_elapsed")
 """The kinds of seconds a report may count in, by name (the `seconds` parameter). Calendar
 seconds when unset; business seconds (each queue's calendar) join here."""
 
 
-async def read_report(store: Store, window: Window, elapsed: Elapsed) -> Report:
+async def read_report(
+    store: Store, window: Window, elapsed: Elapsed, also: Fold | None = None
+) -> Report:
     """The window's facts, read from the record through its time index (the next page is
-    read while this one is folded)."""
+    read while this one is folded); `also` is handed every event read, for figures of its
+    own (the volume series' SLA)."""
     ledger = Ledger(window)
     after = await store.event_seq_at(window.start)
     events = await store.events_after(after, PAGE)
@@ -70,6 +83,8 @@ async def read_report(store: Store, window: Window, elapsed: Elapsed) -> Report:
             if event.at >= window.read_until:
                 break
             ledger.add(event)
+            if also is not None:
+                also(event)
         events = await ahead if ahead is not None else []
     return _report(ledger, elapsed)
 
@@ -94,10 +109,11 @@ class ReportQuery:
             raise InvalidRequest(f"seconds must be one of {', '.join(sorted(kinds))}")
         self.elapsed = kinds[self.seconds]
 
-    async def report(self, request: web.Request) -> Report:
+    async def report(self, request: web.Request, also: Fold | None = None) -> Report:
         turns = _turns.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(AT_ONCE))
         async with turns:
-            report = await read_report(request.config_dict[STORE], self.window, self.elapsed)
+            store = request.config_dict[STORE]
+            report = await read_report(store, self.window, self.elapsed, also)
         return report.scoped(self.scope)
 
     def head(self) -> dict[str, Any]:
@@ -162,16 +178,37 @@ async def get_summary(request: web.Request) -> web.StreamResponse:
 
 
 async def get_volume(request: web.Request) -> web.StreamResponse:
-    """Tickets created per hour, day or week (in `tz`) and per channel, queue or agent."""
+    """Tickets created per hour, day or week (in `tz`) and per channel, queue or agent, each
+    row with its tickets' first-response spread and SLA met (router/series.py); `totals`
+    has the same figures per bucket, every key together (what the charts draw)."""
     query = ReportQuery(request, ("group_by", "by"))
     group_by = one_of(Grouping, query.params.get("group_by") or "day", "group_by") or Grouping.DAY
     by = one_of(Key, query.params.get("by") or "channel", "by") or Key.CHANNEL
-    rows = volume(await query.report(request), group_by, by, query.zone)
-    items = [{"bucket": r.bucket.isoformat(), "key": r.key, "count": r.count} for r in rows]
+    sla = SlaLedger(query.window)
+    report = await query.report(request, sla.add)
+    targeted = has_target(request.config_dict[ROUTER].rules.ruleset.doc)
+    rows = series(report, sla, targeted, group_by, by, query.zone)
     if query.csv:
-        table: list[list[Cell]] = [[r.bucket.isoformat(), r.key, r.count] for r in rows]
-        return csv_response("volume", [["bucket", "key", "count"], *table])
-    return web.json_response({**query.head(), "group_by": group_by, "by": by, "items": items})
+        return csv_response("volume", volume_rows(rows))
+    totals = series(report, sla, targeted, group_by, None, query.zone)
+    return web.json_response(
+        {**query.head(), "group_by": group_by, "by": by, "items": [volume_json(r) for r in rows],
+         "totals": [{k: v for k, v in volume_json(r).items() if k != "key"} for r in totals]}
+    )  # fmt: skip
+
+
+def has_target(doc: RulesDoc) -> Targeted:
+    """Whether a route has any SLA target under these rules (a priority the rules do not
+    know has none)."""
+
+    def targeted(queue: str, priority: str, rule: str | None) -> bool:
+        try:
+            terms = terms_for(doc, queue, Priority(priority), rule)
+        except ValueError:
+            return False
+        return any(terms.sla.target(metric) is not None for metric in SLA_ORDER)
+
+    return targeted
 
 
 async def get_tickets(request: web.Request) -> web.StreamResponse:

@@ -1,9 +1,11 @@
 """The rules in force: read, replace (supervisors), history, and where a made-up contact goes.
 
-A publish and an edit of the rules file never replace each other silently: `PUT /rules` with
-`If-Match: "N"` is 409 when the version in force is no longer N (the web face always sends
-it), and a file edit that replaces a version published through the API says so in the new
-version's author and the log (hub/rules/routing.py).
+A publish and an edit of the rules file never replace each other silently, and the check is
+the store's own atomic compare-and-save (`Store.save_rules(..., expected=N)`), so two hubs
+cannot both pass it: `PUT /rules` (and a restore) with `If-Match: "N"` is 409 when the newest
+version is no longer N (the web face always sends it); without the header it replaces the
+newest and its answer names it (`replaces`); a file edit that replaces a version published
+through the API says so in the new version's author and the log (hub/rules/routing.py).
 
 `GET /rules/versions/{version}` reads any stored version with its source; `POST /rules/
 versions/{version}/restore` with `{"reason"}` stores that source again as the newest version
@@ -18,12 +20,12 @@ import asyncio
 
 from aiohttp import web
 
-from core.errors import Conflict, InvalidRequest, NotFound
+from core.errors import Conflict, InvalidRequest, NotFound, RulesChanged
 from core.model import Role, RulesVersion
 from hub.api.auth import require
 from hub.api.params import MAX_PAGE, json_body, path_id, text_body
 from hub.api.probe_json import parse_probe
-from hub.api.views import decision_json, iso, rules_json
+from hub.api.views import Json, decision_json, iso, rules_json
 from hub.rules.simulate import simulate
 from hub.state import ROUTER, RULES, SETTINGS, STORE
 from router import load_ruleset
@@ -51,27 +53,40 @@ async def put_rules(request: web.Request) -> web.Response:
     """Replace the rules with a YAML body; invalid rules leave the running ones (400)."""
     token = require(request, Role.SUPERVISOR)
     source = await text_body(request, "the rules")
-    await _check_base(request)
-    version = await request.config_dict[RULES].replace(source, f"token:{token.name}")
-    return web.json_response(rules_json(version, source))
+    answer = await _publish(request, source, f"token:{token.name}")
+    return web.json_response(answer)
 
 
-async def _check_base(request: web.Request) -> None:
-    """With `If-Match: "N"` (the version the editor started from), a publish that would
-    replace a newer version (an edited rules file, another supervisor) is 409, never a
-    silent overwrite. Without the header, the publish replaces whatever is in force."""
+async def _publish(request: web.Request, source: str, author: str) -> Json:
+    """Store `source` as the newest version in one compare-and-save step (Store.save_rules
+    with the version it replaces). With `If-Match: "N"` (the version the editor started
+    from), a version stored meanwhile (an edited rules file, another supervisor, another
+    hub) makes it 409, never a silent overwrite. Without the header it replaces whatever is
+    newest at that moment, and the answer's `replaces` names that version."""
+    base = _if_match(request)
+    try:
+        version, replaced = await request.config_dict[RULES].publish(source, author, base)
+    except RulesChanged as exc:
+        newest = await request.config_dict[STORE].current_rules()
+        by = "" if newest is None else f" by {newest.author}"
+        raise Conflict(
+            f"the rules changed since version {exc.expected}: version {exc.newest}{by} is in "
+            "force; reload it and publish again"
+        ) from exc
+    replaces = (
+        None if replaced is None else {"version": replaced.version, "author": replaced.author}
+    )
+    return {**rules_json(version, source), "replaces": replaces}
+
+
+def _if_match(request: web.Request) -> int | None:
     raw = request.headers.get("If-Match")
     if raw is None:
-        return
+        return None
     base = raw.strip().strip('"')
     if not base.isdigit():
         raise InvalidRequest('If-Match must be the version the draft started from, e.g. "3"')
-    current = await request.config_dict[STORE].current_rules()
-    if current is not None and current.version != int(base):
-        raise Conflict(
-            f"the rules changed since version {base}: version {current.version} by "
-            f"{current.author} is in force; reload it and publish again"
-        )
+    return int(base)
 
 
 async def test_rules(request: web.Request) -> web.Response:
@@ -102,8 +117,7 @@ async def restore_rules(request: web.Request) -> web.Response:
         raise InvalidRequest('the body must be {"reason": "<why this version comes back>"}')
     found = await _stored_version(request)
     author = f"token:{token.name} (restored v{found.version}: {reason.strip()[:200]})"
-    version = await request.config_dict[RULES].replace(found.source, author)
-    return web.json_response(rules_json(version, found.source), status=201)
+    return web.json_response(await _publish(request, found.source, author), status=201)
 
 
 async def _stored_version(request: web.Request) -> RulesVersion:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import structlog
 
-from core.errors import ConfigError, RuleError, StorageError
+from core.errors import ConfigError, Conflict, RuleError, RulesChanged, StorageError
 from core.model import CustomerFacts, Decision, Identity, Inbound, RulesVersion
 from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
 from storage.base import Store
@@ -33,6 +33,8 @@ log = structlog.get_logger("contacthub.routing")
 DEFAULT_MAX_EXPLANATION_LINES = 50
 FILE_AUTHOR = "file:"  # versions read from the rules file carry this author prefix
 HISTORY_SCAN = 200
+SAVE_ATTEMPTS = 5
+"""Saves tried over the newest version when others keep landing first (each sees them)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,26 +110,60 @@ class RulesKeeper:
 
         The file has changed when it differs from the last version that came from it, so
         rules saved through the API stay in force across restarts until the file is edited.
+        Hubs starting together store a changed file once: the save is over the newest
+        version, and the one that lands second finds the file's text stored and adopts it.
         """
-        history = await self.store.rules_history(HISTORY_SCAN)
-        if self.path is not None:
-            text = self._read_file(self.path)
-            from_file = next((v for v in history if v.author.startswith(FILE_AUTHOR)), None)
-            if from_file is None or from_file.source != text:
-                await self.replace(text, f"{FILE_AUTHOR}{self.path}")
-                return
-        stored = history[0] if history else None
-        if stored is not None:
-            ruleset = await _compile(stored.source, f"rules version {stored.version}")
-            self.router.rules = Rules(ruleset, stored.version)
+        for _ in range(SAVE_ATTEMPTS):
+            history = await self.store.rules_history(HISTORY_SCAN)
+            newest = history[0] if history else None
+            if self.path is not None:
+                text = self._read_file(self.path)
+                from_file = next((v for v in history if v.author.startswith(FILE_AUTHOR)), None)
+                if from_file is None or from_file.source != text:
+                    try:
+                        await self.replace(text, self._file_author(None, newest), _version(newest))
+                    except RulesChanged:
+                        continue
+                    return
+            if newest is not None:
+                ruleset = await _compile(newest.source, f"rules version {newest.version}")
+                self.router.rules = Rules(ruleset, newest.version)
+            return
+        raise ConfigError("the stored rules kept changing while this hub started")
 
-    async def replace(self, source: str, author: str) -> RulesVersion:
-        """Validate, store and swap in new rules; RuleError leaves the running ones."""
+    async def replace(self, source: str, author: str, expected: int | None = None) -> RulesVersion:
+        """Validate, store and swap in new rules; RuleError leaves the running ones. With
+        `expected`, stored only over that version (RulesChanged: another is newest now)."""
         ruleset = await _compile(source, str(self.path or "rules.yaml"))
-        version = await self.store.save_rules(source, author, datetime.now(UTC))
+        return await self._store(ruleset, author, expected)
+
+    async def _store(self, ruleset: Ruleset, author: str, expected: int | None) -> RulesVersion:
+        """Save compiled rules and put them in force (RulesChanged: nothing saved)."""
+        now = datetime.now(UTC)
+        version = await self.store.save_rules(ruleset.source, author, now, expected)
         self.router.rules = Rules(ruleset, version.version)
         log.info("rules_replaced", version=version.version, author=author)
         return version
+
+    async def publish(
+        self, source: str, author: str, base: int | None = None
+    ) -> tuple[RulesVersion, RulesVersion | None]:
+        """Store `source` over `base` (RulesChanged when another version is newest), or,
+        without one, over whatever is newest when it is stored: the new version and the one
+        it replaced, so the caller can say what it replaced (never a silent overwrite)."""
+        ruleset = await _compile(source, str(self.path or "rules.yaml"))
+        for _ in range(SAVE_ATTEMPTS):
+            current = await self.store.current_rules()
+            try:
+                version = await self._store(
+                    ruleset, author, _version(current) if base is None else base
+                )
+            except RulesChanged:
+                if base is not None:
+                    raise
+                continue  # saved meanwhile: name that one instead
+            return version, current
+        raise Conflict("the rules kept changing while this version was stored; try again")
 
     async def reload_file(self, reason: str) -> None:
         """Re-read the rules file (on SIGHUP or a change); errors are logged, not raised."""
@@ -136,21 +172,36 @@ class RulesKeeper:
         try:
             text = self._read_file(self.path)
             if text != self.router.rules.ruleset.source:
-                await self.replace(text, await self._file_author(reason))
+                await self._save_file(text, reason)
         except (RuleError, ConfigError) as exc:
             log.error("rules_reload_refused", reason=reason, error=str(exc))
         except StorageError as exc:
             log.error("rules_reload_failed", reason=reason, error=exc.message)
 
-    async def _file_author(self, reason: str) -> str:
-        """Who the file's new version is by; when it replaces a version published through the
-        API, that is said (and logged), never silent."""
-        author = f"{FILE_AUTHOR}{self.path} ({reason})"
-        current = await self.store.current_rules()
+    async def _save_file(self, text: str, reason: str) -> None:
+        """Store the file's new version over the newest one, atomically: when it replaces a
+        version published through the API, its author says which (and it is logged); a
+        publish that lands in between is seen, and named, on the next attempt."""
+        ruleset = await _compile(text, str(self.path))
+        for _ in range(SAVE_ATTEMPTS):
+            current = await self.store.current_rules()
+            try:
+                await self._store(ruleset, self._file_author(reason, current), _version(current))
+            except RulesChanged:
+                continue
+            if current is not None and not current.author.startswith(FILE_AUTHOR):
+                log.warning(
+                    "rules_file_replaces_published", version=current.version, by=current.author
+                )
+            return
+        log.error("rules_reload_failed", reason=reason, error="the stored rules kept changing")
+
+    def _file_author(self, reason: str | None, current: RulesVersion | None) -> str:
+        """`file:PATH (REASON; replaces vN by WHO)`, each part only when there is one."""
+        why = [reason] if reason else []
         if current is not None and not current.author.startswith(FILE_AUTHOR):
-            log.warning("rules_file_replaces_published", version=current.version, by=current.author)
-            author = f"{author[:-1]}; replaces v{current.version} by {current.author})"
-        return author
+            why.append(f"replaces v{current.version} by {current.author}")
+        return f"{FILE_AUTHOR}{self.path}" + (f" ({'; '.join(why)})" if why else "")
 
     async def follow_store(self) -> None:
         """Adopt a newer version another hub stored (through its API)."""
@@ -190,6 +241,10 @@ class RulesKeeper:
         except OSError:
             return False
         return (stat.st_mtime, stat.st_size) != self._file_stamp
+
+
+def _version(stored: RulesVersion | None) -> int:
+    return 0 if stored is None else stored.version
 
 
 async def _compile(source: str, filename: str) -> Ruleset:

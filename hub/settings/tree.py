@@ -134,6 +134,28 @@ class AgentsSettings(Section):
     offer_tick: float = Field(1.0, gt=0.0, le=60.0)  # seconds: offer timers and other hubs' work
 
 
+class WebSettings(Section):
+    """The web face's sessions: each ends `session_lifetime` after sign-in (or at sign-out);
+    every `session_purge_interval` a hub revokes the ended ones never signed out."""
+
+    session_lifetime: Duration = timedelta(hours=12)
+    session_purge_interval: Duration = timedelta(minutes=10)
+
+    @field_validator("session_lifetime")
+    @classmethod
+    def _sensible_lifetime(cls, lifetime: timedelta) -> timedelta:
+        if not timedelta(minutes=5) <= lifetime <= timedelta(days=30):
+            raise ValueError("must be between 5m and 30 days (720h)")
+        return lifetime
+
+    @field_validator("session_purge_interval")
+    @classmethod
+    def _sensible_interval(cls, interval: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= interval <= timedelta(days=1):
+            raise ValueError("must be between 1s and 24h")
+        return interval
+
+
 class LoggingSettings(Section):
     level: str = Field("info", pattern="^(debug|info|warning|error)$")
     format: Literal["text", "json"] = "text"  # json: one object per line
@@ -148,6 +170,7 @@ class Settings(Section):
     outbound: OutboundSettings = OutboundSettings()
     campaigns: CampaignSettings = CampaignSettings()
     agents: AgentsSettings = AgentsSettings()
+    web: WebSettings = WebSettings()
     logging: LoggingSettings = LoggingSettings()
 
 

@@ -11,6 +11,7 @@ moment it exists.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from hub.web.session import (
     clear_cookie,
     csrf_ok,
     csrf_token,
+    is_session_secret,
     open_session,
     session_token,
     set_cookie,
@@ -95,12 +97,15 @@ async def sign_in(request: web.Request) -> web.Response:
     if not isinstance(secret, str) or not secret.strip():
         raise InvalidRequest("token must be an agent's API token")
     store, now = request.app[STORE], request.app[CLOCK]()
+    if is_session_secret(secret.strip()):
+        raise AuthError("sign in with an API token, not a session's")
     token = await store.find_token(digest(secret.strip()))
     if token is None:
         raise AuthError("unknown or revoked token")
-    session = await open_session(store, token, now)
+    lifetime = _lifetime(request)
+    session = await open_session(store, token, now, lifetime)
     response = web.json_response(_who(token, session))
-    set_cookie(response, session, _secure(request))
+    set_cookie(response, session, _secure(request), lifetime)
     return response
 
 
@@ -121,9 +126,8 @@ async def sign_out(request: web.Request) -> web.Response:
 
 async def _session(request: web.Request) -> tuple[str, Token]:
     secret = request.cookies.get(COOKIE, "")
-    token = (
-        await session_token(request.app[STORE], secret, request.app[CLOCK]()) if secret else None
-    )
+    store, now = request.app[STORE], request.app[CLOCK]()
+    token = await session_token(store, secret, now, _lifetime(request)) if secret else None
     if token is None:
         raise AuthError("not signed in")
     return secret, token
@@ -131,6 +135,10 @@ async def _session(request: web.Request) -> tuple[str, Token]:
 
 def _who(token: Token, secret: str) -> dict[str, object]:
     return {"name": token.name, "roles": sorted(token.roles), "csrf": csrf_token(secret)}
+
+
+def _lifetime(request: web.Request) -> timedelta:
+    return request.config_dict[SETTINGS].web.session_lifetime
 
 
 def _secure(request: web.Request) -> bool:

@@ -27,7 +27,7 @@ from redis.exceptions import NoScriptError
 NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
     "stats", "replay", "events", "campaign", "campaign_read", "reindex", "customer",
-    "customer_read", "dialer", "people", "people_read", "offer", "deadlines", "rate",
+    "customer_read", "dialer", "people", "people_read", "offer", "deadlines", "rate", "rules",
 )  # fmt: skip
 
 MAX_PIPELINE = 16

@@ -87,7 +87,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from core.errors import NotFound, StorageUnavailable
+from core.errors import NotFound, RulesChanged, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
     Customer,
@@ -352,8 +352,15 @@ class RedisStore(
         return customer_from_fields(customer_id, fields)
 
     @translated
-    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
-        version = await self._live.client.rpush(self.key("rules"), rules_json(source, author, now))
+    async def save_rules(
+        self, source: str, author: str, now: datetime, expected: int | None = None
+    ) -> RulesVersion:
+        text = rules_json(source, author, now)
+        saved, version = await self._live.scripts.run(
+            "rules", text, -1 if expected is None else expected
+        )
+        if not saved:
+            raise RulesChanged(int(expected or 0), int(version))
         return RulesVersion(int(version), source, author, now)
 
     @translated

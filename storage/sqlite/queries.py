@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from core.errors import NotFound
+from core.errors import NotFound, RulesChanged
 from core.model import (
     Page,
     QueueStats,
@@ -108,7 +108,15 @@ def _depth(row: Row) -> QueueStats:
     return QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
 
 
-def save_rules(db: sqlite3.Connection, source: str, author: str, now: datetime) -> RulesVersion:
+def save_rules(
+    db: sqlite3.Connection, source: str, author: str, now: datetime, expected: int | None
+) -> RulesVersion:
+    """In the writer's transaction: the check of the newest version and the insert are one
+    step, whichever process writes the file next."""
+    if expected is not None:
+        (newest,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM rules_versions").fetchone()
+        if newest != expected:
+            raise RulesChanged(expected, int(newest))
     cursor = db.execute(
         "INSERT INTO rules_versions (source, author, created_at) VALUES (?, ?, ?)",
         (source, author, ts(now)),

@@ -394,8 +394,10 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
     async def customer_merges(self, customer_id: int) -> list[CustomerMerge]:
         return await self._readers.read(merges.customer_merges, customer_id)
 
-    async def save_rules(self, source: str, author: str, now: datetime) -> RulesVersion:
-        return await self._writer.write(q.save_rules, source, author, now)
+    async def save_rules(
+        self, source: str, author: str, now: datetime, expected: int | None = None
+    ) -> RulesVersion:
+        return await self._writer.write(q.save_rules, source, author, now, expected)
 
     async def current_rules(self) -> RulesVersion | None:
         return await self._readers.read(q.current_rules)

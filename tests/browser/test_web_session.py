@@ -1,17 +1,20 @@
 """Web-face sessions over real HTTP on both stores: a token becomes an HttpOnly, SameSite=Strict
 cookie that authenticates the API as the token would, changes need the CSRF header, sign-out
-revokes the session. (No browser here: these run with `-m "not browser"` too.)"""
+revokes the session, a session ends after `[web] session_lifetime` and the purge revokes the
+ended ones (never an API token). (No browser here: these run with `-m "not browser"` too.)"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from core.errors import ConfigError
 from core.model import Role
-from hub.web.session import COOKIE, CSRF_HEADER
+from hub.web.session import COOKIE, CSRF_HEADER, marker, purge_sessions
 from tests.conftest import Hub, MakeSettings, StartHub
 
 
@@ -105,3 +108,87 @@ async def test_the_page_is_ours_with_cache_headers(hub: Hub) -> None:
         assert response.content_type == "text/javascript"
     async with hub.http.get("/web/static/nope.js") as response:
         assert response.status == 404
+
+
+class Clock:
+    """The hub's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def session_ids(hub: Hub) -> dict[int, bool]:
+    """Every session token (by its marker in the store): whether it is revoked."""
+    return {
+        info.id: info.revoked_at is not None
+        for info in await hub.store.list_tokens()
+        if await hub.store.get_checkpoint(marker(info.id)) is not None
+    }
+
+
+async def test_sessions_end_after_their_lifetime_and_the_purge_revokes_the_ended_ones(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    clock = Clock()
+    lifetime = timedelta(hours=1)
+    hub = await start_hub(make_settings(web={"session_lifetime": "1h"}), clock=clock)
+    ann, _ = await sign_in(hub, Role.AGENT, "ann")
+    bob, bob_csrf = await sign_in(hub, Role.AGENT, "bob")
+    assert (await call(hub, "DELETE", "/web/session", bob, bob_csrf))[0] == 204
+    assert sorted((await session_ids(hub)).values()) == [False, True]  # bob's revoked
+
+    clock.now += timedelta(minutes=59)
+    assert (await call(hub, "GET", "/api/me", ann))[0] == 200
+    assert await purge_sessions(hub.store, clock(), lifetime, set()) == 0
+    clock.now += timedelta(minutes=2)
+    cara, _ = await sign_in(hub, Role.AGENT, "cara")  # begins now: lives on
+    assert await purge_sessions(hub.store, clock(), lifetime, set()) == 1  # ann's
+    assert list((await session_ids(hub)).values()) == [True, True, False]
+    status, body = await call(hub, "GET", "/api/me", ann)
+    assert (status, "sign in again" in body["error"]) == (401, True)
+    assert (await call(hub, "GET", "/api/me", cara))[0] == 200
+    api_tokens = [t for t in await hub.store.list_tokens() if t.id not in await session_ids(hub)]
+    assert len(api_tokens) == 3  # ann's, bob's and cara's API tokens: older, never touched
+    assert all(t.revoked_at is None for t in api_tokens)
+
+
+async def test_an_ended_session_is_refused_even_before_the_purge(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    clock = Clock()
+    hub = await start_hub(make_settings(web={"session_lifetime": "5m"}), clock=clock)
+    ann, _ = await sign_in(hub, Role.AGENT, "ann")
+    clock.now += timedelta(minutes=6)
+    assert (await call(hub, "GET", "/web/session", ann))[0] == 401
+    assert list((await session_ids(hub)).values()) == [True]  # revoked on the way
+
+
+async def test_a_session_secret_is_no_bearer_token(hub: Hub) -> None:
+    """As a bearer token it would skip the session's end and the CSRF check."""
+    session, _ = await sign_in(hub, Role.SUPERVISOR, "sue")
+    headers = {"Authorization": f"Bearer {session}"}
+    async with hub.http.put("/api/agents/bob", json={"skills": []}, headers=headers) as response:
+        assert response.status == 401
+        assert "cookie" in (await response.json())["error"]
+    async with hub.http.post("/web/session", json={"token": session}) as response:
+        assert response.status == 401  # nor does it sign in again, for a new lifetime
+
+
+@pytest.mark.parametrize(
+    ("web", "problem"),
+    [
+        ({"session_lifetime": "1m"}, "web.session_lifetime"),
+        ({"session_lifetime": "31d"}, "web.session_lifetime"),
+        ({"session_purge_interval": "0s"}, "web.session_purge_interval"),
+    ],
+    ids=["too-short", "too-long", "no-interval"],
+)
+def test_session_settings_out_of_bounds_are_refused(
+    make_settings: MakeSettings, web: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        make_settings(web=web)
+    assert any(p.startswith(problem) for p in refused.value.problems)

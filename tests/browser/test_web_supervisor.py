@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
-from core.model import Role
+from core.model import Cause, Role, TicketChange
+from core.record import CLOCK, EventKind
 from tests.browser.web_face import hub_sections, post_contact, screens, secret_of, sign_in
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import FORM_SECRET
@@ -99,9 +102,14 @@ async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
     relay.cut()
     await expect(page.locator("#live")).to_have_text("reconnecting…")
     await post_contact(hub, "c2", "hello again")  # while the browser is away
+    breached = await post_contact(hub, "c2b", "a refund please")  # billing, with an SLA
+    await breach(hub, breached)
     relay.down = False
     await expect(page.locator("#live")).to_have_text("live", timeout=15_000)
     await expect(waiting(page, "general")).to_have_text("2")
+    billing = page.locator("#queues tr[data-queue=billing]")
+    await expect(billing.locator("td.breaches")).to_have_text("1", timeout=10_000)
+    await expect(billing.locator("td.sla")).to_have_text("0%")
     await post_contact(hub, "c3", "and again")
     await expect(waiting(page, "general")).to_have_text("3")
     await expect(page.locator("#queues tr[data-queue=general] td[data-since]")).to_contain_text(
@@ -109,7 +117,7 @@ async def test_the_live_queue_count_follows_contacts_across_a_cut_connection(
     )
     await expect(page.locator("#agents tr[data-agent=ann] .presence")).to_have_text("online")
     await expect(page.locator("#presence-counts")).to_contain_text("online 1")
-    await page.screenshot(path=str(screens / "supervisor.png"), full_page=True)
+    await page.screenshot(path=str(screens / "supervisor-reconnected.png"), full_page=True)
 
 
 async def test_rules_editor_shows_the_line_tests_a_draft_and_publishes(
@@ -186,6 +194,68 @@ async def test_reports_show_figures_a_chart_and_a_csv_link(hub: Hub, page: Page)
     await expect(page.locator("#summary")).to_contain_text("created")
     await expect(page.locator("#summary div").first).to_contain_text("1")
     await expect(page.locator("#volume-chart svg rect")).to_have_count(1)
+    await expect(page.locator("#response-chart svg")).to_have_attribute(
+        "aria-label", re.compile(r"First response per day: \d{4}-\d\d-\d\d p50 none, p90 none")
+    )
+    await expect(page.locator("#sla-chart svg rect")).to_have_count(0)  # general has no SLA
     answer = await page.request.get(hub.base_url + "/api/reports/volume?format=csv")
     assert answer.status == 200
     assert (await answer.text()).startswith("bucket,key,count")
+
+
+async def test_reports_chart_first_responses_and_the_sla_met_per_day(
+    hub: Hub, page: Page, screens: Path
+) -> None:
+    answered = await post_contact(hub, "r1", "a refund please")  # billing: first response 1h
+    await post_contact(hub, "r2", "another refund")
+    await hub.store.append_outbound(answered, "on it", "sue", datetime.now(UTC))  # replied
+    await breach(hub, answered + 1)
+    await supervise(page, hub, hub.base_url)
+    await expect(page.locator("#response-chart svg rect")).to_have_count(2)  # p50, p90
+    await expect(page.locator("#sla-chart svg")).to_have_attribute(
+        "aria-label", re.compile(r"SLA met per day: \d{4}-\d\d-\d\d 50%$")
+    )
+    await page.locator("#reports-title").scroll_into_view_if_needed()
+    await page.screenshot(path=str(screens / "supervisor-reports.png"), full_page=True)
+
+
+async def breach(hub: Hub, ticket_id: int) -> None:
+    """The SLA clock's breach of the ticket's first response, as the watcher writes it."""
+    now = datetime.now(UTC)
+    detail = {"metric": "first_response", "key": "k", "due": now.isoformat(), "queue": "billing"}
+    change = TicketChange(actor=CLOCK, cause=Cause(EventKind.SLA_BREACH, detail), once=True)
+    await hub.store.update_ticket(ticket_id, change, now)
+
+
+async def test_the_live_queues_show_the_sla_today_and_breaches_without_a_reload(
+    hub: Hub, page: Page, screens: Path
+) -> None:
+    await supervise(page, hub, hub.base_url)
+    billing = page.locator("#queues tr[data-queue=billing]")
+    await expect(billing.locator("td.sla")).to_have_text("—")
+    await expect(billing.locator("td.breaches")).to_have_text("0")
+    ann = await hub.token(Role.AGENT, "ann")  # no queues of her own: serves every queue
+    async with hub.http.post("/api/agents/me/presence", json={"status": "away"}, headers=ann):
+        pass
+    first = await post_contact(hub, "s1", "a refund please")
+    await expect(billing.locator("td.sla")).to_have_text("100%", timeout=10_000)
+    await expect(billing.locator("td.staff")).to_contain_text("away 1")
+    await post_contact(hub, "s2", "a refund again")
+    await breach(hub, first)  # the stream's sla.breached redraws the row (reads 3 s apart)
+    await expect(billing.locator("td.sla")).to_have_text("50%", timeout=10_000)
+    await expect(billing.locator("td.breaches")).to_have_text("1")
+    await expect(page.locator("#queues tr[data-queue=general] td.sla")).to_have_text("—")
+    await page.screenshot(path=str(screens / "supervisor.png"))
+
+
+async def test_the_supervisors_view_fits_a_phone(hub: Hub, page: Page, screens: Path) -> None:
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await post_contact(hub, "p1", "a refund please")
+    await supervise(page, hub, hub.base_url)
+    await expect(page.locator("#queues tr[data-queue=billing] td.sla")).to_have_text(
+        "100%", timeout=10_000
+    )
+    await expect(page.locator("#sla-chart svg")).to_be_visible()
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
+    await page.screenshot(path=str(screens / "supervisor-phone.png"), full_page=True)

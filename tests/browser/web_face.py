@@ -5,6 +5,7 @@ screenshots go."""
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,22 @@ def screens(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = Path(given) if given else tmp_path_factory.getbasetemp() / "screens"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+AXE = resources.files("axe_playwright_python").joinpath("axe.min.js")
+"""axe-core as the axe-playwright-python package ships it (installed by scripts/setup)."""
+BLOCKING = ("serious", "critical")
+
+
+async def audit(page: Page, screen: str) -> None:
+    """axe-core's audit of what the page shows now: no serious or critical violation."""
+    if not await page.evaluate("typeof axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text(encoding="utf-8"))
+    results = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    found = [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in BLOCKING
+    ]
+    assert found == [], f"accessibility violations on the {screen} screen:\n" + "\n".join(found)

@@ -104,3 +104,67 @@ async def test_a_file_edit_that_replaces_a_published_version_says_so(
     assert current is not None
     assert current.version == 3
     assert current.author.endswith("(file changed; replaces v2 by token:tester)")
+
+
+async def publish(hub: Hub, source: str, base: int | None, name: str = "sue") -> tuple[int, Any]:
+    headers = await hub.token(Role.SUPERVISOR, name)
+    if base is not None:
+        headers["If-Match"] = f'"{base}"'
+    async with hub.http.put("/api/rules", data=source, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def test_two_hubs_publishing_over_one_version_land_one_and_refuse_the_other(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    """The check is the store's atomic compare-and-save: two hubs on one store cannot both
+    pass it, however close together their publishes come."""
+    one = await start_hub(make_settings())
+    two = await start_hub(make_settings())
+    await put_rules(one, RULES)  # v1
+    for round_ in range(3):
+        base = 1 + round_
+        answers = await asyncio.gather(
+            publish(one, OTHER_RULES + f"# one {round_}\n", base, "sue"),
+            publish(two, RULES + f"# two {round_}\n", base, "max"),
+        )
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200, 409], answers
+        refused = next(body for status, body in answers if status == 409)
+        assert f"the rules changed since version {base}: version {base + 1} by" in refused["error"]
+    history = await one.store.rules_history()
+    assert [v.version for v in history] == [4, 3, 2, 1]
+
+
+async def test_a_publish_without_if_match_names_the_version_it_replaced(hub: Hub) -> None:
+    status, first = await publish(hub, RULES, None)
+    assert (status, first["version"], first["replaces"]) == (200, 1, None)
+    status, second = await publish(hub, OTHER_RULES, None, "max")
+    assert (status, second["version"]) == (200, 2)
+    assert second["replaces"] == {"version": 1, "author": "token:sue"}
+
+
+async def test_a_restore_over_a_newer_version_is_409(hub: Hub) -> None:
+    await put_rules(hub, RULES)
+    await put_rules(hub, OTHER_RULES)  # v2
+    headers = {**await hub.token(Role.SUPERVISOR, "sue"), "If-Match": '"1"'}
+    path = "/api/rules/versions/1/restore"
+    async with hub.http.post(path, json={"reason": "too broad"}, headers=headers) as response:
+        assert response.status == 409
+        assert "version 2 by token:tester is in force" in (await response.json())["error"]
+    headers["If-Match"] = '"2"'
+    async with hub.http.post(path, json={"reason": "too broad"}, headers=headers) as response:
+        restored = await response.json()
+        assert (response.status, restored["version"]) == (201, 3)
+        assert restored["replaces"] == {"version": 2, "author": "token:tester"}
+
+
+async def test_hubs_starting_together_with_a_changed_file_store_it_once(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    settings = make_settings(routing={"rules": str(rules), "watch_interval": "0s"})
+    hubs = await asyncio.gather(*(start_hub(settings) for _ in range(3)))
+    history = await hubs[0].store.rules_history()
+    assert [(v.version, v.author) for v in history] == [(1, f"file:{rules}")]

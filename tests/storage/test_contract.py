@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.errors import Conflict, InvalidRequest, NotFound, StorageUnavailable
+from core.errors import Conflict, InvalidRequest, NotFound, RulesChanged, StorageUnavailable
 from core.model import (
     Attachment,
     CustomerFacts,
@@ -363,6 +363,42 @@ async def test_rules_versions_are_kept_in_order(store: Store) -> None:
     assert current == second
     assert await store.rules_history() == [second, first]
     assert await store.rules_history(limit=1) == [second]
+
+
+async def test_a_rules_save_over_a_version_saved_meanwhile_is_refused(store: Store) -> None:
+    first = await store.save_rules("rules: []\n", "file:rules.yaml", T0, expected=0)
+    assert first.version == 1
+    with pytest.raises(RulesChanged) as refused:
+        await store.save_rules("rules: [x]\n", "token:sue", later(1), expected=0)
+    assert (refused.value.expected, refused.value.newest) == (0, 1)
+    assert isinstance(refused.value, Conflict)  # the API's 409
+    assert await store.rules_history() == [first]  # nothing saved
+    second = await store.save_rules("rules: [y]\n", "token:sue", later(2), expected=1)
+    assert second.version == 2
+    third = await store.save_rules("rules: [z]\n", "token:max", later(3))  # no expectation
+    assert third.version == 3
+
+
+async def test_two_stores_saving_over_one_rules_version_keep_only_one(store_url: str) -> None:
+    """Two hubs publish over the same version at once: one save lands, every other is told."""
+    a, b = open_store(store_url), open_store(store_url)
+    await a.open()
+    await b.open()
+    try:
+        base = await a.save_rules("rules: []\n", "file:rules.yaml", T0)
+        saves = [
+            s.save_rules(f"rules: [r{i}]\n", f"token:{i}", later(1), expected=base.version)
+            for i, s in enumerate([a, b] * 5)
+        ]
+        outcomes = await asyncio.gather(*saves, return_exceptions=True)
+        landed = [o for o in outcomes if not isinstance(o, BaseException)]
+        assert len(landed) == 1
+        assert all(isinstance(o, RulesChanged) for o in outcomes if o not in landed)
+        assert [v.version for v in await b.rules_history()] == [base.version + 1, base.version]
+        assert await b.current_rules() == landed[0]
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def test_replay_gives_each_tickets_first_contact_and_facts(store: Store) -> None:

@@ -55,7 +55,7 @@ function offerItem(offer) {
 async function answer(offer, verb) {
   try {
     const result = await post(`/api/offers/${offer.id}/${verb}`);
-    if (verb === "accept") showTicket(result.id);
+    if (verb === "accept") showTicket(result.id, { focus: true });
   } catch (error) {
     $("claim-why").textContent = error.message;
   }
@@ -71,7 +71,7 @@ async function loadTickets() {
 
 function ticketLink(ticket) {
   return h("li", {},
-    h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id); } },
+    h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id, { focus: true }); } },
       `#${ticket.id} ${ticket.subject || "(no subject)"}`),
     h("span", { class: "hint" }, ` ${ticket.status} · ${ticket.queue}`));
 }
@@ -88,7 +88,7 @@ async function claim(queue) {
   const answer = await post(`/api/queues/${encodeURIComponent(queue)}/claim?why=1`);
   if (answer.id) {
     $("claim-why").textContent = "";
-    showTicket(answer.id);
+    showTicket(answer.id, { focus: true });
     loadTickets();
   } else {
     $("claim-why").textContent = `Nothing to claim: ${answer.why.join("; ")}`;
@@ -110,16 +110,21 @@ function tick() {
 
 let shown = 0; // the newest render: an older one that finishes later is dropped
 
-export async function showTicket(id) {
+// `focus`: a person opened it (the heading takes the focus, so Tab goes on into the
+// ticket); a live redraw leaves the focus where it is.
+export async function showTicket(id, { focus = false } = {}) {
   openTicket = id;
   const render = ++shown;
   const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
-  const typed = $("ticket").dataset.ticket === String(id) ? draftsOf() : {};
+  const same = $("ticket").dataset.ticket === String(id);
+  const typed = same ? draftsOf() : {};
+  const active = same && $("ticket").parentElement.contains(document.activeElement) ? document.activeElement : null;
+  const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
   $("ticket").dataset.ticket = id;
   fill($("ticket"),
-    h("h2", {}, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("h2", { tabindex: "-1", id: "ticket-title" }, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
     h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
     clocks(ticket.sla),
     h("ol", { class: "conversation", "aria-label": "Conversation" }, conversation(ticket)),
@@ -129,6 +134,17 @@ export async function showTicket(id) {
       h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
+  if (focus) $("ticket-title").focus();
+  else if (active && active.id && $(active.id) && $(active.id) !== active) keepFocus($(active.id), caret);
+}
+
+// A redraw replaced the box or button the person was in: the same one (by id) takes the
+// focus back, the caret where it was.
+function keepFocus(el, caret) {
+  el.focus();
+  if (caret && typeof el.setSelectionRange === "function") {
+    try { el.setSelectionRange(...caret); } catch { /* a select or button has no caret */ }
+  }
 }
 
 // What the agent has typed into the ticket's boxes: a redraw (a live event) keeps it.
@@ -148,18 +164,42 @@ function clocks(sla) {
 function conversation(ticket) {
   const notes = (ticket.notes || []).map((n) => ({ at: n.at, note: n }));
   const messages = ticket.messages.map((m) => ({ at: m.at, message: m }));
+  // One order for every channel: the time each message came or went (ties: as stored).
   return [...messages, ...notes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((item) => {
     if (item.note) {
       return h("li", { class: "msg note" },
         h("span", { class: "meta" }, `Note by ${item.note.author || "?"} · ${when(item.note.at)}`), item.note.body);
     }
-    const m = item.message;
-    const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
-    return h("li", { class: `msg ${m.direction}` },
-      h("span", { class: "meta" }, `${m.channel} · ${who || ""} · ${when(m.at)}${m.delivery ? " · " + m.delivery : ""}`),
-      m.subject ? h("strong", {}, m.subject + "\n") : null,
-      m.deleted_at ? h("em", {}, "(deleted)") : m.body);
+    return messageItem(item.message);
   });
+}
+
+const EVENTS = { missed_call: "missed call", callback_request: "callback request", call: "call" };
+
+// What kind of message it is, in words: a voicemail is its recording or its transcript.
+function kindOf(m) {
+  if (m.event === "voicemail") return m.attachments.length ? "voicemail recording" : "voicemail transcript";
+  return EVENTS[m.event] || null;
+}
+
+function messageItem(m) {
+  const who = m.direction === "inbound" ? m.from : (m.author || m.automatic || "us");
+  const kind = kindOf(m);
+  const meta = [m.channel, kind, who, when(m.at), m.delivery, m.edited_at ? `edited ${when(m.edited_at)}` : null];
+  return h("li", { class: `msg ${m.direction}${kind ? " " + kind.replaceAll(" ", "-") : ""}`, dataset: { channel: m.channel } },
+    h("span", { class: "meta" }, meta.filter(Boolean).join(" · ")),
+    m.subject ? h("strong", {}, m.subject + "\n") : null,
+    m.deleted_at ? [h("em", {}, `(deleted by the customer ${when(m.deleted_at)}) `), h("del", {}, m.body)] : m.body,
+    m.attachments.length ? h("ul", { class: "attachments", "aria-label": "Attachments" }, m.attachments.map(attachmentItem)) : null);
+}
+
+// A link only to a web address (a recording at the provider's); never a script's URL.
+function attachmentItem(a) {
+  const web = typeof a.url === "string" && /^https?:\/\//i.test(a.url);
+  const label = a.content_type && a.content_type.startsWith("audio/") ? `Recording (${a.name})` : a.name;
+  const size = a.size ? ` · ${Math.max(1, Math.round(a.size / 1024))} kB` : "";
+  return h("li", {}, web ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, label) : label,
+    h("span", { class: "hint" }, `${a.content_type ? " · " + a.content_type : ""}${size}`));
 }
 
 function actions(ticket) {
@@ -190,10 +230,10 @@ function actions(ticket) {
       h("button", { type: "button", id: "set-status", class: "plain",
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
       h("label", {}, "Transfer to queue ", queue),
-      h("button", { type: "button", class: "plain",
+      h("button", { type: "button", id: "transfer", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value }), queue) }, "Transfer"),
       h("label", {}, "Escalate because ", reason),
-      h("button", { type: "button", class: "plain",
+      h("button", { type: "button", id: "escalate", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
     error);
 }
@@ -220,6 +260,6 @@ function customerPanel(customer) {
     } }, "Save tags"), status,
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
-      h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id); } },
+      h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id, { focus: true }); } },
         `#${t.id} ${t.subject || ""}`), ` ${t.status}`))));
 }

@@ -1,9 +1,12 @@
 // The supervisor's view: live queues and agents from the event stream, rules, reports.
 
 import { ApiError, get, post, send } from "./api.js";
+import { bars } from "./charts.js";
 import { $, fill, h, span, until, when } from "./dom.js";
 
 const depths = new Map();
+const today = new Map(); // queue -> today's row of the volume series (SLA met, breaches)
+let staffing = new Map(); // queue -> agents serving it by state
 let rulesVersion = null; // the version the editor's text started from
 let agentsTimer = null;
 
@@ -14,6 +17,7 @@ export async function startSupervisor() {
   }
   drawQueues();
   loadAgents();
+  loadToday();
   setInterval(loadAgents, 10_000); // presence changes are no events of the record: polled
   loadRules();
   loadReports();
@@ -30,21 +34,73 @@ export function onDepth(depth) {
 }
 
 let reportsTimer = null;
+let todayTimer = null;
+let todayRead = 0;
+const TODAY_EVENTS = /^(sla\.|ticket\.)/;
+const TODAY_GAP = 3000; // ms between two reads of today's figures while events keep coming
 
-export function onEvent() {
+// An event (or, without a name, a stream that came back: anything may have been missed).
+export function onEvent(_data, name) {
   clearTimeout(agentsTimer);
   agentsTimer = setTimeout(loadAgents, 300);
+  if (!name) {
+    clearTimeout(todayTimer);
+    todayTimer = null;
+    todayLater(0);
+  } else if (TODAY_EVENTS.test(name)) {
+    todayLater(Math.max(500, TODAY_GAP - (Date.now() - todayRead)));
+  }
   // Reports are costly to compute: at most one reload every 10 seconds while events come.
   reportsTimer ??= setTimeout(() => { reportsTimer = null; loadReports(); }, 10_000);
 }
 
+// Today's SLA figures follow tickets and the SLA clock: read half a second after an event,
+// then at most every TODAY_GAP while events keep coming (a steady stream never starves it,
+// and a busy hub is not asked for a report per event).
+function todayLater(wait) {
+  if (todayTimer !== null) return; // the read already due will see this event too
+  todayTimer = setTimeout(async () => {
+    todayTimer = null; // an event from now on is read next time (this read may miss it)
+    todayRead = Date.now();
+    try {
+      await loadToday();
+    } catch { /* the hub is away: the figures stay, the next event or reconnect reads again */ }
+  }, wait);
+}
+
+// Today (from the browser's midnight, in its time zone): each queue's row of the volume
+// series, whose tickets created today carry the SLA met and the breaches.
+async function loadToday() {
+  const now = new Date();
+  const pad = (n) => String(n).padStart(2, "0");
+  const day = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const query = new URLSearchParams({ from: day, tz: zone, group_by: "day", by: "queue" });
+  const series = await get(`/api/reports/volume?${query}`);
+  today.clear();
+  for (const row of series.items) today.set(row.key, row);
+  drawQueues();
+}
+
 function drawQueues() {
   const rows = [...depths.values()].sort((a, b) => a.queue.localeCompare(b.queue));
-  fill($("queues").tBodies[0], rows.map((d) => h("tr", { dataset: { queue: d.queue } },
-    h("th", { scope: "row" }, d.queue),
-    h("td", { class: "waiting" }, d.waiting),
-    h("td", {}, d.open),
-    h("td", { dataset: { since: d.oldest_waiting_at || "" } }, d.oldest_waiting_at ? span(-until(d.oldest_waiting_at)) : "—"))));
+  fill($("queues").tBodies[0], rows.map((d) => {
+    const sla = today.get(d.queue)?.sla;
+    return h("tr", { dataset: { queue: d.queue } },
+      h("th", { scope: "row" }, d.queue),
+      h("td", { class: "waiting" }, d.waiting),
+      h("td", {}, d.open),
+      h("td", { dataset: { since: d.oldest_waiting_at || "" } }, d.oldest_waiting_at ? span(-until(d.oldest_waiting_at)) : "—"),
+      h("td", { class: "staff" }, staffOf(d.queue)),
+      h("td", { class: "sla", title: sla && sla.of ? `${sla.count} of ${sla.of} tickets created today` : null },
+        sla && sla.percent !== null ? `${Math.round(sla.percent)}%` : "—"),
+      h("td", { class: "breaches" }, today.get(d.queue)?.breached ?? 0));
+  }));
+}
+
+function staffOf(queue) {
+  const n = staffing.get(queue) || {};
+  return ["online", "busy", "away", "offline"].map((state) => `${state} ${n[state] || 0}`).join(" · ");
 }
 
 // The longest wait goes on growing between two snapshots of a queue.
@@ -60,6 +116,13 @@ async function loadAgents() {
   const state = (a) => (a.presence === "online" && Object.values(a.load).some((n) => n > 0) ? "busy" : a.presence);
   const counts = { online: 0, busy: 0, away: 0, offline: 0 };
   for (const a of agents) counts[state(a)] = (counts[state(a)] || 0) + 1;
+  // An agent without queues serves every queue.
+  staffing = new Map([...depths.keys()].map((queue) => {
+    const n = {};
+    for (const a of agents.filter((a) => !a.queues.length || a.queues.includes(queue))) n[state(a)] = (n[state(a)] || 0) + 1;
+    return [queue, n];
+  }));
+  drawQueues();
   $("presence-counts").textContent = `online ${counts.online} · busy ${counts.busy} · away ${counts.away} · offline ${counts.offline}`;
   fill($("agents").tBodies[0], agents.map((a) => h("tr", { dataset: { agent: a.name } },
     h("th", { scope: "row" }, a.name), h("td", { class: "presence" }, state(a)),
@@ -105,7 +168,8 @@ async function viewVersion(version) {
 async function restore(version) {
   const reason = $("rollback-reason").value.trim() || `roll back from the dashboard`;
   try {
-    await post(`/api/rules/versions/${version}/restore`, { reason });
+    const base = rulesVersion === null ? {} : { "If-Match": `"${rulesVersion}"` };
+    await send("POST", `/api/rules/versions/${version}/restore`, { reason }, base);
     await loadRules();
     $("rules-problems").append(h("li", { class: "ok" }, `Rolled back to v${version}.`));
   } catch (error) {
@@ -166,36 +230,12 @@ async function loadReports() {
   fill($("summary"), figure("created", summary.created), figure("resolved", summary.resolved),
     figure("backlog", summary.backlog), figure("first response p50", p(summary.first_response)),
     figure("resolution p50", p(summary.resolution)));
-  fill($("volume-chart"), chart(volume.items));
-}
-
-// Tickets created a day, all channels stacked into one bar: a plain SVG, no library.
-function chart(items) {
-  const days = new Map();
-  for (const row of items) days.set(row.bucket, (days.get(row.bucket) || 0) + row.count);
-  const entries = [...days.entries()].sort();
-  const NS = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(NS, "svg");
-  const width = Math.max(200, entries.length * 50), height = 120;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height + 20}`);
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height + 20);
-  svg.setAttribute("class", "chart");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `Tickets created per day: ${entries.map(([d, n]) => `${d.slice(0, 10)} ${n}`).join(", ") || "none"}`);
-  const top = Math.max(1, ...entries.map(([, n]) => n));
-  entries.forEach(([day, n], i) => {
-    const bar = document.createElementNS(NS, "rect");
-    const barHeight = (n / top) * height;
-    bar.setAttribute("x", i * 50 + 10);
-    bar.setAttribute("y", height - barHeight);
-    bar.setAttribute("width", 30);
-    bar.setAttribute("height", barHeight);
-    const label = document.createElementNS(NS, "text");
-    label.setAttribute("x", i * 50 + 10);
-    label.setAttribute("y", height + 14);
-    label.textContent = `${day.slice(5, 10)}: ${n}`;
-    svg.append(bar, label);
-  });
-  return svg;
+  const days = volume.totals.map((row) => row.bucket.slice(0, 10));
+  const of = (pick) => volume.totals.map(pick);
+  fill($("volume-chart"), bars("Tickets created per day", days, [{ name: "created", values: of((r) => r.count) }]));
+  fill($("response-chart"), bars("First response per day", days, [
+    { name: "p50", values: of((r) => r.first_response.p50) },
+    { name: "p90", values: of((r) => r.first_response.p90) }], { show: span }));
+  fill($("sla-chart"), bars("SLA met per day", days, [{ name: "SLA met", values: of((r) => r.sla.percent) }],
+    { show: (v) => `${Math.round(v)}%`, top: 100 }));
 }

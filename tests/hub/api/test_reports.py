@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.model import Role
-from tests.conftest import Hub
-from tests.hub.api.fortnight import BEHIND, END, FIGURES, START, write_fortnight
+from core.model import Cause, Role, TicketChange
+from core.record import CLOCK, EventKind
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.api.fortnight import BEHIND, END, FIGURES, START, h, spread, write_fortnight
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -149,3 +150,52 @@ async def test_the_openapi_document_lists_events_and_reports(hub: Hub) -> None:
     metric = next(p for p in paths["/api/reports/tickets"]["get"]["parameters"]
                   if p["name"] == "metric")  # fmt: skip
     assert "repeat_contact" in metric["schema"]["enum"]
+
+
+SLA_RULES = """
+queues:
+  general: {kind: inbound}
+  billing: {kind: inbound, sla: {first_response: 1000h}}
+default: {queue: general}
+"""
+
+
+async def breach(hub: Hub, ticket_id: int, at: datetime) -> None:
+    """The SLA clock's breach of the ticket's first response, as the watcher writes it."""
+    detail = {"metric": "first_response", "key": "k", "due": at.isoformat(), "queue": "billing"}
+    cause = Cause(EventKind.SLA_BREACH, detail)
+    await hub.store.update_ticket(ticket_id, TicketChange(actor=CLOCK, cause=cause, once=True), at)
+
+
+async def test_the_volume_series_has_first_responses_and_the_sla_met_per_day(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    """Each row counts its tickets' first responses (p50, p90) and how many of those with an
+    SLA target (billing's, or a breach on the record) were not breached; `totals` is the
+    same per day, every key together; the CSV adds the figures after the old columns."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SLA_RULES, encoding="utf-8")
+    hub = await start_hub(make_settings(routing={"rules": str(rules), "watch_interval": "0s"}))
+    boss = await hub.token(Role.SUPERVISOR, "sue")
+    ids = await write_fortnight(hub.store)
+    await breach(hub, ids["t4"], h(73.5))
+    status, series = await get(hub, "/api/reports/volume", boss, by="queue")
+    assert status == 200, series
+    rows = {(row["bucket"][:10], row["key"]): row for row in series["items"]}
+    day = [str((START + timedelta(days=n)).date()) for n in range(14)]
+    t1, t4 = rows[(day[0], "billing")], rows[(day[3], "billing")]
+    assert (t1["count"], t1["first_response"]["p50"], t1["breached"]) == (1, 1800.0, 0)
+    assert t1["sla"] == {"of": 1, "count": 1, "percent": 100.0}
+    assert t4["sla"] == {"of": 1, "count": 0, "percent": 0.0}
+    assert (t4["first_response"]["p90"], t4["breached"]) == (3600.0, 1)
+    assert rows[(day[1], "general")]["sla"] == {"of": 0, "count": 0, "percent": None}  # t3
+    totals = {row["bucket"][:10]: row for row in series["totals"]}
+    assert [totals[d]["count"] for d in sorted(totals)] == [1, 2, 1, 1]  # t1, t2 t3, t4, t6
+    assert totals[day[1]]["first_response"] == spread(1, 10800.0, 10800.0, 10800.0)  # t3
+    assert sum(row["count"] for row in series["items"]) == FIGURES["created"]
+    _, table = await get(hub, "/api/reports/volume", boss, by="queue", format="csv")
+    assert table[0][:3] == ["bucket", "key", "count"]
+    assert [r[3:] for r in table if r[1] == "billing"] == [
+        ["1800.0", "1800.0", "1", "1", "100.0", "0"],
+        ["3600.0", "3600.0", "1", "0", "0.0", "1"],
+    ]

@@ -1,0 +1,100 @@
+"""A ticket's whole conversation in a real headless Chromium: one customer's email, SMS,
+Slack, web chat, form and call (its voicemail's recording link and transcript) threaded onto
+one ticket show in the order they came, each labelled with its channel, beside the agent's
+reply and note; an edited and a deleted message say so; an attachment's address is a link
+only when it is a web address."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page, expect
+
+from core.model import Attachment, Identity, Role, Status, ThreadPolicy, TicketChange
+from core.record import Actor
+from tests.browser.web_face import hub_sections, screens, secret_of, sign_in
+from tests.conftest import Hub, MakeSettings, StartHub
+from tests.support import RecordingRouter, inbound
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["screens"]
+
+RECORDING = "https://api.twilio.example/2010-04-01/Accounts/AC1/Recordings/RE1"
+ADA = (Identity("email", "ada@example.com"), Identity("phone", "+15550001111"))
+CONTACTS: list[tuple[str, str, str, str, dict[str, Any]]] = [  # channel, sender, event, text, more
+    ("email", "email:ada@example.com", "message", "Where is my invoice?", {"subject": "Inv 42"}),
+    ("sms", "phone:+15550001111", "message", "Any news?", {}),
+    ("slack", "slack:T1:U1", "message", "pinging you on Slack", {
+        "attachments": (Attachment("x.png", "image/png", url="javascript:alert(1)"),)}),
+    ("webchat", "visitor:v1", "message", "hello from the chat", {}),
+    ("form", "email:ada@example.com", "message", "name: Ada\nmessage: please call me", {}),
+    ("voice", "phone:+15550001111", "call", "incoming call", {}),
+    ("voice", "phone:+15550001111", "voicemail", "voicemail (12 s)", {
+        "attachments": (Attachment("RE1.wav", "audio/x-wav", url=RECORDING),)}),
+    ("voice", "phone:+15550001111", "voicemail", "Hi, this is Ada, please call me back", {}),
+]  # fmt: skip
+
+
+@pytest.fixture
+async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
+    return await start_hub(make_settings(**hub_sections(tmp_path)))
+
+
+async def write_conversation(hub: Hub, start: datetime) -> int:
+    """Every contact threaded onto one ticket (one customer, one thread), a minute apart;
+    the Slack message edited, the SMS deleted; then ann's reply and note."""
+    ticket_id = 0
+    for n, (channel, sender, event, text, extra) in enumerate(CONTACTS):
+        at = start + timedelta(minutes=n)
+        contact = inbound(f"c{n}", sender, channel=channel, at=at, text=text, event=event,
+                          identities=ADA, thread_keys=("ada",), **extra)  # fmt: skip
+        result = await hub.store.commit_inbound(contact, RecordingRouter(), ThreadPolicy())
+        ticket_id = ticket_id or result.ticket_id
+        assert result.ticket_id == ticket_id
+    edited = start + timedelta(minutes=2, seconds=30)
+    await hub.store.edit_message("slack:c2", "pinging you on Slack (edited)", edited)
+    await hub.store.edit_message("sms:c1", None, start + timedelta(minutes=1, seconds=30))
+    ann = Actor.agent("ann")
+    change = TicketChange(status=Status.OPEN, assignee="ann", actor=ann)
+    await hub.store.update_ticket(ticket_id, change, start + timedelta(minutes=9))
+    await hub.store.append_outbound(
+        ticket_id, "Calling you now.", "ann", start + timedelta(minutes=10)
+    )
+    await hub.store.add_note(
+        ticket_id, "Called back, no answer.", ann, start + timedelta(minutes=11)
+    )
+    return ticket_id
+
+
+async def test_every_channel_and_the_voicemail_show_in_order(
+    hub: Hub, page: Page, screens: Path
+) -> None:
+    ticket_id = await write_conversation(hub, datetime.now(UTC) - timedelta(minutes=30))
+    await sign_in(page, hub.base_url, await secret_of(hub, Role.AGENT, "ann"), "ann")
+    await page.locator("#my-tickets").get_by_role("link", name=f"#{ticket_id}").click()
+    items = page.locator(".conversation > li")
+    await expect(items).to_have_count(len(CONTACTS) + 2)
+    channels = [await item.get_attribute("data-channel") for item in await items.all()]
+    assert channels == [c[0] for c in CONTACTS] + ["email", None]  # the reply by email, the note
+
+    await expect(items.nth(0)).to_contain_text("Inv 42")
+    await expect(items.nth(1)).to_contain_text("(deleted by the customer")
+    await expect(items.nth(1).locator("del")).to_have_text("Any news?")
+    await expect(items.nth(2).locator(".meta")).to_contain_text("edited")
+    await expect(items.nth(2)).to_contain_text("x.png")
+    assert await items.nth(2).locator("a").count() == 0  # javascript: is no link
+    await expect(items.nth(4)).to_contain_text("message: please call me")
+    await expect(items.nth(5).locator(".meta")).to_contain_text("voice · call")
+    recording = items.nth(6).get_by_role("link", name="Recording (RE1.wav)")
+    await expect(recording).to_have_attribute("href", RECORDING)
+    await expect(recording).to_have_attribute("rel", "noopener noreferrer")
+    await expect(items.nth(6).locator(".meta")).to_contain_text("voicemail recording")
+    transcript = items.nth(7)
+    await expect(transcript).to_have_class("msg inbound voicemail-transcript")
+    await expect(transcript).to_contain_text("Hi, this is Ada, please call me back")
+    await expect(items.nth(8)).to_have_class("msg outbound")
+    await expect(items.nth(9)).to_contain_text("Called back, no answer.")
+    await page.screenshot(path=str(screens / "agent-conversation.png"), full_page=True)
