@@ -160,27 +160,25 @@ class EventStream:
     async def follow(
         self, subscription: Subscription, keep_alive: Callable[[], Awaitable[None]]
     ) -> None:
-        """Pass the feed's batches on until the client leaves or the hub stops."""
+        """Pass the feed's batches on until the client leaves or the hub stops: what waits at
+        a wake-up goes out in one write, with a heartbeat when one is due."""
         await keep_alive()
         loop = asyncio.get_running_loop()
         beat = loop.time() + self._settings.heartbeat
         lost = subscription.lost
-        while True:
-            try:
-                batch = await asyncio.wait_for(subscription.inbox.get(), beat - loop.time())
-            except TimeoutError:
+        while not subscription.ended:
+            for item in await subscription.take(beat):
+                await self._take(item)
+            if subscription.lost != lost:  # batches were dropped: read them back
+                lost = subscription.lost
+                await self._catch_up(None)
+            due = loop.time() >= beat
+            if due:
                 self._out.append(b": heartbeat\n\n")
-                if subscription.lost != lost:  # batches were dropped: read them back
-                    lost = subscription.lost
-                    await self._catch_up(None)
-                await self._flush()
+            await self._flush()
+            if due:
                 await keep_alive()
                 beat = loop.time() + self._settings.heartbeat
-                continue
-            if batch is None:
-                return
-            await self._take(batch)
-            await self._flush()
 
     async def _take(self, item: Batch | Depths) -> None:
         if isinstance(item, Depths):
