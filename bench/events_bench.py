@@ -25,6 +25,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -88,9 +89,20 @@ class Client:
         self.latencies.append(now - at.timestamp())
 
 
-def write(url: str, rate: int, seconds: float, ticket_ids: list[int]) -> None:
-    """The writer process: notes at `rate` a second, a few at a time, for `seconds`."""
+def write(url: str, rate: int, seconds: float, ticket_ids: list[int], cpu: Any) -> None:
+    """The writer process: notes at `rate` a second, a few at a time, for `seconds`; its CPU
+    seconds in `cpu` (a shared double)."""
     asyncio.run(_write(url, rate, seconds, ticket_ids))
+    cpu.value = cpu_seconds()
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User and system CPU seconds of a process so far (this one without a pid; Linux)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _write(url: str, rate: int, seconds: float, ticket_ids: list[int]) -> None:
@@ -151,32 +163,53 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     )
     try:
         await asyncio.to_thread(wait_ready, port, hub)
-        ticket_ids, secret = await prepare(url)
-        before = await last_seq(url)
-        auth = {"Authorization": f"Bearer {secret}"}
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
-            every = max(1, args.clients // args.sampled)
-            clients = [Client(n % every == 0) for n in range(args.clients)]
-            tasks = [asyncio.create_task(c.follow(http, auth)) for c in clients]  # all at once
-            await asyncio.gather(*(c.ready.wait() for c in clients))
-            writer = multiprocessing.get_context("spawn").Process(
-                target=write, args=(url, args.rate, args.seconds, ticket_ids)
-            )
-            writer.start()
-            await asyncio.to_thread(writer.join)
-            total = await last_seq(url) - before
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and any(c.count < total for c in clients):  # noqa: ASYNC110  # counters, no event to wait on
-                await asyncio.sleep(0.1)
-            for task in tasks:
-                task.cancel()
-            report(args, clients, total)
+            await measure(args, http, url, {"hub": hub.pid, "redis": process.pid})
     finally:
         hub.terminate()
         hub.wait(timeout=30)
         process.terminate()
         process.wait()
+
+
+async def measure(
+    args: argparse.Namespace, http: aiohttp.ClientSession, url: str, pids: dict[str, int]
+) -> None:
+    """Open the streams at once, run the writer, wait for the clients to catch up, report."""
+    ticket_ids, secret = await prepare(url)
+    before = await last_seq(url)
+    auth = {"Authorization": f"Bearer {secret}"}
+    every = max(1, args.clients // args.sampled)
+    clients = [Client(n % every == 0) for n in range(args.clients)]
+    tasks = [asyncio.create_task(c.follow(http, auth)) for c in clients]  # all at once
+    await asyncio.gather(*(c.ready.wait() for c in clients))
+    load = os.getloadavg()[0]
+    cpu = {name: -cpu_seconds(pid) for name, pid in pids.items()} | {"clients": -cpu_seconds()}
+    cpu["writer"] = await asyncio.to_thread(run_writer, url, args, ticket_ids)
+    for name, pid in pids.items():
+        cpu[name] += cpu_seconds(pid)
+    cpu["clients"] += cpu_seconds()
+    total = await last_seq(url) - before
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(c.count < total for c in clients):  # noqa: ASYNC110  # counters, no event to wait on
+        await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+    report(args, clients, total)
+    spent = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
+    print(f"CPU seconds while writing: {spent} ({os.cpu_count()} cores; "
+          f"load average {load:.1f} before)")  # fmt: skip
+
+
+def run_writer(url: str, args: argparse.Namespace, ticket_ids: list[int]) -> float:
+    """The writer process, run to its end; its CPU seconds."""
+    spawn = multiprocessing.get_context("spawn")
+    cpu = spawn.Value("d", 0.0)
+    writer = spawn.Process(target=write, args=(url, args.rate, args.seconds, ticket_ids, cpu))
+    writer.start()
+    writer.join()
+    return float(cpu.value)
 
 
 async def last_seq(url: str) -> int:
