@@ -135,12 +135,14 @@ async def test_a_dropped_stream_resumes_mid_burst_without_gap_or_repeat(hub: Hub
 
 
 @pytest.mark.parametrize("db_url", ["redis"], indirect=True)
+@pytest.mark.parametrize("resume_on", ["a", "b"])
 async def test_two_hubs_on_one_redis_stream_what_the_other_commits(
-    start_events_hub: StartEventsHub,
+    start_events_hub: StartEventsHub, resume_on: str
 ) -> None:
-    """Hub B commits the burst; the client reads it from hub A, drops, resumes on hub B."""
+    """Hub B commits the burst; the client reads it from hub A, drops, resumes on hub A
+    again or on hub B."""
     hub_a, hub_b = await start_events_hub(), await start_events_hub()
-    await resume_through_a_drop(hub_b, hub_a, hub_b)
+    await resume_through_a_drop(hub_b, hub_a, hub_a if resume_on == "a" else hub_b)
 
 
 async def test_a_slow_client_loses_nothing_when_its_inbox_overflows(
