@@ -23,20 +23,26 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
 from bench.redis_bench import start_redis
 from bench.support import free_port
 from bench.webhook_bench import wait_ready
 from core.model import CustomerFacts, Decision, Identity, Inbound, Role, ThreadPolicy
 from core.record import Actor
+from hub.app import build_app
+from hub.settings.tree import load_settings
+from hub.state import STORE
 from hub.tokens import digest, new_secret
-from storage.base import open_store
-from storage.redis.store import RedisStore
+from storage.base import Store, open_store
 
 TICKETS = 1000
 """Tickets the notes go to, in turn: a hundred-odd notes each in a 10 s run, as a busy
@@ -92,8 +98,7 @@ class Client:
 def write(url: str, rate: int, seconds: float, ticket_ids: list[int], cpu: Any) -> None:
     """The writer process: notes at `rate` a second, a few at a time, for `seconds`; its CPU
     seconds in `cpu` (a shared double)."""
-    asyncio.run(_write(url, rate, seconds, ticket_ids))
-    cpu.value = cpu_seconds()
+    cpu.value = asyncio.run(_write(url, rate, seconds, ticket_ids))
 
 
 def cpu_seconds(pid: int | None = None) -> float:
@@ -105,25 +110,53 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _write(url: str, rate: int, seconds: float, ticket_ids: list[int]) -> None:
+async def _write(url: str, rate: int, seconds: float, ticket_ids: list[int]) -> float:
     store = open_store(url)
     await store.open()
-    ann, tick, n = Actor.agent("ann"), 0.01, 0
-    started = time.monotonic()
     try:
-        while (elapsed := time.monotonic() - started) < seconds:
-            due = min(int(elapsed * rate) - n, 256)  # more in flight would empty the pool
-            notes = [store.add_note(ticket_ids[(n + i) % len(ticket_ids)], "bench", ann,
-                                    datetime.now(UTC)) for i in range(due)]  # fmt: skip
-            n += due
-            await asyncio.gather(*notes)
-            await asyncio.sleep(tick)
+        return await write_notes(store, rate, seconds, ticket_ids)
     finally:
         await store.close()
 
 
+async def write_notes(store: Store, rate: int, seconds: float, ticket_ids: list[int]) -> float:
+    """Notes at `rate` a second, a few at a time, for `seconds`; the CPU seconds it took
+    this process meanwhile."""
+    cpu, ann, tick, n = cpu_seconds(), Actor.agent("ann"), 0.01, 0
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < seconds:
+        due = min(int(elapsed * rate) - n, 256)  # a bounded number in flight
+        notes = [store.add_note(ticket_ids[(n + i) % len(ticket_ids)], "bench", ann,
+                                datetime.now(UTC)) for i in range(due)]  # fmt: skip
+        n += due
+        await asyncio.gather(*notes)
+        await asyncio.sleep(tick)
+    return cpu_seconds() - cpu
+
+
+def serve_and_write(config: str, conn: Connection) -> None:
+    """The SQLite hub's process: the hub, and the writer in its event loop once the bench
+    sends the tickets (another process's commits would reach the hub's feed only when it
+    looks, once a second); then its CPU seconds back."""
+    asyncio.run(_serve_and_write(Path(config), conn))
+
+
+async def _serve_and_write(config: Path, conn: Connection) -> None:
+    settings = load_settings(config, dict(os.environ))
+    app = build_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()
+    try:
+        rate, seconds, ticket_ids = await asyncio.to_thread(conn.recv)
+        conn.send(await write_notes(app[STORE], rate, seconds, ticket_ids))
+        await asyncio.to_thread(conn.recv)  # until the bench is done
+    finally:
+        await runner.cleanup()
+
+
 async def prepare(url: str) -> tuple[list[int], str]:
-    store = RedisStore(url)
+    store = open_store(url)
     await store.open()
     try:
         contacts = [Inbound(channel="form", external_id=f"b{n}", text="hello",
@@ -151,21 +184,22 @@ _POLICY = ThreadPolicy({}, timedelta(0))
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> None:
+    await (run_sqlite if args.store == "sqlite" else run_redis)(args, workdir)
+
+
+async def run_redis(args: argparse.Namespace, workdir: Path) -> None:
+    """`contacthub serve` on a redis-server of its own, the writer in a process of its own."""
     process, redis_port = start_redis(workdir, "everysec")
     url = f"redis://127.0.0.1:{redis_port}/0"
-    port = free_port()
-    config = workdir / "contacthub.toml"
-    config.write_text(f'[server]\nport = {port}\n[storage]\nurl = "{url}"\n'
-                      '[logging]\nlevel = "error"\n', encoding="utf-8")  # fmt: skip
+    port, config = hub_config(workdir, url)
     command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
     hub = await asyncio.to_thread(
         subprocess.Popen, command, env=dict(os.environ), stdout=subprocess.DEVNULL
     )
     try:
         await asyncio.to_thread(wait_ready, port, hub)
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
-            await measure(args, http, url, {"hub": hub.pid, "redis": process.pid})
+        pids = {"hub": hub.pid, "redis": process.pid}
+        await measure(args, port, url, pids, lambda ids: run_writer(url, args, ids))
     finally:
         hub.terminate()
         hub.wait(timeout=30)
@@ -173,8 +207,55 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         process.wait()
 
 
+async def run_sqlite(args: argparse.Namespace, workdir: Path) -> None:
+    """The hub on a SQLite file, with the writer in its own process (see serve_and_write)."""
+    url = f"sqlite:///{workdir / 'hub.db'}"
+    port, config = hub_config(workdir, url)
+    ours, theirs = multiprocessing.Pipe()
+    hub = multiprocessing.get_context("spawn").Process(
+        target=serve_and_write, args=(str(config), theirs)
+    )
+    hub.start()
+    try:
+        await asyncio.to_thread(wait_serving, port, hub)
+
+        def writer(ticket_ids: list[int]) -> float:
+            ours.send((args.rate, args.seconds, ticket_ids))
+            return float(ours.recv())  # hub and writer: one process
+
+        await measure(args, port, url, {}, writer)
+        ours.send("done")
+    finally:
+        hub.join(timeout=30)
+        hub.terminate()
+
+
+def hub_config(workdir: Path, url: str) -> tuple[int, Path]:
+    port = free_port()
+    config = workdir / "contacthub.toml"
+    config.write_text(f'[server]\nport = {port}\n[storage]\nurl = "{url}"\n'
+                      '[logging]\nlevel = "error"\n', encoding="utf-8")  # fmt: skip
+    return port, config
+
+
+def wait_serving(port: int, hub: multiprocessing.process.BaseProcess) -> None:
+    for _ in range(400):
+        if not hub.is_alive():
+            raise SystemExit(f"the hub exited with {hub.exitcode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the hub did not start")
+
+
 async def measure(
-    args: argparse.Namespace, http: aiohttp.ClientSession, url: str, pids: dict[str, int]
+    args: argparse.Namespace,
+    port: int,
+    url: str,
+    pids: dict[str, int],
+    writer: Callable[[list[int]], float],
 ) -> None:
     """Open the streams at once, run the writer, wait for the clients to catch up, report."""
     ticket_ids, secret = await prepare(url)
@@ -182,20 +263,22 @@ async def measure(
     auth = {"Authorization": f"Bearer {secret}"}
     every = max(1, args.clients // args.sampled)
     clients = [Client(n % every == 0) for n in range(args.clients)]
-    tasks = [asyncio.create_task(c.follow(http, auth)) for c in clients]  # all at once
-    await asyncio.gather(*(c.ready.wait() for c in clients))
-    load = os.getloadavg()[0]
-    cpu = {name: -cpu_seconds(pid) for name, pid in pids.items()} | {"clients": -cpu_seconds()}
-    cpu["writer"] = await asyncio.to_thread(run_writer, url, args, ticket_ids)
-    for name, pid in pids.items():
-        cpu[name] += cpu_seconds(pid)
-    cpu["clients"] += cpu_seconds()
-    total = await last_seq(url) - before
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(c.count < total for c in clients):  # noqa: ASYNC110  # counters, no event to wait on
-        await asyncio.sleep(0.1)
-    for task in tasks:
-        task.cancel()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector) as http:
+        tasks = [asyncio.create_task(c.follow(http, auth)) for c in clients]  # all at once
+        await asyncio.gather(*(c.ready.wait() for c in clients))
+        load = os.getloadavg()[0]
+        cpu = {name: -cpu_seconds(pid) for name, pid in pids.items()} | {"clients": -cpu_seconds()}
+        cpu["writer" if pids else "hub and writer"] = await asyncio.to_thread(writer, ticket_ids)
+        for name, pid in pids.items():
+            cpu[name] += cpu_seconds(pid)
+        cpu["clients"] += cpu_seconds()
+        total = await last_seq(url) - before
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(c.count < total for c in clients):  # noqa: ASYNC110  # counters, no event to wait on
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
     report(args, clients, total)
     spent = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
     print(f"CPU seconds while writing: {spent} ({os.cpu_count()} cores; "
@@ -243,6 +326,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--sampled", type=int, default=10, help="clients timing every event")
+    parser.add_argument("--store", choices=["redis", "sqlite"], default="redis")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(args, Path(tmp)))
