@@ -1,15 +1,19 @@
 """Live events fanned out: commit -> SSE client latency with many clients on one hub.
 
     .venv/bin/python -m bench.events_bench [--clients 200] [--rate 1000] [--seconds 10]
-                                           [--sampled 10]
+                                           [--sampled 10] [--store redis|sqlite]
 
-Starts its own redis-server and one `contacthub serve` on it, opens `--clients` streams of
-`GET /api/events` on the hub, and has a writer process commit notes through the Store at
-`--rate` events a second (Redis wakes the hub's feed with XREAD BLOCK). Each client takes
-the time an event reached it minus the event's `at` (the writer's clock when it asked for
-the commit, on the same machine): p50, p99 and max, and the events every client received
-(each must get all of them, in order, once). The clients run in this process, so on a small
-machine they compete with the hub and the writer for the CPU: the figures are an upper bound.
+Redis (the default): starts its own redis-server and one `contacthub serve` on it, and a
+writer process commits notes through the Store at `--rate` events a second (Redis wakes the
+hub's feed with XREAD BLOCK). SQLite: the hub on a file, the writer in the hub's process (the
+writer thread wakes the feed after each commit, as for the API's own writes; another
+process's commits would be seen only when the feed looks, once a second). Either way
+`--clients` streams of `GET /api/events` are opened at once. Each client takes the time an
+event reached it minus the event's `at` (the writer's clock when it asked for the commit, on
+the same machine): p50, p99 and max, and the events every client received (each must get
+all of them, in order, once). The clients run in this process, so on a small machine they
+compete with the hub and the writer for the CPU (their CPU seconds are printed with the
+hub's, the writer's and redis-server's): the figures are an upper bound.
 """
 
 from __future__ import annotations
