@@ -26,7 +26,7 @@ from core.model import QueueStats
 from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.event_wire import depth_json, frame
-from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription, queues_of
+from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription
 from hub.api.params import query_params, whole_number
 from hub.state import CLOCK
 
@@ -77,7 +77,7 @@ class StreamFilter:
         return self.queue is None and self.assignee is None
 
     def admits(self, change: Change) -> bool:
-        if self.queue is not None and self.queue not in queues_of(change):
+        if self.queue is not None and self.queue not in change.queues:
             return False
         if self.assignee is None or change.assignee == self.assignee:
             return True
@@ -183,8 +183,9 @@ class EventStream:
     async def _take(self, item: Batch | Depths) -> None:
         if isinstance(item, Depths):
             self._depths(item.queues)
-        elif self._where.everything and item.changes[0].event.seq == self.sent + 1:
-            self._out.append(item.frames)  # the common case: one append for the whole batch
+        elif item.changes[0].event.seq == self.sent + 1:  # in step: one append for the batch
+            where = self._where
+            self._out.append(item.frames if where.everything else item.passed(where, where.admits))
             self.sent = item.changes[-1].event.seq
         else:
             for change in item.changes:

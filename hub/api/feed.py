@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -51,17 +51,23 @@ MOVES_DEPTH = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A committed event, where its ticket is after it, and its frame on the wire (made once
-    for every stream)."""
+    """A committed event, where its ticket is after it, the queues it concerns (its ticket's,
+    and the one a move left) and its frame on the wire: made once for every stream."""
 
     event: TicketEvent
     queue: str | None
     assignee: str | None
     frame: bytes
+    queues: tuple[str, ...]
 
 
 def change(event: TicketEvent, place: tuple[str | None, str | None]) -> Change:
-    return Change(event, *place, change_frame(event, *place))
+    queue, assignee = place
+    queues: tuple[str, ...] = (queue,) if queue else ()
+    left = event.detail.get("from") if event.kind is EventKind.QUEUE else None
+    if isinstance(left, str) and left not in queues:
+        queues += (left,)
+    return Change(event, queue, assignee, change_frame(event, queue, assignee), queues)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +80,25 @@ class Depths:
 @dataclass(frozen=True, slots=True)
 class Batch:
     """Changes committed one after another (consecutive numbers), and their frames joined:
-    a stream that passes all of them sends `frames` as they are."""
+    a stream that passes all of them sends `frames` as they are, a filtered one what
+    `passed` joined once for every stream with its filter."""
 
     changes: tuple[Change, ...]
     frames: bytes
+    _passed: dict[Hashable, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, changes: Sequence[Change]) -> Batch:
         return cls(tuple(changes), b"".join(change.frame for change in changes))
+
+    def passed(self, key: Hashable, admits: Callable[[Change], bool]) -> bytes:
+        """The frames of the changes `admits` passes, joined; worked out once per `key` (the
+        filter), however many streams share it."""
+        joined = self._passed.get(key)
+        if joined is None:
+            joined = b"".join(change.frame for change in self.changes if admits(change))
+            self._passed[key] = joined
+        return joined
 
 
 Item = Batch | Depths
@@ -270,7 +287,7 @@ class Feed:
         names: dict[str, None] = {}
         for change in changes:
             if change.event.kind in MOVES_DEPTH:
-                names.update(dict.fromkeys(queues_of(change)))
+                names.update(dict.fromkeys(change.queues))
         return Depths(tuple([await self.store.queue_depth(name) for name in names]))
 
     async def replay(self, after: int, before: int | None = None) -> AsyncIterator[Change]:
@@ -284,13 +301,3 @@ class Feed:
             if not events:
                 return
             after = events[-1].seq
-
-
-def queues_of(change: Change) -> list[str]:
-    """The queues an event concerns: its ticket's, and the one a move left."""
-    names = [change.queue] if change.queue else []
-    if change.event.kind is EventKind.QUEUE:
-        left = change.event.detail.get("from")
-        if isinstance(left, str) and left not in names:
-            names.append(left)
-    return names

@@ -15,7 +15,7 @@ import pytest
 from core.model import ThreadPolicy
 from core.record import Actor, ActorKind, EventKind, TicketEvent
 from hub.api.event_wire import change_frame
-from hub.api.feed import PACE, Batch, Depths, Feed, Subscription
+from hub.api.feed import PACE, Batch, Change, Depths, Feed, Subscription, change
 from hub.api.views import event_json
 from storage.base import Store, open_store
 from tests.support import RecordingRouter, inbound
@@ -102,3 +102,21 @@ async def _batches_until(inbox: Subscription, ticket_id: int, notes: int) -> lis
 
 
 _NO_WINDOW = ThreadPolicy({}, timedelta(0))
+
+
+def test_a_batch_is_filtered_once_for_every_stream_with_the_same_filter() -> None:
+    notes = [TicketEvent(n, n, EventKind.NOTE, Actor.agent("ann"), AT, {}) for n in (1, 2, 3)]
+    moved = TicketEvent(4, 1, EventKind.QUEUE, Actor.agent("ann"), AT, {"from": "b", "to": "a"})
+    changes = [change(e, (q, None)) for e, q in zip([*notes, moved], "abaa", strict=True)]
+    batch = Batch.of(changes)
+    asked: list[int] = []
+
+    def in_b(passing: Change) -> bool:
+        asked.append(passing.event.seq)
+        return "b" in passing.queues
+
+    joined = batch.passed("queue=b", in_b)
+    assert joined == changes[1].frame + changes[3].frame  # in b, and the move out of b
+    assert batch.passed("queue=b", in_b) is joined  # the next stream with it: no work
+    assert asked == [1, 2, 3, 4]
+    assert changes[3].queues == ("a", "b")
