@@ -67,7 +67,9 @@ scripts run on Redis Cluster, where they all land in one hash slot):
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
 ``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
-default 5) and ``max_connections`` (per server, default 64).
+default 5) and ``max_connections`` (per server, default 64; on one server a command that
+finds them all busy waits up to ``timeout`` for one, and the scripts' pipelines leave a few to
+the direct commands, so a burst of requests queues instead of being refused).
 
 Errors: every redis-py error is translated in one place, `storage.redis.options.translated`: a
 server that cannot be reached, times out, is loading, read-only or out of memory is
