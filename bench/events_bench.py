@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.events_bench [--clients 200] [--rate 1000] [--seconds 10]
                                            [--sampled 10] [--store redis|sqlite]
+                                           [--profile FILE]
 
 Redis (the default): starts its own redis-server and one `contacthub serve` on it, and a
 writer process commits notes through the Store at `--rate` events a second (Redis wakes the
@@ -13,13 +14,16 @@ event reached it minus the event's `at` (the writer's clock when it asked for th
 the same machine): p50, p99 and max, and the events every client received (each must get
 all of them, in order, once). The clients run in this process, so on a small machine they
 compete with the hub and the writer for the CPU (their CPU seconds are printed with the
-hub's, the writer's and redis-server's): the figures are an upper bound.
+hub's, the writer's and redis-server's): the figures are an upper bound. `--profile FILE`
+samples the hub with py-spy while the writer runs (collapsed stacks; `pip install -e
+'.[bench]'`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import statistics
@@ -28,7 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -141,7 +145,7 @@ async def write_notes(store: Store, rate: int, seconds: float, ticket_ids: list[
 def serve_and_write(config: str, conn: Connection) -> None:
     """The SQLite hub's process: the hub, and the writer in its event loop once the bench
     sends the tickets (another process's commits would reach the hub's feed only when it
-    looks, once a second); then its CPU seconds back."""
+    looks, once a second); then word that it is done."""
     asyncio.run(_serve_and_write(Path(config), conn))
 
 
@@ -153,7 +157,8 @@ async def _serve_and_write(config: Path, conn: Connection) -> None:
     await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()
     try:
         rate, seconds, ticket_ids = await asyncio.to_thread(conn.recv)
-        conn.send(await write_notes(app[STORE], rate, seconds, ticket_ids))
+        await write_notes(app[STORE], rate, seconds, ticket_ids)
+        conn.send("written")
         await asyncio.to_thread(conn.recv)  # until the bench is done
     finally:
         await runner.cleanup()
@@ -223,11 +228,12 @@ async def run_sqlite(args: argparse.Namespace, workdir: Path) -> None:
     try:
         await asyncio.to_thread(wait_serving, port, hub)
 
-        def writer(ticket_ids: list[int]) -> float:
+        def writer(ticket_ids: list[int]) -> None:
             ours.send((args.rate, args.seconds, ticket_ids))
-            return float(ours.recv())  # hub and writer: one process
+            ours.recv()  # the writer's CPU is the hub's: one process
 
-        await measure(args, port, url, {}, writer)
+        pids = {"hub and writer": hub.pid or 0}  # started: it has a pid
+        await measure(args, port, url, pids, writer)
         ours.send("done")
     finally:
         hub.join(timeout=30)
@@ -259,9 +265,10 @@ async def measure(
     port: int,
     url: str,
     pids: dict[str, int],
-    writer: Callable[[list[int]], float],
+    writer: Callable[[list[int]], float | None],
 ) -> None:
-    """Open the streams at once, run the writer, wait for the clients to catch up, report."""
+    """Open the streams at once, run the writer (its CPU seconds, if a process of its own),
+    wait for the clients to catch up, report. `pids` names the hub's process first."""
     ticket_ids, secret = await prepare(url)
     before = await last_seq(url)
     auth = {"Authorization": f"Bearer {secret}"}
@@ -273,7 +280,10 @@ async def measure(
         await asyncio.gather(*(c.ready.wait() for c in clients))
         load = os.getloadavg()[0]
         cpu = {name: -cpu_seconds(pid) for name, pid in pids.items()} | {"clients": -cpu_seconds()}
-        cpu["writer" if pids else "hub and writer"] = await asyncio.to_thread(writer, ticket_ids)
+        with sampled(args.profile, next(iter(pids.values())), args.seconds):
+            writer_cpu = await asyncio.to_thread(writer, ticket_ids)
+        if writer_cpu is not None:
+            cpu["writer"] = writer_cpu
         for name, pid in pids.items():
             cpu[name] += cpu_seconds(pid)
         cpu["clients"] += cpu_seconds()
@@ -287,6 +297,23 @@ async def measure(
     spent = ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items())
     print(f"CPU seconds while writing: {spent} ({os.cpu_count()} cores; "
           f"load average {load:.1f} before)")  # fmt: skip
+
+
+@contextlib.contextmanager
+def sampled(profile: Path | None, pid: int, seconds: float) -> Iterator[None]:
+    """py-spy sampling the hub into `profile` (collapsed stacks) while the block runs."""
+    if profile is None:
+        yield
+        return
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy) if spy.exists() else "py-spy", "record", "--format", "raw",
+               "--rate", "250", "--nonblocking", "-p", str(pid), "-d", str(int(seconds)),
+               "-o", str(profile)]  # fmt: skip
+    spying = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        spying.wait(timeout=60)
 
 
 def run_writer(url: str, args: argparse.Namespace, ticket_ids: list[int]) -> float:
@@ -331,6 +358,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--sampled", type=int, default=10, help="clients timing every event")
     parser.add_argument("--store", choices=["redis", "sqlite"], default="redis")
+    parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the hub")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run(args, Path(tmp)))
