@@ -13,6 +13,7 @@ an event.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
@@ -40,6 +41,9 @@ flow the feed reads at most once a pace, so each stream wakes and writes once fo
 events rather than once for every few (200 streams: a read every 20 ms); the first event
 after a quiet spell goes out at once."""
 PACE_LIMIT = 0.05
+RECENT = 10_000
+"""Events whose changes (and frames) the feed keeps for streams that catch up: a client that
+resumes within them, or whose inbox overflowed, reads no store and encodes nothing again."""
 INBOX_SIZE = 256
 """Batches a subscriber may have waiting before it loses one (and reads it back itself)."""
 PLACES = 50_000
@@ -214,6 +218,7 @@ class Feed:
         self.places = Places(store)
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._recent: list[Change] = []
         self._read_at = 0.0
         self._behind = False
         self.closed = False
@@ -264,6 +269,7 @@ class Feed:
             await self.store.wait_for_events(last, IDLE_WAIT)
             return last
         changes = [await self.places.follow(event) for event in events]
+        self._keep(changes)  # before publishing: a stream that sees a gap finds it here
         self._publish(Batch.of(changes))
         depths = await self._depths(changes)
         if depths.queues:
@@ -290,8 +296,29 @@ class Feed:
                 names.update(dict.fromkeys(change.queues))
         return Depths(tuple([await self.store.queue_depth(name) for name in names]))
 
+    def _keep(self, changes: list[Change]) -> None:
+        self._recent += changes
+        if len(self._recent) > 2 * RECENT:  # trimmed now and then, not at every batch
+            del self._recent[:-RECENT]
+
+    def _recent_after(self, after: int) -> list[Change] | None:
+        """The kept changes numbered above `after`, if the kept ones reach back to it."""
+        recent = self._recent
+        if not recent or recent[0].event.seq > after + 1:
+            return None
+        return recent[bisect.bisect_right(recent, after, key=_seq) :]
+
     async def replay(self, after: int, before: int | None = None) -> AsyncIterator[Change]:
-        """The events numbered above `after` (and below `before`), read from the store."""
+        """The events numbered above `after` (and below `before`): the kept ones when they
+        reach back that far (newer ones are published to the stream's inbox, which was open
+        before it asked), else read from the store."""
+        recent = self._recent_after(after)
+        if recent is not None:
+            for change in recent:
+                if before is not None and change.event.seq >= before:
+                    return
+                yield change
+            return
         while before is None or after < before - 1:
             events = await self.store.events_after(after, PAGE)
             for event in events:
@@ -301,3 +328,7 @@ class Feed:
             if not events:
                 return
             after = events[-1].seq
+
+
+def _seq(change: Change) -> int:
+    return change.event.seq

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import HubError
 from core.model import ThreadPolicy
 from core.record import Actor, ActorKind, EventKind, TicketEvent
 from hub.api.event_wire import change_frame
@@ -120,3 +121,27 @@ def test_a_batch_is_filtered_once_for_every_stream_with_the_same_filter() -> Non
     assert batch.passed("queue=b", in_b) is joined  # the next stream with it: no work
     assert asked == [1, 2, 3, 4]
     assert changes[3].queues == ("a", "b")
+
+
+async def test_a_catch_up_within_the_kept_events_reads_no_store(store: Store) -> None:
+    """The feed keeps what it published: replaying it needs no store (closed here), while a
+    replay from before what it keeps still reads the store."""
+    ticket = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), _NO_WINDOW)
+    feed = Feed(store)
+    with feed.subscribe() as inbox:
+        await asyncio.sleep(0.05)  # the feed has started after the ticket's events
+        for n in range(5):
+            await store.add_note(ticket.ticket_id, f"n{n}", Actor.agent("ann"), AT)
+        batches = await _batches_until(inbox, ticket.ticket_id, 5)
+        published = [change for batch in batches for change in batch.changes]
+        first = published[0].event.seq
+        await store.close()
+        kept = [change async for change in feed.replay(first)]
+        assert [c.event.seq for c in kept] == list(range(first + 1, first + 5))
+        assert kept == published[1:]
+        assert all(a is b for a, b in zip(kept, published[1:], strict=True))  # frames made once
+        between = [change.event.seq async for change in feed.replay(first, first + 3)]
+        assert between == [first + 1, first + 2]
+        with pytest.raises(HubError):
+            [change async for change in feed.replay(first - 2)]  # the ticket's own: stored only
+    await feed.close()
