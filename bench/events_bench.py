@@ -307,7 +307,7 @@ def sampled(profile: Path | None, pid: int, seconds: float) -> Iterator[None]:
         return
     spy = Path(sys.executable).parent / "py-spy"
     command = [str(spy) if spy.exists() else "py-spy", "record", "--format", "raw",
-               "--rate", "250", "--nonblocking", "-p", str(pid), "-d", str(int(seconds)),
+               "--rate", "250", "-p", str(pid), "-d", str(int(seconds)),
                "-o", str(profile)]  # fmt: skip
     spying = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
