@@ -26,7 +26,7 @@ from core.model import QueueStats
 from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.event_wire import depth_json, frame
-from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription, queues_of
+from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription
 from hub.api.params import query_params, whole_number
 from hub.state import CLOCK
 
@@ -77,7 +77,7 @@ class StreamFilter:
         return self.queue is None and self.assignee is None
 
     def admits(self, change: Change) -> bool:
-        if self.queue is not None and self.queue not in queues_of(change):
+        if self.queue is not None and self.queue not in change.queues:
             return False
         if self.assignee is None or change.assignee == self.assignee:
             return True
@@ -160,33 +160,32 @@ class EventStream:
     async def follow(
         self, subscription: Subscription, keep_alive: Callable[[], Awaitable[None]]
     ) -> None:
-        """Pass the feed's batches on until the client leaves or the hub stops."""
+        """Pass the feed's batches on until the client leaves or the hub stops: what waits at
+        a wake-up goes out in one write, with a heartbeat when one is due."""
         await keep_alive()
         loop = asyncio.get_running_loop()
         beat = loop.time() + self._settings.heartbeat
         lost = subscription.lost
-        while True:
-            try:
-                batch = await asyncio.wait_for(subscription.inbox.get(), beat - loop.time())
-            except TimeoutError:
+        while not subscription.ended:
+            for item in await subscription.take(beat):
+                await self._take(item)
+            if subscription.lost != lost:  # batches were dropped: read them back
+                lost = subscription.lost
+                await self._catch_up(None)
+            due = loop.time() >= beat
+            if due:
                 self._out.append(b": heartbeat\n\n")
-                if subscription.lost != lost:  # batches were dropped: read them back
-                    lost = subscription.lost
-                    await self._catch_up(None)
-                await self._flush()
+            await self._flush()
+            if due:
                 await keep_alive()
                 beat = loop.time() + self._settings.heartbeat
-                continue
-            if batch is None:
-                return
-            await self._take(batch)
-            await self._flush()
 
     async def _take(self, item: Batch | Depths) -> None:
         if isinstance(item, Depths):
             self._depths(item.queues)
-        elif self._where.everything and item.changes[0].event.seq == self.sent + 1:
-            self._out.append(item.frames)  # the common case: one append for the whole batch
+        elif item.changes[0].event.seq == self.sent + 1:  # in step: one append for the batch
+            where = self._where
+            self._out.append(item.frames if where.everything else item.passed(where, where.admits))
             self.sent = item.changes[-1].event.seq
         else:
             for change in item.changes:

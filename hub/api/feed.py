@@ -3,18 +3,21 @@
 One task per hub follows the store (`Store.wait_for_events`: SQLite's writer wakes it after a
 commit, Redis's XREAD BLOCK when any hub commits), reads what was committed, notes where each
 ticket now is (its queue and assignee, for the streams' filters) and hands the batch to every
-subscriber's inbox, then the depths of the queues the batch moved. A subscriber whose inbox is
-full loses the batch: it sees the gap in the sequence and reads the missed events from the
-store itself, so a slow client never slows the others and never misses an event.
+subscriber's inbox, then the depths of the queues the batch moved. In a steady flow it reads
+at most once a pace (longer the more streams are open), so a batch carries many events. A
+subscriber whose inbox is full loses the batch: it sees the gap in the sequence and reads the
+missed events from the store itself, so a slow client never slows the others and never misses
+an event.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -32,6 +35,15 @@ PAGE = 500
 IDLE_WAIT = 1.0
 """Seconds the feed waits for a wake-up before it reads anyway: another process writing one
 SQLite file does not wake this one."""
+PACE = 0.00002
+"""Seconds between the feed's reads for each open stream, up to `PACE_LIMIT`: in a steady
+flow the feed reads at most once a pace, so each stream wakes and writes once for many
+events rather than once for every few (200 streams: a read every 4 ms); the first event
+after a quiet spell goes out at once."""
+PACE_LIMIT = 0.05
+RECENT = 10_000
+"""Events whose changes (and frames) the feed keeps for streams that catch up: a client that
+resumes within them, or whose inbox overflowed, reads no store and encodes nothing again."""
 INBOX_SIZE = 256
 """Batches a subscriber may have waiting before it loses one (and reads it back itself)."""
 PLACES = 50_000
@@ -43,17 +55,23 @@ MOVES_DEPTH = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """A committed event, where its ticket is after it, and its frame on the wire (made once
-    for every stream)."""
+    """A committed event, where its ticket is after it, the queues it concerns (its ticket's,
+    and the one a move left) and its frame on the wire: made once for every stream."""
 
     event: TicketEvent
     queue: str | None
     assignee: str | None
     frame: bytes
+    queues: tuple[str, ...]
 
 
 def change(event: TicketEvent, place: tuple[str | None, str | None]) -> Change:
-    return Change(event, *place, change_frame(event, *place))
+    queue, assignee = place
+    queues: tuple[str, ...] = (queue,) if queue else ()
+    left = event.detail.get("from") if event.kind is EventKind.QUEUE else None
+    if isinstance(left, str) and left not in queues:
+        queues += (left,)
+    return Change(event, queue, assignee, change_frame(event, queue, assignee), queues)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +84,25 @@ class Depths:
 @dataclass(frozen=True, slots=True)
 class Batch:
     """Changes committed one after another (consecutive numbers), and their frames joined:
-    a stream that passes all of them sends `frames` as they are."""
+    a stream that passes all of them sends `frames` as they are, a filtered one what
+    `passed` joined once for every stream with its filter."""
 
     changes: tuple[Change, ...]
     frames: bytes
+    _passed: dict[Hashable, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, changes: Sequence[Change]) -> Batch:
         return cls(tuple(changes), b"".join(change.frame for change in changes))
+
+    def passed(self, key: Hashable, admits: Callable[[Change], bool]) -> bytes:
+        """The frames of the changes `admits` passes, joined; worked out once per `key` (the
+        filter), however many streams share it."""
+        joined = self._passed.get(key)
+        if joined is None:
+            joined = b"".join(change.frame for change in self.changes if admits(change))
+            self._passed[key] = joined
+        return joined
 
 
 Item = Batch | Depths
@@ -138,17 +167,47 @@ def _text(value: object) -> str | None:
 
 
 class Subscription:
-    """One stream's inbox of batches from the feed."""
+    """One stream's inbox: what the feed published since the stream last took it.
+
+    A list and one future, not an `asyncio.Queue`: a stream takes everything waiting in one
+    wake-up (and writes it in one send), and waiting costs no task or timeout object per
+    batch, which with hundreds of streams is most of a batch's cost."""
 
     def __init__(self, size: int = INBOX_SIZE) -> None:
-        self.inbox: asyncio.Queue[Item | None] = asyncio.Queue(size)
+        self._size = size
+        self._items: list[Item] = []
+        self._wake: asyncio.Future[None] | None = None
+        self.ended = False
         self.lost = 0
 
-    def offer(self, batch: Item | None) -> None:
-        try:
-            self.inbox.put_nowait(batch)
-        except asyncio.QueueFull:
+    def offer(self, item: Item | None) -> None:
+        """Publish `item` to the stream (None: the feed is closing)."""
+        if item is None:
+            self.ended = True
+        elif len(self._items) < self._size:
+            self._items.append(item)
+        else:
             self.lost += 1  # the client reads the gap back from the store
+        self._ring()
+
+    async def take(self, until: float) -> list[Item]:
+        """Everything waiting, oldest first; waits for some until the loop's time `until`
+        (then the list may be empty)."""
+        if not self._items and not self.ended:
+            loop = asyncio.get_running_loop()
+            self._wake = loop.create_future()
+            timer = loop.call_at(until, self._ring)
+            try:
+                await self._wake
+            finally:
+                timer.cancel()
+                self._wake = None
+        items, self._items = self._items, []
+        return items
+
+    def _ring(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
 
 class Feed:
@@ -159,6 +218,9 @@ class Feed:
         self.places = Places(store)
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
+        self._recent: list[Change] = []
+        self._read_at = 0.0
+        self._behind = False
         self.closed = False
 
     @contextlib.contextmanager
@@ -200,16 +262,28 @@ class Feed:
                 await asyncio.sleep(IDLE_WAIT)
 
     async def _step(self, last: int) -> int:
+        await self._pace()
         events = await self.store.events_after(last, PAGE)
+        self._behind = len(events) == PAGE  # more wait: read on at once
         if not events:
             await self.store.wait_for_events(last, IDLE_WAIT)
             return last
         changes = [await self.places.follow(event) for event in events]
+        self._keep(changes)  # before publishing: a stream that sees a gap finds it here
         self._publish(Batch.of(changes))
         depths = await self._depths(changes)
         if depths.queues:
             self._publish(depths)
         return events[-1].seq
+
+    async def _pace(self) -> None:
+        """Wait until a pace has passed since the last read (none after a full page)."""
+        loop = asyncio.get_running_loop()
+        pace = 0.0 if self._behind else min(PACE_LIMIT, PACE * len(self._subscribers))
+        wait = self._read_at + pace - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._read_at = loop.time()
 
     def _publish(self, batch: Item) -> None:
         for subscription in list(self._subscribers):
@@ -219,11 +293,34 @@ class Feed:
         names: dict[str, None] = {}
         for change in changes:
             if change.event.kind in MOVES_DEPTH:
-                names.update(dict.fromkeys(queues_of(change)))
+                names.update(dict.fromkeys(change.queues))
         return Depths(tuple([await self.store.queue_depth(name) for name in names]))
 
+    def _keep(self, changes: list[Change]) -> None:
+        self._recent += changes
+        if len(self._recent) > 2 * RECENT:  # trimmed now and then, not at every batch
+            del self._recent[:-RECENT]
+
+    def _recent_after(self, after: int) -> list[Change] | None:
+        """The kept changes numbered above `after`, if the kept ones reach back to it."""
+        recent = self._recent
+        if not recent or recent[0].event.seq > after + 1:
+            return None
+        return recent[bisect.bisect_right(recent, after, key=_seq) :]
+
     async def replay(self, after: int, before: int | None = None) -> AsyncIterator[Change]:
-        """The events numbered above `after` (and below `before`), read from the store."""
+        """The events numbered above `after` (and below `before`): the kept ones when they
+        reach back that far (newer ones are published to the stream's inbox, which was open
+        before it asked), else read from the store."""
+        recent = self._recent_after(after)
+        if recent is not None:
+            for n, change in enumerate(recent, 1):
+                if before is not None and change.event.seq >= before:
+                    return
+                yield change
+                if n % PAGE == 0:
+                    await asyncio.sleep(0)  # a page at a time, as from the store: others run
+            return
         while before is None or after < before - 1:
             events = await self.store.events_after(after, PAGE)
             for event in events:
@@ -235,11 +332,5 @@ class Feed:
             after = events[-1].seq
 
 
-def queues_of(change: Change) -> list[str]:
-    """The queues an event concerns: its ticket's, and the one a move left."""
-    names = [change.queue] if change.queue else []
-    if change.event.kind is EventKind.QUEUE:
-        left = change.event.detail.get("from")
-        if isinstance(left, str) and left not in names:
-            names.append(left)
-    return names
+def _seq(change: Change) -> int:
+    return change.event.seq

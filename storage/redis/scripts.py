@@ -34,6 +34,9 @@ MAX_PIPELINE = 16
 """Calls in one write. Small enough that several writes are in flight at once, so Redis runs
 one batch while this process prepares the next (one big batch made them take turns)."""
 
+MAX_IN_FLIGHT = 60
+"""Pipelines sent at once, each on its own connection; more wait for one to be answered
+(the store passes its pool's size less a few, so a burst waits instead of failing)."""
 
 READ_ONLY = frozenset(
     {"list", "stats", "replay", "events", "campaign_read", "customer_read", "people_read"}
@@ -62,8 +65,11 @@ class _Call:
 class Scripts:
     """The scripts bound to one client; every call declares the one key of the hash slot."""
 
-    def __init__(self, client: Redis | RedisCluster, slot_key: str) -> None:
+    def __init__(
+        self, client: Redis | RedisCluster, slot_key: str, pipelines: int = MAX_IN_FLIGHT
+    ) -> None:
         self._client = client
+        self._in_flight = asyncio.Semaphore(pipelines)
         self._slot_key = slot_key
         self._sources = {name: source(name) for name in NAMES}
         self._shas = {
@@ -115,8 +121,8 @@ class Scripts:
             _settle(call, reply)
 
     async def _pipeline(self, batch: list[_Call]) -> list[Any]:
-        self.pipelines += 1
-        async with self._client.pipeline(transaction=False) as pipe:
+        async with self._in_flight, self._client.pipeline(transaction=False) as pipe:
+            self.pipelines += 1
             for call in batch:
                 # by name: a cluster pipeline blocks its evalsha helper, not the command
                 pipe.execute_command(

@@ -67,7 +67,9 @@ scripts run on Redis Cluster, where they all land in one hash slot):
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
 ``prefix`` (the hash tag, default ``ch``), ``timeout`` (seconds a command may take,
-default 5) and ``max_connections`` (per server, default 64).
+default 5) and ``max_connections`` (per server, default 64; on one server a command that
+finds them all busy waits up to ``timeout`` for one, and the scripts' pipelines leave a few to
+the direct commands, so a burst of requests queues instead of being refused).
 
 Errors: every redis-py error is translated in one place, `storage.redis.options.translated`: a
 server that cannot be reached, times out, is loading, read-only or out of memory is
@@ -83,7 +85,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -134,6 +136,8 @@ from storage.sqlite.rows import dt
 
 LIST_SCAN_CAP = 5000
 """Tickets one listing call looks at before it answers (with a cursor to go on)."""
+RESERVED_CONNECTIONS = 4
+"""Connections of the pool that the scripts' pipelines leave to direct commands."""
 EDIT_ROUNDS = 5
 """Reads of a ticket whose messages keep changing before an edit gives up (a script that
 answered "changed" wrote nothing, so sending it again is safe)."""
@@ -143,17 +147,29 @@ class _Open:
     """What an open store holds: the client, its scripts, the ingest."""
 
     def __init__(self, options: RedisOptions) -> None:
-        kind = RedisCluster if options.cluster else Redis
-        self.client: Redis | RedisCluster = kind.from_url(
-            options.server_url,
-            decode_responses=True,
-            socket_timeout=options.timeout,
-            socket_connect_timeout=options.timeout,
-            max_connections=options.max_connections,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self.scripts = Scripts(self.client, f"{{{options.prefix}}}:ids")
+        self.client = _client(options)
+        # The scripts leave a few connections to the direct reads (the event feed's blocking
+        # XREAD among them), so a burst of calls never takes the last one.
+        pipelines = max(1, options.max_connections - RESERVED_CONNECTIONS)
+        self.scripts = Scripts(self.client, f"{{{options.prefix}}}:ids", pipelines)
         self.ingest = RedisIngest(self.scripts)
+
+
+def _client(options: RedisOptions) -> Redis | RedisCluster:
+    """The client. On one server, a request that finds every connection busy waits up to the
+    timeout for one (a burst of hundreds of requests queues, then is answered) instead of
+    failing with "too many connections"; a cluster's nodes keep their own pools."""
+    common: dict[str, Any] = {
+        "decode_responses": True,
+        "socket_timeout": options.timeout,
+        "socket_connect_timeout": options.timeout,
+        "max_connections": options.max_connections,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if options.cluster:
+        return RedisCluster.from_url(options.server_url, **common)
+    pool = BlockingConnectionPool.from_url(options.server_url, timeout=options.timeout, **common)
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
 
 
 class RedisStore(

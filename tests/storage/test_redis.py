@@ -359,3 +359,29 @@ async def test_events_written_with_the_long_field_names_read_back_alike(
     assert await redis_store.events_after(0, 10) == short
     assert await redis_store.event_seq_at(later(1)) == short[-1].seq  # the search by time
     assert await redis_store.event_seq_at(short[0].at) == 0
+
+
+async def test_calls_beyond_the_pool_wait_for_a_connection(redis_url: str) -> None:
+    """A thousand scripts and forty direct reads at once on six connections: all answered
+    (scripts queue for a pipeline, direct reads for a connection), none refused."""
+    store = RedisStore(f"{redis_url}?max_connections=6")
+    await store.open()
+    try:
+        scripts = asyncio.gather(*(store.last_event_seq() for _ in range(1000)))
+        reads = asyncio.gather(*(store.get_checkpoint(f"c{n}") for n in range(40)))
+        assert await scripts == [0] * 1000
+        assert await reads == [None] * 40
+    finally:
+        await store.close()
+
+
+async def test_on_a_cluster_scripts_beyond_the_pool_wait_for_a_connection(
+    redis_cluster_url: str,
+) -> None:
+    """A node's pool refuses what it cannot hold; the scripts never ask it for more."""
+    store = RedisStore(f"{redis_cluster_url}?max_connections=3")
+    await store.open()
+    try:
+        assert await asyncio.gather(*(store.last_event_seq() for _ in range(1000))) == [0] * 1000
+    finally:
+        await store.close()

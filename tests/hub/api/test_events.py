@@ -43,8 +43,11 @@ async def start_events_hub(
     runners: list[web.AppRunner] = []
     sessions: list[aiohttp.ClientSession] = []
 
-    async def start(settings: StreamSettings | None = None, keep_alive: Any = None) -> Hub:
-        app = build_app(routed(make_settings, tmp_path))
+    async def start(
+        settings: StreamSettings | None = None, keep_alive: Any = None, url: str | None = None
+    ) -> Hub:
+        storage = {} if url is None else {"storage": {"url": url}}
+        app = build_app(routed(make_settings, tmp_path, **storage))
         app[STREAM_SETTINGS] = settings or StreamSettings()
         if keep_alive is not None:
             app[KEEP_PRESENCE_ALIVE] = keep_alive
@@ -132,12 +135,14 @@ async def test_a_dropped_stream_resumes_mid_burst_without_gap_or_repeat(hub: Hub
 
 
 @pytest.mark.parametrize("db_url", ["redis"], indirect=True)
+@pytest.mark.parametrize("resume_on", ["a", "b"])
 async def test_two_hubs_on_one_redis_stream_what_the_other_commits(
-    start_events_hub: StartEventsHub,
+    start_events_hub: StartEventsHub, resume_on: str
 ) -> None:
-    """Hub B commits the burst; the client reads it from hub A, drops, resumes on hub B."""
+    """Hub B commits the burst; the client reads it from hub A, drops, resumes on hub A
+    again or on hub B."""
     hub_a, hub_b = await start_events_hub(), await start_events_hub()
-    await resume_through_a_drop(hub_b, hub_a, hub_b)
+    await resume_through_a_drop(hub_b, hub_a, hub_a if resume_on == "a" else hub_b)
 
 
 async def test_a_slow_client_loses_nothing_when_its_inbox_overflows(
@@ -292,3 +297,36 @@ async def test_an_agents_open_stream_is_their_heartbeat(start_events_hub: StartE
     assert agent.seen_at is not None
     assert agent.seen_at > long_ago + timedelta(seconds=30)  # seen now, by the stream
     stream.close()
+
+
+async def open_crowd(hub: Hub, count: int) -> None:
+    """`count` agents' streams opened at once (and a listing asked for meanwhile): every
+    stream answers 200 and gets the next contact, the listing is answered too."""
+    auths = [await hub.token(Role.AGENT, f"agent{n}") for n in range(count)]
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(hub.base_url, connector=connector) as http:
+        listing = asyncio.create_task(hub.http.get("/api/tickets", headers=auths[0]))
+        streams = await asyncio.gather(*(open_stream(http, auth) for auth in auths))
+        assert (await listing).status == 200
+        ticket_id = await submit(hub, "f1", email="ada@example.com", message="hello")
+        for stream in streams:
+            created = await stream.until(lambda e: e.event == "ticket.created", within=30)
+            assert created[-1].data["ticket_id"] == ticket_id
+            stream.close()
+
+
+@pytest.mark.parametrize("db_url", ["redis"], indirect=True)
+async def test_two_hundred_streams_opened_at_once_share_a_small_pool(
+    start_events_hub: StartEventsHub, db_url: str
+) -> None:
+    """200 streams on 8 connections (as 1,000 would be on the default 64): they wait for a
+    connection instead of being refused, and an idle stream holds none."""
+    await open_crowd(await start_events_hub(url=f"{db_url}?max_connections=8"), 200)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", ["sqlite", "redis"], indirect=True)
+async def test_a_thousand_streams_opened_at_once_all_stream(
+    start_events_hub: StartEventsHub,
+) -> None:
+    await open_crowd(await start_events_hub(), 1000)

@@ -1,0 +1,147 @@
+"""The event feed's parts on a real store: a frame is the record API's event, a stream takes
+everything waiting at once, and a steady flow reaches many streams in few batches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from core.errors import HubError
+from core.model import ThreadPolicy
+from core.record import Actor, ActorKind, EventKind, TicketEvent
+from hub.api.event_wire import change_frame
+from hub.api.feed import PACE, Batch, Change, Depths, Feed, Subscription, change
+from hub.api.views import event_json
+from storage.base import Store, open_store
+from tests.support import RecordingRouter, inbound
+
+AT = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        TicketEvent(7, 3, EventKind.NOTE, Actor.agent("ann"), AT, {"body": 'a "quoted" é\n€'}),
+        TicketEvent(8, 3, EventKind.TAGS, Actor(ActorKind.SYSTEM), AT, {"tags": ("vip", "x")}),
+        TicketEvent(9, 4, EventKind.CREATED, Actor.by_rule("billing words"), AT, {"rule": None}),
+        TicketEvent(10, 4, EventKind.ASSIGNED, Actor.agent("bo"), AT, {"from": None, "to": "bo"}),
+    ],
+    ids=["note-unicode", "tags-list", "created", "assigned"],
+)
+@pytest.mark.parametrize(("queue", "assignee"), [("billing", None), (None, 'zoë "z"')])
+def test_a_frame_carries_the_record_apis_event_and_where_its_ticket_is(
+    event: TicketEvent, queue: str | None, assignee: str | None
+) -> None:
+    lines = change_frame(event, queue, assignee).decode("ascii").split("\n")
+    assert lines[0] == f"id: {event.seq}"
+    assert lines[1].startswith("event: ")
+    assert lines[3:] == ["", ""]  # one data line, then the blank line that ends the event
+    data = json.loads(lines[2].removeprefix("data: "))
+    expected = {**event_json(event), "ticket_id": event.ticket_id}
+    assert data == json.loads(json.dumps({**expected, "queue": queue, "assignee": assignee}))
+
+
+async def test_a_stream_takes_everything_waiting_and_counts_what_overflowed() -> None:
+    inbox = Subscription(size=2)
+    loop = asyncio.get_running_loop()
+    assert await inbox.take(loop.time() + 0.05) == []  # nothing came: the wait ends
+    first, second = Depths(()), Batch.of([])
+    for item in (first, second, Depths(())):
+        inbox.offer(item)
+    assert await inbox.take(loop.time() + 5) == [first, second]
+    assert inbox.lost == 1
+    waiting = asyncio.create_task(inbox.take(loop.time() + 5))
+    await asyncio.sleep(0.01)
+    inbox.offer(None)  # the feed closes: a waiting stream wakes and ends
+    assert await waiting == []
+    assert inbox.ended
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path / 'hub.db'}")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def test_a_steady_flow_reaches_many_streams_in_few_batches(store: Store) -> None:
+    """1,000 streams: the feed reads once every 20 ms at most, so 300 notes committed one by
+    one arrive in a batch per 20 ms (not one per note), and every stream gets them all."""
+    ticket = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), _NO_WINDOW)
+    feed = Feed(store)
+    with contextlib.ExitStack() as subscribed:
+        inboxes = [subscribed.enter_context(feed.subscribe()) for _ in range(1000)]
+        await asyncio.sleep(0.05)  # the feed has started and read once
+        started = asyncio.get_running_loop().time()
+        for n in range(300):
+            await store.add_note(ticket.ticket_id, f"n{n}", Actor.agent("ann"), AT)
+            await asyncio.sleep(0.0015)
+        batches = await _batches_until(inboxes[0], ticket.ticket_id, 300)
+        elapsed = asyncio.get_running_loop().time() - started
+    await feed.close()
+    assert sum(len(batch.changes) for batch in batches) == 300
+    assert len(batches) <= elapsed / (1000 * PACE) + 2 < 300
+    assert all(not inbox.lost for inbox in inboxes)
+
+
+async def _batches_until(inbox: Subscription, ticket_id: int, notes: int) -> list[Batch]:
+    batches: list[Batch] = []
+    deadline = asyncio.get_running_loop().time() + 10
+    while sum(len(b.changes) for b in batches) < notes:
+        items = await inbox.take(deadline)
+        assert items, "the feed stopped short of the notes"
+        batches += [item for item in items if isinstance(item, Batch)]
+    assert {change.event.ticket_id for b in batches for change in b.changes} == {ticket_id}
+    return batches
+
+
+_NO_WINDOW = ThreadPolicy({}, timedelta(0))
+
+
+def test_a_batch_is_filtered_once_for_every_stream_with_the_same_filter() -> None:
+    notes = [TicketEvent(n, n, EventKind.NOTE, Actor.agent("ann"), AT, {}) for n in (1, 2, 3)]
+    moved = TicketEvent(4, 1, EventKind.QUEUE, Actor.agent("ann"), AT, {"from": "b", "to": "a"})
+    changes = [change(e, (q, None)) for e, q in zip([*notes, moved], "abaa", strict=True)]
+    batch = Batch.of(changes)
+    asked: list[int] = []
+
+    def in_b(passing: Change) -> bool:
+        asked.append(passing.event.seq)
+        return "b" in passing.queues
+
+    joined = batch.passed("queue=b", in_b)
+    assert joined == changes[1].frame + changes[3].frame  # in b, and the move out of b
+    assert batch.passed("queue=b", in_b) is joined  # the next stream with it: no work
+    assert asked == [1, 2, 3, 4]
+    assert changes[3].queues == ("a", "b")
+
+
+async def test_a_catch_up_within_the_kept_events_reads_no_store(store: Store) -> None:
+    """The feed keeps what it published: replaying it needs no store (closed here), while a
+    replay from before what it keeps still reads the store."""
+    ticket = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), _NO_WINDOW)
+    feed = Feed(store)
+    with feed.subscribe() as inbox:
+        await asyncio.sleep(0.05)  # the feed has started after the ticket's events
+        for n in range(5):
+            await store.add_note(ticket.ticket_id, f"n{n}", Actor.agent("ann"), AT)
+        batches = await _batches_until(inbox, ticket.ticket_id, 5)
+        published = [change for batch in batches for change in batch.changes]
+        first = published[0].event.seq
+        await store.close()
+        kept = [change async for change in feed.replay(first)]
+        assert [c.event.seq for c in kept] == list(range(first + 1, first + 5))
+        assert kept == published[1:]
+        assert all(a is b for a, b in zip(kept, published[1:], strict=True))  # frames made once
+        between = [change.event.seq async for change in feed.replay(first, first + 3)]
+        assert between == [first + 1, first + 2]
+        with pytest.raises(HubError):
+            [change async for change in feed.replay(first - 2)]  # the ticket's own: stored only
+    await feed.close()
