@@ -150,8 +150,9 @@ class _sampled:  # noqa: N801  # used as a context manager, named as one
     """py-spy sampling a process for the run, only the thread holding the GIL (Python CPU)."""
 
     def __init__(self, pid: int, target: Path, seconds: float) -> None:
-        self.command = ["py-spy", "record", "--format", "raw", "--rate", "250", "--nonblocking", "--gil",
-                        "-p", str(pid), "-d", str(int(seconds)), "-o", str(target)]  # fmt: skip
+        self.command = ["py-spy", "record", "--format", "raw", "--rate", "250", "--gil",
+                        "--nonblocking", "-p", str(pid), "-d", str(int(seconds)),
+                        "-o", str(target)]  # fmt: skip
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> None:
