@@ -111,13 +111,15 @@ def _compose(kind: str, rng: random.Random, sender: str, message_id: str, earlie
 
 
 def _reply(rng: random.Random, sender: str, message_id: str, earlier: Mail | None) -> bytes:
-    refers = f"In-Reply-To: {earlier.message_id}\r\nReferences: {earlier.message_id}\r\n"
+    refers = ""
+    if earlier is not None:
+        refers = f"In-Reply-To: {earlier.message_id}\r\nReferences: {earlier.message_id}\r\n"
     quoted = "\r\n".join("> " + line for line in _plain_body(rng, 9).split("\r\n"))
     text = (
         _plain_body(rng, 3) + "\r\nOn Mon, 23 Nov 2026 at 15:00, Support <"
         f"{SUPPORT}> wrote:\r\n{quoted}\r\n"
     )
-    head = _head(sender, "Re: your request", message_id, refers if earlier else "")
+    head = _head(sender, "Re: your request", message_id, refers)
     return (head + "Content-Type: text/plain; charset=utf-8\r\n\r\n" + text).encode()
 
 
