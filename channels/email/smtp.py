@@ -64,6 +64,7 @@ class SmtpConfig:
     require_starttls: bool = False
     timeout: float = 300.0
     limits: MimeLimits = field(default_factory=MimeLimits)
+    reuse_port: bool = False  # several processes listen on the port (`serve --workers`)
 
     def accepts(self, address: str) -> bool:
         address = address.strip().strip("<>").lower()
@@ -156,7 +157,10 @@ class SmtpChannel:
         handler = _Handler(self.config, intake)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: self._protocol(handler), self.config.host, self.config.port
+            lambda: self._protocol(handler),
+            self.config.host,
+            self.config.port,
+            reuse_port=self.config.reuse_port or None,
         )
         self.address = server.sockets[0].getsockname()[:2]
         log.info("smtp_listening", host=self.address[0], port=self.address[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ from hub.cli.common import config_option, load_config
 from hub.cli.logs import configure_logging
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
+from hub.cli.workers import Supervisor, die_with_parent, parse_worker, worker_command
+from hub.settings.tree import Settings
 
 
 @click.group()
@@ -27,20 +30,57 @@ def main() -> None:
 
 @main.command()
 @config_option
-def serve(config: Path | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Hub processes sharing the ports (default: [server] workers, else one per core).",
+)
+@click.option("--worker", "worker", hidden=True, help="I/N: run as worker I of N.")
+def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     """Run the hub: webhooks, API and the enabled channel listeners."""
     settings = load_config(config)
     configure_logging(settings.logging.level, json_lines=settings.logging.json_lines)
+    if worker is not None:
+        run_worker(settings, worker)
+        return
+    count = workers or settings.server.workers or os.cpu_count() or 1
+    where = f"http://{settings.server.host}:{settings.server.port}"
+    if count == 1:
+        run_hub(settings)
+        return
+    click.echo(f"contacthub serving on {where} ({count} workers)")
+    commands = [worker_command(config, index, count) for index in range(count)]
+    sys.exit(Supervisor(commands).run())
+
+
+def run_worker(settings: Settings, worker: str) -> None:
+    try:
+        index, _ = parse_worker(worker)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--worker") from exc
+    die_with_parent()
+    server = settings.server.model_copy(update={"reuse_port": True})
+    run_hub(settings.model_copy(update={"server": server}), background=index == 0, quiet=True)
+
+
+def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False) -> None:
     from hub.app import build_app
 
     try:
-        app = build_app(settings)
+        app = build_app(settings, background=background)
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
     app.on_startup.append(reload_rules_on_sighup)
-    click.echo(f"contacthub serving on http://{settings.server.host}:{settings.server.port}")
+    if not quiet:
+        click.echo(f"contacthub serving on http://{settings.server.host}:{settings.server.port}")
+    server = settings.server
     web.run_app(
-        app, host=settings.server.host, port=settings.server.port, print=None, access_log=None
+        app,
+        host=server.host,
+        port=server.port,
+        reuse_port=server.reuse_port or None,
+        print=None,
+        access_log=None,
     )
 
 
