@@ -48,6 +48,7 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     if count == 1:
         run_hub(settings)
         return
+    build(settings)  # a configuration the hub cannot run with: said once, before any worker
     click.echo(f"contacthub serving on {where} ({count} workers)")
     commands = [worker_command(config, index, count) for index in range(count)]
     sys.exit(Supervisor(commands).run())
@@ -63,13 +64,17 @@ def run_worker(settings: Settings, worker: str) -> None:
     run_hub(settings.model_copy(update={"server": server}), background=index == 0, quiet=True)
 
 
-def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False) -> None:
+def build(settings: Settings, *, background: bool = True) -> web.Application:
     from hub.app import build_app
 
     try:
-        app = build_app(settings, background=background)
+        return build_app(settings, background=background)
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False) -> None:
+    app = build(settings, background=background)
     app.on_startup.append(reload_rules_on_sighup)
     if not quiet:
         click.echo(f"contacthub serving on http://{settings.server.host}:{settings.server.port}")

@@ -74,6 +74,7 @@ class Supervisor:
         while any(worker.poll() is None for worker in self.workers):
             self._check()
             time.sleep(0.1)
+        self._check()  # every worker may have ended between two looks
         return 1 if self.failed else 0
 
     def _signalled(self, signum: int, frame: FrameType | None) -> None:
