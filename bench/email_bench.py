@@ -318,7 +318,16 @@ def main() -> None:
         try:
             os.sched_setaffinity(relay.pid, {1})
             config = hub_config(workdir, port, relay_port)
-            hub_command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+            hub_command = [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "serve",
+                "--workers",
+                "1",
+                "--config",
+                str(config),
+            ]
             hub = measure(hub_command, port, args, args.profile)
         finally:
             relay.terminate()

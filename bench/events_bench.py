@@ -129,7 +129,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     config = workdir / "contacthub.toml"
     config.write_text(f'[server]\nport = {port}\n[storage]\nurl = "{url}"\n'
                       '[logging]\nlevel = "error"\n', encoding="utf-8")  # fmt: skip
-    command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+    command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config", str(config)]
     hub = await asyncio.to_thread(
         subprocess.Popen, command, env=dict(os.environ), stdout=subprocess.DEVNULL
     )

@@ -95,7 +95,7 @@ def measure(command: list[str], port: int, requests: Path, args: argparse.Namesp
 
 
 def hub_command(config: Path) -> list[str]:
-    return [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+    return [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config", str(config)]
 
 
 def bare_command(port: int, mode: str) -> list[str]:
