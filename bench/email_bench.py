@@ -118,7 +118,7 @@ def drive(port: int, run: str, connections: int, seconds: float, pid: int) -> Re
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(400):
+    for _ in range(1200):  # a minute: workers start slowly on a busy machine
         if process.poll() is not None:
             raise SystemExit(f"server exited with {process.returncode}")
         try:
@@ -126,6 +126,7 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         except OSError:
             time.sleep(0.05)
+    process.terminate()  # not left behind
     raise SystemExit("server did not start")
 
 

@@ -51,7 +51,7 @@ def signed_forms(count: int, offset: int = 0) -> list[tuple[str, str]]:
 
 
 def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):
+    for _ in range(1200):  # a minute: workers start slowly on a busy machine
         if process.poll() is not None:
             raise SystemExit(f"server exited with {process.returncode}")
         try:
@@ -59,6 +59,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
                 return
         except OSError:
             time.sleep(0.05)
+    process.terminate()  # not left behind
     raise SystemExit("server did not start")
 
 

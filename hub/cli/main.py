@@ -48,7 +48,6 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     if count == 1:
         run_hub(settings)
         return
-    build(settings)  # a configuration the hub cannot run with: said once, before any worker
     click.echo(f"contacthub serving on {where} ({count} workers)")
     commands = [worker_command(config, index, count) for index in range(count)]
     sys.exit(Supervisor(commands).run())
