@@ -43,7 +43,7 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     if worker is not None:
         run_worker(settings, worker)
         return
-    count = workers or settings.server.workers or os.cpu_count() or 1
+    count = workers or settings.server.workers or cores()
     where = f"http://{settings.server.host}:{settings.server.port}"
     if count == 1:
         run_hub(settings)
@@ -51,6 +51,14 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     click.echo(f"contacthub serving on {where} ({count} workers)")
     commands = [worker_command(config, index, count) for index in range(count)]
     sys.exit(Supervisor(commands).run())
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s share, not the
+    machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def run_worker(settings: Settings, worker: str) -> None:
