@@ -76,7 +76,7 @@ async def hubs(directory: Path, url: str, count: int) -> AsyncIterator[list[str]
     processes, bases = [], []
     for _ in range(count):
         port = free_port()
-        command = [sys.executable, "-m", "hub.cli", "serve", "--config"]
+        command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config"]
         command.append(str(config(directory, url, port, rules)))
         processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))  # noqa: ASYNC220  # started once, before the load
         bases.append(f"http://127.0.0.1:{port}")

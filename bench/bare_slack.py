@@ -10,6 +10,7 @@ nothing, through bolt's own aiohttp adapter functions.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aiohttp import web
@@ -52,7 +53,8 @@ def build(mode: str, secret: str) -> web.Application:
 
 def main() -> None:
     port, mode, secret = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    web.run_app(build(mode, secret), host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(build(mode, secret), host="127.0.0.1", port=port, print=None, access_log=None,
+                reuse_port=os.environ.get("BENCH_REUSE_PORT") == "1" or None)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ with and without the port, every time).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from aiohttp import web
@@ -40,7 +41,8 @@ def build(mode: str, token: str, public_url: str) -> web.Application:
 def main() -> None:
     port, mode, token, public_url = sys.argv[1:5]
     app = build(mode, token, public_url)
-    web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
+    web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None,
+                reuse_port=os.environ.get("BENCH_REUSE_PORT") == "1" or None)  # fmt: skip
 
 
 if __name__ == "__main__":

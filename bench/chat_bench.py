@@ -67,7 +67,16 @@ class Hub:
     process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(self.config)]
+        command = [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--workers",
+            "1",
+            "--config",
+            str(self.config),
+        ]
         self.process = await asyncio.to_thread(subprocess.Popen, command, stdout=subprocess.DEVNULL)
         await asyncio.to_thread(wait_ready, self.port, self.process)
 

@@ -142,7 +142,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     config = hub_config(workdir, port, f"http://127.0.0.1:{api_port}")
     db = workdir / "bench.db"
-    command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+    command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config", str(config)]
     process = await asyncio.to_thread(
         subprocess.Popen, command, env=dict(os.environ), stdout=subprocess.DEVNULL
     )

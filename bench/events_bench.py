@@ -201,7 +201,7 @@ async def run_redis(args: argparse.Namespace, workdir: Path) -> None:
     process, redis_port = start_redis(workdir, "everysec")
     url = f"redis://127.0.0.1:{redis_port}/0"
     port, config = hub_config(workdir, url)
-    command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+    command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config", str(config)]
     hub = await asyncio.to_thread(
         subprocess.Popen, command, env=dict(os.environ), stdout=subprocess.DEVNULL
     )

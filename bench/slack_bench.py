@@ -133,7 +133,16 @@ def main() -> None:
             results[name] = measure(command, port, workdir, 0, args)
         port = free_port()
         config = hub_config(workdir, port, api_base)
-        command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+        command = [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--workers",
+            "1",
+            "--config",
+            str(config),
+        ]
         hub = results["contacthub -> SQLite"] = measure(command, port, workdir, 0, args)
         db = sqlite3.connect(workdir / "bench.db")
         stored = db.execute("SELECT count(*) FROM messages").fetchone()[0]

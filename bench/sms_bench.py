@@ -1,11 +1,12 @@
 """Signed Twilio SMS webhooks through the whole hub into SQLite, against the bare stack.
 
-    .venv/bin/python -m bench.sms_bench [--seconds 10] [--connections 64]
+    .venv/bin/python -m bench.sms_bench [--seconds 10] [--connections 64] [--workers 1]
 
 In one run, one after the other, on the same pre-signed unique requests (signed as Twilio
 signs them, for the hub's public URL): (a) a bare aiohttp handler answering the same TwiML,
 (b) the same handler also validating with twilio's RequestValidator, and (c) `contacthub
-serve` (SQLite, WAL, synchronous=FULL) - each driven by wrk at full speed. Then a fresh hub
+serve` (SQLite, WAL, synchronous=FULL) - each as `--workers` processes on one port, driven
+by wrk at full speed. Then a fresh hub
 is driven open-loop at a quarter and at half of (b)'s rate for the latency at those rates.
 Prints req/s, p50/p99, the ratios, and the count of stored messages (every acknowledged
 webhook must be stored exactly once).
@@ -94,12 +95,18 @@ def measure(command: list[str], port: int, requests: Path, args: argparse.Namesp
         stop(process)
 
 
+WORKERS = [1]  # processes of each server (--workers): N hub workers against N bare ones
+
+
 def hub_command(config: Path) -> list[str]:
-    return [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+    return [sys.executable, "-m", "hub.cli", "serve", "--workers", str(WORKERS[0]), "--config",
+            str(config)]  # fmt: skip
 
 
 def bare_command(port: int, mode: str) -> list[str]:
-    return [sys.executable, str(HERE / "bare_twilio.py"), str(port), mode, AUTH_TOKEN, PUBLIC_URL]
+    command = [sys.executable, str(HERE / "bare_twilio.py"), str(port), mode, AUTH_TOKEN,
+               PUBLIC_URL]  # fmt: skip
+    return [sys.executable, "-m", "bench.bare_workers", str(WORKERS[0]), *command]
 
 
 def paced(workdir: Path, rate: float, seconds: int, first: int) -> PacedResult:
@@ -154,7 +161,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--requests", type=int, default=150_000)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    WORKERS[0] = args.workers
+    print(f"{args.workers} worker(s) each")
     with tempfile.TemporaryDirectory(prefix="contacthub-sms-bench-") as tmp:
         workdir = Path(tmp)
         requests = workdir / "sms.txt"

@@ -51,7 +51,13 @@ from hub.wiring.webchat import mount_webchat
 from storage.base import open_store
 
 
-def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web.Application:
+def build_app(
+    settings: Settings, clock: Callable[[], datetime] = utcnow, *, background: bool = True
+) -> web.Application:
+    """The hub. `background=False` leaves out the loops one hub of several runs for all
+    (`serve --workers`: worker 0 runs them): the SLA watcher, the progressive dialer and
+    the IMAP pollers. What every hub needs of its own stays: offers (kicked by its own
+    ingest, once across hubs by the store), the rules watch, the web chat's feed."""
     announce_law(settings.campaigns)
     metrics = Metrics()
     store = open_store(settings.storage.url)
@@ -82,13 +88,14 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app.cleanup_ctx.append(lambda _app: offerer.lifetime())
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
-    sla = SlaWatcher(store, router, metrics, clock)
-    app.cleanup_ctx.append(lambda _app: sla_watching(sla))
+    if background:
+        sla = SlaWatcher(store, router, metrics, clock)
+        app.cleanup_ctx.append(lambda _app: sla_watching(sla))
     app.cleanup_ctx.append(lambda _app: session_purging(store, settings.web, clock))
     policy = settings.threading.policy()
     services = Services(store, router, ingest, metrics, policy, acknowledger, dropped)
-    _mount_channels(app, settings, services)
-    mount_dialer(app, settings, store, clock)
+    _mount_channels(app, settings, services, background=background)
+    mount_dialer(app, settings, store, clock, background=background)
     mount_webchat(app, settings, services)
     app.add_routes(
         [
@@ -102,9 +109,13 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     return app
 
 
-def _mount_channels(app: web.Application, settings: Settings, services: Services) -> None:
+def _mount_channels(
+    app: web.Application, settings: Settings, services: Services, *, background: bool
+) -> None:
     """Each channel's routes, and its listeners and the senders for the app's lifetime."""
     channels = enabled_channels(settings, services)
+    if not background:  # one poller per mailbox, in the hub that runs the background loops
+        channels = [(ch, sink) for ch, sink in channels if not isinstance(ch, ImapChannel)]
     app[CHANNELS] = [channel for channel, _ in channels]
     for channel, sink in channels:
         app.add_routes(channel.routes(sink))

@@ -64,6 +64,7 @@ class SmtpConfig:
     require_starttls: bool = False
     timeout: float = 300.0
     limits: MimeLimits = field(default_factory=MimeLimits)
+    reuse_port: bool = False  # several processes listen on the port (`serve --workers`)
 
     def accepts(self, address: str) -> bool:
         address = address.strip().strip("<>").lower()
@@ -157,7 +158,10 @@ class SmtpChannel:
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(
-                lambda: self._protocol(handler), self.config.host, self.config.port
+                lambda: self._protocol(handler),
+                self.config.host,
+                self.config.port,
+                reuse_port=self.config.reuse_port or None,
             )
         except OSError as exc:
             await asyncio.to_thread(intake.close)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import signal
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ from hub.cli.common import config_option, load_config
 from hub.cli.logs import configure_logging, settings_secrets
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
+from hub.cli.workers import Supervisor, die_with_parent, parse_worker, worker_command
+from hub.settings.tree import Settings
 
 # what binding the HTTP port fails with: taken, privileged, or an address not on this machine
 _BIND_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL}
@@ -32,7 +35,13 @@ def main() -> None:
 
 @main.command()
 @config_option
-def serve(config: Path | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Hub processes sharing the ports (default: [server] workers, else one per core).",
+)
+@click.option("--worker", "worker", hidden=True, help="I/N: run as worker I of N.")
+def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     """Run the hub: webhooks, API and the enabled channel listeners."""
     settings = load_config(config)
     configure_logging(
@@ -40,12 +49,48 @@ def serve(config: Path | None) -> None:
         format=settings.logging.format,
         secrets=settings_secrets(settings),
     )
+    if worker is not None:
+        run_worker(settings, worker)
+        return
+    count = workers or settings.server.workers or cores()
+    where = f"http://{settings.server.host}:{settings.server.port}"
+    if count == 1:
+        run_hub(settings)
+        return
+    click.echo(f"contacthub serving on {where} ({count} workers)")
+    commands = [worker_command(config, index, count) for index in range(count)]
+    sys.exit(Supervisor(commands).run())
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's or `taskset`'s share, not the
+    machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def run_worker(settings: Settings, worker: str) -> None:
+    try:
+        index, _ = parse_worker(worker)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--worker") from exc
+    die_with_parent()
+    server = settings.server.model_copy(update={"reuse_port": True})
+    run_hub(settings.model_copy(update={"server": server}), background=index == 0, quiet=True)
+
+
+def build(settings: Settings, *, background: bool = True) -> web.Application:
     from hub.app import build_app
 
     try:
-        app = build_app(settings)
+        return build_app(settings, background=background)
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False) -> None:
+    app = build(settings, background=background)
     app.on_startup.append(reload_rules_on_sighup)
     host, port = settings.server.host, settings.server.port
     try:
@@ -54,7 +99,10 @@ def serve(config: Path | None) -> None:
             app,
             host=host,
             port=port,
-            print=lambda _: click.echo(f"contacthub serving on http://{host}:{port}"),
+            reuse_port=settings.server.reuse_port or None,
+            print=None
+            if quiet
+            else lambda _: click.echo(f"contacthub serving on http://{host}:{port}"),
             access_log=None,
         )
     except OSError as exc:

@@ -36,6 +36,10 @@ log = structlog.get_logger("contacthub.offers")
 
 SCAN = 50
 """Waiting tickets read per queue and round: the most pressing ones."""
+ROUND_GAP = 0.02
+"""Seconds at least between rounds: kicks that come meanwhile share the next round. Every
+new ticket kicks, and a round reads the agents (a store read in a thread): under 3,000
+forms/s the hub ran about a round per ticket, 6 % of its CPU, for offers 20 ms sooner."""
 
 
 class Offerer:
@@ -126,6 +130,7 @@ class Offerer:
                     pass
             except StorageError as exc:
                 log.warning("offers paused: store unavailable", error=str(exc))
+            await asyncio.sleep(ROUND_GAP)
 
     async def _timing(self) -> None:
         while True:

@@ -36,6 +36,8 @@ class ServerSettings(Section):
     port: int = Field(8080, ge=0, le=65535)
     public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    workers: int | None = Field(None, ge=1, le=64)  # `serve` processes; None: one per core
+    reuse_port: bool = False  # SO_REUSEPORT on the HTTP and SMTP ports (several workers)
 
 
 class StorageSettings(Section):

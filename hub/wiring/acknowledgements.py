@@ -182,7 +182,8 @@ class Acknowledger:
     @contextlib.asynccontextmanager
     async def serve(self, sink: Sink) -> AsyncIterator[None]:
         try:
-            yield
+            async with self.sender.serve():  # its kept relay connections closed at the end
+                yield
         finally:
             if self._tasks:  # let acknowledgements under way finish, briefly
                 await asyncio.wait(self._tasks, timeout=5)

@@ -22,7 +22,12 @@ DIALER: web.AppKey[Progressive | None] = web.AppKey("dialer")
 
 
 def mount_dialer(
-    app: web.Application, settings: Settings, store: Store, clock: Callable[[], datetime]
+    app: web.Application,
+    settings: Settings,
+    store: Store,
+    clock: Callable[[], datetime],
+    *,
+    background: bool = True,
 ) -> None:
     twilio, public_url = settings.channels.twilio, settings.server.public_url
     if twilio is None or public_url is None:
@@ -40,4 +45,5 @@ def mount_dialer(
     )
     app.add_routes(hooks.routes())
     app.cleanup_ctx.append(lambda _app: calls.serve())
-    app.cleanup_ctx.append(lambda _app: progressive.run())
+    if background:  # its webhooks are served by every hub; its loop runs in one
+        app.cleanup_ctx.append(lambda _app: progressive.run())

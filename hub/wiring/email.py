@@ -78,6 +78,7 @@ def email_channels(settings: Settings, store: Store, sink: Sink) -> list[tuple[C
             require_starttls=smtp.require_starttls,
             timeout=smtp.timeout.total_seconds(),
             limits=mime_limits(smtp.limits),
+            reuse_port=settings.server.reuse_port,
         )
         channels.append((SmtpChannel(config, blobs.put_many), sink))
     channels += [(ImapChannel(imap_config(m), blobs.put_many, store), sink) for m in imap]

@@ -33,10 +33,12 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def spawn_serve(config: Path) -> subprocess.Popen[bytes]:
-    """Start `contacthub serve`; its stderr goes to serve.log beside the config."""
+    """Start `contacthub serve` as one process (the tests using it count hubs as processes:
+    a SIGKILL is one hub's crash; `--workers` is tested in test_workers.py); its stderr goes
+    to serve.log beside the config."""
     with (config.parent / "serve.log").open("ab") as stderr:
         return subprocess.Popen(
-            cli("serve", "--config", str(config)),
+            cli("serve", "--workers", "1", "--config", str(config)),
             env=environment(),
             stdout=subprocess.DEVNULL,
             stderr=stderr,

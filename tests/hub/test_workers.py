@@ -1,0 +1,158 @@
+"""`contacthub serve --workers N`: real processes sharing real ports on one SQLite file.
+
+Both workers take connections on the HTTP and the SMTP port (SO_REUSEPORT), every contact
+acknowledged is stored once with no "database is locked", SIGTERM stops them all cleanly,
+and a worker that dies takes the hub down whole (exit 1) rather than leaving half of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.hub.email_support import SUPPORT, compose, send
+from tests.hub.serving import cli, environment, wait_ready
+from tests.support import form_body, form_headers, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as stderr:
+        return subprocess.Popen(
+            cli("serve", "--config", str(config), "--workers", "2"),
+            env=environment(), stdout=subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+
+
+def alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, smtp: int, db: Path) -> None:
+        self.process, self.port, self.smtp, self.db = process, port, smtp, db
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    port, smtp = free_port(), free_port()
+    config = tmp_path / "contacthub.toml"
+    config.write_text(
+        f'[server]\nport = {port}\n[storage]\nurl = "sqlite:///{tmp_path / "hub.db"}"\n'
+        f'blob_dir = "{tmp_path / "blobs"}"\n'
+        '[channels.webform]\nsecret = "env:FORM_SECRET"\n[logging]\nlevel = "warning"\n'
+        f'[channels.smtp]\nport = {smtp}\nmailboxes = ["{SUPPORT}"]\n',
+        encoding="utf-8",
+    )
+    log = tmp_path / "serve.log"
+    process = spawn(config, log)
+    try:
+        await wait_ready(process, port, log)
+        for _ in range(200):  # both workers listening, not only the first
+            if len(children(process.pid)) == 2 and await _answers(port, 8):
+                break
+            await asyncio.sleep(0.05)
+        yield Served(process, port, smtp, tmp_path / "hub.db")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+async def _answers(port: int, times: int) -> bool:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+        for _ in range(times):
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                if response.status != 200:
+                    return False
+    return True
+
+
+async def post_forms(port: int, count: int) -> list[int]:
+    """`count` signed forms, each on a new connection (the kernel picks a worker for each)."""
+    connector = aiohttp.TCPConnector(force_close=True, limit=16)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def one(n: int) -> int:
+            body = form_body(f"w-{n}", email=f"c{n}@example.com", message=f"hello {n}")
+            url = f"http://127.0.0.1:{port}/webhooks/form"
+            async with http.post(url, data=body, headers=form_headers(body)) as response:
+                return response.status
+
+        return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+
+async def test_both_workers_take_http_and_smtp_and_every_contact_is_stored_once(
+    served: Served,
+) -> None:
+    workers = children(served.process.pid)
+    assert len(workers) == 2
+    before = [cpu_ticks(pid) for pid in workers]
+    statuses = await post_forms(served.port, 300)
+    for n in range(6):
+        await send(served.smtp, compose(f"mail {n}", message_id=f"<w{n}@example.com>"))
+    assert statuses == [201] * 300
+    assert all(cpu_ticks(pid) > ticks for pid, ticks in zip(workers, before, strict=True))
+    db = sqlite3.connect(served.db)
+    try:
+        counts = dict(db.execute("SELECT channel, count(*) FROM tickets GROUP BY channel"))
+        forms = db.execute("SELECT count(DISTINCT dedupe_key), count(*) FROM messages "
+                           "WHERE channel = 'form'").fetchone()  # fmt: skip
+    finally:
+        db.close()
+    assert counts == {"form": 300, "email": 6}
+    assert forms == (300, 300)
+    assert "database is locked" not in (served.db.parent / "serve.log").read_text()
+
+
+async def test_sigterm_stops_every_worker_and_the_hub_exits_0(served: Served) -> None:
+    workers = children(served.process.pid)
+    served.process.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(served.process.wait, 40) == 0
+    assert not alive(workers)
+
+
+async def test_a_worker_that_dies_stops_the_hub_with_exit_1(served: Served) -> None:
+    first, second = children(served.process.pid)
+    os.kill(second, signal.SIGKILL)
+    assert await asyncio.to_thread(served.process.wait, 40) == 1
+    assert not alive([first])
+
+
+async def test_a_hub_killed_outright_takes_its_workers_with_it(served: Served) -> None:
+    workers = children(served.process.pid)
+    served.process.kill()
+    served.process.wait()
+    for _ in range(100):
+        if not alive(workers):
+            break
+        await asyncio.sleep(0.05)
+    assert not alive(workers)
