@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from core import search
+from core.deadlines import SlaMarks
 from core.errors import InvalidRequest
 from core.record import SYSTEM as SYSTEM_ACTOR
 from core.record import Actor, Detail, EventKind
@@ -170,6 +171,9 @@ class Decision:
     first_response_due: datetime | None = None
     """`first_response` counted in the queue's business hours from the contact's time."""
     resolution_due: datetime | None = None
+    sla: SlaMarks | None = None
+    """The new ticket's SLA marks from the contact's time (deadlines with ticket id 0: the
+    store names the ticket it makes), written in the commit that makes it."""
 
 
 class Router(Protocol):
@@ -314,6 +318,9 @@ class Ticket:
     first_responded_at: datetime | None = None
     resolved_at: datetime | None = None
     messages: tuple[Message, ...] = ()
+    sla: SlaMarks | None = None
+    """Its SLA clocks and standing as computed at the last change that moved them (no
+    deadlines: those are the watcher's); None before any was computed."""
 
 
 UNASSIGN = ""
@@ -353,6 +360,9 @@ class TicketChange:
     """When set, the change applies only while its cause (its kind, with the detail's
     `metric` and `key`) is not on the ticket's record yet; Conflict otherwise: a clock's act
     (an SLA warning or breach) is made once, whichever hubs try it."""
+    sla: SlaMarks | None = None
+    """The ticket's SLA as the change leaves it (router/sla/marks.py), written in the same
+    atomic step when its `basis` holds and the change writes anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +380,9 @@ class TicketFilter:
     assignee: str | None = None
     channel: str | None = None
     text: str = ""
+    sla: str | None = None
+    """core.deadlines AT_RISK or BREACHED: tickets of that SLA standing (read through its
+    index)."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -394,6 +407,8 @@ class QueueStats:
     waiting: int
     open: int
     oldest_waiting_at: datetime | None
+    at_risk: int = 0
+    """Open tickets whose SLA standing is at risk (core.deadlines AT_RISK), a counter too."""
 
 
 @dataclass(frozen=True, slots=True)

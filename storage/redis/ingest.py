@@ -69,7 +69,7 @@ from core.model import (
 from core.record import Actor
 from core.search import words
 from core.workflow import after_customer_message
-from storage.redis.rows import inbound_json, route_json, ticket_fields, ts
+from storage.redis.rows import inbound_json, route_json, sla_fields, ticket_fields, ts
 from storage.redis.scripts import Scripts
 
 MAX_ROUNDS = 40
@@ -99,8 +99,10 @@ class Guess:
         if self.decision is None:
             return ""
         facts = self.facts
+        sla = {} if self.decision.sla is None else {"sla": sla_fields(self.decision.sla)}
         return json.dumps(
             {
+                **sla,
                 "customer": "" if facts.customer_id is None else str(facts.customer_id),
                 "history": self.history,
                 "tags": self.tags_json,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.model import (
@@ -28,8 +29,10 @@ from core.model import (
 )
 from core.record import Actor, Detail, EventKind
 from core.workflow import after_customer_message
+from storage.marks import marks_json
 from storage.sqlite import search
 from storage.sqlite.customers import index_name
+from storage.sqlite.deadlines import count_new, set_deadlines
 from storage.sqlite.record import Event, record_all
 from storage.sqlite.rows import (
     LIVE,
@@ -215,20 +218,25 @@ def _create_ticket(  # one row from the parts of an ingest
 ) -> int:
     first_due = _due(now, decision.first_response_due, decision.first_response)
     resolution_due = _due(now, decision.resolution_due, decision.resolution)
+    marks = decision.sla
     cursor = db.execute(
         "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
         "subject, tags, skills, route_rule, route_explanation, route_version, route_facts, "
-        "created_at, updated_at, first_response_due, resolution_due) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "created_at, updated_at, first_response_due, resolution_due, sla_standing, "
+        "sla_marks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             Status.NEW, inbound.channel, decision.queue, decision.priority,
             decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
             json_list(decision.skills), decision.rule, json_list(decision.explanation),
             decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
+            marks.standing if marks else "", marks_json(marks) if marks else None,
         ),
     )  # fmt: skip
     ticket_id = int(cursor.lastrowid or 0)
     db.execute(_COUNT_NEW_TICKET, (decision.queue,))
+    if marks is not None:  # the new ticket's deadlines, in its commit
+        count_new(db, decision.queue, marks)
+        set_deadlines(db, ticket_id, [replace(d, ticket_id=ticket_id) for d in marks.deadlines])
     return ticket_id
 
 

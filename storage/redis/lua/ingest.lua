@@ -6,7 +6,8 @@
 --   ticket in, where it differs: core/workflow.py)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
---   hash), route (its JSON), created {actor, detail} (its first event)}.
+--   hash), route (its JSON), created {actor, detail} (its first event), sla (its SLA
+--   marks, common.lua's write_sla, or absent)}.
 -- The ticket's record gets `created` for a new ticket, `message_in`, and the status move
 -- the message made, as the customer's.
 -- Replies {outcome, ticket, message, customer, the ticket's queue}, or {"route", customer,
@@ -130,6 +131,9 @@ local function new_ticket(customer)
   redis.call('SET', k('t', id, 'r'), decision.route)
   reindex(id, nil, state)
   record(id, 'created', decision.created.actor, now, decision.created.detail)
+  if decision.sla then
+    write_sla(id, decision.sla)
+  end
   return id
 end
 
