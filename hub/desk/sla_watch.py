@@ -16,6 +16,7 @@ Two duties, one loop every `interval` seconds:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -29,7 +30,8 @@ from hub.background import running
 from hub.metrics import Metrics
 from hub.rules.routing import RulesRouter
 from router.sla import clocks, lookup_in, terms_for
-from router.sla.deadlines import deadlines_for, due_now, firing
+from router.sla.deadlines import due_now, firing
+from router.sla.marks import after_change, marks_at
 from router.spec import Metric
 from storage.base import Store
 
@@ -83,11 +85,15 @@ class SlaWatcher:
         await self.store.set_checkpoint(CHECKPOINT, str(events[-1].seq))
         return len(events) == BATCH
 
-    async def schedule(self, ticket_id: int, record: list[TicketEvent] | None = None) -> None:
-        if record is None:
-            record = await self.store.ticket_events(ticket_id)
-        found = clocks(record, lookup_in(self.router.rules.ruleset.doc), self.clock())
-        await self.store.set_deadlines(ticket_id, deadlines_for(ticket_id, found, record))
+    async def schedule(self, ticket_id: int) -> None:
+        """Keep the ticket's marks (standing, clocks, deadlines) as its whole record says
+        now; not when a change lands in between (its own marks, or the next round, do)."""
+        record = await self.store.ticket_events(ticket_id)
+        lookup = lookup_in(self.router.rules.ruleset.doc)
+        basis = record[-1].seq if record else 0
+        await self.store.set_sla(
+            ticket_id, marks_at(ticket_id, record, lookup, self.clock(), basis)
+        )
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""
@@ -111,6 +117,8 @@ class SlaWatcher:
             rule = ticket.route.rule if ticket.queue == _routed_queue(record) else None
             terms = terms_for(doc, ticket.queue, ticket.priority, rule)
             change = firing(deadline, ticket, terms, doc.queues)
+            marks = after_change(ticket.id, record, change, lookup_in(doc), now)
+            change = dataclasses.replace(change, sla=marks)
             try:
                 await self.store.update_ticket(ticket.id, change, now)
             except Conflict as exc:  # another hub acted first (or the ticket moved on)

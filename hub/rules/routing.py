@@ -26,6 +26,8 @@ import structlog
 from core.errors import ConfigError, RuleError, StorageError
 from core.model import CustomerFacts, Decision, Identity, Inbound, RulesVersion
 from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
+from router.sla import lookup_in
+from router.sla.marks import at_creation
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.routing")
@@ -75,10 +77,15 @@ class RulesRouter:
         if rules.constant is not None:
             return rules.constant
         decision = rules.ruleset.decide(inbound, facts)
+        # A clocked ticket's deadlines are made in the commit that makes it (the router is
+        # pure: what the new ticket's record will be is known from the decision).
+        clocked = decision.first_response_due or decision.resolution_due
+        lookup = lookup_in(rules.ruleset.doc)
         return dataclasses.replace(
             decision,
             rules_version=rules.version,
             explanation=cap_explanation(decision.explanation, self.max_explanation_lines),
+            sla=at_creation(inbound, decision, lookup) if clocked else None,
         )
 
 

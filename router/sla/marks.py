@@ -5,7 +5,7 @@ to a later moment for a listing, without the record. Pure: time is an argument."
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -41,7 +41,11 @@ def marks_at(
 
 def standing(found: Mapping[Metric, Clock]) -> str:
     """Breached when a running clock breached, else at risk when one warned, else ""."""
-    running = [clock.state for clock in found.values() if clock.running]
+    return standing_of(mark(clock) for clock in found.values())
+
+
+def standing_of(marks: Iterable[ClockMark]) -> str:
+    running = {clock.state for clock in marks if clock.running}
     if ClockState.BREACHED in running:
         return BREACHED
     return AT_RISK if ClockState.WARNING in running else ""
