@@ -16,7 +16,7 @@ pure, no I/O, no clock (a contact's time is `inbound.received_at`), and it never
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -305,14 +305,17 @@ def default_ruleset() -> Ruleset:
     return load_ruleset(DEFAULT_RULES, "<default rules>")
 
 
-def format_explanation(decision: Decision) -> str:
-    """A decision and its reasons, for a terminal or a ticket view."""
+def format_explanation(decision: Decision, sla: Sequence[str] | None = None) -> str:
+    """A decision and its reasons, for a terminal or a ticket view; `sla` says the SLA in
+    full (router/sla/describe.py) instead of the decision's two targets."""
     source = f"rule {decision.rule!r}" if decision.rule else "the default"
     head = f"queue {decision.queue} (by {source}), priority {decision.priority}"
     extras = [f"tags: {', '.join(decision.tags)}"] if decision.tags else []
     if decision.skills:
         extras.append(f"skills: {', '.join(decision.skills)}")
-    if decision.first_response or decision.resolution:
+    if sla is not None:
+        extras += sla
+    elif decision.first_response or decision.resolution:
         extras.append(
             f"sla: first response {_span(decision.first_response)}, "
             f"resolution {_span(decision.resolution)}"
