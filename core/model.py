@@ -9,7 +9,7 @@ threads (SQLite reads run in a pool of them) and cheap to build.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -19,7 +19,7 @@ from core import search
 from core.deadlines import SlaMarks
 from core.errors import InvalidRequest
 from core.record import SYSTEM as SYSTEM_ACTOR
-from core.record import Actor, Detail, EventKind
+from core.record import Actor, Detail, EventKind, TicketEvent
 
 T = TypeVar("T")
 
@@ -185,6 +185,11 @@ class Router(Protocol):
 
     def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         """Where a new ticket goes; never raises."""
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        """The SLA marks of a clocked ticket whose record is `events` (a customer's message
+        just appended to it) at `now`, to keep with that message; None when it keeps none.
+        Never raises."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 
+from core.deadlines import SlaMarks
 from core.duration import format_duration
 from core.model import CustomerFacts, Decision, Inbound, Priority
+from core.record import TicketEvent
 from router.contact import Contact, Lookups
 from router.hours import Calendar
 from router.index import Bucket, BucketKey, Plan, build_bucket, gate_values, plan_rule
@@ -30,6 +32,8 @@ from router.keywords import KeywordMatcher
 from router.patterns import PatternMatcher
 from router.rules import load_document
 from router.sla.business import add_business
+from router.sla.marks import marks_at
+from router.sla.policy import lookup_in
 from router.spec import (
     DEFAULT_LIMITS,
     SLA_ORDER,
@@ -99,6 +103,15 @@ class Ruleset:
         # message: route it to the default queue, say why, and keep the contact.
         except Exception as exc:  # noqa: BLE001  # whatever a rule raises, as the comment says
             return self._fallback(exc)
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        """A ticket's marks at `now` from its record, under these rules (core.model.Router)."""
+        if not events:
+            return None
+        try:
+            return marks_at(events[0].ticket_id, events, lookup_in(self.doc), now)
+        except Exception:  # noqa: BLE001  # as decide: never fail the store's commit
+            return None  # the SLA watcher computes them again from the record
 
     def _decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         contact = Contact(inbound, facts, self.lookups)

@@ -17,14 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
+from core.deadlines import SlaMarks
 from core.errors import ConfigError, RuleError, StorageError
 from core.model import CustomerFacts, Decision, Identity, Inbound, RulesVersion
+from core.record import TicketEvent
 from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
 from router.sla import lookup_in
 from router.sla.marks import at_creation
@@ -87,6 +89,9 @@ class RulesRouter:
             explanation=cap_explanation(decision.explanation, self.max_explanation_lines),
             sla=at_creation(inbound, decision, lookup) if clocked else None,
         )
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        return self.rules.ruleset.sla_after(events, now)
 
 
 def cap_explanation(lines: tuple[str, ...], limit: int) -> tuple[str, ...]:

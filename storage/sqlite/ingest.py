@@ -32,8 +32,8 @@ from core.workflow import after_customer_message
 from storage.marks import marks_json
 from storage.sqlite import search
 from storage.sqlite.customers import index_name
-from storage.sqlite.deadlines import count_new, set_deadlines
-from storage.sqlite.record import Event, record_all
+from storage.sqlite.deadlines import count_new, set_deadlines, write_marks
+from storage.sqlite.record import Event, record_all, ticket_events
 from storage.sqlite.rows import (
     LIVE,
     Row,
@@ -76,7 +76,20 @@ def commit_inbound(
     _keep_thread_keys(db, inbound, ticket_id)
     result = IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
     _record_contact(db, inbound, result, reopening)
+    if outcome is Outcome.APPENDED:
+        _follow_clocks(db, ticket_id, router, inbound.received_at)
     return result
+
+
+def _follow_clocks(db: sqlite3.Connection, ticket_id: int, router: Router, at: datetime) -> None:
+    """A customer's message on a clocked ticket moves its clocks (a next response is awaited,
+    a paused or solved ticket runs again): its marks, from its record, in this commit."""
+    row = db.execute("SELECT sla_marks IS NOT NULL FROM tickets WHERE id = ?", (ticket_id,))
+    if not row.fetchone()[0]:
+        return  # no clocks kept yet: the watcher's to compute
+    marks = router.sla_after(ticket_events(db, ticket_id), at)
+    if marks is not None:
+        write_marks(db, ticket_id, marks)
 
 
 def _record_contact(

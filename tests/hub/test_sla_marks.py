@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.deadlines import AT_RISK, BREACH, BREACHED, WARNING
-from core.model import Priority, Status, TicketChange, TicketFilter
+from core.model import Priority, Status, ThreadPolicy, TicketChange, TicketFilter
 from core.record import Actor
 from hub.desk.sla_marks import reply_marks, with_marks
 from hub.desk.sla_watch import SlaWatcher
@@ -29,6 +29,7 @@ queues:
   general:
     sla:
       first_response: 1h
+      next_response: 2h
       resolution: 8h
       urgent: {first_response: 10m}
 default: {queue: general}
@@ -118,7 +119,22 @@ async def test_a_reply_meets_the_first_response_in_its_commit(
     assert set(await deadlines(store, ticket_id)) == {
         ("resolution", WARNING),
         ("resolution", BREACH),
-    }
+    }  # no next response awaited: nothing came after the reply
+
+
+async def test_a_customers_message_sets_its_next_response_in_its_commit(
+    store: Store, router: RulesRouter
+) -> None:
+    ticket_id = await new_ticket(store, router)
+    replied = T0 + timedelta(minutes=20)
+    marks = await reply_marks(store, router, ticket_id, SUE, replied)
+    await store.append_outbound(ticket_id, "on it", "sue", replied, sla=marks)
+    follow_up = inbound("m2", at=T0 + timedelta(minutes=30))
+    made = await store.commit_inbound(follow_up, router, ThreadPolicy({}, timedelta(days=1)))
+    assert made.ticket_id == ticket_id
+    assert (await deadlines(store, ticket_id))[("next_response", BREACH)] == T0 + timedelta(
+        minutes=150
+    )
 
 
 class Clock:

@@ -6,17 +6,18 @@ per queue as every change moves them."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 
 from core.deadlines import AT_RISK, BREACH, BREACHED, WARNING, ClockMark, Deadline, SlaMarks
 from core.errors import NotFound
-from core.model import Decision, Status, TicketChange, TicketFilter
-from core.record import Actor
+from core.model import Decision, Status, ThreadPolicy, TicketChange, TicketFilter
+from core.record import Actor, TicketEvent
 from storage.base import Store
 from tests.storage.test_contract import NO_WINDOW, fixed_decision
-from tests.support import inbound, later
+from tests.support import FunctionRouter, inbound, later
 
 LEASE = timedelta(seconds=30)
 ANN = Actor.agent("ann")
@@ -149,3 +150,23 @@ async def test_a_new_ticket_keeps_its_decisions_marks_in_its_commit(store: Store
         (made.ticket_id, BREACH, later(30)),
         (made.ticket_id, WARNING, later(20)),
     ]
+
+
+async def test_a_message_on_a_clocked_ticket_keeps_the_routers_marks(store: Store) -> None:
+    seen: list[int] = []
+
+    def after(events: Sequence[TicketEvent], now: datetime) -> SlaMarks:
+        seen.append(len(events))
+        return SlaMarks(now, BREACHED, marks(events[0].ticket_id).clocks)
+
+    router = FunctionRouter(lambda _c, _f: Decision("general"), sla_after=after)
+    policy = ThreadPolicy({}, timedelta(days=1))
+    unclocked = await store.commit_inbound(inbound("a"), router, policy)
+    await store.commit_inbound(inbound("b", at=later(1)), router, policy)
+    assert seen == []  # no clocks kept on it yet: nothing to follow
+    assert (await store.get_ticket(unclocked.ticket_id)).sla is None
+    await store.set_sla(unclocked.ticket_id, marks(unclocked.ticket_id))
+    again = await store.commit_inbound(inbound("c", at=later(2)), router, policy)
+    assert again.ticket_id == unclocked.ticket_id
+    assert seen == [len(await store.ticket_events(again.ticket_id))]  # its whole record
+    assert await listed(store, BREACHED) == [again.ticket_id]

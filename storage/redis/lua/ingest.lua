@@ -10,7 +10,8 @@
 --   marks, common.lua's write_sla, or absent)}.
 -- The ticket's record gets `created` for a new ticket, `message_in`, and the status move
 -- the message made, as the customer's.
--- Replies {outcome, ticket, message, customer, the ticket's queue}, or {"route", customer,
+-- Replies {outcome, ticket, message, customer, the ticket's queue[, its record when the
+-- message was appended to a ticket with SLA clocks]}, or {"route", customer,
 -- tags, open} when a ticket must be made and the caller's decision was not taken on exactly
 -- these facts.
 local contact = cjson.decode(ARGV[1])
@@ -196,5 +197,10 @@ local actor = 'customer:' .. customer
 record(id, 'message_in', actor, now, {message_id = message, channel = channel})
 if move then
   record(id, 'status', actor, now, {from = move[1], to = move[2]})
+end
+-- A clocked ticket's record goes back with a customer's message: the caller computes the
+-- marks it leaves (this script cannot ask the router) and writes them at once, guarded.
+if outcome == 'appended' and redis.call('EXISTS', k('t', id, 'clk')) == 1 then
+  return {outcome, id, message, customer, queue, redis.call('LRANGE', k('t', id, 'ev'), 0, -1)}
 end
 return {outcome, id, message, customer, queue}
