@@ -28,7 +28,9 @@ def marks_at(
     now: datetime,
     basis: int | None = None,
 ) -> SlaMarks:
-    """The ticket's marks at `now` from its whole record."""
+    """The ticket's marks at `now` from its whole record (at its newest event, if that is
+    later: a hub whose clock runs behind the one that wrote it must not find no clocks)."""
+    now = max((now, *(event.at for event in events)))
     found = clocks(events, lookup, now)
     return SlaMarks(
         now,
