@@ -188,6 +188,9 @@ class _Router:
     def decide(self, _contact: Inbound, _facts: CustomerFacts) -> Decision:
         return Decision("general")
 
+    def sla_after(self, _events: object, _now: object) -> None:
+        return None
+
 
 _POLICY = ThreadPolicy({}, timedelta(0))
 

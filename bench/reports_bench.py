@@ -60,6 +60,9 @@ class Routed:
     def decide(self, contact: Inbound, _facts: object) -> Decision:
         return Decision(contact.external_id.split(":")[0], Priority.NORMAL, rule="bench")
 
+    def sla_after(self, _events: object, _now: object) -> None:
+        return None
+
 
 def plan(count: int, seed: int = 7) -> list[Step]:
     """Every ticket's steps, in time order."""

@@ -9,16 +9,17 @@ threads (SQLite reads run in a pool of them) and cheap to build.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from core import search
+from core.deadlines import SlaMarks
 from core.errors import InvalidRequest
 from core.record import SYSTEM as SYSTEM_ACTOR
-from core.record import Actor, Detail, EventKind
+from core.record import Actor, Detail, EventKind, TicketEvent
 
 T = TypeVar("T")
 
@@ -170,6 +171,9 @@ class Decision:
     first_response_due: datetime | None = None
     """`first_response` counted in the queue's business hours from the contact's time."""
     resolution_due: datetime | None = None
+    sla: SlaMarks | None = None
+    """The new ticket's SLA marks from the contact's time (deadlines with ticket id 0: the
+    store names the ticket it makes), written in the commit that makes it."""
 
 
 class Router(Protocol):
@@ -181,6 +185,11 @@ class Router(Protocol):
 
     def decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         """Where a new ticket goes; never raises."""
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        """The SLA marks of a clocked ticket whose record is `events` (a customer's message
+        just appended to it) at `now`, to keep with that message; None when it keeps none.
+        Never raises."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +323,9 @@ class Ticket:
     first_responded_at: datetime | None = None
     resolved_at: datetime | None = None
     messages: tuple[Message, ...] = ()
+    sla: SlaMarks | None = None
+    """Its SLA clocks and standing as computed at the last change that moved them (no
+    deadlines: those are the watcher's); None before any was computed."""
 
 
 UNASSIGN = ""
@@ -353,6 +365,9 @@ class TicketChange:
     """When set, the change applies only while its cause (its kind, with the detail's
     `metric` and `key`) is not on the ticket's record yet; Conflict otherwise: a clock's act
     (an SLA warning or breach) is made once, whichever hubs try it."""
+    sla: SlaMarks | None = None
+    """The ticket's SLA as the change leaves it (router/sla/marks.py), written in the same
+    atomic step when its `basis` holds and the change writes anything."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +385,9 @@ class TicketFilter:
     assignee: str | None = None
     channel: str | None = None
     text: str = ""
+    sla: str | None = None
+    """core.deadlines AT_RISK or BREACHED: tickets of that SLA standing (read through its
+    index)."""
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -394,6 +412,8 @@ class QueueStats:
     waiting: int
     open: int
     oldest_waiting_at: datetime | None
+    at_risk: int = 0
+    """Open tickets whose SLA standing is at risk (core.deadlines AT_RISK), a counter too."""
 
 
 @dataclass(frozen=True, slots=True)

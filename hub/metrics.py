@@ -59,6 +59,14 @@ class Metrics:
             ["queue", "metric"],
             registry=self.registry,
         )
+        self.sla_at_risk = Gauge(
+            "contacthub_sla_at_risk",
+            "Open tickets whose SLA is at risk (a running clock past its warning, none "
+            "breached), by queue: counts the store keeps with every change, read per scrape.",
+            ["queue"],
+            registry=self.registry,
+        )
+        self._queues: set[str] = set()
         self.mailbox_up = self._mailbox_gauge(
             "up", "1 while the IMAP mailbox's poller is connected."
         )
@@ -102,4 +110,10 @@ class Metrics:
         for queue in stats:
             self.queue_waiting.labels(queue.name).set(queue.waiting)
             self.queue_open.labels(queue.name).set(queue.open)
+            self.sla_at_risk.labels(queue.name).set(queue.at_risk)
+        emptied = self._queues - {queue.name for queue in stats}
+        for name in emptied:  # no open ticket left there: nothing waits, nothing at risk
+            for gauge in (self.queue_waiting, self.queue_open, self.sla_at_risk):
+                gauge.labels(name).set(0)
+        self._queues = {queue.name for queue in stats}
         return generate_latest(self.registry)

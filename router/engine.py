@@ -16,13 +16,15 @@ pure, no I/O, no clock (a contact's time is `inbound.received_at`), and it never
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 
+from core.deadlines import SlaMarks
 from core.duration import format_duration
 from core.model import CustomerFacts, Decision, Inbound, Priority
+from core.record import TicketEvent
 from router.contact import Contact, Lookups
 from router.hours import Calendar
 from router.index import Bucket, BucketKey, Plan, build_bucket, gate_values, plan_rule
@@ -30,6 +32,8 @@ from router.keywords import KeywordMatcher
 from router.patterns import PatternMatcher
 from router.rules import load_document
 from router.sla.business import add_business
+from router.sla.marks import marks_at
+from router.sla.policy import lookup_in
 from router.spec import (
     DEFAULT_LIMITS,
     SLA_ORDER,
@@ -99,6 +103,15 @@ class Ruleset:
         # message: route it to the default queue, say why, and keep the contact.
         except Exception as exc:  # noqa: BLE001  # whatever a rule raises, as the comment says
             return self._fallback(exc)
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        """A ticket's marks at `now` from its record, under these rules (core.model.Router)."""
+        if not events:
+            return None
+        try:
+            return marks_at(events[0].ticket_id, events, lookup_in(self.doc), now)
+        except Exception:  # noqa: BLE001  # as decide: never fail the store's commit
+            return None  # the SLA watcher computes them again from the record
 
     def _decide(self, inbound: Inbound, facts: CustomerFacts) -> Decision:
         contact = Contact(inbound, facts, self.lookups)
@@ -305,14 +318,17 @@ def default_ruleset() -> Ruleset:
     return load_ruleset(DEFAULT_RULES, "<default rules>")
 
 
-def format_explanation(decision: Decision) -> str:
-    """A decision and its reasons, for a terminal or a ticket view."""
+def format_explanation(decision: Decision, sla: Sequence[str] | None = None) -> str:
+    """A decision and its reasons, for a terminal or a ticket view; `sla` says the SLA in
+    full (router/sla/describe.py) instead of the decision's two targets."""
     source = f"rule {decision.rule!r}" if decision.rule else "the default"
     head = f"queue {decision.queue} (by {source}), priority {decision.priority}"
     extras = [f"tags: {', '.join(decision.tags)}"] if decision.tags else []
     if decision.skills:
         extras.append(f"skills: {', '.join(decision.skills)}")
-    if decision.first_response or decision.resolution:
+    if sla is not None:
+        extras += sla
+    elif decision.first_response or decision.resolution:
         extras.append(
             f"sla: first response {_span(decision.first_response)}, "
             f"resolution {_span(decision.resolution)}"

@@ -35,7 +35,7 @@ from core.campaigns import (
     OutcomeChange,
 )
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
-from core.deadlines import Deadline
+from core.deadlines import Deadline, SlaMarks
 from core.dialer import DialerAgent
 from core.errors import ConfigError
 from core.model import (
@@ -124,13 +124,20 @@ class Store(Protocol):
         an agent at capacity on the ticket's channel."""
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
+        self,
+        ticket_id: int,
+        body: str,
+        author: str,
+        now: datetime,
+        via: Via | None = None,
+        sla: SlaMarks | None = None,
     ) -> Message:
         """Record a message to the customer before it is sent (its delivery is the channel's
         business), `queued` unless `via` says otherwise, on the channel `via` names. An
         agent's reply moves a new ticket to open and is recorded as `reply_out`, `author`'s
         (an agent; the system's when empty); an automatic message (`via.automatic`) changes
-        nothing of the ticket and is recorded as `acknowledged`, the system's."""
+        nothing of the ticket and is recorded as `acknowledged`, the system's. An agent's
+        reply writes `sla` (the marks it leaves) in the same step, as `set_sla` would."""
 
     async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
         """Keep an internal note on the ticket's record (never sent); NotFound."""
@@ -209,6 +216,16 @@ class Store(Protocol):
     async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
         """Replace the ticket's SLA deadlines (none: nothing to watch). One unchanged (same
         slot, instance and due time) keeps its claim, if it is claimed."""
+
+    async def set_sla(self, ticket_id: int, marks: SlaMarks) -> bool:
+        """Keep the ticket's SLA marks: its standing (the `sla` listing filter and the
+        at-risk counts of `queue_stats` follow in the same step), its clocks (`Ticket.sla`)
+        and its deadlines (as `set_deadlines`), if `marks.basis` is None or still the
+        ticket's newest event; whether they were written. NotFound.
+
+        `update_ticket` writes a change's `sla` the same way, after its basis is checked
+        against the record before the change, when the change writes anything; a ticket
+        made by `commit_inbound` has its decision's `sla` from the start."""
 
     async def claim_deadlines(
         self, now: datetime, lease: timedelta, limit: int = 100

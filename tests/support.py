@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from channels.base import hmac_sha256_hex
+from core.deadlines import SlaMarks
 from core.model import CustomerFacts, Decision, Identity, Inbound
+from core.record import TicketEvent
 
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 FORM_SECRET = "test-form-secret-0123456789"
@@ -43,13 +45,21 @@ class FunctionRouter:
     """A router made of one decide function."""
 
     def __init__(
-        self, decide: Callable[[Inbound, CustomerFacts], Decision], *, needs_history: bool = True
+        self,
+        decide: Callable[[Inbound, CustomerFacts], Decision],
+        *,
+        needs_history: bool = True,
+        sla_after: Callable[[Sequence[TicketEvent], datetime], SlaMarks | None] | None = None,
     ) -> None:
         self._decide = decide
+        self._sla_after = sla_after
         self.needs_history = needs_history
 
     def decide(self, contact: Inbound, facts: CustomerFacts) -> Decision:
         return self._decide(contact, facts)
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        return None if self._sla_after is None else self._sla_after(events, now)
 
 
 class RecordingRouter:
@@ -64,6 +74,9 @@ class RecordingRouter:
     def decide(self, contact: Inbound, facts: CustomerFacts) -> Decision:
         self.calls.append((contact, facts))
         return Decision(self.queue, rule="test", explanation=(f"routed {contact.external_id}",))
+
+    def sla_after(self, _events: Sequence[TicketEvent], _now: datetime) -> SlaMarks | None:
+        return None
 
 
 def form_body(external_id: str, **fields: str) -> bytes:

@@ -24,6 +24,7 @@ from hub.api.auth import granted, require
 from hub.api.params import json_body, one_of, optional_str, path_id, tag_list
 from hub.api.sla import ticket_with_clocks
 from hub.api.views import event_json
+from hub.desk.sla_marks import with_marks
 from hub.state import OFFERER, ROUTER, STORE
 from router.workflow import escalation_target
 
@@ -109,8 +110,10 @@ async def ticket_events(request: web.Request) -> web.Response:
 
 
 async def _apply(request: web.Request, change: TicketChange) -> Ticket:
+    store, ticket_id, now = request.config_dict[STORE], path_id(request), utcnow()
+    change = await with_marks(store, request.config_dict[ROUTER], ticket_id, change, now)
     try:
-        ticket = await request.config_dict[STORE].update_ticket(path_id(request), change, utcnow())
+        ticket = await store.update_ticket(ticket_id, change, now)
     except HeldByOther as held:
         raise Forbidden(
             f"{held.message}: someone else's ticket is a supervisor's to move"

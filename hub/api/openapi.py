@@ -16,6 +16,9 @@ from hub.api import (
 from hub.api.openapi_roles import document_roles
 from hub.api.openapi_shapes import ERROR, ID, ok, op
 
+_QUERY = {"sla": {"enum": ["breached", "at_risk"]}}
+"""Listing parameters with a schema of their own (the others are strings)."""
+
 _TICKET_PROPERTIES = {
     "id": {"type": "integer"},
     "status": {"enum": ["new", "open", "pending", "resolved", "closed"]},
@@ -36,7 +39,25 @@ _TICKET_PROPERTIES = {
     },
     "created_at": {"type": "string", "format": "date-time"},
     "updated_at": {"type": "string", "format": "date-time"},
-    "sla": {"type": "object"},
+    "sla": {
+        "type": "object",
+        "description": "each metric with a target: {due_at, state, business_seconds}; on a "
+        "listed ticket carried from its last change; standing: at_risk, breached or null",
+        "properties": {
+            "standing": {"enum": ["at_risk", "breached", None]},
+            **{
+                metric: {
+                    "type": "object",
+                    "properties": {
+                        "due_at": {"type": ["string", "null"], "format": "date-time"},
+                        "state": {"enum": ["active", "paused", "warning", "met", "breached"]},
+                        "business_seconds": {"type": "number"},
+                    },
+                }
+                for metric in ("first_response", "next_response", "periodic_update", "resolution")
+            },
+        },
+    },
     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
     "notes": {
         "type": "array",
@@ -97,7 +118,7 @@ OPENAPI: dict[str, Any] = {
                 "List tickets, newest first",
                 {"200": ok("TicketList")},
                 parameters=[
-                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    {"name": n, "in": "query", "schema": _QUERY.get(n, {"type": "string"})}
                     for n in (
                         "assignee",
                         "queue",
@@ -105,6 +126,7 @@ OPENAPI: dict[str, Any] = {
                         "customer",
                         "channel",
                         "q",
+                        "sla",
                         "limit",
                         "cursor",
                     )

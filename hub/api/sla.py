@@ -1,16 +1,20 @@
-"""A ticket's SLA clocks for its JSON: computed on read from its record and the rules in
-force (router/sla), at the app's clock."""
+"""A ticket's SLA clocks for its JSON. A ticket read alone has them computed from its record
+and the rules in force (router/sla), at the app's clock; a listed one has the marks its last
+change left (Ticket.sla) carried forward to the app's clock, without reading its record."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiohttp import web
 
+from core.deadlines import ClockMark
 from core.model import Ticket
 from core.record import TicketEvent
 from hub.api.views import Json, iso, ticket_json
 from hub.state import CLOCK, ROUTER, STORE
-from router.sla import Clock, clocks, lookup_in
-from router.spec import Metric
+from router.sla import clocks, lookup_in, terms_for
+from router.sla.marks import carried, mark, standing_of
 
 
 async def ticket_with_clocks(
@@ -26,17 +30,32 @@ async def ticket_with_clocks(
     doc = request.config_dict[ROUTER].rules.ruleset.doc
     found = clocks(events, lookup_in(doc), request.config_dict[CLOCK]())
     body = ticket_json(ticket, with_messages=with_messages)
-    body["sla"].update(sla_json(found))
+    body["sla"].update(sla_json(mark(clock) for clock in found.values()))
     return body
 
 
-def sla_json(found: dict[Metric, Clock]) -> Json:
-    """`{METRIC: {"due_at", "state", "business_seconds"}}` for each metric with a target."""
-    return {
-        metric.value: {
+def listed_json(request: web.Request, ticket: Ticket) -> Json:
+    """A listed ticket's JSON, its `sla` block from the marks kept with it."""
+    body = ticket_json(ticket, with_messages=False)
+    if ticket.sla is not None:
+        doc = request.config_dict[ROUTER].rules.ruleset.doc
+        calendar = terms_for(doc, ticket.queue, ticket.priority).calendar
+        now = request.config_dict[CLOCK]()
+        body["sla"].update(sla_json(carried(ticket.sla, calendar, now)))
+    return body
+
+
+def sla_json(found: Iterable[ClockMark]) -> Json:
+    """`{METRIC: {"due_at", "state", "business_seconds"}}` for each metric with a target,
+    and the ticket's `standing` (at_risk, breached or null)."""
+    marks = list(found)
+    body: Json = {
+        clock.metric: {
             "due_at": iso(clock.due_at),
-            "state": clock.state.value,
+            "state": clock.state,
             "business_seconds": round(clock.business_seconds, 3),
         }
-        for metric, clock in found.items()
+        for clock in marks
     }
+    body["standing"] = standing_of(marks) or None
+    return body

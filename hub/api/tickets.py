@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from core.deadlines import STANDINGS
 from core.errors import InvalidRequest
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
@@ -16,13 +17,15 @@ from hub.api.params import (
     query_params,
     whole_number,
 )
-from hub.api.sla import ticket_with_clocks
-from hub.api.views import message_json, notes_json, queue_json, ticket_json
+from hub.api.sla import listed_json, ticket_with_clocks
+from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
 from hub.desk.replies import send_reply
 from hub.state import CLOCK, ROUTER, SENDERS, STORE
 
-LIST_PARAMS = ("assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor")
+LIST_PARAMS = (
+    "assignee", "queue", "status", "customer", "channel", "q", "sla", "limit", "cursor",
+)  # fmt: skip
 """What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
 
 
@@ -35,6 +38,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         assignee=_assignee(params.get("assignee"), request[REQUEST_TOKEN].name),
         channel=params.get("channel") or None,
         text=_search(params.get("q", "")),
+        sla=_standing(params.get("sla") or None),
     )
     limit = whole_number(params.get("limit"), "limit")
     limit = 50 if limit is None else limit
@@ -44,7 +48,7 @@ async def list_tickets(request: web.Request) -> web.Response:
     if cursor is not None:
         cursor_id(cursor)  # refused here, before the store is asked
     page = await request.config_dict[STORE].list_tickets(where, limit, cursor)
-    items = [ticket_json(t, with_messages=False) for t in page.items]
+    items = [listed_json(request, t) for t in page.items]
     return web.json_response({"items": items, "next": page.next})
 
 
@@ -53,6 +57,12 @@ def _assignee(raw: str | None, me: str) -> str | None:
     if not raw:
         return None
     return {"me": me, "none": ""}.get(raw, raw)
+
+
+def _standing(raw: str | None) -> str | None:
+    if raw is not None and raw not in STANDINGS:
+        raise InvalidRequest(f"sla must be one of {', '.join(STANDINGS)}")
+    return raw
 
 
 def _search(text: str) -> str:
@@ -83,7 +93,8 @@ async def reply_to_ticket(request: web.Request) -> web.Response:
         raise InvalidRequest('the body must be {"body": "<text>"}')
     senders = request.config_dict[SENDERS]
     store = request.config_dict[STORE]
-    message = await send_reply(store, senders, path_id(request), body, token.name)
+    router = request.config_dict[ROUTER]
+    message = await send_reply(store, senders, path_id(request), body, token.name, router)
     if message.delivery in ("failed", "undelivered"):
         error = f"not delivered: {message.error}"
         return web.json_response({"error": error, "message": message_json(message)}, status=502)

@@ -15,6 +15,7 @@ from hub.cli.common import config_option, load_config
 from hub.rules.probe import probe_contact, probe_facts
 from hub.rules.simulate import Simulation, simulate
 from router import Ruleset, format_explanation, load_ruleset
+from router.sla.describe import describe
 from storage.base import open_store
 
 MAX_MOVES_SHOWN = 50
@@ -82,7 +83,8 @@ def test(  # noqa: PLR0913  # one option per field of a contact
     except PayloadError as exc:
         raise click.BadParameter(exc.message, param_hint="--from") from exc
     facts = probe_facts(tags, is_new=not returning, open_tickets=open_tickets)
-    click.echo(format_explanation(ruleset.decide(contact, facts)))
+    decision = ruleset.decide(contact, facts)
+    click.echo(format_explanation(decision, describe(ruleset.doc, decision)))
 
 
 @rules.command("simulate")

@@ -23,15 +23,24 @@ from channels.twilio import sms
 from core.errors import Conflict
 from core.identity import mask
 from core.model import Identity, Message, Via
+from core.record import SYSTEM, Actor
 from hub.desk.delivery import customer_identities, delivery_channel
+from hub.desk.sla_marks import reply_marks
+from hub.rules.routing import RulesRouter
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.replies")
 
 
 async def send_reply(
-    store: Store, senders: Mapping[str, Sender], ticket_id: int, body: str, author: str
+    store: Store,
+    senders: Mapping[str, Sender],
+    ticket_id: int,
+    body: str,
+    author: str,
+    router: RulesRouter | None = None,
 ) -> Message:
+    """With the rules in force (`router`), the SLA marks the reply leaves are stored with it."""
     ticket = await store.get_ticket(ticket_id)
     identities: list[Identity] = []
     if ticket.channel not in senders:  # the customer's identities tell where else to answer
@@ -42,7 +51,9 @@ async def send_reply(
     if sender.name == sms.NAME and await store.sms_opted_out(recipient.key):
         raise Conflict("the customer opted out of SMS (STOP): nothing was sent")
     now = datetime.now(UTC)
-    message = await store.append_outbound(ticket.id, body, author, now, Via(sender.name))
+    actor = Actor.agent(author) if author else SYSTEM
+    marks = None if router is None else await reply_marks(store, router, ticket.id, actor, now)
+    message = await store.append_outbound(ticket.id, body, author, now, Via(sender.name), marks)
     delivery = await sender.send(ticket, message, route.to)
     if delivery.failed:
         log.warning(

@@ -1,23 +1,31 @@
 """The SLA watcher: keeps each ticket's deadlines in the store and acts on each when due,
 once, across every hub instance and restart.
 
-Two duties, one loop every `interval` seconds:
-- *follow*: read the record past the checkpoint `sla_watch` (kept in the store, so a restart
-  resumes there), recompute the clocks of every ticket an event touched and replace its
-  deadlines (a warning and a breach per running clock). Every instance follows; replacing a
-  ticket's deadlines with the same ones is harmless, and keeps a claimed one claimed.
+Two duties, each its own loop every `interval` seconds (a backlog of one never delays the
+other):
 - *fire*: claim the deadlines due (the store hands each to one instance, for `LEASE`), and
   for each whose clock is now in the state it was for and whose event is not on the record
-  yet, write `sla_warning` / `sla_breach` and what `on_breach` asks, in one change; count
-  the breach; finish the deadline. An instance that dies holding a claim lets it go when the
-  lease ends, and another acts on it; the record check keeps the act single.
+  yet, write `sla_warning` / `sla_breach` and what `on_breach` asks, in one change carrying
+  the marks it leaves (router/sla/marks.py); count the breach; finish the deadline. The acts
+  of one claim run together (SQLite's group commit writes them in one transaction). An
+  instance that dies holding a claim lets it go when the lease ends, and another acts on
+  it; the record check keeps the act single.
+- *follow*, the safety net: the hub writes each ticket's marks (standing, clocks, deadlines)
+  with the change that moves them, but a change whose record moved on meanwhile, a delivery
+  that failed, a hub killed between a customer's message and its marks on Redis, or a rules
+  reload leave them behind. So the watcher reads the record past the checkpoint `sla_watch`
+  (kept in the store: a restart resumes there) and keeps the marks of every ticket an event
+  touched as its whole record says (`Store.set_sla`, not over a change that lands in
+  between). Every instance follows; writing the same marks again is harmless, and keeps a
+  claimed deadline claimed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 import structlog
@@ -29,7 +37,9 @@ from hub.background import running
 from hub.metrics import Metrics
 from hub.rules.routing import RulesRouter
 from router.sla import clocks, lookup_in, terms_for
-from router.sla.deadlines import deadlines_for, due_now, firing
+from router.sla.deadlines import due_now, firing, warning
+from router.sla.marks import after_change, marks_at
+from router.sla.timeline import read_timeline
 from router.spec import Metric
 from storage.base import Store
 
@@ -42,6 +52,10 @@ LEASE = timedelta(seconds=3)
 An act takes milliseconds; one still short of writing at half the lease gives up (below),
 so a claim never outlives the act that holds it."""
 BATCH = 200
+AT_ONCE = 16
+"""Deadlines claimed and acted on together (and tickets followed together): enough for
+SQLite's group commit to write them in one transaction, few enough for a Redis connection
+pool and for every act of a claim to be done well within its lease."""
 
 
 class SlaWatcher:
@@ -58,46 +72,64 @@ class SlaWatcher:
         self.fired = 0
 
     async def run(self, interval: float = INTERVAL) -> None:
-        """Follow and fire until cancelled; a failing round is logged and retried."""
+        """Fire and follow until cancelled (one loop each)."""
+        await asyncio.gather(
+            self.every(interval, self.fire_all), self.every(interval, self.follow_all)
+        )
+
+    async def every(self, interval: float, duty: Callable[[], Awaitable[None]]) -> None:
+        """The duty every `interval`; a failing round is logged and retried."""
         while True:
             try:
-                await self.round()
+                await duty()
             except (HubError, OSError) as exc:  # storage down: the next round retries
                 log.warning("sla_watch_failed", error=str(exc))
             await asyncio.sleep(interval)
 
     async def round(self) -> None:
+        """One round of both duties, following first (as the tests drive it)."""
+        await self.follow_all()
+        await self.fire_all()
+
+    async def follow_all(self) -> None:
         while await self.follow():
             pass
+
+    async def fire_all(self) -> None:
         while await self.fire():
             pass
 
     async def follow(self) -> bool:
-        """Reschedule the tickets of the next events of the record; whether there were any."""
+        """Keep the marks of the tickets of the next events of the record; whether a full
+        batch was read (more may follow)."""
         after = int(await self.store.get_checkpoint(CHECKPOINT) or 0)
         events = await self.store.events_after(after, BATCH)
         if not events:
             return False
-        for ticket_id in dict.fromkeys(e.ticket_id for e in events):
-            await self.schedule(ticket_id)
+        touched = list(dict.fromkeys(e.ticket_id for e in events))
+        for at in range(0, len(touched), AT_ONCE):
+            await _together(self.schedule(t) for t in touched[at : at + AT_ONCE])
         await self.store.set_checkpoint(CHECKPOINT, str(events[-1].seq))
         return len(events) == BATCH
 
-    async def schedule(self, ticket_id: int, record: list[TicketEvent] | None = None) -> None:
-        if record is None:
-            record = await self.store.ticket_events(ticket_id)
-        found = clocks(record, lookup_in(self.router.rules.ruleset.doc), self.clock())
-        await self.store.set_deadlines(ticket_id, deadlines_for(ticket_id, found, record))
+    async def schedule(self, ticket_id: int) -> None:
+        """Keep the ticket's marks (standing, clocks, deadlines) as its whole record says
+        now; not when a change lands in between (its own marks, or the next round, do)."""
+        record = await self.store.ticket_events(ticket_id)
+        lookup = lookup_in(self.router.rules.ruleset.doc)
+        basis = record[-1].seq if record else 0
+        await self.store.set_sla(
+            ticket_id, marks_at(ticket_id, record, lookup, self.clock(), basis)
+        )
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""
         started = time.monotonic()
-        claimed = await self.store.claim_deadlines(self.clock(), LEASE, BATCH)
-        for deadline in claimed:
-            if time.monotonic() - started > LEASE.total_seconds() / 2:
-                return True  # the rest of the claims may lapse: claim afresh
-            await self.act(deadline, started)
-        return len(claimed) == BATCH
+        # A few at a time, all acted on at once: a claim never waits behind others' acts
+        # until its lease runs out (on a busy hub, a big claim's tail would lapse).
+        claimed = await self.store.claim_deadlines(self.clock(), LEASE, AT_ONCE)
+        await _together(self.act(deadline, started) for deadline in claimed)
+        return len(claimed) == AT_ONCE
 
     async def act(self, deadline: Deadline, claimed_at: float) -> None:
         record = await self.store.ticket_events(deadline.ticket_id)
@@ -106,22 +138,49 @@ class SlaWatcher:
         clock = clocks(record, lookup_in(doc), now).get(Metric(deadline.metric))
         if time.monotonic() - claimed_at > LEASE.total_seconds() / 2:
             return  # the claim may lapse before the write: whoever claims it next acts
-        if due_now(deadline, clock, record):
+        if due_now(deadline, clock, record) and await self._fire(deadline, record, now):
+            await self.store.finish_deadline(deadline)
+            return  # its marks (the next deadlines) came with its change
+        await self.store.finish_deadline(deadline)
+        await self.schedule(deadline.ticket_id)
+
+    async def _fire(self, deadline: Deadline, record: list[TicketEvent], now: datetime) -> bool:
+        """Write the warning or breach with the marks it leaves; whether they were written."""
+        doc = self.router.rules.ruleset.doc
+        queue = _queue_at(record, now)
+        if deadline.kind == BREACH:  # what on_breach does depends on the ticket as it is
             ticket = await self.store.get_ticket(deadline.ticket_id)
             rule = ticket.route.rule if ticket.queue == _routed_queue(record) else None
             terms = terms_for(doc, ticket.queue, ticket.priority, rule)
-            change = firing(deadline, ticket, terms, doc.queues)
-            try:
-                await self.store.update_ticket(ticket.id, change, now)
-            except Conflict as exc:  # another hub acted first (or the ticket moved on)
-                log.info("sla_not_fired", ticket=ticket.id, reason=str(exc))
-            else:
-                self.fired += 1
-                if deadline.kind == BREACH:
-                    self.metrics.sla_breaches.labels(ticket.queue, deadline.metric).inc()
-                log.info("sla_fired", ticket=ticket.id, metric=deadline.metric, kind=deadline.kind)
-        await self.store.finish_deadline(deadline)
-        await self.schedule(deadline.ticket_id)
+            change, queue = firing(deadline, ticket, terms, doc.queues), ticket.queue
+        else:
+            change = warning(deadline, queue)
+        marks = after_change(deadline.ticket_id, record, change, lookup_in(doc), now)
+        try:
+            after = await self.store.update_ticket(
+                deadline.ticket_id, dataclasses.replace(change, sla=marks), now
+            )
+        except Conflict as exc:  # another hub acted first (or the ticket moved on)
+            log.info("sla_not_fired", ticket=deadline.ticket_id, reason=str(exc))
+            return False
+        self.fired += 1
+        if deadline.kind == BREACH:
+            self.metrics.sla_breaches.labels(queue, deadline.metric).inc()
+        log.info("sla_fired", ticket=deadline.ticket_id, metric=deadline.metric, kind=deadline.kind)
+        return after.sla is not None and after.sla.at == marks.at
+
+
+async def _together(steps: Iterable[Awaitable[None]]) -> None:
+    """Run the steps at once; the first failure is raised once all have ended."""
+    outcomes = await asyncio.gather(*steps, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def _queue_at(record: list[TicketEvent], now: datetime) -> str:
+    timeline = read_timeline(record, now)
+    return "" if timeline is None else timeline.last.queue
 
 
 def _routed_queue(record: list[TicketEvent]) -> str | None:
@@ -130,5 +189,8 @@ def _routed_queue(record: list[TicketEvent]) -> str | None:
 
 
 def watching(watcher: SlaWatcher, interval: float = INTERVAL) -> AsyncIterator[None]:
-    """The watcher for the app's lifetime (a `cleanup_ctx` body)."""
-    return running(lambda: watcher.run(interval))
+    """The watcher for the app's lifetime (a `cleanup_ctx` body): its two loops."""
+    return running(
+        lambda: watcher.every(interval, watcher.fire_all),
+        lambda: watcher.every(interval, watcher.follow_all),
+    )

@@ -17,15 +17,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
+from core.deadlines import SlaMarks
 from core.errors import ConfigError, Conflict, RuleError, RulesChanged, StorageError
 from core.model import CustomerFacts, Decision, Identity, Inbound, RulesVersion
+from core.record import TicketEvent
 from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
+from router.sla import lookup_in
+from router.sla.marks import at_creation
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.routing")
@@ -77,11 +81,19 @@ class RulesRouter:
         if rules.constant is not None:
             return rules.constant
         decision = rules.ruleset.decide(inbound, facts)
+        # A clocked ticket's deadlines are made in the commit that makes it (the router is
+        # pure: what the new ticket's record will be is known from the decision).
+        clocked = decision.first_response_due or decision.resolution_due
+        lookup = lookup_in(rules.ruleset.doc)
         return dataclasses.replace(
             decision,
             rules_version=rules.version,
             explanation=cap_explanation(decision.explanation, self.max_explanation_lines),
+            sla=at_creation(inbound, decision, lookup) if clocked else None,
         )
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        return self.rules.ruleset.sla_after(events, now)
 
 
 def cap_explanation(lines: tuple[str, ...], limit: int) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from core.model import (
     TicketFilter,
 )
 from core.record import Actor
+from hub.desk.sla_marks import with_marks
 from hub.rules.routing import RulesRouter
 from storage.base import Store
 
@@ -78,7 +79,9 @@ class Rerouting:
             await self.enrol(inbound, result, decision)
         change = ticket_change(ticket, decision)
         if change is not None:
-            await self.store.update_ticket(ticket.id, change, datetime.now(UTC))
+            now = datetime.now(UTC)
+            change = await with_marks(self.store, self.router, ticket.id, change, now)
+            await self.store.update_ticket(ticket.id, change, now)
             log.info(
                 "ticket_rerouted",
                 ticket_id=ticket.id,

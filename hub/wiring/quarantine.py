@@ -9,13 +9,17 @@ against, like a rejection.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
 from channels.twilio.webhook import without_query
+from core.deadlines import SlaMarks
 from core.identity import mask
 from core.model import CustomerFacts, Decision, Inbound, IngestResult, ThreadPolicy
+from core.record import TicketEvent
 from hub.metrics import Metrics
 from storage.base import Store
 
@@ -36,6 +40,9 @@ class QuarantineRouter:
             tags=(TAG,),
             explanation=("signature check failed: kept unverified in quarantine, not routed",),
         )
+
+    def sla_after(self, events: Sequence[TicketEvent], now: datetime) -> SlaMarks | None:
+        return None  # the rules' router keeps them (the watcher, for a quarantined ticket)
 
 
 @dataclass(frozen=True, slots=True)

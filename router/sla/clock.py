@@ -46,6 +46,7 @@ class Clock:
     target: timedelta
     started_at: datetime
     warn_at: datetime | None = None  # when it warned or will warn, if known
+    running: bool = False  # its business time still grows: it waits, and the ticket is worked
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +137,11 @@ def _clock(
         due_at = add_business(terms.calendar, stop, target - run.elapsed)
         if warn_at is None and state is ClockState.ACTIVE:
             warn_at = add_business(terms.calendar, stop, target * terms.warn_at - run.elapsed)
+    running = not ended and where.running
     return Clock(
-        metric, state, due_at, run.elapsed.total_seconds(), target, instance.start, warn_at
-    )
+        metric, state, due_at, run.elapsed.total_seconds(), target, instance.start, warn_at,
+        running,
+    )  # fmt: skip
 
 
 def _state(run: _Run, ended: bool, running: bool) -> ClockState:

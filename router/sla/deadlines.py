@@ -65,15 +65,9 @@ def firing(
 ) -> TicketChange:
     """The change that records the warning or breach (its event first) and, for a breach,
     does what `on_breach` says: a higher priority, more tags, the next tier (unassigned)."""
-    detail: dict[str, Detail] = {
-        "metric": deadline.metric,
-        "key": deadline.key,
-        "due": deadline.due.isoformat(),
-        "queue": ticket.queue,
-    }
-    cause = Cause(EVENTS[deadline.kind], detail)
+    cause = _cause(deadline, ticket.queue)
     if deadline.kind != BREACH:
-        return TicketChange(actor=SLA_ACTOR, cause=cause, once=True)
+        return warning(deadline, ticket.queue)
     act = terms.on_breach
     raised = act.priority if act.priority and act.priority.rank > ticket.priority.rank else None
     tags = tuple(dict.fromkeys((*ticket.tags, *act.tags)))
@@ -88,3 +82,18 @@ def firing(
         in_queue=ticket.queue if target else None,
         once=True,  # whichever hub acts first; another's late attempt is refused
     )
+
+
+def warning(deadline: Deadline, queue: str) -> TicketChange:
+    """The change that records a warning (of a ticket in `queue`): its event only."""
+    return TicketChange(actor=SLA_ACTOR, cause=_cause(deadline, queue), once=True)
+
+
+def _cause(deadline: Deadline, queue: str) -> Cause:
+    detail: dict[str, Detail] = {
+        "metric": deadline.metric,
+        "key": deadline.key,
+        "due": deadline.due.isoformat(),
+        "queue": queue,
+    }
+    return Cause(EVENTS[deadline.kind], detail)

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from core.deadlines import Deadline
+from core.deadlines import Deadline, SlaMarks
+from core.errors import NotFound
 from storage.redis.options import translated
-from storage.redis.rows import ts
+from storage.redis.rows import sla_json, ts
 from storage.sqlite.rows import dt
 
 
@@ -38,6 +39,12 @@ class RedisDeadlines:
         for deadline in deadlines:
             flat += [deadline.metric, deadline.kind, deadline.key, ts(deadline.due)]
         await self._deadlines("set", ticket_id, *flat)
+
+    async def set_sla(self, ticket_id: int, marks: SlaMarks) -> bool:
+        written = await self._deadlines("marks", ticket_id, sla_json(marks))
+        if written is None:
+            raise NotFound("ticket", ticket_id)
+        return bool(written)
 
     async def claim_deadlines(
         self, now: datetime, lease: timedelta, limit: int = 100

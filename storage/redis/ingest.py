@@ -42,6 +42,13 @@ with a few rounds each, one email copied to 50 mailboxes failed 41 times. Two me
   losing is behind a real stream of that customer's tickets; the bound still ends it.
 Deciding inside the script is not possible (the rules are Python), and reading the facts
 once per batch would not help the other hub.
+
+SLA marks: a new ticket's come with its decision, in the script. A customer's message on a
+ticket with clocks moves them (a next response awaited, a paused or solved ticket running
+again); computing them needs the rules and the ticket's whole record, so the script replies
+the record and the marks follow in a second script at once, guarded by the record's newest
+event (storage/base.py `set_sla`); should this process die in between, the SLA watcher
+computes them from the record within its round (hub/desk/sla_watch.py).
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ import json
 import random
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.customers import name_words
@@ -69,8 +76,16 @@ from core.model import (
 from core.record import Actor
 from core.search import words
 from core.workflow import after_customer_message
-from storage.redis.rows import inbound_json, route_json, ticket_fields, ts
+from storage.redis.rows import (
+    inbound_json,
+    route_json,
+    sla_fields,
+    sla_json,
+    ticket_fields,
+    ts,
+)
 from storage.redis.scripts import Scripts
+from storage.redis.tickets import event_from_json
 
 MAX_ROUNDS = 40
 """Each refused round saw facts changed by another commit of the customer (another hub's:
@@ -99,8 +114,10 @@ class Guess:
         if self.decision is None:
             return ""
         facts = self.facts
+        sla = {} if self.decision.sla is None else {"sla": sla_fields(self.decision.sla)}
         return json.dumps(
             {
+                **sla,
                 "customer": "" if facts.customer_id is None else str(facts.customer_id),
                 "history": self.history,
                 "tags": self.tags_json,
@@ -146,6 +163,7 @@ class RedisIngest:
                     await asyncio.sleep(backoff(round_ - 2))
                 reply = await self._scripts.run("ingest", contact, guess.payload(inbound))
                 if reply[0] != "route":
+                    await self._follow_clocks(inbound, router, reply)
                     return self._result(inbound, reply, guess.decision)
                 guess = decide(inbound, router, reply)
         raise StorageUnavailable("the customer's facts kept changing while routing; retry")
@@ -162,12 +180,25 @@ class RedisIngest:
         facts = CustomerFacts(min(known))
         return Guess(facts, router.decide(inbound, facts))
 
+    async def _follow_clocks(self, inbound: Inbound, router: Router, reply: Sequence[Any]) -> None:
+        """A customer's message moved a clocked ticket's clocks: its marks, written right
+        after the script (which cannot call the router), unless another change came first
+        (then the SLA watcher computes them; and it does if this process dies in between)."""
+        if len(reply) < 6:
+            return
+        ticket_id = int(reply[1])
+        events = [event_from_json(ticket_id, text) for text in reply[5]]
+        marks = router.sla_after(events, inbound.received_at)
+        if marks is not None:
+            based = replace(marks, basis=events[-1].seq)
+            await self._scripts.run("deadlines", "marks", ticket_id, sla_json(based))
+
     def _result(
         self, inbound: Inbound, reply: Sequence[Any], sent: Decision | None
     ) -> IngestResult:
         """The script's answer; a new ticket was made with the decision sent along, the only
         one the script ever stores (a speculative one it refused was never kept)."""
-        outcome, ticket_id, message_id, customer_id, queue = reply
+        outcome, ticket_id, message_id, customer_id, queue = reply[:5]
         if len(self._owners) >= KNOWN_CAPACITY:
             self._owners.clear()  # cheaper than an LRU, and a miss costs only a round trip
         for identity in inbound.all_identities:

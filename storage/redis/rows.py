@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.deadlines import SlaMarks
 from core.model import (
     Attachment,
     Customer,
@@ -32,6 +33,7 @@ from core.model import (
     Ticket,
     Via,
 )
+from storage.marks import marks_from_json, marks_json
 from storage.sqlite.rows import dt, facts_from_json, facts_json
 
 Fields = Mapping[str, str]
@@ -95,7 +97,11 @@ def _due(now: datetime, due: datetime | None, delta: timedelta | None) -> str | 
 
 
 def ticket_from_fields(
-    ticket_id: int, fields: Fields, route_text: str | None, messages: Sequence[str] = ()
+    ticket_id: int,
+    fields: Fields,
+    route_text: str | None,
+    messages: Sequence[str] = (),
+    marks: str | None = None,
 ) -> Ticket:
     get = fields.get
     route = json.loads(route_text or "{}")
@@ -118,13 +124,30 @@ def ticket_from_fields(
         first_responded_at=opt_dt(get("first_responded")),
         resolved_at=opt_dt(get("resolved")),
         messages=tuple(message_from_json(ticket_id, m) for m in messages),
+        sla=marks_from_json(marks),
     )
+
+
+def sla_json(marks: SlaMarks | None) -> str:
+    """Marks as common.lua's `write_sla` reads them ("" for none)."""
+    return "" if marks is None else _compact(sla_fields(marks))
+
+
+def sla_fields(marks: SlaMarks) -> dict[str, object]:
+    data: dict[str, object] = {
+        "standing": marks.standing,
+        "clocks": marks_json(marks),
+        "deadlines": [[d.metric, d.kind, d.key, ts(d.due)] for d in marks.deadlines],
+    }
+    if marks.basis is not None:
+        data["basis"] = marks.basis
+    return data
 
 
 def ticket_from_reply(reply: Sequence[Any]) -> Ticket:
     """A ticket as common.lua's `read_ticket` replies it."""
-    ticket_id, flat, route, messages = reply
-    return ticket_from_fields(int(ticket_id), pairs(flat), route, messages)
+    ticket_id, flat, route, messages, marks = reply
+    return ticket_from_fields(int(ticket_id), pairs(flat), route, messages, marks)
 
 
 def _route(route: Mapping[str, Any]) -> Route:

@@ -42,6 +42,7 @@ def filter_json(where: TicketFilter) -> str:
         "customer": None if where.customer_id is None else str(where.customer_id),
         "channel": where.channel,
         "assignee": where.assignee,
+        "sla": where.sla,
     }
     found = {name: str(value) for name, value in criteria.items() if value is not None}
     return json.dumps({**found, "words": where.words})

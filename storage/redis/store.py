@@ -89,6 +89,7 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from core.deadlines import SlaMarks
 from core.errors import NotFound, RulesChanged, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
@@ -126,6 +127,7 @@ from storage.redis.rows import (
     pairs,
     rules_from_json,
     rules_json,
+    sla_json,
     ticket_from_fields,
     ts,
 )
@@ -251,10 +253,11 @@ class RedisStore(
             pipe.hgetall(self.key("t", ticket_id))
             pipe.get(self.key("t", ticket_id, "r"))
             pipe.lrange(self.key("t", ticket_id, "m"), 0, -1)
-            fields, route, messages = await pipe.execute()
+            pipe.get(self.key("t", ticket_id, "clk"))
+            fields, route, messages, marks = await pipe.execute()
         if not fields:
             raise NotFound("ticket", ticket_id)
-        return ticket_from_fields(ticket_id, fields, route, messages)
+        return ticket_from_fields(ticket_id, fields, route, messages, marks)
 
     @translated
     async def list_tickets(
@@ -265,7 +268,8 @@ class RedisStore(
             "list", filter_json(where), limit, after, self.list_scan_cap
         )
         tickets = tuple(
-            ticket_from_fields(int(i), pairs(flat), route) for i, flat, route in items[:limit]
+            ticket_from_fields(int(i), pairs(flat), route, (), marks)
+            for i, flat, route, marks in items[:limit]
         )
         if len(items) > limit:
             return Page(tickets, str(tickets[-1].id))
@@ -273,7 +277,13 @@ class RedisStore(
 
     @translated
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
+        self,
+        ticket_id: int,
+        body: str,
+        author: str,
+        now: datetime,
+        via: Via | None = None,
+        sla: SlaMarks | None = None,
     ) -> Message:
         via = via or Via()
         message = outbound_json(body, author, now, via)
@@ -281,7 +291,7 @@ class RedisStore(
         actor = SYSTEM if via.automatic or not author else Actor.agent(author)
         reply = await self._live.scripts.run(
             "outbound", ticket_id, ts(now), message, via.channel, flag, words_json(body),
-            str(actor),
+            str(actor), "" if via.automatic else sla_json(sla),
         )  # fmt: skip
         if reply is None:
             raise NotFound("ticket", ticket_id)
@@ -416,8 +426,9 @@ def _json_list(values: Sequence[str]) -> str:
 
 
 def _depth(row: Sequence[Any]) -> QueueStats:
-    name, waiting, total, oldest = row
-    return QueueStats(name, int(waiting), int(total), dt(float(oldest)) if oldest else None)
+    name, waiting, total, oldest, at_risk = row
+    oldest_at = dt(float(oldest)) if oldest else None
+    return QueueStats(name, int(waiting), int(total), oldest_at, int(at_risk))
 
 
 def _now() -> str:

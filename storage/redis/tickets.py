@@ -22,7 +22,7 @@ from core.model import Status, Ticket, TicketChange
 from core.record import Actor, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves, movable_to
 from storage.redis.options import translated
-from storage.redis.rows import ticket_from_reply, ts
+from storage.redis.rows import sla_json, ticket_from_reply, ts
 from storage.sqlite.rows import dt
 
 
@@ -44,7 +44,9 @@ class RedisTickets:
 
     @translated
     async def update_ticket(self, ticket_id: int, change: TicketChange, now: datetime) -> Ticket:
-        reply = await self._live.scripts.run("update", ticket_id, ts(now), change_json(change))
+        reply = await self._live.scripts.run(
+            "update", ticket_id, ts(now), change_json(change), sla_json(change.sla)
+        )
         if reply is None:
             raise NotFound("ticket", ticket_id)
         refusal(ticket_id, change, reply)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.deadlines import SlaMarks
 from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
 from core.model import (
     UNASSIGN,
@@ -28,6 +29,7 @@ from core.model import (
 from core.record import SYSTEM, Actor, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves, may_move
 from storage.sqlite import search
+from storage.sqlite.deadlines import still_based, write_marks
 from storage.sqlite.load import load
 from storage.sqlite.queries import get_ticket
 from storage.sqlite.record import record
@@ -73,7 +75,11 @@ def update_ticket(
     _check(ticket_id, before, change)
     if change.once:
         _check_once(db, ticket_id, change)
+    based = still_based(db, ticket_id, change.sla)
     _apply(db, ticket_id, before, change, ts(now), assigned_detail or {})
+    wrote = change.cause is not None or field_events(before, change)
+    if based and wrote and change.sla is not None:
+        write_marks(db, ticket_id, change.sla)
     return get_ticket(db, ticket_id)
 
 
@@ -189,14 +195,21 @@ def claim_next(
     return update_ticket(db, found, change, now)
 
 
-def append_outbound(
-    db: sqlite3.Connection, ticket_id: int, body: str, author: str, now: datetime, via: Via | None
+def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, by the writer
+    db: sqlite3.Connection,
+    ticket_id: int,
+    body: str,
+    author: str,
+    now: datetime,
+    via: Via | None,
+    sla: SlaMarks | None = None,
 ) -> Message:
     """The message, its words, and its event: an agent's reply is `reply_out` (a new ticket
     then opens), an automatic message `acknowledged` (the system's; the ticket stays as it
     is). The first response is set when a provider accepts a reply (storage/sqlite/outbound.py)."""
     via = via or Via()
     before = _state(db, ticket_id)
+    based = still_based(db, ticket_id, sla)
     at = ts(now)
     cursor = db.execute(
         "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
@@ -211,6 +224,8 @@ def append_outbound(
         record(db, ticket_id, EventKind.ACKNOWLEDGED, SYSTEM, at, detail)
     else:
         _replied(db, ticket_id, before, message_id, Actor.agent(author) if author else SYSTEM, at)
+        if based and sla is not None:
+            write_marks(db, ticket_id, sla)
     row = db.execute(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608  # our column constants; values bound
         (message_id,),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.model import (
@@ -28,9 +29,11 @@ from core.model import (
 )
 from core.record import Actor, Detail, EventKind
 from core.workflow import after_customer_message
+from storage.marks import marks_json
 from storage.sqlite import search
 from storage.sqlite.customers import index_name
-from storage.sqlite.record import Event, record_all
+from storage.sqlite.deadlines import count_new, set_deadlines, write_marks
+from storage.sqlite.record import Event, record_all, ticket_events
 from storage.sqlite.rows import (
     LIVE,
     Row,
@@ -73,7 +76,20 @@ def commit_inbound(
     _keep_thread_keys(db, inbound, ticket_id)
     result = IngestResult(outcome, ticket_id, message_id, customer_id, queue, decision)
     _record_contact(db, inbound, result, reopening)
+    if outcome is Outcome.APPENDED:
+        _follow_clocks(db, ticket_id, router, inbound.received_at)
     return result
+
+
+def _follow_clocks(db: sqlite3.Connection, ticket_id: int, router: Router, at: datetime) -> None:
+    """A customer's message on a clocked ticket moves its clocks (a next response is awaited,
+    a paused or solved ticket runs again): its marks, from its record, in this commit."""
+    row = db.execute("SELECT sla_marks IS NOT NULL FROM tickets WHERE id = ?", (ticket_id,))
+    if not row.fetchone()[0]:
+        return  # no clocks kept yet: the watcher's to compute
+    marks = router.sla_after(ticket_events(db, ticket_id), at)
+    if marks is not None:
+        write_marks(db, ticket_id, marks)
 
 
 def _record_contact(
@@ -215,20 +231,25 @@ def _create_ticket(  # one row from the parts of an ingest
 ) -> int:
     first_due = _due(now, decision.first_response_due, decision.first_response)
     resolution_due = _due(now, decision.resolution_due, decision.resolution)
+    marks = decision.sla
     cursor = db.execute(
         "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
         "subject, tags, skills, route_rule, route_explanation, route_version, route_facts, "
-        "created_at, updated_at, first_response_due, resolution_due) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "created_at, updated_at, first_response_due, resolution_due, sla_standing, "
+        "sla_marks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             Status.NEW, inbound.channel, decision.queue, decision.priority,
             decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
             json_list(decision.skills), decision.rule, json_list(decision.explanation),
             decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
+            marks.standing if marks else "", marks_json(marks) if marks else None,
         ),
     )  # fmt: skip
     ticket_id = int(cursor.lastrowid or 0)
     db.execute(_COUNT_NEW_TICKET, (decision.queue,))
+    if marks is not None:  # the new ticket's deadlines, in its commit
+        count_new(db, decision.queue, marks)
+        set_deadlines(db, ticket_id, [replace(d, ticket_id=ticket_id) for d in marks.deadlines])
     return ticket_id
 
 

@@ -22,6 +22,7 @@ from core.model import (
     cursor_id,
 )
 from storage.sqlite import search
+from storage.sqlite.deadlines import STANDING
 from storage.sqlite.rows import (
     INBOUND_COLUMNS,
     MESSAGE_COLUMNS,
@@ -77,6 +78,9 @@ def _ticket_clauses(where: TicketFilter) -> tuple[list[str], list[object]]:
             args.append(value)
     if where.assignee == "":
         clauses.append("assignee IS NULL")
+    if where.sla is not None:
+        clauses.append(STANDING)
+        args.append(where.sla)
     for word in where.words:
         clause, word_args = search.match_clause(word)
         clauses.append(clause)
@@ -85,12 +89,12 @@ def _ticket_clauses(where: TicketFilter) -> tuple[list[str], list[object]]:
 
 
 _DEPTHS = (
-    "SELECT d.queue, d.waiting, d.open, (SELECT min(created_at) FROM tickets "  # noqa: S608  # our SQL
+    "SELECT d.queue, d.waiting, d.open, d.at_risk, (SELECT min(created_at) FROM tickets "  # noqa: S608  # our SQL
     f"WHERE queue = d.queue AND {WAITING}) FROM queue_depths d"
 )
 QUEUE_STATS = f"{_DEPTHS} WHERE d.open > 0 ORDER BY d.queue"
 QUEUE_DEPTH = f"{_DEPTHS} WHERE d.queue = ?"
-"""The counters (schema migrations 6, 10 and 14), and the oldest waiting ticket from its index
+"""The counters (schema migrations 6, 10, 14 and 15), and the oldest waiting ticket from its index
 (whose WHERE the query repeats, so SQLite may use it)."""
 
 
@@ -104,8 +108,9 @@ def queue_depth(db: sqlite3.Connection, queue: str) -> QueueStats:
 
 
 def _depth(row: Row) -> QueueStats:
-    name, waiting, total, oldest = row
-    return QueueStats(name, int(waiting), int(total), None if oldest is None else dt(oldest))
+    name, waiting, total, at_risk, oldest = row
+    oldest_at = None if oldest is None else dt(oldest)
+    return QueueStats(name, int(waiting), int(total), oldest_at, int(at_risk))
 
 
 def save_rules(

@@ -20,6 +20,7 @@ from core.model import (
     Status,
     Ticket,
 )
+from storage.marks import marks_from_json
 
 Row = tuple[Any, ...]
 
@@ -27,7 +28,7 @@ TICKET_COLUMNS = (
     "id, status, channel, queue, priority, customer_id, subject, tags, skills, assignee, "
     "route_rule, route_explanation, route_version, route_facts, created_at, updated_at, "
     "first_response_due, "
-    "resolution_due, first_responded_at, resolved_at"
+    "resolution_due, first_responded_at, resolved_at, sla_marks"
 )
 MESSAGE_COLUMNS = (
     "id, ticket_id, direction, channel, body, at, external_id, event, sender, recipient, "
@@ -95,7 +96,7 @@ def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
     (
         id_, status, channel, queue, priority, customer_id, subject, tags, skills, assignee,
         rule, explanation, version, facts, created, updated, first_due, resolution_due,
-        responded, resolved,
+        responded, resolved, marks,
     ) = row  # fmt: skip
     return Ticket(
         id=id_,
@@ -116,6 +117,7 @@ def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
         first_responded_at=opt_dt(responded),
         resolved_at=opt_dt(resolved),
         messages=messages,
+        sla=marks_from_json(marks),
     )
 
 

@@ -461,6 +461,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE queue = OLD.queue;
     END;
     """,
+    # 15: each ticket's SLA marks and standing, its listing index and the at-risk counts
+    # (storage/sqlite/deadlines.py).
+    deadlines.MARKS_MIGRATION,
 )
 
 

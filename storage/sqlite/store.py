@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, TypeVarTuple
 
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery
-from core.deadlines import Deadline
+from core.deadlines import Deadline, SlaMarks
 from core.errors import ConfigError, StorageUnavailable
 from core.model import (
     Customer,
@@ -334,9 +334,15 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
         return await self._writer.write(ch.claim_next, queue, assignee, now, ticket_id)
 
     async def append_outbound(
-        self, ticket_id: int, body: str, author: str, now: datetime, via: Via | None = None
+        self,
+        ticket_id: int,
+        body: str,
+        author: str,
+        now: datetime,
+        via: Via | None = None,
+        sla: SlaMarks | None = None,
     ) -> Message:
-        return await self._writer.write(ch.append_outbound, ticket_id, body, author, now, via)
+        return await self._writer.write(ch.append_outbound, ticket_id, body, author, now, via, sla)
 
     async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
         return await self._writer.write(ch.add_note, ticket_id, body, actor, now)
@@ -381,6 +387,9 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def set_deadlines(self, ticket_id: int, deadlines: Sequence[Deadline]) -> None:
         await self._writer.write(dl.set_deadlines, ticket_id, deadlines)
+
+    async def set_sla(self, ticket_id: int, marks: SlaMarks) -> bool:
+        return await self._writer.write(dl.set_sla, ticket_id, marks)
 
     async def claim_deadlines(
         self, now: datetime, lease: timedelta, limit: int = 100

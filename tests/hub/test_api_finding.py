@@ -90,7 +90,7 @@ async def test_q_finds_words_of_subjects_and_of_later_messages(hub: Hub) -> None
     ("query", "error"),
     [
         ("assigne=me", "unknown parameter 'assigne' (did you mean 'assignee'?)"),
-        ("sla=breached", "unknown parameter 'sla'"),
+        ("sla=late", "sla must be one of at_risk, breached"),
         ("queue=general&colour=red&Status=new", "unknown parameter 'Status' (did you mean"),
         ("status=new&status=open", "parameter 'status' given more than once"),
         ("q=%21%3F", "q has no words"),
@@ -100,7 +100,7 @@ async def test_q_finds_words_of_subjects_and_of_later_messages(hub: Hub) -> None
         ("status=sleeping", "status must be one of"),
     ],
     ids=[
-        "unknown-suggested", "sla-not-yet", "several-unknown", "repeated", "no-words",
+        "unknown-suggested", "bad-sla", "several-unknown", "repeated", "no-words",
         "too-many-words", "superscript-digit", "leading-zero", "bad-status",
     ],
 )  # fmt: skip
@@ -149,5 +149,7 @@ async def test_openapi_lists_the_listing_parameters(hub: Hub) -> None:
         document = await response.json()
     parameters = document["paths"]["/api/tickets"]["get"]["parameters"]
     assert {p["name"] for p in parameters} == {
-        "assignee", "queue", "status", "customer", "channel", "q", "limit", "cursor",
+        "assignee", "queue", "status", "customer", "channel", "q", "sla", "limit", "cursor",
     }  # fmt: skip
+    sla = next(p for p in parameters if p["name"] == "sla")
+    assert sla["schema"] == {"enum": ["breached", "at_risk"]}

@@ -111,3 +111,56 @@ async def _queue_of(tmp_path: Path, ticket_id: int) -> str:
         return str(db.execute("SELECT queue FROM tickets WHERE id = ?", (ticket_id,)).fetchone()[0])
     finally:
         db.close()
+
+
+SLA_RULES = """\
+calendars:
+  office: {timezone: America/New_York, weekly: {mon-fri: "09:00-17:00"}}
+queues:
+  general:
+    calendar: office
+    sla:
+      first_response: 4h
+      next_response: 2h
+      warn_at: 80%
+      on_breach: {escalate: true, priority: urgent, tags: [sla-missed]}
+  tier2: {tier: 2}
+rules:
+  - name: vip
+    when: {body: {contains: vip}}
+    then: {queue: general, sla: {first_response: 30m}}
+default: {queue: general}
+"""
+
+
+def test_test_shows_the_sla_a_contact_gets_and_when_it_falls_due(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(SLA_RULES)
+    result = run(
+        "rules", "test", str(rules), "--channel", "email", "--from", "ada@example.com",
+        "--text", "vip here", "--at", "2026-11-23T02:47:00-0500",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1:4] == [
+        "sla: first response 30m, next response 2h (business time: office)",
+        "warns at 80%; on breach: escalate to tier2; priority urgent; tags sla-missed",
+        "due: first response 2026-11-23 09:30 EST",  # a night contact, due in office hours
+    ]
+
+
+def test_check_reports_every_bad_sla_with_its_line_and_rule(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        SLA_RULES.replace("first_response: 4h", "first_response: soon")
+        .replace("warn_at: 80%", "warn_at: 100%")
+        .replace("{queue: general, sla: {first_response: 30m}}",
+                 "{queue: tier2, sla: {first_response: 30m, on_breach: {escalate: true}}}")
+    )  # fmt: skip
+    result = run("rules", "check", str(bad))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[1:] == [
+        f"  - {bad}:7: queue 'general': first_response: not a duration: 'soon' "
+        "(use e.g. 90s, 30m, 4h, 2d, 1w)",
+        f"  - {bad}:9: queue 'general': warn_at must be a percentage between 0 and 100, not '100%'",
+        f"  - {bad}:13: rule 'vip': on_breach escalates, but no queue is above 'tier2'",
+    ]

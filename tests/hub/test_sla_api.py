@@ -4,6 +4,7 @@ paused while pending; and the first due time `rules test` shows."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,58 @@ async def test_rules_test_shows_the_first_due_time(hub: Hub) -> None:
         routed = await response.json()
     assert routed["sla"]["first_response"] == "1h"
     assert routed["sla"]["first_response_due"] is not None
+
+
+async def listing(hub: Hub, query: str) -> tuple[int, dict[str, Any]]:
+    auth = await hub.token(Role.AGENT, "ann")
+    async with hub.http.get(f"/api/tickets?{query}", headers=auth) as response:
+        body: dict[str, Any] = await response.json()
+        return response.status, body
+
+
+async def test_an_unknown_sla_filter_is_refused(hub: Hub) -> None:
+    status, body = await listing(hub, "sla=late")
+    assert status == 400
+    assert body["error"] == "sla must be one of at_risk, breached"
+
+
+async def test_listed_tickets_carry_the_clocks_the_ticket_shows(hub: Hub, clock: Clock) -> None:
+    ticket_id = await submit(hub, "sla-5")
+    clock.ahead = timedelta(minutes=50)  # past the warning, nothing recorded yet
+    status, page = await listing(hub, "queue=general")
+    assert status == 200
+    listed = next(item for item in page["items"] if item["id"] == ticket_id)["sla"]
+    shown = (await ticket(hub, ticket_id))["sla"]
+    for metric in ("first_response", "resolution"):
+        assert listed[metric]["state"] == shown[metric]["state"]
+        assert listed[metric]["due_at"] == shown[metric]["due_at"]
+        assert listed[metric]["business_seconds"] == pytest.approx(
+            shown[metric]["business_seconds"], abs=2
+        )
+    assert listed["first_response"]["state"] == "warning"
+    assert listed["standing"] == shown["standing"] == "at_risk"
+
+
+async def gauge(hub: Hub) -> str:
+    async with hub.http.get("/metrics") as response:
+        text = await response.text()
+    return next(line for line in text.splitlines() if line.startswith("contacthub_sla_at_risk{"))
+
+
+async def test_tickets_at_risk_are_listed_and_gauged_until_paused(hub: Hub, clock: Clock) -> None:
+    ticket_id = await submit(hub, "sla-6")
+    clock.ahead = timedelta(minutes=50)
+    for _ in range(50):  # the watcher records the warning within a second or two
+        _, page = await listing(hub, "sla=at_risk")
+        if page["items"]:
+            break
+        await asyncio.sleep(0.1)
+    assert [item["id"] for item in page["items"]] == [ticket_id]
+    assert (await listing(hub, "sla=breached"))[1]["items"] == []
+    assert await gauge(hub) == 'contacthub_sla_at_risk{queue="general"} 1.0'
+    auth = await hub.token(Role.AGENT, "ann")
+    path = f"/api/tickets/{ticket_id}"
+    async with hub.http.patch(path, json={"status": "pending"}, headers=auth) as response:
+        assert response.status == 200
+    assert (await listing(hub, "sla=at_risk"))[1]["items"] == []  # in the change's commit
+    assert await gauge(hub) == 'contacthub_sla_at_risk{queue="general"} 0.0'

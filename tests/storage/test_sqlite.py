@@ -281,6 +281,15 @@ def test_agents_loads_are_read_from_the_held_tickets_index_alone(tmp_path: Path)
     db.close()
 
 
+def undo_the_marks_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 15: the SLA marks, their index, trigger and counts."""
+    db.execute("DROP TRIGGER tickets_sla_at_risk")
+    db.execute("DROP INDEX tickets_sla")
+    db.execute("ALTER TABLE queue_depths DROP COLUMN at_risk")
+    db.execute("ALTER TABLE tickets DROP COLUMN sla_marks")
+    db.execute("ALTER TABLE tickets DROP COLUMN sla_standing")
+
+
 def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
     """Undo migration 14: the waiting indexes and depth triggers as 10 made them."""
     for trigger in ("update", "delete"):
@@ -349,7 +358,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_ingest_migration(db)  # 14 first, then 13, 12, 11, 10, then what 7 and 9 added
+    undo_the_marks_migration(db)  # 15 first, then 14, 13, 12, 11, 10, then what 7 and 9 added
+    undo_the_ingest_migration(db)
     undo_the_deadlines_migration(db)
     undo_the_people_migration(db)
     undo_the_dialer_migration(db)

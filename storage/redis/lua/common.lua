@@ -13,9 +13,10 @@ local function num(x)
 end
 
 local ACTIVE = {new = true, open = true, pending = true}
+local RUNNING = {new = true, open = true}  -- SLA clocks run: pending pauses, solving stops
 local RANK = {low = 0, normal = 1, high = 2, urgent = 3}
 local STATE = {'status', 'queue', 'priority', 'assignee', 'customer', 'channel', 'created',
-               'updated', 'offer'}
+               'updated', 'offer', 'sla'}
 
 local function ticket_state(id)
   local values = redis.call('HMGET', k('t', id), unpack(STATE))
@@ -53,7 +54,28 @@ local function memberships(id, state)
   if state.status ~= 'closed' then
     sets[k('c', state.customer, 'live', state.channel)] = {state.updated, id}
   end
+  if state.sla and RUNNING[state.status] then  -- its SLA standing, while its clocks run
+    sets[k('ix', 'sla', state.sla)] = {id, id}
+  end
   return sets
+end
+
+-- Running tickets at risk, counted per queue (`risk`: queue -> count) by every change.
+local function at_risk(state)
+  return state and state.sla == 'at_risk' and RUNNING[state.status]
+end
+
+local function count_risk(before, after)
+  local was, is = at_risk(before), at_risk(after)
+  if was and is and before.queue == after.queue then
+    return
+  end
+  if was and redis.call('HINCRBY', k('risk'), before.queue, -1) <= 0 then
+    redis.call('HDEL', k('risk'), before.queue)
+  end
+  if is then
+    redis.call('HINCRBY', k('risk'), after.queue, 1)
+  end
 end
 
 local function adjust_open(state, by)
@@ -129,6 +151,7 @@ local function reindex(id, before, after)
     end
   end
   hold(before, after)
+  count_risk(before, after)
   local was, is = before and ACTIVE[before.status], ACTIVE[after.status]
   if was and is and before.queue == after.queue and before.customer == after.customer then
     return
@@ -188,7 +211,7 @@ end
 -- A ticket as the store reads it: {id, fields, route json, messages}.
 local function read_ticket(id)
   return {tonumber(id), redis.call('HGETALL', k('t', id)), redis.call('GET', k('t', id, 'r')),
-          redis.call('LRANGE', k('t', id, 'm'), 0, -1)}
+          redis.call('LRANGE', k('t', id, 'm'), 0, -1), redis.call('GET', k('t', id, 'clk'))}
 end
 
 local function with_id(id, json, extra)
@@ -248,4 +271,69 @@ local function apply_moves(id, before, moves, actor, at)
     end
     record(id, move[1], actor, at, {from = json_or_null(from), to = json_or_null(to)})
   end
+end
+
+-- SLA deadlines (lua/deadlines.lua claims them):
+-- {P}:sla            zset: "<ticket>|<metric>|<kind>" by when it may next be claimed (its
+--                    due time, then the end of a claim's lease)
+-- {P}:sla:d          hash: the same member -> "<key>|<due>" (the clock's instance, due time)
+-- {P}:t:<id>:sla     set: the ticket's members
+local function drop_deadline(id, slot)
+  redis.call('ZREM', k('sla'), slot)
+  redis.call('HDEL', k('sla', 'd'), slot)
+  redis.call('SREM', k('t', id, 'sla'), slot)
+end
+
+-- Replace the ticket's deadlines by `wanted`, a list of {metric, kind, key, due}; one
+-- unchanged keeps its claim.
+local function set_deadlines(id, wanted)
+  local values, order = {}, {}
+  for _, d in ipairs(wanted) do
+    local slot = id .. '|' .. d[1] .. '|' .. d[2]
+    values[slot] = {d[3] .. '|' .. d[4], d[4]}
+    order[#order + 1] = slot
+  end
+  for _, slot in ipairs(redis.call('SMEMBERS', k('t', id, 'sla'))) do
+    if not values[slot] then
+      drop_deadline(id, slot)
+    end
+  end
+  for _, slot in ipairs(order) do
+    local value, due = values[slot][1], values[slot][2]
+    if redis.call('HGET', k('sla', 'd'), slot) ~= value then
+      redis.call('HSET', k('sla', 'd'), slot, value)
+      redis.call('ZADD', k('sla'), due, slot)
+      redis.call('SADD', k('t', id, 'sla'), slot)
+    end
+  end
+end
+
+-- A ticket's SLA marks (core.deadlines.SlaMarks), as storage/redis/rows.py `sla_json` sends
+-- them: {basis (absent: any), standing, clocks (the text kept at t:<id>:clk), deadlines}.
+-- They are written only while `basis` is the ticket's newest event: computed from a record
+-- another change has moved on since, they would be stale (the watcher computes them again).
+local function newest_event(id)
+  local last = redis.call('LINDEX', k('t', id, 'ev'), -1)
+  if not last then
+    return 0
+  end
+  local event = cjson.decode(last)
+  return tonumber(event.s or event.seq)
+end
+
+local function sla_based(id, sla)
+  return sla ~= nil and (sla.basis == nil or newest_event(id) == tonumber(sla.basis))
+end
+
+local function write_sla(id, sla)
+  local state = ticket_state(id)
+  if (state.sla or '') ~= sla.standing then
+    if sla.standing == '' then
+      change_ticket(id, {}, {'sla'}, state)
+    else
+      change_ticket(id, {'sla', sla.standing}, {}, state)
+    end
+  end
+  redis.call('SET', k('t', id, 'clk'), sla.clocks)
+  set_deadlines(id, sla.deadlines)
 end

@@ -1,10 +1,5 @@
 -- SLA deadlines: every operation one call (ARGV[1] names it), atomic, so two hubs never
--- claim one deadline while its claim lasts.
---
--- {P}:sla            zset: "<ticket>|<metric>|<kind>" by when it may next be claimed (its
---                    due time, then the end of a claim's lease)
--- {P}:sla:d          hash: the same member -> "<key>|<due>" (the clock's instance, due time)
--- {P}:t:<id>:sla     set: the ticket's members
+-- claim one deadline while its claim lasts. The keys are common.lua's (set_deadlines).
 
 local Z, D = k('sla'), k('sla', 'd')
 
@@ -12,34 +7,28 @@ local function parts(value)
   return string.match(value, '^(.*)|([^|]*)$')
 end
 
-local function drop(id, slot)
-  redis.call('ZREM', Z, slot)
-  redis.call('HDEL', D, slot)
-  redis.call('SREM', k('t', id, 'sla'), slot)
-end
-
 -- ARGV: "set", ticket id, then (metric, kind, key, due) for each deadline
 local function set(id)
-  local wanted, order = {}, {}
+  local wanted = {}
   for i = 3, #ARGV, 4 do
-    local slot = id .. '|' .. ARGV[i] .. '|' .. ARGV[i + 1]
-    wanted[slot] = {ARGV[i + 2] .. '|' .. ARGV[i + 3], ARGV[i + 3]}
-    order[#order + 1] = slot
+    wanted[#wanted + 1] = {ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]}
   end
-  for _, slot in ipairs(redis.call('SMEMBERS', k('t', id, 'sla'))) do
-    if not wanted[slot] then
-      drop(id, slot)
-    end
-  end
-  for _, slot in ipairs(order) do
-    local value, due = wanted[slot][1], wanted[slot][2]
-    if redis.call('HGET', D, slot) ~= value then  -- an unchanged one keeps its claim
-      redis.call('HSET', D, slot, value)
-      redis.call('ZADD', Z, due, slot)
-      redis.call('SADD', k('t', id, 'sla'), slot)
-    end
-  end
+  set_deadlines(id, wanted)
   return true
+end
+
+-- ARGV: "marks", ticket id, the marks (JSON, as common.lua's write_sla reads them) ->
+-- whether they were written; nil for no such ticket
+local function marks(id, text)
+  if not redis.call('HGET', k('t', id), 'status') then
+    return nil
+  end
+  local sla = cjson.decode(text)
+  if not sla_based(id, sla) then
+    return 0
+  end
+  write_sla(id, sla)
+  return 1
 end
 
 -- ARGV: "claim", now, lease end, limit -> {member, "<key>|<due>"} for each claimed
@@ -62,13 +51,15 @@ local function finish(slot, key, due)
   if held ~= key or math.abs(tonumber(at) - tonumber(due)) >= 0.001 then
     return false
   end
-  drop(string.match(slot, '^([^|]*)'), slot)
+  drop_deadline(string.match(slot, '^([^|]*)'), slot)
   return true
 end
 
 local op = ARGV[1]
 if op == 'set' then
   return set(ARGV[2])
+elseif op == 'marks' then
+  return marks(ARGV[2], ARGV[3])
 elseif op == 'claim' then
   return claim(ARGV[2], ARGV[3], tonumber(ARGV[4]))
 end

@@ -6,10 +6,12 @@
 --   ticket in, where it differs: core/workflow.py)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
---   hash), route (its JSON), created {actor, detail} (its first event)}.
+--   hash), route (its JSON), created {actor, detail} (its first event), sla (its SLA
+--   marks, common.lua's write_sla, or absent)}.
 -- The ticket's record gets `created` for a new ticket, `message_in`, and the status move
 -- the message made, as the customer's.
--- Replies {outcome, ticket, message, customer, the ticket's queue}, or {"route", customer,
+-- Replies {outcome, ticket, message, customer, the ticket's queue[, its record when the
+-- message was appended to a ticket with SLA clocks]}, or {"route", customer,
 -- tags, open} when a ticket must be made and the caller's decision was not taken on exactly
 -- these facts.
 local contact = cjson.decode(ARGV[1])
@@ -130,6 +132,9 @@ local function new_ticket(customer)
   redis.call('SET', k('t', id, 'r'), decision.route)
   reindex(id, nil, state)
   record(id, 'created', decision.created.actor, now, decision.created.detail)
+  if decision.sla then
+    write_sla(id, decision.sla)
+  end
   return id
 end
 
@@ -192,5 +197,10 @@ local actor = 'customer:' .. customer
 record(id, 'message_in', actor, now, {message_id = message, channel = channel})
 if move then
   record(id, 'status', actor, now, {from = move[1], to = move[2]})
+end
+-- A clocked ticket's record goes back with a customer's message: the caller computes the
+-- marks it leaves (this script cannot ask the router) and writes them at once, guarded.
+if outcome == 'appended' and redis.call('EXISTS', k('t', id, 'clk')) == 1 then
+  return {outcome, id, message, customer, queue, redis.call('LRANGE', k('t', id, 'ev'), 0, -1)}
 end
 return {outcome, id, message, customer, queue}

@@ -1,6 +1,7 @@
 -- Tickets newest first, filtered.
 -- ARGV[1]: the filter, JSON {queue, status, customer, channel, assignee ("" = unassigned),
---   words (each must be in the ticket's texts)}; a criterion left out is any.
+--   sla (a standing: running tickets only), words (each must be in the ticket's texts)}; a
+--   criterion left out is any.
 -- ARGV[2]: limit; ARGV[3]: cursor (list ids below it; "" = from the newest); ARGV[4]: scan cap.
 -- Walks the smallest index of one criterion (or, with none, the ids themselves: they are
 -- dense and never deleted) and checks the others on each ticket; after `scan cap` tickets
@@ -9,7 +10,7 @@
 -- the ids it meets: whatever the arguments, the script ends. (Above 2^53 a Lua number has
 -- `id - 1 == id`: a walk that stopped on reaching an id could spin for ever, and Redis
 -- would answer BUSY to every hub meanwhile.)
--- Replies {{{id, fields, route json}...}, resume}: resume is the last id looked at when
+-- Replies {{{id, fields, route json, SLA marks json}...}, resume}: resume is the last id looked at when
 -- the cap was hit, else "".
 local CHUNK, MAX_LIMIT, MAX_CAP = 100, 1000, 100000
 local where = cjson.decode(ARGV[1])
@@ -28,13 +29,13 @@ local cap = bounded(ARGV[4], 1, MAX_CAP, 1)
 local highest = tonumber(redis.call('HGET', k('ids'), 'ticket') or 0)
 local below = bounded(ARGV[3], 0, highest + 1, highest + 1)  -- past every id: the newest
 
-local FIELDS = {'queue', 'status', 'customer', 'channel', 'assignee'}
+local FIELDS = {'queue', 'status', 'customer', 'channel', 'assignee', 'sla'}
 
 local function criterion_index(field, value)
   if field == 'assignee' then
     return value == '' and k('ix', 'na') or k('ix', 'a', value)
   end
-  local short = {queue = 'q', status = 's', customer = 'c', channel = 'ch'}
+  local short = {queue = 'q', status = 's', customer = 'c', channel = 'ch', sla = 'sla'}
   return k('ix', short[field], value)
 end
 
@@ -78,6 +79,9 @@ local function matches(id)
       return false
     end
   end
+  if type(where.sla) == 'string' and not RUNNING[v[2]] then
+    return false  -- a paused or solved ticket stands nowhere (memberships says the same)
+  end
   for _, word in ipairs(words) do
     local ix = word_key(word)
     if ix ~= base and not redis.call('ZSCORE', ix, id) then
@@ -95,7 +99,8 @@ for _ = 1, math.ceil(cap / CHUNK) do
     scanned = scanned + 1
     if matches(id) then
       items[#items + 1] = {tonumber(id), redis.call('HGETALL', k('t', id)),
-                           redis.call('GET', k('t', id, 'r'))}
+                           redis.call('GET', k('t', id, 'r')),
+                           redis.call('GET', k('t', id, 'clk'))}
       if #items > limit then
         return {items, ''}
       end

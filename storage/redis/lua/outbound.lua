@@ -1,7 +1,8 @@
 -- Record a message to the customer; nil when there is no such ticket.
 -- ARGV: ticket id, now, message json (without id and channel), the channel it goes out on
 -- ("": the ticket's), "1" when it is automatic, the body's words (JSON list), the actor of
--- an agent's reply (core/record.py: "agent:<name>", or "system").
+-- an agent's reply (core/record.py: "agent:<name>", or "system"), "" or the SLA marks the
+-- reply leaves (common.lua's write_sla: written with it when their basis holds).
 -- Replies {message id, channel}.
 -- An agent's reply moves a new ticket to open and is on the record as `reply_out` (then the
 -- status move), the actor's; an automatic message (an acknowledgement, a HELP text) changes
@@ -12,6 +13,8 @@ local before = ticket_state(id)
 if not before then
   return false
 end
+local sla = (ARGV[8] or '') ~= '' and cjson.decode(ARGV[8]) or nil
+local based = sla_based(id, sla)
 local channel = ARGV[4] ~= '' and ARGV[4] or before.channel
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
 local field = '"channel":' .. cjson.encode(channel) .. ','
@@ -27,5 +30,8 @@ change_ticket(id, {'updated', now}, {}, before)
 record(id, 'reply_out', actor, now, {message_id = message})
 if before.status == 'new' then  -- an answered ticket is being worked
   apply_moves(id, ticket_state(id), {{'status', 'status', 'new', 'open'}}, actor, now)
+end
+if based then
+  write_sla(id, sla)
 end
 return {message, channel}

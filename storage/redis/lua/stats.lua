@@ -1,8 +1,9 @@
 -- Depth and age of every queue that holds live tickets, or of the one queue in ARGV[1].
 -- No ticket is read: the writing scripts keep the counts in the same script as each change
 -- (common.lua's reindex): the open hash, and the waiting sets, whose sizes Redis keeps; the
--- oldest waiting ticket is the first member of a waiting set.
--- Replies {queue, waiting, open, oldest waiting created time or ""} per queue.
+-- oldest waiting ticket is the first member of a waiting set; running tickets at risk are
+-- counted in the risk hash.
+-- Replies {queue, waiting, open, oldest waiting created time or "", at risk} per queue.
 local function depth(queue, open)
   local waiting, oldest = 0, nil
   for rank = 0, 3 do
@@ -13,7 +14,8 @@ local function depth(queue, open)
       oldest = first
     end
   end
-  return {queue, waiting, open, oldest or ''}
+  local risk = tonumber(redis.call('HGET', k('risk'), queue) or 0)
+  return {queue, waiting, open, oldest or '', risk}
 end
 
 if ARGV[1] then

@@ -1,7 +1,9 @@
 -- A change of one ticket (core.model.TicketChange), checked and applied against the ticket as
 -- it is, and recorded. ARGV: id, now, the change as JSON {actor, and when given: status,
 -- movable (the statuses that may move to it, core/workflow.py), priority, queue, assignee
--- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue, once}.
+-- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue, once}, and
+-- "" or the SLA marks the change leaves (common.lua's write_sla), written with it when their
+-- basis holds and the change writes anything.
 -- Replies the ticket; nil when there is none; {"held", holder}, {"moved", queue},
 -- {"recorded", kind} or {"refused", status} when the change does not apply (nothing is
 -- written).
@@ -38,6 +40,8 @@ if change.once and change.cause then
     start = start + 100
   end
 end
+local sla = ARGV[4] ~= '' and cjson.decode(ARGV[4]) or nil
+local based = sla_based(id, sla)
 if change.status then
   local allowed = false
   for _, status in ipairs(change.movable) do
@@ -81,4 +85,7 @@ if change.cause then
   record(id, change.cause.kind, change.actor, now, change.cause.detail)
 end
 apply_moves(id, before, moves, change.actor, now)
+if based and (change.cause or #moves > 0) then
+  write_sla(id, sla)
+end
 return read_ticket(id)
