@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import deadlines, search
+from storage.sqlite import deadlines, retention, search
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -461,6 +461,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE queue = OLD.queue;
     END;
     """,
+    # 15: retention and erasure (storage/sqlite/retention.py): closed tickets by last activity,
+    # thread keys and attachments by ticket, and the record freed of its foreign key to the
+    # tickets, so a purged ticket's record stays (reports and the live stream read it)
+    retention.migration,
 )
 
 
