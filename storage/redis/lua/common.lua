@@ -52,6 +52,8 @@ local function memberships(id, state)
   end
   if state.status ~= 'closed' then
     sets[k('c', state.customer, 'live', state.channel)] = {state.updated, id}
+  else  -- for the retention sweeper (lua/retention.lua)
+    sets[k('ix', 'closed')] = {state.updated, id}
   end
   return sets
 end
