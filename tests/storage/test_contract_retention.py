@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,7 +20,8 @@ from core.model import (
     TicketFilter,
 )
 from core.record import SYSTEM, Actor, EventKind
-from storage.base import Store
+from storage.base import Store, open_store
+from storage.redis.store import RedisStore
 from tests.support import RecordingRouter, inbound, later
 
 NO_WINDOW = ThreadPolicy({}, timedelta(0))
@@ -195,3 +198,57 @@ async def test_erase_leaves_other_customers_alone(store: Store) -> None:
     assert bob.name == "Bob Byron" and bob.identities
     kept = await store.get_ticket(bob_ticket.id)
     assert kept.messages[0].body == "hello" and kept.messages[0].attachments
+
+
+ERASED_TEXTS = (
+    "zed@example.org", "15557654321", "quuxington", "ultramarine", "platypus",
+    "z1@mail.example.org",
+)  # fmt: skip
+
+
+async def test_after_erasure_no_stored_byte_names_the_customer(store_url: str) -> None:
+    """Every byte the store keeps (the SQLite file and its WAL; every Redis key's name and
+    value) is scanned for the customer's address, number, name and words."""
+    store = open_store(store_url)
+    await store.open()
+    try:
+        zed, _, _ = await erasable(store)
+        before = await stored_text(store, store_url)
+        assert all(text in before for text in ERASED_TEXTS)  # the scan sees them at all
+        await store.erase_customer(zed, "root", later(10))
+        if isinstance(store, RedisStore):
+            after = await stored_text(store, store_url)
+    finally:
+        await store.close()
+    if not isinstance(store, RedisStore):
+        after = await stored_text(store, store_url)
+    assert [text for text in ERASED_TEXTS if text in after] == []
+    assert "bob@example.com" in after  # another customer's data stays
+
+
+async def stored_text(store: Store, url: str) -> str:
+    """Everything the store holds, as lower-case text (bytes decoded leniently)."""
+    if isinstance(store, RedisStore):
+        return (await redis_dump(store)).casefold()
+    path = Path(urlsplit(url).path[1:])
+    files = [path, path.with_name(path.name + "-wal")]
+    data = b"".join(f.read_bytes() for f in files if f.exists())
+    return data.decode("latin-1").casefold()
+
+
+async def redis_dump(store: RedisStore) -> str:
+    """Every key of the store and its whole value, read by type."""
+    client = store._live.client  # noqa: SLF001  # the test reads what the store wrote
+    parts = []
+    async for key in client.scan_iter(match=store.key("*"), count=1000):
+        kind = await client.type(key)
+        read = {
+            "string": client.get,
+            "hash": client.hgetall,
+            "list": lambda k: client.lrange(k, 0, -1),
+            "set": client.smembers,
+            "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+            "stream": lambda k: client.xrange(k),
+        }[kind]
+        parts.append(f"{key} {await read(key)}")
+    return "\n".join(parts)
