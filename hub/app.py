@@ -19,6 +19,7 @@ from hub.api.events import KEEP_PRESENCE_ALIVE
 from hub.api.people import presence_keeper
 from hub.campaigns.desk import announce_law
 from hub.desk.offers import Offerer
+from hub.desk.retention import Sweeper, sweeping
 from hub.desk.sla_watch import SlaWatcher
 from hub.desk.sla_watch import watching as sla_watching
 from hub.http_errors import error_middleware
@@ -46,6 +47,7 @@ from hub.wiring.dialer import mount_dialer
 from hub.wiring.services import Services
 from hub.wiring.webchat import mount_webchat
 from storage.base import open_store
+from storage.blobs import BlobStore
 
 
 def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -79,6 +81,9 @@ def build_app(settings: Settings, clock: Callable[[], datetime] = utcnow) -> web
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     sla = SlaWatcher(store, router, metrics, clock)
     app.cleanup_ctx.append(lambda _app: sla_watching(sla))
+    if settings.retention.closed_after_days:  # 0 keeps closed tickets forever
+        sweeper = Sweeper(store, BlobStore(settings.storage.blob_dir), settings.retention, clock)
+        app.cleanup_ctx.append(lambda _app: sweeping(sweeper))
     services = Services(store, router, ingest, metrics, settings.threading.policy(), acknowledger)
     _mount_channels(app, settings, services)
     mount_dialer(app, settings, store, clock)

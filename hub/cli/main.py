@@ -14,6 +14,7 @@ from rich.console import Console
 from core.errors import HubError
 from hub.cli.campaigns import campaign
 from hub.cli.common import config_option, load_config
+from hub.cli.customers import customer
 from hub.cli.logs import configure_logging
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
@@ -48,6 +49,7 @@ main.add_command(rules)
 main.add_command(campaign)
 main.add_command(agent)
 main.add_command(token)
+main.add_command(customer)
 
 
 @main.command()

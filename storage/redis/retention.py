@@ -123,16 +123,18 @@ class RedisRetention:
             for text in merges:
                 merge = json.loads(text)
                 folded = int(merge["other"])
-                if int(merge["survivor"]) == survivor and not merge.get("undone_at"):
-                    if folded not in people:
-                        people.append(folded)
-                        pending.append(folded)
+                live = int(merge["survivor"]) == survivor and not merge.get("undone_at")
+                if live and folded not in people:
+                    people.append(folded)
+                    pending.append(folded)
         return sorted(people)
 
     async def _tickets_of(self, people: Iterable[int]) -> list[int]:
         found: set[int] = set()
         for person in people:
-            found.update(map(int, await self._live.client.zrange(self.key("ix", "c", person), 0, -1)))
+            found.update(
+                map(int, await self._live.client.zrange(self.key("ix", "c", person), 0, -1))
+            )
         return sorted(found)
 
     async def _texts(self, tickets: Sequence[int | str]) -> list[dict[str, Any]]:
@@ -166,17 +168,18 @@ class RedisRetention:
 
     async def _rate_keys(self, people: Sequence[int]) -> list[str]:
         """Rate-limit keys made of one of the people's addresses or numbers."""
-        values = set()
+        values: set[str] = set()
         for person in people:
             customer = await self.get_customer(person)
             values.update(identity.value.casefold() for identity in customer.identities)
         if not values:
             return []
-        keys = []
-        async for key in self._live.client.scan_iter(match=self.key("rate", "*"), count=SCAN_COUNT):
-            if any(value in str(key).casefold() for value in values):
-                keys.append(str(key))
-        return keys
+        pattern = self.key("rate", "*")
+        return [
+            str(key)
+            async for key in self._live.client.scan_iter(match=pattern, count=SCAN_COUNT)
+            if any(value in str(key).casefold() for value in values)
+        ]
 
 
 def _texts(ticket_id: int, route: str | None, messages: list[str]) -> dict[str, Any]:

@@ -51,9 +51,10 @@ def migration(db: sqlite3.Connection) -> None:
         db.execute(sql)
 
 
-def marks(values: Sequence[object]) -> str:
-    """Placeholders for an IN list (an empty list matches nothing)."""
-    return ",".join("?" * len(values)) or "NULL"
+def listed(values: Iterable[object]) -> str:
+    """A list of values bound as one parameter, read back by `IN (SELECT value FROM
+    json_each(?))`, whatever its length (no statement is built from strings)."""
+    return json.dumps(list(values))
 
 
 def purge_closed(db: sqlite3.Connection, before: float, now: float, limit: int) -> Purge:
@@ -68,14 +69,15 @@ def purge_closed(db: sqlite3.Connection, before: float, now: float, limit: int) 
         return Purge()
     messages, shas = _messages(db, tickets)
     _drop_words(db, tickets, messages)
-    ids = marks(tickets)
-    for table in ("messages", "thread_keys", "offers", "sla_deadlines"):
-        db.execute(f"DELETE FROM {table} WHERE ticket_id IN ({ids})", tickets)  # noqa: S608  # our tables; values bound
-    db.execute(f"DELETE FROM tickets WHERE id IN ({ids})", tickets)  # noqa: S608  # marks only
+    ids = (listed(tickets),)
+    db.execute("DELETE FROM messages WHERE ticket_id IN (SELECT value FROM json_each(?))", ids)
+    db.execute("DELETE FROM thread_keys WHERE ticket_id IN (SELECT value FROM json_each(?))", ids)
+    db.execute("DELETE FROM offers WHERE ticket_id IN (SELECT value FROM json_each(?))", ids)
+    db.execute("DELETE FROM sla_deadlines WHERE ticket_id IN (SELECT value FROM json_each(?))", ids)
+    db.execute("DELETE FROM tickets WHERE id IN (SELECT value FROM json_each(?))", ids)
     for ticket_id in tickets:
-        count = sum(1 for m in messages if m[1] == ticket_id)
-        attached = sum(len(m[2]) for m in messages if m[1] == ticket_id)
-        detail = {"messages": count, "attachments": attached}
+        own = [blobs for _, t, blobs in messages if t == ticket_id]
+        detail = {"messages": len(own), "attachments": sum(map(len, own))}
         record(db, ticket_id, EventKind.PURGED, SYSTEM, now, detail)
     return Purge(tuple(tickets), len(messages), len(shas), _unreferenced(db, shas))
 
@@ -83,38 +85,49 @@ def purge_closed(db: sqlite3.Connection, before: float, now: float, limit: int) 
 def erase_customer(db: sqlite3.Connection, customer_id: int, by: str, now: float) -> Erasure:
     """Erase the customer and every customer merged into it (one person)."""
     live_customer(db, customer_id)  # NotFound, or Conflict when merged away: erase the survivor
-    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
-    db.execute("PRAGMA secure_delete = ON")
+    previous = int(db.execute("PRAGMA secure_delete").fetchone()[0])
+    db.execute("PRAGMA secure_delete = ON")  # freed space is zeroed, not left readable
     try:
         return _erase(db, customer_id, by, now)
     finally:
-        db.execute(f"PRAGMA secure_delete = {int(previous)}")
+        db.execute("PRAGMA secure_delete = ON" if previous else "PRAGMA secure_delete = OFF")
 
 
 def _erase(db: sqlite3.Connection, customer_id: int, by: str, now: float) -> Erasure:
     people = _merged_into(db, customer_id)
-    who = marks(people)
-    keys = [k for (k,) in db.execute(f"SELECT key FROM identities WHERE customer_id IN ({who})", people)]  # noqa: S608  # marks only
-    rows = db.execute(f"SELECT id FROM tickets WHERE customer_id IN ({who}) ORDER BY id", people)  # noqa: S608  # marks only
+    who = (listed(people),)
+    rows = db.execute(
+        "SELECT key FROM identities WHERE customer_id IN (SELECT value FROM json_each(?))", who
+    )
+    keys = [key for (key,) in rows]
+    rows = db.execute(
+        "SELECT id FROM tickets WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        who,
+    )
     tickets = [ticket_id for (ticket_id,) in rows]
     messages, shas = _messages(db, tickets)
     words = _drop_words(db, tickets, messages)
-    words += db.execute(f"DELETE FROM customer_words WHERE customer_id IN ({who})", people).rowcount  # noqa: S608  # marks only
+    words += db.execute(
+        "DELETE FROM customer_words WHERE customer_id IN (SELECT value FROM json_each(?))", who
+    ).rowcount
     gone = _forget_keys(db, people, keys, tickets)
     _blank_tickets(db, tickets)
     scrubbed = _scrub_events(db, tickets)
-    db.execute(f"UPDATE customers SET name = '' WHERE id IN ({who})", people)  # noqa: S608  # marks only
+    db.execute("UPDATE customers SET name = '' WHERE id IN (SELECT value FROM json_each(?))", who)
     db.execute(
-        f"UPDATE customer_merges SET identities = '[]' WHERE survivor IN ({who}) OR other IN ({who})",  # noqa: S608  # marks only
-        [*people, *people],
+        "UPDATE customer_merges SET identities = '[]' "
+        "WHERE survivor IN (SELECT value FROM json_each(?)) "
+        "OR other IN (SELECT value FROM json_each(?))",
+        who * 2,
     )
     actor = Actor.agent(by) if by else SYSTEM
     for ticket_id in tickets:
-        count = sum(1 for m in messages if m[1] == ticket_id)
-        record(db, ticket_id, EventKind.CUSTOMER_ERASED, actor, now,
-               {"customer_id": customer_id, "messages": count})  # fmt: skip
-    for table in ("message_words", "subject_words"):
-        db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")  # noqa: S608  # ours
+        count = sum(1 for _, t, _ in messages if t == ticket_id)
+        detail = {"customer_id": customer_id, "messages": count}
+        record(db, ticket_id, EventKind.CUSTOMER_ERASED, actor, now, detail)
+    # deleted rows' words linger in FTS5's older segments until they are merged into one
+    db.execute("INSERT INTO message_words (message_words) VALUES ('optimize')")
+    db.execute("INSERT INTO subject_words (subject_words) VALUES ('optimize')")
     return Erasure(
         customer_id, tuple(people), len(keys), tuple(tickets), len(messages), len(shas),
         words, gone, scrubbed, _unreferenced(db, shas),
@@ -138,22 +151,29 @@ Messages = list[tuple[int, int, list[str]]]
 
 def _messages(db: sqlite3.Connection, tickets: Sequence[int]) -> tuple[Messages, list[str]]:
     rows = db.execute(
-        f"SELECT id, ticket_id, attachments FROM messages WHERE ticket_id IN ({marks(tickets)})",  # noqa: S608  # marks only
-        tickets,
+        "SELECT id, ticket_id, attachments FROM messages "
+        "WHERE ticket_id IN (SELECT value FROM json_each(?))",
+        (listed(tickets),),
     ).fetchall()
-    found = [(m, t, [a["sha256"] for a in json.loads(att) if a.get("sha256")]) for m, t, att in rows]
+    found = [(m, t, _blobs(attachments)) for m, t, attachments in rows]
     return found, [sha for _, _, blobs in found for sha in blobs]
+
+
+def _blobs(attachments: str) -> list[str]:
+    return [a["sha256"] for a in json.loads(attachments) if a.get("sha256")]
 
 
 def _drop_words(db: sqlite3.Connection, tickets: Sequence[int], messages: Messages) -> int:
     """The search rows of the tickets' subjects and messages; how many there were."""
-    ids = [m for m, _, _ in messages]
+    ids = listed(m for m, _, _ in messages)
     dropped = db.execute(
-        f"DELETE FROM message_words WHERE rowid IN ({marks(ids)})", ids  # noqa: S608  # marks only
+        "DELETE FROM message_words WHERE rowid IN (SELECT value FROM json_each(?))", (ids,)
     ).rowcount
-    return dropped + db.execute(
-        f"DELETE FROM subject_words WHERE rowid IN ({marks(tickets)})", tickets  # noqa: S608  # marks only
-    ).rowcount
+    subjects = db.execute(
+        "DELETE FROM subject_words WHERE rowid IN (SELECT value FROM json_each(?))",
+        (listed(tickets),),
+    )
+    return dropped + subjects.rowcount
 
 
 def _forget_keys(
@@ -161,49 +181,57 @@ def _forget_keys(
 ) -> int:
     """Identities, SMS consent, rate limits by address, dedupe and thread keys: how many."""
     gone = db.execute(
-        f"DELETE FROM identities WHERE customer_id IN ({marks(people)})", people  # noqa: S608  # marks only
+        "DELETE FROM identities WHERE customer_id IN (SELECT value FROM json_each(?))",
+        (listed(people),),
+    )
+    count = gone.rowcount
+    count += db.execute(
+        "DELETE FROM sms_consent WHERE identity_key IN (SELECT value FROM json_each(?))",
+        (listed(keys),),
     ).rowcount
-    gone += db.execute(
-        f"DELETE FROM sms_consent WHERE identity_key IN ({marks(keys)})", keys  # noqa: S608  # marks only
-    ).rowcount
-    for key in keys:
+    for key in keys:  # rate limits are kept by the address they count (storage/sqlite/rate.py)
         value = key.partition(":")[2].casefold()
-        gone += db.execute(
+        count += db.execute(
             "DELETE FROM checkpoints WHERE name LIKE 'rate:%' AND instr(lower(name), ?) > 0",
             (value,),
         ).rowcount
-    ids = marks(tickets)
-    gone += db.execute(f"DELETE FROM thread_keys WHERE ticket_id IN ({ids})", tickets).rowcount  # noqa: S608  # marks only
-    return gone + db.execute(
-        f"UPDATE messages SET dedupe_key = NULL WHERE ticket_id IN ({ids}) AND dedupe_key IS NOT NULL",  # noqa: S608  # marks only
-        tickets,
+    ids = (listed(tickets),)
+    count += db.execute(
+        "DELETE FROM thread_keys WHERE ticket_id IN (SELECT value FROM json_each(?))", ids
     ).rowcount
+    deduped = db.execute(
+        "UPDATE messages SET dedupe_key = NULL "
+        "WHERE ticket_id IN (SELECT value FROM json_each(?)) AND dedupe_key IS NOT NULL",
+        ids,
+    )
+    return count + deduped.rowcount
 
 
 def _blank_tickets(db: sqlite3.Connection, tickets: list[int]) -> None:
     """Subjects, routes' explanations and facts, and every message's text and addresses; an
     outbound message keeps its provider id (delivery reports find it) and automatic flag."""
-    ids = marks(tickets)
+    ids = (listed(tickets),)
     db.execute(
-        f"UPDATE tickets SET subject = '', route_explanation = '[]', route_facts = '{{}}' "  # noqa: S608  # marks only
-        f"WHERE id IN ({ids})",
-        tickets,
+        "UPDATE tickets SET subject = '', route_explanation = '[]', route_facts = '{}' "
+        "WHERE id IN (SELECT value FROM json_each(?))",
+        ids,
     )
     db.execute(
-        "UPDATE messages SET body = '', subject = '', sender = '', recipient = '', "  # noqa: S608  # marks only
+        "UPDATE messages SET body = '', subject = '', sender = '', recipient = '', "
         "attachments = '[]', error = '', "
         "external_id = CASE direction WHEN 'outbound' THEN external_id ELSE '' END, "
         "meta = CASE direction WHEN 'outbound' THEN meta ELSE '{}' END "
-        f"WHERE ticket_id IN ({ids})",
-        tickets,
+        "WHERE ticket_id IN (SELECT value FROM json_each(?))",
+        ids,
     )
 
 
 def _scrub_events(db: sqlite3.Connection, tickets: list[int]) -> int:
     rows = db.execute(
-        f"SELECT seq, detail FROM ticket_events WHERE ticket_id IN ({marks(tickets)}) "  # noqa: S608  # marks only
-        f"AND kind IN ({marks(SCRUBBED_KINDS)})",
-        [*tickets, *SCRUBBED_KINDS],
+        "SELECT seq, detail FROM ticket_events "
+        "WHERE ticket_id IN (SELECT value FROM json_each(?)) "
+        "AND kind IN (SELECT value FROM json_each(?))",
+        (listed(tickets), listed(SCRUBBED_KINDS)),
     ).fetchall()
     changed = []
     for seq, text in rows:

@@ -50,9 +50,8 @@ from core.model import (
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
 from storage.sqlite import changes as ch
-from storage.sqlite import customers, merges, rate
+from storage.sqlite import customers, merges, rate, retention
 from storage.sqlite import deadlines as dl
-from storage.sqlite import retention
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
 from storage.sqlite import record as rec
