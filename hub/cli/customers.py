@@ -15,6 +15,7 @@ import click
 
 from core.retention import Erasure
 from hub.cli.common import config_option
+from hub.cli.logs import configure_logging
 from hub.cli.people import storage_url, with_store
 from hub.desk.retention import erase_customer
 from hub.settings.tree import StorageSettings, load_storage_settings
@@ -36,6 +37,7 @@ def erase(customer_id: int, by: str, yes: bool, as_json: bool, config: Path | No
     """Erase customer ID (and those merged into it): identities, name, message texts,
     attachments, search entries and the keys naming them. Tickets stay, anonymised, with
     a `customer_erased` event; reports keep their counts. Cannot be undone."""
+    configure_logging("warning")  # stdout is the receipt's
     url = storage_url(config)
     settings = StorageSettings() if config is None else load_storage_settings(config, os.environ)
     if not yes:
