@@ -281,6 +281,12 @@ def test_agents_loads_are_read_from_the_held_tickets_index_alone(tmp_path: Path)
     db.close()
 
 
+def undo_the_retention_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 15's indexes (the record it rebuilt goes whole with 10's undoing)."""
+    for name in ("tickets_closed", "thread_keys_ticket", "messages_attached"):
+        db.execute(f"DROP INDEX {name}")
+
+
 def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
     """Undo migration 14: the waiting indexes and depth triggers as 10 made them."""
     for trigger in ("update", "delete"):
@@ -349,7 +355,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_ingest_migration(db)  # 14 first, then 13, 12, 11, 10, then what 7 and 9 added
+    undo_the_retention_migration(db)  # 15 first, then 14 ... 10, then what 7 and 9 added
+    undo_the_ingest_migration(db)
     undo_the_deadlines_migration(db)
     undo_the_people_migration(db)
     undo_the_dialer_migration(db)
