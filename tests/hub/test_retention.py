@@ -20,6 +20,7 @@ from hub.settings.retention import RetentionSettings
 from storage.base import Store, open_store
 from storage.blobs import BlobStore
 from tests.conftest import Hub, MakeSettings, StartHub
+from tests.hub.api.sse import open_stream
 from tests.hub.serving import write_config
 from tests.hub.test_cli import run
 from tests.support import RecordingRouter, inbound, later
@@ -165,3 +166,16 @@ async def test_the_erase_command_prints_a_receipt(tmp_path: Path) -> None:
     assert "identities      1" in done.stdout
     again = run("customer", "erase", str(customer), "--yes", "--json", "--config", str(config))
     assert json.loads(again.stdout)["identities"] == 0  # nothing left to erase
+
+
+async def test_a_stream_reader_hears_that_a_ticket_was_purged(hub: Hub) -> None:
+    old = await closed(hub.store, await contact(hub.store, "old", "email:old@example.com"))
+    stream = await open_stream(hub.http, await hub.token(Role.AGENT))
+    try:
+        await hub.store.purge_closed(later(10), later(10))
+        seen = await stream.until(lambda e: e.event == "ticket.purged")
+    finally:
+        stream.response.close()
+    purged = seen[-1].data
+    assert (purged["ticket_id"], purged["kind"]) == (old, "purged")
+    assert purged["detail"] == {"messages": 1, "attachments": 0}
