@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from core.customers import CustomerChange
+from core.errors import ConfigError
 from core.model import Attachment, Role, Status, ThreadPolicy, TicketChange, TicketFilter
 from hub.desk.retention import Sweeper
 from hub.settings.retention import RetentionSettings
+from hub.settings.tree import parse_settings
 from storage.base import Store, open_store
 from storage.blobs import BlobStore
 from tests.conftest import Hub, MakeSettings, StartHub
@@ -179,3 +181,24 @@ async def test_a_stream_reader_hears_that_a_ticket_was_purged(hub: Hub) -> None:
     purged = seen[-1].data
     assert (purged["ticket_id"], purged["kind"]) == (old, "purged")
     assert purged["detail"] == {"messages": 1, "attachments": 0}
+
+
+@pytest.mark.parametrize(
+    ("section", "reason"),
+    [
+        ({"closed_after_days": -1}, "retention.closed_after_days"),
+        ({"batch": 0}, "retention.batch"),
+        ({"interval": "soon"}, "retention.interval"),
+        ({"keep": 3}, "retention.keep"),
+    ],
+    ids=["negative days", "empty batch", "bad interval", "unknown key"],
+)
+def test_bad_retention_settings_are_refused_with_their_key(
+    section: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        parse_settings({"retention": section}, {}, Path())
+
+
+def test_retention_is_off_by_default() -> None:
+    assert parse_settings({}, {}, Path()).retention.closed_after_days == 0
