@@ -124,6 +124,8 @@ async def erasable(store: Store) -> tuple[int, int, int]:
     await store.add_note(first, "Zed Quuxington called", Actor.agent("ann"), later(2))
     await store.append_outbound(first, "Dear Zed Quuxington", "ann", later(3))
     await store.set_sms_opt_out("phone:+15557654321", opted_out=True, at=later(4))
+    await store.take_rate_slot("ack:zed@example.org", 5, timedelta(hours=1), later(4))
+    await store.take_rate_slot("ack:bob@example.com", 5, timedelta(hours=1), later(4))
     await ticket(store, "b1", 5, sender="email:bob@example.com", attachments=attached(SHARED))
     zed = (await store.get_ticket(first)).customer_id
     assert (await store.get_ticket(second)).customer_id == zed
@@ -142,7 +144,7 @@ async def test_erase_strips_the_customer_and_keeps_tickets_and_counts(store: Sto
     assert receipt.blobs == (OWN,)
     assert receipt.events_scrubbed == 1
     assert receipt.search_entries > 0
-    assert receipt.keys >= 2 + 2  # identities, consent, dedupe and thread keys
+    assert receipt.keys >= 2 + 1 + 1 + 2 + 1  # identities, consent, rate, dedupe, thread
     customer = await store.get_customer(zed)
     assert (customer.name, customer.identities) == ("", ())
     erased = await store.get_ticket(first)
