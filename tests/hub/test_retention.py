@@ -202,3 +202,32 @@ def test_bad_retention_settings_are_refused_with_their_key(
 
 def test_retention_is_off_by_default() -> None:
     assert parse_settings({}, {}, Path()).retention.closed_after_days == 0
+
+
+async def test_reports_of_past_periods_do_not_move_when_tickets_are_purged_or_erased(
+    hub: Hub,
+) -> None:
+    store = hub.store
+    kept = await contact(store, "k", "email:kept@example.com", minute=0)
+    gone = await contact(store, "g", "email:gone@example.com", minute=1)
+    await store.append_outbound(gone, "on it", "ann", later(2))
+    await store.update_ticket(gone, TicketChange(status=Status.RESOLVED), later(3))
+    await closed(store, gone, 4)
+    await store.append_outbound(kept, "looking", "ann", later(5))
+    auth = await hub.token(Role.SUPERVISOR)
+    query = {"from": "2026-11-20", "to": "2026-11-30", "tz": "UTC"}
+
+    async def report() -> tuple[Any, Any]:
+        figures = []
+        for path in ("/api/reports/summary", "/api/reports/volume"):
+            async with hub.http.get(path, headers=auth, params=query) as response:
+                assert response.status == 200
+                figures.append(await response.json())
+        return figures[0], figures[1]
+
+    before = await report()
+    assert (before[0]["created"], before[0]["resolved"]) == (2, 1)
+    assert (await store.purge_closed(later(60), later(60))).tickets == (gone,)
+    assert await report() == before
+    await store.erase_customer((await store.get_ticket(kept)).customer_id, "root", later(61))
+    assert await report() == before
