@@ -8,9 +8,11 @@ HSCAN of each: an erasure reads every entry once) and the rate-limit keys made o
 addresses (a SCAN). The script checks that the tickets' messages are as they were read (a
 digest, as edits do), so a message that lands meanwhile is never left indexed.
 
-A purge leaves the dedupe entries and thread keys of its tickets: ingest.lua treats one
-that names a ticket no longer there as unknown (a key of a closed ticket led nowhere
-already), and a later message with that key replaces it.
+A purge deletes the dedupe entries of its tickets' messages (a message keeps its key when
+it is not `channel:external_id`; one an older hub stored without it may stay) but leaves
+their thread keys: ingest.lua treats an entry that names a ticket no longer there as
+unknown (a key of a closed ticket led nowhere already), and a later message with that key
+replaces it.
 """
 
 from __future__ import annotations
@@ -185,8 +187,15 @@ class RedisRetention:
 def _texts(ticket_id: int, route: str | None, messages: list[str]) -> dict[str, Any]:
     digest = hashlib.sha1("\n".join(messages).encode(), usedforsecurity=False).hexdigest()
     subject = "" if route is None else str(json.loads(route).get("subject", ""))
-    found = set(words(subject)).union(*(words(json.loads(m)["body"]) for m in messages))
-    return {"id": ticket_id, "digest": digest, "words": sorted(found)}
+    data = [json.loads(m) for m in messages]
+    found = set(words(subject)).union(*(words(m["body"]) for m in data))
+    keys = [_contact_key(m) for m in data if m["direction"] == "inbound"]
+    return {"id": ticket_id, "digest": digest, "words": sorted(found), "keys": keys}
+
+
+def _contact_key(message: dict[str, Any]) -> str:
+    """The dedupe key of an inbound message (core.model.Inbound.key)."""
+    return str(message.get("key") or f"{message['channel']}:{message.get('external_id', '')}")
 
 
 def _offer_ids(record: list[str]) -> Iterable[int]:

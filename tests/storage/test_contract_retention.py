@@ -74,6 +74,10 @@ async def test_purge_takes_closed_tickets_idle_before_the_cutoff_and_keeps_their
     again = inbound("again", "email:ada@example.com", at=later(100), thread_keys=("thr-1",))
     result = await store.commit_inbound(again, RecordingRouter(), NO_WINDOW)
     assert result.outcome is Outcome.CREATED  # the purged ticket's thread key leads nowhere
+    resent = inbound("old", "email:ada@example.com", at=later(101))
+    assert (await store.commit_inbound(resent, RecordingRouter(), NO_WINDOW)).outcome is (
+        Outcome.CREATED  # a provider's retry of a purged contact is a contact again
+    )
 
 
 async def test_purge_goes_in_batches_oldest_first(store: Store) -> None:

@@ -5,7 +5,7 @@
 --                  named unreferenced, since an older message may refer to it
 -- "backfill", after, count: closed tickets of older hubs join ix:closed, `count` of those
 --   after `after` (by id); replies the last id seen ("" at the end).
--- "purge", before, now, tickets (JSON list of {id, digest, words, offers}): each ticket still
+-- "purge", before, now, tickets (JSON list of {id, digest, words, keys, offers}): each still
 --   closed and idle since before `before`, whose messages are as the caller read them
 --   (digest), goes with everything but its record, which gains `purged`. Replies {ids,
 --   messages, attachments, unreferenced sha256 list}.
@@ -72,6 +72,12 @@ local function purge_one(ticket, before, now, freed)
     redis.call('ZREM', k('sla'), slot)
     redis.call('HDEL', k('sla', 'd'), slot)
   end
+  for _, key in ipairs(ticket.keys) do
+    local seen = redis.call('HGET', k('dedupe'), key)
+    if seen and string.match(seen, '^(%d+):') == id then
+      redis.call('HDEL', k('dedupe'), key)
+    end
+  end
   for _, offer in ipairs(ticket.offers) do
     redis.call('DEL', k('of', offer), k('of', offer, 'why'))
   end
@@ -131,7 +137,7 @@ local function blank_messages(id, counts, freed)
     local message = cjson.decode(text)
     counts.attachments = counts.attachments + release(message, freed)
     message.body, message.subject, message.sender, message.recipient = '', nil, nil, nil
-    message.attachments, message.error = nil, nil
+    message.attachments, message.error, message.key = nil, nil, nil
     if message.direction ~= 'outbound' then  -- a reply keeps its provider id and flag
       message.external_id, message.meta = nil, nil
     end

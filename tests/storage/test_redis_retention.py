@@ -1,0 +1,44 @@
+"""What a purge leaves of a ticket in Redis: its record and nothing else of its own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.model import Attachment, Status, ThreadPolicy, TicketChange
+from storage.redis.store import RedisStore
+from tests.support import RecordingRouter, inbound, later
+
+NO_WINDOW = ThreadPolicy({}, timedelta(0))
+
+
+async def test_a_purged_ticket_leaves_its_record_and_no_other_key(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    await store.open()
+    try:
+        client = store._live.client  # the test reads what the store wrote
+        sha = "c" * 64
+        first = inbound(
+            "m1", dedupe_key="email:support@example.com:<m1@example.org>",
+            attachments=(Attachment("a.pdf", "application/pdf", 3, sha),),
+        )  # fmt: skip
+        ticket_id = (await store.commit_inbound(first, RecordingRouter(), NO_WINDOW)).ticket_id
+        second = inbound("m2", at=later(1), thread_keys=(f"ticket:{ticket_id}",))
+        await store.commit_inbound(second, RecordingRouter(), NO_WINDOW)
+        await store.append_outbound(ticket_id, "done", "ann", later(2))
+        await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), later(3))
+        assert await client.hget(store.key("blobs"), sha) == "1"
+
+        purge = await store.purge_closed(later(10), later(10))
+
+        assert purge.tickets == (ticket_id,)
+        assert purge.blobs == (sha,)
+        own = [str(k) async for k in client.scan_iter(match=store.key("t", ticket_id, "*"))]
+        own += [str(k) for k in [store.key("t", ticket_id)] if await client.exists(k)]
+        assert own == [store.key("t", ticket_id, "ev")]
+        assert await client.hlen(store.key("dedupe")) == 0
+        assert await client.hlen(store.key("out")) == 0
+        assert await client.exists(store.key("blobs"), store.key("ix", "closed")) == 0
+        indexes = [str(k) async for k in client.scan_iter(match=store.key("ix", "*"))]
+        assert indexes == []
+    finally:
+        await store.close()
