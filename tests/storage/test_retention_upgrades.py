@@ -34,6 +34,15 @@ def database_before_retention(path: Path) -> None:
             for statement in statements(migration):
                 db.execute(statement)
     db.execute("CREATE INDEX ticket_events_kind ON ticket_events(kind, seq)")
+    db.execute("INSERT INTO customers (id, created_at) VALUES (1, 0)")
+    db.execute(
+        "INSERT INTO tickets (id, status, channel, queue, priority, priority_rank, customer_id, "
+        "created_at, updated_at) VALUES (1, 'open', 'form', 'general', 'normal', 1, 1, 0, 0)"
+    )
+    db.executemany(  # an older ticket's record, numbered 1..3
+        "INSERT INTO ticket_events (seq, ticket_id, kind, actor, at) VALUES (?, 1, ?, 'system', 0)",
+        [(1, "created"), (2, "note"), (3, "note")],
+    )
     db.execute(f"PRAGMA user_version = {before}")
     assert db.execute("PRAGMA foreign_key_list(ticket_events)").fetchall() != []
     db.close()
@@ -47,7 +56,8 @@ async def test_the_record_keeps_its_events_numbering_and_indexes_through_the_upg
     store = SqliteStore(url)
     await store.open()
     try:
-        first = await store.commit_inbound(inbound("a", at=later(0)), RecordingRouter(), NO_WINDOW)
+        contact = inbound("a", "email:b@example.com", at=later(0))
+        first = await store.commit_inbound(contact, RecordingRouter(), NO_WINDOW)
         await store.update_ticket(first.ticket_id, TicketChange(status=Status.CLOSED), later(1))
         purge = await store.purge_closed(later(5), later(5))
         assert purge.tickets == (first.ticket_id,)
@@ -58,7 +68,8 @@ async def test_the_record_keeps_its_events_numbering_and_indexes_through_the_upg
             EventKind.STATUS,
             EventKind.PURGED,
         ]
-        assert [e.seq for e in await store.events_after(0)] == [1, 2, 3, 4]
+        assert [e.seq for e in await store.events_after(0)] == [1, 2, 3, 4, 5, 6, 7]
+        assert [e.kind for e in await store.ticket_events(1)] == ["created", "note", "note"]
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "old.db")
