@@ -42,3 +42,19 @@ async def test_a_purged_ticket_leaves_its_record_and_no_other_key(redis_url: str
         assert indexes == []
     finally:
         await store.close()
+
+
+async def test_an_index_entry_of_no_closed_ticket_never_blocks_a_sweep(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    await store.open()
+    try:
+        client = store._live.client
+        made = await store.commit_inbound(inbound("m1", at=later(0)), RecordingRouter(), NO_WINDOW)
+        await store.update_ticket(made.ticket_id, TicketChange(status=Status.CLOSED), later(1))
+        await client.zadd(store.key("ix", "closed"), {"999": 0})  # no such ticket
+        first = await store.purge_closed(later(10), later(10), limit=1)
+        second = await store.purge_closed(later(10), later(10), limit=1)
+        assert (first.tickets, second.tickets) == ((), (made.ticket_id,))
+        assert await client.exists(store.key("ix", "closed")) == 0
+    finally:
+        await store.close()

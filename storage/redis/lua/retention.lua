@@ -48,9 +48,12 @@ end
 local function purge_one(ticket, before, now, freed)
   local id = tostring(ticket.id)
   local state = ticket_state(id)
-  if not state or state.status ~= 'closed' or tonumber(state.updated) >= tonumber(before)
-      or digest(id) ~= ticket.digest then
-    return nil  -- gone, reopened by no one (closed is final), or changed: a later round
+  if not state or state.status ~= 'closed' then  -- no entry of the index may block a sweep
+    redis.call('ZREM', k('ix', 'closed'), id)
+    return nil
+  end
+  if tonumber(state.updated) >= tonumber(before) or digest(id) ~= ticket.digest then
+    return nil  -- touched since it was read: a later round sees it as it is
   end
   local messages, attachments = 0, 0
   for _, text in ipairs(redis.call('LRANGE', k('t', id, 'm'), 0, -1)) do
