@@ -1,6 +1,6 @@
 """Retention and erasure on a filled store, on SQLite and on Redis.
 
-    .venv/bin/python -m bench.retention_bench [--tickets 20000] [--batch 200]
+    .venv/bin/python -m bench.retention_bench [--tickets 20000] [--batch 100]
         [--only sqlite|redis]
 
 Fills each store through its own writes (no HTTP) with `--tickets` tickets, each a customer's
@@ -134,7 +134,7 @@ async def purge_all(store: Store, count: int, batch: int) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=20_000)
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--only", choices=["sqlite", "redis"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

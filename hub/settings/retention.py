@@ -12,4 +12,4 @@ from hub.settings.fields import Duration, Section
 class RetentionSettings(Section):
     closed_after_days: int = Field(0, ge=0, le=36_500)  # 0: closed tickets are kept forever
     interval: Duration = timedelta(hours=1)  # between sweeps (one hub of the store sweeps)
-    batch: int = Field(200, ge=1, le=10_000)  # tickets purged per atomic store call
+    batch: int = Field(100, ge=1, le=10_000)  # tickets purged per atomic store call
