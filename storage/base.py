@@ -235,8 +235,10 @@ class Store(Protocol):
     async def purge_closed(self, before: datetime, now: datetime, limit: int = 100) -> Purge:
         """Purge up to `limit` closed tickets whose last activity (`updated_at`) is before
         `before`, oldest first, read through an index: their messages, search words, offers,
-        deadlines, thread keys and index entries go; their record stays and gains `purged`
-        (the system's, at `now`). An empty Purge when none is due."""
+        deadlines, dedupe entries and index entries go, and their thread keys (or, on Redis,
+        they lead nowhere: storage/redis/retention.py); their record stays and gains
+        `purged` (the system's, at `now`). The Purge names the blobs no message refers to
+        now; an empty one when none is due."""
 
     async def erase_customer(self, customer_id: int, by: str, now: datetime) -> Erasure:
         """Erase a customer and every customer merged into it: identities (and the keys
