@@ -161,6 +161,8 @@ class RedisRetention:
 
     async def _fields(self, name: str, tickets: set[str], until: str = "") -> list[str]:
         """The fields of hash `name` whose value names one of the tickets."""
+        if not tickets:
+            return []
         found = []
         async for field, value in self._live.client.hscan_iter(self.key(name), count=SCAN_COUNT):
             owner = str(value).split(until)[0] if until else str(value)
