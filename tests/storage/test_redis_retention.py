@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from core.model import Attachment, Status, ThreadPolicy, TicketChange
@@ -56,5 +57,27 @@ async def test_an_index_entry_of_no_closed_ticket_never_blocks_a_sweep(redis_url
         second = await store.purge_closed(later(10), later(10), limit=1)
         assert (first.tickets, second.tickets) == ((), (made.ticket_id,))
         assert await client.exists(store.key("ix", "closed")) == 0
+    finally:
+        await store.close()
+
+
+async def test_an_erasure_read_before_a_new_ticket_writes_nothing(redis_url: str) -> None:
+    """The script refuses a payload that misses a ticket of the customer (one that came
+    after the read): `erase_customer` reads again."""
+    store = RedisStore(redis_url)
+    await store.open()
+    try:
+        made = await store.commit_inbound(
+            inbound("m1", sender_name="Ada Lovelace"), RecordingRouter(), NO_WINDOW
+        )
+        stale = {
+            "customer": made.customer_id, "people": [made.customer_id], "tickets": [],
+            "dedupe": [], "thread": [], "rate": [], "actor": "system", "now": "0",
+        }  # fmt: skip
+        reply = await store._live.scripts.run("retention", "erase", json.dumps(stale))
+        assert reply == "changed"
+        assert (await store.get_customer(made.customer_id)).name == "Ada Lovelace"
+        receipt = await store.erase_customer(made.customer_id, "root", later(1))
+        assert receipt.tickets == (made.ticket_id,)
     finally:
         await store.close()

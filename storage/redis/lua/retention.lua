@@ -11,8 +11,9 @@
 --   messages, attachments, unreferenced sha256 list}.
 -- "erase", payload (JSON {customer, people, tickets: [{id, digest, words}], dedupe, thread,
 --   rate, actor, now}): the customer's data goes (Store.erase_customer). Replies "changed"
---   (nothing written) when a ticket's messages changed since the caller read them, else
---   {identities, messages, attachments, search entries, keys, events scrubbed, blobs}.
+--   (nothing written) when their tickets or a ticket's messages changed since the caller
+--   read them, else {identities, messages, attachments, search entries, keys, events
+--   scrubbed, blobs}.
 
 local function digest(id)
   return redis.sha1hex(table.concat(redis.call('LRANGE', k('t', id, 'm'), 0, -1), '\n'))
@@ -205,6 +206,13 @@ local function forget_keys(payload, erased, counts)
 end
 
 local function erase(payload)
+  local count = 0
+  for _, id in ipairs(payload.people) do
+    count = count + redis.call('ZCARD', k('ix', 'c', id))
+  end
+  if count ~= #payload.tickets then
+    return 'changed'  -- a ticket came (or moved) since the caller read them
+  end
   for _, ticket in ipairs(payload.tickets) do
     if digest(ticket.id) ~= ticket.digest then
       return 'changed'
