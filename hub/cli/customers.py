@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from core.model import MAX_ID
 from core.retention import Erasure
 from hub.cli.common import config_option
 from hub.cli.logs import configure_logging
@@ -28,7 +29,7 @@ def customer() -> None:
 
 
 @customer.command()
-@click.argument("customer_id", type=click.IntRange(min=1), metavar="ID")
+@click.argument("customer_id", type=click.IntRange(min=1, max=MAX_ID), metavar="ID")
 @click.option("--by", default="admin", show_default=True, help="Who erases (on the record).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the receipt as JSON.")

@@ -159,6 +159,9 @@ async def test_the_erase_command_prints_a_receipt(tmp_path: Path) -> None:
 
     refused = run("customer", "erase", str(customer), "--config", str(config))
     assert refused.returncode == 1  # no confirmation on stdin: nothing erased
+    huge = run("customer", "erase", "9" * 30, "--yes", "--config", str(config))
+    assert huge.returncode == 2  # a usage error, never a traceback
+    assert "Traceback" not in huge.stderr
     missing = run("customer", "erase", "404", "--yes", "--config", str(config))
     assert missing.returncode == 1
     assert "no customer 404" in missing.stderr
