@@ -137,6 +137,7 @@ async def test_an_admin_erases_a_customer_over_the_api(hub: Hub) -> None:
 
     assert (await erase_call(hub, customer, Role.AGENT))[0] == 403
     assert (await erase_call(hub, 404, Role.ADMIN))[0] == 404
+    assert (await erase_call(hub, 10**30, Role.ADMIN))[0] == 400
     assert (await erase_call(hub, customer, Role.ADMIN, json={"why": 1}))[0] == 400
     status, receipt = await erase_call(hub, customer, Role.ADMIN)
 
