@@ -42,6 +42,8 @@ class EventKind(StrEnum):
     OFFER_WITHDRAWN = "offer_withdrawn"  # its agent left (away, offline) before answering
     SLA_WARNING = "sla_warning"
     SLA_BREACH = "sla_breach"
+    PURGED = "purged"  # retention removed the ticket; its record stays (core/retention.py)
+    CUSTOMER_ERASED = "customer_erased"  # the customer was erased; personal data gone
 
 
 class ActorKind(StrEnum):
@@ -118,4 +120,8 @@ class TicketEvent:
     sla_breach         clock's instance, its start; a breach's on_breach changes follow)
     customer_merged,   {"merge_id", "from", "to"}  (customer ids; the agent who merged or
     customer_unmerged  unmerged; one event on each ticket the merge moved, in its commit)
+    purged             {"messages", "attachments"}  (the system's: retention removed the
+                       ticket; its record stays, and reads of the ticket are NotFound)
+    customer_erased    {"customer_id", "messages"}  (the admin's: identities, texts and
+                       attachments gone; free text of notes and reasons blanked)
     """

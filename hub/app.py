@@ -19,6 +19,7 @@ from hub.api.events import KEEP_PRESENCE_ALIVE
 from hub.api.people import presence_keeper
 from hub.campaigns.desk import announce_law
 from hub.desk.offers import Offerer
+from hub.desk.retention import Sweeper, sweeping
 from hub.desk.sla_watch import SlaWatcher
 from hub.desk.sla_watch import watching as sla_watching
 from hub.drops import DropCounter
@@ -49,6 +50,7 @@ from hub.wiring.dialer import mount_dialer
 from hub.wiring.services import Services
 from hub.wiring.webchat import mount_webchat
 from storage.base import open_store
+from storage.blobs import BlobStore
 
 
 def build_app(
@@ -91,6 +93,9 @@ def build_app(
     if background:
         sla = SlaWatcher(store, router, metrics, clock)
         app.cleanup_ctx.append(lambda _app: sla_watching(sla))
+    if settings.retention.closed_after_days:  # 0 keeps closed tickets forever
+        sweeper = Sweeper(store, BlobStore(settings.storage.blob_dir), settings.retention, clock)
+        app.cleanup_ctx.append(lambda _app: sweeping(sweeper))
     app.cleanup_ctx.append(lambda _app: session_purging(store, settings.web, clock))
     policy = settings.threading.policy()
     services = Services(store, router, ingest, metrics, policy, acknowledger, dropped)

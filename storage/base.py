@@ -67,6 +67,7 @@ from core.people import (
     WaitingTicket,
 )
 from core.record import Actor, TicketEvent
+from core.retention import Erasure, Purge
 
 
 class Store(Protocol):
@@ -143,7 +144,8 @@ class Store(Protocol):
         """Keep an internal note on the ticket's record (never sent); NotFound."""
 
     async def ticket_events(self, ticket_id: int) -> list[TicketEvent]:
-        """The ticket's whole record, oldest first; NotFound for an unknown ticket.
+        """The ticket's whole record, oldest first; NotFound for an unknown ticket (a purged
+        ticket's record stays, ending with `purged`).
 
         Every write records what it changed in its own atomic step: created (actor: the rule,
         or the system for the default), message_in and a reopening status (the customer),
@@ -244,6 +246,26 @@ class Store(Protocol):
     async def queue_depth(self, queue: str) -> QueueStats:
         """One queue's depth and age as `queue_stats` tells them (zeros for a queue that
         holds no live ticket)."""
+
+    # Retention and erasure (core/retention.py).
+
+    async def purge_closed(self, before: datetime, now: datetime, limit: int = 100) -> Purge:
+        """Purge up to `limit` closed tickets whose last activity (`updated_at`) is before
+        `before`, oldest first, read through an index: their messages, search words, offers,
+        deadlines, dedupe entries and index entries go, and their thread keys (or, on Redis,
+        they lead nowhere: storage/redis/retention.py); their record stays and gains
+        `purged` (the system's, at `now`). The Purge names the blobs no message refers to
+        now; an empty one when none is due."""
+
+    async def erase_customer(self, customer_id: int, by: str, now: datetime) -> Erasure:
+        """Erase a customer and every customer merged into it: identities (and the keys
+        made of them: SMS consent, rate limits), name, name words; on each of their tickets
+        the subject, the route's explanation and facts, every message's text, addresses,
+        attachments and metadata (an outbound message keeps its provider id), search words,
+        dedupe and thread keys, and the free text of notes and reasons on the record, which
+        gains `customer_erased` (`by`'s, at `now`). Tickets, their fields and the rest of
+        the record stay, so counts and times do not change. NotFound; Conflict for a
+        customer merged away (erase the survivor)."""
 
     async def get_customer(self, customer_id: int) -> Customer:
         """The customer with all their identities; one merged away says into whom."""

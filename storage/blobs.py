@@ -65,6 +65,17 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob no message refers to any more (core/retention.py); whether it was
+        there."""
+        try:
+            self.path(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot delete blob {sha256[:12]}: {exc.strerror}") from exc
+        return True
+
     @staticmethod
     def _write(target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ EVENT_NAMES: dict[EventKind, str] = {
     EventKind.OFFER_WITHDRAWN: "offer.withdrawn",
     EventKind.SLA_WARNING: "sla.warning",
     EventKind.SLA_BREACH: "sla.breached",
+    EventKind.PURGED: "ticket.purged",
 }
 """The stream's name of each kind of event; every other kind (status, queue, assignment,
 notes, tags, transfers, merges ...) is `ticket.updated`. New kinds join here."""

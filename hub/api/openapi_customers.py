@@ -64,6 +64,31 @@ SCHEMAS: dict[str, Any] = {
             "undone_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
+    "Erasure": {
+        "type": "object",
+        "description": "what an erasure removed (counts, never content)",
+        "properties": {
+            "customer_id": {"type": "integer"},
+            "customers": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "the customer and those merged into it",
+            },
+            "tickets": {"type": "array", "items": {"type": "integer"}},
+            **{
+                name: {"type": "integer"}
+                for name in (
+                    "identities",
+                    "messages",
+                    "attachments",
+                    "blobs_deleted",
+                    "search_entries",
+                    "keys",
+                    "events_scrubbed",
+                )
+            },
+        },
+    },
     "CustomerMergeResult": {
         "type": "object",
         "properties": {"merge": ref("CustomerMerge"), "customer": ref("Customer")},
@@ -100,6 +125,16 @@ PATHS: dict[str, Any] = {
             "Merge the other customer into this one (agent)",
             {"201": ok("CustomerMergeResult"), "409": ERROR},
             requestBody=body({"other": {"type": "integer"}}, ["other"]),
+        ),
+    },
+    "/api/customers/{id}/erase": {
+        "parameters": [ID],
+        "post": op(
+            "Erase the customer's personal data (admin; no body): identities, name, message "
+            "texts, attachments, search entries, the keys naming them; tickets and their "
+            "records stay, anonymised, with a customer_erased event; 409 for a customer "
+            "merged away (erase the survivor)",
+            {"200": ok("Erasure"), "409": ERROR},
         ),
     },
     "/api/customers/{id}/unmerge": {

@@ -17,6 +17,7 @@ from core.errors import HubError, ListenError
 from hub.cli.backup import backup, restore
 from hub.cli.campaigns import campaign
 from hub.cli.common import config_option, load_config
+from hub.cli.customers import customer
 from hub.cli.logs import configure_logging, settings_secrets
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
@@ -121,6 +122,7 @@ main.add_command(agent)
 main.add_command(token)
 main.add_command(backup)
 main.add_command(restore)
+main.add_command(customer)
 
 
 @main.command()

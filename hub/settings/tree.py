@@ -27,6 +27,7 @@ from core.model import ThreadPolicy
 from hub.settings.campaigns import CampaignSettings
 from hub.settings.email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
 from hub.settings.fields import Duration, Section
+from hub.settings.retention import RetentionSettings
 from hub.settings.slack import SlackSettings
 from hub.settings.webchat import WebchatSettings
 
@@ -171,6 +172,7 @@ class Settings(Section):
     channels: ChannelsSettings = ChannelsSettings()
     outbound: OutboundSettings = OutboundSettings()
     campaigns: CampaignSettings = CampaignSettings()
+    retention: RetentionSettings = RetentionSettings()
     agents: AgentsSettings = AgentsSettings()
     web: WebSettings = WebSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -248,8 +248,15 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
             "words": words(inbound.text),
             "subject_words": words(inbound.subject),
             "after": AFTER_MESSAGE,
+            **_blobs(inbound),
         }
     )
+
+
+def _blobs(inbound: Inbound) -> dict[str, list[str]]:
+    """The blobs the message refers to, counted by the script (lua/retention.lua)."""
+    shas = [a.sha256 for a in inbound.attachments if a.sha256]
+    return {"blobs": shas} if shas else {}
 
 
 def decide(inbound: Inbound, router: Router, reply: Sequence[Any]) -> Guess:

@@ -173,6 +173,7 @@ def inbound_json(inbound: Inbound) -> str:
         "attachments": [_attachment_dict(a) for a in inbound.attachments],
         "meta": dict(inbound.meta),
         "at": ts(inbound.received_at),
+        "key": inbound.dedupe_key,  # when not channel:external_id (a purge finds its entry)
     }
     return _compact({k: v for k, v in data.items() if v or k in _ALWAYS})
 

@@ -28,6 +28,7 @@ NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
     "stats", "replay", "events", "campaign", "campaign_read", "reindex", "customer",
     "customer_read", "dialer", "people", "people_read", "offer", "deadlines", "rate", "rules",
+    "retention",
 )  # fmt: skip
 
 MAX_PIPELINE = 16

@@ -63,6 +63,9 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:rules                  list: rules versions (JSON); the version is the position
     {ch}:sla, :sla:d            zset and hash: SLA deadlines by claimable time, their instance
     {ch}:t:<id>:sla             set: the ticket's deadlines (storage/redis/lua/deadlines.lua)
+    {ch}:ix:closed              zset: closed tickets by last activity (the retention sweeper)
+    {ch}:blobs                  hash: attachment sha256 -> messages referring to it
+                                (storage/redis/lua/retention.lua)
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
@@ -119,6 +122,7 @@ from storage.redis.events import RedisEvents
 from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.people import RedisPeople
+from storage.redis.retention import RedisRetention
 from storage.redis.rows import (
     customer_from_fields,
     inbound_from_json,
@@ -181,13 +185,14 @@ class RedisStore(
     RedisDialer,
     RedisEvents,
     RedisPeople,
+    RedisRetention,
     RedisTickets,
 ):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
     offers: storage/redis/people.py; changes of tickets and the record:
     storage/redis/tickets.py; following the record: storage/redis/events.py; SLA deadlines:
-    storage/redis/deadlines.py)."""
+    storage/redis/deadlines.py; retention and erasure: storage/redis/retention.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -222,6 +227,7 @@ class RedisStore(
         try:
             await self.index_old_names()
             await self.upgrade_people()
+            await self.index_closed()
         except BaseException:
             await self.close()
             raise
@@ -413,6 +419,8 @@ class RedisStore(
         items, next_id = await self._live.scripts.run("replay", limit, after)
         replays = []
         for ticket_id, flat, route, first in items:
+            if not flat:  # purged (core/retention.py)
+                continue
             ticket = ticket_from_fields(int(ticket_id), pairs(flat), route)
             if first is not None:
                 replays.append(

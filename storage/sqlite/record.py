@@ -53,12 +53,13 @@ def _detail_json(detail: Mapping[str, Detail] | None) -> str:
 
 
 def ticket_events(db: sqlite3.Connection, ticket_id: int) -> list[TicketEvent]:
-    if db.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).fetchone() is None:
-        raise NotFound("ticket", ticket_id)
+    """The ticket's record; a purged ticket's stays (core/retention.py)."""
     rows = db.execute(
         f"SELECT {EVENT_COLUMNS} FROM ticket_events WHERE ticket_id = ? ORDER BY seq",  # noqa: S608  # our column constants; values bound
         (ticket_id,),
     ).fetchall()
+    if not rows:  # every ticket's record starts with `created`
+        raise NotFound("ticket", ticket_id)
     return [event_from_row(row) for row in rows]
 
 

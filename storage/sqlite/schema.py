@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import deadlines, search
+from storage.sqlite import deadlines, retention, search
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -464,6 +464,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 15: each ticket's SLA marks and standing, its listing index and the at-risk counts
     # (storage/sqlite/deadlines.py).
     deadlines.MARKS_MIGRATION,
+    # 16: retention and erasure (storage/sqlite/retention.py): closed tickets by last activity,
+    # thread keys and attachments by ticket, and the record freed of its foreign key to the
+    # tickets, so a purged ticket's record stays (reports and the live stream read it)
+    retention.migration,
 )
 
 

@@ -48,8 +48,9 @@ from core.model import (
     Via,
 )
 from core.record import Actor, TicketEvent
+from core.retention import Erasure, Purge
 from storage.sqlite import changes as ch
-from storage.sqlite import customers, merges, rate
+from storage.sqlite import customers, merges, rate, retention
 from storage.sqlite import deadlines as dl
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
@@ -415,6 +416,26 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def queue_depth(self, queue: str) -> QueueStats:
         return await self._readers.read(q.queue_depth, queue)
+
+    async def purge_closed(self, before: datetime, now: datetime, limit: int = 100) -> Purge:
+        return await self._writer.write(
+            retention.purge_closed, before.timestamp(), now.timestamp(), limit
+        )
+
+    async def erase_customer(self, customer_id: int, by: str, now: datetime) -> Erasure:
+        erasure = await self._writer.write(
+            retention.erase_customer, customer_id, by, now.timestamp()
+        )
+        with contextlib.suppress(sqlite3.Error):  # busy: the periodic checkpoints get there
+            await asyncio.to_thread(self._truncate_wal)
+        return erasure
+
+    def _truncate_wal(self) -> None:
+        db = connect(self.options)
+        try:
+            retention.truncate_wal(db)
+        finally:
+            db.close()
 
     async def get_customer(self, customer_id: int) -> Customer:
         return await self._readers.read(customers.get_customer, customer_id)

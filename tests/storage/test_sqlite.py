@@ -290,6 +290,12 @@ def undo_the_marks_migration(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tickets DROP COLUMN sla_standing")
 
 
+def undo_the_retention_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 16's indexes (the record it rebuilt goes whole with 10's undoing)."""
+    for name in ("tickets_closed", "thread_keys_ticket", "messages_attached"):
+        db.execute(f"DROP INDEX {name}")
+
+
 def undo_the_ingest_migration(db: sqlite3.Connection) -> None:
     """Undo migration 14: the waiting indexes and depth triggers as 10 made them."""
     for trigger in ("update", "delete"):
@@ -358,7 +364,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_marks_migration(db)  # 15 first, then 14, 13, 12, 11, 10, then what 7 and 9 added
+    undo_the_retention_migration(db)  # 16 first, then 15, 14 ... 10, then what 7 and 9 added
+    undo_the_marks_migration(db)
     undo_the_ingest_migration(db)
     undo_the_deadlines_migration(db)
     undo_the_people_migration(db)

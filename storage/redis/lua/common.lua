@@ -53,6 +53,8 @@ local function memberships(id, state)
   end
   if state.status ~= 'closed' then
     sets[k('c', state.customer, 'live', state.channel)] = {state.updated, id}
+  else  -- for the retention sweeper (lua/retention.lua)
+    sets[k('ix', 'closed')] = {state.updated, id}
   end
   if state.sla and RUNNING[state.status] then  -- its SLA standing, while its clocks run
     sets[k('ix', 'sla', state.sla)] = {id, id}

@@ -1,9 +1,10 @@
 -- The record (common.lua's `record`). ARGV: "ticket", id -> the ticket's events (JSON),
--- oldest first, or nil when there is no such ticket; "after", seq, limit -> {ticket, event
--- JSON} of every ticket's events numbered above seq, in order (the stream's entries point
--- into the tickets' lists); "last" -> the newest seq (0 before the first); "at", time -> the
--- seq of the last event stamped before that time (a binary search of the record: events are
--- numbered in commit order and stamped with the hub's clock, so times increase with seqs).
+-- oldest first (a purged ticket's too), or nil when there is no such ticket; "after", seq,
+-- limit -> {ticket, event JSON} of every ticket's events numbered above seq, in order (the
+-- stream's entries point into the tickets' lists); "last" -> the newest seq (0 before the
+-- first); "at", time -> the seq of the last event stamped before that time (a binary search
+-- of the record: events are numbered in commit order and stamped with the hub's clock, so
+-- times increase with seqs).
 local function at_of(seq)
   local entry = redis.call('XRANGE', k('events'), seq .. '-1', seq .. '-1')[1]
   local event = redis.call('LINDEX', k('t', entry[2][2], 'ev'), entry[2][4])
@@ -23,7 +24,7 @@ if ARGV[1] == 'at' then
   return low - 1
 end
 if ARGV[1] == 'ticket' then
-  if redis.call('EXISTS', k('t', ARGV[2])) == 0 then
+  if redis.call('EXISTS', k('t', ARGV[2]), k('t', ARGV[2], 'ev')) == 0 then
     return false
   end
   return redis.call('LRANGE', k('t', ARGV[2], 'ev'), 0, -1)

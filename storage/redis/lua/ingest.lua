@@ -52,7 +52,8 @@ end
 local function find_thread(customer, thread_keys)
   for _, thread_key in ipairs(thread_keys) do
     local id = keyed_ticket(customer, thread_key)
-    if id and redis.call('HGET', k('t', id), 'status') ~= 'closed' then
+    local status = id and redis.call('HGET', k('t', id), 'status')
+    if status and status ~= 'closed' then  -- a purged ticket's key leads nowhere
       return id
     end
   end
@@ -158,7 +159,9 @@ local seen = redis.call('HGET', k('dedupe'), contact.key)
 if seen then
   local id, message = string.match(seen, '^(%d+):(%d+)')
   local ticket = redis.call('HMGET', k('t', id), 'customer', 'queue')
-  return {'duplicate', id, message, ticket[1], ticket[2]}
+  if ticket[1] then  -- else its ticket was purged: the contact is new again, as on SQLite
+    return {'duplicate', id, message, ticket[1], ticket[2]}
+  end
 end
 local customer, unowned = owners(contact.identities)
 local id = customer and find_thread(customer, contact.thread_keys)
@@ -178,6 +181,9 @@ end
 link(customer, unowned, listed)
 local message = redis.call('HINCRBY', k('ids'), 'message', 1)
 local length = redis.call('RPUSH', k('t', id, 'm'), with_id(message, contact.message))
+for _, sha in ipairs(contact.blobs or {}) do  -- references counted for retention.lua
+  redis.call('HINCRBY', k('blobs'), sha, 1)
+end
 redis.call('HSET', k('dedupe'), contact.key, id .. ':' .. message .. ':' .. (length - 1))
 if outcome == 'created' then
   index_words(id, contact.subject_words)
@@ -188,7 +194,8 @@ index_words(id, contact.words)
 for _, thread_key in ipairs(contact.thread_keys) do
   if not string.find(thread_key, TICKET_KEY) then
     local held = redis.call('HGET', k('thread'), thread_key)
-    if not held or redis.call('HGET', k('t', held), 'status') == 'closed' then
+    local status = held and redis.call('HGET', k('t', held), 'status')
+    if not status or status == 'closed' then
       redis.call('HSET', k('thread'), thread_key, id)
     end
   end

@@ -244,7 +244,7 @@ def test_every_kind_of_event_has_a_name_of_the_product() -> None:
     assert names <= {
         "ticket.created", "ticket.updated", "message.created", "message.updated",
         "offer.created", "offer.expired", "offer.rejected", "offer.withdrawn", "sla.warning",
-        "sla.breached",
+        "sla.breached", "ticket.purged",
     }  # fmt: skip
     assert EVENT_NAMES[EventKind.SLA_BREACH] == "sla.breached"
 
