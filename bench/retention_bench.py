@@ -51,6 +51,9 @@ class General:
     def decide(self, _contact: Inbound, _facts: object) -> Decision:
         return Decision("general", rule="bench")
 
+    def sla_after(self, _events: object, _now: object) -> None:
+        return None  # no clocks: the benchmark purges, it does not time
+
 
 def sender(n: int, count: int) -> Identity:
     middle = count // 2
