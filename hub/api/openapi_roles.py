@@ -17,6 +17,7 @@ READ = (Role.AGENT, Role.SUPERVISOR, Role.OUTBOUND, Role.ADMIN)  # every role ma
 AGENT = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 SUPERVISOR = (Role.SUPERVISOR, Role.ADMIN)
 RUNNER = (Role.OUTBOUND, Role.SUPERVISOR, Role.ADMIN)  # who runs campaigns
+ADMIN = (Role.ADMIN,)
 
 ROLES: dict[tuple[str, str], tuple[Role, ...]] = {
     ("get", "/api/tickets"): READ,
@@ -36,6 +37,7 @@ ROLES: dict[tuple[str, str], tuple[Role, ...]] = {
     ("patch", "/api/customers/{id}"): AGENT,
     ("post", "/api/customers/{id}/merge"): AGENT,
     ("post", "/api/customers/{id}/unmerge"): AGENT,
+    ("post", "/api/customers/{id}/erase"): ADMIN,  # erasure is for the data controller
     ("get", "/api/campaigns"): READ,
     ("post", "/api/campaigns"): RUNNER,
     ("get", "/api/campaigns/{id}"): READ,
