@@ -21,7 +21,13 @@ from hub.cli.customers import customer
 from hub.cli.logs import configure_logging, settings_secrets
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
-from hub.cli.workers import Supervisor, die_with_parent, parse_worker, worker_command
+from hub.cli.workers import (
+    Supervisor,
+    die_with_parent,
+    parse_worker,
+    probe_ports,
+    worker_command,
+)
 from hub.settings.tree import Settings
 
 # what binding the HTTP port fails with: taken, privileged, or an address not on this machine
@@ -58,9 +64,22 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
     if count == 1:
         run_hub(settings)
         return
+    try:
+        probe_ports(listeners(settings))
+    except ListenError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"contacthub serving on {where} ({count} workers)")
     commands = [worker_command(config, index, count) for index in range(count)]
     sys.exit(Supervisor(commands).run())
+
+
+def listeners(settings: Settings) -> list[tuple[str, str, int, str]]:
+    """The ports every worker binds: (listener, host, port, setting)."""
+    ports = [("HTTP", settings.server.host, settings.server.port, "server.port")]
+    smtp = settings.channels.smtp
+    if smtp is not None:
+        ports.append(("SMTP", smtp.host, smtp.port, "channels.smtp.port"))
+    return ports
 
 
 def cores() -> int:

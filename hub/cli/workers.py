@@ -22,6 +22,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -31,6 +32,8 @@ from types import FrameType
 
 import structlog
 
+from core.errors import ListenError
+
 STOP_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
 log = structlog.get_logger("contacthub.workers")
@@ -39,6 +42,22 @@ log = structlog.get_logger("contacthub.workers")
 def worker_command(config: Path | None, index: int, count: int) -> list[str]:
     options = [] if config is None else ["--config", str(config)]
     return [sys.executable, "-m", "hub.cli", "serve", *options, "--worker", f"{index}/{count}"]
+
+
+def probe_ports(listeners: Sequence[tuple[str, str, int, str]]) -> None:
+    """Bind each (listener, host, port, setting) as a worker will, then let go: a port that
+    is taken fails here as one `ListenError`, before any worker starts (else each worker
+    would report it and the supervisor would already have said it was serving)."""
+    for listener, host, port, setting in listeners:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if hasattr(socket, "SO_REUSEPORT"):
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            try:
+                probe.bind((host, port))  # bound, never listening: takes no connection
+            except OSError as exc:
+                raise ListenError.from_os_error(listener, host, port, exc, setting) from exc
 
 
 def parse_worker(text: str) -> tuple[int, int]:

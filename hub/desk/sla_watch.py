@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from core.deadlines import BREACH, Deadline
+from core.deadlines import BREACH, Deadline, SlaMarks
 from core.errors import Conflict, HubError
 from core.record import EventKind, TicketEvent
 from hub.background import running
@@ -118,9 +118,13 @@ class SlaWatcher:
         record = await self.store.ticket_events(ticket_id)
         lookup = lookup_in(self.router.rules.ruleset.doc)
         basis = record[-1].seq if record else 0
-        await self.store.set_sla(
-            ticket_id, marks_at(ticket_id, record, lookup, self.clock(), basis)
-        )
+        marks = marks_at(ticket_id, record, lookup, self.clock(), basis)
+        if not _marked(marks):
+            # no SLA applies: most tickets; write nothing unless marks are there to clear
+            ticket = await self.store.get_ticket(ticket_id)
+            if ticket is None or ticket.sla is None or not _marked(ticket.sla):
+                return
+        await self.store.set_sla(ticket_id, marks)
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""
@@ -168,6 +172,10 @@ class SlaWatcher:
             self.metrics.sla_breaches.labels(queue, deadline.metric).inc()
         log.info("sla_fired", ticket=deadline.ticket_id, metric=deadline.metric, kind=deadline.kind)
         return after.sla is not None and after.sla.at == marks.at
+
+
+def _marked(marks: SlaMarks) -> bool:
+    return bool(marks.standing or marks.clocks or marks.deadlines)
 
 
 async def _together(steps: Iterable[Awaitable[None]]) -> None:

@@ -1,6 +1,9 @@
 """The SLA watcher end to end, on SQLite and on Redis: a breach recorded within 5 s of its
 deadline, acted on (escalated, priority, tags) and counted exactly once, with two hubs on
-one store and one of them stopped and started again around the deadline."""
+one store and one of them stopped and started again around the deadline.
+
+The warning (at about 1 s) and the breach (3 s) are two watcher rounds apart: a round that
+finds the breach already due passes over the warning it makes moot."""
 
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ RULES = """
 queues:
   general:
     sla:
-      first_response: 2s
-      warn_at: 50%
+      first_response: 3s
+      warn_at: 34%
       on_breach: {escalate: true, priority: urgent, tags: [sla-missed]}
   tier2: {tier: 2}
 default: {queue: general}
@@ -113,7 +116,7 @@ def due_of(record: list[TicketEvent]) -> datetime:
     created = next(e for e in record if e.kind is EventKind.CREATED)
     breach = next(e for e in record if e.kind is EventKind.SLA_BREACH)
     due = datetime.fromisoformat(str(breach.detail["due"]))
-    assert (due - created.at).total_seconds() == pytest.approx(2, abs=0.01)
+    assert (due - created.at).total_seconds() == pytest.approx(3, abs=0.01)
     return due
 
 
@@ -145,7 +148,7 @@ async def test_two_hubs_one_restarted_around_the_deadline_act_once(settings: Set
     await second.start()
     try:
         ticket_id = await submit(first, "late-2")
-        await asyncio.sleep(1.8)  # just before the deadline
+        await asyncio.sleep(2.8)  # just before the deadline
         await first.stop()
         await asyncio.sleep(0.5)
         await first.start()
