@@ -9,6 +9,7 @@ order), so the caller reads the record page by page and keeps only the facts.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -57,6 +58,11 @@ class TicketFacts:
     reply_log: dict[int, tuple[datetime, str]] = field(default_factory=dict)
     """Agents' replies by message id: when, by whom."""
     failed_replies: set[int] = field(default_factory=set)
+    owners: list[tuple[datetime, str]] = field(default_factory=list)
+    """Whose it was from when: its first customer, then each merge's (or unmerge's)."""
+    repeat: bool = False
+    """A customer's message came within the follow-up after its resolution, from the
+    customer the ticket belonged to when they wrote: a repeat contact (set by `facts`)."""
 
 
 class Ledger:
@@ -95,7 +101,30 @@ class Ledger:
             _stop_hold(facts, self.window.end)
         for times in self.contacts.values():
             times.sort()  # commits of several hubs may interleave slightly out of time order
+        for facts in self.tickets.values():
+            facts.repeat = _came_back(facts, self.contacts, self.window.follow_up)
         return sorted(self.tickets.values(), key=lambda f: f.ticket_id)
+
+
+def _came_back(
+    facts: TicketFacts, contacts: dict[str, list[datetime]], follow_up: timedelta
+) -> bool:
+    """Whether a message came in (resolved, resolved + follow_up] from the customer whose
+    the ticket was when it came (a merge moves a ticket, not the messages before it)."""
+    resolved = facts.resolved_at
+    if resolved is None:
+        return False
+    ends = [since for since, _ in facts.owners[1:]] + [resolved + follow_up + _TICK]
+    for (since, customer), until in zip(facts.owners, ends, strict=True):
+        times = contacts.get(customer, [])
+        low = max(resolved, since - _TICK)  # strictly after both
+        first = bisect.bisect_right(times, low)
+        if first < len(times) and times[first] < until and times[first] <= resolved + follow_up:
+            return True
+    return False
+
+
+_TICK = timedelta(microseconds=1)
 
 
 def _apply(facts: TicketFacts, event: TicketEvent) -> None:
@@ -104,6 +133,7 @@ def _apply(facts: TicketFacts, event: TicketEvent) -> None:
         facts.channel = facts.channel or _text(detail.get("channel"))
         if facts.customer is None and event.actor.kind is ActorKind.CUSTOMER:
             facts.customer = event.actor.name
+            facts.owners.append((event.at, facts.customer))
     elif kind is EventKind.REPLY_OUT:
         _reply(facts, event)
     elif kind is EventKind.DELIVERY and detail.get("status") in FAILED:
@@ -112,6 +142,7 @@ def _apply(facts: TicketFacts, event: TicketEvent) -> None:
         facts.queue = _text(detail.get("to"))
     elif kind is EventKind.CUSTOMER_MERGED or kind is EventKind.CUSTOMER_UNMERGED:
         facts.customer = str(detail.get("to"))
+        facts.owners.append((event.at, facts.customer))
     _move(facts, event)
 
 

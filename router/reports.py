@@ -8,7 +8,6 @@ rank) and means: one old ticket moves a mean, not a median.
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -137,16 +136,8 @@ def behind(report: Report, metric: Metric, agent: str | None = None) -> list[Row
     if metric is Metric.ONE_TOUCH:
         resolved = [f for f in resolved if f.replies == 1]
     elif metric is Metric.REPEAT_CONTACT:
-        resolved = [f for f in resolved if _came_back(report, f)]
+        resolved = [f for f in resolved if f.repeat]
     return [(f.ticket_id, seconds(f, f.created_at, f.resolved_at)) for f in resolved]  # type: ignore[arg-type]  # resolved_at is set: filtered above
-
-
-def _came_back(report: Report, facts: TicketFacts) -> bool:
-    if facts.customer is None or facts.resolved_at is None:
-        return False
-    contacts = report.contacts.get(facts.customer, ())
-    after = bisect.bisect_right(contacts, facts.resolved_at)
-    return after < len(contacts) and contacts[after] <= facts.resolved_at + report.window.follow_up
 
 
 def summarize(report: Report) -> Summary:

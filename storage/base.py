@@ -68,6 +68,7 @@ from core.people import (
 )
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
+from core.tally import RollupRow, RunningHold, Span
 
 
 class Store(Protocol):
@@ -166,6 +167,23 @@ class Store(Protocol):
         of the record read through its key, never a scan. Events are numbered in commit order
         and stamped with the hub's clock, so times follow numbers; an event stamped out of
         order (clocks of two hubs apart) may fall on the other side of a bound."""
+
+    async def rollup(
+        self, spans: Sequence[Span], by: str | None, queue: str | None, channel: str | None,
+        *, kinds: Sequence[str],
+    ) -> list[RollupRow]:  # fmt: skip
+        """The report cells (core/tally.py) of `spans` and `kinds`, each times its span's
+        sign, summed per span's bucket, per key (`by`: "queue", "channel" or None for one key
+        ""), agent and name; only cells of `queue` and `channel` when given. Cells are
+        written in the commit of the events they count, so a sum is of one instant's."""
+
+    async def running_holds(self, start: float, end: float) -> list[RunningHold]:
+        """The holds still running (an assignee on an unresolved ticket) of the tickets
+        created in [start, end) (epoch seconds), for reports."""
+
+    async def rollup_horizon(self) -> float:
+        """The latest time (epoch seconds) of an event the cells count (0 before any): commits
+        may land slightly out of time order, so this is not the newest event's time."""
 
     async def wait_for_events(self, after: int, within: float) -> None:
         """Return soon after an event numbered above `after` is committed (by any hub of the

@@ -45,6 +45,15 @@ _SHARE = {
 }
 
 
+_SOURCE = {
+    "type": "string",
+    "enum": ["rollups", "record"],
+    "description": "rollups: summed from the cells written with the events (a window past the "
+    "newest event, on whole UTC hours, calendar seconds, no agent); record: folded from the "
+    "events of the window",
+}
+
+
 def _row(*, with_key: bool) -> dict[str, Any]:
     """A row of the volume series: its tickets' count, first responses and SLA (`sla.of`:
     tickets with a target; `sla.count`: of those, not breached; `breached`: the others)."""
@@ -66,6 +75,7 @@ SCHEMAS: dict[str, Any] = {
     "ReportSummary": {
         "type": "object",
         "properties": {
+            "source": _SOURCE,
             "created": {"type": "integer"},
             "resolved": {"type": "integer"},
             "backlog": {"type": "integer"},
@@ -90,6 +100,7 @@ SCHEMAS: dict[str, Any] = {
     "ReportVolume": {
         "type": "object",
         "properties": {
+            "source": _SOURCE,
             "items": {"type": "array", "items": _row(with_key=True)},
             "totals": {"type": "array", "items": _row(with_key=False)},
         },

@@ -24,6 +24,7 @@ from core.model import Priority, Role
 from core.record import TicketEvent
 from hub.api.auth import require
 from hub.api.params import one_of, query_params
+from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.report_views import (
     csv_response,
     summary_json,
@@ -40,11 +41,12 @@ from router.reports import (
     Metric,
     Report,
     Scope,
+    Summary,
     behind,
     calendar_seconds,
     summarize,
 )
-from router.series import SlaLedger, Targeted, series
+from router.series import SeriesRow, SlaLedger, Targeted, series
 from router.sla.policy import terms_for
 from router.spec import SLA_ORDER, RulesDoc
 from storage.base import Store
@@ -116,6 +118,21 @@ class ReportQuery:
             report = await read_report(store, self.window, self.elapsed, also)
         return report.scoped(self.scope)
 
+    async def rolled(self, request: web.Request) -> Summary | None:
+        """The summary from the rollup cells, when they can answer (hub/api/report_rollups.py)."""
+        if self.seconds != "calendar":
+            return None  # the cells count calendar seconds
+        now = request.config_dict[CLOCK]()
+        return await rolled_summary(request.config_dict[STORE], self.window, self.scope, now)
+
+    async def rolled_series(
+        self, request: web.Request, shape: tuple[Grouping, Key, tzinfo], targeted: Targeted
+    ) -> tuple[list[SeriesRow], list[SeriesRow]] | None:
+        if self.seconds != "calendar":
+            return None
+        store, now = request.config_dict[STORE], request.config_dict[CLOCK]()
+        return await rolled_series(store, self.window, self.scope, now, shape, targeted)
+
     def head(self) -> dict[str, Any]:
         """What every answer repeats of its question."""
         return {
@@ -171,10 +188,12 @@ async def get_summary(request: web.Request) -> web.StreamResponse:
     """Created, resolved, backlog, first response and resolution, one-touch, repeat
     contacts and the agents' figures of the tickets created in the window."""
     query = ReportQuery(request)
-    summary = summarize(await query.report(request))
+    summary = await query.rolled(request)
+    source = "rollups" if summary is not None else "record"
+    summary = summary or summarize(await query.report(request))
     if query.csv:
         return csv_response("summary", summary_rows(summary))
-    return web.json_response({**query.head(), **summary_json(summary)})
+    return web.json_response({**query.head(), "source": source, **summary_json(summary)})
 
 
 async def get_volume(request: web.Request) -> web.StreamResponse:
@@ -184,17 +203,27 @@ async def get_volume(request: web.Request) -> web.StreamResponse:
     query = ReportQuery(request, ("group_by", "by"))
     group_by = one_of(Grouping, query.params.get("group_by") or "day", "group_by") or Grouping.DAY
     by = one_of(Key, query.params.get("by") or "channel", "by") or Key.CHANNEL
-    sla = SlaLedger(query.window)
-    report = await query.report(request, sla.add)
     targeted = has_target(request.config_dict[ROUTER].rules.ruleset.doc)
-    rows = series(report, sla, targeted, group_by, by, query.zone)
+    rolled = await query.rolled_series(request, (group_by, by, query.zone), targeted)
+    rows, totals = rolled or await _folded_series(request, query, (group_by, by), targeted)
     if query.csv:
         return csv_response("volume", volume_rows(rows))
-    totals = series(report, sla, targeted, group_by, None, query.zone)
     return web.json_response(
-        {**query.head(), "group_by": group_by, "by": by, "items": [volume_json(r) for r in rows],
+        {**query.head(), "source": "record" if rolled is None else "rollups", "group_by": group_by,
+         "by": by, "items": [volume_json(r) for r in rows],
          "totals": [{k: v for k, v in volume_json(r).items() if k != "key"} for r in totals]}
     )  # fmt: skip
+
+
+async def _folded_series(
+    request: web.Request, query: ReportQuery, shape: tuple[Grouping, Key], targeted: Targeted
+) -> tuple[list[SeriesRow], list[SeriesRow]]:
+    """The volume rows and totals folded from the record."""
+    group_by, by = shape
+    sla = SlaLedger(query.window)
+    report = await query.report(request, sla.add)
+    rows = series(report, sla, targeted, group_by, by, query.zone)
+    return rows, series(report, sla, targeted, group_by, None, query.zone)
 
 
 def has_target(doc: RulesDoc) -> Targeted:

@@ -1,7 +1,8 @@
 """The Lua scripts of the Redis store, sent by SHA and pipelined across concurrent requests.
 
-Each script is `lua/common.lua` (key names, the ticket indexes) and `lua/words.lua` (the
-words index of searches) followed by its own file, read once from package data and loaded
+Each script is `lua/common.lua` (key names, the ticket indexes), `lua/tally.lua` (the
+reports' rollups, kept by every event the record appends) and `lua/words.lua` (the words
+index of searches) followed by its own file, read once from package data and loaded
 at open (SCRIPT LOAD), then called by EVALSHA.
 
 Calls are pipelined automatically: every call made while the event loop runs one round of
@@ -28,7 +29,7 @@ NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
     "stats", "replay", "events", "campaign", "campaign_read", "reindex", "customer",
     "customer_read", "dialer", "people", "people_read", "offer", "deadlines", "rate", "rules",
-    "retention",
+    "retention", "rollup_fill",
 )  # fmt: skip
 
 MAX_PIPELINE = 16
@@ -42,7 +43,7 @@ MAX_IN_FLIGHT = 60
 READ_ONLY = frozenset(
     {"list", "stats", "replay", "events", "campaign_read", "customer_read", "people_read"}
 )
-SHARED = ("common", "words")
+SHARED = ("common", "tally", "words")
 
 
 def source(name: str) -> str:

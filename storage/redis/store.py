@@ -66,6 +66,9 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:ix:closed              zset: closed tickets by last activity (the retention sweeper)
     {ch}:blobs                  hash: attachment sha256 -> messages referring to it
                                 (storage/redis/lua/retention.lua)
+    {ch}:rp, :rh, :rhz, :rr:<c> the reports' rollups: each ticket's tally, the running
+    {ch}:r<kind>:<level>:<t>    holds, resolved tickets by customer, and the cells
+                                (storage/redis/lua/tally.lua)
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
@@ -123,6 +126,7 @@ from storage.redis.ingest import RedisIngest
 from storage.redis.options import RedisOptions, translated
 from storage.redis.people import RedisPeople
 from storage.redis.retention import RedisRetention
+from storage.redis.rollups import RedisRollups
 from storage.redis.rows import (
     customer_from_fields,
     inbound_from_json,
@@ -187,12 +191,14 @@ class RedisStore(
     RedisPeople,
     RedisRetention,
     RedisTickets,
+    RedisRollups,
 ):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
     offers: storage/redis/people.py; changes of tickets and the record:
     storage/redis/tickets.py; following the record: storage/redis/events.py; SLA deadlines:
-    storage/redis/deadlines.py; retention and erasure: storage/redis/retention.py)."""
+    storage/redis/deadlines.py; retention and erasure: storage/redis/retention.py; the
+    reports' rollups: storage/redis/rollups.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)
@@ -228,6 +234,7 @@ class RedisStore(
             await self.index_old_names()
             await self.upgrade_people()
             await self.index_closed()
+            await self.backfill_rollups()
         except BaseException:
             await self.close()
             raise

@@ -1,5 +1,8 @@
 """The tickets' record on SQLite: the `ticket_events` table (schema migration 10).
 
+Each append also folds its events into the reports' rollups (storage/sqlite/tally.py), in
+the same transaction.
+
 Every write function appends its events with `record`, on the writer's connection inside the
 transaction of the change it records, so the change and its events commit together or not at
 all. The sequence is the table's AUTOINCREMENT key: the writer is the only one, and a batch
@@ -15,6 +18,7 @@ from collections.abc import Mapping
 
 from core.errors import NotFound
 from core.record import Actor, Detail, EventKind, TicketEvent
+from storage.sqlite import tally
 from storage.sqlite.rows import Row, dt
 
 EVENT_COLUMNS = "seq, ticket_id, kind, actor, at, detail"
@@ -33,6 +37,7 @@ def record(
         "INSERT INTO ticket_events (ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
         (ticket_id, kind, str(actor), at, _detail_json(detail)),
     )
+    tally.fold(db, ticket_id, [(kind, actor, at, detail or {})])
     return int(cursor.lastrowid or 0)
 
 
@@ -46,6 +51,7 @@ def record_all(db: sqlite3.Connection, ticket_id: int, at: float, events: list[E
         "INSERT INTO ticket_events (ticket_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
         [(ticket_id, kind, str(actor), at, _detail_json(detail)) for kind, actor, detail in events],
     )
+    tally.fold(db, ticket_id, [(kind, actor, at, detail) for kind, actor, detail in events])
 
 
 def _detail_json(detail: Mapping[str, Detail] | None) -> str:

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import deadlines, retention, search
+from storage.sqlite import deadlines, retention, search, tally
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -468,6 +468,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # thread keys and attachments by ticket, and the record freed of its foreign key to the
     # tickets, so a purged ticket's record stays (reports and the live stream read it)
     retention.migration,
+    # 17: the reports' rollups (storage/sqlite/tally.py): each ticket's tally and the hourly,
+    # daily and monthly cells, filled from the record as it stands
+    tally.migration,
 )
 
 

@@ -49,8 +49,9 @@ from core.model import (
 )
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
+from core.tally import RollupRow, RunningHold, Span
 from storage.sqlite import changes as ch
-from storage.sqlite import customers, merges, rate, retention
+from storage.sqlite import customers, merges, rate, retention, tally
 from storage.sqlite import deadlines as dl
 from storage.sqlite import outbound as out
 from storage.sqlite import queries as q
@@ -359,6 +360,18 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def event_seq_at(self, at: datetime) -> int:
         return await self._readers.read(rec.event_seq_at, at.timestamp())
+
+    async def rollup(
+        self, spans: Sequence[Span], by: str | None, queue: str | None, channel: str | None,
+        *, kinds: Sequence[str],
+    ) -> list[RollupRow]:  # fmt: skip
+        return await self._readers.read(tally.rollup, spans, by, (queue, channel), kinds)
+
+    async def running_holds(self, start: float, end: float) -> list[RunningHold]:
+        return await self._readers.read(tally.running_holds, start, end)
+
+    async def rollup_horizon(self) -> float:
+        return await self._readers.read(tally.horizon)
 
     async def wait_for_events(self, after: int, within: float) -> None:
         # Every write of this process goes through the writer, which wakes us after each

@@ -290,6 +290,12 @@ def undo_the_marks_migration(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE tickets DROP COLUMN sla_standing")
 
 
+def undo_the_rollups_migration(db: sqlite3.Connection) -> None:
+    """Undo migration 17: the reports' tallies and cells."""
+    for table in ("report_tallies", "report_cells", "report_horizon", "report_holds"):
+        db.execute(f"DROP TABLE {table}")
+
+
 def undo_the_retention_migration(db: sqlite3.Connection) -> None:
     """Undo migration 16's indexes (the record it rebuilt goes whole with 10's undoing)."""
     for name in ("tickets_closed", "thread_keys_ticket", "messages_attached"):
@@ -364,7 +370,8 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_retention_migration(db)  # 16 first, then 15, 14 ... 10, then what 7 and 9 added
+    undo_the_rollups_migration(db)  # 17 first, then 16, 15 ... 10, then what 7 and 9 added
+    undo_the_retention_migration(db)
     undo_the_marks_migration(db)
     undo_the_ingest_migration(db)
     undo_the_deadlines_migration(db)

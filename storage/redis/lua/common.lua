@@ -229,11 +229,14 @@ end
 -- `at` is a time string; `detail` a table (cjson.null for a null).
 -- An event's JSON names its fields by one letter (s: seq, k: kind, a: actor, t: at,
 -- d: detail), as every ticket keeps several; hubs before them wrote the names out.
+-- Every event is also folded into the reports' rollups (lua/tally.lua, which defines it).
+local tally_event
 local function record(id, kind, actor, at, detail)
   local seq = redis.call('HINCRBY', k('ids'), 'event', 1)
   local event = cjson.encode({s = seq, k = kind, a = actor, t = at, d = detail or {}})
   local length = redis.call('RPUSH', k('t', id, 'ev'), event)
   redis.call('XADD', k('events'), string.format('%d-1', seq), 't', id, 'i', length - 1)
+  tally_event(id, kind, actor, at, detail)
   return seq
 end
 

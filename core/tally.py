@@ -1,0 +1,345 @@
+"""Report rollups: each ticket's tally and what it adds to the hourly, daily and monthly cells.
+
+A report counts the tickets created in its window, each as its record stands (router/
+report_facts.py folds the record into `TicketFacts`). Folding a year of events per report
+is too slow, so every store keeps, in the same atomic commit as the events:
+
+- a **tally** per ticket: the same facts the report fold keeps (`Tally.add` mirrors
+  `router.report_facts`'s fold event by event), stored as JSON;
+- **cells**, keyed by (level, period, queue, channel, agent): the sums of the tallies of the
+  tickets created in that period. A change of a ticket adds the difference between its
+  contribution after and before (`delta`), so cells are sums of current tallies. Levels: the
+  UTC hour, day and month of creation (`periods`), so a year reads ~100 cells, not 8,760.
+
+A contribution is a map (queue, channel, agent, name) -> (count, total). The ticket's own
+figures go to agent "" (created, resolved, first response, resolution, one-touch, repeat
+contact, SLA routes); each agent who handled it adds its own under its name (handled, the
+agent's first response, handle time), in its queue and channel and once more under queue
+and channel "*" (what a report of every queue reads). Durations also add one histogram bin each
+(`bin_of`: bins 1/32 wide on a log scale, with the count and the total of their values), so
+percentiles come from bins: the value reported for a bin is the mean of its values, exact
+when the bin holds one distinct value and always within the bin (< 3.2 % off).
+
+A hold still running (an assignee on an unresolved ticket) has no final handle time: it ends
+at the report's end, so it is kept out of the cells and listed apart (`running`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from core.record import Actor, ActorKind, Detail, EventKind
+
+FOLLOW_UP = 72 * 3600.0
+"""Seconds after a resolution in which a customer's message is a repeat contact."""
+DONE = frozenset({"resolved", "closed"})
+FAILED = frozenset({"failed", "undelivered"})  # core.model.FAILED_DELIVERY
+BIN_RATIO = 1 + 1 / 32
+_LOG_RATIO = math.log(BIN_RATIO)
+LEVELS = ("h", "d", "m")
+"""The periods cells are kept for: the UTC hour, day and month of a ticket's creation."""
+MOVES = frozenset(
+    {
+        EventKind.CREATED, EventKind.MESSAGE_IN, EventKind.REPLY_OUT, EventKind.DELIVERY,
+        EventKind.QUEUE, EventKind.CUSTOMER_MERGED, EventKind.CUSTOMER_UNMERGED,
+        EventKind.STATUS, EventKind.ASSIGNED, EventKind.UNASSIGNED, EventKind.SLA_BREACH,
+    }
+)  # fmt: skip
+"""The kinds of event that can change a tally; the others leave it as it is."""
+
+ANY = "*"
+"""The queue and channel of the agents' cells that count every queue and channel."""
+VOLUME, TICKETS, AGENTS, AGENTS_BY_QUEUE = "v", "t", "a", "s"
+"""Kinds of cells, by what reads them: a volume series (created, first responses, SLA
+routes), a summary's other figures of tickets, the agents' figures of every queue (queue
+"*"), the agents' figures per queue and channel."""
+READS = {"volume": (VOLUME,), "summary": (VOLUME, TICKETS, AGENTS)}
+"""The kinds each report reads (a summary of one queue or channel: AGENTS_BY_QUEUE)."""
+
+
+def kind_of(queue: str, agent: str, name: str) -> str:
+    if agent:
+        return AGENTS if queue == ANY else AGENTS_BY_QUEUE
+    if name in ("one_touch", "repeat") or (name[0] == "r" and name[1:2] not in (":", "t", "b")):
+        return TICKETS
+    return VOLUME
+
+
+CellKey = tuple[str, str, str, str]
+"""(queue, channel, agent, name): agent "" for the ticket's own figures."""
+Contribution = dict[CellKey, tuple[int, float]]
+
+
+def bin_of(seconds: float) -> int:
+    """The histogram bin of a duration: 0 below a second, then 1/32 wide on a log scale."""
+    if seconds < 1:
+        return 0
+    return 1 + math.floor(math.log(seconds) / _LOG_RATIO)
+
+
+def periods(created: float) -> tuple[tuple[str, float], ...]:
+    """The (level, period start) of each cell a ticket created at `created` counts in."""
+    hour = math.floor(created / 3600) * 3600.0
+    day = math.floor(created / 86400) * 86400.0
+    moment = datetime.fromtimestamp(day, UTC)
+    month = datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp()
+    return (("h", hour), ("d", day), ("m", month))
+
+
+@dataclass(slots=True)
+class Tally:
+    """One ticket as the report fold sees it now (router/report_facts.py `TicketFacts`)."""
+
+    created: float
+    queue: str
+    route: str
+    """"queue|priority|rule" as it was routed at creation (rule "" when the default did)."""
+    channel: str = ""
+    customer: str | None = None
+    replies: list[tuple[int, float, str]] = field(default_factory=list)
+    """Agents' replies that did not fail: (message id, at, agent)."""
+    resolved: float | None = None
+    assignee: str | None = None
+    hold_start: float | None = None
+    held: dict[str, float] = field(default_factory=dict)
+    agents: list[str] = field(default_factory=list)
+    repeat: bool = False
+    """A customer's message came within FOLLOW_UP after the current resolution."""
+    breached: bool = False
+
+    @classmethod
+    def created_by(cls, at: float, detail: Mapping[str, Detail]) -> Tally:
+        queue, rule = detail.get("queue"), detail.get("rule")
+        route = "|".join(
+            (str(queue or ""), str(detail.get("priority") or "normal"),
+             rule if isinstance(rule, str) else "")
+        )  # fmt: skip
+        return cls(at, queue if isinstance(queue, str) else "", route)
+
+    def add(self, kind: EventKind, actor: Actor, at: float, detail: Mapping[str, Detail]) -> None:
+        """Fold one event of the ticket in (events come in sequence order)."""
+        if kind is EventKind.MESSAGE_IN:
+            channel = detail.get("channel")
+            self.channel = self.channel or (channel if isinstance(channel, str) else "")
+            if self.customer is None and actor.kind is ActorKind.CUSTOMER:
+                self.customer = actor.name
+        elif kind is EventKind.REPLY_OUT:
+            self._reply(actor, at, detail.get("message_id"))
+        elif kind is EventKind.DELIVERY and detail.get("status") in FAILED:
+            self.replies = [r for r in self.replies if r[0] != detail.get("message_id")]
+        elif kind is EventKind.QUEUE:
+            to = detail.get("to")
+            self.queue = to if isinstance(to, str) else ""
+        elif kind in (EventKind.CUSTOMER_MERGED, EventKind.CUSTOMER_UNMERGED):
+            self.customer = str(detail.get("to"))
+        elif kind is EventKind.SLA_BREACH:
+            self.breached = True
+        self._move(kind, at, detail)
+
+    def _reply(self, actor: Actor, at: float, message_id: object) -> None:
+        if actor.kind is not ActorKind.AGENT or not isinstance(message_id, int):
+            return
+        self.replies.append((message_id, at, actor.name))
+        self._handled_by(actor.name)
+
+    def _handled_by(self, agent: str) -> None:
+        if agent not in self.agents:
+            self.agents.append(agent)
+            self.agents.sort()
+
+    def _move(self, kind: EventKind, at: float, detail: Mapping[str, Detail]) -> None:
+        """Status and assignee, and the hold they make (report_facts.py `_move`)."""
+        if kind is EventKind.STATUS:
+            before = self.resolved
+            self.resolved = (
+                (before if before is not None else at) if detail.get("to") in DONE else None
+            )
+            if self.resolved != before:
+                self.repeat = False  # a repeat contact is one after *this* resolution
+        elif kind in (EventKind.ASSIGNED, EventKind.UNASSIGNED):
+            self._stop_hold(at)
+            to = detail.get("to")
+            self.assignee = to if isinstance(to, str) and to else None
+            if self.assignee:
+                self._handled_by(self.assignee)
+        if self.resolved is not None:
+            self._stop_hold(at)
+        elif self.assignee and self.hold_start is None:
+            self.hold_start = at
+
+    def _stop_hold(self, at: float) -> None:
+        if self.hold_start is not None and self.assignee:
+            seconds = max(0.0, at - self.hold_start)
+            self.held[self.assignee] = self.held.get(self.assignee, 0.0) + seconds
+        self.hold_start = None
+
+    def came_back(self, at: float) -> bool:
+        """Whether a message of the customer at `at` makes this a repeat contact (now)."""
+        return (
+            not self.repeat
+            and self.resolved is not None
+            and self.resolved < at <= self.resolved + FOLLOW_UP
+        )
+
+    def first_response(self) -> tuple[float, str] | None:
+        if not self.replies:
+            return None
+        _, at, agent = min(self.replies, key=lambda r: (r[1], r[2]))
+        return at, agent
+
+    def running(self) -> str | None:
+        """The agent whose hold is still running, if one is."""
+        return self.assignee if self.hold_start is not None and self.assignee else None
+
+    def contribution(self) -> Contribution:
+        """What this ticket adds to the cells of its creation periods."""
+        q, ch = self.queue, self.channel
+        out: Contribution = {
+            (q, ch, "", "created"): (1, 0.0),
+            (q, ch, "", "rt:" + self.route): (1, 0.0),
+        }
+        if self.breached:
+            out[(q, ch, "", "rb:" + self.route)] = (1, 0.0)
+        first = self.first_response()
+        if first is not None:
+            _duration(out, (q, ch, ""), "f", first[0] - self.created)
+            _duration(out, (q, ch, first[1]), "a", first[0] - self.created)
+        if self.resolved is not None:
+            _duration(out, (q, ch, ""), "r", self.resolved - self.created)
+            if len(self.replies) == 1:
+                out[(q, ch, "", "one_touch")] = (1, 0.0)
+            if self.repeat:
+                out[(q, ch, "", "repeat")] = (1, 0.0)
+        running = self.running()
+        for agent in self.agents:
+            out[(q, ch, agent, "handled")] = (1, 0.0)
+            if agent != running:
+                _duration(out, (q, ch, agent), "h", self.held.get(agent, 0.0))
+        # Each agent's figures once more under queue and channel "*": a report of every
+        # queue reads those, not one cell per queue and channel.
+        for (cq, _, agent, name), value in list(out.items()):
+            if agent and cq != ANY:
+                out[(ANY, ANY, agent, name)] = value
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(
+            [self.created, self.queue, self.route, self.channel, self.customer, self.replies,
+             self.resolved, self.assignee, self.hold_start, self.held, self.agents,
+             self.repeat, self.breached],
+            separators=(",", ":"),
+        )  # fmt: skip
+
+    @classmethod
+    def from_json(cls, text: str) -> Tally:
+        v = json.loads(text)
+        replies = [(int(r[0]), float(r[1]), str(r[2])) for r in v[5]]
+        return cls(v[0], v[1], v[2], v[3], v[4], replies, *v[6:])
+
+
+def _duration(out: Contribution, cell: tuple[str, str, str], name: str, seconds: float) -> None:
+    """A duration: its count and total under `name`, and its histogram bin."""
+    q, ch, agent = cell
+    out[(q, ch, agent, name)] = (1, seconds)
+    out[(q, ch, agent, f"{name}{bin_of(seconds)}")] = (1, seconds)
+
+
+def delta(before: Contribution, after: Contribution) -> Contribution:
+    """What the cells gain when a ticket's contribution goes from `before` to `after`."""
+    out: Contribution = {}
+    for key in before.keys() | after.keys():
+        n0, t0 = before.get(key, (0, 0.0))
+        n1, t1 = after.get(key, (0, 0.0))
+        if n0 != n1 or t0 != t1:
+            out[key] = (n1 - n0, t1 - t0)
+    return out
+
+
+def event_time(at: datetime) -> float:
+    return at.timestamp()
+
+
+Span = tuple[str, float, int, int]
+"""A cell period to read: (level, period start, the bucket it sums into, +1 or -1: a day
+less its first hours is read as the day minus those hours)."""
+RollupRow = tuple[int, str, str, str, int, float]
+"""Summed cells: (bucket, key, agent, name, count, total); key "" unless split by one."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RunningHold:
+    """A hold still running: it counts up to the report's end."""
+
+    created: float
+    queue: str
+    channel: str
+    agent: str
+    held: float
+    """Seconds the agent held the ticket before this hold."""
+    since: float
+
+
+def running_hold(tally: Tally) -> RunningHold | None:
+    agent = tally.running()
+    if agent is None or tally.hold_start is None:
+        return None
+    return RunningHold(
+        tally.created, tally.queue, tally.channel, agent, tally.held.get(agent, 0.0),
+        tally.hold_start,
+    )  # fmt: skip
+
+
+Cells = dict[tuple[str, float, str, str, str, str], tuple[int, float]]
+"""(level, period, queue, channel, agent, name) -> (count, total)."""
+
+
+class Replay:
+    """Tallies and cells built from a whole record at once (a store's backfill, and the
+    tests' reference): the same fold as the commits', event by event in sequence order."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[int, Tally] = {}
+        self._customers: dict[str, set[int]] = {}
+        self.horizon = 0.0
+        """The latest time of an event that could move a tally."""
+
+    def add(
+        self, ticket_id: int, kind: EventKind, actor: Actor, at: float,
+        detail: Mapping[str, Detail],
+    ) -> None:  # fmt: skip
+        if kind in MOVES:
+            self.horizon = max(self.horizon, at)
+        if kind is EventKind.CREATED:
+            self.tallies[ticket_id] = Tally.created_by(at, detail)
+            return
+        tally = self.tallies.get(ticket_id)
+        if tally is None or kind not in MOVES:
+            return
+        before = tally.customer
+        tally.add(kind, actor, at, detail)
+        if tally.customer != before and tally.customer is not None:
+            self._customers.setdefault(tally.customer, set()).add(ticket_id)
+        if kind is EventKind.MESSAGE_IN and actor.kind is ActorKind.CUSTOMER:
+            for other in self._customers.get(actor.name, ()):
+                mine = self.tallies[other]
+                if mine.customer == actor.name and mine.came_back(at):
+                    mine.repeat = True
+
+    def cells(self) -> Cells:
+        out: Cells = {}
+        for tally in self.tallies.values():
+            add_cells(out, tally.created, tally.contribution())
+        return out
+
+
+def add_cells(out: Cells, created: float, change: Contribution) -> None:
+    """Add a contribution (or a delta) to cells, at every level of its creation periods."""
+    for level, period in periods(created):
+        for (queue, channel, agent, name), (n, total) in change.items():
+            key = (level, period, queue, channel, agent, name)
+            n0, t0 = out.get(key, (0, 0.0))
+            out[key] = (n0 + n, t0 + total)

@@ -1,0 +1,232 @@
+"""Reports' figures from the rollup cells (core/tally.py) instead of the record: pure.
+
+A window is cut into whole UTC months, days and hours (`spans`), each one cell period, and
+the cells' sums give the same figures as the fold of the record (router/reports.py,
+router/series.py) for a report of the record as it stands (a window ending after the last
+event): counts and means exactly, percentiles from the cells' histograms (nearest rank over
+bins; the value of a bin is the mean of its values: exact when they are one value, else
+within the bin, < 3.2 %). Holds still running end at the window's end, as in the fold.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from core.tally import RollupRow, RunningHold, bin_of
+from router.reports import AgentFigures, Grouping, Spread, Summary, bucket_of, share
+from router.series import SeriesRow
+
+Targeted = Callable[[str, str, str | None], bool]
+HOUR, DAY = 3600.0, 86400.0
+DURATIONS = "frah"
+"""First response, resolution, an agent's first response, handle time: binned names."""
+
+
+def aligned(moment: datetime) -> bool:
+    """Whether a moment is a whole UTC hour (cells start there)."""
+    return moment.timestamp() % HOUR == 0
+
+
+def spans(start: float, end: float) -> list[tuple[str, float]]:
+    """Whole UTC months, then days, then hours covering [start, end) (both whole hours),
+    the biggest that fits at each step."""
+    out: list[tuple[str, float]] = []
+    at = start
+    while at < end:
+        month_end = _next_month(at)
+        if _is_month_start(at) and month_end <= end:
+            out.append(("m", at))
+            at = month_end
+        elif at % DAY == 0 and at + DAY <= end:
+            out.append(("d", at))
+            at += DAY
+        else:
+            out.append(("h", at))
+            at += HOUR
+    return out
+
+
+def cover(start: float, end: float) -> list[tuple[str, float, int]]:
+    """Cells adding up to [start, end) with a sign each: `spans`, or whole days from a day
+    bound near `start` to one near `end`, plus or minus the hours between those bounds and
+    the window's (a day in a zone 5 hours off UTC is one day cell and ten hour cells, not
+    24 hour cells), whichever reads fewer."""
+    best = [(level, at, 1) for level, at in spans(start, end)]
+    days = {math.floor(start / DAY) * DAY, math.ceil(start / DAY) * DAY}
+    for low in days:
+        for high in {math.floor(end / DAY) * DAY, math.ceil(end / DAY) * DAY}:
+            if low >= high:
+                continue
+            parts = [(level, at, 1) for level, at in spans(low, high)]
+            parts += _edge(start, low) + _edge(high, end)
+            if len(parts) < len(best):
+                best = parts
+    return best
+
+
+def _edge(start: float, end: float) -> list[tuple[str, float, int]]:
+    """Cells adding [start, end), or taking [end, start) away when it runs backwards."""
+    if start <= end:
+        return [(level, at, 1) for level, at in spans(start, end)]
+    return [(level, at, -1) for level, at in spans(end, start)]
+
+
+def _is_month_start(at: float) -> bool:
+    moment = datetime.fromtimestamp(at, UTC)
+    return at % DAY == 0 and moment.day == 1
+
+
+def _next_month(at: float) -> float:
+    moment = datetime.fromtimestamp(at, UTC)
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return datetime(year, month, 1, tzinfo=UTC).timestamp()
+
+
+@dataclass(slots=True)
+class Sums:
+    """One bucket's (and key's) cells summed: counts by (agent, name), and the durations'
+    bins by (agent, duration) then bin."""
+
+    cells: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    bins: dict[tuple[str, str], dict[int, tuple[int, float]]] = field(default_factory=dict)
+
+    def add(self, agent: str, name: str, count: int, total: float) -> None:
+        binned = _binned(name)
+        if binned is not None:
+            bins = self.bins.setdefault((agent, binned[0]), {})
+            n, t = bins.get(binned[1], (0, 0.0))
+            bins[binned[1]] = (n + count, t + total)
+        else:
+            n, t = self.cells.get((agent, name), (0, 0.0))
+            self.cells[(agent, name)] = (n + count, t + total)
+
+    def count(self, name: str, agent: str = "") -> int:
+        return self.cells.get((agent, name), (0, 0.0))[0]
+
+    def spread(self, prefix: str, agent: str = "", extra: Iterable[float] = ()) -> Spread:
+        """Count, p50, p90 and mean of a duration from its bins (and exact extra values)."""
+        bins = {k: v for k, v in self.bins.get((agent, prefix), {}).items() if v[0] > 0}
+        for value in extra:
+            at = bin_of(value)
+            n, total = bins.get(at, (0, 0.0))
+            bins[at] = (n + 1, total + value)
+        return spread_of(bins)
+
+    def agents(self) -> list[str]:
+        return sorted(
+            {a for (a, name), (n, _) in self.cells.items() if a and name == "handled" and n > 0}
+        )
+
+
+@functools.lru_cache(maxsize=8192)
+def _binned(name: str) -> tuple[str, int] | None:
+    """A bin's duration and number ("f12" -> ("f", 12)); None for other names. Cached: a
+    year's series reads hundreds of thousands of rows with a few thousand names."""
+    if name[0] in DURATIONS and name[1:].isdigit():
+        return name[0], int(name[1:])
+    return None
+
+
+def spread_of(bins: dict[int, tuple[int, float]]) -> Spread:
+    ordered = sorted(bins.items())
+    count = sum(n for _, (n, _) in ordered)
+    if count == 0:
+        return Spread(0, None, None, None)
+    total = math.fsum(t for _, (_, t) in ordered)
+    return Spread(
+        count, _rank(ordered, count, 50), _rank(ordered, count, 90), round(total / count, 3)
+    )
+
+
+def _rank(ordered: Sequence[tuple[int, tuple[int, float]]], count: int, percent: float) -> float:
+    """Nearest rank over bins: the mean of the bin holding the rank-th value."""
+    rank = max(1, math.ceil(percent / 100 * count))
+    seen = 0
+    for _, (n, total) in ordered:
+        seen += n
+        if seen >= rank:
+            return total / n
+    raise ValueError("rank beyond the count")  # pragma: no cover  # the counts add up
+
+
+def summary(sums: Sums, running: Sequence[RunningHold], end: float) -> Summary:
+    """The summary of one bucket's sums (router/reports.py `summarize`)."""
+    created, resolved = sums.count("created"), sums.count("r")
+    held: dict[str, list[float]] = {}
+    for hold in running:
+        held.setdefault(hold.agent, []).append(hold.held + max(0.0, end - hold.since))
+    return Summary(
+        created=created,
+        resolved=resolved,
+        backlog=created - resolved,
+        first_response=sums.spread("f"),
+        resolution=sums.spread("r"),
+        one_touch=share(sums.count("one_touch"), resolved),
+        repeat_contact=share(sums.count("repeat"), resolved),
+        agents=tuple(
+            AgentFigures(
+                agent, sums.count("handled", agent), sums.spread("a", agent),
+                sums.spread("h", agent, held.get(agent, ())),
+            )
+            for agent in sums.agents()
+        ),
+    )  # fmt: skip
+
+
+def sla_share(sums: Sums, targeted: Targeted) -> tuple[int, int]:
+    """(of, missed): tickets whose route has a target or that breached, and the breached."""
+    of = missed = 0
+    for (agent, name), (n, _) in sums.cells.items():
+        if agent or n == 0 or name[:3] not in ("rt:", "rb:"):
+            continue
+        queue, priority, rule = name[3:].split("|", 2)
+        if name.startswith("rb:"):
+            missed += n
+            of += 0 if targeted(queue, priority, rule or None) else n
+        elif targeted(queue, priority, rule or None):
+            of += n
+    return of, missed
+
+
+def series_row(bucket: datetime, key: str, sums: Sums, targeted: Targeted) -> SeriesRow:
+    of, missed = sla_share(sums, targeted)
+    return SeriesRow(
+        bucket, key, sums.count("created"), sums.spread("f"), share(of - missed, of), missed
+    )
+
+
+def group(rows: Iterable[RollupRow]) -> dict[tuple[int, str], Sums]:
+    """The store's rows by (bucket, key)."""
+    out: dict[tuple[int, str], Sums] = {}
+    for bucket, key, agent, name, n, total in rows:
+        out.setdefault((bucket, key), Sums()).add(agent, name, n, total)
+    return out
+
+
+def buckets(
+    start: datetime, end: datetime, group_by: Grouping, zone: tzinfo
+) -> list[tuple[datetime, float, float]] | None:
+    """The volume buckets of [start, end): (bucket start in `zone`, UTC span start, end),
+    each span cut to the window; None when a bound is not a whole UTC hour."""
+    out = []
+    bucket = bucket_of(start, group_by, zone)
+    while bucket < end:
+        after = _next_bucket(bucket, group_by, zone)
+        low, high = max(bucket, start), min(after, end)
+        if not (aligned(low) and aligned(high)):
+            return None
+        out.append((bucket, low.timestamp(), high.timestamp()))
+        bucket = after
+    return out
+
+
+def _next_bucket(bucket: datetime, group_by: Grouping, zone: tzinfo) -> datetime:
+    if group_by is Grouping.HOUR:
+        return (bucket.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
+    days = 7 if group_by is Grouping.WEEK else 1
+    day = bucket.date() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, tzinfo=zone)

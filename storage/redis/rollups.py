@@ -1,0 +1,164 @@
+"""Report rollups on Redis: a mixin of `RedisStore` (core/tally.py, lua/tally.lua).
+
+The scripts keep the tallies and cells in the script of every event (lua/tally.lua); this
+module reads them: a report's spans are read in one MULTI/EXEC (one instant's cells) and
+summed here. A store written by hubs before the rollups has events but no cells: the first
+hub to open it fills them from the record (`backfill_rollups`, once, claimed by a flag in
+`{P}:ids`); stop the older hubs first, since what they write meanwhile is not counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from core.record import TicketEvent
+from core.tally import Replay, RollupRow, RunningHold, Span, Tally, kind_of, running_hold
+from storage.redis.options import translated
+
+PAGE = 2000
+FILL = 2000
+"""Tallies, or cells, the backfill writes in one command (one script call)."""
+FLAG = "rollups"
+"""The field of `{P}:ids` saying the cells count the whole record ("filling", then "1")."""
+
+
+class _Scripts(Protocol):
+    async def run(self, name: str, *args: str | int) -> Any: ...
+
+
+class _Live(Protocol):
+    @property
+    def scripts(self) -> _Scripts: ...
+
+    @property
+    def client(self) -> Any: ...  # Redis or RedisCluster
+
+
+class RedisRollups:
+    """rollup and running_holds on Redis, and the backfill of an older store."""
+
+    @property
+    def _live(self) -> _Live:
+        raise NotImplementedError  # RedisStore's open connection
+
+    def key(self, *parts: str | int) -> str:
+        raise NotImplementedError
+
+    async def events_after(self, seq: int, limit: int = 500) -> list[TicketEvent]:
+        raise NotImplementedError
+
+    @translated
+    async def rollup(
+        self, spans: Sequence[Span], by: str | None, queue: str | None, channel: str | None,
+        *, kinds: Sequence[str],
+    ) -> list[RollupRow]:  # fmt: skip
+        hashes = [f"r{kind}" for kind in kinds]
+        async with self._live.client.pipeline(transaction=True) as pipe:
+            for level, period, _, _ in spans:
+                for name in hashes:
+                    pipe.hgetall(self.key(name, level, f"{period:.0f}"))
+            found = await pipe.execute()
+        sums: dict[tuple[int, str, str, str], list[Any]] = {}
+        keyed = {"queue": 0, "channel": 1}.get(by or "")
+        read = [span for span in spans for _ in hashes]
+        for (_, _, bucket, sign), cells in zip(read, found, strict=True):
+            for field, value in cells.items():
+                q, ch, agent, name, *total = field.split("\t")
+                if (queue is not None and q != queue) or (channel is not None and ch != channel):
+                    continue
+                cell = sums.setdefault(
+                    (bucket, "" if keyed is None else (q, ch)[keyed], agent, name), [0, 0.0]
+                )
+                if total:
+                    cell[1] += sign * float(value)
+                else:
+                    cell[0] += sign * int(value)
+        return [(*k, n, t) for k, (n, t) in sums.items()]
+
+    @translated
+    async def running_holds(self, start: float, end: float) -> list[RunningHold]:
+        found = await self._live.client.zrangebyscore(self.key("rhz"), repr(start), f"({end!r}")
+        holds = []
+        for text in found:
+            created, held, since, queue, channel, agent, _ = text.split("\t", 6)
+            holds.append(
+                RunningHold(float(created), queue, channel, agent, float(held), float(since))
+            )
+        return holds
+
+    @translated
+    async def rollup_horizon(self) -> float:
+        return float(await self._live.client.hget(self.key("ids"), "horizon") or 0)
+
+    async def backfill_rollups(self) -> None:
+        """Fill the tallies and cells from the record when no hub has (at open)."""
+        client = self._live.client
+        if not await client.hsetnx(self.key("ids"), FLAG, "filling"):
+            return
+        replay, after = Replay(), 0
+        while events := await self.events_after(after, PAGE):
+            for e in events:
+                replay.add(e.ticket_id, e.kind, e.actor, e.at.timestamp(), e.detail)
+            after = events[-1].seq
+        await self._write_replay(replay)
+        horizon = float(await client.hget(self.key("ids"), "horizon") or 0)
+        if replay.horizon > horizon:
+            await client.hset(self.key("ids"), "horizon", repr(replay.horizon))
+        await client.hset(self.key("ids"), FLAG, "1")
+
+    async def _write_replay(self, replay: Replay) -> None:
+        client = self._live.client
+        pipe = client.pipeline(transaction=False)
+        tallies: dict[str, str] = {}
+        for ticket_id, tally in replay.tallies.items():
+            tallies[str(ticket_id)] = lua_tally(tally)
+            hold = running_hold(tally)
+            if hold is not None:
+                text = hold_text(hold, ticket_id)
+                pipe.hset(self.key("rh"), str(ticket_id), text)
+                pipe.zadd(self.key("rhz"), {text: hold.created})
+            if tally.customer and tally.resolved is not None and not tally.repeat:
+                pipe.zadd(self.key("rr", tally.customer), {str(ticket_id): tally.resolved})
+            if len(tallies) >= FILL:
+                pipe.hset(self.key("rp"), mapping=tallies)
+                tallies = {}
+                await pipe.execute()
+        if tallies:
+            pipe.hset(self.key("rp"), mapping=tallies)
+        await pipe.execute()
+        cells: list[list[Any]] = []
+        for (level, period, q, ch, agent, name), (n, total) in replay.cells().items():
+            kind = kind_of(q, agent, name)
+            cells.append([f"r{kind}:{level}:{period:.0f}", f"{q}\t{ch}\t{agent}\t{name}", n,
+                          repr(total) if total else "0"])  # fmt: skip
+            if len(cells) >= FILL:
+                await self._live.scripts.run("rollup_fill", json.dumps(cells))
+                cells = []
+        if cells:
+            await self._live.scripts.run("rollup_fill", json.dumps(cells))
+
+
+def lua_tally(tally: Tally) -> str:
+    """A tally as lua/tally.lua keeps it (times as strings)."""
+    state: dict[str, Any] = {
+        "c": repr(tally.created), "q": tally.queue, "rt": tally.route, "ch": tally.channel,
+        "rp": [[mid, repr(at), agent] for mid, at, agent in tally.replies],
+        "held": {agent: repr(s) for agent, s in tally.held.items()}, "ag": tally.agents,
+        "rep": tally.repeat, "br": tally.breached,
+    }  # fmt: skip
+    optional = {"cu": tally.customer, "as": tally.assignee}
+    optional |= {"res": _time(tally.resolved), "hs": _time(tally.hold_start)}
+    state |= {k: v for k, v in optional.items() if v is not None}
+    return json.dumps(state)
+
+
+def _time(value: float | None) -> str | None:
+    return None if value is None else repr(value)
+
+
+def hold_text(hold: RunningHold, ticket_id: int) -> str:
+    """A running hold as lua/tally.lua keeps it."""
+    values = (repr(hold.created), repr(hold.held), repr(hold.since))
+    return "\t".join((*values, hold.queue, hold.channel, hold.agent, str(ticket_id)))

@@ -1,0 +1,238 @@
+"""Report rollups on SQLite (core/tally.py): each ticket's tally and the cells (migration 17).
+
+`fold` runs inside the writer's transaction, called by `record.record`/`record_all` with the
+events they append, so a change, its events and the cells that count it commit together.
+A customer's message also marks their other tickets resolved within the last 72 hours as
+repeat contacts (an index of resolved tallies by customer finds them).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+
+from core.record import Actor, ActorKind, Detail, EventKind
+from core.tally import (
+    AGENTS,
+    AGENTS_BY_QUEUE,
+    FOLLOW_UP,
+    MOVES,
+    TICKETS,
+    VOLUME,
+    Cells,
+    Contribution,
+    Replay,
+    RollupRow,
+    RunningHold,
+    Span,
+    Tally,
+    add_cells,
+    delta,
+    kind_of,
+    running_hold,
+)
+
+Event = tuple[EventKind, Actor, float, Mapping[str, Detail]]
+
+TABLES = """
+CREATE TABLE report_tallies (
+    ticket_id INTEGER PRIMARY KEY,
+    customer  TEXT,
+    resolved  REAL,
+    repeat    INTEGER NOT NULL DEFAULT 0,
+    running   INTEGER NOT NULL DEFAULT 0,
+    state     TEXT NOT NULL                 -- core.tally.Tally as JSON
+);
+CREATE INDEX report_tallies_comeback ON report_tallies(customer, resolved)
+    WHERE resolved IS NOT NULL AND repeat = 0;
+CREATE TABLE report_cells (
+    level   TEXT NOT NULL,                  -- h, d, m: the UTC hour, day, month of creation
+    period  REAL NOT NULL,                  -- its start (epoch seconds)
+    kind    TEXT NOT NULL,                  -- what reads it (core.tally.kind_of)
+    queue   TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    agent   TEXT NOT NULL,                  -- '' for the tickets' own figures
+    name    TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    total   REAL NOT NULL,
+    PRIMARY KEY (level, period, kind, queue, channel, agent, name)
+) WITHOUT ROWID;
+CREATE TABLE report_horizon (at REAL NOT NULL);  -- one row: the latest event the cells count
+CREATE TABLE report_holds (                 -- holds still running (core.tally.RunningHold)
+    ticket_id INTEGER PRIMARY KEY,
+    created   REAL NOT NULL,
+    queue     TEXT NOT NULL,
+    channel   TEXT NOT NULL,
+    agent     TEXT NOT NULL,
+    held      REAL NOT NULL,
+    since     REAL NOT NULL
+);
+CREATE INDEX report_holds_created ON report_holds(created);
+"""
+# Plain INSERTs and one-row UPDATEs only: an upsert or a REPLACE runs under a statement
+# journal, and opening one makes FTS5 flush the words it holds (README, migration 14).
+_ADD = (
+    "UPDATE report_cells SET n = n + ?, total = total + ? WHERE level = ? AND period = ? "
+    "AND kind = ? AND queue = ? AND channel = ? AND agent = ? AND name = ?"
+)
+_NEW = "INSERT INTO report_cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = "INSERT INTO report_tallies VALUES (?, ?, ?, ?, ?, ?)"
+_HOLD = "INSERT INTO report_holds VALUES (?, ?, ?, ?, ?, ?, ?)"
+_UPDATE = (
+    "UPDATE report_tallies SET customer = ?2, resolved = ?3, repeat = ?4, running = ?5, "
+    "state = ?6 WHERE ticket_id = ?1"
+)
+
+
+def migration(db: sqlite3.Connection) -> None:
+    """The tables, filled from the record as it stands (a store made before them)."""
+    for statement in TABLES.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    replay = Replay()
+    rows = db.execute("SELECT ticket_id, kind, actor, at, detail FROM ticket_events ORDER BY seq")
+    for ticket_id, kind, actor, at, detail in rows:
+        if kind in _MOVING:
+            replay.add(ticket_id, _MOVING[kind], Actor.parse(actor), at, json.loads(detail))
+    db.executemany(_INSERT, (_row(tid, t) for tid, t in replay.tallies.items()))
+    db.executemany(_NEW, (_keyed(key) + value for key, value in replay.cells().items()))
+    db.execute("INSERT INTO report_horizon VALUES (?)", (replay.horizon,))
+    holds = (_hold(tid, t) for tid, t in replay.tallies.items())
+    db.executemany(_HOLD, (hold for hold in holds if hold is not None))
+
+
+_MOVING = {str(kind): kind for kind in MOVES}
+
+
+def fold(db: sqlite3.Connection, ticket_id: int, events: Sequence[Event]) -> None:
+    """Fold a ticket's new events into its tally and the cells (in the writer's transaction)."""
+    moving = [e for e in events if e[0] in MOVES]
+    if not moving:
+        return
+    db.execute(
+        "UPDATE report_horizon SET at = ?1 WHERE rowid = 1 AND at < ?1",
+        (max(e[2] for e in moving),),
+    )
+    tally, before = _load(db, ticket_id, moving[0])
+    if tally is None:
+        return  # its `created` is not in this store's record: nothing counts it
+    new = not before
+    for kind, actor, at, detail in moving:
+        if kind is EventKind.CREATED:
+            continue
+        tally.add(kind, actor, at, detail)
+        if kind is EventKind.MESSAGE_IN and actor.kind is ActorKind.CUSTOMER:
+            _came_back(db, actor.name, at, ticket_id)
+            tally.repeat = tally.repeat or (tally.customer == actor.name and tally.came_back(at))
+    _save(db, ticket_id, tally, before, new=new)
+
+
+def _load(
+    db: sqlite3.Connection, ticket_id: int, first: Event
+) -> tuple[Tally | None, Contribution]:
+    row = db.execute(
+        "SELECT state FROM report_tallies WHERE ticket_id = ?", (ticket_id,)
+    ).fetchone()
+    if row is not None:
+        tally = Tally.from_json(row[0])
+        return tally, tally.contribution()
+    kind, _, at, detail = first
+    return (Tally.created_by(at, detail) if kind is EventKind.CREATED else None), {}
+
+
+def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> None:
+    """The customer wrote at `at`: their other tickets resolved in the 72 h before are
+    repeat contacts."""
+    rows = db.execute(
+        "SELECT ticket_id, state FROM report_tallies WHERE customer = ? AND resolved >= ? "
+        "AND resolved < ? AND repeat = 0 AND ticket_id <> ?",
+        (customer, at - FOLLOW_UP, at, skip),
+    ).fetchall()
+    for ticket_id, state in rows:
+        tally = Tally.from_json(state)
+        before = tally.contribution()
+        tally.repeat = True
+        _save(db, ticket_id, tally, before)
+
+
+def _save(
+    db: sqlite3.Connection, ticket_id: int, tally: Tally, before: Contribution, *, new: bool = False
+) -> None:
+    db.execute(_INSERT if new else _UPDATE, _row(ticket_id, tally))
+    # Plain DELETE and INSERT by key (a REPLACE would open a statement journal: see _ADD).
+    if not new and any(key[3] == "handled" for key in before):
+        db.execute("DELETE FROM report_holds WHERE ticket_id = ?", (ticket_id,))
+    hold = _hold(ticket_id, tally)
+    if hold is not None:
+        db.execute(_HOLD, hold)
+    cells: Cells = {}
+    add_cells(cells, tally.created, delta(before, tally.contribution()))
+    _write(db, cells)
+
+
+def _hold(ticket_id: int, tally: Tally) -> tuple[object, ...] | None:
+    hold = running_hold(tally)
+    if hold is None:
+        return None
+    return (ticket_id, hold.created, hold.queue, hold.channel, hold.agent, hold.held, hold.since)
+
+
+def _row(ticket_id: int, tally: Tally) -> tuple[object, ...]:
+    running = tally.running() is not None
+    return (ticket_id, tally.customer, tally.resolved, tally.repeat, running, tally.to_json())
+
+
+def _write(db: sqlite3.Connection, cells: Cells) -> None:
+    for key, (n, total) in cells.items():
+        keyed = _keyed(key)
+        if not db.execute(_ADD, (n, total, *keyed)).rowcount:
+            db.execute(_NEW, (*keyed, n, total))
+
+
+def _keyed(key: tuple[str, float, str, str, str, str]) -> tuple[object, ...]:
+    """A cell's key with its kind after the period."""
+    level, period, queue, channel, agent, name = key
+    return (level, period, kind_of(queue, agent, name), queue, channel, agent, name)
+
+
+def rollup(
+    db: sqlite3.Connection, spans: Sequence[Span], by: str | None,
+    where: tuple[str | None, str | None], kinds: Sequence[str],
+) -> list[RollupRow]:  # fmt: skip
+    """The cells of `spans` and `kinds`, times their signs, summed by bucket, key, agent and
+    name (in SQL)."""
+    key = {"queue": "c.queue", "channel": "c.channel"}.get(by or "", "''")
+    among = ", ".join(f"'{kind}'" for kind in kinds if kind in KINDS)
+    rows = db.execute(
+        f"SELECT s.value ->> 2, {key}, c.agent, c.name, "  # noqa: S608  # key and kinds are our constants; values bound
+        "sum(c.n * (s.value ->> 3)), sum(c.total * (s.value ->> 3)) "
+        "FROM json_each(?1) AS s JOIN report_cells AS c "
+        f"ON c.level = s.value ->> 0 AND c.period = s.value ->> 1 AND c.kind IN ({among}) "
+        "WHERE (?2 IS NULL OR c.queue = ?2) AND (?3 IS NULL OR c.channel = ?3) "
+        "GROUP BY 1, 2, 3, 4",
+        (json.dumps(spans), *where),
+    ).fetchall()
+    return [tuple(row) for row in rows]
+
+
+KINDS = frozenset((VOLUME, TICKETS, AGENTS, AGENTS_BY_QUEUE))
+
+
+def horizon(db: sqlite3.Connection) -> float:
+    return float(db.execute("SELECT at FROM report_horizon").fetchone()[0])
+
+
+def running_holds(db: sqlite3.Connection, start: float, end: float) -> list[RunningHold]:
+    rows = db.execute(
+        "SELECT created, queue, channel, agent, held, since FROM report_holds "
+        "WHERE created >= ? AND created < ?",
+        (start, end),
+    ).fetchall()
+    return [RunningHold(*row) for row in rows]
+
+
+def tallies(db: sqlite3.Connection) -> dict[int, Tally]:
+    """Every ticket's tally (the contract tests compare them with a replay of the record)."""
+    rows: Iterable[tuple[int, str]] = db.execute("SELECT ticket_id, state FROM report_tallies")
+    return {ticket_id: Tally.from_json(state) for ticket_id, state in rows}

@@ -1,0 +1,58 @@
+"""The rollups' pure parts (router/rollups.py): the cells a window reads add up to exactly
+its hours, and percentiles from bins are the nearest rank's when each bin holds one value."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.tally import bin_of
+from router.reports import spread
+from router.rollups import DAY, HOUR, cover, spans, spread_of
+
+BASE = datetime(2025, 11, 3, tzinfo=UTC).timestamp()
+hours = st.integers(0, 24 * 500)
+
+
+def _hours(level: str, at: float) -> list[float]:
+    if level == "h":
+        return [at]
+    if level == "d":
+        return [at + HOUR * n for n in range(24)]
+    moment = datetime.fromtimestamp(at, UTC)
+    after = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+    return [at + HOUR * n for n in range(int((after.timestamp() - at) // HOUR))]
+
+
+@given(hours, hours)
+def test_the_cells_of_a_window_add_up_to_its_hours(first: int, second: int) -> None:
+    start, end = BASE + HOUR * min(first, second), BASE + HOUR * (max(first, second) + 1)
+    counted: Counter[float] = Counter()
+    for level, at, sign in cover(start, end):
+        for hour in _hours(level, at):
+            counted[hour] += sign
+    wanted = Counter({start + HOUR * n: 1 for n in range(int((end - start) // HOUR))})
+    assert +counted == wanted
+    assert -counted == Counter()
+    assert len(cover(start, end)) <= len(spans(start, end))
+
+
+def test_a_day_off_utc_is_one_day_cell_and_its_edge_hours() -> None:
+    day = BASE + 10 * DAY
+    assert len(cover(day + 5 * HOUR, day + DAY + 5 * HOUR)) == 11
+    assert [level for level, _ in spans(BASE, BASE + 400 * DAY)].count("m") >= 12
+
+
+@given(st.lists(st.floats(0, 1e7, allow_nan=False), min_size=1, max_size=60, unique=True))
+def test_one_value_a_bin_gives_the_exact_nearest_rank(values: list[float]) -> None:
+    if len({bin_of(v) for v in values}) < len(values):
+        return  # two values share a bin: the figure is then within that bin
+    bins = {bin_of(v): (1, v) for v in values}
+    exact, binned = spread(values), spread_of(bins)
+    assert (binned.count, binned.p50, binned.p90) == (exact.count, exact.p50, exact.p90)
+    assert binned.mean is not None
+    assert exact.mean is not None
+    assert abs(binned.mean - exact.mean) <= 0.001

@@ -1,0 +1,178 @@
+"""The reports' rollups (core/tally.py) on every store: after a scripted working of tickets
+(reopenings, hand-overs, transfers, failed replies, breaches, merges, purges, erasures, and
+two hubs at once), the cells the commits wrote equal a recount from the record."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis, RedisCluster
+
+from core.tally import (
+    AGENTS,
+    AGENTS_BY_QUEUE,
+    ANY,
+    TICKETS,
+    VOLUME,
+    Cells,
+    Replay,
+    RollupRow,
+    kind_of,
+    running_hold,
+)
+from storage.base import Store, open_store
+from tests.storage.test_sqlite import undo_the_rollups_migration
+from tests.storage.workload import Workload, replayed, whole_record
+
+START = datetime(2026, 3, 30, 22, tzinfo=UTC)  # across a month's end
+
+
+async def recount_matches(store: Store) -> None:
+    """Every cell of every level equals the record's replay (read unfiltered, and by each
+    queue and each channel); so do the running holds and the horizon."""
+    replay = replayed(await whole_record(store))
+    expected = replay.cells()
+    queues = {key[2] for key in expected if key[2] != ANY}
+    channels = {key[3] for key in expected if key[3] != ANY}
+    wheres = [(None, None)] + [(q, None) for q in queues] + [(None, ch) for ch in channels]
+    for level in ("h", "d", "m"):
+        periods = sorted({key[1] for key in expected if key[0] == level})
+        spans = [(level, p, n, 1) for n, p in enumerate(periods)]
+        for where in wheres:
+            agents = AGENTS if where == (None, None) else AGENTS_BY_QUEUE
+            rows = await store.rollup(spans, None, *where, kinds=(VOLUME, TICKETS, agents))
+            got: Cells = {
+                (level, periods[b], "", "", agent, name): (count, total)
+                for b, _, agent, name, count, total in rows
+            }
+            assert _kept(got) == _kept(_read(expected, level, where)), (level, where)
+    assert await store.rollup_horizon() == pytest.approx(replay.horizon, abs=1e-6)
+    holds = [running_hold(t) for t in replay.tallies.values()]
+    assert sorted(await store.running_holds(0, 4e9)) == sorted(h for h in holds if h)
+    middle = START.timestamp() + 86400
+    assert sorted(await store.running_holds(middle, 4e9)) == sorted(
+        h for h in holds if h and h.created >= middle
+    )
+
+
+def _read(cells: Cells, level: str, where: tuple[str | None, str | None]) -> Cells:
+    """What `rollup` reads of one level: summed over queue and channel, the agents' cells of
+    queue "*" unfiltered, else those of the queue or channel asked for."""
+    out: Cells = {}
+    for (lv, period, q, ch, agent, name), (n, total) in cells.items():
+        if lv != level or where[0] not in (None, q) or where[1] not in (None, ch):
+            continue
+        if agent and (q == ANY) != (where == (None, None)):
+            continue
+        key = (lv, period, "", "", agent, name)
+        n0, t0 = out.get(key, (0, 0.0))
+        out[key] = (n0 + n, t0 + total)
+    return out
+
+
+def _kept(cells: Cells) -> dict[object, tuple[int, float]]:
+    return {
+        k: (n, round(t, 3))
+        for k, (n, t) in cells.items()
+        if n != 0 or not math.isclose(t, 0, abs_tol=1e-6)
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_the_cells_are_a_recount_of_the_record(store: Store, seed: int) -> None:
+    await Workload(store, START, seed).run(160)
+    await recount_matches(store)
+
+
+async def test_cells_split_by_queue_and_channel_add_up(store: Store) -> None:
+    await Workload(store, START, 4).run(120)
+    spans = [("m", datetime(2026, 3, 1, tzinfo=UTC).timestamp(), 0, 1),
+             ("m", datetime(2026, 4, 1, tzinfo=UTC).timestamp(), 0, 1)]  # fmt: skip
+    whole = await store.rollup(spans, None, None, None, kinds=(VOLUME,))
+    split = await store.rollup(spans, "channel", None, None, kinds=(VOLUME,))
+    created = sum(n for _, _, agent, name, n, _ in whole if name == "created" and not agent)
+    assert created == sum(n for _, _, agent, name, n, _ in split if name == "created" and not agent)
+    assert created > 0
+    email = await store.rollup(spans, None, None, "email", kinds=(VOLUME,))
+    assert sum(n for *_, name, n, _ in email if name == "created") == sum(
+        n for _, key, agent, name, n, _ in split if key == "email" and name == "created"
+    )
+    day = datetime(2026, 3, 31, tzinfo=UTC).timestamp()
+    less = [("d", day, 0, 1), ("h", day, 0, -1)]  # the day but its first hour
+    hours = [("h", day + 3600 * n, 0, 1) for n in range(1, 24)]
+    assert _nonzero(
+        await store.rollup(less, None, None, None, kinds=(VOLUME, TICKETS, AGENTS))
+    ) == _nonzero(await store.rollup(hours, None, None, None, kinds=(VOLUME, TICKETS, AGENTS)))
+
+
+def _nonzero(rows: list[RollupRow]) -> dict[tuple[str, str], tuple[int, float]]:
+    return {(agent, name): (n, round(t, 3)) for _, _, agent, name, n, t in rows if n}
+
+
+async def test_purges_and_erasures_keep_the_counts(store: Store) -> None:
+    work = Workload(store, START, 5)
+    await work.run(150)
+    march = [("m", datetime(2026, 3, 1, tzinfo=UTC).timestamp(), 0, 1)]
+    before = await store.rollup(march, None, None, None, kinds=(VOLUME, TICKETS, AGENTS))
+    await store.purge_closed(work.at + timedelta(days=30), work.at + timedelta(days=30))
+    customer = (await store.get_ticket(work.tickets[-1])).customer_id
+    await store.erase_customer(customer, "admin", work.at + timedelta(days=31))
+    after = await store.rollup(march, None, None, None, kinds=(VOLUME, TICKETS, AGENTS))
+    assert sorted(before) == sorted(after)
+    await recount_matches(store)
+
+
+async def test_two_hubs_writing_at_once_keep_the_cells_right(store: Store, store_url: str) -> None:
+    if store_url.startswith("sqlite"):
+        pytest.skip("one SQLite file has one writer per process; two hubs are a Redis setup")
+    other = open_store(store_url)
+    await other.open()
+    try:
+        await asyncio.gather(
+            Workload(store, START, 6, "a").run(120), Workload(other, START, 7, "b").run(120)
+        )
+    finally:
+        await other.close()
+    await recount_matches(store)
+
+
+async def test_a_store_written_before_the_rollups_fills_them_from_the_record(
+    store: Store, store_url: str
+) -> None:
+    """SQLite fills them in migration 17, Redis at the first open of a hub that keeps them."""
+    await Workload(store, START, 8).run(120)
+    replay = replayed(await whole_record(store))
+    await store.close()
+    await forget_rollups(store_url, replay)
+    await store.open()
+    await recount_matches(store)
+    march = [("m", datetime(2026, 3, 1, tzinfo=UTC).timestamp(), 0, 1)]
+    assert await store.rollup(march, None, None, None, kinds=(VOLUME, TICKETS, AGENTS))
+
+
+async def forget_rollups(url: str, replay: Replay) -> None:
+    """Take the store back to before the rollups: no tallies, no cells."""
+    if url.startswith("sqlite"):
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        undo_the_rollups_migration(db)
+        db.execute("PRAGMA user_version = 16")
+        db.commit()
+        db.close()
+        return
+    cluster = url.startswith("redis+cluster://")
+    plain = url.replace("redis+cluster://", "redis://")
+    client = (RedisCluster if cluster else Redis).from_url(plain, decode_responses=True)
+    keys = {"{ch}:rp", "{ch}:rh", "{ch}:rhz"} | {
+        f"{{ch}}:r{kind_of(q, agent, name)}:{lv}:{p:.0f}"
+        for lv, p, q, _, agent, name in replay.cells()
+    }
+    keys |= {f"{{ch}}:rr:{t.customer}" for t in replay.tallies.values()}
+    try:
+        assert await client.delete(*keys) >= 3
+        await client.hdel("{ch}:ids", "rollups")
+    finally:
+        await client.aclose()
