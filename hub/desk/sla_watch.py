@@ -39,7 +39,7 @@ from hub.rules.routing import RulesRouter
 from router.sla import clocks, lookup_in, terms_for
 from router.sla.deadlines import due_now, firing, warning
 from router.sla.marks import after_change, marks_at
-from router.sla.timeline import read_timeline
+from router.sla.timeline import MOVES_CLOCKS, read_timeline
 from router.spec import Metric
 from storage.base import Store
 
@@ -106,7 +106,9 @@ class SlaWatcher:
         events = await self.store.events_after(after, BATCH)
         if not events:
             return False
-        touched = list(dict.fromkeys(e.ticket_id for e in events))
+        # only the tickets whose clocks an event moved: offers, notes and tags, most of a
+        # busy record, would each cost a read of a whole record for the same marks
+        touched = list(dict.fromkeys(e.ticket_id for e in events if e.kind in MOVES_CLOCKS))
         for at in range(0, len(touched), AT_ONCE):
             await _together(self.schedule(t) for t in touched[at : at + AT_ONCE])
         await self.store.set_checkpoint(CHECKPOINT, str(events[-1].seq))
