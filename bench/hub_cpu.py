@@ -1,0 +1,179 @@
+"""The hub's CPU per acknowledged request on one HTTP path, and where it goes.
+
+    .venv/bin/python -m bench.hub_cpu form|sms|slack [--seconds 8] [--profile FILE]
+
+One `contacthub serve` (one worker, SQLite, WAL, synchronous=FULL) pinned to core 0, wrk
+pinned to core 1, driven at full speed with the path's pre-signed unique requests (the
+same ones webhook_bench, sms_bench and slack_bench send). Prints req/s and the hub
+process's CPU seconds (all its threads) per acknowledged request: on a shared machine the
+rate moves with the other load, the CPU per request much less. `--profile` samples the hub
+with py-spy meanwhile (the thread holding the GIL) and prints its top functions. Every
+acknowledged request must be one stored message: the bench counts them afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import slack_bench, sms_bench, webhook_bench
+from bench.email_bench import _cpu_seconds, _sampled, top_entries
+from bench.loadgen import WrkResult, run_wrk, write_requests
+from bench.support import free_port
+from bench.webhook_bench import wait_ready
+from channels.twilio.webhook import SIGNATURE_HEADER as TWILIO_SIGNATURE
+from channels.webform import SIGNATURE_HEADER as FORM_SIGNATURE
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What differs between the paths: the URL, the signed requests, the hub's config."""
+
+    url: str
+    header: str
+    content_type: str
+    env: dict[str, str]
+    config: Callable[[Path, int, str], Path]
+
+
+def _form_config(workdir: Path, port: int, _api: str) -> Path:
+    return webhook_bench.hub_config(workdir, port)
+
+
+def _sms_config(workdir: Path, port: int, _api: str) -> Path:
+    return sms_bench.hub_config(workdir, port, "bench")
+
+
+PATHS = {
+    "form": Route("/webhooks/form", FORM_SIGNATURE, "application/json",
+                  {"BENCH_FORM_SECRET": webhook_bench.SECRET}, _form_config),
+    "sms": Route(sms_bench.PATH, TWILIO_SIGNATURE, sms_bench.FORM,
+                 {"BENCH_TWILIO_TOKEN": sms_bench.AUTH_TOKEN}, _sms_config),
+    "slack": Route(slack_bench.PATH, "X-Slack-Signature", "application/json", {},
+                   slack_bench.hub_config),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    wrk: WrkResult
+    cpu_seconds: float
+    stored: int
+
+    @property
+    def acknowledged(self) -> int:
+        return self.wrk.requests - self.wrk.non_2xx
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_seconds / max(self.acknowledged, 1) * 1e6
+
+
+def _requests(kind: str, workdir: Path, count: int) -> tuple[Path, tuple[str, str] | None]:
+    """The signed requests file, and a header the same on every request (Slack's stamp)."""
+    stamp: tuple[str, str] | None = None
+    if kind == "form":
+        signed = webhook_bench.signed_forms(count)
+    elif kind == "sms":
+        signed = sms_bench.signed_sms(count)
+    else:
+        now, signed = slack_bench.signed_events(count, 0)
+        stamp = ("X-Slack-Request-Timestamp", now)
+    requests = workdir / f"{kind}.txt"
+    write_requests(requests, signed)
+    return requests, stamp
+
+
+@contextlib.contextmanager
+def _api(kind: str) -> Iterator[str]:
+    if kind != "slack":
+        yield ""
+        return
+    with slack_bench.emulator() as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
+    """py-spy over the run when asked: every busy thread's stacks (the store's writer thread
+    included, whose SQLite work runs without the GIL), or only the GIL's holder (--gil)."""
+    if args.profile is None:
+        yield
+        return
+    sampler = _sampled(pid, args.profile, args.seconds)
+    if not args.gil:
+        sampler.command.remove("--gil")
+    with sampler:
+        yield
+
+
+def measure(kind: str, args: argparse.Namespace) -> Measured:
+    spec = PATHS[kind]
+    with tempfile.TemporaryDirectory(prefix="contacthub-cpu-") as tmp, _api(kind) as api:
+        workdir = Path(tmp)
+        requests, fixed = _requests(kind, workdir, args.requests)
+        port = free_port()
+        config = spec.config(workdir, port, api)
+        command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config",
+                   str(config)]  # fmt: skip
+        hub = subprocess.Popen(command, env={**os.environ, **spec.env}, stdout=subprocess.DEVNULL)
+        try:
+            os.sched_setaffinity(hub.pid, {0})  # the hub on one core, wrk on the other
+            wait_ready(port, hub)
+            before = _cpu_seconds(hub.pid)
+            with _profiled(hub.pid, args):
+                result = run_wrk(
+                    f"http://127.0.0.1:{port}{spec.url}", requests, header=spec.header,
+                    connections=args.connections, seconds=args.seconds,
+                    content_type=spec.content_type, fixed_header=fixed,
+                )  # fmt: skip
+            cpu = _cpu_seconds(hub.pid) - before
+        finally:
+            hub.terminate()
+            hub.wait()
+        db = sqlite3.connect(workdir / "bench.db")
+        try:
+            count, distinct = db.execute(
+                "SELECT count(*), count(DISTINCT dedupe_key) FROM messages"
+                " WHERE direction = 'inbound'"
+            ).fetchone()
+        finally:
+            db.close()
+        if count != distinct or count < min(result.requests - result.non_2xx, args.requests):
+            raise SystemExit(f"stored {count} ({distinct} distinct) of {result.requests} acked")
+        return Measured(result, cpu, int(count))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("path", choices=sorted(PATHS))
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the hub")
+    parser.add_argument("--gil", action="store_true", help="profile the GIL's holder only")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {1})
+    result = measure(args.path, args)
+    load = os.getloadavg()[0]
+    print(
+        f"{args.path}: {result.wrk.requests_per_second:.0f} req/s, p99"
+        f" {result.wrk.p99_ms:.1f} ms, hub CPU {result.cpu_us_per_request:.0f} µs per request"
+        f" ({result.acknowledged} acknowledged, {result.stored} stored once each,"
+        f" non-2xx {result.wrk.non_2xx}); load average {load:.2f}"
+    )
+    if args.profile is not None:
+        print(f"\nhub profile (py-spy, {args.profile}):")
+        print("\n".join(top_entries(args.profile)))
+
+
+if __name__ == "__main__":
+    main()
