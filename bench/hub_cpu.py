@@ -4,16 +4,20 @@
 
 One `contacthub serve` (one worker, SQLite, WAL, synchronous=FULL) pinned to core 0, wrk
 pinned to core 1, driven at full speed with the path's pre-signed unique requests (the
-same ones webhook_bench, sms_bench and slack_bench send). Prints req/s and the hub
-process's CPU seconds (all its threads) per acknowledged request: on a shared machine the
-rate moves with the other load, the CPU per request much less. `--profile` samples the hub
-with py-spy meanwhile (the thread holding the GIL) and prints its top functions. Every
+same ones webhook_bench, sms_bench and slack_bench send), or with `--rate R` open-loop at R
+requests/s (bench/paced.py): the same work per second whatever the revision, so the group
+commits are as large in both and the CPU per request compares like with like. Prints
+req/s and the hub process's CPU seconds (all its threads) per acknowledged request: on a
+shared machine the rate moves with the other load, the CPU per request much less.
+`--profile` samples the hub with py-spy meanwhile (the thread holding the GIL) and prints
+its top functions. Every
 acknowledged request must be one stored message: the bench counts them afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -25,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import slack_bench, sms_bench, webhook_bench
-from bench.email_bench import _cpu_seconds, _sampled, top_entries
+from bench.email_bench import _sampled, top_entries
 from bench.loadgen import WrkResult, run_wrk, write_requests
+from bench.paced import build_request, run_paced
 from bench.support import free_port
 from bench.webhook_bench import wait_ready
 from channels.twilio.webhook import SIGNATURE_HEADER as TWILIO_SIGNATURE
@@ -66,6 +71,7 @@ PATHS = {
 class Measured:
     wrk: WrkResult
     cpu_seconds: float
+    system_seconds: float  # of which in the kernel (syscalls, fsync, thread wake-ups)
     stored: int
 
     @property
@@ -77,19 +83,36 @@ class Measured:
         return self.cpu_seconds / max(self.acknowledged, 1) * 1e6
 
 
-def _requests(kind: str, workdir: Path, count: int) -> tuple[Path, tuple[str, str] | None]:
-    """The signed requests file, and a header the same on every request (Slack's stamp)."""
-    stamp: tuple[str, str] | None = None
+def _signed(kind: str, count: int) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """The signed requests, and a header the same on every request (Slack's stamp)."""
     if kind == "form":
-        signed = webhook_bench.signed_forms(count)
-    elif kind == "sms":
-        signed = sms_bench.signed_sms(count)
-    else:
-        now, signed = slack_bench.signed_events(count, 0)
-        stamp = ("X-Slack-Request-Timestamp", now)
-    requests = workdir / f"{kind}.txt"
-    write_requests(requests, signed)
-    return requests, stamp
+        return webhook_bench.signed_forms(count), None
+    if kind == "sms":
+        return sms_bench.signed_sms(count), None
+    now, signed = slack_bench.signed_events(count, 0)
+    return signed, ("X-Slack-Request-Timestamp", now)
+
+
+def _drive(kind: str, port: int, workdir: Path, args: argparse.Namespace) -> WrkResult:
+    """wrk at full speed, or (--rate) the open-loop generator at that rate."""
+    spec = PATHS[kind]
+    signed, fixed = _signed(kind, args.requests)
+    if args.rate is None:
+        requests = workdir / f"{kind}.txt"
+        write_requests(requests, signed)
+        return run_wrk(
+            f"http://127.0.0.1:{port}{spec.url}", requests, header=spec.header,
+            connections=args.connections, seconds=args.seconds,
+            content_type=spec.content_type, fixed_header=fixed,
+        )  # fmt: skip
+    headers = {"Content-Type": spec.content_type, **dict([fixed] if fixed else [])}
+    raw = [
+        build_request(f"127.0.0.1:{port}", spec.url, {**headers, spec.header: sig}, body.encode())
+        for sig, body in signed
+    ]
+    point = asyncio.run(run_paced(port, raw, args.rate, args.seconds, args.connections))
+    total = min(len(raw), int(args.rate * args.seconds))
+    return WrkResult(point.achieved, point.p50_ms, point.p99_ms, total, point.non_2xx, 0)
 
 
 @contextlib.contextmanager
@@ -115,11 +138,17 @@ def _profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
+def _times(pid: int) -> tuple[float, float]:
+    """The process's CPU seconds so far, all its threads: (user, system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
 def measure(kind: str, args: argparse.Namespace) -> Measured:
     spec = PATHS[kind]
     with tempfile.TemporaryDirectory(prefix="contacthub-cpu-") as tmp, _api(kind) as api:
         workdir = Path(tmp)
-        requests, fixed = _requests(kind, workdir, args.requests)
         port = free_port()
         config = spec.config(workdir, port, api)
         command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config",
@@ -128,14 +157,12 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
         try:
             os.sched_setaffinity(hub.pid, {0})  # the hub on one core, wrk on the other
             wait_ready(port, hub)
-            before = _cpu_seconds(hub.pid)
+            before = _times(hub.pid)
             with _profiled(hub.pid, args):
-                result = run_wrk(
-                    f"http://127.0.0.1:{port}{spec.url}", requests, header=spec.header,
-                    connections=args.connections, seconds=args.seconds,
-                    content_type=spec.content_type, fixed_header=fixed,
-                )  # fmt: skip
-            cpu = _cpu_seconds(hub.pid) - before
+                result = _drive(kind, port, workdir, args)
+            user, system = (
+                after - then for after, then in zip(_times(hub.pid), before, strict=True)
+            )
         finally:
             hub.terminate()
             hub.wait()
@@ -149,7 +176,7 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
             db.close()
         if count != distinct or count < min(result.requests - result.non_2xx, args.requests):
             raise SystemExit(f"stored {count} ({distinct} distinct) of {result.requests} acked")
-        return Measured(result, cpu, int(count))
+        return Measured(result, user + system, system, int(count))
 
 
 def main() -> None:
@@ -159,6 +186,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the hub")
+    parser.add_argument("--rate", type=float, help="open loop at this rate, not wrk's most")
     parser.add_argument("--gil", action="store_true", help="profile the GIL's holder only")
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
@@ -167,7 +195,8 @@ def main() -> None:
     print(
         f"{args.path}: {result.wrk.requests_per_second:.0f} req/s, p99"
         f" {result.wrk.p99_ms:.1f} ms, hub CPU {result.cpu_us_per_request:.0f} µs per request"
-        f" ({result.acknowledged} acknowledged, {result.stored} stored once each,"
+        f" ({result.system_seconds / max(result.cpu_seconds, 1e-9):.0%} in the kernel;"
+        f" {result.acknowledged} acknowledged, {result.stored} stored once each,"
         f" non-2xx {result.wrk.non_2xx}); load average {load:.2f}"
     )
     if args.profile is not None:

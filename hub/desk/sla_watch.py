@@ -34,6 +34,7 @@ from core.deadlines import BREACH, Deadline, SlaMarks
 from core.errors import Conflict, HubError
 from core.record import EventKind, TicketEvent
 from hub.background import running
+from hub.desk.sla_records import Records
 from hub.metrics import Metrics
 from hub.rules.routing import RulesRouter
 from router.sla import clocks, lookup_in, terms_for
@@ -70,6 +71,7 @@ class SlaWatcher:
     ) -> None:
         self.store, self.router, self.metrics, self.clock = store, router, metrics, clock
         self.fired = 0
+        self.records = Records()
 
     async def run(self, interval: float = INTERVAL) -> None:
         """Fire and follow until cancelled (one loop each)."""
@@ -103,19 +105,26 @@ class SlaWatcher:
         """Keep the marks of the tickets of the next events of the record; whether a full
         batch was read (more may follow)."""
         after = int(await self.store.get_checkpoint(CHECKPOINT) or 0)
+        self.records.resume(after)
         events = await self.store.events_after(after, BATCH)
         if not events:
             return False
+        known = self.records.take(events)
         touched = list(dict.fromkeys(e.ticket_id for e in events))
         for at in range(0, len(touched), AT_ONCE):
-            await _together(self.schedule(t) for t in touched[at : at + AT_ONCE])
+            chunk = touched[at : at + AT_ONCE]
+            await _together(self.schedule(t, known.get(t)) for t in chunk)
         await self.store.set_checkpoint(CHECKPOINT, str(events[-1].seq))
+        self.records.moved(events[-1].seq)
         return len(events) == BATCH
 
-    async def schedule(self, ticket_id: int) -> None:
+    async def schedule(self, ticket_id: int, record: list[TicketEvent] | None = None) -> None:
         """Keep the ticket's marks (standing, clocks, deadlines) as its whole record says
-        now; not when a change lands in between (its own marks, or the next round, do)."""
-        record = await self.store.ticket_events(ticket_id)
+        now (`record`, when the follow holds it: hub/desk/sla_records.py); not when a change
+        lands in between (its own marks, or the next round, do)."""
+        if record is None:
+            record = await self.store.ticket_events(ticket_id)
+            self.records.keep(ticket_id, record)
         lookup = lookup_in(self.router.rules.ruleset.doc)
         basis = record[-1].seq if record else 0
         marks = marks_at(ticket_id, record, lookup, self.clock(), basis)
@@ -124,7 +133,8 @@ class SlaWatcher:
             ticket = await self.store.get_ticket(ticket_id)
             if ticket is None or ticket.sla is None or not _marked(ticket.sla):
                 return
-        await self.store.set_sla(ticket_id, marks)
+        if not await self.store.set_sla(ticket_id, marks):
+            self.records.forget(ticket_id)  # an event came after: the next round reads it
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""

@@ -171,3 +171,53 @@ async def test_the_watchers_firings_set_the_standing_and_a_pause_clears_it(
     assert page.items[0].sla.standing == BREACHED
     labels = {"queue": "general", "metric": "first_response"}
     assert metrics.registry.get_sample_value("contacthub_sla_breaches_total", labels) == 2
+
+
+async def left_behind(store: Store, ticket_id: int, **fields: object) -> None:
+    """A change written without its marks (as a change whose record moved on is)."""
+    asked = TicketChange(actor=SUE, **fields)  # type: ignore[arg-type]
+    await store.update_ticket(ticket_id, asked, T0 + timedelta(minutes=5))
+
+
+async def running_clocks(store: Store, ticket_id: int) -> set[str]:
+    marks = (await store.get_ticket(ticket_id)).sla
+    assert marks is not None
+    return {clock.metric for clock in marks.clocks if clock.running}
+
+
+async def test_the_follow_keeps_marks_left_behind_from_the_record_it_holds(
+    store: Store, router: RulesRouter
+) -> None:
+    """A ticket the follow saw created is held whole: later events extend what it holds,
+    and the marks it writes are those of the whole record."""
+    clock = Clock()
+    watcher = SlaWatcher(store, router, Metrics(), clock)
+    ticket_id = await new_ticket(store, router)
+    await watcher.round()
+    assert watcher.records.take([]) == {}  # nothing new: nothing known anew
+    await left_behind(store, ticket_id, status=Status.PENDING)
+    assert await running_clocks(store, ticket_id) == {"first_response", "resolution"}
+    clock.now = T0 + timedelta(minutes=6)
+    await watcher.round()
+    assert await running_clocks(store, ticket_id) == set()  # pending: the clocks wait
+    await left_behind(store, ticket_id, status=Status.OPEN)
+    await watcher.round()
+    assert await running_clocks(store, ticket_id) == {"first_response", "resolution"}
+
+
+async def test_a_checkpoint_another_watcher_moved_drops_what_the_follow_held(
+    store: Store, router: RulesRouter
+) -> None:
+    """Two hubs follow: the events one took the other never saw, so what it held is
+    dropped and it reads the record whole (its marks are never those of a shortened one)."""
+    clock = Clock()
+    first, second = (SlaWatcher(store, router, Metrics(), clock) for _ in range(2))
+    ticket_id = await new_ticket(store, router)
+    await first.round()
+    await left_behind(store, ticket_id, status=Status.PENDING)
+    await second.round()  # takes the pause: `first` never sees it
+    await left_behind(store, ticket_id, priority=Priority.URGENT)
+    await first.round()
+    record = await store.ticket_events(ticket_id)
+    assert first.records.upto == record[-1].seq
+    assert await running_clocks(store, ticket_id) == set()  # still pending, as the record says
