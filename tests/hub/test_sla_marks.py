@@ -15,6 +15,7 @@ import pytest
 from core.deadlines import AT_RISK, BREACH, BREACHED, WARNING
 from core.model import Priority, Status, ThreadPolicy, TicketChange, TicketFilter
 from core.record import Actor
+from hub.desk.sla_free import MARGIN, sets_sla
 from hub.desk.sla_marks import reply_marks, with_marks
 from hub.desk.sla_watch import SlaWatcher
 from hub.metrics import Metrics
@@ -221,3 +222,46 @@ async def test_a_checkpoint_another_watcher_moved_drops_what_the_follow_held(
     record = await store.ticket_events(ticket_id)
     assert first.records.upto == record[-1].seq
     assert await running_clocks(store, ticket_id) == set()  # still pending, as the record says
+
+
+FREE = "queues:\n  general: {}\ndefault: {queue: general}\n"
+
+
+@pytest.mark.parametrize(
+    ("rules", "sets"),
+    [
+        (FREE, False),
+        (RULES, True),
+        ("queues:\n  general: {sla: {urgent: {first_response: 10m}}}\ndefault: {queue: general}\n",
+         True),
+        ("queues:\n  general: {}\nrules:\n  - name: vip\n    when: {channel: sms}\n"
+         "    then: {sla: {resolution: 1d}}\ndefault: {queue: general}\n", True),
+    ],
+    ids=["none", "queue", "one-priority", "one-rule"],
+)  # fmt: skip
+def test_rules_set_an_sla_when_any_queue_rule_or_priority_has_a_target(
+    rules: str, sets: bool
+) -> None:
+    assert sets_sla(load_ruleset(rules, "rules.yaml").doc) is sets
+
+
+async def test_under_rules_without_sla_the_follow_still_clears_marks_older_rules_left(
+    store: Store, router: RulesRouter
+) -> None:
+    """A ticket made before every hub took up rules without SLA may hold marks: the follow
+    reads it and clears them; one made after holds none, and nothing is written on it."""
+    clock = Clock()
+    watcher = SlaWatcher(store, router, Metrics(), clock)
+    marked = await new_ticket(store, router, "m1")
+    assert await running_clocks(store, marked) == {"first_response", "resolution"}
+    saved = await store.save_rules(FREE, "test", T0 + timedelta(minutes=1))
+    router.rules = Rules(load_ruleset(FREE, "rules.yaml"), saved.version)
+    await left_behind(store, marked, tags=("late",))
+    after = T0 + timedelta(minutes=1) + MARGIN
+    made = await store.commit_inbound(inbound("m2", "email:bo@example.com", at=after), router,
+                                      NO_WINDOW)  # fmt: skip
+    await watcher.round()
+    cleared = (await store.get_ticket(marked)).sla
+    assert cleared is not None
+    assert (cleared.standing, cleared.clocks) == ("", ())
+    assert (await store.get_ticket(made.ticket_id)).sla is None
