@@ -128,6 +128,12 @@ def _api(kind: str) -> Iterator[str]:
 def _profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
     """py-spy over the run when asked: every busy thread's stacks (the store's writer thread
     included, whose SQLite work runs without the GIL), or only the GIL's holder (--gil)."""
+    if args.perf is not None:  # native: the kernel, SQLite, libpython's own functions
+        command = ["perf", "record", "-q", "-e", "cpu-clock", "-p", str(pid), "-o", str(args.perf),
+                   "--", "sleep", str(args.seconds)]  # fmt: skip
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+            yield
+        return
     if args.profile is None:
         yield
         return
@@ -136,6 +142,19 @@ def _profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
         sampler.command.remove("--gil")
     with sampler:
         yield
+
+
+def _bare_command(kind: str, port: int) -> list[str]:
+    """The bare stack the issue compares with: aiohttp answering as the hub does (SMS:
+    validating with twilio's RequestValidator; Slack: the plain handler, as the issue's row)."""
+    here = str(Path(__file__).resolve().parent)
+    if kind == "form":
+        return [sys.executable, f"{here}/bare_server.py", str(port)]
+    if kind == "sms":
+        return [sys.executable, f"{here}/bare_twilio.py", str(port), "validate",
+                sms_bench.AUTH_TOKEN, sms_bench.PUBLIC_URL]  # fmt: skip
+    return [sys.executable, f"{here}/bare_slack.py", str(port), "plain",
+            slack_bench.SIGNING_SECRET]  # fmt: skip
 
 
 def _times(pid: int) -> tuple[float, float]:
@@ -153,6 +172,8 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
         config = spec.config(workdir, port, api)
         command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config",
                    str(config)]  # fmt: skip
+        if args.bare:
+            command = _bare_command(kind, port)
         hub = subprocess.Popen(command, env={**os.environ, **spec.env}, stdout=subprocess.DEVNULL)
         try:
             os.sched_setaffinity(hub.pid, {0})  # the hub on one core, wrk on the other
@@ -166,6 +187,8 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
         finally:
             hub.terminate()
             hub.wait()
+        if args.bare:
+            return Measured(result, user + system, system, 0)
         db = sqlite3.connect(workdir / "bench.db")
         try:
             count, distinct = db.execute(
@@ -187,6 +210,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the hub")
     parser.add_argument("--rate", type=float, help="open loop at this rate, not wrk's most")
+    parser.add_argument("--perf", type=Path, help="`perf record` of the hub into this file")
+    parser.add_argument("--bare", action="store_true", help="the bare stack, not the hub")
     parser.add_argument("--gil", action="store_true", help="profile the GIL's holder only")
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
