@@ -238,20 +238,31 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3, help="seconds of warm-up first")
     parser.add_argument("--bare", action="store_true", help="the bare stack, not the hub")
     parser.add_argument("--gil", action="store_true", help="profile the GIL's holder only")
+    parser.add_argument("--compare", action="store_true", help="the bare stack, then the hub")
     args = parser.parse_args()
     os.sched_setaffinity(0, {1})
+    if args.compare:
+        bare = measure(args.path, argparse.Namespace(**{**vars(args), "bare": True}))
+        report("bare", bare)
     result = measure(args.path, args)
-    load = os.getloadavg()[0]
-    print(
-        f"{args.path}: {result.wrk.requests_per_second:.0f} req/s, p99"
-        f" {result.wrk.p99_ms:.1f} ms, hub CPU {result.cpu_us_per_request:.0f} µs per request"
-        f" ({result.system_seconds / max(result.cpu_seconds, 1e-9):.0%} in the kernel;"
-        f" {result.acknowledged} acknowledged, {result.stored} stored once each with the warm-up,"
-        f" non-2xx {result.wrk.non_2xx}); load average {load:.2f}"
-    )
+    report("bare" if args.bare else "hub", result)
+    if args.compare:
+        cpu = bare.cpu_us_per_request / result.cpu_us_per_request
+        rate = result.wrk.requests_per_second / bare.wrk.requests_per_second
+        print(f"ratio hub/bare: {cpu:.2f} by CPU per request, {rate:.2f} by req/s")
     if args.profile is not None:
         print(f"\nhub profile (py-spy, {args.profile}):")
         print("\n".join(top_entries(args.profile)))
+
+
+def report(name: str, result: Measured) -> None:
+    print(
+        f"{name}: {result.wrk.requests_per_second:.0f} req/s, p99 {result.wrk.p99_ms:.1f} ms,"
+        f" CPU {result.cpu_us_per_request:.0f} µs per request"
+        f" ({result.system_seconds / max(result.cpu_seconds, 1e-9):.0%} in the kernel;"
+        f" {result.acknowledged} acknowledged, {result.stored} stored once each with the"
+        f" warm-up, non-2xx {result.wrk.non_2xx}); load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":
