@@ -124,14 +124,17 @@ class SlaWatcher:
         self.records.moved(events[-1].seq)
         return len(events) == BATCH
 
-    async def schedule(self, ticket_id: int, record: list[TicketEvent] | None = None) -> None:
+    async def schedule(
+        self, ticket_id: int, record: list[TicketEvent] | None = None, *, marked: bool = False
+    ) -> None:
         """Keep the ticket's marks (standing, clocks, deadlines) as its whole record says
         now (`record`, when the follow holds it: hub/desk/sla_records.py); not when a change
-        lands in between (its own marks, or the next round, do)."""
+        lands in between (its own marks, or the next round, do). `marked`: the ticket is
+        known to hold marks (a deadline of it was claimed), so they are kept or cleared."""
         if record is None:
             record = await self.store.ticket_events(ticket_id)
             self.records.keep(ticket_id, record)
-        if self._unmarked(record):
+        if not marked and self._unmarked(record):
             return
         lookup = lookup_in(self.router.rules.ruleset.doc)
         basis = record[-1].seq if record else 0
@@ -178,7 +181,7 @@ class SlaWatcher:
             await self.store.finish_deadline(deadline)
             return  # its marks (the next deadlines) came with its change
         await self.store.finish_deadline(deadline)
-        await self.schedule(deadline.ticket_id)
+        await self.schedule(deadline.ticket_id, marked=True)
 
     async def _fire(self, deadline: Deadline, record: list[TicketEvent], now: datetime) -> bool:
         """Write the warning or breach with the marks it leaves; whether they were written."""

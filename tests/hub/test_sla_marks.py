@@ -265,3 +265,23 @@ async def test_under_rules_without_sla_the_follow_still_clears_marks_older_rules
     assert cleared is not None
     assert (cleared.standing, cleared.clocks) == ("", ())
     assert (await store.get_ticket(made.ticket_id)).sla is None
+
+
+async def test_a_deadline_claimed_under_rules_without_sla_clears_its_tickets_marks(
+    store: Store, router: RulesRouter
+) -> None:
+    """Marks the shortcut could not know of (a ticket stamped after the rules changed, as a
+    clock running ahead would stamp it) are cleared when their deadline comes due."""
+    clock = Clock()
+    watcher = SlaWatcher(store, router, Metrics(), clock)
+    ticket_id = await new_ticket(store, router)
+    saved = await store.save_rules(FREE, "test", T0 - MARGIN - timedelta(minutes=1))
+    router.rules = Rules(load_ruleset(FREE, "rules.yaml"), saved.version)
+    await watcher.round()  # the follow takes the shortcut: the marks stay
+    assert await running_clocks(store, ticket_id) == {"first_response", "resolution"}
+    clock.now = T0 + timedelta(hours=9)  # every deadline of the old rules is due
+    await watcher.round()
+    cleared = (await store.get_ticket(ticket_id)).sla
+    assert cleared is not None
+    assert (cleared.standing, cleared.clocks) == ("", ())
+    assert watcher.fired == 0  # no clock under the rules in force: nothing fired
