@@ -22,18 +22,22 @@ from collections.abc import Sequence
 
 from core.record import EventKind, TicketEvent
 
-KEPT = 10_000
-"""Tickets whose records are held (the most recently touched): a few MB."""
+KEPT = 50_000
+"""Events held, of the most recently touched tickets (~0.5 KB each: ~25 MB at most)."""
+LONGEST = 1_000
+"""A record longer than this (a long chat) is read each time, not held."""
 _DROPPED = frozenset({EventKind.PURGED, EventKind.CUSTOMER_ERASED})
 """After these the store's copy changed (personal data gone): not held in memory."""
 
 
 class Records:
-    """The whole records of the tickets the follow touched lately."""
+    """The whole records of the tickets the follow touched lately (the least recently
+    touched dropped first)."""
 
     def __init__(self, kept: int = KEPT) -> None:
         self._kept = kept
         self._records: OrderedDict[int, list[TicketEvent]] = OrderedDict()
+        self._held = 0  # events in the records held
         self.upto = -1
         """The checkpoint this watcher last moved the follow to (-1: none yet)."""
 
@@ -41,6 +45,7 @@ class Records:
         """The follow starts a round at `checkpoint`: hold nothing unless it was ours."""
         if checkpoint != self.upto:
             self._records.clear()
+            self._held = 0
             self.upto = checkpoint
 
     def take(self, batch: Sequence[TicketEvent]) -> dict[int, list[TicketEvent]]:
@@ -57,7 +62,7 @@ class Records:
         return known
 
     def _extended(self, ticket_id: int, events: list[TicketEvent]) -> list[TicketEvent] | None:
-        held = self._records.pop(ticket_id, None)
+        held = self._records.get(ticket_id)
         if held is None and events[0].kind is not EventKind.CREATED:
             return None  # older than what this watcher saw: read it whole
         if held is not None:  # a batch taken again (its round failed) adds nothing twice
@@ -68,16 +73,17 @@ class Records:
 
     def keep(self, ticket_id: int, record: list[TicketEvent]) -> None:
         """A ticket's whole record as read (or assembled) now."""
-        if any(event.kind in _DROPPED for event in record):
-            self._records.pop(ticket_id, None)
+        self.forget(ticket_id)
+        if len(record) > LONGEST or any(event.kind in _DROPPED for event in record):
             return
         self._records[ticket_id] = record
-        self._records.move_to_end(ticket_id)
-        while len(self._records) > self._kept:
-            self._records.popitem(last=False)
+        self._held += len(record)
+        while self._held > self._kept:
+            _, oldest = self._records.popitem(last=False)
+            self._held -= len(oldest)
 
     def forget(self, ticket_id: int) -> None:
-        self._records.pop(ticket_id, None)
+        self._held -= len(self._records.pop(ticket_id, ()))
 
     def moved(self, checkpoint: int) -> None:
         """This watcher moved the checkpoint to `checkpoint`."""
