@@ -116,7 +116,11 @@ class SlaWatcher:
         if not events:
             return False
         known = self.records.take(events)
-        touched = list(dict.fromkeys(e.ticket_id for e in events))
+        touched = [
+            ticket_id
+            for ticket_id in dict.fromkeys(e.ticket_id for e in events)
+            if ticket_id not in known or not self._unmarked(known[ticket_id])
+        ]  # what needs nothing is passed here, not handed to a task of its own
         for at in range(0, len(touched), AT_ONCE):
             chunk = touched[at : at + AT_ONCE]
             await _together(self.schedule(t, known.get(t)) for t in chunk)
