@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import structlog
-from structlog.contextvars import bound_contextvars
 
 from core.errors import StorageError
 from core.identity import mask
 from core.model import Inbound, IngestResult, ThreadPolicy
+from hub.log_context import bound
 from hub.metrics import Metrics
 from hub.rules.routing import RulesRouter
 from storage.base import Store
@@ -44,9 +44,9 @@ class Ingest:
 
     async def __call__(self, inbound: Inbound) -> IngestResult:
         # the contact's lines carry its channel, and its ticket once committed
-        with bound_contextvars(channel=inbound.channel):
+        with bound(channel=inbound.channel):
             result = await self._commit(inbound)
-            with bound_contextvars(ticket_id=result.ticket_id):
+            with bound(ticket_id=result.ticket_id):
                 for step in self.after_commit:
                     await step(inbound, result)
         return result

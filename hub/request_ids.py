@@ -1,32 +1,38 @@
 """Every HTTP request's id, bound for its log lines and returned to the caller.
 
 A caller's `X-Request-Id` (a load balancer's) is kept when it is a plain token; otherwise
-the hub makes one. The id, and the ticket id of a /api/tickets/{id} path, are bound in
-structlog's contextvars for the request's task, so every line it logs carries them.
+the hub makes one. The id, and the ticket id of a /api/tickets/{id} path, are bound
+(hub/log_context.py) for the request's task, so every line it logs carries them.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from structlog.contextvars import bound_contextvars
+
+from hub.log_context import bound
 
 HEADER = "X-Request-Id"
 _PLAIN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# 16 hex digits: the process's random half, then its count of requests (unique across the
+# workers and restarts of a hub without a uuid4 and its read of the random pool per request)
+_PREFIX = os.urandom(4).hex()
+_COUNT = itertools.count(1)
 
 
 @web.middleware
 async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
     given = request.headers.get(HEADER, "")
-    request_id = given if _PLAIN.fullmatch(given) else uuid.uuid4().hex[:16]
-    bound: dict[str, object] = {"request_id": request_id}
+    request_id = given if _PLAIN.fullmatch(given) else _new_id()
+    values: dict[str, object] = {"request_id": request_id}
     ticket = _ticket_in_path(request)
     if ticket is not None:
-        bound["ticket_id"] = ticket
-    with bound_contextvars(**bound):
+        values["ticket_id"] = ticket
+    with bound(**values):
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -35,6 +41,10 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     if not response.prepared:  # a stream (SSE) already sent its headers
         response.headers[HEADER] = request_id
     return response
+
+
+def _new_id() -> str:
+    return f"{_PREFIX}{next(_COUNT) & 0xFFFFFFFF:08x}"
 
 
 def _ticket_in_path(request: web.Request) -> str | None:

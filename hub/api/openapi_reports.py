@@ -32,7 +32,7 @@ _REPORT_PARAMETERS = [
     _query("queue", "only tickets in this queue at the window's end"),
     _query("channel", "only tickets whose first message came on this channel"),
     _query("agent", "only tickets this agent held or answered"),
-    _query("seconds", "kind of seconds durations count", enum=["calendar"]),
+    _query("seconds", "kind of seconds durations count", enum=["calendar", "business"]),
     _query("format", "json (default) or csv", enum=["json", "csv"]),
 ]
 _SPREAD = {

@@ -4,8 +4,9 @@ The record is the one source: the events of the window are read through the stor
 index (`Store.event_seq_at`, then `events_after` page by page) and folded into the cohort's
 facts (router/report_facts.py); the figures are pure functions of those (router/reports.py).
 Parameters: `from`, `to` (ISO dates or times; without an offset, in `tz`; default the last 7
-days), `tz` (an IANA zone, default UTC), `queue`, `channel`, `agent`, `seconds` (calendar;
-the kinds of seconds are `ELAPSED`'s keys) and `format` (json, csv).
+days), `tz` (an IANA zone, default UTC), `queue`, `channel`, `agent`, `seconds` (`calendar`,
+or `business` on each ticket's queue's calendar: router/report_seconds.py) and `format` (json,
+csv).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from hub.api.report_views import (
 )
 from hub.state import CLOCK, ROUTER, STORE
 from router.report_facts import Ledger, Window
+from router.report_seconds import kinds_of_seconds
 from router.reports import (
     Elapsed,
     Grouping,
@@ -43,7 +45,6 @@ from router.reports import (
     Scope,
     Summary,
     behind,
-    calendar_seconds,
     summarize,
 )
 from router.series import SeriesRow, SlaLedger, Targeted, series
@@ -63,9 +64,6 @@ MAX_DAYS = 400
 DEFAULT_DAYS = 7
 COMMON = ("from", "to", "tz", "queue", "channel", "agent", "seconds", "format")
 Fold = Callable[[TicketEvent], None]
-ELAPSED: web.AppKey[Mapping[str, Elapsed]] = web.AppKey("report_elapsed")
-"""The kinds of seconds a report may count in, by name (the `seconds` parameter). Calendar
-seconds when unset; business seconds (each queue's calendar) join here."""
 
 
 async def read_report(
@@ -105,7 +103,7 @@ class ReportQuery:
         self.window = _window(self.params, self.zone, request.config_dict[CLOCK]())
         self.scope = Scope(*(self.params.get(k) or None for k in ("queue", "channel", "agent")))
         self.csv = _format(self.params.get("format"))
-        kinds = request.config_dict.get(ELAPSED, {"calendar": calendar_seconds})
+        kinds = kinds_of_seconds(request.config_dict[ROUTER].rules.ruleset.doc)
         self.seconds = self.params.get("seconds") or "calendar"
         if self.seconds not in kinds:
             raise InvalidRequest(f"seconds must be one of {', '.join(sorted(kinds))}")

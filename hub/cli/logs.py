@@ -1,11 +1,11 @@
 """Logging, configured once by the CLI: one line per event on stderr, text or JSON.
 
 Every line, ours (structlog) or a library's (aiohttp, asyncio through the standard
-library), goes through the same chain: the request id, channel and ticket id bound in
-contextvars (hub/request_ids.py, hub/ingest.py), the level, the logger's name, the time,
-a traceback as text, then `Redactor`: the configured secrets and anything shaped like a
-token never appear at any level; addresses, phone numbers and message text are masked
-unless the level is debug.
+library), goes through the same chain: the request id, channel and ticket id bound for
+the block that logs (hub/log_context.py: hub/request_ids.py and hub/ingest.py bind them),
+the level, the logger's name, the time, a traceback as text, then `Redactor`: the
+configured secrets and anything shaped like a token never appear at any level; addresses,
+phone numbers and message text are masked unless the level is debug.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pydantic import BaseModel, SecretStr
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 from core.identity import mask
+from hub.log_context import merge_bound
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 LogFormat = Literal["text", "json"]
@@ -97,7 +98,7 @@ def configure_logging(
 ) -> None:
     number = _LEVELS.get(level, logging.ERROR)
     shared: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
+        merge_bound,
         structlog.processors.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),

@@ -16,6 +16,7 @@ from rich.console import Console
 from core.errors import HubError, ListenError
 from hub.cli.backup import backup, restore
 from hub.cli.campaigns import campaign
+from hub.cli.collector import settle as settle_collector
 from hub.cli.common import config_option, load_config
 from hub.cli.customers import customer
 from hub.cli.logs import configure_logging, settings_secrets
@@ -112,6 +113,7 @@ def build(settings: Settings, *, background: bool = True) -> web.Application:
 def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False) -> None:
     app = build(settings, background=background)
     app.on_startup.append(reload_rules_on_sighup)
+    app.on_startup.append(settle_collector)  # last: after the store and listeners opened
     host, port = settings.server.host, settings.server.port
     try:
         # `print` is called once every listener is bound: only then is the hub serving

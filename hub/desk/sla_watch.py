@@ -17,7 +17,9 @@ other):
   (kept in the store: a restart resumes there) and keeps the marks of every ticket an event
   touched as its whole record says (`Store.set_sla`, not over a change that lands in
   between). Every instance follows; writing the same marks again is harmless, and keeps a
-  claimed deadline claimed.
+  claimed deadline claimed. The records of tickets it saw made are held and extended from
+  each batch, not read again (hub/desk/sla_records.py), and under rules without SLA a
+  ticket made after every hub took them up needs nothing at all (hub/desk/sla_free.py).
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ from core.deadlines import BREACH, Deadline, SlaMarks
 from core.errors import Conflict, HubError
 from core.record import EventKind, TicketEvent
 from hub.background import running
+from hub.desk.sla_free import unmarked_since
+from hub.desk.sla_records import Records
 from hub.metrics import Metrics
-from hub.rules.routing import RulesRouter
+from hub.rules.routing import Rules, RulesRouter
 from router.sla import clocks, lookup_in, terms_for
 from router.sla.deadlines import due_now, firing, warning
 from router.sla.marks import after_change, marks_at
-from router.sla.timeline import read_timeline
+from router.sla.timeline import MOVES_CLOCKS, read_timeline
 from router.spec import Metric
 from storage.base import Store
 
@@ -70,6 +74,9 @@ class SlaWatcher:
     ) -> None:
         self.store, self.router, self.metrics, self.clock = store, router, metrics, clock
         self.fired = 0
+        self.records = Records()
+        self._rules_read: Rules | None = None
+        self._since: datetime | None = None
 
     async def run(self, interval: float = INTERVAL) -> None:
         """Fire and follow until cancelled (one loop each)."""
@@ -103,19 +110,39 @@ class SlaWatcher:
         """Keep the marks of the tickets of the next events of the record; whether a full
         batch was read (more may follow)."""
         after = int(await self.store.get_checkpoint(CHECKPOINT) or 0)
+        self.records.resume(after)
+        await self._read_rules()
         events = await self.store.events_after(after, BATCH)
         if not events:
             return False
-        touched = list(dict.fromkeys(e.ticket_id for e in events))
+        known = self.records.take(events)  # every event: the records held stay whole
+        # only the tickets whose clocks an event moved: offers, notes and tags, most of a
+        # busy record, would each cost a read of a whole record for the same marks
+        moved = dict.fromkeys(e.ticket_id for e in events if e.kind in MOVES_CLOCKS)
+        touched = [
+            ticket_id
+            for ticket_id in moved
+            if ticket_id not in known or not self._unmarked(known[ticket_id])
+        ]  # what needs nothing is passed here, not handed to a task of its own
         for at in range(0, len(touched), AT_ONCE):
-            await _together(self.schedule(t) for t in touched[at : at + AT_ONCE])
+            chunk = touched[at : at + AT_ONCE]
+            await _together(self.schedule(t, known.get(t)) for t in chunk)
         await self.store.set_checkpoint(CHECKPOINT, str(events[-1].seq))
+        self.records.moved(events[-1].seq)
         return len(events) == BATCH
 
-    async def schedule(self, ticket_id: int) -> None:
+    async def schedule(
+        self, ticket_id: int, record: list[TicketEvent] | None = None, *, marked: bool = False
+    ) -> None:
         """Keep the ticket's marks (standing, clocks, deadlines) as its whole record says
-        now; not when a change lands in between (its own marks, or the next round, do)."""
-        record = await self.store.ticket_events(ticket_id)
+        now (`record`, when the follow holds it: hub/desk/sla_records.py); not when a change
+        lands in between (its own marks, or the next round, do). `marked`: the ticket is
+        known to hold marks (a deadline of it was claimed), so they are kept or cleared."""
+        if record is None:
+            record = await self.store.ticket_events(ticket_id)
+            self.records.keep(ticket_id, record)
+        if not marked and self._unmarked(record):
+            return
         lookup = lookup_in(self.router.rules.ruleset.doc)
         basis = record[-1].seq if record else 0
         marks = marks_at(ticket_id, record, lookup, self.clock(), basis)
@@ -124,7 +151,22 @@ class SlaWatcher:
             ticket = await self.store.get_ticket(ticket_id)
             if ticket is None or ticket.sla is None or not _marked(ticket.sla):
                 return
-        await self.store.set_sla(ticket_id, marks)
+        if not await self.store.set_sla(ticket_id, marks):
+            self.records.forget(ticket_id)  # an event came after: the next round reads it
+
+    async def _read_rules(self) -> None:
+        """Since when tickets have no marks under the rules in force (read once a version)."""
+        rules = self.router.rules
+        if rules is not self._rules_read:
+            self._since = await unmarked_since(self.store, rules.ruleset.doc, rules.version)
+            self._rules_read = rules
+
+    def _unmarked(self, record: list[TicketEvent]) -> bool:
+        """No marks to keep or clear: the rules set no SLA, and every hub had taken them up
+        when the ticket was made (hub/desk/sla_free.py)."""
+        if self._since is None or self.router.rules is not self._rules_read or not record:
+            return False
+        return record[0].kind is EventKind.CREATED and record[0].at >= self._since
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""
@@ -146,7 +188,7 @@ class SlaWatcher:
             await self.store.finish_deadline(deadline)
             return  # its marks (the next deadlines) came with its change
         await self.store.finish_deadline(deadline)
-        await self.schedule(deadline.ticket_id)
+        await self.schedule(deadline.ticket_id, marked=True)
 
     async def _fire(self, deadline: Deadline, record: list[TicketEvent], now: datetime) -> bool:
         """Write the warning or breach with the marks it leaves; whether they were written."""

@@ -50,6 +50,23 @@ class Timeline:
         return self.stretches[-1]
 
 
+MOVES_CLOCKS = frozenset(
+    {
+        EventKind.CREATED,
+        EventKind.MESSAGE_IN,
+        EventKind.REPLY_OUT,
+        EventKind.DELIVERY,
+        EventKind.STATUS,
+        EventKind.QUEUE,
+        EventKind.PRIORITY,
+        EventKind.SLA_WARNING,  # a deadline on the record is no deadline any more
+        EventKind.SLA_BREACH,
+    }
+)
+"""The events a ticket's clocks and deadlines are read from: any other (a note, an offer,
+tags, an assignment) leaves its marks as they were."""
+
+
 def read_timeline(events: Sequence[TicketEvent], now: datetime) -> Timeline | None:
     """The timeline of a record up to `now`; None before the ticket was created."""
     known = [e for e in events if e.at <= now]

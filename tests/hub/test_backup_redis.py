@@ -31,6 +31,14 @@ def live_redis(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Redis
     server.stop()
 
 
+@pytest.fixture
+def restored(tmp_path: Path) -> Iterator[RedisServer]:
+    """The fresh redis-server the backup is loaded into (started by the test)."""
+    server = RedisServer(tmp_path / "restored-redis")
+    yield server
+    server.stop()
+
+
 def config_for(tmp_path: Path, url: str) -> Path:
     config = tmp_path / "contacthub.toml"
     config.write_text(
@@ -40,8 +48,14 @@ def config_for(tmp_path: Path, url: str) -> Path:
 
 
 async def test_backup_while_writing_is_one_instant_a_fresh_redis_loads(
-    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, live_redis: RedisServer
+    live_redis: RedisServer,
+    restored: RedisServer,
+    start_hub: StartHub,
+    make_settings: MakeSettings,
+    tmp_path: Path,
 ) -> None:
+    """Both redis-servers are fixtures asked for before the hubs: they stop after the hubs
+    did (a hub stopping while its Redis is gone waits on reconnects)."""
     url = f"{live_redis.url}?prefix={PREFIX}"
     hub = await start_hub(
         make_settings(storage={"url": url}, channels={"webform": {"secret": FORM_SECRET}})
@@ -58,7 +72,6 @@ async def test_backup_while_writing_is_one_instant_a_fresh_redis_loads(
     assert taken.returncode == 0, taken.stderr
     assert "Redis's snapshot" in taken.stdout
 
-    restored = RedisServer(tmp_path / "restored-redis")
     with tarfile.open(archive) as tar:
         assert {"dump.rdb"} <= set(tar.getnames())
         tar.extract("dump.rdb", restored.directory, filter="data")
@@ -83,7 +96,6 @@ async def test_backup_while_writing_is_one_instant_a_fresh_redis_loads(
         assert new > max(t.id for t in tickets)
     finally:
         await copy.close()
-        restored.stop()
 
 
 def test_restore_on_redis_says_how_redis_restores_it(tmp_path: Path) -> None:

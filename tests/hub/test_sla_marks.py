@@ -15,6 +15,7 @@ import pytest
 from core.deadlines import AT_RISK, BREACH, BREACHED, WARNING
 from core.model import Priority, Status, ThreadPolicy, TicketChange, TicketFilter
 from core.record import Actor
+from hub.desk.sla_free import MARGIN, sets_sla
 from hub.desk.sla_marks import reply_marks, with_marks
 from hub.desk.sla_watch import SlaWatcher
 from hub.metrics import Metrics
@@ -171,3 +172,116 @@ async def test_the_watchers_firings_set_the_standing_and_a_pause_clears_it(
     assert page.items[0].sla.standing == BREACHED
     labels = {"queue": "general", "metric": "first_response"}
     assert metrics.registry.get_sample_value("contacthub_sla_breaches_total", labels) == 2
+
+
+async def left_behind(store: Store, ticket_id: int, **fields: object) -> None:
+    """A change written without its marks (as a change whose record moved on is)."""
+    asked = TicketChange(actor=SUE, **fields)  # type: ignore[arg-type]
+    await store.update_ticket(ticket_id, asked, T0 + timedelta(minutes=5))
+
+
+async def running_clocks(store: Store, ticket_id: int) -> set[str]:
+    marks = (await store.get_ticket(ticket_id)).sla
+    assert marks is not None
+    return {clock.metric for clock in marks.clocks if clock.running}
+
+
+async def test_the_follow_keeps_marks_left_behind_from_the_record_it_holds(
+    store: Store, router: RulesRouter
+) -> None:
+    """A ticket the follow saw created is held whole: later events extend what it holds,
+    and the marks it writes are those of the whole record."""
+    clock = Clock()
+    watcher = SlaWatcher(store, router, Metrics(), clock)
+    ticket_id = await new_ticket(store, router)
+    await watcher.round()
+    assert watcher.records.take([]) == {}  # nothing new: nothing known anew
+    await left_behind(store, ticket_id, status=Status.PENDING)
+    assert await running_clocks(store, ticket_id) == {"first_response", "resolution"}
+    clock.now = T0 + timedelta(minutes=6)
+    await watcher.round()
+    assert await running_clocks(store, ticket_id) == set()  # pending: the clocks wait
+    await left_behind(store, ticket_id, status=Status.OPEN)
+    await watcher.round()
+    assert await running_clocks(store, ticket_id) == {"first_response", "resolution"}
+
+
+async def test_a_checkpoint_another_watcher_moved_drops_what_the_follow_held(
+    store: Store, router: RulesRouter
+) -> None:
+    """Two hubs follow: the events one took the other never saw, so what it held is
+    dropped and it reads the record whole (its marks are never those of a shortened one)."""
+    clock = Clock()
+    first, second = (SlaWatcher(store, router, Metrics(), clock) for _ in range(2))
+    ticket_id = await new_ticket(store, router)
+    await first.round()
+    await left_behind(store, ticket_id, status=Status.PENDING)
+    await second.round()  # takes the pause: `first` never sees it
+    await left_behind(store, ticket_id, priority=Priority.URGENT)
+    await first.round()
+    record = await store.ticket_events(ticket_id)
+    assert first.records.upto == record[-1].seq
+    assert await running_clocks(store, ticket_id) == set()  # still pending, as the record says
+
+
+FREE = "queues:\n  general: {}\ndefault: {queue: general}\n"
+
+
+@pytest.mark.parametrize(
+    ("rules", "sets"),
+    [
+        (FREE, False),
+        (RULES, True),
+        ("queues:\n  general: {sla: {urgent: {first_response: 10m}}}\ndefault: {queue: general}\n",
+         True),
+        ("queues:\n  general: {}\nrules:\n  - name: vip\n    when: {channel: sms}\n"
+         "    then: {sla: {resolution: 1d}}\ndefault: {queue: general}\n", True),
+    ],
+    ids=["none", "queue", "one-priority", "one-rule"],
+)  # fmt: skip
+def test_rules_set_an_sla_when_any_queue_rule_or_priority_has_a_target(
+    rules: str, sets: bool
+) -> None:
+    assert sets_sla(load_ruleset(rules, "rules.yaml").doc) is sets
+
+
+async def test_under_rules_without_sla_the_follow_still_clears_marks_older_rules_left(
+    store: Store, router: RulesRouter
+) -> None:
+    """A ticket made before every hub took up rules without SLA may hold marks: the follow
+    reads it and clears them; one made after holds none, and nothing is written on it."""
+    clock = Clock()
+    watcher = SlaWatcher(store, router, Metrics(), clock)
+    marked = await new_ticket(store, router, "m1")
+    assert await running_clocks(store, marked) == {"first_response", "resolution"}
+    saved = await store.save_rules(FREE, "test", T0 + timedelta(minutes=1))
+    router.rules = Rules(load_ruleset(FREE, "rules.yaml"), saved.version)
+    await left_behind(store, marked, tags=("late",))
+    after = T0 + timedelta(minutes=1) + MARGIN
+    made = await store.commit_inbound(inbound("m2", "email:bo@example.com", at=after), router,
+                                      NO_WINDOW)  # fmt: skip
+    await watcher.round()
+    cleared = (await store.get_ticket(marked)).sla
+    assert cleared is not None
+    assert (cleared.standing, cleared.clocks) == ("", ())
+    assert (await store.get_ticket(made.ticket_id)).sla is None
+
+
+async def test_a_deadline_claimed_under_rules_without_sla_clears_its_tickets_marks(
+    store: Store, router: RulesRouter
+) -> None:
+    """Marks the shortcut could not know of (a ticket stamped after the rules changed, as a
+    clock running ahead would stamp it) are cleared when their deadline comes due."""
+    clock = Clock()
+    watcher = SlaWatcher(store, router, Metrics(), clock)
+    ticket_id = await new_ticket(store, router)
+    saved = await store.save_rules(FREE, "test", T0 - MARGIN - timedelta(minutes=1))
+    router.rules = Rules(load_ruleset(FREE, "rules.yaml"), saved.version)
+    await watcher.round()  # the follow takes the shortcut: the marks stay
+    assert await running_clocks(store, ticket_id) == {"first_response", "resolution"}
+    clock.now = T0 + timedelta(hours=9)  # every deadline of the old rules is due
+    await watcher.round()
+    cleared = (await store.get_ticket(ticket_id)).sla
+    assert cleared is not None
+    assert (cleared.standing, cleared.clocks) == ("", ())
+    assert watcher.fired == 0  # no clock under the rules in force: nothing fired

@@ -211,6 +211,7 @@ async def test_edit_of_a_message_never_stored_is_acknowledged(hub: Hub) -> None:
         message("beep", subtype="bot_message", bot_id="B0OTHER"),
         message("beep", bot_id="B0OTHER", bot_profile={"name": "other"}),
         message("our own reply", user=BOT_USER_ID, bot_id=BOT_ID),
+        message("our own words, no bot id", user=BOT_USER_ID),
         message("", subtype="channel_join"),
         message("topic", subtype="channel_topic"),
         message("elsewhere", channel="C0RANDOM"),
@@ -219,7 +220,7 @@ async def test_edit_of_a_message_never_stored_is_acknowledged(hub: Hub) -> None:
         {"type": "app_mention", "user": ADA, "text": "<@U0BOT> hi", "ts": TS, "channel": SUPPORT},
     ],
     ids=[
-        "bot-message", "other-bot", "self", "join", "topic", "other-channel", "blank",
+        "bot-message", "other-bot", "self", "self-user", "join", "topic", "other-channel", "blank",
         "reaction", "mention",
     ],
 )  # fmt: skip

@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.record import Actor, Detail, EventKind, TicketEvent
 from router.hours import Calendar
 from router.sla import ClockState, add_business, clocks
+from router.sla.marks import marks_at
+from router.sla.timeline import MOVES_CLOCKS
 from router.spec import Metric
 from tests.router.sla_helpers import CALENDARS, LOOKUP, record
 
@@ -110,3 +113,46 @@ def test_elapsed_business_time_never_runs_ahead_of_the_wall_clock(
         if clock.state in (ClockState.ACTIVE, ClockState.WARNING):
             assert clock.due_at is not None
             assert clock.due_at > now
+
+
+NOISE: list[tuple[EventKind, dict[str, Detail]]] = [
+    (EventKind.NOTE, {"message_id": 9999}),
+    (EventKind.TAGS, {"added": ("x",), "removed": ()}),
+    (EventKind.OFFERED, {"offer_id": 1, "agent": "ann"}),
+    (EventKind.ASSIGNED, {"from": None, "to": "ann"}),
+    (EventKind.UNASSIGNED, {"from": "ann", "to": None}),
+    (EventKind.ACKNOWLEDGED, {"message_id": 9998}),
+]
+STEPS = ["in", "reply", "reply failed", "status pending", "status open", "status resolved",
+         "priority high", "priority low", "queue tier2"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(QUEUES),
+    instants,
+    st.lists(st.tuples(st.sampled_from(STEPS), st.integers(1, 600)), max_size=6),
+    st.lists(st.tuples(st.integers(0, 20), st.sampled_from(range(len(NOISE)))), max_size=6),
+)
+def test_events_that_move_no_clock_leave_the_marks_as_they_were(
+    queue: str,
+    start: datetime,
+    steps: list[tuple[str, int]],
+    noise: list[tuple[int, int]],
+) -> None:
+    """What the SLA watcher relies on to skip a ticket whose new events are not in
+    MOVES_CLOCKS: notes, tags, offers, assignments and acknowledgements change no mark."""
+    lines, at = [f"{_z(start)} created {queue}"], start
+    for step, minutes in steps:
+        at += timedelta(minutes=minutes)
+        lines.append(f"{_z(at)} {step}")
+    plain = record("\n".join(lines))
+    noisy = list(plain)
+    for position, which in noise:
+        where = min(position, len(noisy))
+        kind, detail = NOISE[which]
+        when = noisy[where - 1].at if where else start
+        noisy.insert(where, TicketEvent(0, 1, kind, Actor.agent("sue"), when, detail))
+    assert all(event.kind in MOVES_CLOCKS for event in plain)
+    now = at + timedelta(days=3)
+    assert marks_at(1, noisy, LOOKUP, now) == marks_at(1, plain, LOOKUP, now)

@@ -118,7 +118,7 @@ async def test_csv_cells_that_would_run_as_formulas_are_neutralised(
         ("summary", {"from": "2026-11-10", "to": "2026-11-01"}, 400, "from must be before to"),
         ("summary", {"from": "2024-01-01", "to": "2026-01-01"}, 400, "at most 400 days"),
         ("summary", {"format": "xlsx"}, 400, "format must be json or csv"),
-        ("summary", {"seconds": "business"}, 400, "seconds must be one of calendar"),
+        ("summary", {"seconds": "wall"}, 400, "seconds must be one of business, calendar"),
         ("summary", {"colour": "red"}, 400, "unknown parameter 'colour'"),
         ("volume", {"group_by": "month"}, 400, "group_by must be one of hour, day, week"),
         ("volume", {"by": "customer"}, 400, "by must be one of channel, queue, agent"),
