@@ -18,7 +18,9 @@ agent's first response, handle time), in its queue and channel and once more und
 and channel "*" (what a report of every queue reads). Durations also add one histogram bin each
 (`bin_of`: bins 1/32 wide on a log scale, with the count and the total of their values), so
 percentiles come from bins: the value reported for a bin is the mean of its values, exact
-when the bin holds one distinct value and always within the bin (< 3.2 % off).
+when the bin holds one distinct value and always within the bin (< 3.2 % off). An agent's
+durations take bins four times as wide (`bin_width`, < 13.1 %): agents times bins were
+nine rows in ten of a year's summary, and a year's report reads every one of them.
 
 A hold still running (an assignee on an unresolved ticket) has no final handle time: it ends
 at the report's end, so it is kept out of the cells and listed apart (`running`).
@@ -79,6 +81,25 @@ def bin_of(seconds: float) -> int:
     if seconds < 1:
         return 0
     return 1 + math.floor(math.log(seconds) / _LOG_RATIO)
+
+
+AGENT_BINS = 4
+"""Fine bins to one bin of an agent's durations (first response, handle time)."""
+
+
+def bin_width(agent: str) -> int:
+    """How many fine bins make one bin of a duration of `agent` ("": the ticket's own)."""
+    return AGENT_BINS if agent else 1
+
+
+def wide_bin_of(seconds: float, width: int) -> int:
+    """The bin of a duration in bins `width` fine bins wide (0 below a second)."""
+    return (bin_of(seconds) + width - 1) // width
+
+
+def bin_start(at: int, width: int) -> float:
+    """Where bin `at` of bins `width` fine bins wide starts."""
+    return 0.0 if at == 0 else BIN_RATIO ** ((at - 1) * width)
 
 
 def periods(created: float) -> tuple[tuple[str, float], ...]:
@@ -245,7 +266,7 @@ def _duration(out: Contribution, cell: tuple[str, str, str], name: str, seconds:
     """A duration: its count and total under `name`, and its histogram bin."""
     q, ch, agent = cell
     out[(q, ch, agent, name)] = (1, seconds)
-    out[(q, ch, agent, f"{name}{bin_of(seconds)}")] = (1, seconds)
+    out[(q, ch, agent, f"{name}{wide_bin_of(seconds, bin_width(agent))}")] = (1, seconds)
 
 
 def delta(before: Contribution, after: Contribution) -> Contribution:

@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from core.tally import RollupRow, RunningHold, bin_of
+from core.tally import RollupRow, RunningHold, bin_start, bin_width, wide_bin_of
 from router.reports import AgentFigures, Grouping, Spread, Summary, bucket_of, share
 from router.series import SeriesRow
 
 Targeted = Callable[[str, str, str | None], bool]
 HOUR, DAY = 3600.0, 86400.0
+Bin = tuple[int, tuple[int, float]]
+"""A histogram bin: its number, and the count and total of its values."""
 DURATIONS = "frah"
 """First response, resolution, an agent's first response, handle time: binned names."""
 
@@ -37,35 +39,52 @@ def spans(start: float, end: float) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
     at = start
     while at < end:
-        month_end = _next_month(at)
-        if _is_month_start(at) and month_end <= end:
-            out.append(("m", at))
-            at = month_end
-        elif at % DAY == 0 and at + DAY <= end:
-            out.append(("d", at))
-            at += DAY
-        else:
-            out.append(("h", at))
-            at += HOUR
+        if at % DAY == 0:
+            if _is_month_start(at) and _next_month(at) <= end:
+                out.append(("m", at))
+                at = _next_month(at)
+                continue
+            if at + DAY <= end:
+                out.append(("d", at))
+                at += DAY
+                continue
+        out.append(("h", at))
+        at += HOUR
     return out
 
 
+COST = {"h": 1, "d": 8, "m": 24}
+"""About the rows a cell of each level holds, relative to an hour's (a year of tickets)."""
+
+
 def cover(start: float, end: float) -> list[tuple[str, float, int]]:
-    """Cells adding up to [start, end) with a sign each: `spans`, or whole days from a day
-    bound near `start` to one near `end`, plus or minus the hours between those bounds and
-    the window's (a day in a zone 5 hours off UTC is one day cell and ten hour cells, not
-    24 hour cells), whichever reads fewer."""
+    """Cells adding up to [start, end) with a sign each, reading the fewest rows: `spans`,
+    or whole days or months from a bound near `start` to one near `end`, plus or minus the
+    cells between those bounds and the window's. A day in a zone 5 hours off UTC is one
+    day cell and ten hour cells, not 24 hour cells; a year from the 3rd of a month is
+    twelve months less two days, not eleven months and 28 days."""
     best = [(level, at, 1) for level, at in spans(start, end)]
-    days = {math.floor(start / DAY) * DAY, math.ceil(start / DAY) * DAY}
-    for low in days:
-        for high in {math.floor(end / DAY) * DAY, math.ceil(end / DAY) * DAY}:
+    for low in _near(start):
+        for high in _near(end):
             if low >= high:
                 continue
             parts = [(level, at, 1) for level, at in spans(low, high)]
             parts += _edge(start, low) + _edge(high, end)
-            if len(parts) < len(best):
+            if cost(parts) < cost(best):
                 best = parts
     return best
+
+
+def cost(cells: Iterable[tuple[str, float, int]]) -> int:
+    return sum(COST[level] for level, _, _ in cells)
+
+
+def _near(at: float) -> set[float]:
+    """The day and month bounds either side of `at`."""
+    day = math.floor(at / DAY) * DAY
+    moment = datetime.fromtimestamp(day, UTC)
+    month = datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp()
+    return {day, math.ceil(at / DAY) * DAY, month, _next_month(month)}
 
 
 def _edge(start: float, end: float) -> list[tuple[str, float, int]]:
@@ -75,11 +94,13 @@ def _edge(start: float, end: float) -> list[tuple[str, float, int]]:
     return [(level, at, -1) for level, at in spans(end, start)]
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_month_start(at: float) -> bool:
     moment = datetime.fromtimestamp(at, UTC)
     return at % DAY == 0 and moment.day == 1
 
 
+@functools.lru_cache(maxsize=4096)
 def _next_month(at: float) -> float:
     moment = datetime.fromtimestamp(at, UTC)
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
@@ -110,16 +131,38 @@ class Sums:
     def spread(self, prefix: str, agent: str = "", extra: Iterable[float] = ()) -> Spread:
         """Count, p50, p90 and mean of a duration from its bins (and exact extra values)."""
         bins = {k: v for k, v in self.bins.get((agent, prefix), {}).items() if v[0] > 0}
-        for value in extra:
-            at = bin_of(value)
-            n, total = bins.get(at, (0, 0.0))
-            bins[at] = (n + 1, total + value)
+        for at, (count, total) in binned(extra, bin_width(agent)):
+            n, t = bins.get(at, (0, 0.0))
+            bins[at] = (n + count, t + total)
         return spread_of(bins)
 
     def agents(self) -> list[str]:
         return sorted(
             {a for (a, name), (n, _) in self.cells.items() if a and name == "handled" and n > 0}
         )
+
+
+def binned(values: Iterable[float], width: int) -> list[Bin]:
+    """Values counted into their bins (`width` fine bins wide): (bin, (count, total)) by bin.
+    Sorted first, so a bin's number is computed where one may start, not for every value
+    (a year's running holds are ~100,000)."""
+    out: list[Bin] = []
+    at, below, count, total = -1, -math.inf, 0, 0.0
+    for value in sorted(values):
+        if value >= below:
+            mine = wide_bin_of(value, width)
+            if mine != at:
+                if count:
+                    out.append((at, (count, total)))
+                at, count, total = mine, 0, 0.0
+                # A hair under the next bin's start: from there on each value is binned
+                # until the bin changes, so a rounding at the edge cannot misplace one.
+                below = bin_start(mine + 1, width) * (1 - 1e-9)
+        count += 1
+        total += value
+    if count:
+        out.append((at, (count, total)))
+    return out
 
 
 @functools.lru_cache(maxsize=8192)
@@ -158,7 +201,8 @@ def summary(sums: Sums, running: Sequence[RunningHold], end: float) -> Summary:
     created, resolved = sums.count("created"), sums.count("r")
     held: dict[str, list[float]] = {}
     for hold in running:
-        held.setdefault(hold.agent, []).append(hold.held + max(0.0, end - hold.since))
+        ran = end - hold.since
+        held.setdefault(hold.agent, []).append(hold.held + ran if ran > 0 else hold.held)
     return Summary(
         created=created,
         resolved=resolved,
@@ -203,7 +247,10 @@ def group(rows: Iterable[RollupRow]) -> dict[tuple[int, str], Sums]:
     """The store's rows by (bucket, key)."""
     out: dict[tuple[int, str], Sums] = {}
     for bucket, key, agent, name, n, total in rows:
-        out.setdefault((bucket, key), Sums()).add(agent, name, n, total)
+        sums = out.get((bucket, key))
+        if sums is None:
+            sums = out[(bucket, key)] = Sums()
+        sums.add(agent, name, n, total)
     return out
 
 

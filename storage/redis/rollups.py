@@ -62,19 +62,21 @@ class RedisRollups:
             found = await pipe.execute()
         sums: dict[tuple[int, str, str, str], list[Any]] = {}
         keyed = {"queue": 0, "channel": 1}.get(by or "")
+        fields: dict[str, tuple[tuple[str, str, str], int] | None] = {}
         read = [span for span in spans for _ in hashes]
         for (_, _, bucket, sign), cells in zip(read, found, strict=True):
             for field, value in cells.items():
-                q, ch, agent, name, *total = field.split("\t")
-                if (queue is not None and q != queue) or (channel is not None and ch != channel):
+                if field in fields:
+                    known = fields[field]
+                else:  # a field's parts once per report: the same fields recur each period
+                    known = fields[field] = _field(field, queue, channel, keyed)
+                if known is None:
                     continue
-                cell = sums.setdefault(
-                    (bucket, "" if keyed is None else (q, ch)[keyed], agent, name), [0, 0.0]
-                )
-                if total:
-                    cell[1] += sign * float(value)
-                else:
-                    cell[0] += sign * int(value)
+                (key, agent, name), slot = known
+                cell = sums.get((bucket, key, agent, name))
+                if cell is None:
+                    cell = sums[(bucket, key, agent, name)] = [0, 0.0]
+                cell[slot] += sign * (float(value) if slot else int(value))
         return [(*k, n, t) for k, (n, t) in sums.items()]
 
     @translated
@@ -138,6 +140,17 @@ class RedisRollups:
                 cells = []
         if cells:
             await self._live.scripts.run("rollup_fill", json.dumps(cells))
+
+
+def _field(
+    field: str, queue: str | None, channel: str | None, keyed: int | None
+) -> tuple[tuple[str, str, str], int] | None:
+    """A cell field's (report key, agent, name) and slot (0 count, 1 total), or None when
+    the report's queue or channel leaves it out."""
+    q, ch, agent, name, *total = field.split("\t")
+    if (queue is not None and q != queue) or (channel is not None and ch != channel):
+        return None
+    return ("" if keyed is None else (q, ch)[keyed], agent, name), 1 if total else 0
 
 
 def lua_tally(tally: Tally) -> str:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.tally import bin_of
+from core.tally import AGENT_BINS, bin_of, bin_start, wide_bin_of
 from router.reports import spread
-from router.rollups import DAY, HOUR, cover, spans, spread_of
+from router.rollups import DAY, HOUR, binned, cost, cover, spans, spread_of
 
 BASE = datetime(2025, 11, 3, tzinfo=UTC).timestamp()
 hours = st.integers(0, 24 * 500)
@@ -37,13 +37,22 @@ def test_the_cells_of_a_window_add_up_to_its_hours(first: int, second: int) -> N
     wanted = Counter({start + HOUR * n: 1 for n in range(int((end - start) // HOUR))})
     assert +counted == wanted
     assert -counted == Counter()
-    assert len(cover(start, end)) <= len(spans(start, end))
+    assert cost(cover(start, end)) <= cost([(level, at, 1) for level, at in spans(start, end)])
 
 
 def test_a_day_off_utc_is_one_day_cell_and_its_edge_hours() -> None:
     day = BASE + 10 * DAY
     assert len(cover(day + 5 * HOUR, day + DAY + 5 * HOUR)) == 11
     assert [level for level, _ in spans(BASE, BASE + 400 * DAY)].count("m") >= 12
+
+
+def test_a_year_from_the_third_is_twelve_months_less_two_days() -> None:
+    start = datetime(2025, 12, 3, 6, tzinfo=UTC).timestamp()
+    end = datetime(2026, 12, 3, 7, tzinfo=UTC).timestamp()
+    levels = Counter((level, sign) for level, _, sign in cover(start, end))
+    assert levels[("m", 1)] == 12
+    assert levels[("d", -1)] == 2
+    assert levels[("d", 1)] == 2
 
 
 @given(st.lists(st.floats(0, 1e7, allow_nan=False), min_size=1, max_size=60, unique=True))
@@ -56,3 +65,29 @@ def test_one_value_a_bin_gives_the_exact_nearest_rank(values: list[float]) -> No
     assert binned.mean is not None
     assert exact.mean is not None
     assert abs(binned.mean - exact.mean) <= 0.001
+
+
+edges = st.integers(0, 600).map(lambda at: bin_start(at, 1))
+durations = st.lists(st.floats(0, 1e7, allow_nan=False) | edges, max_size=200)
+
+
+@given(durations, st.sampled_from([1, AGENT_BINS]))
+def test_values_binned_together_fall_where_each_alone_would(
+    values: list[float], width: int
+) -> None:
+    one_by_one: dict[int, tuple[int, float]] = {}
+    for value in values:
+        n, total = one_by_one.get(wide_bin_of(value, width), (0, 0.0))
+        one_by_one[wide_bin_of(value, width)] = (n + 1, total + value)
+    together = binned(values, width)
+    assert [at for at, _ in together] == sorted(one_by_one)
+    for at, (n, total) in together:
+        assert n == one_by_one[at][0]
+        assert abs(total - one_by_one[at][1]) <= 1e-6 * max(1.0, total)
+
+
+def test_an_agents_bin_is_four_fine_bins() -> None:
+    assert [wide_bin_of(bin_start(fine, 1), AGENT_BINS) for fine in range(10)] == [
+        0, 1, 1, 1, 1, 2, 2, 2, 2, 3
+    ]  # fmt: skip
+    assert bin_start(2, AGENT_BINS) == bin_start(5, 1)

@@ -30,6 +30,11 @@ function TALLY.bin(seconds)
   return 1 + math.floor(math.log(seconds) / TALLY.LOG_RATIO)
 end
 
+-- An agent's durations: four of those bins to one (core/tally.py `agent_bin_of`).
+function TALLY.agent_bin(seconds)
+  return math.floor((TALLY.bin(seconds) + 3) / 4)
+end
+
 -- The first second of the UTC month holding `day` (a day's first second): the civil date
 -- from the day number (H. Hinnant's days_from_civil, inverted).
 function TALLY.month_start(day)
@@ -184,7 +189,8 @@ function TALLY.contribution(t)
   end
   local function duration(agent, name, seconds)
     put(agent, name, 1, seconds)
-    put(agent, name .. TALLY.bin(seconds), 1, seconds)
+    local bin = agent == '' and TALLY.bin(seconds) or TALLY.agent_bin(seconds)
+    put(agent, name .. bin, 1, seconds)
   end
   put('', 'created', 1, 0)
   put('', 'rt:' .. t.rt, 1, 0)
