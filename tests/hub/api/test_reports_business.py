@@ -4,6 +4,8 @@ between), computed by hand beside the calendar seconds of the same tickets."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,18 @@ from core.model import Role
 from core.record import Actor
 from storage.base import Store
 from tests.conftest import Hub, MakeSettings, StartHub
-from tests.hub.api.fortnight import ANN, BOB, claim, contact, resolve, spread
+from tests.hub.api.fortnight import (
+    ANN,
+    BOB,
+    END,
+    FIGURES,
+    START,
+    claim,
+    contact,
+    resolve,
+    spread,
+    write_fortnight,
+)
 
 RULES = """
 calendars:
@@ -111,3 +124,74 @@ async def test_an_unknown_kind_of_seconds_names_the_kinds(hub: Hub) -> None:
     status, answer = await get(hub, "/api/reports/summary", boss, seconds="wall")
     assert status == 400
     assert "seconds must be one of business, calendar" in str(answer)
+
+
+FORTNIGHT_RULES = """
+calendars:
+  midday:
+    timezone: UTC
+    weekly: {mon-sun: "10:00-16:00"}
+queues:
+  billing: {calendar: midday}
+  general: {}
+default: {queue: general}
+"""
+# The golden fortnight (tests/hub/api/fortnight.py) with billing open 10:00-16:00 UTC every
+# day; general and "=billing" have no calendar, so their business seconds are calendar ones.
+# t1 (billing): created 09:00, answered 09:30 (closed: 0), resolved 11:00 (10-11: 1 h).
+# t3 (general): 3 h and 5 h, as in calendar seconds.
+# t4 (billing): created 09:00, answered 10:00 (0), last resolved 17:00 (10-16: 6 h).
+FORTNIGHT_BUSINESS: dict[str, Any] = {
+    **FIGURES,
+    "first_response": spread(3, 0.0, 10800.0, 3600.0),  # 0, 0, 3 h
+    "resolution": spread(3, 18000.0, 21600.0, 14400.0),  # 1 h, 5 h, 6 h
+    "agents": [
+        # first responses in business seconds; handle time is held time (calendar seconds)
+        {**FIGURES["agents"][0], "first_response": spread(2, 0.0, 0.0, 0.0)},
+        FIGURES["agents"][1],
+    ],
+}
+
+
+@pytest.fixture
+async def fortnight_hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
+    rules = tmp_path / "fortnight.yaml"
+    rules.write_text(FORTNIGHT_RULES, encoding="utf-8")
+    return await start_hub(make_settings(routing={"rules": str(rules)}))
+
+
+async def test_the_fortnight_in_business_seconds_is_hand_computed_in_json_csv_and_drill_down(
+    fortnight_hub: Hub,
+) -> None:
+    hub = fortnight_hub
+    ids = await write_fortnight(hub.store)
+    boss = await hub.token(Role.SUPERVISOR, "sue")
+    window = {"from": START.isoformat(), "to": END.isoformat(), "seconds": "business"}
+    async with hub.http.get("/api/reports/summary", params=window, headers=boss) as response:
+        summary = await response.json()
+    assert response.status == 200, summary
+    assert {k: summary[k] for k in FORTNIGHT_BUSINESS} == FORTNIGHT_BUSINESS
+    params = {**window, "format": "csv"}
+    async with hub.http.get("/api/reports/summary", params=params, headers=boss) as response:
+        rows = list(csv.reader(io.StringIO(await response.text())))
+    table = {(row[0], row[1]): row[2:] for row in rows[1:]}
+    assert table[("first_response", "")] == ["3", "", "", "0.0", "10800.0", "3600.0"]
+    assert table[("resolution", "")] == ["3", "", "", "18000.0", "21600.0", "14400.0"]
+    assert table[("agent_first_response", "ann")] == ["2", "", "", "0.0", "0.0", "0.0"]
+    for metric, values in (
+        ("first_response", {"t1": 0.0, "t3": 10800.0, "t4": 0.0}),
+        ("resolved", {"t1": 3600.0, "t3": 18000.0, "t4": 21600.0}),
+    ):
+        params = {**window, "metric": metric}
+        async with hub.http.get("/api/reports/tickets", params=params, headers=boss) as response:
+            listing = await response.json()
+        assert {item["ticket_id"]: item["value"] for item in listing["items"]} == {
+            ids[name]: value for name, value in values.items()
+        }
+    # The volume series counts first responses the same way: t1's day has one, of 0 s.
+    params = {**window, "by": "queue", "group_by": "day"}
+    async with hub.http.get("/api/reports/volume", params=params, headers=boss) as response:
+        series = await response.json()
+    assert series["source"] == "record"  # business seconds are folded from the record
+    first = next(row for row in series["items"] if row["key"] == "billing")
+    assert first["first_response"] == spread(1, 0.0, 0.0, 0.0)
