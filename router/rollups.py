@@ -116,14 +116,16 @@ class Sums:
     bins: dict[tuple[str, str], dict[int, tuple[int, float]]] = field(default_factory=dict)
 
     def add(self, agent: str, name: str, count: int, total: float) -> None:
+        # Called once per row a report reads (a year's series: ~200,000): no defaults made.
         binned = _binned(name)
-        if binned is not None:
-            bins = self.bins.setdefault((agent, binned[0]), {})
-            n, t = bins.get(binned[1], (0, 0.0))
-            bins[binned[1]] = (n + count, t + total)
-        else:
-            n, t = self.cells.get((agent, name), (0, 0.0))
-            self.cells[(agent, name)] = (n + count, t + total)
+        if binned is None:
+            self.cells[(agent, name)] = _plus(self.cells.get((agent, name)), count, total)
+            return
+        prefix, at = binned
+        bins = self.bins.get((agent, prefix))
+        if bins is None:
+            bins = self.bins[(agent, prefix)] = {}
+        bins[at] = _plus(bins.get(at), count, total)
 
     def count(self, name: str, agent: str = "") -> int:
         return self.cells.get((agent, name), (0, 0.0))[0]
@@ -163,6 +165,10 @@ def binned(values: Iterable[float], width: int) -> list[Bin]:
     if count:
         out.append((at, (count, total)))
     return out
+
+
+def _plus(old: tuple[int, float] | None, count: int, total: float) -> tuple[int, float]:
+    return (count, total) if old is None else (old[0] + count, old[1] + total)
 
 
 @functools.lru_cache(maxsize=8192)

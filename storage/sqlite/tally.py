@@ -204,15 +204,19 @@ def rollup(
     name (in SQL)."""
     key = {"queue": "c.queue", "channel": "c.channel"}.get(by or "", "''")
     among = ", ".join(f"'{kind}'" for kind in kinds if kind in KINDS)
-    rows = db.execute(
-        f"SELECT s.value ->> 2, {key}, c.agent, c.name, "  # noqa: S608  # key and kinds are our constants; values bound
-        "sum(c.n * (s.value ->> 3)), sum(c.total * (s.value ->> 3)) "
-        "FROM json_each(?1) AS s JOIN report_cells AS c "
-        f"ON c.level = s.value ->> 0 AND c.period = s.value ->> 1 AND c.kind IN ({among}) "
+    # The spans read out of their JSON once (MATERIALIZED): joined straight, each cell's
+    # row parsed its span's JSON again, about a quarter of a year's series.
+    # key and kinds are our constants; the values are bound
+    sql = (
+        "WITH s AS MATERIALIZED (SELECT value ->> 0 AS level, value ->> 1 AS period, "  # noqa: S608
+        "value ->> 2 AS bucket, value ->> 3 AS sign FROM json_each(?1)) "
+        f"SELECT s.bucket, {key}, c.agent, c.name, sum(c.n * s.sign), sum(c.total * s.sign) "
+        "FROM s JOIN report_cells AS c "
+        f"ON c.level = s.level AND c.period = s.period AND c.kind IN ({among}) "
         "WHERE (?2 IS NULL OR c.queue = ?2) AND (?3 IS NULL OR c.channel = ?3) "
-        "GROUP BY 1, 2, 3, 4",
-        (json.dumps(spans), *where),
-    ).fetchall()
+        "GROUP BY 1, 2, 3, 4"
+    )
+    rows = db.execute(sql, (json.dumps(spans), *where)).fetchall()
     return [tuple(row) for row in rows]
 
 
