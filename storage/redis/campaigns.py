@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.campaigns import (
     Attempt,
@@ -31,6 +31,7 @@ from core.campaigns import (
     Rejected,
 )
 from core.errors import Conflict, NotFound
+from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import opt_dt, pairs, ts
 from storage.sqlite.rows import dt
@@ -40,20 +41,11 @@ ADD_CHUNK = 500
 DNC_CHUNK = 2000
 
 
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
-
-
 class RedisCampaigns:
     """Campaigns, contacts, attempts and the do-not-call list on Redis."""
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Scripted:
         raise NotImplementedError  # RedisStore's open connection
 
     @translated

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.customers import CustomerChange, CustomerMerge, CustomerQuery, name_words
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.model import Customer, Page, whole_id
+from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import customer_from_fields, opt_dt, pairs, ts
 from storage.search import NameCursor, NameHit, parse_cursor, search_page
@@ -29,15 +30,6 @@ INDEX_BATCH = 1000
 """Customers an older hub made, looked at by one script of the index's backfill."""
 
 
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
-
-
 class RedisCustomers:
     """Customers: found, edited, merged and unmerged on Redis."""
 
@@ -45,7 +37,7 @@ class RedisCustomers:
     index_batch = INDEX_BATCH
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Scripted:
         raise NotImplementedError  # RedisStore's open connection
 
     @translated

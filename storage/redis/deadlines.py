@@ -5,29 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from core.deadlines import Deadline, SlaMarks
 from core.errors import NotFound
+from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import sla_json, ts
 from storage.sqlite.rows import dt
-
-
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
 
 
 class RedisDeadlines:
     """The SLA watcher's deadlines on Redis."""
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Scripted:
         raise NotImplementedError  # RedisStore's open connection
 
     @translated

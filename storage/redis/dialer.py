@@ -10,31 +10,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.campaigns import Attempt, CallOutcome, DoNotCallRemoval
 from core.dialer import DialerAgent
 from core.errors import NotFound
 from storage.redis.campaigns import attempt_from
+from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import opt_dt, pairs, ts
 from storage.sqlite.rows import dt
-
-
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
 
 
 class RedisDialer:
     """Outbound agents, attempts' calls and do-not-call removals on Redis."""
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Scripted:
         raise NotImplementedError  # RedisStore's open connection
 
     @translated

@@ -8,24 +8,12 @@ with no polling. Times map to sequence numbers by a binary search in lua/events.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
 
+from storage.redis.live import Live
 from storage.redis.options import RedisOptions, translated
 from storage.redis.rows import ts
 
 MIN_BLOCK_MS = 10
-
-
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
-
-    @property
-    def client(self) -> Any: ...  # Redis or RedisCluster: both read streams alike
 
 
 class RedisEvents:
@@ -34,7 +22,7 @@ class RedisEvents:
     options: RedisOptions
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Live:
         raise NotImplementedError  # RedisStore's open connection
 
     def key(self, *parts: str | int) -> str:

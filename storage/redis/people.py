@@ -38,18 +38,15 @@ from core.people import (
     WaitingTicket,
     full_capacity,
 )
+from storage.redis.live import Scripts
 from storage.redis.options import translated
 from storage.redis.rows import opt_dt, pairs, ts
 from storage.sqlite.rows import dt
 
 
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
 class _Live(Protocol):
     @property
-    def scripts(self) -> _Scripts: ...
+    def scripts(self) -> Scripts: ...
 
     @property
     def client(self) -> Redis | RedisCluster: ...

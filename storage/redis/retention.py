@@ -21,13 +21,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import Conflict, StorageUnavailable
 from core.model import Customer
 from core.record import SYSTEM, Actor
 from core.retention import Erasure, Purge
 from core.search import words
+from storage.redis.live import Live
 from storage.redis.options import translated
 from storage.redis.rows import ts
 
@@ -37,23 +38,11 @@ SCAN_COUNT = 1000
 BACKFILL_BATCH = 1000
 
 
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
-
-    @property
-    def client(self) -> Any: ...  # Redis or RedisCluster
-
-
 class RedisRetention:
     """purge_closed and erase_customer on Redis."""
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Live:
         raise NotImplementedError  # RedisStore's open connection
 
     def key(self, *parts: str | int) -> str:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from core.record import TicketEvent
 from core.tally import Replay, RollupRow, RunningHold, Span, Tally, kind_of, running_hold
+from storage.redis.live import Live
 from storage.redis.options import translated
 
 PAGE = 2000
@@ -24,23 +25,11 @@ FLAG = "rollups"
 """The field of `{P}:ids` saying the cells count the whole record ("filling", then "1")."""
 
 
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
-
-    @property
-    def client(self) -> Any: ...  # Redis or RedisCluster
-
-
 class RedisRollups:
     """rollup and running_holds on Redis, and the backfill of an older store."""
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Live:
         raise NotImplementedError  # RedisStore's open connection
 
     def key(self, *parts: str | int) -> str:

@@ -15,31 +15,23 @@ import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
 from core.model import Status, Ticket, TicketChange
 from core.record import Actor, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves, movable_to
+from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import sla_json, ticket_from_reply, ts
 from storage.sqlite.rows import dt
-
-
-class _Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
-
-
-class _Live(Protocol):
-    @property
-    def scripts(self) -> _Scripts: ...
 
 
 class RedisTickets:
     """update_ticket, claim_next, notes and the record's reads on Redis."""
 
     @property
-    def _live(self) -> _Live:
+    def _live(self) -> Scripted:
         raise NotImplementedError  # RedisStore's open connection
 
     @translated
