@@ -32,6 +32,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import UTC, datetime
 
 from core.record import Actor, ActorKind, Detail, EventKind
@@ -291,9 +292,9 @@ RollupRow = tuple[int, str, str, str, int, float]
 """Summed cells: (bucket, key, agent, name, count, total); key "" unless split by one."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class RunningHold:
-    """A hold still running: it counts up to the report's end."""
+class RunningHold(NamedTuple):
+    """A hold still running: it counts up to the report's end. A tuple: a year's report
+    reads every one (~135,000 in the benchmark), and a tuple is made three times faster."""
 
     created: float
     queue: str

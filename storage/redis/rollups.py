@@ -49,24 +49,13 @@ class RedisRollups:
                 for name in hashes:
                     pipe.hgetall(self.key(name, level, f"{period:.0f}"))
             found = await pipe.execute()
-        sums: dict[tuple[int, str, str, str], list[Any]] = {}
         keyed = {"queue": 0, "channel": 1}.get(by or "")
-        fields: dict[str, tuple[tuple[str, str, str], int] | None] = {}
+        fields = _Fields(queue, channel, keyed)
+        buckets: dict[int, dict[Cell, list[Any]]] = {}
         read = [span for span in spans for _ in hashes]
         for (_, _, bucket, sign), cells in zip(read, found, strict=True):
-            for field, value in cells.items():
-                if field in fields:
-                    known = fields[field]
-                else:  # a field's parts once per report: the same fields recur each period
-                    known = fields[field] = _field(field, queue, channel, keyed)
-                if known is None:
-                    continue
-                (key, agent, name), slot = known
-                cell = sums.get((bucket, key, agent, name))
-                if cell is None:
-                    cell = sums[(bucket, key, agent, name)] = [0, 0.0]
-                cell[slot] += sign * (float(value) if slot else int(value))
-        return [(*k, n, t) for k, (n, t) in sums.items()]
+            fields.add_to(buckets.setdefault(bucket, {}), cells, sign)
+        return [(b, *k, n, t) for b, sums in buckets.items() for k, (n, t) in sums.items()]
 
     @translated
     async def running_holds(self, start: float, end: float) -> list[RunningHold]:
@@ -131,15 +120,47 @@ class RedisRollups:
             await self._live.scripts.run("rollup_fill", json.dumps(cells))
 
 
-def _field(
-    field: str, queue: str | None, channel: str | None, keyed: int | None
-) -> tuple[tuple[str, str, str], int] | None:
-    """A cell field's (report key, agent, name) and slot (0 count, 1 total), or None when
-    the report's queue or channel leaves it out."""
-    q, ch, agent, name, *total = field.split("\t")
-    if (queue is not None and q != queue) or (channel is not None and ch != channel):
-        return None
-    return ("" if keyed is None else (q, ch)[keyed], agent, name), 1 if total else 0
+Cell = tuple[str, str, str]
+"""A summed cell's report key, agent and name."""
+
+
+class _Fields:
+    """The cells' fields of one report, each parsed once (the same fields recur in every
+    period) into its cell and slot (0 the count, 1 the total), or None when the report's
+    queue or channel leaves it out."""
+
+    def __init__(self, queue: str | None, channel: str | None, keyed: int | None) -> None:
+        self.queue, self.channel, self.keyed = queue, channel, keyed
+        self.known: dict[str, tuple[Cell, int] | None] = {}
+
+    def add_to(self, sums: dict[Cell, list[Any]], cells: dict[str, str], sign: int) -> None:
+        """One hash's fields times `sign` into `sums` (a year's series reads ~1,000,000
+        fields: the loop makes no tuple of its own)."""
+        known = self.known
+        for field, value in cells.items():
+            parsed = known.get(field)
+            if parsed is None:
+                if field in known:
+                    continue
+                parsed = known[field] = self.parse(field)
+                if parsed is None:
+                    continue
+            cell = sums.get(parsed[0])
+            if cell is None:
+                cell = sums[parsed[0]] = [0, 0.0]
+            if parsed[1]:
+                cell[1] += sign * float(value)
+            else:
+                cell[0] += sign * int(value)
+
+    def parse(self, field: str) -> tuple[Cell, int] | None:
+        q, ch, agent, name, *total = field.split("\t")
+        if (self.queue is not None and q != self.queue) or (
+            self.channel is not None and ch != self.channel
+        ):
+            return None
+        key = "" if self.keyed is None else (q, ch)[self.keyed]
+        return (key, agent, name), 1 if total else 0
 
 
 def lua_tally(tally: Tally) -> str:

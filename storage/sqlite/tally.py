@@ -233,7 +233,7 @@ def running_holds(db: sqlite3.Connection, start: float, end: float) -> list[Runn
         "WHERE created >= ? AND created < ?",
         (start, end),
     ).fetchall()
-    return [RunningHold(*row) for row in rows]
+    return list(map(RunningHold._make, rows))
 
 
 def tallies(db: sqlite3.Connection) -> dict[int, Tally]:
