@@ -130,6 +130,10 @@ class Sums:
     def count(self, name: str, agent: str = "") -> int:
         return self.cells.get((agent, name), (0, 0.0))[0]
 
+    def binned_count(self, prefix: str, agent: str = "") -> int:
+        """A duration's count: its bins' (the cells keep no other)."""
+        return sum(n for n, _ in self.bins.get((agent, prefix), {}).values())
+
     def spread(self, prefix: str, agent: str = "", extra: Iterable[float] = ()) -> Spread:
         """Count, p50, p90 and mean of a duration from its bins (and exact extra values)."""
         bins = {k: v for k, v in self.bins.get((agent, prefix), {}).items() if v[0] > 0}
@@ -204,7 +208,7 @@ def _rank(ordered: Sequence[tuple[int, tuple[int, float]]], count: int, percent:
 
 def summary(sums: Sums, running: Sequence[RunningHold], end: float) -> Summary:
     """The summary of one bucket's sums (router/reports.py `summarize`)."""
-    created, resolved = sums.count("created"), sums.count("r")
+    created, resolved = sums.count("created"), sums.binned_count("r")
     held: dict[str, list[float]] = {}
     for hold in running:
         ran = end - hold.since

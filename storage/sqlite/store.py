@@ -175,10 +175,12 @@ class _Writer:
                     job.result, job.error = None, failure
 
     async def _transaction(self, db: sqlite3.Connection, jobs: list[_Job[Any]]) -> _Job[Any] | None:
-        """Run jobs in one transaction and commit; on a job's failure roll back, return it."""
+        """Run jobs in one transaction and commit; on a job's failure roll back, return it.
+        The report cells the jobs' folds add are written once, before the COMMIT."""
         await self._blocking(self._begin, db)
         try:
-            return await self._run_jobs(db, jobs)
+            with tally.batched(db) as cells:
+                return await self._run_jobs(db, jobs, cells)
         finally:
             self._lock.release()
 
@@ -190,7 +192,9 @@ class _Writer:
             self._lock.release()
             raise
 
-    async def _run_jobs(self, db: sqlite3.Connection, jobs: list[_Job[Any]]) -> _Job[Any] | None:
+    async def _run_jobs(
+        self, db: sqlite3.Connection, jobs: list[_Job[Any]], cells: tally.Batch
+    ) -> _Job[Any] | None:
         for job in jobs:
             job.result, job.error = None, None
             try:
@@ -201,6 +205,7 @@ class _Writer:
                     await self._blocking(db.execute, "ROLLBACK")
                 return job
         try:
+            cells.flush(db)
             await self._blocking(db.execute, "COMMIT")
         except sqlite3.Error:
             if db.in_transaction:

@@ -188,7 +188,6 @@ function TALLY.contribution(t)
     out[cell .. agent .. '\t' .. name] = {n, total}
   end
   local function duration(agent, name, seconds)
-    put(agent, name, 1, seconds)
     local bin = agent == '' and TALLY.bin(seconds) or TALLY.agent_bin(seconds)
     put(agent, name .. bin, 1, seconds)
   end
