@@ -18,8 +18,9 @@ agent's first response, handle time), in its queue and channel and once more und
 and channel "*" (what a report of every queue reads). A duration is kept as its histogram
 bin alone (`bin_of`: bins 1/32 wide on a log scale, with the count and the total of their
 values): the bins add up to its count and total, so a cell of those too would only be
-written twice on every commit that moves one. Percentiles come from the bins: the value reported for a bin is the mean of its values, exact
-when the bin holds one distinct value and always within the bin (< 3.2 % off). An agent's
+written twice on every commit that moves one. Percentiles come from the bins: the value
+reported for a bin is the mean of its values, exact when the bin holds one distinct value
+and always within the bin (< 3.2 % off). An agent's
 durations take bins four times as wide (`bin_width`, < 13.1 %): agents times bins were
 nine rows in ten of a year's summary, and a year's report reads every one of them.
 
@@ -33,8 +34,8 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from core.record import Actor, ActorKind, Detail, EventKind
 
