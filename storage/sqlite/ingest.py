@@ -221,6 +221,17 @@ def _due(now: float, due: datetime | None, target: timedelta | None) -> float | 
     return None if target is None else now + target.total_seconds()
 
 
+def _next_ticket_id(db: sqlite3.Connection) -> int:
+    """A number no ticket ever had. SQLite would give the newest row's plus one, which is a
+    purged ticket's number when the newest was purged; its record stays (and its report
+    tally), so the new ticket would take over its past."""
+    (newest,) = db.execute(
+        "SELECT max(coalesce((SELECT max(id) FROM tickets), 0), "
+        "coalesce((SELECT max(ticket_id) FROM ticket_events), 0))"
+    ).fetchone()
+    return int(newest) + 1
+
+
 def _create_ticket(  # one row from the parts of an ingest
     db: sqlite3.Connection,
     inbound: Inbound,
@@ -232,20 +243,20 @@ def _create_ticket(  # one row from the parts of an ingest
     first_due = _due(now, decision.first_response_due, decision.first_response)
     resolution_due = _due(now, decision.resolution_due, decision.resolution)
     marks = decision.sla
-    cursor = db.execute(
-        "INSERT INTO tickets (status, channel, queue, priority, priority_rank, customer_id, "
+    ticket_id = _next_ticket_id(db)
+    db.execute(
+        "INSERT INTO tickets (id, status, channel, queue, priority, priority_rank, customer_id, "
         "subject, tags, skills, route_rule, route_explanation, route_version, route_facts, "
         "created_at, updated_at, first_response_due, resolution_due, sla_standing, "
-        "sla_marks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "sla_marks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
-            Status.NEW, inbound.channel, decision.queue, decision.priority,
+            ticket_id, Status.NEW, inbound.channel, decision.queue, decision.priority,
             decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
             json_list(decision.skills), decision.rule, json_list(decision.explanation),
             decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
             marks.standing if marks else "", marks_json(marks) if marks else None,
         ),
     )  # fmt: skip
-    ticket_id = int(cursor.lastrowid or 0)
     db.execute(_COUNT_NEW_TICKET, (decision.queue,))
     if marks is not None:  # the new ticket's deadlines, in its commit
         count_new(db, decision.queue, marks)

@@ -80,6 +80,21 @@ async def test_purge_takes_closed_tickets_idle_before_the_cutoff_and_keeps_their
     )
 
 
+async def test_a_purged_newest_tickets_number_is_never_given_again(store: Store) -> None:
+    first = await ticket(store, "first", 0)
+    newest = await ticket(store, "newest", 1, sender="email:bob@example.com")
+    await close(store, newest, 2)
+    assert (await store.purge_closed(later(30), later(90), limit=10)).tickets == (newest,)
+    kept = [e.kind for e in await store.ticket_events(newest)]
+
+    after = await ticket(store, "after", 100, sender="email:cy@example.com")
+
+    assert after not in (first, newest)
+    assert [e.kind for e in await store.ticket_events(newest)] == kept
+    assert [e.kind for e in await store.ticket_events(after)][0] is EventKind.CREATED
+    assert {e.ticket_id for e in await store.ticket_events(after)} == {after}
+
+
 async def test_purge_goes_in_batches_oldest_first(store: Store) -> None:
     ids = [await ticket(store, f"t{i}", i, sender=f"email:c{i}@example.com") for i in range(5)]
     for i, ticket_id in enumerate(reversed(ids)):
