@@ -91,8 +91,9 @@ async def test_a_purged_newest_tickets_number_is_never_given_again(store: Store)
 
     assert after not in (first, newest)
     assert [e.kind for e in await store.ticket_events(newest)] == kept
-    assert [e.kind for e in await store.ticket_events(after)][0] is EventKind.CREATED
-    assert {e.ticket_id for e in await store.ticket_events(after)} == {after}
+    record = await store.ticket_events(after)
+    assert record[0].kind is EventKind.CREATED
+    assert {e.ticket_id for e in record} == {after}
 
 
 async def test_purge_goes_in_batches_oldest_first(store: Store) -> None:
