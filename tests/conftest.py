@@ -31,8 +31,24 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("contacthub")
 
 
+BOTH_STORES = "BOTH_STORES"
+"""A test module that sets `BOTH_STORES = True` runs each test that uses `db_url` (every test
+that starts a hub) on SQLite and on Redis."""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" not in metafunc.fixturenames or not getattr(metafunc.module, BOTH_STORES, False):
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        if "db_url" in mark.args[0]:
+            return  # the test names its own stores
+    metafunc.parametrize("db_url", ["sqlite", "redis"], indirect=True)
+
+
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if getattr(request, "param", "sqlite") == "redis":
+        return str(request.getfixturevalue("redis_url"))
     return f"sqlite:///{tmp_path / 'hub.db'}"
 
 

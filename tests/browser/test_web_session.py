@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +16,7 @@ from core.model import Role
 from hub.web.session import COOKIE, CSRF_HEADER, marker, purge_sessions
 from tests.conftest import Hub, MakeSettings, StartHub
 
-
-@pytest.fixture(params=["sqlite", "redis"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+BOTH_STORES = True  # tests/conftest.py: each test on SQLite and on Redis
 
 
 @pytest.fixture

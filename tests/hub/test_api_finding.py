@@ -4,7 +4,6 @@ and refuses what it does not understand (unknown parameters, cursors that are no
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +12,7 @@ from core.model import Role
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import form_body, form_headers
 
-
-@pytest.fixture(params=["sqlite", "redis"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+BOTH_STORES = True  # tests/conftest.py: each test on SQLite and on Redis
 
 
 @pytest.fixture

@@ -32,11 +32,7 @@ WEEK = RetentionSettings(closed_after_days=7, batch=2)
 HUB_CLOCK = later(60 * 24 * 30)  # thirty days after the tickets
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+BOTH_STORES = True  # tests/conftest.py: each test on SQLite and on Redis
 
 
 @pytest.fixture

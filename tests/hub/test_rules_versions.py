@@ -7,18 +7,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from core.model import Role
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.test_rules_api import OTHER_RULES, RULES, put_rules, submit
 
-
-@pytest.fixture(params=["sqlite", "redis"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+BOTH_STORES = True  # tests/conftest.py: each test on SQLite and on Redis
 
 
 async def call(hub: Hub, method: str, path: str, role: Role, body: Any = None) -> tuple[int, Any]:

@@ -19,11 +19,7 @@ from tests.hub.email_support import SUPPORT, Outbox, compose, outbox_server, sen
 SATURDAY_NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+BOTH_STORES = True  # tests/conftest.py: each test on SQLite and on Redis
 
 
 @pytest.fixture

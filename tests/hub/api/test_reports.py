@@ -18,12 +18,7 @@ from core.record import CLOCK, EventKind
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.api.fortnight import BEHIND, END, FIGURES, START, h, spread, write_fortnight
 
-
-@pytest.fixture(params=["sqlite", "redis"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "redis":
-        return str(request.getfixturevalue("redis_url"))
-    return f"sqlite:///{tmp_path / 'hub.db'}"
+BOTH_STORES = True  # tests/conftest.py: each test on SQLite and on Redis
 
 
 WINDOW = {"from": START.isoformat(), "to": END.isoformat()}
