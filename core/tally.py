@@ -30,13 +30,13 @@ at the report's end, so it is kept out of the cells and listed apart (`running`)
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
+from core.json_text import dumps, loads
 from core.record import Actor, ActorKind, Detail, EventKind
 
 FOLLOW_UP = 72 * 3600.0
@@ -251,16 +251,15 @@ class Tally:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(
+        return dumps(
             [self.created, self.queue, self.route, self.channel, self.customer, self.replies,
              self.resolved, self.assignee, self.hold_start, self.held, self.agents,
              self.repeat, self.breached],
-            separators=(",", ":"),
         )  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> Tally:
-        v = json.loads(text)
+        v = loads(text)
         replies = [(int(r[0]), float(r[1]), str(r[2])) for r in v[5]]
         return cls(v[0], v[1], v[2], v[3], v[4], replies, *v[6:])
 

@@ -4,12 +4,12 @@ times as epoch seconds."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from core.deadlines import ClockMark, SlaMarks
+from core.json_text import dumps, loads
 
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+_compact = dumps
 
 
 def marks_json(marks: SlaMarks) -> str:
@@ -23,7 +23,7 @@ def marks_json(marks: SlaMarks) -> str:
 def marks_from_json(text: str | None) -> SlaMarks | None:
     if not text:
         return None
-    data = json.loads(text)
+    data = loads(text)
     clocks = tuple(
         ClockMark(metric, state, _dt(due), _dt(warn), float(seconds), bool(running))
         for metric, state, due, warn, seconds, running in data["c"]

@@ -54,7 +54,6 @@ computes them from the record within its round (hub/desk/sla_watch.py).
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -63,6 +62,7 @@ from typing import Any
 
 from core.customers import name_words
 from core.errors import StorageUnavailable
+from core.json_text import dumps, loads
 from core.model import (
     CustomerFacts,
     Decision,
@@ -115,7 +115,7 @@ class Guess:
             return ""
         facts = self.facts
         sla = {} if self.decision.sla is None else {"sla": sla_fields(self.decision.sla)}
-        return json.dumps(
+        return dumps(
             {
                 **sla,
                 "customer": "" if facts.customer_id is None else str(facts.customer_id),
@@ -234,7 +234,7 @@ class IdentityLocks:
 
 def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
     """The script's contact: everything but the routing decision."""
-    return json.dumps(
+    return dumps(
         {
             "key": inbound.key,
             "channel": inbound.channel,
@@ -265,7 +265,7 @@ def decide(inbound: Inbound, router: Router, reply: Sequence[Any]) -> Guess:
     customer_id = int(customer) if customer else None
     history = router.needs_history
     if history and customer_id is not None:
-        facts = CustomerFacts(customer_id, tuple(json.loads(tags_json)), int(open_tickets))
+        facts = CustomerFacts(customer_id, tuple(loads(tags_json)), int(open_tickets))
     else:
         facts = CustomerFacts(customer_id)
     return Guess(facts, router.decide(inbound, facts), history, tags_json)

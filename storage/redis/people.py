@@ -17,7 +17,6 @@ changes that such a hub makes move no load (upgrade every hub).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis, RedisCluster
 
 from core.errors import Conflict, NotFound
+from core.json_text import dumps, loads
 from core.model import Priority, Role, Token
 from core.people import (
     DEFAULT_CAPACITY,
@@ -68,7 +68,7 @@ class RedisPeople:
 
     @translated
     async def add_token(self, name: str, role: Role | None, digest: str, now: datetime) -> Token:
-        text = json.dumps({"name": name, "role": role, "created_at": now.timestamp()})
+        text = dumps({"name": name, "role": role, "created_at": now.timestamp()})
         reply = await self._live.scripts.run(
             "people", "token", digest, name, role or "", text, _defaults(), ts(now)
         )
@@ -85,12 +85,12 @@ class RedisPeople:
         if reply is None:
             return None
         text, roles = reply
-        data = json.loads(text)
+        data = loads(text)
         if data.get("revoked_at") is not None:
             return None
         role = None if data.get("role") is None else Role(data["role"])
         if roles is None:  # an older hub's token, its agent not made yet: its own role
-            roles = json.dumps([] if role is None else [role])
+            roles = dumps([] if role is None else [role])
         return Token(data["id"], data["name"], _granted(role, roles), dt(data["created_at"]))
 
     @translated
@@ -151,7 +151,7 @@ class RedisPeople:
     async def make_offer(self, offer: NewOffer, now: datetime) -> Offer:
         reply = await self._live.scripts.run(
             "offer", "make", offer.ticket_id, offer.agent, offer.queue, offer.channel,
-            ts(offer.deadline), json.dumps(offer.explanation), offer.deadline.isoformat(),
+            ts(offer.deadline), dumps(offer.explanation), offer.deadline.isoformat(),
             ts(now),
         )  # fmt: skip
         return offer_from_reply(_checked(reply))
@@ -186,7 +186,7 @@ class RedisPeople:
 
 
 def _defaults() -> str:
-    return json.dumps(dict(DEFAULT_CAPACITY))
+    return dumps(dict(DEFAULT_CAPACITY))
 
 
 def _granted(role: Role | None, roles_json: str) -> frozenset[Role]:
@@ -197,7 +197,7 @@ def _granted(role: Role | None, roles_json: str) -> frozenset[Role]:
 
 def _strings(text: str | None) -> list[str]:
     """A JSON list as Lua writes it (an empty table may come out as `{}`)."""
-    value = json.loads(text or "[]")
+    value = loads(text or "[]")
     return list(value) if isinstance(value, list) else []
 
 
@@ -211,11 +211,11 @@ def _change_json(change: AgentChange) -> str:
         data["queues"] = sorted(change.queues)
     if change.capacity is not None:
         data["capacity"] = dict(change.capacity)
-    return json.dumps(data)
+    return dumps(data)
 
 
 def _token_info(text: str) -> TokenInfo:
-    data = json.loads(text)
+    data = loads(text)
     role = data.get("role")
     revoked = data.get("revoked_at")
     return TokenInfo(
@@ -231,7 +231,7 @@ def agent_from_reply(reply: Sequence[Any]) -> Agent:
     """An agent as the scripts reply it: {name, fields (flat), load (flat)}."""
     name, flat, load = reply
     fields = pairs(flat)
-    capacity: Mapping[str, int] = json.loads(fields.get("capacity") or "{}")
+    capacity: Mapping[str, int] = loads(fields.get("capacity") or "{}")
     return Agent(
         name=name,
         roles=frozenset(Role(r) for r in _strings(fields.get("roles"))),
@@ -283,6 +283,6 @@ def _waiting(reply: Sequence[Any]) -> WaitingTicket:
         channel=fields["channel"],
         priority_rank=Priority(fields["priority"]).rank,
         created_at=dt(float(fields["created"])),
-        skills=frozenset(json.loads(route or "{}").get("skills", ())),
+        skills=frozenset(loads(route or "{}").get("skills", ())),
         declined_by=frozenset(declined),
     )

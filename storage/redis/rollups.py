@@ -9,10 +9,10 @@ hub to open it fills them from the record (`backfill_rollups`, once, claimed by 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from core.json_text import dumps
 from core.record import TicketEvent
 from core.tally import Replay, RollupRow, RunningHold, Span, Tally, kind_of, running_hold
 from storage.redis.live import Live
@@ -114,10 +114,10 @@ class RedisRollups:
             cells.append([f"r{kind}:{level}:{period:.0f}", f"{q}\t{ch}\t{agent}\t{name}", n,
                           repr(total) if total else "0"])  # fmt: skip
             if len(cells) >= FILL:
-                await self._live.scripts.run("rollup_fill", json.dumps(cells))
+                await self._live.scripts.run("rollup_fill", dumps(cells))
                 cells = []
         if cells:
-            await self._live.scripts.run("rollup_fill", json.dumps(cells))
+            await self._live.scripts.run("rollup_fill", dumps(cells))
 
 
 Cell = tuple[str, str, str]
@@ -174,7 +174,7 @@ def lua_tally(tally: Tally) -> str:
     optional = {"cu": tally.customer, "as": tally.assignee}
     optional |= {"res": _time(tally.resolved), "hs": _time(tally.hold_start)}
     state |= {k: v for k, v in optional.items() if v is not None}
-    return json.dumps(state)
+    return dumps(state)
 
 
 def _time(value: float | None) -> str | None:

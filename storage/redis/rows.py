@@ -11,12 +11,12 @@ on both.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.deadlines import SlaMarks
+from core.json_text import dumps, loads
 from core.model import (
     Attachment,
     Customer,
@@ -38,7 +38,7 @@ from storage.sqlite.rows import dt, facts_from_json, facts_json
 
 Fields = Mapping[str, str]
 
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+_compact = dumps
 """JSON of what every ticket keeps (messages, routes): no space after separators, which on a
 message is a tenth of its size without its text."""
 
@@ -80,13 +80,13 @@ def route_json(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> st
         "rule": decision.rule,
         "why": decision.explanation,
         "rules_version": decision.rules_version,
-        "facts": json.loads(facts_json(facts)),
+        "facts": loads(facts_json(facts)),
     }
     return _compact({name: value for name, value in route.items() if value})
 
 
 def _json_tuple(values: tuple[str, ...]) -> str | None:
-    return json.dumps(values) if values else None
+    return dumps(values) if values else None
 
 
 def _due(now: datetime, due: datetime | None, delta: timedelta | None) -> str | None:
@@ -104,7 +104,7 @@ def ticket_from_fields(
     marks: str | None = None,
 ) -> Ticket:
     get = fields.get
-    route = json.loads(route_text or "{}")
+    route = loads(route_text or "{}")
     return Ticket(
         id=ticket_id,
         status=Status(fields["status"]),
@@ -116,7 +116,7 @@ def ticket_from_fields(
         created_at=dt(float(fields["created"])),
         updated_at=dt(float(fields["updated"])),
         route=_route(route),
-        tags=tuple(json.loads(get("tags", "[]"))),
+        tags=tuple(loads(get("tags", "[]"))),
         skills=tuple(route.get("skills", ())),
         assignee=get("assignee"),
         first_response_due=opt_dt(get("first_response_due")),
@@ -155,7 +155,7 @@ def _route(route: Mapping[str, Any]) -> Route:
         route.get("rule"),
         tuple(route.get("why", ())),
         route.get("rules_version"),
-        facts_from_json(json.dumps(route.get("facts", {}))),
+        facts_from_json(dumps(route.get("facts", {}))),
     )
 
 
@@ -196,7 +196,7 @@ def outbound_json(body: str, author: str, now: datetime, via: Via) -> str:
 
 
 def message_from_json(ticket_id: int, text: str) -> Message:
-    data = json.loads(text)
+    data = loads(text)
     get = data.get
     return Message(
         id=data["id"],
@@ -222,7 +222,7 @@ def message_from_json(ticket_id: int, text: str) -> Message:
 
 def inbound_from_json(text: str) -> Inbound:
     """A ticket's first message as the contact the router saw."""
-    data = json.loads(text)
+    data = loads(text)
     get = data.get
     kind, _, value = data["sender"].partition(":")
     return Inbound(
@@ -250,15 +250,15 @@ def customer_from_fields(customer_id: int, fields: Fields) -> Customer:
         fields.get("name", ""),
         dt(float(fields["created"])),
         identities,
-        tuple(json.loads(fields.get("tags", "[]"))),
+        tuple(loads(fields.get("tags", "[]"))),
         None if merged_into is None else int(merged_into),
     )
 
 
 def rules_json(source: str, author: str, now: datetime) -> str:
-    return json.dumps({"source": source, "author": author, "created_at": now.timestamp()})
+    return dumps({"source": source, "author": author, "created_at": now.timestamp()})
 
 
 def rules_from_json(version: int, text: str) -> RulesVersion:
-    data = json.loads(text)
+    data = loads(text)
     return RulesVersion(version, data["source"], data["author"], dt(data["created_at"]))

@@ -8,7 +8,6 @@ is on the record. Queue depths follow by the tickets' triggers (schema migration
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import datetime
 
 from core.deadlines import SlaMarks
 from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.json_text import dumps, loads
 from core.model import (
     UNASSIGN,
     Direction,
@@ -58,9 +58,7 @@ def _state(db: sqlite3.Connection, ticket_id: int) -> _State:
     if row is None:
         raise NotFound("ticket", ticket_id)
     status, priority, queue, assignee, tags, channel = row
-    return _State(
-        Status(status), Priority(priority), queue, assignee, tuple(json.loads(tags)), channel
-    )
+    return _State(Status(status), Priority(priority), queue, assignee, tuple(loads(tags)), channel)
 
 
 def update_ticket(
@@ -155,7 +153,7 @@ def _apply(
     for kind, detail in events:
         value = detail["to"]
         sets.append(f"{_COLUMNS[kind]} = ?")
-        args.append(json.dumps(value) if kind is EventKind.TAGS else value)
+        args.append(dumps(value) if kind is EventKind.TAGS else value)
         if kind is EventKind.PRIORITY:
             sets.append("priority_rank = ?")
             args.append(Priority(str(value)).rank)
@@ -187,7 +185,7 @@ def claim_next(
     found, status, channel = row
     capacity = db.execute("SELECT capacity FROM agents WHERE name = ?", (assignee,)).fetchone()
     if capacity is not None:
-        if load(db, assignee).get(channel, 0) >= json.loads(capacity[0]).get(channel, 0):
+        if load(db, assignee).get(channel, 0) >= loads(capacity[0]).get(channel, 0):
             return None
         db.execute("UPDATE agents SET last_assigned_at = ? WHERE name = ?", (ts(now), assignee))
     opened = Status.OPEN if status == Status.NEW else None
@@ -215,7 +213,7 @@ def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, by the wri
         "INSERT INTO messages (ticket_id, direction, channel, event, body, author, "
         "delivery, meta, at) VALUES (?, ?, ?, 'message', ?, ?, ?, ?, ?)",
         (ticket_id, Direction.OUTBOUND, via.channel or before.channel, body, author,
-         via.delivery, json.dumps({"automatic": via.automatic}) if via.automatic else "{}", at),
+         via.delivery, dumps({"automatic": via.automatic}) if via.automatic else "{}", at),
     )  # fmt: skip
     message_id = int(cursor.lastrowid or 0)
     search.index_message(db, message_id, body)

@@ -7,11 +7,11 @@ transaction moves it on, and a ticket has at most one open offer (offers_open_ti
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 
 from core.errors import Conflict, NotFound
+from core.json_text import dumps, loads
 from core.model import Status, TicketChange
 from core.people import NewOffer, Offer, OfferState, WaitingTicket
 from core.record import CLOCK, Actor, Detail, EventKind
@@ -51,7 +51,7 @@ def waiting_for_offer(db: sqlite3.Connection, queue: str, limit: int) -> list[Wa
             channel=channel,
             priority_rank=rank,
             created_at=dt(created),
-            skills=frozenset(json.loads(skills)),
+            skills=frozenset(loads(skills)),
             declined_by=frozenset(declined.get(id_, ())),
         )
         for id_, queue_, channel, rank, created, skills in rows
@@ -62,7 +62,7 @@ def make_offer(db: sqlite3.Connection, offer: NewOffer, now: datetime) -> Offer:
     _check_ticket(db, offer)
     _check_agent(db, offer)
     at = ts(now)
-    explanation = json.dumps(list(offer.explanation))
+    explanation = dumps(list(offer.explanation))
     cursor = db.execute(
         "INSERT INTO offers (ticket_id, agent, queue, channel, state, created_at, deadline, "
         "explanation) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
@@ -105,7 +105,7 @@ def _check_agent(db: sqlite3.Connection, offer: NewOffer) -> None:
         raise Conflict(f"agent {offer.agent} does not exist")
     if row[0] != "online":
         raise Conflict(f"agent {offer.agent} is {row[0]}")
-    capacity = json.loads(row[1]).get(offer.channel, 0)
+    capacity = loads(row[1]).get(offer.channel, 0)
     held = load(db, offer.agent).get(offer.channel, 0)
     if held >= capacity:
         raise Conflict(f"agent {offer.agent} is at capacity on {offer.channel} ({held})")
@@ -214,6 +214,6 @@ def offer_from_row(row: Row) -> Offer:
         state=OfferState(state),
         created_at=dt(created),
         deadline=dt(deadline),
-        explanation=tuple(json.loads(explanation)),
+        explanation=tuple(loads(explanation)),
         answered_at=opt_dt(answered),
     )

@@ -5,11 +5,11 @@ An agent's load is never stored (storage/sqlite/load.py).
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import datetime
 
 from core.errors import NotFound
+from core.json_text import dumps, loads
 from core.model import Role, Token
 from core.people import Agent, AgentChange, Offer, Presence, TokenInfo, full_capacity
 from storage.sqlite.load import load
@@ -32,18 +32,18 @@ def put_agent(db: sqlite3.Connection, name: str, change: AgentChange, now: datet
         roles: frozenset[Role] = frozenset()
         capacity: dict[str, int] = {}
     else:
-        roles = frozenset(Role(r) for r in json.loads(row[0]))
-        capacity = json.loads(row[1])
+        roles = frozenset(Role(r) for r in loads(row[0]))
+        capacity = loads(row[1])
     roles = (change.roles if change.roles is not None else roles) | change.add_roles
     sets = {
-        "roles": json.dumps(sorted(roles)),
-        "capacity": json.dumps(full_capacity(capacity, change.capacity)),
+        "roles": dumps(sorted(roles)),
+        "capacity": dumps(full_capacity(capacity, change.capacity)),
         "updated_at": ts(now),
     }
     if change.skills is not None:
-        sets["skills"] = json.dumps(sorted(change.skills))
+        sets["skills"] = dumps(sorted(change.skills))
     if change.queues is not None:
-        sets["queues"] = json.dumps(sorted(change.queues))
+        sets["queues"] = dumps(sorted(change.queues))
     assignments = ", ".join(f"{column} = ?" for column in sets)
     db.execute(f"UPDATE agents SET {assignments} WHERE name = ?", [*sets.values(), name])  # noqa: S608  # our column names; values bound
     return get_agent(db, name)
@@ -83,10 +83,10 @@ def agent_from_row(row: Row, load: dict[str, int]) -> Agent:
     name, roles, skills, capacity, queues, presence, created, seen, since, offered, assigned = row
     return Agent(
         name=name,
-        roles=frozenset(Role(r) for r in json.loads(roles)),
-        skills=frozenset(json.loads(skills)),
-        capacity=json.loads(capacity) or full_capacity({}, None),
-        queues=frozenset(json.loads(queues)),
+        roles=frozenset(Role(r) for r in loads(roles)),
+        skills=frozenset(loads(skills)),
+        capacity=loads(capacity) or full_capacity({}, None),
+        queues=frozenset(loads(queues)),
         presence=Presence(presence),
         created_at=dt(created),
         seen_at=opt_dt(seen),
@@ -161,7 +161,7 @@ def find_token(db: sqlite3.Connection, digest: str) -> Token | None:
 
 def _token(db: sqlite3.Connection, id_: int, name: str, role: str | None, at: float) -> Token:
     row = db.execute("SELECT roles FROM agents WHERE name = ?", (name,)).fetchone()
-    held = frozenset(Role(r) for r in json.loads(row[0])) if row else frozenset()
+    held = frozenset(Role(r) for r in loads(row[0])) if row else frozenset()
     return Token(id_, name, held if role is None else held & {Role(role)}, dt(at))
 
 

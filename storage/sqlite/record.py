@@ -12,11 +12,11 @@ that rolls back gives its numbers back, so committed events are numbered without
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 from collections.abc import Mapping
 
 from core.errors import NotFound
+from core.json_text import dumps, loads
 from core.record import Actor, Detail, EventKind, TicketEvent
 from storage.sqlite import tally
 from storage.sqlite.rows import Row, dt
@@ -55,7 +55,7 @@ def record_all(db: sqlite3.Connection, ticket_id: int, at: float, events: list[E
 
 
 def _detail_json(detail: Mapping[str, Detail] | None) -> str:
-    return json.dumps(dict(detail)) if detail else "{}"
+    return dumps(dict(detail)) if detail else "{}"
 
 
 def ticket_events(db: sqlite3.Connection, ticket_id: int) -> list[TicketEvent]:
@@ -105,7 +105,7 @@ def event_from_row(row: Row) -> TicketEvent:
 
 
 _KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
-_decode = json.JSONDecoder().decode
+_decode = loads
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from core.json_text import dumps, loads
 from core.model import (
     Attachment,
     Customer,
@@ -57,23 +57,23 @@ def opt_dt(seconds: float | None) -> datetime | None:
 
 
 def json_list(values: tuple[str, ...]) -> str:
-    return json.dumps(values) if values else "[]"
+    return dumps(values) if values else "[]"
 
 
 def json_map(values: Mapping[str, str]) -> str:
-    return json.dumps(dict(values)) if values else "{}"
+    return dumps(dict(values)) if values else "{}"
 
 
 def facts_json(facts: CustomerFacts) -> str:
     if facts.customer_id is None:
         return "{}"
-    return json.dumps(
+    return dumps(
         {"customer_id": facts.customer_id, "tags": facts.tags, "open_tickets": facts.open_tickets}
     )
 
 
 def facts_from_json(text: str) -> CustomerFacts:
-    data = json.loads(text)
+    data = loads(text)
     if not data:
         return CustomerFacts(None)
     return CustomerFacts(data["customer_id"], tuple(data["tags"]), data["open_tickets"])
@@ -83,13 +83,13 @@ def attachments_json(attachments: tuple[Attachment, ...]) -> str:
     if not attachments:
         return "[]"
     fields = ("name", "content_type", "size", "sha256", "url")
-    return json.dumps(
+    return dumps(
         [{f: getattr(a, f) for f in fields if getattr(a, f) is not None} for a in attachments]
     )
 
 
 def attachments_from_json(text: str) -> tuple[Attachment, ...]:
-    return tuple(Attachment(**item) for item in json.loads(text))
+    return tuple(Attachment(**item) for item in loads(text))
 
 
 def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
@@ -108,9 +108,9 @@ def ticket_from_row(row: Row, messages: tuple[Message, ...] = ()) -> Ticket:
         subject=subject,
         created_at=dt(created),
         updated_at=dt(updated),
-        route=Route(rule, tuple(json.loads(explanation)), version, facts_from_json(facts)),
-        tags=tuple(json.loads(tags)),
-        skills=tuple(json.loads(skills)),
+        route=Route(rule, tuple(loads(explanation)), version, facts_from_json(facts)),
+        tags=tuple(loads(tags)),
+        skills=tuple(loads(skills)),
         assignee=assignee,
         first_response_due=opt_dt(first_due),
         resolution_due=opt_dt(resolution_due),
@@ -142,7 +142,7 @@ def message_from_row(row: Row) -> Message:
         author=author,
         delivery=delivery,
         error=error,
-        meta=json.loads(meta) if meta != "{}" else {},
+        meta=loads(meta) if meta != "{}" else {},
         edited_at=opt_dt(edited_at),
         deleted_at=opt_dt(deleted_at),
     )
@@ -154,7 +154,7 @@ CUSTOMER_COLUMNS = "id, name, tags, created_at, merged_into"
 def customer_from_row(row: Row, identity_keys: list[str]) -> Customer:
     id_, name, tags, created, merged_into = row
     identities = tuple(identity_from_key(key) for key in identity_keys)
-    return Customer(id_, name, dt(created), identities, tuple(json.loads(tags)), merged_into)
+    return Customer(id_, name, dt(created), identities, tuple(loads(tags)), merged_into)
 
 
 def identity_from_key(key: str) -> Identity:
@@ -175,5 +175,5 @@ def inbound_from_row(row: Row) -> Inbound:
         recipient=recipient,
         subject=subject,
         attachments=attachments_from_json(attachments),
-        meta=json.loads(meta),
+        meta=loads(meta),
     )

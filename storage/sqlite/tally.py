@@ -9,11 +9,12 @@ repeat contacts (an index of resolved tallies by customer finds them).
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
+from core.json_text import dumps, loads
 from core.record import Actor, ActorKind, Detail, EventKind
 from core.tally import (
     AGENTS,
@@ -96,7 +97,7 @@ def migration(db: sqlite3.Connection) -> None:
     rows = db.execute("SELECT ticket_id, kind, actor, at, detail FROM ticket_events ORDER BY seq")
     for ticket_id, kind, actor, at, detail in rows:
         if kind in _MOVING:
-            replay.add(ticket_id, _MOVING[kind], Actor.parse(actor), at, json.loads(detail))
+            replay.add(ticket_id, _MOVING[kind], Actor.parse(actor), at, loads(detail))
     db.executemany(_INSERT, (_row(tid, t) for tid, t in replay.tallies.items()))
     db.executemany(_NEW, (_keyed(key) + value for key, value in replay.cells().items()))
     db.execute("INSERT INTO report_horizon VALUES (?)", (replay.horizon,))
@@ -133,6 +134,10 @@ def _load(
     kind, _, at, detail = first
     if kind is EventKind.CREATED:
         return Tally.created_by(at, detail), {}  # a new ticket: it has no tally to read
+    batch = _BATCHES.get(id(db))
+    pending = None if batch is None else batch.tallies.get(ticket_id)
+    if pending is not None:  # changed earlier in this transaction: not written yet
+        return pending.tally, pending.tally.contribution()
     row = db.execute(
         "SELECT state FROM report_tallies WHERE ticket_id = ?", (ticket_id,)
     ).fetchone()
@@ -150,8 +155,16 @@ def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> N
         "AND resolved < ? AND repeat = 0 AND ticket_id <> ?",
         (customer, at - FOLLOW_UP, at, skip),
     ).fetchall()
-    for ticket_id, state in rows:
-        tally = Tally.from_json(state)
+    batch = _BATCHES.get(id(db))
+    pending = {} if batch is None else batch.tallies
+    # A tally changed earlier in this transaction is as it is pending, not as its row says.
+    found = {ticket_id: Tally.from_json(state) for ticket_id, state in rows}
+    found = {ticket_id: t for ticket_id, t in found.items() if ticket_id not in pending}
+    for ticket_id, kept in pending.items():
+        t = kept.tally
+        if ticket_id != skip and t.customer == customer and t.came_back(at):
+            found[ticket_id] = t
+    for ticket_id, tally in found.items():
         before = tally.contribution()
         tally.repeat = True
         _save(db, ticket_id, tally, before)
@@ -160,6 +173,13 @@ def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> N
 def _save(
     db: sqlite3.Connection, ticket_id: int, tally: Tally, before: Contribution, *, new: bool = False
 ) -> None:
+    after = tally.contribution()
+    change = after if new else delta(before, after)  # a new ticket had nothing to take back
+    batch = _BATCHES.get(id(db))
+    if batch is not None:
+        batch.keep(ticket_id, tally, new=new, held=any(key[3] == "handled" for key in before))
+        add_cells(batch.cells, tally.created, change)
+        return
     db.execute(_INSERT if new else _UPDATE, _row(ticket_id, tally))
     # Plain DELETE and INSERT by key (a REPLACE would open a statement journal: see _ADD).
     if not new and any(key[3] == "handled" for key in before):
@@ -168,8 +188,8 @@ def _save(
     if hold is not None:
         db.execute(_HOLD, hold)
     cells: Cells = {}
-    add_cells(cells, tally.created, delta(before, tally.contribution()))
-    _write(db, cells)
+    add_cells(cells, tally.created, change)
+    _write_cells(db, cells)
 
 
 def _hold(ticket_id: int, tally: Tally) -> tuple[object, ...] | None:
@@ -194,12 +214,42 @@ class Batch:
     def __init__(self) -> None:
         self.cells: Cells = {}
         self.horizon = -math.inf
+        self.tallies: dict[int, Kept] = {}
+
+    def keep(self, ticket_id: int, tally: Tally, *, new: bool, held: bool) -> None:
+        """A ticket's tally as this transaction leaves it, written at the flush."""
+        kept = self.tallies.get(ticket_id)
+        if kept is None:
+            self.tallies[ticket_id] = Kept(tally, new, held)
+        else:  # changed again: still new if it was, and its old hold row still to go
+            self.tallies[ticket_id] = Kept(tally, kept.new, kept.held or held)
 
     def flush(self, db: sqlite3.Connection) -> None:
         if self.horizon > -math.inf:
             _write_horizon(db, self.horizon)
+        self._write_tallies(db)
         _write_cells(db, {key: value for key, value in self.cells.items() if value != (0, 0.0)})
-        self.cells, self.horizon = {}, -math.inf
+        self.cells, self.horizon, self.tallies = {}, -math.inf, {}
+
+    def _write_tallies(self, db: sqlite3.Connection) -> None:
+        """Each changed ticket's row and running hold, a statement per kind for them all."""
+        kept = self.tallies.items()
+        db.executemany(_INSERT, [_row(tid, k.tally) for tid, k in kept if k.new])
+        db.executemany(_UPDATE, [_row(tid, k.tally) for tid, k in kept if not k.new])
+        # Plain DELETE and INSERT by key (a REPLACE would open a statement journal: see _ADD).
+        gone = [(tid,) for tid, k in kept if k.held and not k.new]
+        db.executemany("DELETE FROM report_holds WHERE ticket_id = ?", gone)
+        holds = (_hold(tid, k.tally) for tid, k in kept)
+        db.executemany(_HOLD, [hold for hold in holds if hold is not None])
+
+
+class Kept(NamedTuple):
+    """A tally changed in a transaction: `new` when it has no row yet, `held` when its
+    row in report_holds (a hold running before) must go."""
+
+    tally: Tally
+    new: bool
+    held: bool
 
 
 _BATCHES: dict[int, Batch] = {}
@@ -226,17 +276,6 @@ def _horizon(db: sqlite3.Connection, at: float) -> None:
 
 def _write_horizon(db: sqlite3.Connection, at: float) -> None:
     db.execute("UPDATE report_horizon SET at = ?1 WHERE rowid = 1 AND at < ?1", (at,))
-
-
-def _write(db: sqlite3.Connection, cells: Cells) -> None:
-    batch = _BATCHES.get(id(db))
-    if batch is None:
-        _write_cells(db, cells)
-        return
-    pending = batch.cells
-    for key, (n, total) in cells.items():
-        old = pending.get(key)
-        pending[key] = (n, total) if old is None else (old[0] + n, old[1] + total)
 
 
 def _write_cells(db: sqlite3.Connection, cells: Cells) -> None:
@@ -272,7 +311,7 @@ def rollup(
         "WHERE (?2 IS NULL OR c.queue = ?2) AND (?3 IS NULL OR c.channel = ?3) "
         "GROUP BY 1, 2, 3, 4"
     )
-    rows = db.execute(sql, (json.dumps(spans), *where)).fetchall()
+    rows = db.execute(sql, (dumps(spans), *where)).fetchall()
     return [tuple(row) for row in rows]
 
 

@@ -126,6 +126,14 @@ async def test_purges_and_erasures_keep_the_counts(store: Store) -> None:
     await recount_matches(store)
 
 
+async def test_changes_committed_together_keep_the_cells_right(store: Store) -> None:
+    """Three workings at once on one store: SQLite's writer commits their changes in shared
+    transactions (a ticket changed twice in one, a customer back after a resolution in the
+    same one), whose tallies it writes at the end of each."""
+    await asyncio.gather(*(Workload(store, START, 20 + n, f"g{n}").run(150) for n in range(3)))
+    await recount_matches(store)
+
+
 # Two hubs on one store in one process are a Redis setup: a SQLite file has one writer per
 # process (hubs on one file are processes: tests/hub/test_workers.py).
 @pytest.mark.parametrize("store_url", ["redis", "redis-cluster"], indirect=True)
