@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -46,3 +47,10 @@ def test_the_words_of_words_are_the_same_words(text: str) -> None:
 @given(st.text(), st.text())
 def test_a_texts_words_are_found_in_any_longer_text(first: str, second: str) -> None:
     assert set(words(first)) <= set(words(f"{first} {second}"))
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_an_ascii_texts_words_are_those_of_the_unicode_rule(text: str) -> None:
+    """The ASCII shortcut finds what the general rule finds (letters and digits, no "_")."""
+    expected = {w[:MAX_WORD] for w in re.findall(r"[^\W_]+", text.casefold())}
+    assert words(text) == tuple(sorted(expected))
