@@ -22,6 +22,7 @@ from aiohttp import web
 from channels.base import Sink, json_object, read_body, utcnow, verify_hmac_sha256
 from core.errors import PayloadError
 from core.identity import email_identity, phone_identity
+from core.json_text import dumps
 from core.model import Identity, Inbound
 
 NAME = "form"
@@ -98,6 +99,7 @@ class WebformChannel:
             return web.json_response(
                 {"ticket_id": result.ticket_id, "outcome": result.outcome},
                 status=201 if result.created else 200,
+                dumps=dumps,
             )
 
         return [web.post("/webhooks/form", receive)]

@@ -56,6 +56,7 @@ from channels.slack.socket_mode import socket_mode
 from channels.slack.web import BotIdentity, Directory, Profile, web_client, whoami
 from core.errors import PayloadError, SignatureError
 from core.identity import email_identity
+from core.json_text import dumps
 from core.model import Inbound, IngestResult, Message, ascii_digits
 
 PATH = "/webhooks/slack/events"
@@ -207,7 +208,9 @@ class SlackChannel:
         """The commit's result, or bolt's empty acknowledgement when nothing was stored."""
         if result is None:
             return web.Response(status=200, content_type="text/plain")
-        return web.json_response({"ticket_id": result.ticket_id, "outcome": result.outcome})
+        return web.json_response(
+            {"ticket_id": result.ticket_id, "outcome": result.outcome}, dumps=dumps
+        )
 
     async def on_message(self, payload: Mapping[str, Any], sink: Sink) -> IngestResult | None:
         """A message event as bolt's `message` listener takes it, without bolt's dispatch:

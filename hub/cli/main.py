@@ -19,7 +19,6 @@ from hub.cli.campaigns import campaign
 from hub.cli.collector import settle as settle_collector
 from hub.cli.common import config_option, load_config
 from hub.cli.customers import customer
-from hub.cli.event_loop import new_event_loop
 from hub.cli.logs import configure_logging, settings_secrets
 from hub.cli.people import agent, token
 from hub.cli.rules import rules
@@ -127,7 +126,6 @@ def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False)
             if quiet
             else lambda _: click.echo(f"contacthub serving on http://{host}:{port}"),
             access_log=None,
-            loop=new_event_loop(settings.server.event_loop),
         )
     except OSError as exc:
         if exc.errno not in _BIND_ERRORS:

@@ -39,7 +39,6 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     workers: int | None = Field(None, ge=1, le=64)  # `serve` processes; None: one per core
     reuse_port: bool = False  # SO_REUSEPORT on the HTTP and SMTP ports (several workers)
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"  # asyncio's own when uvloop is absent
 
 
 class StorageSettings(Section):
