@@ -21,6 +21,8 @@ local TALLY = {
            assigned = true, unassigned = true, sla_breach = true},
   DONE = {resolved = true, closed = true},
   FAILED = {failed = true, undelivered = true},
+  fresh = {},  -- ticket -> the tally of a ticket created in this script, not saved yet
+  horizon = nil,  -- the horizon as this script last read or wrote it
 }
 
 function TALLY.bin(seconds)
@@ -93,7 +95,7 @@ function TALLY.encode(t)
   end
   return cjson.encode({c = num(t.c), q = t.q, rt = t.rt, ch = t.ch, cu = t.cu, rp = replies,
                        res = t.res and num(t.res), as = t.as, hs = t.hs and num(t.hs),
-                       held = held, ag = t.ag, rep = t.rep, br = t.br, u = t.u})
+                       held = held, ag = t.ag, rep = t.rep, br = t.br})
 end
 
 function TALLY.handled(t, agent)
@@ -302,18 +304,18 @@ function TALLY.save(id, t, was)
 end
 
 function TALLY.load(id)
+  local fresh = TALLY.fresh[id]
+  if fresh then  -- created in this script, counted from its next event on (its message)
+    TALLY.fresh[id] = nil
+    return fresh, {}, nil
+  end
   local text = redis.call('HGET', k('rp'), id)
   if not text then
     return nil
   end
   local t = TALLY.decode(text)
-  local before = {}
-  if t.u then
-    t.u = nil  -- created in this script, counted from its next event on (its message)
-  else
-    before = TALLY.contribution(t)
-  end
-  return t, before, {cu = t.cu, waiting = TALLY.waiting(t), running = t.hs and t.as}
+  local was = {cu = t.cu, waiting = TALLY.waiting(t), running = t.hs and t.as}
+  return t, TALLY.contribution(t), was
 end
 
 -- The customer wrote at `at`: their other tickets resolved in the 72 h before are repeat
@@ -339,13 +341,15 @@ tally_event = function(id, kind, actor, at, detail)
   end
   local now, d = tonumber(at), detail or {}
   id = tostring(id)
-  if now > tonumber(redis.call('HGET', k('ids'), 'horizon') or '0') then
+  TALLY.horizon = TALLY.horizon or tonumber(redis.call('HGET', k('ids'), 'horizon') or '0')
+  if now > TALLY.horizon then
     redis.call('HSET', k('ids'), 'horizon', num(now))
+    TALLY.horizon = now
   end
   if kind == 'created' then
-    local t = TALLY.created(now, d)
-    t.u = true  -- its message follows in this script: the cells count both at once
-    TALLY.save(id, t, nil)
+    -- Only ingest.lua records it, and its message next: the tally is saved and the cells
+    -- count both then, without writing and reading the tally back in between.
+    TALLY.fresh[id] = TALLY.created(now, d)
     return
   end
   local t, before, was = TALLY.load(id)
