@@ -21,3 +21,9 @@ loads = orjson.loads
 
 def dumps(value: Any) -> str:
     return orjson.dumps(value, option=_OPTIONS).decode()
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """The UTF-8 of `dumps`, for a socket (a Redis script's argument) without a round trip
+    through str."""
+    return orjson.dumps(value, option=_OPTIONS)

@@ -62,7 +62,7 @@ from typing import Any
 
 from core.customers import name_words
 from core.errors import StorageUnavailable
-from core.json_text import dumps, loads
+from core.json_text import dumps_bytes, loads
 from core.model import (
     CustomerFacts,
     Decision,
@@ -110,12 +110,12 @@ class Guess:
     history: bool = False
     tags_json: str = "[]"
 
-    def payload(self, inbound: Inbound) -> str:
+    def payload(self, inbound: Inbound) -> bytes:
         if self.decision is None:
-            return ""
+            return b""
         facts = self.facts
         sla = {} if self.decision.sla is None else {"sla": sla_fields(self.decision.sla)}
-        return dumps(
+        return dumps_bytes(
             {
                 **sla,
                 "customer": "" if facts.customer_id is None else str(facts.customer_id),
@@ -226,15 +226,19 @@ class IdentityLocks:
     @asynccontextmanager
     async def holding(self, keys: Iterable[str]) -> AsyncIterator[None]:
         stripes = sorted({hash(key) % len(self._locks) for key in keys})
+        if len(stripes) == 1:  # most contacts: one identity, one lock, no exit stack
+            async with self._locks[stripes[0]]:
+                yield
+            return
         async with AsyncExitStack() as stack:
             for stripe in stripes:
                 await stack.enter_async_context(self._locks[stripe])
             yield
 
 
-def contact_json(inbound: Inbound, policy: ThreadPolicy) -> str:
+def contact_json(inbound: Inbound, policy: ThreadPolicy) -> bytes:
     """The script's contact: everything but the routing decision."""
-    return dumps(
+    return dumps_bytes(
         {
             "key": inbound.key,
             "channel": inbound.channel,

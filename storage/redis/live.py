@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 
 class Scripts(Protocol):
-    async def run(self, name: str, *args: str | int) -> Any: ...
+    async def run(self, name: str, *args: str | bytes | int) -> Any: ...
 
 
 class Scripted(Protocol):

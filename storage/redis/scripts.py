@@ -60,7 +60,7 @@ def source(name: str) -> str:
 @dataclass(slots=True)
 class _Call:
     name: str
-    args: tuple[str | int, ...]
+    args: tuple[str | bytes | int, ...]
     future: asyncio.Future[Any]
 
 
@@ -87,7 +87,7 @@ class Scripts:
         for name, text in self._sources.items():
             self._shas[name] = await self._client.script_load(text)
 
-    async def run(self, name: str, *args: str | int) -> Any:
+    async def run(self, name: str, *args: str | bytes | int) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append(_Call(name, args, future))
         if len(self._pending) == 1:  # the first caller of this round sends for everyone
