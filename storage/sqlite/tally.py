@@ -160,8 +160,9 @@ def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> N
     # A tally changed earlier in this transaction is as it is pending, not as its row says.
     found = {ticket_id: Tally.from_json(state) for ticket_id, state in rows}
     found = {ticket_id: t for ticket_id, t in found.items() if ticket_id not in pending}
-    for ticket_id, kept in pending.items():
-        t = kept.tally
+    resolved = () if batch is None else batch.resolved.get(customer, ())
+    for ticket_id in resolved:
+        t = pending[ticket_id].tally
         if ticket_id != skip and t.customer == customer and t.came_back(at):
             found[ticket_id] = t
     for ticket_id, tally in found.items():
@@ -215,9 +216,14 @@ class Batch:
         self.cells: Cells = {}
         self.horizon = -math.inf
         self.tallies: dict[int, Kept] = {}
+        self.resolved: dict[str, set[int]] = {}
+        """Customer -> the kept tallies that were resolved for them (some may not be now):
+        where a customer's message looks for repeat contacts among the kept ones."""
 
     def keep(self, ticket_id: int, tally: Tally, *, new: bool, held: bool) -> None:
         """A ticket's tally as this transaction leaves it, written at the flush."""
+        if tally.customer is not None and tally.resolved is not None:
+            self.resolved.setdefault(tally.customer, set()).add(ticket_id)
         kept = self.tallies.get(ticket_id)
         if kept is None:
             self.tallies[ticket_id] = Kept(tally, new, held)
@@ -229,7 +235,7 @@ class Batch:
             _write_horizon(db, self.horizon)
         self._write_tallies(db)
         _write_cells(db, {key: value for key, value in self.cells.items() if value != (0, 0.0)})
-        self.cells, self.horizon, self.tallies = {}, -math.inf, {}
+        self.cells, self.horizon, self.tallies, self.resolved = {}, -math.inf, {}, {}
 
     def _write_tallies(self, db: sqlite3.Connection) -> None:
         """Each changed ticket's row and running hold, a statement per kind for them all."""

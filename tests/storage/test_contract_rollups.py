@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
+from core.model import Status, TicketChange
+from core.record import Actor
 from core.tally import (
     AGENTS,
     AGENTS_BY_QUEUE,
@@ -26,7 +28,8 @@ from core.tally import (
 )
 from storage.base import Store, open_store
 from tests.storage.test_sqlite import undo_the_rollups_migration
-from tests.storage.workload import Workload, replayed, whole_record
+from tests.storage.workload import NO_WINDOW, Workload, replayed, whole_record
+from tests.support import RecordingRouter, inbound
 
 START = datetime(2026, 3, 30, 22, tzinfo=UTC)  # across a month's end
 
@@ -132,6 +135,30 @@ async def test_changes_committed_together_keep_the_cells_right(store: Store) -> 
     same one), whose tallies it writes at the end of each."""
     await asyncio.gather(*(Workload(store, START, 20 + n, f"g{n}").run(150) for n in range(3)))
     await recount_matches(store)
+
+
+async def test_a_customer_back_in_the_commit_that_resolved_their_ticket_is_a_repeat(
+    store: Store,
+) -> None:
+    """The resolution and the customer's next message submitted together: on SQLite one
+    transaction, where the message must find the resolved tally that is not written yet."""
+    sender, router = "email:back@x.org", RecordingRouter("general")
+    made = await store.commit_inbound(
+        inbound("b1", sender, channel="email", at=START), router, NO_WINDOW
+    )
+    ann = Actor.agent("ann")
+    claim = TicketChange(status=Status.OPEN, assignee="ann", actor=ann)
+    await store.update_ticket(made.ticket_id, claim, START + timedelta(minutes=1))
+    resolve = TicketChange(status=Status.RESOLVED, actor=ann)
+    back = inbound("b2", sender, channel="email", at=START + timedelta(minutes=20))
+    await asyncio.gather(
+        store.update_ticket(made.ticket_id, resolve, START + timedelta(minutes=10)),
+        store.commit_inbound(back, router, NO_WINDOW),
+    )
+    await recount_matches(store)
+    month = [("m", datetime(2026, 3, 1, tzinfo=UTC).timestamp(), 0, 1)]
+    rows = await store.rollup(month, None, None, None, kinds=(VOLUME, TICKETS))
+    assert sum(n for *_, name, n, _ in rows if name == "repeat") == 1
 
 
 # Two hubs on one store in one process are a Redis setup: a SQLite file has one writer per
