@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.tally import AGENT_BINS, bin_of, bin_start, wide_bin_of
+from core.tally import AGENT_BINS, bin_of, bin_start, periods, wide_bin_of
 from router.reports import spread
 from router.rollups import DAY, HOUR, binned, cost, cover, spans, spread_of
 
@@ -91,3 +91,19 @@ def test_an_agents_bin_is_four_fine_bins() -> None:
         0, 1, 1, 1, 1, 2, 2, 2, 2, 3
     ]  # fmt: skip
     assert bin_start(2, AGENT_BINS) == bin_start(5, 1)
+
+
+@given(st.integers(-2 * 10**9, 5 * 10**9), st.sampled_from([0.0, 0.25, 0.999]))
+def test_a_tickets_cells_are_the_utc_hour_day_and_month_it_was_made_in(
+    second: int, fraction: float
+) -> None:
+    created = second + fraction
+    moment = datetime.fromtimestamp(second, UTC)
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    month = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    expected = (
+        ("h", hour.timestamp()),
+        ("d", hour.replace(hour=0).timestamp()),
+        ("m", month.timestamp()),
+    )
+    assert periods(created) == expected
