@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 from core.deadlines import ClockMark, SlaMarks
 from core.json_text import dumps, loads
 
-_compact = dumps
-
 
 def marks_json(marks: SlaMarks) -> str:
     clocks = [
         [c.metric, c.state, _ts(c.due_at), _ts(c.warn_at), c.business_seconds, int(c.running)]
         for c in marks.clocks
     ]
-    return _compact({"at": marks.at.timestamp(), "s": marks.standing, "c": clocks})
+    return dumps({"at": marks.at.timestamp(), "s": marks.standing, "c": clocks})
 
 
 def marks_from_json(text: str | None) -> SlaMarks | None:

@@ -38,10 +38,6 @@ from storage.sqlite.rows import dt, facts_from_json, facts_json
 
 Fields = Mapping[str, str]
 
-_compact = dumps
-"""JSON of what every ticket keeps (messages, routes): no space after separators, which on a
-message is a tenth of its size without its text."""
-
 
 def ts(moment: datetime) -> str:
     return repr(moment.timestamp())
@@ -82,7 +78,7 @@ def route_json(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> st
         "rules_version": decision.rules_version,
         "facts": loads(facts_json(facts)),
     }
-    return _compact({name: value for name, value in route.items() if value})
+    return dumps({name: value for name, value in route.items() if value})
 
 
 def _json_tuple(values: tuple[str, ...]) -> str | None:
@@ -130,7 +126,7 @@ def ticket_from_fields(
 
 def sla_json(marks: SlaMarks | None) -> str:
     """Marks as common.lua's `write_sla` reads them ("" for none)."""
-    return "" if marks is None else _compact(sla_fields(marks))
+    return "" if marks is None else dumps(sla_fields(marks))
 
 
 def sla_fields(marks: SlaMarks) -> dict[str, object]:
@@ -175,7 +171,7 @@ def inbound_json(inbound: Inbound) -> str:
         "at": ts(inbound.received_at),
         "key": inbound.dedupe_key,  # when not channel:external_id (a purge finds its entry)
     }
-    return _compact({k: v for k, v in data.items() if v or k in _ALWAYS})
+    return dumps({k: v for k, v in data.items() if v or k in _ALWAYS})
 
 
 _ALWAYS = frozenset({"direction", "channel", "body", "at"})
@@ -192,7 +188,7 @@ def outbound_json(body: str, author: str, now: datetime, via: Via) -> str:
     data: dict[str, Any] = {"direction": Direction.OUTBOUND.value, "body": body, "author": author}
     if via.automatic:
         data["meta"] = {"automatic": via.automatic}
-    return _compact({**data, "delivery": via.delivery, "at": ts(now)})
+    return dumps({**data, "delivery": via.delivery, "at": ts(now)})
 
 
 def message_from_json(ticket_id: int, text: str) -> Message:

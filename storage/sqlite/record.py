@@ -105,7 +105,6 @@ def event_from_row(row: Row) -> TicketEvent:
 
 
 _KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
-_decode = loads
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,5 +116,5 @@ def detail_from_json(text: str) -> dict[str, Detail]:
     """A detail as JSON gives it back: lists (tags) as tuples."""
     return {
         key: tuple(value) if isinstance(value, list) else value
-        for key, value in _decode(text).items()
+        for key, value in loads(text).items()
     }

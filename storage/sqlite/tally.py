@@ -158,8 +158,7 @@ def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> N
     batch = _BATCHES.get(id(db))
     pending = {} if batch is None else batch.tallies
     # A tally changed earlier in this transaction is as it is pending, not as its row says.
-    found = {ticket_id: Tally.from_json(state) for ticket_id, state in rows}
-    found = {ticket_id: t for ticket_id, t in found.items() if ticket_id not in pending}
+    found = {tid: Tally.from_json(state) for tid, state in rows if tid not in pending}
     resolved = () if batch is None else batch.resolved.get(customer, ())
     for ticket_id in resolved:
         t = pending[ticket_id].tally
@@ -177,20 +176,11 @@ def _save(
     after = tally.contribution()
     change = after if new else delta(before, after)  # a new ticket had nothing to take back
     batch = _BATCHES.get(id(db))
-    if batch is not None:
-        batch.keep(ticket_id, tally, new=new, held=any(key[3] == "handled" for key in before))
-        add_cells(batch.cells, tally.created, change)
-        return
-    db.execute(_INSERT if new else _UPDATE, _row(ticket_id, tally))
-    # Plain DELETE and INSERT by key (a REPLACE would open a statement journal: see _ADD).
-    if not new and any(key[3] == "handled" for key in before):
-        db.execute("DELETE FROM report_holds WHERE ticket_id = ?", (ticket_id,))
-    hold = _hold(ticket_id, tally)
-    if hold is not None:
-        db.execute(_HOLD, hold)
-    cells: Cells = {}
-    add_cells(cells, tally.created, change)
-    _write_cells(db, cells)
+    kept = Batch() if batch is None else batch  # outside the writer's: written at once
+    kept.keep(ticket_id, tally, new=new, held=any(key[3] == "handled" for key in before))
+    add_cells(kept.cells, tally.created, change)
+    if batch is None:
+        kept.flush(db)
 
 
 def _hold(ticket_id: int, tally: Tally) -> tuple[object, ...] | None:
