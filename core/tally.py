@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -45,7 +45,7 @@ FOLLOW_UP = 72 * 3600.0
 DONE = frozenset({"resolved", "closed"})
 FAILED = frozenset({"failed", "undelivered"})  # core.model.FAILED_DELIVERY
 BIN_RATIO = 1 + 1 / 32
-_LOG_RATIO = math.log(BIN_RATIO)
+LOG_RATIO = math.log(BIN_RATIO)
 LEVELS = ("h", "d", "m")
 """The periods cells are kept for: the UTC hour, day and month of a ticket's creation."""
 MOVES = frozenset(
@@ -84,7 +84,7 @@ def bin_of(seconds: float) -> int:
     """The histogram bin of a duration: 0 below a second, then 1/32 wide on a log scale."""
     if seconds < 1:
         return 0
-    return 1 + math.floor(math.log(seconds) / _LOG_RATIO)
+    return 1 + math.floor(math.log(seconds) / LOG_RATIO)
 
 
 AGENT_BINS = 4
@@ -310,6 +310,53 @@ class RunningHold(NamedTuple):
     held: float
     """Seconds the agent held the ticket before this hold."""
     since: float
+
+
+Bin = tuple[int, tuple[int, float]]
+"""A histogram bin: its number, and the count and total of its values."""
+HeldBin = tuple[str, int, int, float]
+"""The running holds of one agent whose handle time at a report's end falls in one of the
+agent's bins (`AGENT_BINS` fine bins wide): agent, bin, count, total."""
+
+
+def held_at(hold: RunningHold, at: float) -> float:
+    """A running hold's handle time at `at`: what it held before, and since it began."""
+    ran = at - hold.since
+    return hold.held + ran if ran > 0 else hold.held
+
+
+def held_bins(values: Mapping[str, Iterable[float]]) -> list[HeldBin]:
+    """Running holds' handle times at a report's end (`held_at`), by agent, in the agent's
+    bins: what a summary adds to the cells' handle times (storage/sqlite/tally.py does the
+    same in SQL)."""
+    return [
+        (agent, at_bin, count, total)
+        for agent, mine in values.items()
+        for at_bin, (count, total) in binned(mine, AGENT_BINS)
+    ]
+
+
+def binned(values: Iterable[float], width: int) -> list[Bin]:
+    """Values counted into their bins (`width` fine bins wide): (bin, (count, total)) by bin.
+    Sorted first, so a bin's number is computed where one may start, not for every value
+    (a year's running holds are ~100,000)."""
+    out: list[Bin] = []
+    at, below, count, total = -1, -math.inf, 0, 0.0
+    for value in sorted(values):
+        if value >= below:
+            mine = wide_bin_of(value, width)
+            if mine != at:
+                if count:
+                    out.append((at, (count, total)))
+                at, count, total = mine, 0, 0.0
+                # A hair under the next bin's start: from there on each value is binned
+                # until the bin changes, so a rounding at the edge cannot misplace one.
+                below = bin_start(mine + 1, width) * (1 - 1e-9)
+        count += 1
+        total += value
+    if count:
+        out.append((at, (count, total)))
+    return out
 
 
 def running_hold(tally: Tally) -> RunningHold | None:

@@ -16,14 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from core.tally import RollupRow, RunningHold, bin_start, bin_width, wide_bin_of
+from core.tally import Bin, HeldBin, RollupRow
 from router.reports import AgentFigures, Grouping, Spread, Summary, bucket_of, share
 from router.series import SeriesRow
 
 Targeted = Callable[[str, str, str | None], bool]
 HOUR, DAY = 3600.0, 86400.0
-Bin = tuple[int, tuple[int, float]]
-"""A histogram bin: its number, and the count and total of its values."""
 DURATIONS = "frah"
 """First response, resolution, an agent's first response, handle time: binned names."""
 
@@ -134,10 +132,10 @@ class Sums:
         """A duration's count: its bins' (the cells keep no other)."""
         return sum(n for n, _ in self.bins.get((agent, prefix), {}).values())
 
-    def spread(self, prefix: str, agent: str = "", extra: Iterable[float] = ()) -> Spread:
-        """Count, p50, p90 and mean of a duration from its bins (and exact extra values)."""
+    def spread(self, prefix: str, agent: str = "", extra: Iterable[Bin] = ()) -> Spread:
+        """Count, p50, p90 and mean of a duration from its bins (and extra bins)."""
         bins = {k: v for k, v in self.bins.get((agent, prefix), {}).items() if v[0] > 0}
-        for at, (count, total) in binned(extra, bin_width(agent)):
+        for at, (count, total) in extra:
             n, t = bins.get(at, (0, 0.0))
             bins[at] = (n + count, t + total)
         return spread_of(bins)
@@ -146,29 +144,6 @@ class Sums:
         return sorted(
             {a for (a, name), (n, _) in self.cells.items() if a and name == "handled" and n > 0}
         )
-
-
-def binned(values: Iterable[float], width: int) -> list[Bin]:
-    """Values counted into their bins (`width` fine bins wide): (bin, (count, total)) by bin.
-    Sorted first, so a bin's number is computed where one may start, not for every value
-    (a year's running holds are ~100,000)."""
-    out: list[Bin] = []
-    at, below, count, total = -1, -math.inf, 0, 0.0
-    for value in sorted(values):
-        if value >= below:
-            mine = wide_bin_of(value, width)
-            if mine != at:
-                if count:
-                    out.append((at, (count, total)))
-                at, count, total = mine, 0, 0.0
-                # A hair under the next bin's start: from there on each value is binned
-                # until the bin changes, so a rounding at the edge cannot misplace one.
-                below = bin_start(mine + 1, width) * (1 - 1e-9)
-        count += 1
-        total += value
-    if count:
-        out.append((at, (count, total)))
-    return out
 
 
 def _plus(old: tuple[int, float] | None, count: int, total: float) -> tuple[int, float]:
@@ -206,13 +181,13 @@ def _rank(ordered: Sequence[tuple[int, tuple[int, float]]], count: int, percent:
     raise ValueError("rank beyond the count")  # pragma: no cover  # the counts add up
 
 
-def summary(sums: Sums, running: Sequence[RunningHold], end: float) -> Summary:
-    """The summary of one bucket's sums (router/reports.py `summarize`)."""
+def summary(sums: Sums, running: Iterable[HeldBin]) -> Summary:
+    """The summary of one bucket's sums (router/reports.py `summarize`), with the running
+    holds' handle times binned at the report's end."""
     created, resolved = sums.count("created"), sums.binned_count("r")
-    held: dict[str, list[float]] = {}
-    for hold in running:
-        ran = end - hold.since
-        held.setdefault(hold.agent, []).append(hold.held + ran if ran > 0 else hold.held)
+    held: dict[str, list[Bin]] = {}
+    for agent, at, count, total in running:
+        held.setdefault(agent, []).append((at, (count, total)))
     return Summary(
         created=created,
         resolved=resolved,

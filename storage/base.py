@@ -68,7 +68,7 @@ from core.people import (
 )
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
-from core.tally import RollupRow, RunningHold, Span
+from core.tally import HeldBin, RollupRow, Span
 
 
 class Store(Protocol):
@@ -177,9 +177,12 @@ class Store(Protocol):
         ""), agent and name; only cells of `queue` and `channel` when given. Cells are
         written in the commit of the events they count, so a sum is of one instant's."""
 
-    async def running_holds(self, start: float, end: float) -> list[RunningHold]:
+    async def held_bins(
+        self, start: float, end: float, at: float, queue: str | None, channel: str | None
+    ) -> list[HeldBin]:
         """The holds still running (an assignee on an unresolved ticket) of the tickets
-        created in [start, end) (epoch seconds), for reports."""
+        created in [start, end) (epoch seconds), in `queue` and `channel` when given, their
+        handle times at `at` binned per agent (core.tally.held_bins), for reports."""
 
     async def rollup_horizon(self) -> float:
         """The latest time (epoch seconds) of an event the cells count (0 before any): commits

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 
-from core.tally import AGENTS_BY_QUEUE, READS, RunningHold, Span
+from core.tally import AGENTS_BY_QUEUE, READS, Span
 from router.report_facts import Window
 from router.reports import Grouping, Key, Scope, Summary
 from router.rollups import (
@@ -54,12 +54,12 @@ async def rolled_summary(
         kinds[-1] = AGENTS_BY_QUEUE  # the agents' cells of the queue or channel asked for
     # Both reads at once: on SQLite two reader threads; on Redis the server answers one
     # while the hub parses the other.
+    start, stop = window.start.timestamp(), window.end.timestamp()
     rows, running = await asyncio.gather(
         store.rollup(cut, None, scope.queue, scope.channel, kinds=kinds),
-        store.running_holds(window.start.timestamp(), window.end.timestamp()),
+        store.held_bins(start, stop, stop, scope.queue, scope.channel),
     )
-    sums = group(rows).get((0, ""), Sums())
-    return summary(sums, _holds(running, scope), window.end.timestamp())
+    return summary(group(rows).get((0, ""), Sums()), running)
 
 
 async def rolled_series(
@@ -106,11 +106,3 @@ def _merged(parts: Iterable[Sums]) -> Sums:
                 n0, t0 = mine.get(at, (0, 0.0))
                 mine[at] = (n0 + n, t0 + total)
     return out
-
-
-def _holds(holds: Sequence[RunningHold], scope: Scope) -> list[RunningHold]:
-    if scope.queue is None and scope.channel is None:
-        return list(holds)
-    return [
-        h for h in holds if scope.queue in (None, h.queue) and scope.channel in (None, h.channel)
-    ]

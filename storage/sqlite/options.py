@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +58,20 @@ def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connec
     db.execute("PRAGMA cache_size = -16384")
     db.execute("PRAGMA mmap_size = 268435456")
     db.execute("PRAGMA wal_autocheckpoint = 0")  # storage/sqlite/checkpoint.py does it
+    _math_functions(db)
     if readonly:
         db.execute("PRAGMA query_only = ON")
     elif options.max_size_mb is not None:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
         db.execute(f"PRAGMA max_page_count = {options.max_size_mb * 1024 * 1024 // page_size}")
     return db
+
+
+def _math_functions(db: sqlite3.Connection) -> None:
+    """ln and floor (the running holds' bins) where SQLite was built without its math
+    functions (Debian's has them): Python's, which call the same libm."""
+    try:
+        db.execute("SELECT ln(1), floor(1.5)").fetchone()
+    except sqlite3.OperationalError:
+        db.create_function("ln", 1, math.log, deterministic=True)
+        db.create_function("floor", 1, math.floor, deterministic=True)

@@ -49,7 +49,7 @@ from core.model import (
 )
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
-from core.tally import RollupRow, RunningHold, Span
+from core.tally import HeldBin, RollupRow, Span
 from storage.sqlite import changes as ch
 from storage.sqlite import customers, merges, rate, retention, tally
 from storage.sqlite import deadlines as dl
@@ -372,8 +372,10 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
     ) -> list[RollupRow]:  # fmt: skip
         return await self._readers.read(tally.rollup, spans, by, (queue, channel), kinds)
 
-    async def running_holds(self, start: float, end: float) -> list[RunningHold]:
-        return await self._readers.read(tally.running_holds, start, end)
+    async def held_bins(
+        self, start: float, end: float, at: float, queue: str | None, channel: str | None
+    ) -> list[HeldBin]:
+        return await self._readers.read(tally.held_bins, (start, end), at, (queue, channel))
 
     async def rollup_horizon(self) -> float:
         return await self._readers.read(tally.horizon)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.tally import AGENT_BINS, bin_of, bin_start, periods, wide_bin_of
+from core.tally import AGENT_BINS, bin_of, bin_start, binned, periods, wide_bin_of
 from router.reports import spread
-from router.rollups import DAY, HOUR, binned, cost, cover, spans, spread_of
+from router.rollups import DAY, HOUR, cost, cover, spans, spread_of
 
 BASE = datetime(2025, 11, 3, tzinfo=UTC).timestamp()
 hours = st.integers(0, 24 * 500)

@@ -23,6 +23,9 @@ from core.tally import (
     Cells,
     Replay,
     RollupRow,
+    RunningHold,
+    held_at,
+    held_bins,
     kind_of,
     running_hold,
 )
@@ -54,12 +57,35 @@ async def recount_matches(store: Store) -> None:
             }
             assert _kept(got) == _kept(_read(expected, level, where)), (level, where)
     assert await store.rollup_horizon() == pytest.approx(replay.horizon, abs=1e-6)
-    holds = [running_hold(t) for t in replay.tallies.values()]
-    assert sorted(await store.running_holds(0, 4e9)) == sorted(h for h in holds if h)
+    holds = [h for t in replay.tallies.values() if (h := running_hold(t))]
+    if not holds:
+        assert await store.held_bins(0, 4e9, 4e9, None, None) == []
+        return
+    await held_bins_match(store, holds)
+
+
+async def held_bins_match(store: Store, holds: list[RunningHold]) -> None:
+    """The store bins the running holds as core.tally.held_bins does: by the window of
+    their creation, their queue and channel, at a moment before, within and after them."""
     middle = START.timestamp() + 86400
-    assert sorted(await store.running_holds(middle, 4e9)) == sorted(
-        h for h in holds if h and h.created >= middle
-    )
+    queue, channel = holds[0].queue, holds[-1].channel
+    since = sorted(h.since for h in holds)
+    for start, end in ((0, 4e9), (middle, 4e9), (0, middle)):
+        for q, ch in ((None, None), (queue, None), (None, channel)):
+            for at in (since[0] - 5, since[len(since) // 2], since[-1] + 86400 * 40):
+                chosen = [
+                    h for h in holds if start <= h.created < end and q in (None, h.queue)
+                    and ch in (None, h.channel)
+                ]  # fmt: skip
+                values: dict[str, list[float]] = {}
+                for hold in chosen:
+                    values.setdefault(hold.agent, []).append(held_at(hold, at))
+                got = sorted(await store.held_bins(start, end, at, q, ch))
+                expected = sorted(held_bins(values))
+                where = (start, end, q, ch, at)
+                assert [b[:3] for b in got] == [b[:3] for b in expected], where
+                # a store sums a bin in its own order
+                assert [b[3] for b in got] == pytest.approx([b[3] for b in expected]), where
 
 
 def _read(cells: Cells, level: str, where: tuple[str | None, str | None]) -> Cells:
