@@ -53,18 +53,24 @@ class RedisRollups:
         self, spans: Sequence[Span], by: str | None, queue: str | None, channel: str | None,
         *, kinds: Sequence[str],
     ) -> list[RollupRow]:  # fmt: skip
-        hashes = [f"r{kind}" for kind in kinds]
+        # Each hash read once: a day of a series in New York adds the first five hours of
+        # the next UTC day, which the next day's bucket takes away.
+        read: dict[str, list[tuple[int, int]]] = {}
+        for level, period, bucket, sign in spans:
+            for kind in kinds:
+                read.setdefault(self.key(f"r{kind}", level, f"{period:.0f}"), []).append(
+                    (bucket, sign)
+                )
         async with self._live.client.pipeline(transaction=True) as pipe:
-            for level, period, _, _ in spans:
-                for name in hashes:
-                    pipe.hgetall(self.key(name, level, f"{period:.0f}"))
+            for key in read:
+                pipe.hgetall(key)
             found = await pipe.execute()
         keyed = {"queue": 0, "channel": 1}.get(by or "")
         fields = _Fields(queue, channel, keyed)
         buckets: dict[int, dict[Cell, list[Any]]] = {}
-        read = [span for span in spans for _ in hashes]
-        for (_, _, bucket, sign), cells in zip(read, found, strict=True):
-            fields.add_to(buckets.setdefault(bucket, {}), cells, sign)
+        for targets, cells in zip(read.values(), found, strict=True):
+            for bucket, sign in targets:
+                fields.add_to(buckets.setdefault(bucket, {}), cells, sign)
         return [(b, *k, n, t) for b, sums in buckets.items() for k, (n, t) in sums.items()]
 
     @translated
