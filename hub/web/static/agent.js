@@ -238,14 +238,19 @@ function actions(ticket) {
     error);
 }
 
+let tagsSaid = null; // { customer, text }: what the last Save tags said, kept across redraws
+
 function customerPanel(customer) {
   const id = customer.id;
   // A redraw (a live event) keeps what the agent is typing.
   const before = $("customer-tags");
   const editing = before && before.dataset.customer === String(id) && before.value !== before.dataset.saved;
   const saved = customer.tags.join(", ");
-  const tags = h("input", { id: "customer-tags", value: editing ? before.value : saved, dataset: { customer: id, saved } });
-  const status = h("span", { class: "hint", role: "status" });
+  // The save's own event redraws this panel at once: the status it set must outlive that.
+  const said = tagsSaid && tagsSaid.customer === id ? tagsSaid.text : "";
+  const status = h("span", { class: "hint", role: "status" }, said);
+  const tags = h("input", { id: "customer-tags", value: editing ? before.value : saved, dataset: { customer: id, saved },
+    oninput: () => { tagsSaid = null; status.textContent = ""; } });
   return h("section", { "aria-label": "Customer" },
     h("h3", {}, customer.name || `Customer #${customer.id}`),
     h("ul", { class: "items" }, customer.identities.map((i) => h("li", {}, `${i.kind}: ${i.value}`))),
@@ -255,8 +260,10 @@ function customerPanel(customer) {
       try {
         await send("PATCH", `/api/customers/${id}`, { tags: list });
         tags.dataset.saved = tags.value;
-        status.textContent = "saved";
-      } catch (e) { status.textContent = e.message; }
+        tagsSaid = { customer: id, text: "saved" };
+      } catch (e) { tagsSaid = { customer: id, text: e.message }; }
+      const shown = $("customer-tags")?.parentElement?.querySelector("[role=status]");
+      (shown || status).textContent = tagsSaid.text;
     } }, "Save tags"), status,
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
