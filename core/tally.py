@@ -9,7 +9,8 @@ is too slow, so every store keeps, in the same atomic commit as the events:
 - **cells**, keyed by (level, period, queue, channel, agent): the sums of the tallies of the
   tickets created in that period. A change of a ticket adds the difference between its
   contribution after and before (`delta`), so cells are sums of current tallies. Levels: the
-  UTC hour, day and month of creation (`periods`), so a year reads ~100 cells, not 8,760.
+  UTC hour, and the day and month in the store's calendar, of creation (core/periods.py),
+  so a year reads ~100 cells, not 8,760.
 
 A contribution is a map (queue, channel, agent, name) -> (count, total). The ticket's own
 figures go to agent "" (created, resolved, first response, resolution, one-touch, repeat
@@ -30,14 +31,14 @@ at the report's end, so it is kept out of the cells and listed apart (`running`)
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from core.json_text import dumps, loads
+from core.periods import UTC_CELLS, Calendar, Periods
 from core.record import Actor, ActorKind, Detail, EventKind
 
 FOLLOW_UP = 72 * 3600.0
@@ -47,7 +48,8 @@ FAILED = frozenset({"failed", "undelivered"})  # core.model.FAILED_DELIVERY
 BIN_RATIO = 1 + 1 / 32
 LOG_RATIO = math.log(BIN_RATIO)
 LEVELS = ("h", "d", "m")
-"""The periods cells are kept for: the UTC hour, day and month of a ticket's creation."""
+"""The periods cells are kept for: the UTC hour of a ticket's creation, and its day and month
+in the store's calendar (core/periods.py: UTC unless set)."""
 MOVES = frozenset(
     {
         EventKind.CREATED, EventKind.MESSAGE_IN, EventKind.REPLY_OUT, EventKind.DELIVERY,
@@ -104,21 +106,6 @@ def wide_bin_of(seconds: float, width: int) -> int:
 def bin_start(at: int, width: int) -> float:
     """Where bin `at` of bins `width` fine bins wide starts."""
     return 0.0 if at == 0 else BIN_RATIO ** ((at - 1) * width)
-
-
-def periods(created: float) -> tuple[tuple[str, float], ...]:
-    """The (level, period start) of each cell a ticket created at `created` counts in."""
-    return _periods_of_hour(math.floor(created / 3600))
-
-
-@functools.lru_cache(maxsize=4096)
-def _periods_of_hour(hour: int) -> tuple[tuple[str, float], ...]:
-    """By the hour: every contact of an hour counts in the same cells (the month's start
-    takes two datetimes, most of the cost of a new ticket's cells)."""
-    day = hour // 24 * 86400.0
-    moment = datetime.fromtimestamp(day, UTC)
-    month = datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp()
-    return (("h", hour * 3600.0), ("d", day), ("m", month))
 
 
 @dataclass(slots=True)
@@ -377,7 +364,8 @@ class Replay:
     """Tallies and cells built from a whole record at once (a store's backfill, and the
     tests' reference): the same fold as the commits', event by event in sequence order."""
 
-    def __init__(self) -> None:
+    def __init__(self, calendar: Calendar = UTC_CELLS) -> None:
+        self.calendar = calendar
         self.tallies: dict[int, Tally] = {}
         self._customers: dict[str, set[int]] = {}
         self.horizon = 0.0
@@ -408,13 +396,14 @@ class Replay:
     def cells(self) -> Cells:
         out: Cells = {}
         for tally in self.tallies.values():
-            add_cells(out, tally.created, tally.contribution())
+            add_cells(out, self.calendar.periods(tally.created), tally.contribution())
         return out
 
 
-def add_cells(out: Cells, created: float, change: Contribution) -> None:
-    """Add a contribution (or a delta) to cells, at every level of its creation periods."""
-    for level, period in periods(created):
+def add_cells(out: Cells, periods: Periods, change: Contribution) -> None:
+    """Add a contribution (or a delta) to cells, at every level of its creation `periods`
+    (`Calendar.periods` of its creation)."""
+    for level, period in periods:
         for (queue, channel, agent, name), (n, total) in change.items():
             key = (level, period, queue, channel, agent, name)
             n0, t0 = out.get(key, (0, 0.0))

@@ -1,6 +1,7 @@
 """Reports' figures from the rollup cells (core/tally.py) instead of the record: pure.
 
-A window is cut into whole UTC months, days and hours (`spans`), each one cell period, and
+A window is cut into whole months and days of the store's calendar (core/periods.py) and
+UTC hours (`spans`, `cover`), each one cell period, and
 the cells' sums give the same figures as the fold of the record (router/reports.py,
 router/series.py) for a report of the record as it stands (a window ending after the last
 event): counts and means exactly, percentiles from the cells' histograms (nearest rank over
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from core.periods import UTC_CELLS, Calendar
 from core.tally import Bin, HeldBin, RollupRow
 from router.reports import AgentFigures, Grouping, Spread, Summary, bucket_of, share
 from router.series import SeriesRow
@@ -31,20 +33,22 @@ def aligned(moment: datetime) -> bool:
     return moment.timestamp() % HOUR == 0
 
 
-def spans(start: float, end: float) -> list[tuple[str, float]]:
-    """Whole UTC months, then days, then hours covering [start, end) (both whole hours),
-    the biggest that fits at each step."""
+def spans(start: float, end: float, calendar: Calendar = UTC_CELLS) -> list[tuple[str, float]]:
+    """Whole months, then days (of `calendar`), then UTC hours covering [start, end) (both
+    whole hours), the biggest that fits at each step."""
     out: list[tuple[str, float]] = []
     at = start
     while at < end:
-        if at % DAY == 0:
-            if _is_month_start(at) and _next_month(at) <= end:
+        if calendar.day_of(at) == at:
+            after = calendar.next_month(at)
+            if calendar.month_of(at) == at and after <= end:
                 out.append(("m", at))
-                at = _next_month(at)
+                at = after
                 continue
-            if at + DAY <= end:
+            after = calendar.next_day(at)
+            if after <= end:
                 out.append(("d", at))
-                at += DAY
+                at = after
                 continue
         out.append(("h", at))
         at += HOUR
@@ -55,19 +59,19 @@ COST = {"h": 1, "d": 8, "m": 24}
 """About the rows a cell of each level holds, relative to an hour's (a year of tickets)."""
 
 
-def cover(start: float, end: float) -> list[tuple[str, float, int]]:
+def cover(start: float, end: float, calendar: Calendar = UTC_CELLS) -> list[tuple[str, float, int]]:
     """Cells adding up to [start, end) with a sign each, reading the fewest rows: `spans`,
     or whole days or months from a bound near `start` to one near `end`, plus or minus the
-    cells between those bounds and the window's. A day in a zone 5 hours off UTC is one
-    day cell and ten hour cells, not 24 hour cells; a year from the 3rd of a month is
+    cells between those bounds and the window's. A day of New York in cells kept by UTC is
+    one day cell and ten hour cells, not 24 hour cells; a year from the 3rd of a month is
     twelve months less two days, not eleven months and 28 days."""
-    best = [(level, at, 1) for level, at in spans(start, end)]
-    for low in _near(start):
-        for high in _near(end):
+    best = [(level, at, 1) for level, at in spans(start, end, calendar)]
+    for low in _near(start, calendar):
+        for high in _near(end, calendar):
             if low >= high:
                 continue
-            parts = [(level, at, 1) for level, at in spans(low, high)]
-            parts += _edge(start, low) + _edge(high, end)
+            parts = [(level, at, 1) for level, at in spans(low, high, calendar)]
+            parts += _edge(start, low, calendar) + _edge(high, end, calendar)
             if cost(parts) < cost(best):
                 best = parts
     return best
@@ -77,32 +81,17 @@ def cost(cells: Iterable[tuple[str, float, int]]) -> int:
     return sum(COST[level] for level, _, _ in cells)
 
 
-def _near(at: float) -> set[float]:
+def _near(at: float, calendar: Calendar) -> set[float]:
     """The day and month bounds either side of `at`."""
-    day = math.floor(at / DAY) * DAY
-    moment = datetime.fromtimestamp(day, UTC)
-    month = datetime(moment.year, moment.month, 1, tzinfo=UTC).timestamp()
-    return {day, math.ceil(at / DAY) * DAY, month, _next_month(month)}
+    day, month = calendar.day_of(at), calendar.month_of(at)
+    return {day, at if day == at else calendar.next_day(day), month, calendar.next_month(month)}
 
 
-def _edge(start: float, end: float) -> list[tuple[str, float, int]]:
+def _edge(start: float, end: float, calendar: Calendar) -> list[tuple[str, float, int]]:
     """Cells adding [start, end), or taking [end, start) away when it runs backwards."""
     if start <= end:
-        return [(level, at, 1) for level, at in spans(start, end)]
-    return [(level, at, -1) for level, at in spans(end, start)]
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_month_start(at: float) -> bool:
-    moment = datetime.fromtimestamp(at, UTC)
-    return at % DAY == 0 and moment.day == 1
-
-
-@functools.lru_cache(maxsize=4096)
-def _next_month(at: float) -> float:
-    moment = datetime.fromtimestamp(at, UTC)
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return datetime(year, month, 1, tzinfo=UTC).timestamp()
+        return [(level, at, 1) for level, at in spans(start, end, calendar)]
+    return [(level, at, -1) for level, at in spans(end, start, calendar)]
 
 
 @dataclass(slots=True)

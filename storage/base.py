@@ -66,6 +66,7 @@ from core.people import (
     TokenInfo,
     WaitingTicket,
 )
+from core.periods import Calendar
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
 from core.tally import HeldBin, RollupRow, Span
@@ -183,6 +184,15 @@ class Store(Protocol):
         """The holds still running (an assignee on an unresolved ticket) of the tickets
         created in [start, end) (epoch seconds), in `queue` and `channel` when given, their
         handle times at `at` binned per agent (core.tally.held_bins), for reports."""
+
+    async def report_calendar(self) -> Calendar:
+        """The calendar the cells keep their days and months by (core/periods.py; UTC unless
+        set)."""
+
+    async def set_report_calendar(self, calendar: Calendar) -> None:
+        """Keep the cells by `calendar` from now on: they are made again from the tickets'
+        tallies or record, in one go. Other hubs of the store must be stopped meanwhile (a
+        hub works out a new ticket's cells with the calendar it read when it opened)."""
 
     async def rollup_horizon(self) -> float:
         """The latest time (epoch seconds) of an event the cells count (0 before any): commits

@@ -4,8 +4,10 @@ The cells hold each ticket as its record stands now, so they answer a report of 
 as it stands: a window that ends after the clock and after the newest event (no event of
 the record is past `to`), starting on a whole UTC hour, with volume buckets on whole UTC
 hours (time zones with whole-hour offsets), in calendar seconds, not split or filtered by
-agent. Any other report is folded from the record (hub/api/reports.py); both give the same
-counts, and the percentiles of the cells are within their bins (router/rollups.py).
+agent. A day of the store's calendar (core/periods.py) is one cell; a day of another zone
+is a day cell plus and minus hour cells. Any other report is folded from the record
+(hub/api/reports.py); both give the same counts, and the percentiles of the cells are
+within their bins (router/rollups.py).
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ async def rolled_summary(
     end = await cells_end(store, window, now)
     if end is None or scope.agent is not None:
         return None
-    cut: list[Span] = [(lv, at, 0, sign) for lv, at, sign in cover(window.start.timestamp(), end)]
+    calendar = await store.report_calendar()
+    cut: list[Span] = [
+        (lv, at, 0, sign) for lv, at, sign in cover(window.start.timestamp(), end, calendar)
+    ]
     kinds = [*READS["summary"]]
     if scope.queue is not None or scope.channel is not None:
         kinds[-1] = AGENTS_BY_QUEUE  # the agents' cells of the queue or channel asked for
@@ -74,9 +79,10 @@ async def rolled_series(
     cut = buckets(window.start, datetime.fromtimestamp(end, UTC), group_by, zone)
     if cut is None:
         return None
+    calendar = await store.report_calendar()
     read: list[Span] = [
         (level, at, n, sign) for n, (_, low, high) in enumerate(cut)
-        for level, at, sign in cover(low, high)
+        for level, at, sign in cover(low, high, calendar)
     ]  # fmt: skip
     cells = group(
         await store.rollup(read, str(by), scope.queue, scope.channel, kinds=READS["volume"])

@@ -73,6 +73,7 @@ from core.model import (
     Status,
     ThreadPolicy,
 )
+from core.periods import UTC_CELLS, Calendar
 from core.record import Actor
 from core.search import words
 from core.workflow import after_customer_message
@@ -151,11 +152,13 @@ class RedisIngest:
 
     def __init__(self, scripts: Scripts) -> None:
         self._scripts = scripts
+        self.calendar = UTC_CELLS
+        """The store's calendar as this hub read it when it opened (core/periods.py)."""
         self._owners: dict[str, int] = {}
         self._locks = IdentityLocks(LOCK_STRIPES)
 
     async def commit(self, inbound: Inbound, router: Router, policy: ThreadPolicy) -> IngestResult:
-        contact = contact_json(inbound, policy)
+        contact = contact_json(inbound, policy, self.calendar)
         async with self._locks.holding(identity.key for identity in inbound.all_identities):
             guess = self._guess(inbound, router, policy)
             for round_ in range(MAX_ROUNDS):
@@ -236,8 +239,12 @@ class IdentityLocks:
             yield
 
 
-def contact_json(inbound: Inbound, policy: ThreadPolicy) -> bytes:
+def contact_json(inbound: Inbound, policy: ThreadPolicy, calendar: Calendar) -> bytes:
     """The script's contact: everything but the routing decision."""
+    cells = {}
+    if not calendar.utc:  # a new ticket's day and month, which the script cannot work out
+        _, (_, day), (_, month) = calendar.periods(inbound.received_at.timestamp())
+        cells = {"cells": [day, month]}
     return dumps_bytes(
         {
             "key": inbound.key,
@@ -252,6 +259,7 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy) -> bytes:
             "words": words(inbound.text),
             "subject_words": words(inbound.subject),
             "after": AFTER_MESSAGE,
+            **cells,
             **_blobs(inbound),
         }
     )

@@ -9,10 +9,12 @@ hub to open it fills them from the record (`backfill_rollups`, once, claimed by 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from core.json_text import dumps
+from core.periods import Calendar
 from core.record import TicketEvent
 from core.tally import (
     HeldBin,
@@ -31,6 +33,8 @@ from storage.redis.options import translated
 PAGE = 2000
 FILL = 2000
 """Tallies, or cells, the backfill writes in one command (one script call)."""
+ZONE = "report_zone"
+"""The field of `{P}:ids` naming the calendar the cells are kept by (absent: UTC)."""
 FLAG = "rollups"
 """The field of `{P}:ids` saying the cells count the whole record ("filling", then "1")."""
 
@@ -96,12 +100,32 @@ class RedisRollups:
     async def rollup_horizon(self) -> float:
         return float(await self._live.client.hget(self.key("ids"), "horizon") or 0)
 
+    @translated
+    async def report_calendar(self) -> Calendar:
+        return calendar_named(await self._live.client.hget(self.key("ids"), ZONE) or "UTC")
+
+    async def refill_by(self, calendar: Calendar) -> None:
+        """The cells made again by `calendar` (RedisStore.set_report_calendar)."""
+        client = self._live.client
+        await client.hset(self.key("ids"), mapping={ZONE: calendar.zone, FLAG: "filling"})
+        cells = self.key("r[vtas]:*")  # the cells' hashes, not rp, rh, rhz or rr:<customer>
+        async for found in _batches(client.scan_iter(match=cells, count=FILL), FILL):
+            await client.unlink(*found)
+        # The holds too: the fill writes them again, its numbers formatted by Python
+        await client.unlink(self.key("rh"), self.key("rhz"))
+        await self._fill(calendar)
+
     async def backfill_rollups(self) -> None:
         """Fill the tallies and cells from the record when no hub has (at open)."""
         client = self._live.client
         if not await client.hsetnx(self.key("ids"), FLAG, "filling"):
             return
-        replay, after = Replay(), 0
+        await self._fill(await self.report_calendar())
+
+    async def _fill(self, calendar: Calendar) -> None:
+        """The tallies and cells of the whole record, by `calendar` (the cells empty)."""
+        client = self._live.client
+        replay, after = Replay(calendar), 0
         while events := await self.events_after(after, PAGE):
             for e in events:
                 replay.add(e.ticket_id, e.kind, e.actor, e.at.timestamp(), e.detail)
@@ -117,7 +141,7 @@ class RedisRollups:
         pipe = client.pipeline(transaction=False)
         tallies: dict[str, str] = {}
         for ticket_id, tally in replay.tallies.items():
-            tallies[str(ticket_id)] = lua_tally(tally)
+            tallies[str(ticket_id)] = lua_tally(tally, replay.calendar)
             hold = running_hold(tally)
             if hold is not None:
                 text = hold_text(hold, ticket_id)
@@ -187,8 +211,9 @@ class _Fields:
         return (key, agent, name), 1 if total else 0
 
 
-def lua_tally(tally: Tally) -> str:
-    """A tally as lua/tally.lua keeps it (times as strings)."""
+def lua_tally(tally: Tally, calendar: Calendar) -> str:
+    """A tally as lua/tally.lua keeps it (times as strings; its cells' day and month when
+    the calendar is not UTC's)."""
     state: dict[str, Any] = {
         "c": repr(tally.created), "q": tally.queue, "rt": tally.route, "ch": tally.channel,
         "rp": [[mid, repr(at), agent] for mid, at, agent in tally.replies],
@@ -198,7 +223,25 @@ def lua_tally(tally: Tally) -> str:
     optional = {"cu": tally.customer, "as": tally.assignee}
     optional |= {"res": _time(tally.resolved), "hs": _time(tally.hold_start)}
     state |= {k: v for k, v in optional.items() if v is not None}
+    if not calendar.utc:
+        _, (_, state["pd"]), (_, state["pm"]) = calendar.periods(tally.created)
     return dumps(state)
+
+
+@functools.cache
+def calendar_named(zone: str) -> Calendar:
+    return Calendar(zone)  # checked by Calendar.of when it was set
+
+
+async def _batches(items: AsyncIterator[str], size: int) -> AsyncIterator[list[str]]:
+    batch: list[str] = []
+    async for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _time(value: float | None) -> str | None:

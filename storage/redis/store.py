@@ -116,6 +116,7 @@ from core.model import (
     Via,
     cursor_id,
 )
+from core.periods import Calendar
 from core.record import SYSTEM, Actor
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
@@ -231,6 +232,7 @@ class RedisStore(
             raise
         self._open = opened
         try:
+            opened.ingest.calendar = await self.report_calendar()
             await self.index_old_names()
             await self.upgrade_people()
             await self.index_closed()
@@ -238,6 +240,11 @@ class RedisStore(
         except BaseException:
             await self.close()
             raise
+
+    @translated
+    async def set_report_calendar(self, calendar: Calendar) -> None:
+        await self.refill_by(calendar)
+        self._live.ingest.calendar = calendar
 
     async def close(self) -> None:
         if self._open is not None:

@@ -471,6 +471,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 17: the reports' rollups (storage/sqlite/tally.py): each ticket's tally and the hourly,
     # daily and monthly cells, filled from the record as it stands
     tally.migration,
+    # 18: the calendar the cells keep their days and months by (core/periods.py): UTC until
+    # `contacthub reports zone` changes it
+    """
+    CREATE TABLE report_calendar (zone TEXT NOT NULL);  -- one row
+    INSERT INTO report_calendar VALUES ('UTC');
+    """,
 )
 
 

@@ -47,6 +47,7 @@ from core.model import (
     TicketFilter,
     Via,
 )
+from core.periods import Calendar
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
 from core.tally import HeldBin, RollupRow, Span
@@ -379,6 +380,12 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def rollup_horizon(self) -> float:
         return await self._readers.read(tally.horizon)
+
+    async def report_calendar(self) -> Calendar:
+        return await self._readers.read(tally.calendar)
+
+    async def set_report_calendar(self, calendar: Calendar) -> None:
+        await self._writer.write(tally.set_calendar, calendar)
 
     async def wait_for_events(self, after: int, within: float) -> None:
         # Every write of this process goes through the writer, which wakes us after each

@@ -9,12 +9,14 @@ repeat contacts (an index of resolved tallies by customer finds them).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from core.json_text import dumps, loads
+from core.periods import Calendar
 from core.record import Actor, ActorKind, Detail, EventKind
 from core.tally import (
     AGENT_BINS,
@@ -180,7 +182,7 @@ def _save(
     batch = _BATCHES.get(id(db))
     kept = Batch() if batch is None else batch  # outside the writer's: written at once
     kept.keep(ticket_id, tally, new=new, held=any(key[3] == "handled" for key in before))
-    add_cells(kept.cells, tally.created, change)
+    add_cells(kept.cells, kept.calendar_of(db).periods(tally.created), change)
     if batch is None:
         kept.flush(db)
 
@@ -211,6 +213,13 @@ class Batch:
         self.resolved: dict[str, set[int]] = {}
         """Customer -> the kept tallies that were resolved for them (some may not be now):
         where a customer's message looks for repeat contacts among the kept ones."""
+        self._calendar: Calendar | None = None
+
+    def calendar_of(self, db: sqlite3.Connection) -> Calendar:
+        """The store's calendar, read once per transaction (a command may have changed it)."""
+        if self._calendar is None:
+            self._calendar = calendar(db)
+        return self._calendar
 
     def keep(self, ticket_id: int, tally: Tally, *, new: bool, held: bool) -> None:
         """A ticket's tally as this transaction leaves it, written at the flush."""
@@ -228,6 +237,7 @@ class Batch:
         self._write_tallies(db)
         _write_cells(db, {key: value for key, value in self.cells.items() if value != (0, 0.0)})
         self.cells, self.horizon, self.tallies, self.resolved = {}, -math.inf, {}, {}
+        self._calendar = None
 
     def _write_tallies(self, db: sqlite3.Connection) -> None:
         """Each changed ticket's row and running hold, a statement per kind for them all."""
@@ -314,6 +324,31 @@ def rollup(
 
 
 KINDS = frozenset((VOLUME, TICKETS, AGENTS, AGENTS_BY_QUEUE))
+
+
+def calendar(db: sqlite3.Connection) -> Calendar:
+    return _calendar_named(db.execute("SELECT zone FROM report_calendar").fetchone()[0])
+
+
+@functools.cache
+def _calendar_named(zone: str) -> Calendar:
+    return Calendar(zone)  # checked by Calendar.of when it was set
+
+
+def set_calendar(db: sqlite3.Connection, chosen: Calendar) -> None:
+    """Keep the cells by `chosen`: summed again from every ticket's tally (the tallies and
+    running holds do not depend on it), in the writer's one transaction."""
+    batch = _BATCHES.get(id(db))
+    if batch is not None:  # what this commit's earlier jobs changed, by the old calendar
+        batch.flush(db)
+    db.execute("UPDATE report_calendar SET zone = ?", (chosen.zone,))
+    db.execute("DELETE FROM report_cells")
+    cells: Cells = {}
+    for (state,) in db.execute("SELECT state FROM report_tallies"):
+        tally = Tally.from_json(state)
+        add_cells(cells, chosen.periods(tally.created), tally.contribution())
+    kept = {key: value for key, value in cells.items() if value != (0, 0.0)}
+    db.executemany(_NEW, (_keyed(key) + value for key, value in kept.items()))
 
 
 def horizon(db: sqlite3.Connection) -> float:

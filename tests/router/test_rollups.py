@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.tally import AGENT_BINS, bin_of, bin_start, binned, periods, wide_bin_of
+from core.periods import UTC_CELLS, Calendar
+from core.tally import AGENT_BINS, bin_of, bin_start, binned, wide_bin_of
 from router.reports import spread
 from router.rollups import DAY, HOUR, cost, cover, spans, spread_of
 
@@ -17,27 +20,48 @@ BASE = datetime(2025, 11, 3, tzinfo=UTC).timestamp()
 hours = st.integers(0, 24 * 500)
 
 
-def _hours(level: str, at: float) -> list[float]:
+CALENDARS = [
+    UTC_CELLS,
+    Calendar.of("America/New_York"),
+    Calendar.of("Europe/Berlin"),
+    Calendar.of("America/Havana"),  # its clocks change at midnight: some days start at 1:00
+    Calendar.of("Pacific/Kiritimati"),  # UTC+14, and it skipped a whole day in 1994
+]
+
+
+def _hours(level: str, at: float, calendar: Calendar) -> list[float]:
     if level == "h":
         return [at]
-    if level == "d":
-        return [at + HOUR * n for n in range(24)]
-    moment = datetime.fromtimestamp(at, UTC)
-    after = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
-    return [at + HOUR * n for n in range(int((after.timestamp() - at) // HOUR))]
+    after = calendar.next_day(at) if level == "d" else calendar.next_month(at)
+    return [at + HOUR * n for n in range(int((after - at) // HOUR))]
 
 
-@given(hours, hours)
-def test_the_cells_of_a_window_add_up_to_its_hours(first: int, second: int) -> None:
+@given(hours, hours, st.sampled_from(CALENDARS))
+def test_the_cells_of_a_window_add_up_to_its_hours(
+    first: int, second: int, calendar: Calendar
+) -> None:
     start, end = BASE + HOUR * min(first, second), BASE + HOUR * (max(first, second) + 1)
     counted: Counter[float] = Counter()
-    for level, at, sign in cover(start, end):
-        for hour in _hours(level, at):
+    for level, at, sign in cover(start, end, calendar):
+        for hour in _hours(level, at, calendar):
             counted[hour] += sign
     wanted = Counter({start + HOUR * n: 1 for n in range(int((end - start) // HOUR))})
     assert +counted == wanted
     assert -counted == Counter()
-    assert cost(cover(start, end)) <= cost([(level, at, 1) for level, at in spans(start, end)])
+    cut = cover(start, end, calendar)
+    assert cost(cut) <= cost([(level, at, 1) for level, at in spans(start, end, calendar)])
+
+
+@given(st.integers(0, 24 * 3000), st.sampled_from(CALENDARS[1:]))
+def test_a_day_of_the_calendar_is_one_cell(hour: int, calendar: Calendar) -> None:
+    day = calendar.day_of(BASE + HOUR * hour)
+    assert cover(day, calendar.next_day(day), calendar) == [("d", day, 1)]
+
+
+def test_a_zone_whose_days_start_off_the_hour_is_refused() -> None:
+    for zone in ("Asia/Kolkata", "Australia/Lord_Howe", "Asia/Kathmandu", "Nowhere/Atlantis"):
+        with pytest.raises(ValueError, match=zone):
+            Calendar.of(zone)
 
 
 def test_a_day_off_utc_is_one_day_cell_and_its_edge_hours() -> None:
@@ -106,4 +130,20 @@ def test_a_tickets_cells_are_the_utc_hour_day_and_month_it_was_made_in(
         ("d", hour.replace(hour=0).timestamp()),
         ("m", month.timestamp()),
     )
-    assert periods(created) == expected
+    assert UTC_CELLS.periods(created) == expected
+
+
+@given(st.integers(631152000, 4 * 10**9), st.sampled_from(CALENDARS[1:]))  # from 1990
+def test_a_tickets_day_and_month_are_those_of_the_calendars_zone(
+    second: int, calendar: Calendar
+) -> None:
+    (_, hour), (_, day), (_, month) = calendar.periods(second + 0.5)
+    zone = ZoneInfo(calendar.zone)
+    local = datetime.fromtimestamp(second, zone)
+    assert hour == second // 3600 * 3600
+    assert day <= hour < calendar.next_day(day)
+    assert month <= day < calendar.next_month(month)
+    assert datetime.fromtimestamp(day, zone).date() == local.date()
+    assert datetime.fromtimestamp(month, zone).date() == local.date().replace(day=1)
+    assert day % 3600 == 0
+    assert month % 3600 == 0

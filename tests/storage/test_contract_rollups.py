@@ -13,6 +13,7 @@ import pytest
 from redis.asyncio import Redis, RedisCluster
 
 from core.model import Status, TicketChange
+from core.periods import UTC_CELLS, Calendar
 from core.record import Actor
 from core.tally import (
     AGENTS,
@@ -40,7 +41,7 @@ START = datetime(2026, 3, 30, 22, tzinfo=UTC)  # across a month's end
 async def recount_matches(store: Store) -> None:
     """Every cell of every level equals the record's replay (read unfiltered, and by each
     queue and each channel); so do the running holds and the horizon."""
-    replay = replayed(await whole_record(store))
+    replay = replayed(await whole_record(store), await store.report_calendar())
     expected = replay.cells()
     queues = {key[2] for key in expected if key[2] != ANY}
     channels = {key[3] for key in expected if key[3] != ANY}
@@ -115,6 +116,25 @@ def _kept(cells: Cells) -> dict[object, tuple[int, float]]:
 async def test_the_cells_are_a_recount_of_the_record(store: Store, seed: int) -> None:
     await Workload(store, START, seed).run(160)
     await recount_matches(store)
+
+
+async def test_the_cells_follow_the_calendar_they_are_set_to(store: Store) -> None:
+    """Made again by New York's days and months (Sydney's, back to UTC's) from what they
+    count, and kept by it as the record grows: a recount by that calendar each time."""
+    assert await store.report_calendar() == UTC_CELLS
+    await Workload(store, START, 5).run(80)
+    new_york = Calendar.of("America/New_York")
+    await store.set_report_calendar(new_york)
+    assert await store.report_calendar() == new_york
+    await recount_matches(store)
+    await Workload(store, START + timedelta(days=3), 6).run(80)  # new tickets, by New York
+    await recount_matches(store)
+    day = new_york.day_of(START.timestamp() + 86400 * 3)
+    local = await store.rollup([("d", day, 0, 1)], None, None, None, kinds=(VOLUME,))
+    assert sum(n for *_, name, n, _ in local if name == "created") > 0
+    for calendar in (Calendar.of("Australia/Sydney"), UTC_CELLS):
+        await store.set_report_calendar(calendar)
+        await recount_matches(store)
 
 
 async def test_cells_split_by_queue_and_channel_add_up(store: Store) -> None:
@@ -207,7 +227,7 @@ async def test_a_store_written_before_the_rollups_fills_them_from_the_record(
 ) -> None:
     """SQLite fills them in migration 17, Redis at the first open of a hub that keeps them."""
     await Workload(store, START, 8).run(120)
-    replay = replayed(await whole_record(store))
+    replay = replayed(await whole_record(store), await store.report_calendar())
     await store.close()
     await forget_rollups(store_url, replay)
     await store.open()

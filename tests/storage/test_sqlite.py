@@ -291,8 +291,9 @@ def undo_the_marks_migration(db: sqlite3.Connection) -> None:
 
 
 def undo_the_rollups_migration(db: sqlite3.Connection) -> None:
-    """Undo migration 17: the reports' tallies and cells."""
-    for table in ("report_tallies", "report_cells", "report_horizon", "report_holds"):
+    """Undo migrations 18 and 17: the cells' calendar, the reports' tallies and cells."""
+    tables = ("report_calendar", "report_tallies", "report_cells", "report_horizon")
+    for table in (*tables, "report_holds"):
         db.execute(f"DROP TABLE {table}")
 
 
@@ -370,7 +371,7 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_rollups_migration(db)  # 17 first, then 16, 15 ... 10, then what 7 and 9 added
+    undo_the_rollups_migration(db)  # 18 and 17 first, then 16 ... 10, then what 7 and 9 added
     undo_the_retention_migration(db)
     undo_the_marks_migration(db)
     undo_the_ingest_migration(db)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from core.errors import HubError
 from core.model import Cause, Delivery, Status, ThreadPolicy, TicketChange
+from core.periods import UTC_CELLS, Calendar
 from core.record import Actor, ActorKind, EventKind, TicketEvent
 from core.tally import Replay
 from storage.base import Store
@@ -110,8 +111,8 @@ async def whole_record(store: Store) -> list[TicketEvent]:
     return events
 
 
-def replayed(events: list[TicketEvent]) -> Replay:
-    replay = Replay()
+def replayed(events: list[TicketEvent], calendar: Calendar = UTC_CELLS) -> Replay:
+    replay = Replay(calendar)
     for e in events:
         replay.add(e.ticket_id, e.kind, e.actor, e.at.timestamp(), e.detail)
     return replay

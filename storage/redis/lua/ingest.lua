@@ -3,7 +3,8 @@
 --   name, to find a new customer by), message (JSON of the message without its id),
 --   identities, thread_keys, words and subject_words (of the message's body and subject, for
 --   searches: lua/words.lua), after (status -> the status a customer's message leaves a
---   ticket in, where it differs: core/workflow.py)}.
+--   ticket in, where it differs: core/workflow.py), cells ({day, month} starts of a new
+--   ticket's cells when the store's calendar is not UTC's: lua/tally.lua)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON), created {actor, detail} (its first event), sla (its SLA
@@ -17,6 +18,7 @@
 local contact = cjson.decode(ARGV[1])
 local decision = ARGV[2] ~= '' and cjson.decode(ARGV[2]) or nil
 local channel, now, window = contact.channel, contact.now, contact.window
+TALLY.new_cells = contact.cells
 
 local function owners(identities)
   local known, unowned = nil, {}

@@ -22,6 +22,7 @@ local TALLY = {
   DONE = {resolved = true, closed = true},
   FAILED = {failed = true, undelivered = true},
   fresh = {},  -- ticket -> the tally of a ticket created in this script, not saved yet
+  new_cells = nil,  -- {day, month} of a ticket created in this script (ingest.lua), or nil
   horizon = nil,  -- the horizon as this script last read or wrote it
 }
 
@@ -51,9 +52,16 @@ function TALLY.month_start(day)
   return day - (mday - 1) * 86400
 end
 
-function TALLY.periods(created)
-  local day = math.floor(created / 86400) * 86400
-  return {{'h', math.floor(created / 3600) * 3600}, {'d', day}, {'m', TALLY.month_start(day)}}
+-- A ticket's cells: its UTC hour, and its day and month, which the hub works out when the
+-- store's calendar is not UTC's (core/periods.py: Lua has no zone database) and the tally
+-- keeps (`pd`, `pm`).
+function TALLY.periods(t)
+  local hour = math.floor(t.c / 3600) * 3600
+  if t.pd then
+    return {{'h', hour}, {'d', t.pd}, {'m', t.pm}}
+  end
+  local day = math.floor(t.c / 86400) * 86400
+  return {{'h', hour}, {'d', day}, {'m', TALLY.month_start(day)}}
 end
 
 local function text_or(value, default)
@@ -69,13 +77,16 @@ function TALLY.created(at, d)
     priority = 'normal'
   end
   local queue = text_or(d.queue, '')
+  local cells = TALLY.new_cells or {}
   return {c = at, q = queue, rt = queue .. '|' .. priority .. '|' .. text_or(d.rule, ''),
-          ch = '', rp = {}, held = {}, ag = {}, rep = false, br = false}
+          ch = '', rp = {}, held = {}, ag = {}, rep = false, br = false,
+          pd = cells[1], pm = cells[2]}
 end
 
 function TALLY.decode(text)
   local t = cjson.decode(text)
   t.c, t.res, t.hs = tonumber(t.c), tonumber(t.res), tonumber(t.hs)
+  t.pd, t.pm = tonumber(t.pd), tonumber(t.pm)
   for _, reply in ipairs(t.rp) do
     reply[2] = tonumber(reply[2])
   end
@@ -95,7 +106,8 @@ function TALLY.encode(t)
   end
   return cjson.encode({c = num(t.c), q = t.q, rt = t.rt, ch = t.ch, cu = t.cu, rp = replies,
                        res = t.res and num(t.res), as = t.as, hs = t.hs and num(t.hs),
-                       held = held, ag = t.ag, rep = t.rep, br = t.br})
+                       held = held, ag = t.ag, rep = t.rep, br = t.br,
+                       pd = t.pd and num(t.pd), pm = t.pm and num(t.pm)})
 end
 
 function TALLY.handled(t, agent)
@@ -263,7 +275,7 @@ function TALLY.write(t, before, after)
       changes[#changes + 1] = {field, -b[1], -b[2]}
     end
   end
-  for _, period in ipairs(TALLY.periods(t.c)) do
+  for _, period in ipairs(TALLY.periods(t)) do
     local at = string.format('%d', period[2])
     for _, change in ipairs(changes) do
       local cells = k(TALLY.hash(change[1]), period[1], at)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.model import Role
+from core.periods import Calendar
 from core.tally import AGENT_BINS
 from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.reports import read_report
@@ -100,10 +101,16 @@ WINDOWS = [(0, None), (24, None), (30, "general"), (5, "billing")]
 """Hours after BEGIN a window starts, and the queue it is filtered by."""
 
 
-@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+@pytest.mark.parametrize(
+    ("seed", "zone"),
+    [(11, "UTC"), (12, "UTC"), (13, "America/New_York"), (14, "Europe/Berlin")],
+)
 async def test_the_cells_give_the_folds_figures_on_generated_tickets(
-    store: Store, seed: int
+    store: Store, seed: int, zone: str
 ) -> None:
+    """In cells kept by UTC or by a zone's days: each series (in New York, UTC and Berlin)
+    reads its store's days as one cell and others as a day plus and minus hours."""
+    await store.set_report_calendar(Calendar.of(zone))
     work = Workload(store, BEGIN + timedelta(minutes=30), seed)
     await work.run(200)
     now = datetime.now(UTC)
