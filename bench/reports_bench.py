@@ -1,7 +1,8 @@
 """Reports over a year of tickets, on SQLite and on Redis: from the rollups and the record.
 
     .venv/bin/python -m bench.reports_bench [--tickets 100000] [--runs 5] [--fold-runs 1]
-                                            [--only sqlite|redis]
+                                            [--only sqlite|redis] [--direct] [--dir DIR]
+                                            [--zone America/New_York]
 
 Generates `--tickets` tickets spread over the 12 months to now straight into each store
 through the Store's own writes (no HTTP): a new contact (email, SMS, form, Slack; 40,000
@@ -16,7 +17,8 @@ met, the 12-month summary of one queue, the last 30 days' summary. And `--fold-r
 reports folded from the record (what answers a window the cells cannot: a closed period),
 reading the events of the window through the time index and folding them (hub/api/
 reports.py's `read_report`). Both give the same figures (printed). Deliveries are left out:
-a provider's report is stamped with the wall clock, not the generated one.
+a provider's report is stamped with the wall clock, not the generated one. `--zone` keeps
+the cells by that zone's days first (`contacthub reports zone`), timing the change.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import redis
 
 from bench.support import free_port
 from core.model import Decision, Identity, Inbound, Priority, Status, ThreadPolicy, TicketChange
+from core.periods import Calendar
 from core.record import Actor
 from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.reports import read_report
@@ -282,7 +285,9 @@ def truncate_wal(url: str) -> Callable[[], None] | None:
     return checkpoint
 
 
-async def bench(url: str, count: int, runs: int, fold_runs: int, direct: bool) -> None:
+async def bench(
+    url: str, count: int, runs: int, fold_runs: int, direct: bool, calendar: Calendar
+) -> None:
     store = open_store(url)
     started = time.perf_counter()
     await store.open()  # a kept store written before the rollups fills them here
@@ -302,6 +307,10 @@ async def bench(url: str, count: int, runs: int, fold_runs: int, direct: bool) -
         else:
             print(f"  opened the kept store in {time.perf_counter() - started:.0f} s")
         print(f"  {await store.last_event_seq()} events")
+        if await store.report_calendar() != calendar:
+            started = time.perf_counter()
+            await store.set_report_calendar(calendar)
+            print(f"  kept the cells by {calendar.zone} in {time.perf_counter() - started:.0f} s")
         year = Window(START, await window_end(store))
         rolled = await rolled_summary(store, year, Scope(), datetime.now(UTC))
         assert rolled is not None
@@ -351,6 +360,10 @@ async def main() -> None:
     parser.add_argument(
         "--dir", type=Path, help="keep the stores here (a later run with it reuses them)"
     )
+    parser.add_argument(
+        "--zone", default="UTC",
+        help="keep the cells by this zone's days (`contacthub reports zone`) before reading",
+    )  # fmt: skip
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         where = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -358,7 +371,7 @@ async def main() -> None:
             print("SQLite (WAL, synchronous=normal)")
             await bench(
                 f"sqlite:///{where}/reports.db?synchronous=normal", args.tickets, args.runs,
-                args.fold_runs, args.direct,
+                args.fold_runs, args.direct, Calendar.of(args.zone),
             )  # fmt: skip
         if args.only != "sqlite":
             (where / "redis").mkdir(exist_ok=True)
@@ -367,7 +380,7 @@ async def main() -> None:
                 print("Redis (AOF everysec)")
                 await bench(
                     f"redis://127.0.0.1:{port}/0", args.tickets, args.runs, args.fold_runs,
-                    args.direct,
+                    args.direct, Calendar.of(args.zone),
                 )  # fmt: skip
             finally:
                 process.terminate()

@@ -21,6 +21,7 @@ from hub.cli.common import config_option, load_config
 from hub.cli.customers import customer
 from hub.cli.logs import configure_logging, settings_secrets
 from hub.cli.people import agent, token
+from hub.cli.reports import reports
 from hub.cli.rules import rules
 from hub.cli.workers import (
     Supervisor,
@@ -144,6 +145,7 @@ main.add_command(token)
 main.add_command(backup)
 main.add_command(restore)
 main.add_command(customer)
+main.add_command(reports)
 
 
 @main.command()
