@@ -191,8 +191,9 @@ class Store(Protocol):
 
     async def set_report_calendar(self, calendar: Calendar) -> None:
         """Keep the cells by `calendar` from now on: they are made again from the tickets'
-        tallies or record, in one go. Other hubs of the store must be stopped meanwhile (a
-        hub works out a new ticket's cells with the calendar it read when it opened)."""
+        tallies or record, in one go. Stop the store's other hubs meanwhile (what they wrote
+        while the cells are remade could be counted twice or not at all); a hub that opened
+        before learns the new calendar at its next new ticket."""
 
     async def rollup_horizon(self) -> float:
         """The latest time (epoch seconds) of an event the cells count (0 before any): commits

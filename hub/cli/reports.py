@@ -31,7 +31,7 @@ def zone(zone: str | None, config: Path | None) -> None:
     """Show the zone whose days and months the report cells are kept by, or keep them by
     ZONE (an IANA name such as America/New_York, or UTC) from now on: the cells are made
     again from what they count, which takes minutes on a big store. Stop the hubs first
-    (a running hub keeps working out new tickets' days by the zone it started with)."""
+    (what they wrote meanwhile could be counted twice or not at all)."""
     configure_logging("warning")
     url = storage_url(config)
     if zone is None:

@@ -165,6 +165,10 @@ class RedisIngest:
                 if round_ >= 2:  # a decision made on the script's own facts was refused
                     await asyncio.sleep(backoff(round_ - 2))
                 reply = await self._scripts.run("ingest", contact, guess.payload(inbound))
+                if reply[0] == "zone":  # changed since this hub read it: nothing written
+                    self.calendar = Calendar(reply[1])  # checked when it was set
+                    contact = contact_json(inbound, policy, self.calendar)
+                    continue
                 if reply[0] != "route":
                     await self._follow_clocks(inbound, router, reply)
                     return self._result(inbound, reply, guess.decision)
@@ -244,7 +248,7 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy, calendar: Calendar) -> 
     cells = {}
     if not calendar.utc:  # a new ticket's day and month, which the script cannot work out
         _, (_, day), (_, month) = calendar.periods(inbound.received_at.timestamp())
-        cells = {"cells": [day, month]}
+        cells = {"zone": calendar.zone, "cells": [day, month]}
     return dumps_bytes(
         {
             "key": inbound.key,

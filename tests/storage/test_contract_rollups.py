@@ -222,6 +222,21 @@ async def test_two_hubs_writing_at_once_keep_the_cells_right(store: Store, store
     await recount_matches(store)
 
 
+@pytest.mark.parametrize("store_url", ["redis", "redis-cluster"], indirect=True)
+async def test_a_hub_learns_a_zone_set_after_it_opened(store: Store, store_url: str) -> None:
+    """The hub that opened first knows UTC; another sets New York: the first one's next new
+    tickets are counted in New York's days all the same."""
+    await Workload(store, START, 8, "a").run(40)
+    other = open_store(store_url)
+    await other.open()
+    try:
+        await other.set_report_calendar(Calendar.of("America/New_York"))
+    finally:
+        await other.close()
+    await Workload(store, START + timedelta(days=2), 9, "b").run(60)
+    await recount_matches(store)
+
+
 async def test_a_store_written_before_the_rollups_fills_them_from_the_record(
     store: Store, store_url: str
 ) -> None:

@@ -3,15 +3,17 @@
 --   name, to find a new customer by), message (JSON of the message without its id),
 --   identities, thread_keys, words and subject_words (of the message's body and subject, for
 --   searches: lua/words.lua), after (status -> the status a customer's message leaves a
---   ticket in, where it differs: core/workflow.py), cells ({day, month} starts of a new
---   ticket's cells when the store's calendar is not UTC's: lua/tally.lua)}.
+--   ticket in, where it differs: core/workflow.py), zone and cells (the report zone the hub
+--   knows, and the {day, month} starts of a new ticket's cells in it, when it is not UTC:
+--   lua/tally.lua)}.
 -- ARGV[2]: "" or the routing decision for a new ticket, JSON {customer ("" = new),
 --   history (whether tags and open count were read), tags, open, fields (of the ticket's
 --   hash), route (its JSON), created {actor, detail} (its first event), sla (its SLA
 --   marks, common.lua's write_sla, or absent)}.
 -- The ticket's record gets `created` for a new ticket, `message_in`, and the status move
 -- the message made, as the customer's.
--- Replies {outcome, ticket, message, customer, the ticket's queue[, its record when the
+-- Replies {"zone", the store's report zone} when the hub's is not it, or {outcome, ticket,
+-- message, customer, the ticket's queue[, its record when the
 -- message was appended to a ticket with SLA clocks]}, or {"route", customer,
 -- tags, open} when a ticket must be made and the caller's decision was not taken on exactly
 -- these facts.
@@ -19,6 +21,13 @@ local contact = cjson.decode(ARGV[1])
 local decision = ARGV[2] ~= '' and cjson.decode(ARGV[2]) or nil
 local channel, now, window = contact.channel, contact.now, contact.window
 TALLY.new_cells = contact.cells
+
+-- A hub that read the store's report zone before `contacthub reports zone` changed it
+-- learns the new one, before anything is written.
+local zone = redis.call('HGET', k('ids'), 'report_zone') or 'UTC'
+if zone ~= (contact.zone or 'UTC') then
+  return {'zone', zone}
+end
 
 local function owners(identities)
   local known, unowned = nil, {}
