@@ -35,14 +35,12 @@ class Calendar:
             where = _zone(zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {zone!r}") from exc
-        day = CHECKED[0]
-        while day < CHECKED[1]:
-            if _midnight(day, where) % HOUR:
-                raise ValueError(
-                    f"{zone}: its day starts off a whole UTC hour on {day.isoformat()}; "
-                    "report cells are kept by UTC hours, so their days must start on one"
-                )
-            day += timedelta(days=1)
+        off = _off_the_hour(zone, where)
+        if off is not None:
+            raise ValueError(
+                f"{zone}: its day starts off a whole UTC hour on {off.isoformat()}; "
+                "report cells are kept by UTC hours, so their days must start on one"
+            )
         return Calendar(zone)
 
     @property
@@ -80,6 +78,17 @@ UTC_CELLS = Calendar("UTC")
 @functools.cache
 def _zone(name: str) -> tzinfo:
     return UTC if name == "UTC" else ZoneInfo(name)
+
+
+@functools.cache
+def _off_the_hour(zone: str, where: tzinfo) -> date | None:
+    """The first day in CHECKED whose midnight is not a whole UTC hour (~0.2 s: once)."""
+    day = CHECKED[0]
+    while day < CHECKED[1]:
+        if _midnight(day, where) % HOUR:
+            return day
+        day += timedelta(days=1)
+    return None
 
 
 def _midnight(day: date, where: tzinfo) -> float:
