@@ -1,6 +1,7 @@
 """The hub's one reader of the record, fanning each committed event out to the event streams.
 
-One task per hub follows the store (`Store.wait_for_events`: SQLite's writer wakes it after a
+One task per hub follows the store while a stream is open, and a minute after the last one
+ends (`Store.wait_for_events`: SQLite's writer wakes it after a
 commit, Redis's XREAD BLOCK when any hub commits), reads what was committed, notes where each
 ticket now is (its queue and assignee, for the streams' filters) and hands the batch to every
 subscriber's inbox, then the depths of the queues the batch moved. In a steady flow it reads
@@ -48,6 +49,9 @@ INBOX_SIZE = 256
 """Batches a subscriber may have waiting before it loses one (and reads it back itself)."""
 PLACES = 50_000
 """Tickets whose queue and assignee the feed remembers."""
+LINGER = 60.0
+"""Seconds the feed reads on after its last stream ends (a client reconnecting finds it
+running), then stops: a hub nobody watches decodes no events."""
 MOVES_DEPTH = frozenset(
     {EventKind.CREATED, EventKind.STATUS, EventKind.QUEUE, EventKind.ASSIGNED, EventKind.UNASSIGNED}
 )
@@ -213,7 +217,7 @@ class Subscription:
 class Feed:
     """The hub's reader of the record, started by the first subscriber."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, linger: float = LINGER) -> None:
         self.store = store
         self.places = Places(store)
         self._subscribers: set[Subscription] = set()
@@ -221,7 +225,13 @@ class Feed:
         self._recent: list[Change] = []
         self._read_at = 0.0
         self._behind = False
+        self._linger = linger
+        self._alone_since: float | None = None
         self.closed = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
 
     @contextlib.contextmanager
     def subscribe(self, size: int = INBOX_SIZE) -> Iterator[Subscription]:
@@ -229,12 +239,15 @@ class Feed:
         the block runs."""
         subscription = Subscription(size)
         self._subscribers.add(subscription)
-        if self._task is None or self._task.done():
+        self._alone_since = None
+        if not self.running:
             self._task = asyncio.create_task(self._run(), name="event-feed")
         try:
             yield subscription
         finally:
             self._subscribers.discard(subscription)
+            if not self._subscribers:
+                self._alone_since = asyncio.get_running_loop().time()
 
     async def close(self) -> None:
         """Stop reading and tell every stream to end (the app is shutting down)."""
@@ -246,12 +259,24 @@ class Feed:
 
     async def _run(self) -> None:
         last = await self._start()
-        while True:
+        while not self._idle():
             try:
                 last = await self._step(last)
             except HubError as exc:  # storage away: the streams wait, then it goes on
                 log.warning("event_feed_failed", error=str(exc))
                 await asyncio.sleep(IDLE_WAIT)
+
+    def _idle(self) -> bool:
+        """Whether no stream has been open for `linger` seconds; then the feed forgets what
+        it kept (the next one starts afresh from the store: what was committed meanwhile
+        is not in the kept changes, and the tickets' places may have moved)."""
+        alone = self._alone_since
+        if self._subscribers or alone is None:
+            return False
+        if asyncio.get_running_loop().time() - alone < self._linger:
+            return False
+        self._recent, self.places, self._alone_since = [], Places(self.store), None
+        return True
 
     async def _start(self) -> int:
         while True:

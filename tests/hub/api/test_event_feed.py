@@ -145,3 +145,33 @@ async def test_a_catch_up_within_the_kept_events_reads_no_store(store: Store) ->
         with pytest.raises(HubError):
             [change async for change in feed.replay(first - 2)]  # the ticket's own: stored only
     await feed.close()
+
+
+async def test_a_feed_nobody_follows_stops_and_starts_afresh(store: Store) -> None:
+    """The last stream gone, the feed stops reading after its linger; the next stream starts
+    it again, and a resume from before the stop reads what was committed meanwhile from the
+    store (the feed kept nothing across it), with no gap and no repeat."""
+    ticket = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), _NO_WINDOW)
+    feed = Feed(store, linger=0.2)
+    ann = Actor.agent("ann")
+    with feed.subscribe() as inbox:
+        await asyncio.sleep(0.05)
+        await store.add_note(ticket.ticket_id, "n0", ann, AT)
+        first = (await _batches_until(inbox, ticket.ticket_id, 1))[0].changes[0].event.seq
+    await asyncio.sleep(1.5)  # the linger, and the feed's wait for events (at most IDLE_WAIT)
+    assert not _running(feed)
+    for n in range(1, 4):
+        await store.add_note(ticket.ticket_id, f"n{n}", ann, AT)  # nobody follows
+    with feed.subscribe() as inbox:
+        assert _running(feed)
+        missed = [change.event.seq async for change in feed.replay(first)]
+        assert missed == [first + 1, first + 2, first + 3]
+        await asyncio.sleep(0.05)
+        await store.add_note(ticket.ticket_id, "n4", ann, AT)
+        batches = await _batches_until(inbox, ticket.ticket_id, 1)
+        assert [c.event.seq for b in batches for c in b.changes] == [first + 4]
+    await feed.close()
+
+
+def _running(feed: Feed) -> bool:
+    return feed.running
