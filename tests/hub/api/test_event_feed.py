@@ -158,7 +158,10 @@ async def test_a_feed_nobody_follows_stops_and_starts_afresh(store: Store) -> No
         await asyncio.sleep(0.05)
         await store.add_note(ticket.ticket_id, "n0", ann, AT)
         first = (await _batches_until(inbox, ticket.ticket_id, 1))[0].changes[0].event.seq
-    await asyncio.sleep(1.5)  # the linger, and the feed's wait for events (at most IDLE_WAIT)
+    for _ in range(100):  # the linger, and the feed's wait for events (at most IDLE_WAIT)
+        if not _running(feed):
+            break
+        await asyncio.sleep(0.1)
     assert not _running(feed)
     for n in range(1, 4):
         await store.add_note(ticket.ticket_id, f"n{n}", ann, AT)  # nobody follows
