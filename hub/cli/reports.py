@@ -43,10 +43,15 @@ def zone(zone: str | None, config: Path | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="ZONE") from exc
 
-    async def change(store: Store) -> float:
+    async def change(store: Store) -> float | None:
+        if await store.report_calendar() == chosen:
+            return None  # nothing to make again
         started = time.monotonic()
         await store.set_report_calendar(chosen)
         return time.monotonic() - started
 
     took = with_store(url, change)
-    click.echo(f"report cells kept by {chosen.zone} (made again in {took:.1f} s)")
+    if took is None:
+        click.echo(f"report cells already kept by {chosen.zone}")
+    else:
+        click.echo(f"report cells kept by {chosen.zone} (made again in {took:.1f} s)")

@@ -41,6 +41,11 @@ async def test_the_zone_command_keeps_the_cells_by_the_zone_it_is_given(tmp_path
     assert "report cells kept by America/New_York" in done.stdout
     shown = run("reports", "zone", "--config", str(config))
     assert shown.stdout == "America/New_York\n"
+    again = run("reports", "zone", "America/New_York", "--config", str(config))
+    assert (again.returncode, again.stdout) == (
+        0,
+        "report cells already kept by America/New_York\n",
+    )
 
     store = open_store(f"sqlite:///{tmp_path / 'hub.db'}")
     await store.open()
