@@ -111,8 +111,6 @@ def _periods_of_hour(hour: int, zone: str) -> Periods:
 
 @functools.lru_cache(maxsize=8192)
 def _day_of(at: float, zone: str) -> float:
-    if zone == "UTC":
-        return math.floor(at / DAY) * DAY
     return _midnight(_date(at, zone), _zone(zone))
 
 

@@ -218,22 +218,11 @@ def series_row(bucket: datetime, key: str, sums: Sums, targeted: Targeted) -> Se
 def group(rows: Iterable[RollupRow]) -> dict[tuple[int, str], Sums]:
     """The store's rows by (bucket, key)."""
     out: dict[tuple[int, str], Sums] = {}
-    last, sums = None, Sums()
     for bucket, key, agent, name, n, total in rows:
-        # `Sums.add` inline: a year's series is ~190,000 rows, and the stores give them
-        # grouped by bucket and key, so the bucket's Sums is most often the last one's.
-        if (bucket, key) != last:
-            last = (bucket, key)
-            found = out.get(last)
-            sums = out[last] = Sums() if found is None else found
-        binned = _binned(name)
-        if binned is None:
-            sums.cells[(agent, name)] = _plus(sums.cells.get((agent, name)), n, total)
-            continue
-        bins = sums.bins.get((agent, binned[0]))
-        if bins is None:
-            bins = sums.bins[(agent, binned[0])] = {}
-        bins[binned[1]] = _plus(bins.get(binned[1]), n, total)
+        sums = out.get((bucket, key))
+        if sums is None:
+            sums = out[(bucket, key)] = Sums()
+        sums.add(agent, name, n, total)
     return out
 
 

@@ -9,8 +9,7 @@ hub to open it fills them from the record (`backfill_rollups`, once, claimed by 
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from core.json_text import dumps
@@ -102,15 +101,17 @@ class RedisRollups:
 
     @translated
     async def report_calendar(self) -> Calendar:
-        return calendar_named(await self._live.client.hget(self.key("ids"), ZONE) or "UTC")
+        # its zone checked by Calendar.of when it was set
+        return Calendar(await self._live.client.hget(self.key("ids"), ZONE) or "UTC")
 
     async def refill_by(self, calendar: Calendar) -> None:
         """The cells made again by `calendar` (RedisStore.set_report_calendar)."""
         client = self._live.client
         await client.hset(self.key("ids"), mapping={ZONE: calendar.zone, FLAG: "filling"})
         cells = self.key("r[vtas]:*")  # the cells' hashes, not rp, rh, rhz or rr:<customer>
-        async for found in _batches(client.scan_iter(match=cells, count=FILL), FILL):
-            await client.unlink(*found)
+        found = [key async for key in client.scan_iter(match=cells, count=FILL)]
+        for at in range(0, len(found), FILL):
+            await client.unlink(*found[at : at + FILL])
         # The holds too: the fill writes them again, its numbers formatted by Python
         await client.unlink(self.key("rh"), self.key("rhz"))
         await self._fill(calendar)
@@ -226,22 +227,6 @@ def lua_tally(tally: Tally, calendar: Calendar) -> str:
     if not calendar.utc:
         _, (_, state["pd"]), (_, state["pm"]) = calendar.periods(tally.created)
     return dumps(state)
-
-
-@functools.cache
-def calendar_named(zone: str) -> Calendar:
-    return Calendar(zone)  # checked by Calendar.of when it was set
-
-
-async def _batches(items: AsyncIterator[str], size: int) -> AsyncIterator[list[str]]:
-    batch: list[str] = []
-    async for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _time(value: float | None) -> str | None:

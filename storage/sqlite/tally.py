@@ -9,7 +9,6 @@ repeat contacts (an index of resolved tallies by customer finds them).
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -327,12 +326,8 @@ KINDS = frozenset((VOLUME, TICKETS, AGENTS, AGENTS_BY_QUEUE))
 
 
 def calendar(db: sqlite3.Connection) -> Calendar:
-    return _calendar_named(db.execute("SELECT zone FROM report_calendar").fetchone()[0])
-
-
-@functools.cache
-def _calendar_named(zone: str) -> Calendar:
-    return Calendar(zone)  # checked by Calendar.of when it was set
+    """The store's calendar (its zone checked by Calendar.of when it was set)."""
+    return Calendar(db.execute("SELECT zone FROM report_calendar").fetchone()[0])
 
 
 def set_calendar(db: sqlite3.Connection, chosen: Calendar) -> None:
