@@ -26,16 +26,24 @@ export function onEvent(data, name) {
   if (openTicket && data.ticket_id === openTicket) ticketLater();
 }
 
-// A queue's depth from the stream: my queues' waiting counts follow it.
+// A queue's depth from the stream: my queues' waiting counts follow it. Each is kept with the
+// number of depths heard so far, so a list fetched before one arrived does not undo it.
+let depthsHeard = 0;
+const heard = new Map(); // queue -> { waiting, at: depthsHeard when it came }
+
 export function onDepth(depth) {
+  depthsHeard += 1;
+  heard.set(depth.queue, { waiting: depth.waiting, at: depthsHeard });
   for (const item of document.querySelectorAll("#my-queues li")) {
     if (item.dataset.queue === depth.queue) item.querySelector(".waiting").textContent = depth.waiting;
   }
 }
 
+// What the stream covers, read again (it was not live, or it lost events).
 export function refresh() {
   loadOffers();
   loadTickets();
+  loadQueues();
 }
 
 async function loadOffers() {
@@ -77,10 +85,12 @@ function ticketLink(ticket) {
 }
 
 async function loadQueues() {
+  const asked = depthsHeard;
   const [queues, agent] = await Promise.all([get("/api/queues"), get("/api/me")]);
   const mine = queues.items.filter((q) => !agent.queues.length || agent.queues.includes(q.name));
+  const waiting = (q) => (heard.get(q.name)?.at > asked ? heard.get(q.name).waiting : q.waiting);
   fill($("my-queues"), mine.map((q) => h("li", { dataset: { queue: q.name } },
-    h("strong", {}, q.name), " ", h("span", { class: "waiting" }, q.waiting), " waiting ",
+    h("strong", {}, q.name), " ", h("span", { class: "waiting" }, waiting(q)), " waiting ",
     h("button", { type: "button", class: "plain", onclick: () => claim(q.name) }, "Claim next"))));
 }
 
