@@ -20,12 +20,14 @@ from datetime import UTC, datetime
 import phonenumbers
 from phonenumbers import PhoneNumberType
 from phonenumbers import timezone as phone_zones
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 from core.campaigns import CampaignPolicy, NewContact
 from core.errors import PayloadError
 from core.identity import email_identity
 from router.calling_law import LEGAL, CallingLaw
 from router.campaigns import CallingHours, slot_key, window_ranges
+from router.phone_kinds import number_type
 
 COLUMNS = ("phone", "name", "email", "external_ref", "notes", "preferred_time")
 ALIASES: Mapping[str, str] = {
@@ -104,11 +106,16 @@ def sniff_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def zones_of(number: phonenumbers.PhoneNumber, kind: int) -> tuple[str, ...]:
-    """phonenumbers' `time_zones_for_number`, without computing the number's type twice."""
+def zones_of(number: phonenumbers.PhoneNumber, kind: int, e164: str) -> tuple[str, ...]:
+    """phonenumbers' `time_zones_for_number` of a valid number, from its type and E.164
+    form (not worked out again): the longest prefix of the number its timezone data knows."""
     if not phonenumbers.is_number_type_geographical(kind, number.country_code or 0):
         return tuple(phone_zones.time_zones_for_number(number))  # rare: toll-free, VoIP ...
-    return tuple(phone_zones.time_zones_for_geographical_number(number))
+    digits = e164[1:]
+    for length in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+        if (zones := TIMEZONE_DATA.get(digits[:length])) is not None:
+            return tuple(zones)
+    return (phone_zones.UNKNOWN_TIMEZONE,)
 
 
 def list_phone(raw: str, region: str) -> tuple[str, tuple[str, ...]]:
@@ -118,11 +125,11 @@ def list_phone(raw: str, region: str) -> tuple[str, tuple[str, ...]]:
         number = _nanp(plain, region) or phonenumbers.parse(plain, region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(f"not a phone number: {raw!r}") from exc
-    kind = phonenumbers.number_type(number)  # UNKNOWN exactly when is_valid_number is false
+    kind = number_type(number)  # UNKNOWN exactly when is_valid_number is false
     if kind == PhoneNumberType.UNKNOWN:
         raise ValueError(f"not a valid phone number: {raw!r}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return str(e164), zones_of(number, kind)
+    return e164, zones_of(number, kind, e164)
 
 
 def _plain(raw: str) -> str:
@@ -135,7 +142,7 @@ def _plain(raw: str) -> str:
     text = raw.strip()
     if not _PLAIN.match(text):
         return raw
-    digits = text.translate(_PUNCTUATION)
+    digits = text.removeprefix("+").translate(_PUNCTUATION)
     return f"+{digits}" if text.startswith("+") else digits
 
 

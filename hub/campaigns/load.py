@@ -151,7 +151,7 @@ class ListReader:
                 first, self._line = self._line + 1, self._csv.line_num
                 if self._line - first >= MAX_ROW_LINES:
                     raise _runs_over(first, self._line)
-                if any(f.strip() for f in fields):
+                if (fields and fields[0].strip()) or any(f.strip() for f in fields):
                     rows.append((first, fields))
                     if len(rows) >= size:
                         break
