@@ -1,14 +1,15 @@
 """Load a generated callback list through the real loader into SQLite, against a bare loop.
 
-    python -m bench.campaign_bench [--rows 1000000] [--workers 2] [--batch 5000]
+    python -m bench.campaign_bench [--rows 1000000] [--workers 2] [--batch 20000]
 
 The list: US numbers in the ways people write them ("(212) 555-0143", "+1 212 555 0143",
 "212.555.0143", "2125550143"), names, emails, references, notes and some preferred hours,
 with about 1% invalid numbers and 0.5% repeated ones. The loader is the one
-`contacthub campaign load` runs (hub/campaign_load.py: rows read in a thread, normalised in
-a process pool, stored in batches with Store.add_contacts into a fresh SQLite file with
-`synchronous=FULL`). The bare loop is csv.DictReader + phonenumbers.parse + is_valid_number
-+ E.164 formatting over the same file, in one process, storing nothing. Peak RSS is
+`contacthub campaign load` runs (hub/campaigns/load.py: the file's structure read whole and
+cut into chunks of `--batch` records, each read and normalised in a process pool and stored
+with one Store.add_contacts into a fresh SQLite file with `synchronous=FULL`). The bare loop
+is csv.DictReader + phonenumbers.parse + is_valid_number + E.164 formatting over the same
+file, in one process, storing nothing. Peak RSS is
 `resource.getrusage` (the loading process, and the largest of its workers).
 """
 
@@ -87,7 +88,7 @@ async def load(path: Path, db: Path, workers: int, batch: int) -> tuple[LoadRepo
         now = datetime.now(UTC)
         campaign, _ = await desk.ensure(desk.spec("bench"), now)
         job = ListLoad(  # as `contacthub campaign load` runs it
-            store, campaign, "US", now, batch_rows=batch, workers=workers, read_in_thread=False
+            store, campaign, "US", now, batch_rows=batch, workers=workers
         )
         context = multiprocessing.get_context("spawn")
         started = time.perf_counter()
@@ -102,7 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=CampaignSettings().load_batch_rows)
     parser.add_argument("--bare-only", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_only:

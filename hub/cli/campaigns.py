@@ -91,8 +91,8 @@ async def _load(  # noqa: PLR0913  # the command's choices
         campaign, created = await desk.ensure(desk.spec(name, queue), now)
         job = ListLoad(
             store, campaign, settings.routing.default_region, now,
-            batch_rows=settings.campaigns.batch_rows, workers=workers, explicit=explicit,
-            read_in_thread=False, law=desk.law,
+            batch_rows=settings.campaigns.load_batch_rows, workers=workers, explicit=explicit,
+            law=desk.law,
         )  # fmt: skip
         with _pool(workers) as pool, _progress(console, file) as (bar, task):
             report = await job.run(

@@ -15,7 +15,8 @@ timezone = ""                       # for numbers whose zone is unknown ("" : ne
 max_attempts = 5
 retry = { no_answer = "4h", busy = "30m", voicemail = "1d", failed = "1h" }
 lease = "10m"                       # an agent's hold on a contact before it goes back
-batch_rows = 5000                   # contacts per store call when loading a list
+batch_rows = 5000                   # contacts per store call when the hub loads an upload
+load_batch_rows = 20000             # the same in `campaign load` (its own process, see below)
 workers = 2                         # processes normalising numbers in `campaign load`
 max_upload_mb = 1024                # largest list over POST /api/campaigns/{id}/contacts
 legal_hours = "08:00-21:00"         # the law's floor, callee local time: no campaign widens it
@@ -29,6 +30,12 @@ dial_concurrency = 16               # dials placed at once by one hub
 
 A country's hours apply to the time zones the tz database lists for it (tzdata's zone.tab),
 so a number in Europe/Paris is called by France's hours.
+
+`campaign load` runs in a process of its own, with nothing else on its event loop, so it
+stores bigger chunks than the hub does with an upload: the campaign's index of numbers
+takes its random inserts in fewer, larger transactions (a million-row list loads in ~16 s
+rather than ~18 s), while each transaction holds the store's write lock longer (a
+running hub's writes wait up to about half a second for one).
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class CampaignSettings(Section):
     retry: dict[str, Duration] = Field(default_factory=_default_retry)
     lease: Duration = timedelta(minutes=10)
     batch_rows: int = Field(5000, ge=1, le=100_000)
+    load_batch_rows: int = Field(20_000, ge=1, le=100_000)
     workers: int = Field(2, ge=0, le=64)
     max_upload_mb: int = Field(1024, ge=1)
     legal_hours: str = LEGAL_HOURS

@@ -4,8 +4,9 @@ another exception (the upload would answer 500)."""
 
 from __future__ import annotations
 
-import io
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from core.campaigns import CampaignPolicy, NewContact
 from core.errors import InvalidRequest
 from core.model import Role
-from hub.campaigns.load import ListReader
+from hub.campaigns import chunks
 from router.campaign_lists import Invalid, Normaliser
 from tests.conftest import Hub
 
@@ -35,15 +36,17 @@ CSV_TEXT = st.lists(PIECES | st.text(max_size=5), max_size=60).map("".join)
 def test_any_csv_is_rows_of_contacts_or_invalid_or_refused_whole(
     text: str, header_optional: bool
 ) -> None:
-    try:
-        # As hub.campaigns.load.open_list opens the uploaded file: newline="" for csv.
-        reader = ListReader(io.StringIO(text, newline=""), header_optional=header_optional)
-        rows = reader.batch(10_000)
-    except InvalidRequest as exc:
-        refusal = exc
-        assert refusal.message
-        return
-    normaliser = Normaliser(reader.columns, "US", CampaignPolicy(timezone="America/New_York"), NOW)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "list.csv"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
+        try:
+            plan = chunks.plan(path, 7, header_optional=header_optional)
+        except InvalidRequest as exc:
+            refusal = exc
+            assert refusal.message
+            return
+        rows = [row for chunk in plan.chunks for row in chunks.rows(chunk)]
+    normaliser = Normaliser(plan.columns, "US", CampaignPolicy(timezone="America/New_York"), NOW)
     for result in normaliser.rows(rows):
         assert isinstance(result, NewContact | Invalid)
 

@@ -1,0 +1,179 @@
+"""A callback list cut into byte ranges of whole records, each read where it is normalised.
+
+    plan(path)  -> the header, and chunks of `size` records (one pass of the csv module)
+    rows(chunk) -> the chunk's rows, in a worker process
+
+The loading process reads the file once, to check its CSV structure whole (a file broken
+at any line is refused before anything is stored) and to note where every `size`-th record
+ends. A worker then reads its own range and parses it again: the rows never cross between
+processes, and the loading process keeps its core for the store.
+
+Lines end as a text file opened with `newline=""` ends them (`\\n`, `\\r\\n` or a lone
+`\\r`), and are decoded as UTF-8 one at a time (a BOM at the start is skipped; bytes that
+are not UTF-8 become U+FFFD and their row is invalid), so a chunk's rows and line numbers
+are the ones a reader of the whole file sees.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from core.errors import InvalidRequest
+from router.campaign_lists import COLUMNS, ColumnMap, Row, map_header, sniff_delimiter
+
+MAX_ROW_LINES = 20
+"""Lines one row may span (quoted line breaks); more is taken for an unclosed quote."""
+
+_PIECES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Bytes `start` to `end` of the file at `path`: whole records, the first on line
+    `line + 1`."""
+
+    path: Path
+    start: int
+    end: int
+    line: int
+    delimiter: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListPlan:
+    columns: ColumnMap
+    delimiter: str
+    chunks: tuple[Chunk, ...]
+
+
+class ListChanged(Exception):
+    """A chunk's bytes are no longer the records the plan found there."""
+
+
+class _Lines:
+    """A binary file's lines as text, and how many bytes they took."""
+
+    def __init__(self, stream: IO[bytes], position: int, first_encoding: str = "utf-8") -> None:
+        self._stream = stream
+        self.position = position
+        self._encoding = first_encoding
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self._stream:
+            for piece in _pieces(raw):
+                self.position += len(piece)
+                text = piece.decode(self._encoding, "replace")
+                self._encoding = "utf-8"
+                yield text
+
+
+def _pieces(raw: bytes) -> tuple[bytes, ...] | list[bytes]:
+    """A line read up to `\\n`, cut again at lone `\\r`s (rare: old Mac files)."""
+    carriage = raw.find(b"\r")
+    if carriage < 0 or (carriage == len(raw) - 2 and raw.endswith(b"\r\n")):
+        return (raw,)
+    return _PIECES.findall(raw)
+
+
+def plan(
+    path: Path,
+    size: int,
+    explicit: Mapping[str, str] | None = None,
+    *,
+    header_optional: bool = False,
+) -> ListPlan:
+    """The header's columns and the file in chunks of `size` records; InvalidRequest naming
+    the line where the header cannot be read or the structure breaks (a quote never closed,
+    text after a closing quote, a NUL byte, a field over MAX_ROW_LINES lines)."""
+    with path.open("rb") as stream:
+        lines = _Lines(stream, 0, "utf-8-sig")
+        texts = iter(lines)
+        first = next(texts, "")
+        if not first.strip():
+            raise InvalidRequest("the list is empty: a header row is needed (phone, name, ...)")
+        delimiter = sniff_delimiter(first)
+        reader = csv.reader(_chain(first, texts), delimiter=delimiter, strict=True)
+        columns, data = _header(reader, explicit, header_optional)
+        line = reader.line_num
+        start, first_line = (0, 0) if data else (lines.position, line)
+        chunks, records = [], int(data)  # a bare list's first line is its first record
+        try:
+            for _ in reader:
+                begun, line = line + 1, reader.line_num
+                if line - begun >= MAX_ROW_LINES:
+                    raise runs_over(begun, line)
+                records += 1
+                if records == size:
+                    chunks.append(Chunk(path, start, lines.position, first_line, delimiter))
+                    start, first_line, records = lines.position, line, 0
+        except csv.Error as exc:
+            raise InvalidRequest(f"line {line + 1}: {structure(exc)}") from exc
+        if records:
+            chunks.append(Chunk(path, start, lines.position, first_line, delimiter))
+    return ListPlan(columns, delimiter, tuple(chunks))
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _header(
+    reader: Iterator[list[str]], explicit: Mapping[str, str] | None, header_optional: bool
+) -> tuple[ColumnMap, bool]:
+    """The columns, and whether the first record was data (a bare list of numbers, whose
+    first column is read)."""
+    try:
+        header = next(reader)
+    except csv.Error as exc:  # the header's own quote is never closed, say
+        raise InvalidRequest(f"line 1: {structure(exc)}") from exc
+    try:
+        return map_header(header, explicit), False
+    except ValueError as exc:
+        if not header_optional:
+            raise InvalidRequest(f"line 1: {exc}") from exc
+        return ColumnMap((0, *([None] * (len(COLUMNS) - 1)))), True
+
+
+def rows(chunk: Chunk) -> list[Row]:
+    """The chunk's rows that hold anything, with their first lines; ListChanged when its
+    bytes no longer parse as they did."""
+    with chunk.path.open("rb") as stream:
+        stream.seek(chunk.start)
+        data = stream.read(chunk.end - chunk.start)
+    encoding = "utf-8-sig" if chunk.start == 0 else "utf-8"
+    reader = csv.reader(_Lines(io.BytesIO(data), 0, encoding), delimiter=chunk.delimiter,
+                        strict=True)  # fmt: skip
+    found: list[Row] = []
+    line = chunk.line
+    try:
+        for fields in reader:
+            begun, line = line + 1, chunk.line + reader.line_num
+            if (fields and fields[0].strip()) or any(f.strip() for f in fields):
+                found.append((begun, fields))
+    except csv.Error as exc:
+        raise ListChanged(f"line {line + 1}: the list changed while it was loaded") from exc
+    return found
+
+
+def runs_over(first: int, last: int) -> InvalidRequest:
+    return InvalidRequest(
+        f"line {first}: a quoted field runs over {last - first + 1} lines "
+        "(a quote that is never closed?)"
+    )
+
+
+def structure(error: csv.Error) -> str:
+    """The csv module's complaint, as the person who fixes the file needs it."""
+    text = str(error)
+    if "unexpected end of data" in text:
+        return "a quote opened in this row is never closed"
+    if "expected after" in text:
+        return f'{text} (a quote inside a quoted field is written twice: "")'
+    return text
