@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import multiprocessing
 import os
 import random
 import resource
@@ -26,14 +25,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import phonenumbers
 
 from hub.campaigns.desk import CampaignDesk
-from hub.campaigns.load import ListLoad, LoadReport
+from hub.campaigns.load import ListLoad, LoadReport, worker_pool
 from hub.settings.campaigns import CampaignSettings
 from storage.base import open_store
 
@@ -90,9 +88,8 @@ async def load(path: Path, db: Path, workers: int, batch: int) -> tuple[LoadRepo
         job = ListLoad(  # as `contacthub campaign load` runs it
             store, campaign, "US", now, batch_rows=batch, workers=workers
         )
-        context = multiprocessing.get_context("spawn")
         started = time.perf_counter()
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with worker_pool(workers) as pool:
             report = await job.run(path, pool if workers else None)
         return report, time.perf_counter() - started
     finally:

@@ -27,7 +27,7 @@ from core.errors import PayloadError
 from core.identity import email_identity
 from router.calling_law import LEGAL, CallingLaw
 from router.campaigns import CallingHours, slot_key, window_ranges
-from router.phone_kinds import number_type
+from router.phone_kinds import national_type, number_type
 
 COLUMNS = ("phone", "name", "email", "external_ref", "notes", "preferred_time")
 ALIASES: Mapping[str, str] = {
@@ -106,11 +106,11 @@ def sniff_delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def zones_of(number: phonenumbers.PhoneNumber, kind: int, e164: str) -> tuple[str, ...]:
-    """phonenumbers' `time_zones_for_number` of a valid number, from its type and E.164
-    form (not worked out again): the longest prefix of the number its timezone data knows."""
-    if not phonenumbers.is_number_type_geographical(kind, number.country_code or 0):
-        return tuple(phone_zones.time_zones_for_number(number))  # rare: toll-free, VoIP ...
+def zones_of(e164: str, kind: int, country_code: int) -> tuple[str, ...]:
+    """phonenumbers' `time_zones_for_number` of a valid number, from its E.164 form and type
+    (not worked out again): the longest prefix of the number its timezone data knows."""
+    if not phonenumbers.is_number_type_geographical(kind, country_code):
+        return tuple(phone_zones.time_zones_for_number(phonenumbers.parse(e164)))  # rare
     digits = e164[1:]
     for length in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
         if (zones := TIMEZONE_DATA.get(digits[:length])) is not None:
@@ -120,16 +120,20 @@ def zones_of(number: phonenumbers.PhoneNumber, kind: int, e164: str) -> tuple[st
 
 def list_phone(raw: str, region: str) -> tuple[str, tuple[str, ...]]:
     """E.164 and time zones of a list's number; ValueError with the reason."""
-    try:
-        plain = _plain(raw)
-        number = _nanp(plain, region) or phonenumbers.parse(plain, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number: {raw!r}") from exc
-    kind = number_type(number)  # UNKNOWN exactly when is_valid_number is false
-    if kind == PhoneNumberType.UNKNOWN:
+    plain = _plain(raw)
+    national = _nanp(plain, region)
+    if national is not None:  # most of a list: no PhoneNumber made
+        country_code, kind, e164 = 1, national_type(1, national), f"+1{national}"
+    else:
+        try:
+            number = phonenumbers.parse(plain, region)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError(f"not a phone number: {raw!r}") from exc
+        country_code, kind = number.country_code or 0, number_type(number)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if kind == PhoneNumberType.UNKNOWN:  # exactly when is_valid_number is false
         raise ValueError(f"not a valid phone number: {raw!r}")
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return e164, zones_of(number, kind, e164)
+    return e164, zones_of(e164, kind, country_code)
 
 
 def _plain(raw: str) -> str:
@@ -146,10 +150,10 @@ def _plain(raw: str) -> str:
     return f"+{digits}" if text.startswith("+") else digits
 
 
-def _nanp(plain: str, region: str) -> phonenumbers.PhoneNumber | None:
-    """The number phonenumbers.parse makes of a North American number written as its 10
-    digits (in a NANP region) or as 1 and its 10 digits, without parsing: a list of a
-    million such numbers spends most of its time there. None for anything else."""
+def _nanp(plain: str, region: str) -> str | None:
+    """The national number phonenumbers.parse finds in a North American number written as
+    its 10 digits (in a NANP region) or as 1 and its 10 digits, without parsing: a list of
+    a million such numbers spends most of its time there. None for anything else."""
     digits = plain[1:] if plain.startswith("+") else plain
     if len(digits) == _NANP_DIGITS + 1 and digits[0] == "1" and digits[1] in _NANP_FIRST:
         national = digits[1:]
@@ -163,7 +167,7 @@ def _nanp(plain: str, region: str) -> phonenumbers.PhoneNumber | None:
         return None
     if plain[0] != "+" and not _in_nanp(region):
         return None
-    return phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+    return national
 
 
 @functools.cache

@@ -58,6 +58,15 @@ def number_type(number: phonenumbers.PhoneNumber) -> int:
     return kinds.of(phonenumbers.national_significant_number(number))
 
 
+def national_type(country_code: int, national: str) -> int:
+    """The type of `+country_code national`, for a national number without leading zeros."""
+    kinds = kinds_for(country_code)
+    if kinds is None:
+        number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+        return int(phonenumbers.number_type(number))
+    return kinds.of(national)
+
+
 @functools.cache
 def kinds_for(country_code: int) -> Kinds | None:
     """The joined expression of a country code; None when none of its regions is known or

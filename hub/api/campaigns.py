@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import multiprocessing
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -43,7 +42,7 @@ from hub.api.views_campaigns import (
     stats_json,
 )
 from hub.campaigns.desk import CampaignDesk
-from hub.campaigns.load import ListLoad, load_do_not_call
+from hub.campaigns.load import ListLoad, load_do_not_call, worker_pool
 from hub.state import CLOCK, SETTINGS, STORE
 
 log = structlog.get_logger("contacthub.campaigns")
@@ -289,7 +288,7 @@ def _pool(request: web.Request) -> ProcessPoolExecutor | None:
     workers = request.config_dict[SETTINGS].campaigns.workers
     pools = request.config_dict[UPLOAD_POOL]
     if workers and not pools:
-        pools.append(ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")))
+        pools.append(worker_pool(workers))
     return pools[0] if pools else None
 
 

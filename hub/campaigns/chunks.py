@@ -81,6 +81,67 @@ def _pieces(raw: bytes) -> tuple[bytes, ...] | list[bytes]:
     return _PIECES.findall(raw)
 
 
+class Planner:
+    """A list's header, then its chunks one at a time (`chunks`, an iterator), for a loader
+    that normalises the first chunks while the rest of the file is still being checked.
+
+    InvalidRequest names the line where the header cannot be read or the structure breaks
+    (a quote never closed, text after a closing quote, a NUL byte, a field over
+    MAX_ROW_LINES lines). Close it, or use it as a context manager."""
+
+    def __init__(
+        self,
+        path: Path,
+        size: int,
+        explicit: Mapping[str, str] | None = None,
+        *,
+        header_optional: bool = False,
+    ) -> None:
+        self._path, self._size = path, size
+        self._stream = path.open("rb")
+        try:
+            self._lines = _Lines(self._stream, 0, "utf-8-sig")
+            texts = iter(self._lines)
+            first = next(texts, "")
+            if not first.strip():
+                raise InvalidRequest("the list is empty: a header row is needed (phone, name, ...)")
+            self.delimiter = sniff_delimiter(first)
+            self._reader = csv.reader(_chain(first, texts), delimiter=self.delimiter, strict=True)
+            self.columns, self._data = _header(self._reader, explicit, header_optional)
+        except BaseException:
+            self._stream.close()
+            raise
+        self.chunks = self._chunks()
+
+    def __enter__(self) -> Planner:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def _chunks(self) -> Iterator[Chunk]:
+        reader, lines, data = self._reader, self._lines, self._data
+        line = reader.line_num
+        start, first_line = (0, 0) if data else (lines.position, line)
+        records = int(data)  # a bare list's first line is its first record
+        try:
+            for _ in reader:
+                begun, line = line + 1, reader.line_num
+                if line - begun >= MAX_ROW_LINES:
+                    raise runs_over(begun, line)
+                records += 1
+                if records == self._size:
+                    yield Chunk(self._path, start, lines.position, first_line, self.delimiter)
+                    start, first_line, records = lines.position, line, 0
+        except csv.Error as exc:
+            raise InvalidRequest(f"line {line + 1}: {structure(exc)}") from exc
+        if records:
+            yield Chunk(self._path, start, lines.position, first_line, self.delimiter)
+
+
 def plan(
     path: Path,
     size: int,
@@ -88,35 +149,9 @@ def plan(
     *,
     header_optional: bool = False,
 ) -> ListPlan:
-    """The header's columns and the file in chunks of `size` records; InvalidRequest naming
-    the line where the header cannot be read or the structure breaks (a quote never closed,
-    text after a closing quote, a NUL byte, a field over MAX_ROW_LINES lines)."""
-    with path.open("rb") as stream:
-        lines = _Lines(stream, 0, "utf-8-sig")
-        texts = iter(lines)
-        first = next(texts, "")
-        if not first.strip():
-            raise InvalidRequest("the list is empty: a header row is needed (phone, name, ...)")
-        delimiter = sniff_delimiter(first)
-        reader = csv.reader(_chain(first, texts), delimiter=delimiter, strict=True)
-        columns, data = _header(reader, explicit, header_optional)
-        line = reader.line_num
-        start, first_line = (0, 0) if data else (lines.position, line)
-        chunks, records = [], int(data)  # a bare list's first line is its first record
-        try:
-            for _ in reader:
-                begun, line = line + 1, reader.line_num
-                if line - begun >= MAX_ROW_LINES:
-                    raise runs_over(begun, line)
-                records += 1
-                if records == size:
-                    chunks.append(Chunk(path, start, lines.position, first_line, delimiter))
-                    start, first_line, records = lines.position, line, 0
-        except csv.Error as exc:
-            raise InvalidRequest(f"line {line + 1}: {structure(exc)}") from exc
-        if records:
-            chunks.append(Chunk(path, start, lines.position, first_line, delimiter))
-    return ListPlan(columns, delimiter, tuple(chunks))
+    """The header's columns and the whole file in chunks of `size` records (see Planner)."""
+    with Planner(path, size, explicit, header_optional=header_optional) as planner:
+        return ListPlan(planner.columns, planner.delimiter, tuple(planner.chunks))
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:

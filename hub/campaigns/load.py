@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
+import os
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from concurrent.futures import Executor
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.campaigns import DUPLICATE_IN_LIST, Campaign, ContactBatch, NewContact
 from core.errors import InvalidRequest
@@ -36,6 +38,8 @@ from hub.campaigns.chunks import Chunk
 from router.calling_law import LEGAL, CallingLaw
 from router.campaign_lists import ColumnMap, Invalid, Normaliser, Row, list_phone, normalise_rows
 from storage.base import Store
+
+T = TypeVar("T")
 
 MAX_LISTED = 100
 """Rows listed per kind of rejection in a report (the counts are always whole)."""
@@ -117,31 +121,42 @@ class ListLoad:
     ) -> LoadReport:
         """Read, normalise and store the whole file; `pool` normalises (None: a thread).
 
-        The file's CSV structure is checked whole first, so a file broken at any line is
-        refused with that line and nothing of it is loaded: fixed and loaded again, it is
-        not half duplicates of itself."""
+        The file's CSV structure is checked whole before anything is stored, so a file
+        broken at any line is refused with that line and nothing of it is loaded: fixed and
+        loaded again, it is not half duplicates of itself. The first chunks are normalised
+        meanwhile."""
+        planner = await _refused_whole(asyncio.to_thread(
+            chunks.Planner, path, self.batch_rows, self.explicit
+        ))  # fmt: skip
         try:
-            plan = await asyncio.to_thread(chunks.plan, path, self.batch_rows, self.explicit)
-        except InvalidRequest as exc:
-            raise InvalidRequest(f"{exc.message}; nothing was loaded") from exc
-        source = f"csv:{uuid.uuid4().hex[:16]}"
-        report = LoadReport(self.campaign, delimiter=plan.delimiter,
-                            ignored_columns=plan.columns.ignored)  # fmt: skip
-        normaliser = Normaliser(plan.columns, self.region, self.campaign.policy, self.now, self.law)
-        stage = functools.partial(self._batch, normaliser, pool, source)
-        await self._pipeline(plan.chunks, stage, report, progress)
+            source = f"csv:{uuid.uuid4().hex[:16]}"
+            report = LoadReport(self.campaign, delimiter=planner.delimiter,
+                                ignored_columns=planner.columns.ignored)  # fmt: skip
+            normaliser = Normaliser(
+                planner.columns, self.region, self.campaign.policy, self.now, self.law
+            )
+            checked = asyncio.Event()
+            stage = functools.partial(self._batch, normaliser, pool, source, checked)
+            await self._pipeline(planner, checked, stage, report, progress)
+        finally:
+            planner.close()
         return report
 
     async def _pipeline(
         self,
-        planned: Sequence[Chunk],
+        planner: chunks.Planner,
+        checked: asyncio.Event,
         stage: Callable[[Chunk], Coroutine[Any, Any, _Done]],
         report: LoadReport,
         progress: Progress | None,
     ) -> None:
         """Chunks go through `stage` several at a time (taken in order): while one waits
         for its commit, the next are normalised, and store calls made together share one
-        transaction (the SQLite writer's group commit), so a load pays fewer fsyncs."""
+        transaction (the SQLite writer's group commit), so a load pays fewer fsyncs.
+
+        The first chunks start while the file is still being checked: once as many are
+        under way as may be in flight, the check reads to the end (keeping only where the
+        chunks end), and `checked` lets them be stored."""
         in_flight = 2 * max(self.workers, 1) + 2
         pending: deque[asyncio.Task[_Done]] = deque()
 
@@ -151,7 +166,14 @@ class ListLoad:
                 progress(done.end, report.rows)
 
         try:
-            for chunk in planned:
+            while len(pending) < in_flight:
+                chunk = await _refused_whole(asyncio.to_thread(next, planner.chunks, None))
+                if chunk is None:
+                    break
+                pending.append(asyncio.create_task(stage(chunk)))
+            rest = await _refused_whole(asyncio.to_thread(list, planner.chunks))
+            checked.set()
+            for chunk in rest:
                 pending.append(asyncio.create_task(stage(chunk)))
                 if len(pending) >= in_flight:
                     add(await pending.popleft())
@@ -161,20 +183,50 @@ class ListLoad:
             for task in pending:
                 task.cancel()
 
-    async def _batch(
-        self, normaliser: Normaliser, pool: Executor | None, source: str, chunk: Chunk
+    async def _batch(  # one chunk, all it needs
+        self,
+        normaliser: Normaliser,
+        pool: Executor | None,
+        source: str,
+        checked: asyncio.Event,
+        chunk: Chunk,
     ) -> _Done:
         loop = asyncio.get_running_loop()
         try:
             rows, normalised = await loop.run_in_executor(pool, normalise_chunk, normaliser, chunk)
         except chunks.ListChanged as exc:
             raise InvalidRequest(str(exc)) from exc
+        await checked.wait()  # nothing is stored from a file that may yet be refused
         contacts = [row for row in normalised if isinstance(row, NewContact)]
         invalid = [row for row in normalised if isinstance(row, Invalid)]
         if not contacts:
             return _Done(rows, chunk.end, invalid, None)
         batch = await self.store.add_contacts(self.campaign.id, contacts, source, self.now)
         return _Done(rows, chunk.end, invalid, batch)
+
+
+WORKER_NICENESS = 10
+"""How much lower the normalising processes run than the one that stores."""
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Processes to normalise chunks in: spawned (never a fork of a process that holds
+    SQLite's threads), and at a lower priority, so they take what the storing process (a
+    load's one serial path) and a running hub leave of the cores."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=os.nice,
+        initargs=(WORKER_NICENESS,),
+    )
+
+
+async def _refused_whole(step: Awaitable[T]) -> T:
+    """A step of reading the file's structure; its refusal says nothing was loaded."""
+    try:
+        return await step
+    except InvalidRequest as exc:
+        raise InvalidRequest(f"{exc.message}; nothing was loaded") from exc
 
 
 def normalise_chunk(normaliser: Normaliser, chunk: Chunk) -> tuple[int, list[NewContact | Invalid]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -25,7 +24,14 @@ from rich.table import Table
 
 from core.errors import HubError
 from hub.campaigns.desk import CampaignDesk
-from hub.campaigns.load import DoNotCallReport, ListLoad, LoadReport, Problem, load_do_not_call
+from hub.campaigns.load import (
+    DoNotCallReport,
+    ListLoad,
+    LoadReport,
+    Problem,
+    load_do_not_call,
+    worker_pool,
+)
 from hub.cli.common import config_option, load_config
 from hub.settings.tree import Settings
 from storage.base import open_store
@@ -111,8 +117,7 @@ def _pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     if not workers:
         yield None
         return
-    # spawn: fresh workers, never a fork of a process that holds SQLite's threads.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with worker_pool(workers) as pool:
         yield pool
 
 

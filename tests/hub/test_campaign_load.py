@@ -217,6 +217,11 @@ STRUCTURE_ERRORS = [
         id="text-after-a-closing-quote",
     ),
     pytest.param(
+        HEADER + "".join(f"212555{n:04d},C{n}\n" for n in range(80)) + '3125550100,"Al\n',
+        "line 82: a quote opened in this row is never closed",
+        id="broken-after-the-first-chunks-were-normalised",
+    ),
+    pytest.param(
         HEADER + "2125550100,Ada\n" + '4155550101,"Grace\n' + "6465550100,x\n" * 30 + '"\n',
         "line 3: a quoted field runs over",
         id="quote-swallowing-the-rest",

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
-from router.phone_kinds import kinds_for, number_type
+from router.phone_kinds import kinds_for, national_type, number_type
 
 COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
@@ -83,3 +83,9 @@ def test_every_country_codes_examples_are_typed_as_phonenumbers_types_them(
 def test_north_american_numbers_find_their_region_first(national: str, kind: int) -> None:
     number = _number(1, national)
     assert number_type(number) == phonenumbers.number_type(number) == kind
+
+
+def test_a_country_code_without_regions_is_left_to_phonenumbers() -> None:
+    number = _number(999, "1234567")
+    assert kinds_for(999) is None
+    assert number_type(number) == national_type(999, "1234567") == PhoneNumberType.UNKNOWN
