@@ -1,7 +1,8 @@
 """A callback list cut into byte ranges of whole records, each read where it is normalised.
 
-    plan(path)  -> the header, and chunks of `size` records (one pass of the csv module)
-    rows(chunk) -> the chunk's rows, in a worker process
+    Planner(path, size) -> the header, then chunks of `size` records as the csv module
+                           finds them (`plan`: all of them at once)
+    rows(chunk)         -> the chunk's rows, in a worker process
 
 The loading process reads the file once, to check its CSV structure whole (a file broken
 at any line is refused before anything is stored) and to note where every `size`-th record
