@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 from collections.abc import AsyncIterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from core.campaigns import Campaign, CampaignPolicy, CampaignSpec, CampaignState
 from core.errors import InvalidRequest
-from hub.campaigns.load import MAX_LISTED, ListLoad, LoadReport, load_do_not_call
+from hub.campaigns.load import (
+    MAX_LISTED,
+    WORKER_NICENESS,
+    ListLoad,
+    LoadReport,
+    load_do_not_call,
+    worker_pool,
+)
 from storage.base import Store, open_store
 from tests.support import T0
 
@@ -170,7 +176,7 @@ async def test_a_process_pool_normalises_like_the_loop(
     path = tmp_path / "list.csv"
     path.write_text(data)
     job = ListLoad(store, campaign, "US", T0, batch_rows=8, workers=2)
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with worker_pool(2) as pool:
         report = await job.run(path, pool)
     assert (report.accepted, report.invalid) == (30, 1)
     assert problems(report, "invalid") == [(32, "not a phone number: 'oops'")]
@@ -260,3 +266,9 @@ async def test_a_duplicate_with_its_own_preferred_time_moves_no_window(
     report = await load(store, campaign, tmp_path, again.encode())
     assert (report.accepted, report.duplicate_in_campaign) == (0, 1)
     assert await store.campaign_slots(campaign.id) == ["America/New_York"]
+
+
+def test_normalising_workers_run_below_the_storing_process() -> None:
+    """They take what the store and a running hub leave of the cores."""
+    with worker_pool(1) as pool:
+        assert pool.submit(os.nice, 0).result() == min(os.nice(0) + WORKER_NICENESS, 19)
