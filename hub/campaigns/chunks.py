@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Chunk:
     end: int
     line: int
     delimiter: str
+    version: tuple[int, int]  # the file's size and modification time when it was planned
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +56,8 @@ class ListPlan:
 
 
 class ListChanged(Exception):
-    """A chunk's bytes are no longer the records the plan found there."""
+    """The file was changed since it was planned: a chunk's bytes may no longer be the
+    records that were checked."""
 
 
 class _Lines:
@@ -101,6 +104,7 @@ class Planner:
         self._path, self._size = path, size
         self._stream = path.open("rb")
         try:
+            self._version = _version(self._stream)
             self._lines = _Lines(self._stream, 0, "utf-8-sig")
             texts = iter(self._lines)
             first = next(texts, "")
@@ -135,12 +139,20 @@ class Planner:
                     raise runs_over(begun, line)
                 records += 1
                 if records == self._size:
-                    yield Chunk(self._path, start, lines.position, first_line, self.delimiter)
+                    yield self._chunk(start, lines.position, first_line)
                     start, first_line, records = lines.position, line, 0
         except csv.Error as exc:
             raise InvalidRequest(f"line {line + 1}: {structure(exc)}") from exc
         if records:
-            yield Chunk(self._path, start, lines.position, first_line, self.delimiter)
+            yield self._chunk(start, lines.position, first_line)
+
+    def _chunk(self, start: int, end: int, line: int) -> Chunk:
+        return Chunk(self._path, start, end, line, self.delimiter, self._version)
+
+
+def _version(stream: IO[bytes]) -> tuple[int, int]:
+    status = os.fstat(stream.fileno())
+    return status.st_size, status.st_mtime_ns
 
 
 def plan(
@@ -178,9 +190,12 @@ def _header(
 
 
 def rows(chunk: Chunk) -> list[Row]:
-    """The chunk's rows that hold anything, with their first lines; ListChanged when its
+    """The chunk's rows that hold anything, with their first lines; ListChanged when the
+    file's size or modification time is not what they were when it was planned, or its
     bytes no longer parse as they did."""
     with chunk.path.open("rb") as stream:
+        if _version(stream) != chunk.version:  # edited or replaced since: not what was checked
+            raise ListChanged(f"line {chunk.line + 1}: the list changed while it was loaded")
         stream.seek(chunk.start)
         data = stream.read(chunk.end - chunk.start)
     encoding = "utf-8-sig" if chunk.start == 0 else "utf-8"
