@@ -62,8 +62,7 @@ def national_type(country_code: int, national: str) -> int:
     """The type of `+country_code national`, for a national number without leading zeros."""
     kinds = kinds_for(country_code)
     if kinds is None:
-        number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
-        return int(phonenumbers.number_type(number))
+        return number_type(phonenumbers.PhoneNumber(country_code, int(national)))
     return kinds.of(national)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -55,7 +56,7 @@ class ListPlan:
     chunks: tuple[Chunk, ...]
 
 
-class ListChanged(Exception):
+class ListChanged(InvalidRequest):
     """The file was changed since it was planned: a chunk's bytes may no longer be the
     records that were checked."""
 
@@ -63,9 +64,9 @@ class ListChanged(Exception):
 class _Lines:
     """A binary file's lines as text, and how many bytes they took."""
 
-    def __init__(self, stream: IO[bytes], position: int, first_encoding: str = "utf-8") -> None:
+    def __init__(self, stream: IO[bytes], first_encoding: str = "utf-8") -> None:
         self._stream = stream
-        self.position = position
+        self.position = 0
         self._encoding = first_encoding
 
     def __iter__(self) -> Iterator[str]:
@@ -105,13 +106,14 @@ class Planner:
         self._stream = path.open("rb")
         try:
             self._version = _version(self._stream)
-            self._lines = _Lines(self._stream, 0, "utf-8-sig")
+            self._lines = _Lines(self._stream, "utf-8-sig")
             texts = iter(self._lines)
             first = next(texts, "")
             if not first.strip():
                 raise InvalidRequest("the list is empty: a header row is needed (phone, name, ...)")
             self.delimiter = sniff_delimiter(first)
-            self._reader = csv.reader(_chain(first, texts), delimiter=self.delimiter, strict=True)
+            self._reader = csv.reader(itertools.chain([first], texts), delimiter=self.delimiter,
+                                      strict=True)  # fmt: skip
             self.columns, self._data = _header(self._reader, explicit, header_optional)
         except BaseException:
             self._stream.close()
@@ -136,13 +138,13 @@ class Planner:
             for _ in reader:
                 begun, line = line + 1, reader.line_num
                 if line - begun >= MAX_ROW_LINES:
-                    raise runs_over(begun, line)
+                    raise _runs_over(begun, line)
                 records += 1
                 if records == self._size:
                     yield self._chunk(start, lines.position, first_line)
                     start, first_line, records = lines.position, line, 0
         except csv.Error as exc:
-            raise InvalidRequest(f"line {line + 1}: {structure(exc)}") from exc
+            raise InvalidRequest(f"line {line + 1}: {_structure(exc)}") from exc
         if records:
             yield self._chunk(start, lines.position, first_line)
 
@@ -167,11 +169,6 @@ def plan(
         return ListPlan(planner.columns, planner.delimiter, tuple(planner.chunks))
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
 def _header(
     reader: Iterator[list[str]], explicit: Mapping[str, str] | None, header_optional: bool
 ) -> tuple[ColumnMap, bool]:
@@ -180,7 +177,7 @@ def _header(
     try:
         header = next(reader)
     except csv.Error as exc:  # the header's own quote is never closed, say
-        raise InvalidRequest(f"line 1: {structure(exc)}") from exc
+        raise InvalidRequest(f"line 1: {_structure(exc)}") from exc
     try:
         return map_header(header, explicit), False
     except ValueError as exc:
@@ -199,7 +196,7 @@ def rows(chunk: Chunk) -> list[Row]:
         stream.seek(chunk.start)
         data = stream.read(chunk.end - chunk.start)
     encoding = "utf-8-sig" if chunk.start == 0 else "utf-8"
-    reader = csv.reader(_Lines(io.BytesIO(data), 0, encoding), delimiter=chunk.delimiter,
+    reader = csv.reader(_Lines(io.BytesIO(data), encoding), delimiter=chunk.delimiter,
                         strict=True)  # fmt: skip
     found: list[Row] = []
     line = chunk.line
@@ -213,14 +210,14 @@ def rows(chunk: Chunk) -> list[Row]:
     return found
 
 
-def runs_over(first: int, last: int) -> InvalidRequest:
+def _runs_over(first: int, last: int) -> InvalidRequest:
     return InvalidRequest(
         f"line {first}: a quoted field runs over {last - first + 1} lines "
         "(a quote that is never closed?)"
     )
 
 
-def structure(error: csv.Error) -> str:
+def _structure(error: csv.Error) -> str:
     """The csv module's complaint, as the person who fixes the file needs it."""
     text = str(error)
     if "unexpected end of data" in text:

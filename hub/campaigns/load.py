@@ -192,10 +192,7 @@ class ListLoad:
         chunk: Chunk,
     ) -> _Done:
         loop = asyncio.get_running_loop()
-        try:
-            rows, normalised = await loop.run_in_executor(pool, normalise_chunk, normaliser, chunk)
-        except chunks.ListChanged as exc:
-            raise InvalidRequest(str(exc)) from exc
+        rows, normalised = await loop.run_in_executor(pool, normalise_chunk, normaliser, chunk)
         await checked.wait()  # nothing is stored from a file that may yet be refused
         contacts = [row for row in normalised if isinstance(row, NewContact)]
         invalid = [row for row in normalised if isinstance(row, Invalid)]
@@ -262,10 +259,7 @@ async def load_do_not_call(  # one upload, all it needs
     report = DoNotCallReport(source)
     plan = await asyncio.to_thread(chunks.plan, path, batch_rows, header_optional=True)
     for chunk in plan.chunks:
-        try:
-            rows = await asyncio.to_thread(chunks.rows, chunk)
-        except chunks.ListChanged as exc:
-            raise InvalidRequest(str(exc)) from exc
+        rows = await asyncio.to_thread(chunks.rows, chunk)
         phones = await asyncio.to_thread(_dnc_phones, plan.columns, rows, region, report)
         report.rows += len(rows)
         added = await store.add_do_not_call(phones, source, now) if phones else 0
