@@ -18,17 +18,19 @@ import asyncio
 import contextlib
 import re
 import ssl
+import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import structlog
 from aiohttp import web
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
 from channels.base import Sink
 from channels.email.intake import BlobWriter, EmailIntake
 from channels.email.mime import NAME, MimeLimits
+from channels.email.smtp_data import read_data
 from core.errors import ChannelError, ListenError, PayloadTooLarge, StorageError, StorageUnavailable
 
 log = structlog.get_logger("contacthub.email.smtp")
@@ -73,14 +75,42 @@ class SmtpConfig:
 
 
 class _ListenerSMTP(SMTP):
-    """aiosmtpd's session with two changes. Lines: RFC 5321 caps them at 1000 octets, but real
-    mail breaks it (HTML on one line) and MTAs such as Postfix pass it on; aiosmtpd would
+    """aiosmtpd's session with three changes. Lines: RFC 5321 caps them at 1000 octets, but
+    real mail breaks it (HTML on one line) and MTAs such as Postfix pass it on; aiosmtpd would
     answer 500 and make the relay bounce it. Addresses: aiosmtpd parses every MAIL and RCPT
     path with the email package's header parser and defines a typing.Protocol class on each
     call, about a quarter of a session's CPU; a plain `<local@domain>` path (dot-atom, no
-    quoting, no domain literal) is read directly, anything else still goes the full way."""
+    quoting, no domain literal) is read directly, anything else still goes the full way.
+    DATA: read through its ending at once, not a line at a time
+    (channels/email/smtp_data.py), with aiosmtpd's replies and its ending rule."""
 
     line_length_limit = 1024 * 1024
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802  # aiosmtpd's command name
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if self.envelope is None or not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            limit = self.data_size_limit or sys.maxsize  # aiosmtpd: 0 or None, no limit
+            data = await read_data(self._reader, limit, self.line_length_limit)
+        except asyncio.CancelledError:  # the connection went during DATA (as aiosmtpd does)
+            self._writer.close()
+            raise
+        if data.refusal is not None:
+            await self.push(data.refusal)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]  # aiosmtpd's
+            return
+        # decode_data is never set here: the content stays bytes, as the handler takes it
+        self.envelope.content = self.envelope.original_content = data.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]  # aiosmtpd's
+        await self.push("250 OK" if status is MISSING else status)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         plain = _PLAIN_PATH.match(arg.lstrip())
