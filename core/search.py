@@ -26,8 +26,9 @@ MAX_QUERY_WORDS = 16
 
 # Letters and digits: \w without the underscore, so "snake_case" is two words.
 _WORD = re.compile(r"[^\W_]+")
-# The same on a folded ASCII text (most texts), a third faster: letters there are lower case.
-_ASCII_WORD = re.compile(r"[a-z0-9]+")
+# The same on a folded ASCII text (most texts), where letters are lower case: every byte
+# but a-z and 0-9 turned into a space and split there, four times faster than the regex.
+_ASCII_SPACES = bytes(c if c in b"abcdefghijklmnopqrstuvwxyz0123456789" else 32 for c in range(256))
 
 
 def normalise(text: str) -> str:
@@ -38,5 +39,9 @@ def normalise(text: str) -> str:
 def words(text: str) -> tuple[str, ...]:
     """The distinct words of a text, sorted (what an index stores for one text)."""
     folded = normalise(text)
-    found = (_ASCII_WORD if folded.isascii() else _WORD).findall(folded)
-    return tuple(sorted({word[:MAX_WORD] for word in found}))
+    if not folded.isascii():
+        return tuple(sorted({word[:MAX_WORD] for word in _WORD.findall(folded)}))
+    found = set(folded.encode("ascii").translate(_ASCII_SPACES).split())
+    if found and max(map(len, found)) > MAX_WORD:
+        found = {word[:MAX_WORD] for word in found}
+    return tuple(word.decode("ascii") for word in sorted(found))  # bytes sort as ASCII text

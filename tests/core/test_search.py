@@ -25,8 +25,9 @@ FULL_WIDTH = {ord(c): ord(c) + 0xFEE0 for c in string.ascii_letters}  # "A" -> U
         ("ada@example.com", ("ada", "com", "example")),
         ("  ...  ", ()),
         ("x" * (MAX_WORD + 10), ("x" * MAX_WORD,)),
+        ("x" * (MAX_WORD + 1) + " " + "y" * MAX_WORD, ("x" * MAX_WORD, "y" * MAX_WORD)),
     ],
-    ids=["case", "separators", "fullwidth", "casefold", "accents-kept", "address", "none", "cut"],
+    ids=["case", "separators", "wide", "casefold", "accents", "address", "none", "cut", "cut-1"],
 )
 def test_words_are_normalised_and_distinct(text: str, expected: tuple[str, ...]) -> None:
     assert words(text) == expected
