@@ -47,6 +47,7 @@ from bench.webhook_bench import wait_ready
 from core.model import CustomerFacts, Decision, Identity, Inbound, Role, ThreadPolicy
 from core.record import Actor
 from hub.app import build_app
+from hub.cli.collector import settle as settle_collector
 from hub.settings.tree import load_settings
 from hub.state import STORE
 from hub.tokens import digest, new_secret
@@ -152,6 +153,7 @@ def serve_and_write(config: str, conn: Connection) -> None:
 async def _serve_and_write(config: Path, conn: Connection) -> None:
     settings = load_settings(config, dict(os.environ))
     app = build_app(settings)
+    app.on_startup.append(settle_collector)  # as `contacthub serve` does
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", settings.server.port).start()

@@ -328,6 +328,10 @@ class Ticket:
     deadlines: those are the watcher's); None before any was computed."""
 
 
+Place = tuple[str, str | None]
+"""Where a ticket is: its queue, and its assignee (None: nobody)."""
+
+
 UNASSIGN = ""
 """The `TicketChange.assignee` that takes a ticket from whoever holds it (it waits again)."""
 

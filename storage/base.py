@@ -45,6 +45,7 @@ from core.model import (
     IngestResult,
     Message,
     Page,
+    Place,
     QueueStats,
     Replay,
     Role,
@@ -103,6 +104,11 @@ class Store(Protocol):
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
         """The ticket with its messages, oldest first."""
+
+    async def ticket_places(self, ticket_ids: Sequence[int]) -> dict[int, Place]:
+        """Where each ticket is now: its queue and assignee (None: nobody), in one read; a
+        ticket that is not there (purged, never made) is left out. The live event feed's
+        reading of the tickets it meets first (hub/api/feed.py)."""
 
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None

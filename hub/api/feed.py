@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from core.errors import HubError, NotFound
+from core.errors import HubError
 from core.model import QueueStats
 from core.record import EventKind, TicketEvent
 from hub.api.event_wire import change_frame
@@ -36,11 +36,14 @@ PAGE = 500
 IDLE_WAIT = 1.0
 """Seconds the feed waits for a wake-up before it reads anyway: another process writing one
 SQLite file does not wake this one."""
-PACE = 0.00002
+PACE = 0.0001
 """Seconds between the feed's reads for each open stream, up to `PACE_LIMIT`: in a steady
 flow the feed reads at most once a pace, so each stream wakes and writes once for many
-events rather than once for every few (200 streams: a read every 4 ms); the first event
-after a quiet spell goes out at once."""
+events rather than once for every few (200 streams: a read every 20 ms); the first event
+after a quiet spell goes out at once. A stream's write costs ~20 µs (aiohttp's chunk and a
+send), and in a steady flow the streams write at most 1/PACE times a second in all,
+whatever their number: 10,000 here. At 20 µs a pace the hub spent ~15 % more CPU at
+1,000-2,000 events/s to 200 streams (bench/events_bench.py)."""
 PACE_LIMIT = 0.05
 RECENT = 10_000
 """Events whose changes (and frames) the feed keeps for streams that catch up: a client that
@@ -57,6 +60,11 @@ MOVES_DEPTH = frozenset(
 )
 
 
+Where = tuple[str | None, str | None]
+"""A ticket's queue and assignee as the feed knows them (None: not known, or nobody)."""
+_NOWHERE: Where = (None, None)
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """A committed event, where its ticket is after it, the queues it concerns (its ticket's,
@@ -69,7 +77,7 @@ class Change:
     queues: tuple[str, ...]
 
 
-def change(event: TicketEvent, place: tuple[str | None, str | None]) -> Change:
+def change(event: TicketEvent, place: Where) -> Change:
     queue, assignee = place
     queues: tuple[str, ...] = (queue,) if queue else ()
     left = event.detail.get("from") if event.kind is EventKind.QUEUE else None
@@ -114,46 +122,65 @@ Item = Batch | Depths
 
 class Places:
     """Where tickets are (queue, assignee), followed from the events and read from the store
-    for a ticket not seen since the hub started."""
+    for a ticket not seen since the hub started: the tickets a batch meets first in one read
+    (`Store.ticket_places`), not a whole ticket each (after a restart on a busy desk the
+    feed's first batches meet hundreds, and read one at a time they held every stream back
+    for half a second)."""
 
     def __init__(self, store: Store, size: int = PLACES) -> None:
         self._store = store
         self._size = size
-        self._known: OrderedDict[int, tuple[str | None, str | None]] = OrderedDict()
+        self._known: OrderedDict[int, Where] = OrderedDict()
 
-    async def follow(self, event: TicketEvent) -> Change:
-        """The live feed's step: the ticket's place after the event, remembered."""
-        place = moved(event, await self._place(event.ticket_id, event))
-        self._remember(event.ticket_id, place)
-        return change(event, place)
+    async def follow(self, events: Sequence[TicketEvent]) -> list[Change]:
+        """The live feed's step: each event's change, with its ticket's place after it (the
+        places remembered)."""
+        places = await self._read(events, made_here=True)
+        changes = []
+        for event in events:
+            place = moved(event, places.get(event.ticket_id, _NOWHERE))
+            places[event.ticket_id] = place
+            self._remember(event.ticket_id, place)
+            changes.append(change(event, place))
+        return changes
 
-    async def replayed(self, event: TicketEvent) -> Change:
-        """An older event read back for one client: placed from the event itself when it
-        says, else where the ticket is now (the remembered places stay the live ones)."""
-        return change(event, moved(event, await self._place(event.ticket_id, event)))
+    async def replayed(self, events: Sequence[TicketEvent]) -> list[Change]:
+        """Older events read back for one client: each placed from the event itself when it
+        says, else where its ticket is now (the remembered places stay the live ones)."""
+        places = await self._read(events, made_here=False)
+        return [change(e, moved(e, places.get(e.ticket_id, _NOWHERE))) for e in events]
 
-    async def _place(self, ticket_id: int, event: TicketEvent) -> tuple[str | None, str | None]:
-        known = self._known.get(ticket_id)
-        if known is not None or event.kind is EventKind.CREATED:
-            return known or (None, None)
-        try:
-            ticket = await self._store.get_ticket(ticket_id)
-        except NotFound:
-            return (None, None)
-        place = (ticket.queue, ticket.assignee)
-        self._remember(ticket_id, place)  # a replay of an old ticket reads it once
-        return place
+    async def _read(self, events: Sequence[TicketEvent], *, made_here: bool) -> dict[int, Where]:
+        """Where the tickets the events touch are: remembered, or read from the store in one
+        go. `made_here`: a ticket whose first event here is its `created` needs no reading
+        (the events that follow it are applied in order)."""
+        places: dict[int, Where] = {}
+        met: set[int] = set()
+        unknown: list[int] = []
+        for event in events:
+            ticket_id = event.ticket_id
+            if ticket_id in met:
+                continue
+            met.add(ticket_id)
+            place = self._known.get(ticket_id)
+            if place is not None:
+                places[ticket_id] = place
+            elif not (made_here and event.kind is EventKind.CREATED):
+                unknown.append(ticket_id)
+        if unknown:
+            for ticket_id, place in (await self._store.ticket_places(unknown)).items():
+                places[ticket_id] = place
+                self._remember(ticket_id, place)  # a replay of an old ticket reads it once
+        return places
 
-    def _remember(self, ticket_id: int, place: tuple[str | None, str | None]) -> None:
+    def _remember(self, ticket_id: int, place: Where) -> None:
         self._known[ticket_id] = place
         self._known.move_to_end(ticket_id)
         while len(self._known) > self._size:
             self._known.popitem(last=False)
 
 
-def moved(
-    event: TicketEvent, place: tuple[str | None, str | None]
-) -> tuple[str | None, str | None]:
+def moved(event: TicketEvent, place: Where) -> Where:
     """A ticket's (queue, assignee) after `event`, from where it was."""
     queue, assignee = place
     detail = event.detail
@@ -293,7 +320,7 @@ class Feed:
         if not events:
             await self.store.wait_for_events(last, IDLE_WAIT)
             return last
-        changes = [await self.places.follow(event) for event in events]
+        changes = await self.places.follow(events)
         self._keep(changes)  # before publishing: a stream that sees a gap finds it here
         self._publish(Batch.of(changes))
         depths = await self._depths(changes)
@@ -348,10 +375,10 @@ class Feed:
             return
         while before is None or after < before - 1:
             events = await self.store.events_after(after, PAGE)
-            for event in events:
-                if before is not None and event.seq >= before:
+            for replayed in await self.places.replayed(events):
+                if before is not None and replayed.event.seq >= before:
                     return
-                yield await self.places.replayed(event)
+                yield replayed
             if not events:
                 return
             after = events[-1].seq

@@ -106,6 +106,7 @@ from core.model import (
     IngestResult,
     Message,
     Page,
+    Place,
     QueueStats,
     Replay,
     Router,
@@ -278,6 +279,21 @@ class RedisStore(
         if not fields:
             raise NotFound("ticket", ticket_id)
         return ticket_from_fields(ticket_id, fields, route, messages, marks)
+
+    @translated
+    async def ticket_places(self, ticket_ids: Sequence[int]) -> dict[int, Place]:
+        ids = list(dict.fromkeys(ticket_ids))
+        if not ids:
+            return {}
+        async with self._live.client.pipeline(transaction=False) as pipe:
+            for ticket_id in ids:
+                pipe.hmget(self.key("t", ticket_id), "queue", "assignee")
+            rows = await pipe.execute()
+        return {
+            ticket_id: (queue, assignee)
+            for ticket_id, (queue, assignee) in zip(ids, rows, strict=True)
+            if queue is not None
+        }
 
     @translated
     async def list_tickets(

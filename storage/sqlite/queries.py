@@ -9,11 +9,13 @@ run one after the other on the event loop's thread, inside the transaction of a 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import datetime
 
 from core.errors import NotFound, RulesChanged
 from core.model import (
     Page,
+    Place,
     QueueStats,
     Replay,
     RulesVersion,
@@ -46,6 +48,23 @@ def get_ticket(db: sqlite3.Connection, ticket_id: int) -> Ticket:
         (ticket_id,),
     ).fetchall()
     return ticket_from_row(row, tuple(message_from_row(m) for m in messages))
+
+
+def ticket_places(db: sqlite3.Connection, ticket_ids: Sequence[int]) -> dict[int, Place]:
+    """Each ticket's queue and assignee, a few hundred ids to a statement."""
+    places: dict[int, Place] = {}
+    ids = list(dict.fromkeys(ticket_ids))
+    for at in range(0, len(ids), _IDS_AT_ONCE):
+        chunk = ids[at : at + _IDS_AT_ONCE]
+        rows = db.execute(
+            f"SELECT id, queue, assignee FROM tickets WHERE id IN ({','.join('?' * len(chunk))})",  # noqa: S608  # only "?" marks
+            chunk,
+        )
+        places.update((ticket_id, (queue, assignee)) for ticket_id, queue, assignee in rows)
+    return places
+
+
+_IDS_AT_ONCE = 500
 
 
 def list_tickets(

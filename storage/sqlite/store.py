@@ -37,6 +37,7 @@ from core.model import (
     IngestResult,
     Message,
     Page,
+    Place,
     QueueStats,
     Replay,
     Router,
@@ -327,6 +328,9 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
 
     async def get_ticket(self, ticket_id: int) -> Ticket:
         return await self._readers.read(q.get_ticket, ticket_id)
+
+    async def ticket_places(self, ticket_ids: Sequence[int]) -> dict[int, Place]:
+        return await self._readers.read(q.ticket_places, ticket_ids)
 
     async def list_tickets(
         self, where: TicketFilter, limit: int = 50, cursor: str | None = None

@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import Conflict, InvalidRequest, NotFound, RulesChanged, StorageUnavailable
 from core.model import (
+    UNASSIGN,
     Attachment,
     CustomerFacts,
     Decision,
@@ -277,6 +278,25 @@ async def test_update_ticket_changes_fields_and_reports_missing(store: Store) ->
         await store.get_ticket(9999)
     with pytest.raises(NotFound):
         await store.get_customer(9999)
+
+
+async def test_ticket_places_are_where_the_tickets_are(store: Store) -> None:
+    made = [
+        (await store.commit_inbound(inbound(f"m{n}", f"email:c{n}@example.com"),
+                                    RecordingRouter("billing"), NO_WINDOW)).ticket_id
+        for n in range(3)
+    ]  # fmt: skip
+    first, moved, unassigned = made
+    await store.update_ticket(moved, TicketChange(queue="vip", assignee="bob"), later(1))
+    await store.update_ticket(unassigned, TicketChange(assignee="ann"), later(2))
+    await store.update_ticket(unassigned, TicketChange(assignee=UNASSIGN), later(3))
+    places = await store.ticket_places([*made, moved, 9999])  # a repeat; one never made
+    assert places == {first: ("billing", None), moved: ("vip", "bob"),
+                      unassigned: ("billing", None)}  # fmt: skip
+    for ticket_id in made:
+        ticket = await store.get_ticket(ticket_id)
+        assert places[ticket_id] == (ticket.queue, ticket.assignee)
+    assert await store.ticket_places([]) == {}
 
 
 async def test_outbound_reply_opens_the_ticket_but_is_no_response_until_sent(
