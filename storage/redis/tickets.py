@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.json_text import loads
 from core.model import Status, Ticket, TicketChange
 from core.record import Actor, Detail, EventKind, TicketEvent
 from core.workflow import allowed_moves, movable_to
@@ -123,7 +124,7 @@ def event_from_json(ticket_id: int, text: str) -> TicketEvent:
 
 
 _KINDS = {str(kind): kind for kind in EventKind}  # a dict look-up: reports read millions
-_decode = json.JSONDecoder().decode
+_decode = loads  # orjson: a third of the stdlib's time on the events' short texts
 
 
 @functools.lru_cache(maxsize=4096)

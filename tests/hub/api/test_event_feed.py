@@ -38,7 +38,7 @@ AT = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 def test_a_frame_carries_the_record_apis_event_and_where_its_ticket_is(
     event: TicketEvent, queue: str | None, assignee: str | None
 ) -> None:
-    lines = change_frame(event, queue, assignee).decode("ascii").split("\n")
+    lines = change_frame(event, queue, assignee).decode("utf-8").split("\n")
     assert lines[0] == f"id: {event.seq}"
     assert lines[1].startswith("event: ")
     assert lines[3:] == ["", ""]  # one data line, then the blank line that ends the event
