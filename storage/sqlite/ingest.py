@@ -30,7 +30,7 @@ from core.model import (
 from core.record import Actor, Detail, EventKind
 from core.workflow import after_customer_message
 from storage.marks import marks_json
-from storage.sqlite import search
+from storage.sqlite import search, tally
 from storage.sqlite.customers import index_name
 from storage.sqlite.deadlines import count_new, set_deadlines, write_marks
 from storage.sqlite.record import Event, record_all, ticket_events
@@ -214,6 +214,7 @@ def _create_customer(db: sqlite3.Connection, inbound: Inbound, now: float) -> in
     )
     customer_id = int(cursor.lastrowid or 0)
     index_name(db, customer_id, inbound.sender_name)
+    tally.customer_made(db, customer_id)
     return customer_id
 
 

@@ -150,15 +150,26 @@ def _load(
     return tally, tally.contribution()
 
 
+def customer_made(db: sqlite3.Connection, customer_id: int) -> None:
+    """A customer was made in the writer's transaction on `db` (see `Batch.made`)."""
+    batch = _BATCHES.get(id(db))
+    if batch is not None:
+        batch.made.add(str(customer_id))
+
+
 def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> None:
     """The customer wrote at `at`: their other tickets resolved in the 72 h before are
     repeat contacts."""
-    rows = db.execute(
-        "SELECT ticket_id, state FROM report_tallies WHERE customer = ? AND resolved >= ? "
-        "AND resolved < ? AND repeat = 0 AND ticket_id <> ?",
-        (customer, at - FOLLOW_UP, at, skip),
-    ).fetchall()
     batch = _BATCHES.get(id(db))
+    rows = (
+        []
+        if batch is not None and customer in batch.made
+        else db.execute(
+            "SELECT ticket_id, state FROM report_tallies WHERE customer = ? AND resolved >= ? "
+            "AND resolved < ? AND repeat = 0 AND ticket_id <> ?",
+            (customer, at - FOLLOW_UP, at, skip),
+        ).fetchall()
+    )
     pending = {} if batch is None else batch.tallies
     # A tally changed earlier in this transaction is as it is pending, not as its row says.
     found = {tid: Tally.from_json(state) for tid, state in rows if tid not in pending}
@@ -212,6 +223,10 @@ class Batch:
         self.resolved: dict[str, set[int]] = {}
         """Customer -> the kept tallies that were resolved for them (some may not be now):
         where a customer's message looks for repeat contacts among the kept ones."""
+        self.made: set[str] = set()
+        """Customers made in this transaction: no tally of theirs is written yet, so their
+        messages look for repeat contacts among the kept ones only (a new customer's first
+        contact reads no row; ids are never reused, no customer row is ever deleted)."""
         self._calendar: Calendar | None = None
 
     def calendar_of(self, db: sqlite3.Connection) -> Calendar:
@@ -236,6 +251,7 @@ class Batch:
         self._write_tallies(db)
         _write_cells(db, {key: value for key, value in self.cells.items() if value != (0, 0.0)})
         self.cells, self.horizon, self.tallies, self.resolved = {}, -math.inf, {}, {}
+        self.made = set()
         self._calendar = None
 
     def _write_tallies(self, db: sqlite3.Connection) -> None:
