@@ -102,7 +102,7 @@ class Agent:
             me = (await self.call(http, "GET", "/api/me"))[1] or {}
             if me.get("presence") == "away":  # an offer timed out: back at the desk
                 await self.call(http, "POST", "/api/agents/me/presence", {"status": "online"})
-            await asyncio.sleep(self.rng.uniform(0.05, 0.2))
+            await asyncio.sleep(self.rng.uniform(0.2, 0.6))  # ~120 desks polled a second
 
     async def answer(self, http: aiohttp.ClientSession, offer: dict[str, Any]) -> bool:
         """Whether the offer was accepted."""
