@@ -100,9 +100,11 @@ class Agent:
                 await self.call(http, "PATCH", f"/api/tickets/{ticket_id}", {"status": "resolved"})
             self.holding = [h for h in self.holding if h[0] > now]
             me = (await self.call(http, "GET", "/api/me"))[1] or {}
-            if me.get("presence") == "away":  # an offer timed out: back at the desk
+            # away (an offer timed out) or offline (no stream kept the presence alive for the
+            # presence timeout, 60 s: a slow run outlasts it): back at the desk
+            if me.get("presence") != "online":
                 await self.call(http, "POST", "/api/agents/me/presence", {"status": "online"})
-            await asyncio.sleep(self.rng.uniform(0.2, 0.6))  # ~120 desks polled a second
+            await asyncio.sleep(self.rng.uniform(0.05, 0.2))
 
     async def answer(self, http: aiohttp.ClientSession, offer: dict[str, Any]) -> bool:
         """Whether the offer was accepted."""
