@@ -1,6 +1,7 @@
 """Email through the hub's SMTP listener into SQLite, against an aiosmtpd no-op handler.
 
     .venv/bin/python -m bench.email_bench [--seconds 10] [--connections 8] [--profile FILE]
+    .venv/bin/python -m bench.email_bench --sessions 3    # the SMTP sessions alone
 
 Starts, one after the other, an aiosmtpd server whose handler answers 250 at once and
 `contacthub serve` with the SMTP listener (SQLite, WAL, synchronous=FULL) and an outbound
@@ -13,7 +14,9 @@ Prints messages/s, latency and server CPU, the ratio hub/no-op, what the hub sto
 250 exactly once) and how many acknowledgements went out, and the MIME parse rate over the
 corpus (contacthub's parser against `email.message_from_bytes` with policy.default).
 `--profile FILE` samples the hub with py-spy during the run (collapsed stacks into FILE)
-and prints the functions with the most samples, inclusive and own.
+and prints the functions with the most samples, inclusive and own. `--sessions N` measures
+only the SMTP sessions, N times in turn: aiosmtpd's own and the hub's listener class (its
+DATA reader and address parsing), each with a handler that answers 250 at once.
 """
 
 from __future__ import annotations
@@ -198,9 +201,14 @@ def top_entries(profile: Path, count: int = 25) -> list[str]:
     return rows
 
 
-def noop_server(port: int) -> None:
-    """An aiosmtpd server that accepts every message at once (the bare stack)."""
+def noop_server(port: int, *, listener: bool = False) -> None:
+    """An aiosmtpd server that accepts every message at once (the bare stack); `listener`:
+    the hub's own SMTP session class (its DATA reader, its address parsing) in aiosmtpd's."""
     from aiosmtpd.smtp import SMTP, Envelope, Session
+
+    from channels.email.smtp import _ListenerSMTP
+
+    session = _ListenerSMTP if listener else SMTP
 
     class Noop:
         async def handle_DATA(  # noqa: N802  # aiosmtpd's hook name
@@ -211,7 +219,7 @@ def noop_server(port: int) -> None:
     async def serve() -> None:
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: SMTP(Noop(), enable_SMTPUTF8=True), "127.0.0.1", port
+            lambda: session(Noop(), enable_SMTPUTF8=True), "127.0.0.1", port
         )
         async with server:
             await server.serve_forever()
@@ -303,13 +311,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--profile", type=Path, help="py-spy's collapsed stacks of the hub")
+    parser.add_argument(
+        "--sessions", type=int, metavar="ROUNDS",
+        help="only the SMTP sessions: aiosmtpd's and the listener's, each with a no-op handler,"
+             " alternated ROUNDS times",
+    )  # fmt: skip
     parser.add_argument("--noop-server", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--listener", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.noop_server:
-        noop_server(args.noop_server)
+        noop_server(args.noop_server, listener=args.listener)
         return
     os.sched_setaffinity(0, {1})
     noop_command = [sys.executable, "-m", "bench.email_bench", "--noop-server"]
+    if args.sessions:
+        compare_sessions(noop_command, args)
+        return
     with tempfile.TemporaryDirectory(prefix="contacthub-email-bench-") as tmp:
         workdir = Path(tmp)
         port = free_port()
@@ -337,6 +354,18 @@ def main() -> None:
     if args.profile is not None:
         print(f"\nhub profile (py-spy, {args.profile}):")
         print("\n".join(top_entries(args.profile)))
+
+
+def compare_sessions(noop_command: list[str], args: argparse.Namespace) -> None:
+    """Server CPU per email of aiosmtpd's session and of the listener's (no-op handlers)."""
+    for _ in range(args.sessions):
+        for name, extra in (("aiosmtpd", []), ("listener", ["--listener"])):
+            port = free_port()
+            result = measure([*noop_command, str(port), *extra], port, args)
+            done = max(result.load.accepted, 1)
+            cpu_us = result.server_cpu * result.elapsed / done * 1e6
+            print(f"{name:9} session, no-op handler: {done / result.elapsed:6.0f} msg/s,"
+                  f" {cpu_us:5.0f} µs of server CPU per email")  # fmt: skip
 
 
 if __name__ == "__main__":
