@@ -87,8 +87,6 @@ def _keep(parts: list[bytes], run: bytes, size: int, size_limit: int) -> int:
 
 
 def _longest_line(sent: bytes) -> int:
-    """The longest CRLF line's length with its CRLF (the last piece has none)."""
-    if len(sent) <= 1:
-        return len(sent)
-    pieces = sent.split(_CRLF)
-    return max(max(map(len, pieces[:-1]), default=0) + 2, len(pieces[-1]))
+    """The longest CRLF line's length with its CRLF (the piece after the last has none)."""
+    *lines, last = sent.split(_CRLF)
+    return max([len(line) + 2 for line in lines] + [len(last)])

@@ -161,15 +161,8 @@ def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> N
     """The customer wrote at `at`: their other tickets resolved in the 72 h before are
     repeat contacts."""
     batch = _BATCHES.get(id(db))
-    rows = (
-        []
-        if batch is not None and customer in batch.made
-        else db.execute(
-            "SELECT ticket_id, state FROM report_tallies WHERE customer = ? AND resolved >= ? "
-            "AND resolved < ? AND repeat = 0 AND ticket_id <> ?",
-            (customer, at - FOLLOW_UP, at, skip),
-        ).fetchall()
-    )
+    made_now = batch is not None and customer in batch.made  # none of theirs written yet
+    rows = [] if made_now else _resolved_rows(db, customer, at, skip)
     pending = {} if batch is None else batch.tallies
     # A tally changed earlier in this transaction is as it is pending, not as its row says.
     found = {tid: Tally.from_json(state) for tid, state in rows if tid not in pending}
@@ -182,6 +175,18 @@ def _came_back(db: sqlite3.Connection, customer: str, at: float, skip: int) -> N
         before = tally.contribution()
         tally.repeat = True
         _save(db, ticket_id, tally, before)
+
+
+def _resolved_rows(
+    db: sqlite3.Connection, customer: str, at: float, skip: int
+) -> list[tuple[int, str]]:
+    """The written tallies of the customer's other tickets resolved in the 72 h before `at`
+    and not yet counted as repeat contacts."""
+    return db.execute(
+        "SELECT ticket_id, state FROM report_tallies WHERE customer = ? AND resolved >= ? "
+        "AND resolved < ? AND repeat = 0 AND ticket_id <> ?",
+        (customer, at - FOLLOW_UP, at, skip),
+    ).fetchall()
 
 
 def _save(
