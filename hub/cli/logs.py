@@ -1,11 +1,16 @@
 """Logging, configured once by the CLI: one line per event on stderr, text or JSON.
 
 Every line, ours (structlog) or a library's (aiohttp, asyncio through the standard
-library), goes through the same chain: the request id, channel and ticket id bound for
+library), goes through the same processors: the request id, channel and ticket id bound for
 the block that logs (hub/log_context.py: hub/request_ids.py and hub/ingest.py bind them),
 the level, the logger's name, the time, a traceback as text, then `Redactor`: the
 configured secrets and anything shaped like a token never appear at any level; addresses,
 phone numbers and message text are masked unless the level is debug.
+
+Ours are rendered in structlog's chain and written straight to stderr (`_Lines`); only the
+libraries' records go through the standard library's handler. Handing ours to it as well
+made two `LogRecord`s per line, a look for the caller's frame and a formatter's copy: an
+INFO line cost ~90 µs, a fifth of the hub's CPU per contact at the default level.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 from urllib.parse import urlsplit
 
 import structlog
@@ -106,20 +111,18 @@ def configure_logging(
         structlog.processors.EventRenamer("message"),
         Redactor(secrets, mask_personal=number > logging.DEBUG),
     ]
+    renderer = _renderer(format)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(number),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=_LinesFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                _renderer(format),
-            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
     root = logging.getLogger()
@@ -127,6 +130,23 @@ def configure_logging(
     # aiohttp and asyncio speak through the standard library: their warnings stay visible
     root.setLevel(max(number, logging.WARNING))
     logging.getLogger("contacthub").setLevel(number)
+
+
+class _Lines(structlog.WriteLogger):
+    """A logger that writes each rendered line (and flushes it), with its name for
+    `add_logger_name`."""
+
+    def __init__(self, name: str, file: TextIO) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class _LinesFactory:
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, name: str = "contacthub", *_args: Any) -> _Lines:
+        return _Lines(name, self._file)
 
 
 def _renderer(format: LogFormat) -> Processor:
