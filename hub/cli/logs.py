@@ -15,6 +15,7 @@ INFO line cost ~90 µs, a fifth of the hub's CPU per contact at the default leve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -134,11 +135,20 @@ def configure_logging(
 
 class _Lines(structlog.WriteLogger):
     """A logger that writes each rendered line (and flushes it), with its name for
-    `add_logger_name`."""
+    `add_logger_name`. A line that cannot be written (stderr closed, a broken pipe) is
+    lost, never raised into the work that logged it, as the standard library's handlers
+    do."""
 
     def __init__(self, name: str, file: TextIO) -> None:
         super().__init__(file)
         self.name = name
+
+    def msg(self, message: str) -> None:
+        with contextlib.suppress(OSError, ValueError):  # ValueError: a closed file
+            super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
 
 
 class _LinesFactory:

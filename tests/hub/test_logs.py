@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+import subprocess
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +15,7 @@ import pytest
 from hub.cli.logs import HIDDEN, Redactor, settings_secrets
 from hub.settings.tree import parse_settings
 from tests.conftest import StartHub
-from tests.hub.serving import spawn_serve, wait_ready
+from tests.hub.serving import cli, environment, spawn_serve, wait_ready
 from tests.support import FORM_SECRET, form_headers, free_port
 
 ADDRESS, PHONE = "ada.lovelace@example.com", "+15551234567"
@@ -158,3 +160,36 @@ async def test_every_answer_carries_its_request_id(
         assert answered == given
     else:  # the hub made one
         assert re.fullmatch(r"[0-9a-f]{16}", answered)
+
+
+async def test_a_hub_whose_stderr_is_gone_still_answers_and_stores(tmp_path: Path) -> None:
+    """Its log lines are lost (a broken pipe), never raised into the contact that logs them."""
+    port = free_port()
+    config = write_config(tmp_path, port, "info", "text")  # a line per contact
+    process = spawn_piped(config)
+    try:
+        await wait_ready(process, port, tmp_path / "serve.log")
+        assert process.stderr is not None
+        process.stderr.close()  # the reading end: every write to it now fails
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            for n in range(3):
+                body = json.dumps(
+                    {"external_id": f"f-{n}", "email": f"c{n}@example.com", "message": "hi"}
+                ).encode()
+                async with http.post(
+                    "/webhooks/form", data=body, headers=form_headers(body)
+                ) as response:
+                    assert response.status == 201, await response.text()
+    finally:
+        process.terminate()
+        process.wait(10)
+    with sqlite3.connect(tmp_path / "hub.db") as db:
+        assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
+
+
+def spawn_piped(config: Path) -> subprocess.Popen[bytes]:
+    """`contacthub serve` with its stderr a pipe to this process."""
+    return subprocess.Popen(
+        cli("serve", "--workers", "1", "--config", str(config)),
+        env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
