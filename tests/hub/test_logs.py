@@ -11,8 +11,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hub.cli.logs import HIDDEN, Redactor, settings_secrets
+from core.identity import mask
+from hub.cli.logs import _ADDRESS, _PHONE, _TOKENS, HIDDEN, Redactor, settings_secrets
 from hub.settings.tree import parse_settings
 from tests.conftest import StartHub
 from tests.hub.serving import cli, environment, spawn_serve, wait_ready
@@ -193,3 +196,21 @@ def spawn_piped(config: Path) -> subprocess.Popen[bytes]:
         cli("serve", "--workers", "1", "--config", str(config)),
         env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+
+
+_PIECES = st.sampled_from(
+    ["ch_", "xoxb-", "xapp-", "Bearer ", "Bearer\t", "@", "+", "+1555", "1234567", ".", "-",
+     "_", " ", "a", "Z", "example", ".com", "hunter2-password", "é", "\n", "'"]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=30).map("".join), st.booleans())
+def test_cleaning_matches_every_pattern_applied_in_turn(text: str, mask_personal: bool) -> None:
+    """The redactor looks for a pattern only where its first characters are: the same text
+    as applying each pattern to every value in turn."""
+    redactor = Redactor(["hunter2-password"], mask_personal=mask_personal)
+    expected = _TOKENS.sub(HIDDEN, text.replace("hunter2-password", HIDDEN))
+    if mask_personal:
+        expected = _ADDRESS.sub(lambda m: mask(m.group()), expected)
+        expected = _PHONE.sub(lambda m: mask(m.group()), expected)
+    assert redactor.clean(text) == expected
