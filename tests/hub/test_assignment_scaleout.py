@@ -155,6 +155,7 @@ async def submit_all(http: aiohttp.ClientSession, hubs: list[str], rng: random.R
     return acked
 
 
+@pytest.mark.serial  # fifty desks polling two hubs: starved when another worker loads the cores
 @pytest.mark.timeout(150)
 async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
     tmp_path: Path, shared_url: str, store: Store
