@@ -143,7 +143,6 @@ def configure_logging(
     root.handlers = [handler]
     # aiohttp and asyncio speak through the standard library: their warnings stay visible
     root.setLevel(max(number, logging.WARNING))
-    logging.getLogger("contacthub").setLevel(number)
 
 
 class _Lines(structlog.WriteLogger):

@@ -32,16 +32,16 @@ def environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "FORM_SECRET": FORM_SECRET, **extra}
 
 
-def spawn_serve(config: Path) -> subprocess.Popen[bytes]:
+def spawn_serve(config: Path, stderr: int | None = None) -> subprocess.Popen[bytes]:
     """Start `contacthub serve` as one process (the tests using it count hubs as processes:
     a SIGKILL is one hub's crash; `--workers` is tested in test_workers.py); its stderr goes
-    to serve.log beside the config."""
-    with (config.parent / "serve.log").open("ab") as stderr:
+    to serve.log beside the config, or to `stderr` (`subprocess.PIPE`)."""
+    with (config.parent / "serve.log").open("ab") as log:
         return subprocess.Popen(
             cli("serve", "--workers", "1", "--config", str(config)),
             env=environment(),
             stdout=subprocess.DEVNULL,
-            stderr=stderr,
+            stderr=log if stderr is None else stderr,
         )
 
 

@@ -18,7 +18,7 @@ from core.identity import mask
 from hub.cli.logs import _ADDRESS, _PHONE, _TOKENS, HIDDEN, Redactor, settings_secrets
 from hub.settings.tree import parse_settings
 from tests.conftest import StartHub
-from tests.hub.serving import cli, environment, spawn_serve, wait_ready
+from tests.hub.serving import spawn_serve, wait_ready
 from tests.support import FORM_SECRET, form_headers, free_port
 
 ADDRESS, PHONE = "ada.lovelace@example.com", "+15551234567"
@@ -169,7 +169,7 @@ async def test_a_hub_whose_stderr_is_gone_still_answers_and_stores(tmp_path: Pat
     """Its log lines are lost (a broken pipe), never raised into the contact that logs them."""
     port = free_port()
     config = write_config(tmp_path, port, "info", "text")  # a line per contact
-    process = spawn_piped(config)
+    process = spawn_serve(config, stderr=subprocess.PIPE)
     try:
         await wait_ready(process, port, tmp_path / "serve.log")
         assert process.stderr is not None
@@ -188,14 +188,6 @@ async def test_a_hub_whose_stderr_is_gone_still_answers_and_stores(tmp_path: Pat
         process.wait(10)
     with sqlite3.connect(tmp_path / "hub.db") as db:
         assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 3
-
-
-def spawn_piped(config: Path) -> subprocess.Popen[bytes]:
-    """`contacthub serve` with its stderr a pipe to this process."""
-    return subprocess.Popen(
-        cli("serve", "--workers", "1", "--config", str(config)),
-        env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
 
 
 _PIECES = st.sampled_from(
