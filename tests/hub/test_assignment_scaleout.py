@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import signal
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,7 @@ class Shift:
         now = asyncio.get_running_loop().time()
         self.ends, self.cap = now + hours, now + cap
         self.accepted = 0
+        self.refused: Counter[str] = Counter()  # "PATCH /api/tickets 409": desks' failed calls
 
     def over(self) -> bool:
         now = asyncio.get_running_loop().time()
@@ -94,10 +96,14 @@ class Agent:
                 if offer["id"] in seen:
                     continue
                 seen.add(offer["id"])
-                shift.accepted += await self.answer(http, offer)
+                shift.accepted += await self.answer(http, offer, shift)
             now = loop.time()
             for _, ticket_id in [h for h in self.holding if h[0] <= now]:
-                await self.call(http, "PATCH", f"/api/tickets/{ticket_id}", {"status": "resolved"})
+                status, _ = await self.call(
+                    http, "PATCH", f"/api/tickets/{ticket_id}", {"status": "resolved"}
+                )
+                if status != 200:
+                    shift.refused[f"PATCH /api/tickets {status}"] += 1
             self.holding = [h for h in self.holding if h[0] > now]
             me = (await self.call(http, "GET", "/api/me"))[1] or {}
             # away (an offer timed out) or offline (no stream kept the presence alive for the
@@ -106,13 +112,17 @@ class Agent:
                 await self.call(http, "POST", "/api/agents/me/presence", {"status": "online"})
             await asyncio.sleep(self.rng.uniform(0.05, 0.2))
 
-    async def answer(self, http: aiohttp.ClientSession, offer: dict[str, Any]) -> bool:
+    async def answer(
+        self, http: aiohttp.ClientSession, offer: dict[str, Any], shift: Shift
+    ) -> bool:
         """Whether the offer was accepted."""
         roll = self.rng.random()
         if roll < 0.15:
             return False  # ignored: it times out
         verb = "accept" if roll < 0.8 else "reject"
         status, _ = await self.call(http, "POST", f"/api/offers/{offer['id']}/{verb}")
+        if status != 200:
+            shift.refused[f"POST /api/offers/{verb} {status}"] += 1
         if verb == "accept" and status == 200:
             done = asyncio.get_running_loop().time() + self.rng.uniform(0.2, 1.5)
             self.holding.append((done, int(offer["ticket_id"])))
@@ -190,13 +200,44 @@ async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
     found = replay(events, {t.id: t.channel for t in tickets})
     assert found.double_assignments == []
     assert found.over({name: {"form": CAPACITY} for name in secrets}) == []
-    assert sum(e.kind == "assigned" for e in events) >= shift.accepted > TICKETS // 2
+    assert sum(e.kind == "assigned" for e in events) >= shift.accepted
+    assert shift.accepted > TICKETS // 2, await stalled(store, events, shift, tmp_path)
     waiting = [t for t in tickets if t.status in ACTIVE_STATUSES and t.assignee is None]
     assert (await store.queue_depth("support")).waiting == len(waiting)
     for agent in await store.list_agents():
         assert agent.load_on("form") <= CAPACITY, agent
     offered = {o.ticket_id for o in await store.list_offers(None)}
     assert offered <= {t.id for t in waiting}  # an open offer is of a waiting ticket
+
+
+async def stalled(store: Store, events: list[Any], shift: Shift, tmp_path: Path) -> str:
+    """What a stalled shift looked like: the record by the 10 s, the desks, the open offers,
+    the desks' failed calls and the hubs' logs."""
+    start = min(e.at for e in events)
+    buckets: dict[int, Counter[str]] = {}
+    for e in events:
+        buckets.setdefault(int((e.at - start).total_seconds()) // 10 * 10, Counter())[
+            str(e.kind)
+        ] += 1
+    lines = [f"{s:>4}s {dict(c)}" for s, c in sorted(buckets.items())]
+    now = datetime.now(UTC)
+    for agent in await store.list_agents():
+        seen = (now - agent.seen_at).total_seconds() if agent.seen_at else None
+        lines.append(f"{agent.name} {agent.presence} load={dict(agent.load)} seen {seen} s ago")
+    for offer in await store.list_offers(None):
+        late = (now - offer.deadline).total_seconds()
+        lines.append(
+            f"open offer {offer.id} of {offer.ticket_id} to {offer.agent}, {late:.1f} s late"
+        )
+    lines.append(f"refused calls: {dict(shift.refused)}")
+    return "\n".join([*lines, *hub_logs(tmp_path)])
+
+
+def hub_logs(tmp_path: Path) -> list[str]:
+    return [
+        f"{log.parent.name}: {log.read_text(errors='replace')[-3000:]}"
+        for log in sorted(tmp_path.glob("hub*/serve.log"))
+    ]
 
 
 __all__ = ["shared_url"]  # the fixture, imported to be used here
