@@ -96,7 +96,7 @@ class Agent:
                 if offer["id"] in seen:
                     continue
                 seen.add(offer["id"])
-                shift.accepted += await self.answer(http, offer, shift)
+                await self.answer(http, offer, shift)
             now = loop.time()
             for _, ticket_id in [h for h in self.holding if h[0] <= now]:
                 status, _ = await self.call(
@@ -114,20 +114,20 @@ class Agent:
 
     async def answer(
         self, http: aiohttp.ClientSession, offer: dict[str, Any], shift: Shift
-    ) -> bool:
-        """Whether the offer was accepted."""
+    ) -> None:
         roll = self.rng.random()
         if roll < 0.15:
-            return False  # ignored: it times out
+            return  # ignored: it times out
         verb = "accept" if roll < 0.8 else "reject"
         status, _ = await self.call(http, "POST", f"/api/offers/{offer['id']}/{verb}")
         if status != 200:
             shift.refused[f"POST /api/offers/{verb} {status}"] += 1
         if verb == "accept" and status == 200:
+            # counted after the await: `shift.accepted += await ...` read the count before
+            # it, and fifty desks answering at once lost each other's (111 of 240 counted)
+            shift.accepted += 1
             done = asyncio.get_running_loop().time() + self.rng.uniform(0.2, 1.5)
             self.holding.append((done, int(offer["ticket_id"])))
-            return True
-        return False
 
     async def call(
         self, http: aiohttp.ClientSession, method: str, path: str, body: object = None
@@ -166,7 +166,7 @@ async def submit_all(http: aiohttp.ClientSession, hubs: list[str], rng: random.R
 
 
 @pytest.mark.serial  # fifty desks polling two hubs: starved when another worker loads the cores
-@pytest.mark.timeout(210)
+@pytest.mark.timeout(150)
 async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
     tmp_path: Path, shared_url: str, store: Store
 ) -> None:
@@ -180,7 +180,7 @@ async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
     rng = random.Random(13)
     try:
         async with aiohttp.ClientSession() as http:
-            shift = Shift(hours=14, cap=130)  # a stall resumes after the presence timeout
+            shift = Shift(hours=14, cap=75)
             desks = [
                 Agent(name, secret, hubs, random.Random(n)).work(http, shift)
                 for n, (name, secret) in enumerate(secrets.items())
@@ -200,7 +200,11 @@ async def test_two_hubs_and_a_sigkill_never_double_assign_or_overfill(
     found = replay(events, {t.id: t.channel for t in tickets})
     assert found.double_assignments == []
     assert found.over({name: {"form": CAPACITY} for name in secrets}) == []
-    assert sum(e.kind == "assigned" for e in events) >= shift.accepted
+    # every assignment is one a desk heard of, or one whose answer it lost (a hub killed
+    # between the commit and the answer: the other hub refuses the accept it retried)
+    unheard = sum(e.kind == "assigned" for e in events) - shift.accepted
+    lost = sum(n for call, n in shift.refused.items() if call.startswith("POST /api/offers/accept"))
+    assert 0 <= unheard <= lost, shift.refused
     assert shift.accepted > TICKETS // 2, await stalled(store, events, shift, tmp_path)
     waiting = [t for t in tickets if t.status in ACTIVE_STATUSES and t.assignee is None]
     assert (await store.queue_depth("support")).waiting == len(waiting)
