@@ -1,9 +1,11 @@
 """The store's CPU per new contact: what the ingest's commit costs, robust on a loaded machine.
 
     .venv/bin/python -m bench.ingest_cpu [--contacts 20000] [--rounds 3] [--only sqlite|redis]
+                                         [--in-flight 64]
 
 New customers' first contacts (a customer, a ticket, a message and its events, and with the
-reports' rollups their tally and cells) through `Store.commit_inbound`, 64 in flight; then
+reports' rollups their tally and cells) through `Store.commit_inbound`, 64 in flight (a busy
+hub's group commits; `--in-flight 2` gives the few contacts a commit of ordinary load); then
 each of those tickets worked: claimed, answered and resolved (three commits). SQLite
 (a file, WAL, synchronous=normal, so the disk's fsync is not what is measured) runs in this
 process: the figure is this process's CPU per contact. Redis: the figure is redis-server's CPU
@@ -51,7 +53,7 @@ def contact(n: int, tag: str) -> Inbound:
     )  # fmt: skip
 
 
-async def ingest(store: Store, count: int, tag: str) -> list[int]:
+async def ingest(store: Store, count: int, tag: str, in_flight: int = IN_FLIGHT) -> list[int]:
     router, numbers, made = Routed(), iter(range(count)), []
 
     async def worker() -> None:
@@ -59,11 +61,11 @@ async def ingest(store: Store, count: int, tag: str) -> list[int]:
             result = await store.commit_inbound(contact(n, tag), router, NO_WINDOW)
             made.append(result.ticket_id)
 
-    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
     return made
 
 
-async def work(store: Store, tickets: list[int]) -> None:
+async def work(store: Store, tickets: list[int], in_flight: int = IN_FLIGHT) -> None:
     """Each ticket claimed, answered and resolved: three commits."""
     pending = iter(tickets)
 
@@ -76,7 +78,7 @@ async def work(store: Store, tickets: list[int]) -> None:
             done = TicketChange(status=Status.RESOLVED, actor=Actor.agent("ann"))
             await store.update_ticket(ticket_id, done, at + timedelta(minutes=5))
 
-    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    await asyncio.gather(*(worker() for _ in range(in_flight)))
 
 
 def server_cpu(port: int) -> float:
@@ -84,16 +86,18 @@ def server_cpu(port: int) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-async def sqlite_round(directory: Path, count: int, n: int) -> tuple[float, float]:
+async def sqlite_round(
+    directory: Path, count: int, n: int, in_flight: int = IN_FLIGHT
+) -> tuple[float, float]:
     """CPU per new contact, and per ticket worked (claim, reply, resolve)."""
     store = open_store(f"sqlite:///{directory}/cpu{n}.db?synchronous=normal")
     await store.open()
     try:
         await ingest(store, 1000, f"warm{n}")
         started = time.process_time()
-        made = await ingest(store, count, f"r{n}")
+        made = await ingest(store, count, f"r{n}", in_flight)
         middle = time.process_time()
-        await work(store, made)
+        await work(store, made, in_flight)
         return (middle - started) / count, (time.process_time() - middle) / count
     finally:
         await store.close()
@@ -123,11 +127,14 @@ async def main() -> None:
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["sqlite", "redis"])
+    parser.add_argument(
+        "--in-flight", type=int, default=IN_FLIGHT, help="SQLite's contacts at once"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.only != "redis":
             for n in range(args.rounds):
-                cpu, worked = await sqlite_round(Path(tmp), args.contacts, n)
+                cpu, worked = await sqlite_round(Path(tmp), args.contacts, n, args.in_flight)
                 print(f"SQLite: {cpu * 1e6:6.1f} µs CPU per new contact, {worked * 1e6:6.1f} µs "
                       "per ticket worked (this process)")  # fmt: skip
         if args.only != "sqlite":

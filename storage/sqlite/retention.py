@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 
 from core.record import SYSTEM, Actor, EventKind
 from core.retention import SCRUBBED_DETAILS, Erasure, Purge
+from storage.sqlite import search
 from storage.sqlite.customers import live_customer
 from storage.sqlite.record import record
 
@@ -68,7 +69,7 @@ def purge_closed(db: sqlite3.Connection, before: float, now: float, limit: int) 
     if not tickets:
         return Purge()
     messages, shas = _messages(db, tickets)
-    _drop_words(db, tickets, messages)
+    _drop_words(db, messages)
     ids = (listed(tickets),)
     db.execute("DELETE FROM messages WHERE ticket_id IN (SELECT value FROM json_each(?))", ids)
     db.execute("DELETE FROM thread_keys WHERE ticket_id IN (SELECT value FROM json_each(?))", ids)
@@ -106,7 +107,7 @@ def _erase(db: sqlite3.Connection, customer_id: int, by: str, now: float) -> Era
     )
     tickets = [ticket_id for (ticket_id,) in rows]
     messages, shas = _messages(db, tickets)
-    words = _drop_words(db, tickets, messages)
+    words = _drop_words(db, messages)
     words += db.execute(
         "DELETE FROM customer_words WHERE customer_id IN (SELECT value FROM json_each(?))", who
     ).rowcount
@@ -125,9 +126,7 @@ def _erase(db: sqlite3.Connection, customer_id: int, by: str, now: float) -> Era
         count = sum(1 for _, t, _ in messages if t == ticket_id)
         detail = {"customer_id": customer_id, "messages": count}
         record(db, ticket_id, EventKind.CUSTOMER_ERASED, actor, now, detail)
-    # deleted rows' words linger in FTS5's older segments until they are merged into one
-    db.execute("INSERT INTO message_words (message_words) VALUES ('optimize')")
-    db.execute("INSERT INTO subject_words (subject_words) VALUES ('optimize')")
+    search.optimize(db)  # erased words must not linger in older segments
     return Erasure(
         customer_id, tuple(people), len(keys), tuple(tickets), len(messages), len(shas),
         words, gone, scrubbed, _unreferenced(db, shas),
@@ -163,17 +162,9 @@ def _blobs(attachments: str) -> list[str]:
     return [a["sha256"] for a in json.loads(attachments) if a.get("sha256")]
 
 
-def _drop_words(db: sqlite3.Connection, tickets: Sequence[int], messages: Messages) -> int:
-    """The search rows of the tickets' subjects and messages; how many there were."""
-    ids = listed(m for m, _, _ in messages)
-    dropped = db.execute(
-        "DELETE FROM message_words WHERE rowid IN (SELECT value FROM json_each(?))", (ids,)
-    ).rowcount
-    subjects = db.execute(
-        "DELETE FROM subject_words WHERE rowid IN (SELECT value FROM json_each(?))",
-        (listed(tickets),),
-    )
-    return dropped + subjects.rowcount
+def _drop_words(db: sqlite3.Connection, messages: Messages) -> int:
+    """The search rows of the tickets' messages (with their subjects); how many there were."""
+    return search.forget(db, listed(m for m, _, _ in messages))
 
 
 def _forget_keys(

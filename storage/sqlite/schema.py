@@ -477,6 +477,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE TABLE report_calendar (zone TEXT NOT NULL);  -- one row
     INSERT INTO report_calendar VALUES ('UTC');
     """,
+    # 19: the words of subjects and messages in one table, one row per new contact
+    # (storage/sqlite/search.py)
+    search.MERGE_MIGRATION,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.model import Message, ThreadPolicy
+from core.model import Message, ThreadPolicy, TicketFilter
 from storage.base import Store
 from tests.support import RecordingRouter, inbound, later
 
@@ -64,3 +64,18 @@ async def test_messages_keep_the_channel_meta_of_their_contact(store: Store) -> 
     meta = {"channel": "C0SUPPORT", "thread_ts": "1700000000.000100"}
     message = await _stored(store, meta)
     assert message.meta == meta
+
+
+async def test_an_edited_first_message_is_found_by_its_new_words_and_its_subject(
+    store: Store,
+) -> None:
+    contact = inbound(
+        "C0SUPPORT:1700000000.000100", "slack:U0ADA", channel="slack", text="refund pls",
+        subject="Broken kettle",
+    )  # fmt: skip
+    made = await store.commit_inbound(contact, RecordingRouter(), NO_WINDOW)
+    await store.edit_message(KEY, "replacement please", later(2))
+    found = {}
+    for word in ("kettle", "replacement", "refund"):
+        found[word] = [t.id for t in (await store.list_tickets(TicketFilter(text=word))).items]
+    assert found == {"kettle": [made.ticket_id], "replacement": [made.ticket_id], "refund": []}

@@ -31,7 +31,7 @@ from core.tally import (
     running_hold,
 )
 from storage.base import Store, open_store
-from tests.storage.test_sqlite import undo_the_rollups_migration
+from tests.storage.test_sqlite import undo_the_rollups_migration, undo_the_words_merge
 from tests.storage.workload import NO_WINDOW, Workload, replayed, whole_record
 from tests.support import RecordingRouter, inbound
 
@@ -255,6 +255,7 @@ async def forget_rollups(url: str, replay: Replay) -> None:
     """Take the store back to before the rollups: no tallies, no cells."""
     if url.startswith("sqlite"):
         db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        undo_the_words_merge(db)
         undo_the_rollups_migration(db)
         db.execute("PRAGMA user_version = 16")
         db.commit()

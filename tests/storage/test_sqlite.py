@@ -22,6 +22,7 @@ from core.model import (
 )
 from core.record import SYSTEM, EventKind
 from storage.base import open_store
+from storage.sqlite import search
 from storage.sqlite.changes import NEXT_WAITING
 from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.offers import WAITING as OFFERS_WAITING
@@ -263,11 +264,16 @@ def test_the_words_of_a_group_commit_reach_the_index_as_one_segment(tmp_path: Pa
     results = [commit_inbound(db, contact, RecordingRouter(), threads) for contact in contacts]
     db.execute("COMMIT")
     assert [r.outcome for r in results] == [Outcome.CREATED] * 3 + [Outcome.APPENDED] * 3
-    for segments in (
-        "SELECT count(DISTINCT segid) FROM message_words_idx",
-        "SELECT count(DISTINCT segid) FROM subject_words_idx",
-    ):
-        assert db.execute(segments).fetchone()[0] == 1, segments
+    segments = db.execute("SELECT count(DISTINCT segid) FROM contact_words_idx").fetchone()[0]
+    assert segments == 1
+    rows = db.execute("SELECT rowid, words FROM contact_words ORDER BY rowid").fetchall()
+    assert (
+        rows
+        == [  # a new ticket's subject on its first message's row
+            *[(r.message_id, f"about{i} word{i}") for i, r in enumerate(results[:3])],
+            *[(r.message_id, f"word{i + 3}") for i, r in enumerate(results[3:])],
+        ]
+    )
     assert db.execute(QUEUE_DEPTH, ("general",)).fetchone()[1:3] == (3, 3)
     db.close()
 
@@ -288,6 +294,17 @@ def undo_the_marks_migration(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE queue_depths DROP COLUMN at_risk")
     db.execute("ALTER TABLE tickets DROP COLUMN sla_marks")
     db.execute("ALTER TABLE tickets DROP COLUMN sla_standing")
+
+
+def undo_the_words_merge(db: sqlite3.Connection) -> None:
+    """Undo migration 19: the words in 7's two tables again, as migration 8 indexed them."""
+    db.execute("DROP TABLE contact_words")
+    seven = MIGRATIONS[6]
+    assert isinstance(seven, str)
+    for statement in statements(seven):
+        if "fts5" in statement:
+            db.execute(statement)
+    search.backfill(db)
 
 
 def undo_the_rollups_migration(db: sqlite3.Connection) -> None:
@@ -357,6 +374,56 @@ def undo_the_record_migration(db: sqlite3.Connection) -> None:
     db.executescript(counters)
 
 
+async def test_the_words_of_two_tables_are_found_in_one_after_the_merge(tmp_path: Path) -> None:
+    """Migration 19 moves 7's subject_words and message_words into contact_words: a ticket
+    is found by its subject (even when its first message has no words), by its messages,
+    and the rows are its messages' (the subject on the first)."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        printer = await store.commit_inbound(
+            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
+        )
+        reply = await store.append_outbound(printer.ticket_id, "unplug it", "alice", later(1))
+        invoice = await store.commit_inbound(
+            inbound("m2", "email:b@x.org", subject="Invoice", text="?!"), RecordingRouter(), POLICY
+        )
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db", isolation_level=None)  # back to version 18
+    db.execute("BEGIN")
+    undo_the_words_merge(db)
+    db.execute("PRAGMA user_version = 18")
+    db.execute("COMMIT")
+    db.close()
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        for text, tickets in (
+            ("printer", [printer.ticket_id]),
+            ("smokes", [printer.ticket_id]),
+            ("unplug", [printer.ticket_id]),
+            ("invoice", [invoice.ticket_id]),
+            ("broken unplug", [printer.ticket_id]),
+        ):
+            page = await store.list_tickets(TicketFilter(text=text))
+            assert [t.id for t in page.items] == tickets, text
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("SELECT rowid, words FROM contact_words ORDER BY rowid").fetchall() == [
+        (printer.message_id, "broken printer it smokes"),
+        (reply.id, "it unplug"),
+        (invoice.message_id, "invoice"),
+    ]
+    assert not db.execute(
+        "SELECT name FROM sqlite_master WHERE name LIKE 'subject_words%' "
+        "OR name LIKE 'message_words%'"
+    ).fetchall()
+    db.close()
+
+
 async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade(
     tmp_path: Path,
 ) -> None:
@@ -371,7 +438,7 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     finally:
         await store.close()
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
-    undo_the_rollups_migration(db)  # 18 and 17 first, then 16 ... 10, then what 7 and 9 added
+    undo_the_rollups_migration(db)  # 18 and 17 first (19 below), then 16 ... 10, 7 and 9
     undo_the_retention_migration(db)
     undo_the_marks_migration(db)
     undo_the_ingest_migration(db)
@@ -381,8 +448,7 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     undo_the_record_migration(db)
     for name in ("tickets_assignee", "tickets_channel", "tickets_status"):
         db.execute(f"DROP INDEX {name}")
-    db.execute("DROP TABLE subject_words")
-    db.execute("DROP TABLE message_words")
+    db.execute("DROP TABLE contact_words")  # 19's merge of 7's subject_words and message_words
     db.execute("DROP TABLE customer_words")  # and what 9 added after them
     db.execute("DROP TABLE customer_merges")
     db.execute("ALTER TABLE customers DROP COLUMN merged_into")
