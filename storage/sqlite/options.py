@@ -40,6 +40,10 @@ class SqliteOptions:
         return cls(Path(raw_path), synchronous, max(1, max_batch), max_size)
 
 
+BUSY_TIMEOUT_MS = 10_000
+"""How long a statement waits for another connection's lock before failing as busy."""
+
+
 def translate(exc: sqlite3.Error) -> StorageError:
     """A driver error as one of ours: what a retry may cure is StorageUnavailable."""
     if isinstance(exc, sqlite3.IntegrityError):
@@ -50,7 +54,12 @@ def translate(exc: sqlite3.Error) -> StorageError:
 
 
 def connect(options: SqliteOptions, *, readonly: bool = False) -> sqlite3.Connection:
-    db = sqlite3.connect(options.path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    db = sqlite3.connect(
+        options.path,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+    )
     db.execute("PRAGMA journal_mode = WAL")
     db.execute(f"PRAGMA synchronous = {options.synchronous}")
     db.execute("PRAGMA foreign_keys = ON")

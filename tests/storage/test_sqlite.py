@@ -32,6 +32,7 @@ from storage.sqlite.queries import QUEUE_DEPTH, QUEUE_STATS
 from storage.sqlite.rows import dt
 from storage.sqlite.schema import MIGRATIONS, migrate, statements
 from storage.sqlite.store import SqliteStore
+from storage.sqlite.write_lock import WriteLock
 from tests.support import T0, FunctionRouter, RecordingRouter, inbound, later
 
 POLICY = ThreadPolicy({}, timedelta(0))
@@ -462,4 +463,42 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
             page = await store.list_tickets(TicketFilter(text=text))
             assert [t.id for t in page.items] == [made.ticket_id], text
     finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("holder", ["another hub", "a writer without the lock"])
+async def test_a_commit_waits_for_another_writer_without_holding_up_the_loop(
+    tmp_path: Path, holder: str
+) -> None:
+    """The writer begins on the loop's thread only when nobody holds the database; held by
+    another hub's write lock or by a writer that does not take it (the sqlite3 shell), it
+    waits in its thread while the loop runs on, then commits."""
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}")
+    await store.open()
+    other = sqlite3.connect(tmp_path / "a.db", isolation_level=None, check_same_thread=False)
+    lock = WriteLock(tmp_path / "a.db")
+    lock.open()
+    try:
+        if holder == "another hub":
+            lock.acquire()
+        else:
+            other.execute("BEGIN IMMEDIATE")
+        commit = asyncio.create_task(store.commit_inbound(inbound("m1"), RecordingRouter(), POLICY))
+        clock, gaps = asyncio.get_running_loop().time, []
+        for _ in range(20):
+            before = clock()
+            await asyncio.sleep(0.01)
+            gaps.append(clock() - before)
+        assert not commit.done()  # waiting in its thread ...
+        assert max(gaps) < 0.5  # ... while the loop ran on (a BEGIN on it would wait 10 s)
+        if holder == "another hub":
+            lock.release()
+        else:
+            other.execute("COMMIT")
+        result = await asyncio.wait_for(commit, 5)
+        assert result.outcome is Outcome.CREATED
+        assert (await store.get_ticket(result.ticket_id)).id == result.ticket_id
+    finally:
+        lock.close()
+        other.close()
         await store.close()
