@@ -14,6 +14,8 @@ from core.model import (
     CustomerFacts,
     Decision,
     Inbound,
+    IngestResult,
+    Message,
     Outcome,
     QueueStats,
     Status,
@@ -375,23 +377,32 @@ def undo_the_record_migration(db: sqlite3.Connection) -> None:
     db.executescript(counters)
 
 
+async def printer_ticket(
+    url: str, *more: Inbound
+) -> tuple[IngestResult, Message, list[IngestResult]]:
+    """Stored, and the store closed: "Broken printer" ("it smokes") answered "unplug it",
+    then the `more` contacts."""
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        made = await store.commit_inbound(
+            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
+        )
+        reply = await store.append_outbound(made.ticket_id, "unplug it", "alice", later(1))
+        others = [await store.commit_inbound(c, RecordingRouter(), POLICY) for c in more]
+    finally:
+        await store.close()
+    return made, reply, others
+
+
 async def test_the_words_of_two_tables_are_found_in_one_after_the_merge(tmp_path: Path) -> None:
     """Migration 19 moves 7's subject_words and message_words into contact_words: a ticket
     is found by its subject (even when its first message has no words), by its messages,
     and the rows are its messages' (the subject on the first)."""
     url = f"sqlite:///{tmp_path / 'a.db'}"
-    store = SqliteStore(url)
-    await store.open()
-    try:
-        printer = await store.commit_inbound(
-            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
-        )
-        reply = await store.append_outbound(printer.ticket_id, "unplug it", "alice", later(1))
-        invoice = await store.commit_inbound(
-            inbound("m2", "email:b@x.org", subject="Invoice", text="?!"), RecordingRouter(), POLICY
-        )
-    finally:
-        await store.close()
+    printer, reply, (invoice,) = await printer_ticket(
+        url, inbound("m2", "email:b@x.org", subject="Invoice", text="?!")
+    )
     db = sqlite3.connect(tmp_path / "a.db", isolation_level=None)  # back to version 18
     db.execute("BEGIN")
     undo_the_words_merge(db)
@@ -429,15 +440,7 @@ async def test_tickets_stored_before_the_words_index_are_found_after_the_upgrade
     tmp_path: Path,
 ) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
-    store = SqliteStore(url)
-    await store.open()
-    try:
-        made = await store.commit_inbound(
-            inbound("m1", subject="Broken printer", text="it smokes"), RecordingRouter(), POLICY
-        )
-        await store.append_outbound(made.ticket_id, "unplug it", "alice", later(1))
-    finally:
-        await store.close()
+    made, _, _ = await printer_ticket(url)
     db = sqlite3.connect(tmp_path / "a.db")  # back to the schema of version 6
     undo_the_rollups_migration(db)  # 18 and 17 first (19 below), then 16 ... 10, 7 and 9
     undo_the_retention_migration(db)
