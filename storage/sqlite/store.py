@@ -21,6 +21,7 @@ import contextlib
 import functools
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ from storage.sqlite.write_lock import WriteLock
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 CHECKPOINT_INTERVAL = 0.25  # seconds between WAL checkpoints
+QUEUE_AFTER_CONTENTION = 1.0
+"""Seconds a writer that met another one begins in the kernel's queue only (`_begin_now`)."""
 
 
 @dataclass(slots=True)
@@ -97,6 +100,7 @@ class _Writer:
         self._lock = WriteLock(
             options.path
         )  # other processes' writers (storage/sqlite/write_lock.py)
+        self._queue_until = 0.0  # monotonic time before which BEGIN waits in the queue
         self._io = ThreadPoolExecutor(1, thread_name_prefix="sqlite-commit")
         self._pending: list[_Job[Any]] = []  # operations of every result type wait together
         self._wakeup = asyncio.Event()
@@ -193,8 +197,15 @@ class _Writer:
         twice, ~100 µs of CPU per transaction: at the one or two contacts a commit of
         ordinary load, a sixth of the ingest's). Without waiting: another hub holding the
         lock, or a writer that does not take it (SQLite's busy answer at once, its busy
-        timeout off for this BEGIN), leave it to `_begin` in the thread, which waits."""
+        timeout off for this BEGIN), leave it to `_begin` in the thread, which waits.
+
+        A lock taken without waiting jumps the kernel's queue, where a writer woken by
+        our release would have had it: so a writer that met another one queues for
+        `QUEUE_AFTER_CONTENTION` (workers sharing a file under load stay fair)."""
+        if time.monotonic() < self._queue_until:
+            return False
         if not self._lock.try_acquire():
+            self._queue_until = time.monotonic() + QUEUE_AFTER_CONTENTION
             return False
         try:
             db.execute("PRAGMA busy_timeout = 0")
@@ -203,7 +214,10 @@ class _Writer:
             finally:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.OperationalError:
+            if db.in_transaction:  # began, then the busy timeout could not be put back
+                db.execute("ROLLBACK")
             self._lock.release()
+            self._queue_until = time.monotonic() + QUEUE_AFTER_CONTENTION
             return False
         except BaseException:
             self._lock.release()
