@@ -10,8 +10,14 @@ commits are as large in both and the CPU per request compares like with like. Pr
 req/s and the hub process's CPU seconds (all its threads) per acknowledged request: on a
 shared machine the rate moves with the other load, the CPU per request much less.
 `--profile` samples the hub with py-spy meanwhile (the thread holding the GIL) and prints
-its top functions. Every
-acknowledged request must be one stored message: the bench counts them afterwards.
+its top functions. Every acknowledged request must be one stored message: the bench counts
+them afterwards.
+
+`--compare` measures the bare stack first, then (form) the floor, the least a signed,
+deduplicated, durable webhook costs here (bench/floor_server.py), then the hub, and prints
+the ratios and what the goal of half the bare rate leaves for the hub's own work.
+`--tree DIR` runs the hub from another checkout (a revision to compare with; `git worktree
+add DIR REV`), with this revision's requests and config.
 """
 
 from __future__ import annotations
@@ -166,10 +172,26 @@ def _profiled(pid: int, args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
-def _bare_command(kind: str, port: int) -> list[str]:
+def _hub_command(config: Path, tree: Path | None) -> list[str]:
+    """`contacthub serve`, one worker; from another checkout (`--tree`, a revision to compare
+    with) when given, whose serve may predate `--workers` (then it runs one process)."""
+    command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
+    cli = (tree or Path(__file__).resolve().parent.parent) / "hub"
+    if any('"--workers"' in path.read_text() for path in cli.rglob("*.py")):
+        command[4:4] = ["--workers", "1"]
+    return command
+
+
+def _stack_command(kind: str, port: int, workdir: Path, stack: str) -> list[str]:
     """The bare stack the issue compares with: aiohttp answering as the hub does (SMS:
-    validating with twilio's RequestValidator; Slack: the plain handler, as the issue's row)."""
+    validating with twilio's RequestValidator; Slack: the plain handler, as the issue's row);
+    or the floor (bench/floor_server.py, the form only): signed, deduplicated, committed."""
     here = str(Path(__file__).resolve().parent)
+    if stack == "floor":
+        if kind != "form":
+            raise SystemExit("the floor is measured on the form path only")
+        return [sys.executable, f"{here}/floor_server.py", str(port), str(workdir / "bench.db"),
+                webhook_bench.SECRET]  # fmt: skip
     if kind == "form":
         return [sys.executable, f"{here}/bare_server.py", str(port)]
     if kind == "sms":
@@ -192,11 +214,12 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
         workdir = Path(tmp)
         port = free_port()
         config = spec.config(workdir, port, api)
-        command = [sys.executable, "-m", "hub.cli", "serve", "--workers", "1", "--config",
-                   str(config)]  # fmt: skip
-        if args.bare:
-            command = _bare_command(kind, port)
-        hub = subprocess.Popen(command, env={**os.environ, **spec.env}, stdout=subprocess.DEVNULL)
+        command = _hub_command(config, args.tree)
+        if args.stack != "hub":
+            command = _stack_command(kind, port, workdir, args.stack)
+        hub = subprocess.Popen(
+            command, env={**os.environ, **spec.env}, stdout=subprocess.DEVNULL, cwd=args.tree
+        )
         try:
             os.sched_setaffinity(hub.pid, {0})  # the hub on one core, wrk on the other
             wait_ready(port, hub)
@@ -210,7 +233,7 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
         finally:
             hub.terminate()
             hub.wait()
-        if args.bare:
+        if args.stack == "bare":
             return Measured(result, user + system, system, 0)
         db = sqlite3.connect(workdir / "bench.db")
         try:
@@ -236,23 +259,56 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="open loop at this rate, not wrk's most")
     parser.add_argument("--perf", type=Path, help="`perf record` of the hub into this file")
     parser.add_argument("--warm", type=int, default=3, help="seconds of warm-up first")
-    parser.add_argument("--bare", action="store_true", help="the bare stack, not the hub")
+    parser.add_argument(
+        "--bare",
+        action="store_const",
+        const="bare",
+        dest="stack",
+        default="hub",
+        help="the bare stack, not the hub",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_const",
+        const="floor",
+        dest="stack",
+        help="the floor (form): signed, deduplicated, committed, no more",
+    )
+    parser.add_argument("--tree", type=Path, help="run the hub from this checkout")
     parser.add_argument("--gil", action="store_true", help="profile the GIL's holder only")
-    parser.add_argument("--compare", action="store_true", help="the bare stack, then the hub")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--compare", action="store_true", help="the bare stack, (form) the floor, then the hub"
+    )
+    args = parser.parse_args()  # fmt: skip
     os.sched_setaffinity(0, {1})
-    if args.compare:
-        bare = measure(args.path, argparse.Namespace(**{**vars(args), "bare": True}))
-        report("bare", bare)
-    result = measure(args.path, args)
-    report("bare" if args.bare else "hub", result)
-    if args.compare:
-        cpu = bare.cpu_us_per_request / result.cpu_us_per_request
-        rate = result.wrk.requests_per_second / bare.wrk.requests_per_second
-        print(f"ratio hub/bare: {cpu:.2f} by CPU per request, {rate:.2f} by req/s")
+    if not args.compare:
+        report(args.stack, measure(args.path, args))
+    else:
+        compare(args)
     if args.profile is not None:
         print(f"\nhub profile (py-spy, {args.profile}):")
         print("\n".join(top_entries(args.profile)))
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Each stack in turn, then the ratios; for the form, what the goal (half the bare
+    stack's rate) leaves for the hub's own work once the floor is paid."""
+    stacks = ["bare", "floor", "hub"] if args.path == "form" else ["bare", "hub"]
+    measured = {}
+    for stack in stacks:
+        measured[stack] = measure(args.path, argparse.Namespace(**{**vars(args), "stack": stack}))
+        report(stack, measured[stack])
+    bare = measured["bare"]
+    for stack in stacks[1:]:
+        cpu = bare.cpu_us_per_request / measured[stack].cpu_us_per_request
+        rate = measured[stack].wrk.requests_per_second / bare.wrk.requests_per_second
+        print(f"ratio {stack}/bare: {cpu:.2f} by CPU per request, {rate:.2f} by req/s")
+    if "floor" in measured:
+        budget = 2 * bare.cpu_us_per_request  # the goal: at least half the bare rate
+        left = budget - measured["floor"].cpu_us_per_request
+        spent = measured["hub"].cpu_us_per_request - measured["floor"].cpu_us_per_request
+        print(f"half the bare rate allows {budget:.0f} µs per request: {left:.0f} µs beyond "
+              f"the floor for the hub's own work, which takes {spent:.0f}")  # fmt: skip
 
 
 def report(name: str, result: Measured) -> None:
