@@ -17,6 +17,9 @@ class SqliteOptions:
     synchronous: str = "FULL"
     max_batch: int = 256
     max_size_mb: int | None = None
+    commit_delay: float = 0.001
+    """Seconds a transaction waits for company once jobs came while the last one committed
+    (storage/sqlite/store.py `_Writer._company`); 0: never."""
 
     @classmethod
     def from_url(cls, url: str) -> SqliteOptions:
@@ -25,7 +28,7 @@ class SqliteOptions:
         if not raw_path or raw_path == ":memory:":
             raise ConfigError(f"storage.url: {url!r} names no database file")
         params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        unknown = set(params) - {"synchronous", "max_batch", "max_size_mb"}
+        unknown = set(params) - {"synchronous", "max_batch", "max_size_mb", "commit_delay_ms"}
         if unknown:
             raise ConfigError(f"storage.url: unknown parameter(s) {sorted(unknown)}")
         synchronous = params.get("synchronous", "full").upper()
@@ -35,9 +38,12 @@ class SqliteOptions:
             max_batch = int(params.get("max_batch", "256"))
             size = params.get("max_size_mb")
             max_size = None if size is None else int(size)
+            delay = float(params.get("commit_delay_ms", "1")) / 1000
         except ValueError as exc:
             raise ConfigError(f"storage.url: {exc}") from exc
-        return cls(Path(raw_path), synchronous, max(1, max_batch), max_size)
+        if not 0 <= delay <= 0.1:
+            raise ConfigError("storage.url: commit_delay_ms must be between 0 and 100")
+        return cls(Path(raw_path), synchronous, max(1, max_batch), max_size, delay)
 
 
 BUSY_TIMEOUT_MS = 10_000

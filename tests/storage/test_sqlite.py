@@ -62,12 +62,24 @@ def test_url_options(url: str, path: Path, synchronous: str, max_batch: int) -> 
         ("sqlite:///a.db?fsync=off", "unknown parameter"),
         ("sqlite:///a.db?synchronous=off", "synchronous must be"),
         ("sqlite:///a.db?max_batch=many", "invalid literal"),
+        ("sqlite:///a.db?commit_delay_ms=soon", "could not convert"),
+        ("sqlite:///a.db?commit_delay_ms=-1", "between 0 and 100"),
+        ("sqlite:///a.db?commit_delay_ms=101", "between 0 and 100"),
     ],
-    ids=["empty", "memory", "unknown-param", "unsafe-sync", "bad-number"],
-)
+    ids=[
+        "empty", "memory", "unknown-param", "unsafe-sync", "bad-number", "delay-not-a-number",
+        "negative-delay", "long-delay",
+    ],
+)  # fmt: skip
 def test_bad_urls_are_config_errors(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         SqliteOptions.from_url(url)
+
+
+def test_a_commit_waits_a_millisecond_for_company_unless_told_otherwise() -> None:
+    assert SqliteOptions.from_url("sqlite:///a.db").commit_delay == 0.001
+    assert SqliteOptions.from_url("sqlite:///a.db?commit_delay_ms=2.5").commit_delay == 0.0025
+    assert SqliteOptions.from_url("sqlite:///a.db?commit_delay_ms=0").commit_delay == 0
 
 
 def test_unknown_scheme_suggests_the_closest_backend() -> None:
@@ -503,5 +515,49 @@ async def test_a_commit_waits_for_another_writer_without_holding_up_the_loop(
         assert (await store.get_ticket(result.ticket_id)).id == result.ticket_id
     finally:
         lock.close()
+        other.close()
+        await store.close()
+
+
+async def test_one_caller_writing_in_turn_never_waits_for_company(tmp_path: Path) -> None:
+    """Each write waits for the one before: none comes while a transaction commits, so
+    none waits (ten waits of 100 ms would take a second)."""
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}?commit_delay_ms=100&synchronous=normal")
+    await store.open()
+    try:
+        started = asyncio.get_running_loop().time()
+        for n in range(10):
+            await store.set_checkpoint("turn", str(n))
+        assert asyncio.get_running_loop().time() - started < 0.9
+        assert store.transactions == 10
+        assert await store.get_checkpoint("turn") == "9"
+    finally:
+        await store.close()
+
+
+async def test_contacts_that_come_during_a_commit_share_the_next_one(tmp_path: Path) -> None:
+    """Contacts that came while a transaction committed (here: waited for another writer's
+    lock) wait for company; those that come meanwhile join them, in one transaction."""
+    store = SqliteStore(f"sqlite:///{tmp_path / 'a.db'}?commit_delay_ms=50")
+    await store.open()
+    other = sqlite3.connect(tmp_path / "a.db", isolation_level=None, check_same_thread=False)
+
+    def contact(n: int) -> asyncio.Task[IngestResult]:
+        arriving = inbound(f"m{n}", f"email:c{n}@x.org")
+        return asyncio.create_task(store.commit_inbound(arriving, RecordingRouter(), POLICY))
+
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        first = contact(0)
+        await asyncio.sleep(0.05)  # its BEGIN waits in the commit thread
+        during = [contact(n) for n in range(1, 6)]
+        await asyncio.sleep(0.05)
+        other.execute("COMMIT")
+        await first  # one transaction; the five wait for company ...
+        meanwhile = [contact(n) for n in range(6, 9)]  # ... and these join them
+        results = await asyncio.gather(*during, *meanwhile)
+        assert len({r.ticket_id for r in results}) == 8
+        assert store.transactions == 2  # without the wait: 3, the five committing at once
+    finally:
         other.close()
         await store.close()
