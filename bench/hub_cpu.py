@@ -176,7 +176,9 @@ def _hub_command(config: Path, tree: Path | None) -> list[str]:
     """`contacthub serve`, one worker; from another checkout (`--tree`, a revision to compare
     with) when given, whose serve may predate `--workers` (then it runs one process)."""
     command = [sys.executable, "-m", "hub.cli", "serve", "--config", str(config)]
-    usage = subprocess.run([*command[:4], "--help"], cwd=tree, capture_output=True, text=True)
+    usage = subprocess.run(
+        [*command[:4], "--help"], check=True, cwd=tree, capture_output=True, text=True
+    )
     if "--workers" in usage.stdout:
         command[4:4] = ["--workers", "1"]
     return command
