@@ -22,13 +22,8 @@ from collections.abc import Sequence
 
 from core.record import EventKind, TicketEvent
 
-KEPT = 10_000
-"""Events held, of the most recently touched tickets (~0.5 KB each: ~5 MB at most). What is
-held is most of what the garbage collector walks in a hub under load (startup's objects are
-frozen: hub/cli/collector.py): at 2,500 forms/s, 50,000 held events were 97 % of the
-~98,000 tracked objects left, a full pass took 50-62 ms and a middle one ~30 ms, and those
-pauses set the p99; with 5,000 the longest pass took 7 ms for the same CPU per form. A
-ticket whose record was let go is read whole when an event touches it again."""
+KEPT = 50_000
+"""Events held, of the most recently touched tickets (~0.5 KB each: ~25 MB at most)."""
 LONGEST = 1_000
 """A record longer than this (a long chat) is read each time, not held."""
 _DROPPED = frozenset({EventKind.PURGED, EventKind.CUSTOMER_ERASED})
