@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 import structlog
@@ -132,7 +132,7 @@ class SlaWatcher:
         return len(events) == BATCH
 
     async def schedule(
-        self, ticket_id: int, record: list[TicketEvent] | None = None, *, marked: bool = False
+        self, ticket_id: int, record: Sequence[TicketEvent] | None = None, *, marked: bool = False
     ) -> None:
         """Keep the ticket's marks (standing, clocks, deadlines) as its whole record says
         now (`record`, when the follow holds it: hub/desk/sla_records.py); not when a change
@@ -144,8 +144,9 @@ class SlaWatcher:
         if not marked and self._unmarked(record):
             return
         lookup = lookup_in(self.router.rules.ruleset.doc)
-        basis = record[-1].seq if record else 0
-        marks = marks_at(ticket_id, record, lookup, self.clock(), basis)
+        events = list(record)  # a held record is made into events once, here
+        basis = events[-1].seq if events else 0
+        marks = marks_at(ticket_id, events, lookup, self.clock(), basis)
         if not _marked(marks):
             # no SLA applies: most tickets; write nothing unless marks are there to clear
             ticket = await self.store.get_ticket(ticket_id)
@@ -161,12 +162,13 @@ class SlaWatcher:
             self._since = await unmarked_since(self.store, rules.ruleset.doc, rules.version)
             self._rules_read = rules
 
-    def _unmarked(self, record: list[TicketEvent]) -> bool:
+    def _unmarked(self, record: Sequence[TicketEvent]) -> bool:
         """No marks to keep or clear: the rules set no SLA, and every hub had taken them up
         when the ticket was made (hub/desk/sla_free.py)."""
         if self._since is None or self.router.rules is not self._rules_read or not record:
             return False
-        return record[0].kind is EventKind.CREATED and record[0].at >= self._since
+        first = record[0]
+        return first.kind is EventKind.CREATED and first.at >= self._since
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""
