@@ -87,7 +87,7 @@ def build_app(
     app[OFFERER] = offerer
     app[KEEP_PRESENCE_ALIVE] = presence_keeper(store, clock)
     app.cleanup_ctx.append(_store_lifetime)
-    app.cleanup_ctx.append(lambda _app: offerer.lifetime())
+    app.cleanup_ctx.append(lambda _app: offerer.lifetime(metrics.background_failed))
     interval = settings.routing.watch_interval.total_seconds()
     app.cleanup_ctx.append(lambda _app: watching(keeper, interval))
     if background:
@@ -95,8 +95,10 @@ def build_app(
         app.cleanup_ctx.append(lambda _app: sla_watching(sla))
     if settings.retention.closed_after_days:  # 0 keeps closed tickets forever
         sweeper = Sweeper(store, BlobStore(settings.storage.blob_dir), settings.retention, clock)
-        app.cleanup_ctx.append(lambda _app: sweeping(sweeper))
-    app.cleanup_ctx.append(lambda _app: session_purging(store, settings.web, clock))
+        app.cleanup_ctx.append(lambda _app: sweeping(sweeper, metrics.background_failed))
+    app.cleanup_ctx.append(
+        lambda _app: session_purging(store, settings.web, clock, metrics.background_failed)
+    )
     policy = settings.threading.policy()
     services = Services(store, router, ingest, metrics, policy, acknowledger, dropped)
     _mount_channels(app, settings, services, background=background)

@@ -1,9 +1,10 @@
 """Background loops for an app's lifetime, kept running, and stopped for sure.
 
 A loop that fails on something it did not expect (a bug, a record it cannot read) is logged
-with its traceback and started again after a pause that doubles up to `PAUSE_MOST`: a loop
-that died quietly would leave the hub answering webhooks while no offer is made, no SLA
-watched and no offer expires, which no client would notice until a queue stalled.
+with its traceback, counted (`failed`: the hub's `contacthub_background_failures_total`),
+and started again after a pause that doubles up to `PAUSE_MOST`: a loop that died quietly
+would leave the hub answering webhooks while no offer is made, no SLA watched and no offer
+expires, which no client would notice until a queue stalled.
 
 A loop that retries on a storage error may swallow its cancellation: the Redis client, cut
 off mid-command by the cancel, raises its own connection error, which the loop logs and
@@ -29,19 +30,27 @@ PAUSE_MOST = 60.0
 for `PAUSE_MOST` before failing starts again after `PAUSE_FIRST`)."""
 
 Loop = Callable[[], Coroutine[Any, Any, None]]
+Failed = Callable[[str], None]
+"""Told the name of each loop that failed (and will start again)."""
 
 
-async def running(*loops: Loop, pause: float = PAUSE_FIRST) -> AsyncIterator[None]:
+def unheard(_loop: str) -> None:
+    """No one counts the failures (the log still says them)."""
+
+
+async def running(
+    *loops: Loop, pause: float = PAUSE_FIRST, failed: Failed = unheard
+) -> AsyncIterator[None]:
     """Run the loops while the app runs (a `cleanup_ctx` body)."""
     tasks = [
-        asyncio.create_task(kept(loop, pause), name=getattr(loop, "__qualname__", None))
+        asyncio.create_task(kept(loop, pause, failed), name=getattr(loop, "__qualname__", None))
         for loop in loops
     ]
     yield
     await stop(tasks)
 
 
-async def kept(loop: Loop, pause: float = PAUSE_FIRST) -> None:
+async def kept(loop: Loop, pause: float = PAUSE_FIRST, failed: Failed = unheard) -> None:
     """`loop()`, started again whenever it fails; returns when it returns."""
     clock = asyncio.get_running_loop().time
     wait = pause
@@ -54,6 +63,7 @@ async def kept(loop: Loop, pause: float = PAUSE_FIRST) -> None:
             if clock() - began >= PAUSE_MOST:
                 wait = pause
             log.exception("background loop failed", loop=_name(loop), restart_in=wait)
+            failed(_name(loop))
         await asyncio.sleep(wait)
         wait = min(wait * 2, PAUSE_MOST)
 

@@ -66,6 +66,13 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        self.background_failures = Counter(
+            "contacthub_background_failures",
+            "Background loops (offers, SLA watch, retention, sessions) that failed and were "
+            "started again, by loop (hub/background.py).",
+            ["loop"],
+            registry=self.registry,
+        )
         self._queues: set[str] = set()
         self.mailbox_up = self._mailbox_gauge(
             "up", "1 while the IMAP mailbox's poller is connected."
@@ -79,6 +86,9 @@ class Metrics:
         self.mailbox_ingested = self._mailbox_gauge(
             "ingested", "Messages the IMAP mailbox's poller committed since start."
         )
+
+    def background_failed(self, loop: str) -> None:
+        self.background_failures.labels(loop).inc()
 
     def _mailbox_gauge(self, name: str, text: str) -> Gauge:
         return Gauge(f"contacthub_mailbox_{name}", text, ["mailbox"], registry=self.registry)

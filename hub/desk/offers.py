@@ -27,7 +27,7 @@ import structlog
 from core.errors import Conflict, StorageError
 from core.model import Inbound, IngestResult, Outcome
 from core.people import Agent, NewOffer, Offer, Presence, WaitingTicket
-from hub.background import running
+from hub.background import Failed, running, unheard
 from router.assign import Need, candidate, choose, compact
 from router.spec import AssignPolicy, QueueSpec
 from storage.base import Store
@@ -116,10 +116,10 @@ class Offerer:
             self.kick()
         return expired, lapsed
 
-    def lifetime(self) -> AsyncIterator[None]:
+    def lifetime(self, failed: Failed = unheard) -> AsyncIterator[None]:
         """The two loops, for the app's lifetime (a cleanup_ctx body)."""
         self.kick()  # work that waited while no hub ran
-        return running(self._offering, self._timing)
+        return running(self._offering, self._timing, failed=failed)
 
     async def _offering(self) -> None:
         while True:

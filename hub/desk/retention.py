@@ -22,7 +22,7 @@ import structlog
 
 from core.errors import HubError
 from core.retention import Erasure
-from hub.background import running
+from hub.background import Failed, running, unheard
 from hub.settings.retention import RetentionSettings
 from storage.base import Store
 from storage.blobs import BlobStore
@@ -94,6 +94,6 @@ async def delete_blobs(blobs: BlobStore, shas: Iterable[str]) -> int:
     return sum(await asyncio.to_thread(lambda: [blobs.delete(sha) for sha in shas]))
 
 
-def sweeping(sweeper: Sweeper) -> AsyncIterator[None]:
+def sweeping(sweeper: Sweeper, failed: Failed = unheard) -> AsyncIterator[None]:
     """The sweeper for the app's lifetime (a `cleanup_ctx` body)."""
-    return running(sweeper.run)
+    return running(sweeper.run, failed=failed)

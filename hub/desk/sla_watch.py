@@ -241,8 +241,13 @@ def _routed_queue(record: list[TicketEvent]) -> str | None:
 
 
 def watching(watcher: SlaWatcher, interval: float = INTERVAL) -> AsyncIterator[None]:
-    """The watcher for the app's lifetime (a `cleanup_ctx` body): its two loops."""
-    return running(
-        lambda: watcher.every(interval, watcher.fire_all),
-        lambda: watcher.every(interval, watcher.follow_all),
-    )
+    """The watcher for the app's lifetime (a `cleanup_ctx` body): its two loops, their
+    failures counted in the watcher's metrics."""
+
+    async def firing() -> None:
+        await watcher.every(interval, watcher.fire_all)
+
+    async def following() -> None:
+        await watcher.every(interval, watcher.follow_all)
+
+    return running(firing, following, failed=watcher.metrics.background_failed)

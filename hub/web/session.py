@@ -27,7 +27,7 @@ from aiohttp import web
 
 from core.errors import HubError
 from core.model import Role, Token
-from hub.background import running
+from hub.background import Failed, running, unheard
 from hub.settings.tree import WebSettings
 from hub.tokens import digest
 from storage.base import Store
@@ -104,7 +104,7 @@ async def purge_sessions(
 
 
 def purging(
-    store: Store, settings: WebSettings, clock: Callable[[], datetime]
+    store: Store, settings: WebSettings, clock: Callable[[], datetime], failed: Failed = unheard
 ) -> AsyncIterator[None]:
     """Purge ended sessions every `session_purge_interval` while the app runs (a
     `cleanup_ctx` body); a failing round is logged and the next one tries again."""
@@ -123,7 +123,7 @@ def purging(
                     log.info("web_sessions_purged", revoked=revoked)
             await asyncio.sleep(settings.session_purge_interval.total_seconds())
 
-    return running(loop)
+    return running(loop, failed=failed)
 
 
 def set_cookie(
