@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from itertools import chain
 from typing import Any, overload
 
@@ -85,6 +86,21 @@ class Held(Sequence[TicketEvent]):
 
     def __iter__(self) -> Iterator[TicketEvent]:
         return map(unpack, self.packed)
+
+
+def created_at(record: Sequence[TicketEvent]) -> datetime | None:
+    """When the ticket was made, if its record starts with its `created` event (a held one's
+    read without making the event again: the follow asks it of every ticket it touches)."""
+    if not record:
+        return None
+    if isinstance(record, Held):
+        first = record.packed[0]
+        return first[5] if first[2] == _CREATED else None
+    event = record[0]
+    return event.at if event.kind is EventKind.CREATED else None
+
+
+_CREATED = EventKind.CREATED.value
 
 
 class Records:

@@ -37,7 +37,7 @@ from core.errors import Conflict, HubError
 from core.record import EventKind, TicketEvent
 from hub.background import running
 from hub.desk.sla_free import unmarked_since
-from hub.desk.sla_records import Records
+from hub.desk.sla_records import Records, created_at
 from hub.metrics import Metrics
 from hub.rules.routing import Rules, RulesRouter
 from router.sla import clocks, lookup_in, terms_for
@@ -165,10 +165,10 @@ class SlaWatcher:
     def _unmarked(self, record: Sequence[TicketEvent]) -> bool:
         """No marks to keep or clear: the rules set no SLA, and every hub had taken them up
         when the ticket was made (hub/desk/sla_free.py)."""
-        if self._since is None or self.router.rules is not self._rules_read or not record:
+        if self._since is None or self.router.rules is not self._rules_read:
             return False
-        first = record[0]
-        return first.kind is EventKind.CREATED and first.at >= self._since
+        made = created_at(record)
+        return made is not None and made >= self._since
 
     async def fire(self) -> bool:
         """Act on the deadlines due; whether a full batch was claimed (more may wait)."""

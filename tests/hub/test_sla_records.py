@@ -8,7 +8,7 @@ import gc
 from collections.abc import Sequence
 
 from core.record import SYSTEM, Actor, EventKind, TicketEvent
-from hub.desk.sla_records import LONGEST, Records, pack, unpack
+from hub.desk.sla_records import LONGEST, Records, created_at, pack, unpack
 from tests.support import T0
 
 CREATED, MESSAGE, PURGED = EventKind.CREATED, EventKind.MESSAGE_IN, EventKind.PURGED
@@ -96,3 +96,17 @@ def test_what_is_held_is_not_walked_by_the_garbage_collector() -> None:
     del batch
     gc.collect()
     assert len(gc.get_objects()) - before < 100
+
+
+def test_when_a_ticket_was_made_is_read_alike_from_a_held_record_and_a_list() -> None:
+    records = Records()
+    records.resume(0)
+    made, later = events((1, 7, CREATED), (2, 7, MESSAGE)), events((3, 8, MESSAGE))
+    held = records.take(made)[7]
+    assert created_at(held) == created_at(made) == T0
+    assert created_at(later) is None
+    assert created_at([]) is None
+    records.keep(8, later)  # a record read whole, not starting with its `created`
+    records.moved(3)
+    records.resume(3)
+    assert created_at(records.take(events((4, 8, MESSAGE)))[8]) is None
