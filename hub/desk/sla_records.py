@@ -17,7 +17,7 @@ short of an event can cost a round's marks, never keep wrong ones.
 Events are held packed, as tuples of plain values (`Packed`), and made into TicketEvents
 again only when read (`Held`): what is held lives long, and held as objects (an event, its
 actor, a list per ticket) it was nearly all the garbage collector walked in a hub under
-load, ~97,000 objects at 50,000 events, so its full passes took 50-73 ms. A tuple of plain
+load, ~97,000 objects at 50,000 events, so its full passes took 40-73 ms. A tuple of plain
 values is one the collector stops tracking (a record's tuple of them, a pass later).
 """
 
