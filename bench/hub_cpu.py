@@ -216,8 +216,9 @@ def measure(kind: str, args: argparse.Namespace) -> Measured:
         workdir = Path(tmp)
         port = free_port()
         config = spec.config(workdir, port, api)
-        command = _hub_command(config, args.tree)
-        if args.stack != "hub":
+        if args.stack == "hub":
+            command = _hub_command(config, args.tree)
+        else:
             command = _stack_command(kind, port, workdir, args.stack)
         hub = subprocess.Popen(
             command, env={**os.environ, **spec.env}, stdout=subprocess.DEVNULL, cwd=args.tree
@@ -281,7 +282,7 @@ def main() -> None:
     parser.add_argument(
         "--compare", action="store_true", help="the bare stack, (form) the floor, then the hub"
     )
-    args = parser.parse_args()  # fmt: skip
+    args = parser.parse_args()
     os.sched_setaffinity(0, {1})
     if not args.compare:
         report(args.stack, measure(args.path, args))

@@ -37,6 +37,7 @@ LONGEST = 1_000
 """A record longer than this (a long chat) is read each time, not held."""
 _DROPPED = frozenset({EventKind.PURGED.value, EventKind.CUSTOMER_ERASED.value})
 """After these the store's copy changed (personal data gone): not held in memory."""
+_CREATED = EventKind.CREATED.value
 
 Packed = tuple[Any, ...]
 """An event as held: seq, ticket, kind, the actor's kind and name, time, then the detail's
@@ -98,9 +99,6 @@ def created_at(record: Sequence[TicketEvent]) -> datetime | None:
         return first[5] if first[2] == _CREATED else None
     event = record[0]
     return event.at if event.kind is EventKind.CREATED else None
-
-
-_CREATED = EventKind.CREATED.value
 
 
 class Records:
