@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.email.mime import MimeLimits, make_message_id, parse_email
-from channels.email.structure import body_digest, decoded_payload, read_message
+from channels.email.structure import IndexedMessage, body_digest, decoded_payload, read_message
 from channels.email.text import header_text, html_to_text, split_quoted
 from tests.support import T0
 
@@ -236,11 +236,27 @@ def test_arbitrary_mime_shapes_never_raise(lines: list[bytes]) -> None:
     parse_email(b"".join(lines), T0).for_mailbox("s@h.example")
 
 
-def _same_as_feed_parser(raw: bytes) -> None:
+def _tree(message: Message, *, decoded: bool) -> tuple[object, ...]:
+    """All the feed parser sets: headers, default type, preamble, epilogue, defects' kinds,
+    and the parts' trees or the body (as it is kept, and decoded as the hub decodes it)."""
+    payload = message.get_payload()
+    if isinstance(payload, list):
+        body: object = [
+            _tree(part, decoded=decoded) for part in payload if isinstance(part, Message)
+        ]
+    elif decoded:
+        body = (payload, decoded_payload(message))
+    else:
+        body = (payload, message.get_payload(decode=True) or b"")
+    shape = (message.get_default_type(), message.preamble, message.epilogue)
+    defects = [type(d).__name__ for d in message.defects]
+    return message.items(), shape, defects, body
+
+
+def _same_as_feed_parser(raw: bytes) -> Message:
     fast, full = read_message(raw), BytesParser(policy=compat32).parsebytes(raw)
-    assert fast.items() == full.items()
-    if not fast.is_multipart():
-        assert decoded_payload(fast) == (full.get_payload(decode=True) or b"")
+    assert _tree(fast, decoded=True) == _tree(full, decoded=False)
+    return fast
 
 
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
@@ -276,3 +292,160 @@ def test_reading_without_the_feed_parser_gives_what_it_gives(path: Path) -> None
 )
 def test_reading_without_the_feed_parser_matches_it_on_any_header_block(lines: list[str]) -> None:
     _same_as_feed_parser("".join(lines).encode("utf-8", "surrogateescape"))
+
+
+_SHAPE_LINES = [
+    "--x",
+    "--x--",
+    "--x  ",
+    "--x--\t",
+    "--xy",
+    "--x-",
+    "--x-- z",
+    "--y",
+    "--y--",
+    "Content-Type: multipart/alternative; boundary=y",
+    "Content-Type: multipart/digest; boundary=y",
+    "Content-Type: message/rfc822",
+    "Content-Type: text/html; charset=utf-8",
+    "Content-Transfer-Encoding: base64",
+    "Content-Disposition: attachment; filename=a.txt",
+    "From nobody",
+    " folded",
+    "",
+    "",
+    "aGVsbG8=",
+    "plain words",
+    "caf\u00e9",
+]
+
+
+@given(
+    st.sampled_from(["multipart/mixed; boundary=x", 'multipart/related; boundary="x"']),
+    st.lists(st.sampled_from(_SHAPE_LINES), max_size=30),
+    st.sampled_from(["\r\n", "\n"]),
+    st.sampled_from(["", "\r\n", "\n", "\r"]),
+)
+def test_reading_without_the_feed_parser_matches_it_on_any_multipart(
+    kind: str, lines: list[str], newline: str, tail: str
+) -> None:
+    head = f"From: a@b.example{newline}Content-Type: {kind}{newline}{newline}"
+    text = head + newline.join(lines) + tail
+    _same_as_feed_parser(text.encode("utf-8", "surrogateescape"))
+
+
+_LEAF_HEADERS = st.lists(
+    st.sampled_from(
+        [
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Type: text/html",
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: base64",
+            "Content-Transfer-Encoding: quoted-printable",
+            "Content-Disposition: attachment; filename=a.txt",
+            "X-Folded: a\r\n b",
+            "Content-Type: message/rfc822",  # once in eight: the feed parser's
+        ]
+    ),
+    max_size=3,
+)
+_TEXT = st.lists(st.sampled_from(["", "hi", "aGVsbG8=", "caf\u00e9=E9", "--z", " "]), max_size=4)
+
+
+def _mostly(usual: str, *unusual: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([usual] * 12 + list(unusual))
+
+
+@st.composite
+def _leaf(draw: st.DrawFn) -> str:
+    blank = draw(st.integers(0, 7)) > 0  # mostly well formed, sometimes not
+    lines = [*draw(_LEAF_HEADERS), *([""] if blank else []), *draw(_TEXT)]
+    return "\r\n".join(lines)
+
+
+def _multipart_of(parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A multipart part as text: its own boundary, parts, preamble, epilogue, and now and
+    then a shape the feed parser reads with a defect or unusually."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> str:
+        boundary = draw(st.sampled_from(["b1", "b2", "b3", '"b 4"']))
+        kind = draw(_mostly("mixed", "alternative", "related", "digest"))
+        head = [f"Content-Type: multipart/{kind}; boundary={boundary}"]
+        if draw(st.integers(0, 19)) == 0:
+            head.append("Content-Transfer-Encoding: base64")
+        separator = "--" + boundary.strip('"')
+        lines = [*head, "", *draw(_TEXT)]  # the preamble
+        for part in draw(st.lists(parts, min_size=draw(st.sampled_from([0, 1, 1, 1])), max_size=3)):
+            lines.append(separator + draw(_mostly("", " \t", "x")))
+            lines.append(part)
+        closing = draw(_mostly("--", "-- ", "", "--y"))
+        lines += [separator + closing, *draw(_TEXT)]  # and the epilogue
+        return "\r\n".join(lines)
+
+    return build()
+
+
+@settings(max_examples=400)  # a quarter are read by hand; the rest are the unusual shapes
+@given(
+    st.recursive(_leaf(), _multipart_of, max_leaves=8).filter(lambda t: "multipart" in t),
+    st.sampled_from(["\r\n", "\n"]),
+    st.sampled_from(["", "\r\n", "\r\n\r\n"]),
+)
+def test_reading_without_the_feed_parser_matches_it_on_nested_multiparts(
+    tree: str, newline: str, tail: str
+) -> None:
+    text = f"From: a@b.example\r\nSubject: s\r\n{tree}{tail}".replace("\r\n", newline)
+    _same_as_feed_parser(text.encode("utf-8", "surrogateescape"))
+
+
+def _by_hand(message: Message) -> bool:
+    """Whether the message was read without the feed parser (which keeps no raw bodies)."""
+    leaf = next(part for part in message.walk() if not part.is_multipart())
+    return isinstance(leaf, IndexedMessage) and leaf.raw_body is not None
+
+
+def _multipart(parts: list[str], preamble: str = "", epilogue: str = "") -> bytes:
+    body = "".join(f"--b1\r\n{part}\r\n" for part in parts)
+    return (
+        "From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        f"{preamble}{body}--b1--\r\n{epilogue}"
+    ).encode()
+
+
+def test_ordinary_multiparts_are_read_without_the_feed_parser_as_it_reads_them() -> None:
+    alternative = (
+        'Content-Type: multipart/alternative; boundary="b2"\r\n\r\n'
+        "--b2\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        "--b2\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n--b2--\r\nafter\r\n"
+    )
+    attachment = (
+        "Content-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-Disposition: attachment; filename=a.pdf\r\n\r\naGVsbG8=\r\n"
+    )
+    raw = _multipart([alternative, attachment], "This is MIME.\r\n", "bye\r\n")
+    message = _same_as_feed_parser(raw)
+    assert _by_hand(message)
+    inner, pdf = (part for part in message.get_payload() if isinstance(part, Message))
+    assert [p.get_payload() for p in inner.walk() if not p.is_multipart()] == ["hi", "<p>hi</p>"]
+    assert (inner.epilogue, message.preamble, message.epilogue) == (
+        "after\r\n",  # its own line ending goes to the boundary line after it
+        "This is MIME.",
+        "bye\r\n",
+    )
+    assert decoded_payload(pdf) == b"hello"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _multipart(["\r\nhi"]).replace(b"--b1--", b"--b1-- junk"),  # no closing boundary
+        _multipart(["\r\nhi\rthere"]),  # a lone CR ends a line for the feed parser
+        _multipart(["\r\nhi"]).replace(b"--b1\r\n", b"--b1\r\n--b1\r\n"),  # an empty part
+        _multipart(["Content-Type: message/rfc822\r\n\r\nFrom: c@d.example\r\n\r\nx"]),
+        _multipart(["no header here\r\nhi"]),  # no blank line after the part's headers
+    ],
+)
+def test_unusual_multiparts_are_read_by_the_feed_parser(raw: bytes) -> None:
+    assert not _by_hand(_same_as_feed_parser(raw))
