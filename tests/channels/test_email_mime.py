@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import compat32
@@ -200,6 +201,24 @@ def test_html_lists_and_entities() -> None:
 
 def test_body_digest_ignores_headers_and_line_endings() -> None:
     assert body_digest(b"A: 1\r\n\r\nbody\r\nline\r\n") == body_digest(b"B: 2\n\nbody\nline\n")
+
+
+@given(
+    st.sampled_from(
+        [b"A: 1\r\n\r\n", b"A: 1\n\n", b"A: 1\r\n\n", b"A: 1\n\r\n\r\n", b"A: 1\n\n\r\n\r\n", b""]
+    ),
+    st.lists(st.sampled_from([b"x", b" ", b"\r", b"\n", b"\r\n", b"\t", b"\n\n"]), max_size=30),
+)
+def test_body_digest_is_the_digest_of_the_body_as_first_defined(
+    head: bytes, pieces: list[bytes]
+) -> None:
+    """Stored dedupe keys hold it: a faster way to the digest must give the same one."""
+    raw = head + b"".join(pieces)
+    cuts = [(at, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (at := raw.find(sep)) >= 0]
+    at, size = min(cuts) if cuts else (len(raw), 0)
+    body = raw[at + size :]
+    expected = hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).hexdigest()
+    assert body_digest(raw) == expected
 
 
 @given(st.binary(max_size=4000))
