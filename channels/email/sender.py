@@ -14,9 +14,12 @@ Acknowledgements carry `Auto-Submitted: auto-replied` (RFC 3834), so well-behave
 autoresponders do not answer them. 4xx answers and connection failures are tried again with
 backoff; a 5xx refusal is final. Either way a failure is a failed Delivery with the reason.
 
-Speed (issue #20: an acknowledgement for almost every new email ticket): connections to the
-relay are kept open between sends (at most `max_idle`, closed with the sender's `serve()`),
-since a session per message cost a connect, EHLO and QUIT each; and a message whose headers
+Speed (issue #20: an acknowledgement for almost every new email ticket): at most
+`connections` sessions with the relay at once, kept open between sends (closed with the
+sender's `serve()`), and a send waits for one of them rather than opening another: a session
+per message costs a connect, greeting and EHLO, and when more sends were under way than
+connections were kept, a third of the acknowledgements under load opened a session of their
+own and closed it after one message. And a message whose headers
 are all ASCII but the subject is written straight to the bytes the email package's compat32
 generator would write for it (a test holds them equal), folding only a header too long for
 its line with the email package's Header: the message object, the generator and the relay
@@ -111,9 +114,10 @@ class SmtpSender:
     from_address: str | None = None
     message_id_domain: str | None = None
     default_from: str | None = None  # the hub's first mailbox, for tickets that name none
-    max_idle: int = 4  # relay connections kept open between sends
+    connections: int = 4  # relay sessions at once, kept open between sends
     name: ClassVar[str] = NAME
     _idle: list[aiosmtplib.SMTP] = field(default_factory=list, repr=False, compare=False)
+    _turns: asyncio.Semaphore | None = field(default=None, repr=False, compare=False)
 
     def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
         if not body.strip():
@@ -203,8 +207,15 @@ class SmtpSender:
         return True, ""
 
     async def _send(self, mail: Outgoing) -> None:
-        """On a connection kept from an earlier send (one the relay has closed meanwhile is
-        dropped for the next), else on a new one; a connection that failed is not kept."""
+        """When one of the `connections` is free: on a session kept from an earlier send (one
+        the relay has closed meanwhile is dropped for the next), else on a new one; a session
+        that failed is not kept."""
+        if self._turns is None:
+            self._turns = asyncio.Semaphore(self.connections)
+        async with self._turns:
+            await self._send_on_a_session(mail)
+
+    async def _send_on_a_session(self, mail: Outgoing) -> None:
         while self._idle:
             client = self._idle.pop()
             try:
@@ -236,7 +247,7 @@ class SmtpSender:
         self._keep(client)
 
     def _keep(self, client: aiosmtplib.SMTP) -> None:
-        if client.is_connected and len(self._idle) < self.max_idle:
+        if client.is_connected and len(self._idle) < self.connections:
             self._idle.append(client)
         else:
             client.close()

@@ -44,6 +44,7 @@ def email_sender(settings: Settings) -> SmtpSender | None:
         timeout=relay.timeout.total_seconds(),
         attempts=relay.send_attempts,
         backoff=relay.send_backoff.total_seconds(),
+        connections=relay.connections,
         from_address=relay.from_address,
         message_id_domain=relay.message_id_domain,
         default_from=_first_mailbox(settings),

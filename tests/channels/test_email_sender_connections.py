@@ -1,5 +1,6 @@
-"""The relay sender keeps its connections between sends (one session for many messages), comes
-back on a new one when the relay has dropped a kept one, and QUITs them when it stops."""
+"""The relay sender keeps its connections between sends (one session for many messages), opens
+no more than its `connections` however many sends are under way, comes back on a new one when
+the relay has dropped a kept one, and QUITs them when it stops."""
 
 from __future__ import annotations
 
@@ -96,6 +97,21 @@ async def test_many_sends_share_one_session_quit_when_the_sender_stops() -> None
     assert first["In-Reply-To"] == "<m1@example.com>"
     assert first["Auto-Submitted"] == "auto-replied"
     assert first.get_content().strip() == "Réponse 1"
+
+
+async def test_many_sends_at_once_wait_for_the_sessions_there_are() -> None:
+    relay = Relay()
+    async with relay_on(relay) as port:
+        sender = SmtpSender(port=port, connections=2)
+        async with sender.serve():
+            deliveries = await asyncio.gather(
+                *(sender.deliver(TICKET, n, f"Réponse {n}", automatic=True) for n in range(1, 13))
+            )
+    assert [d.status for d in deliveries] == ["sent"] * 12
+    assert relay.sessions == 2  # not one a send: the other ten waited for a kept session
+    assert sorted(m.get_content().strip() for m in relay.received) == sorted(
+        f"Réponse {n}" for n in range(1, 13)
+    )
 
 
 async def test_a_kept_connection_the_relay_dropped_is_replaced_and_the_mail_still_sent() -> None:
