@@ -1,4 +1,5 @@
-"""Replies and acknowledgements by email, through the configured SMTP relay (aiosmtplib).
+"""Replies and acknowledgements by email, through the configured SMTP relay
+(channels/email/relay.py speaks SMTP to it).
 
 A reply goes From the support mailbox the customer wrote to (else `from_address`, else the
 hub's first mailbox: a web form names none), To the customer's newest address on the
@@ -33,18 +34,19 @@ import asyncio
 import contextlib
 import re
 import secrets
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import EmailMessage
+from email.policy import SMTP, SMTPUTF8
 from email.utils import format_datetime
 from typing import ClassVar
 
-import aiosmtplib
-
 from channels.email.mime import NAME, make_message_id
+from channels.email.relay import Endpoint, RelayRefused, RelaySession, RelayUnavailable
 from core.errors import Conflict, InvalidRequest
 from core.identity import EMAIL
 from core.model import FAILED_DELIVERY, Delivery, Direction, Identity, Message, Ticket
@@ -115,8 +117,9 @@ class SmtpSender:
     message_id_domain: str | None = None
     default_from: str | None = None  # the hub's first mailbox, for tickets that name none
     connections: int = 4  # relay sessions at once, kept open between sends
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False)  # default: the system's
     name: ClassVar[str] = NAME
-    _idle: list[aiosmtplib.SMTP] = field(default_factory=list, repr=False, compare=False)
+    _idle: list[RelaySession] = field(default_factory=list, repr=False, compare=False)
     _turns: asyncio.Semaphore | None = field(default=None, repr=False, compare=False)
 
     def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
@@ -197,13 +200,12 @@ class SmtpSender:
         """(final, reason): a 5xx or success is final; a 4xx or no connection is not."""
         try:
             await self._send(mail)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [r.code for r in exc.recipients]
-            return all(code >= 500 for code in codes), f"smtp: recipient refused {codes}"
-        except aiosmtplib.SMTPResponseException as exc:
-            return exc.code >= 500, f"smtp {exc.code}: {exc.message[:200]}"
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            return False, f"smtp relay unreachable: {type(exc).__name__}"
+        except RelayRefused as exc:
+            if exc.recipient:
+                return exc.final, f"smtp: recipient refused [{exc.code}]"
+            return exc.final, f"smtp {exc.code}: {exc.text[:200]}"
+        except RelayUnavailable as exc:
+            return False, f"smtp relay unreachable: {exc}"[:300]
         return True, ""
 
     async def _send(self, mail: Outgoing) -> None:
@@ -213,75 +215,61 @@ class SmtpSender:
         if self._turns is None:
             self._turns = asyncio.Semaphore(self.connections)
         async with self._turns:
-            await self._send_on_a_session(mail)
-
-    async def _send_on_a_session(self, mail: Outgoing) -> None:
-        while self._idle:
-            client = self._idle.pop()
+            while self._idle:
+                session = self._idle.pop()
+                if not session.usable:
+                    session.close()
+                    continue
+                try:
+                    await mail.send(session)
+                except RelayUnavailable:  # dropped by the relay while kept: the next one
+                    session.close()
+                    continue
+                finally:
+                    self._keep(session)
+                return
+            session = await RelaySession.open(self._endpoint())
             try:
-                await mail.send(client)
-            except (aiosmtplib.SMTPServerDisconnected, ConnectionError):
-                client.close()
-                continue
-            except BaseException:
-                client.close()
-                raise
-            self._keep(client)
-            return
-        client = aiosmtplib.SMTP(
-            hostname=self.host,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            use_tls=self.use_tls,
-            start_tls=self.start_tls,
-            timeout=self.timeout,
-            local_hostname="localhost" if self.host in _LOCAL else None,
-        )
-        try:
-            await client.connect()
-            await mail.send(client)
-        except BaseException:
-            client.close()
-            raise
-        self._keep(client)
+                await mail.send(session)
+            finally:
+                self._keep(session)
 
-    def _keep(self, client: aiosmtplib.SMTP) -> None:
-        if client.is_connected and len(self._idle) < self.connections:
-            self._idle.append(client)
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(self.host, self.port, self.use_tls, self.start_tls, self.username,
+                        self.password, self.timeout, self.tls_context)  # fmt: skip
+
+    def _keep(self, session: RelaySession) -> None:
+        if session.usable and len(self._idle) < self.connections:
+            self._idle.append(session)
         else:
-            client.close()
+            session.close()
 
     @contextlib.asynccontextmanager
     async def serve(self) -> AsyncIterator[None]:
         try:
             yield
-        finally:  # the kept connections: QUIT, briefly
+        finally:  # the kept sessions: QUIT, briefly
             idle, self._idle[:] = list(self._idle), []
-            for client in idle:
-                with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
-                    await asyncio.wait_for(client.quit(), 2)
-                client.close()
-
-
-_LOCAL = frozenset({"127.0.0.1", "::1", "localhost"})
+            await asyncio.gather(*(session.quit() for session in idle))
 
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A composed message: the envelope, and the bytes (or, for an address in Unicode, the
-    message the relay client flattens with SMTPUTF8)."""
+    message, written with SMTPUTF8 when it is sent)."""
 
     sender: str
     to: str
     message_id: str
     content: bytes | EmailMessage
 
-    async def send(self, client: aiosmtplib.SMTP) -> None:
+    async def send(self, session: RelaySession) -> None:
         if isinstance(self.content, bytes):
-            await client.sendmail(self.sender, [self.to], self.content)
-        else:
-            await client.send_message(self.content)
+            await session.send(self.sender, [self.to], self.content)
+            return
+        utf8 = not (self.sender.isascii() and self.to.isascii())
+        content = self.content.as_bytes(policy=SMTPUTF8 if utf8 else SMTP)
+        await session.send(self.sender, [self.to], content)
 
 
 def plain_message(headers: dict[str, str], body: str) -> bytes:
