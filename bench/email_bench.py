@@ -10,8 +10,9 @@ relay that acknowledges every new ticket (a no-op aiosmtpd sink on the client's 
 offers PIPELINING, as Postfix and the hosted relays do; `--relay-without-pipelining`: it
 does not), each pinned to one core, and drives each from the other core with the same
 client: `--connections` persistent SMTP sessions of an ordinary client (one command, then
-its answer: no pipelining), each sending the realistic corpus of bench/email_corpus.py (5.4 KB average:
-plain, text + HTML, an attachment, replies; new senders) as fast as the 250s come back.
+its answer: no pipelining), each sending the realistic corpus of bench/email_corpus.py
+(5.4 KB average: plain, text + HTML, an attachment, replies; new senders) as fast as the
+250s come back.
 Prints messages/s, latency and server CPU, the ratio hub/no-op, what the hub stored (every
 250 exactly once) and how many acknowledgements went out, and the MIME parse rate over the
 corpus (contacthub's parser against `email.message_from_bytes` with policy.default).
