@@ -3,8 +3,10 @@
     <root>/ab/cd/abcd...ef      (two levels of fan-out keep directories small)
 
 The same bytes are stored once however many messages carry them. A blob is written to a
-temporary file, fsynced and renamed into place, so a reader never sees half a file and a blob
-referenced by a committed ticket survives a crash (the rename happens before the ingest).
+temporary file, fsynced and renamed into place, so a reader never sees half a file; then its
+directory is fsynced (and, when the fan-out directories were made for it, theirs), since
+a rename or a new directory is durable only once its directory is: so a blob referenced by
+a committed ticket survives a crash or a power cut (all of it happens before the ingest).
 Blocking: call `put`/`put_many` through a thread (`asyncio.to_thread`) from the event loop.
 """
 
@@ -78,6 +80,7 @@ class BlobStore:
 
     @staticmethod
     def _write(target: Path, data: bytes) -> None:
+        made = [d for d in target.parents[:3] if not d.is_dir()]  # <root>/ab/cd, deepest first
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
@@ -89,3 +92,14 @@ class BlobStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        for directory in (target.parent, *(d.parent for d in made)):
+            _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the entries of a directory durable (a rename into it, a directory made in it)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,30 @@ def test_unwritable_directory_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StorageUnavailable):
         BlobStore(tmp_path / "file").put(b"x")
+
+
+def test_the_rename_and_the_directories_made_are_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob is durable once its directory entry is: the directory it was renamed into, and
+    the parents of the fan-out directories made for it, are fsynced after the rename."""
+    synced: list[Path] = []
+    fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    blobs = BlobStore(tmp_path / "blobs")
+    first = blobs.path(blobs.put(b"first"))
+    # the rename's directory, then the parents of the three directories made for it
+    assert synced == [first.parent, first.parent.parent, tmp_path / "blobs", tmp_path]
+    synced.clear()
+    again = blobs.path(blobs.put(bytes(first.name[:2], "ascii") + b"-other"))
+    assert synced[0] == again.parent  # always the rename's directory
+    assert set(synced[1:]) <= {again.parent.parent, tmp_path / "blobs"}
+    synced.clear()
+    blobs.put(b"first")  # there already: nothing written, nothing synced
+    assert synced == []
