@@ -94,7 +94,8 @@ def require_root() -> None:
 class Postfix:
     """One Postfix instance, in the foreground (`postfix start-fg`), stopped by the test."""
 
-    def __init__(self, root: Path, domain: str, relay_port: int) -> None:
+    def __init__(self, root: Path, domain: str, relay_port: int, extra: str = "") -> None:
+        """`extra`: lines added to main.cf (a test's own restrictions)."""
         self.root = root
         self.port = free_port()
         self.conf = root / "conf"
@@ -104,7 +105,8 @@ class Postfix:
         (root / "data").mkdir()
         shutil.chown(root / "data", "postfix", "postfix")
         settings = {"root": root, "domain": domain, "relay_port": relay_port}
-        (self.conf / "main.cf").write_text(MAIN_CF.format(**settings), encoding="utf-8")
+        main_cf = MAIN_CF.format(**settings) + extra
+        (self.conf / "main.cf").write_text(main_cf, encoding="utf-8")
         (self.conf / "master.cf").write_text(MASTER_CF.format(port=self.port), encoding="utf-8")
 
     @property
