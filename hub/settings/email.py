@@ -100,6 +100,7 @@ class OutboundSmtpSettings(Section):
     send_attempts: int = Field(3, ge=1, le=10)  # 4xx and connection failures are tried again
     send_backoff: Duration = timedelta(seconds=1)
     connections: int = Field(4, ge=1, le=100)  # sessions with the relay at once, kept open
+    ca_file: Path | None = None  # CA certificates the relay's is checked by; default: system's
     from_address: str | None = None  # default: the mailbox the customer wrote to
     message_id_domain: str | None = None  # default: the From address's domain
     acknowledge: bool = True  # one mail per new ticket, never to automatic mail

@@ -45,6 +45,7 @@ def email_sender(settings: Settings) -> SmtpSender | None:
         attempts=relay.send_attempts,
         backoff=relay.send_backoff.total_seconds(),
         connections=relay.connections,
+        tls_context=_relay_trust(relay.ca_file),
         from_address=relay.from_address,
         message_id_domain=relay.message_id_domain,
         default_from=_first_mailbox(settings),
@@ -114,6 +115,17 @@ def imap_config(mailbox: ImapSettings) -> ImapConfig:
         max_backoff=mailbox.max_backoff.total_seconds(),
         limits=mime_limits(mailbox.limits),
     )
+
+
+def _relay_trust(ca_file: object) -> ssl.SSLContext | None:
+    """The relay's certificate checked by these CAs (a relay signed by the company's own),
+    not the system's; None: the system's."""
+    if ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"outbound.smtp: cannot load ca_file: {exc}") from exc
 
 
 def _tls_context(cert: object, key: object) -> ssl.SSLContext | None:

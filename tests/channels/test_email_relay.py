@@ -18,6 +18,9 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from channels.email.sender import SmtpSender
+from core.errors import ConfigError
+from hub.settings.tree import parse_settings
+from hub.wiring.email import email_sender
 from tests.channels.test_email_sender_connections import TICKET
 from tests.support import free_port
 
@@ -258,3 +261,29 @@ async def test_a_relay_that_is_not_there_is_tried_again_then_failed() -> None:
     assert delivery.status == "failed"
     assert delivery.error.startswith("smtp relay unreachable: ConnectionRefusedError")
     assert delivery.error.endswith("(after 2 attempts)")
+
+
+async def test_a_relay_signed_by_our_own_ca_is_trusted_through_ca_file(
+    certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    relay = Relay()
+    tls = server_context(certificate)
+    async with relay_on(relay, tls_context=tls, require_starttls=True) as port:
+        section = {"host": "localhost", "port": port, "starttls": True}
+        trusting = relay_settings({**section, "ca_file": str(certificate[0])}, tmp_path)
+        delivery = await send(trusting)
+        untrusting = relay_settings({**section, "send_attempts": 1}, tmp_path)
+        refused = await send(untrusting)  # the system's CAs do not know this certificate
+    assert delivery.status == "sent", delivery.error
+    assert refused.error.startswith("smtp relay unreachable: SSLCertVerificationError")
+    assert len(relay.received) == 1
+    with pytest.raises(ConfigError, match=r"outbound\.smtp: cannot load ca_file"):
+        relay_settings({**section, "ca_file": str(tmp_path / "missing.pem")}, tmp_path)
+
+
+def relay_settings(section: dict[str, Any], base: Path) -> SmtpSender:
+    raw = {"channels": {"smtp": {"mailboxes": ["support@hub.example"]}},
+           "outbound": {"smtp": section}}  # fmt: skip
+    sender = email_sender(parse_settings(raw, {}, base=base))
+    assert sender is not None
+    return sender
