@@ -22,13 +22,14 @@ from pathlib import Path
 
 from core.errors import InvalidRequest
 from storage.blobs import BlobStore
+from storage.files import replace_durably
 
 _BLOB = re.compile(r"blobs/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
 
 
 def write_archive(archive: Path, snapshot: Path, name: str, blob_dir: Path) -> int:
     """The snapshot (as `name`) and the attachments into `archive`, written beside it and
-    renamed into place; the number of attachment files."""
+    renamed into place, durably (storage/files.py); the number of attachment files."""
     partial = archive.with_name(f".{archive.name}.partial")
     try:
         with tarfile.open(partial, "w") as tar:
@@ -37,7 +38,7 @@ def write_archive(archive: Path, snapshot: Path, name: str, blob_dir: Path) -> i
             for path in _blob_files(blob_dir):
                 tar.add(path, f"blobs/{path.relative_to(blob_dir).as_posix()}")
                 count += 1
-        os.replace(partial, archive)
+        replace_durably(partial, archive)
     finally:
         partial.unlink(missing_ok=True)
     return count

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from core.errors import NotFound, PayloadTooLarge, StorageUnavailable
+from storage.files import fsync_directory
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -93,13 +94,4 @@ class BlobStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         for directory in (target.parent, *(d.parent for d in made)):
-            _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the entries of a directory durable (a rename into it, a directory made in it)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+            fsync_directory(directory)

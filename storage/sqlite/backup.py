@@ -18,6 +18,7 @@ from pathlib import Path
 
 from core.errors import Conflict, InvalidRequest, StorageUnavailable
 from storage.archive import extract_blobs, extract_snapshot, open_archive, write_archive
+from storage.files import fsync_directory
 
 DATABASE = "contacthub.db"
 _BLOB = re.compile(r"blobs/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
@@ -72,7 +73,8 @@ def restore_backup(
         blobs = extract_blobs(tar, blob_dir)
         for leftover in (Path(f"{database}-wal"), Path(f"{database}-shm")):
             leftover.unlink(missing_ok=True)  # they belong to the database being replaced
-        os.replace(copy, database)
+        os.replace(copy, database)  # the copy was fsynced as it was extracted
+        fsync_directory(database.parent)
     return BackupSummary(counts, blobs)
 
 
