@@ -15,7 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.identity import mask
-from hub.cli.logs import _ADDRESS, _PHONE, _TOKENS, HIDDEN, Redactor, settings_secrets
+from hub.cli.logs import (
+    _ADDRESS,
+    _PHONE,
+    _TOKENS,
+    HIDDEN,
+    Redactor,
+    TextRenderer,
+    console_renderer,
+    settings_secrets,
+)
 from hub.settings.tree import parse_settings
 from tests.conftest import StartHub
 from tests.hub.serving import spawn_serve, wait_ready
@@ -206,3 +215,26 @@ def test_cleaning_matches_every_pattern_applied_in_turn(text: str, mask_personal
         expected = _ADDRESS.sub(lambda m: mask(m.group()), expected)
         expected = _PHONE.sub(lambda m: mask(m.group()), expected)
     assert redactor.clean(text) == expected
+
+
+_VALUES = st.one_of(
+    st.text(st.sampled_from(["a", "@", " ", "\t", "=", "'", '"', "\n", "é", "[", "]"]), max_size=8),
+    st.integers(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.floats(allow_nan=False),
+)
+_FIXED = ("time", "level", "message", "logger", "logger_name", "stack", "exception")
+
+
+@given(
+    st.dictionaries(st.text("abcz_", min_size=1, max_size=6), _VALUES, max_size=6),
+    st.dictionaries(st.sampled_from(_FIXED), st.text("abc x\n", max_size=40), max_size=7),
+)
+def test_text_lines_are_the_console_renderers(
+    fields: dict[str, object], fixed: dict[str, str]
+) -> None:
+    """The lean text renderer writes what structlog's ConsoleRenderer (no colours) writes."""
+    event = {**fields, **fixed}
+    expected = console_renderer(colors=False)(None, "info", dict(event))
+    assert TextRenderer(console_renderer(colors=False))(None, "info", dict(event)) == expected
