@@ -15,17 +15,17 @@ Acknowledgements carry `Auto-Submitted: auto-replied` (RFC 3834), so well-behave
 autoresponders do not answer them. 4xx answers and connection failures are tried again with
 backoff; a 5xx refusal is final. Either way a failure is a failed Delivery with the reason.
 
-Speed (issue #20: an acknowledgement for almost every new email ticket): at most
-`connections` sessions with the relay at once, kept open between sends (closed with the
-sender's `serve()`), and a send waits for one of them rather than opening another: a session
-per message costs a connect, greeting and EHLO, and when more sends were under way than
-connections were kept, a third of the acknowledgements under load opened a session of their
-own and closed it after one message. And a message whose headers
-are all ASCII but the subject is written straight to the bytes the email package's compat32
-generator would write for it (a test holds them equal), folding only a header too long for
-its line with the email package's Header: the message object, the generator and the relay
-client's reading of the recipients back out of it cost ~7 % of the hub's CPU per email.
-`policy.default`, for an address in Unicode, parses every header it is given.
+Speed (issue #20: an acknowledgement for almost every new email ticket):
+- at most `connections` sessions with the relay at once, kept open between sends (closed
+  with the sender's `serve()`); a send waits for one rather than opening another. A session
+  per message costs a connect, greeting and EHLO, and when more sends were under way than
+  sessions were kept, a third of the acknowledgements opened one of their own;
+- a message whose headers are all ASCII (the subject may not be) is written straight to the
+  bytes the email package's compat32 generator would write for it (a test holds them equal),
+  folding only a header too long for its line with the email package's Header: the message
+  object, the generator, and the relay client reading the recipients back out of it cost
+  ~7 % of the hub's CPU per email. For an address in Unicode, `policy.default` builds it;
+- the relay client is our own (channels/email/relay.py), PIPELINING where the relay offers it.
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ from email.utils import format_datetime
 from typing import ClassVar
 
 from channels.email.mime import NAME, make_message_id
-from channels.email.relay import Endpoint, RelayRefused, RelaySession, RelayUnavailable
+from channels.email.relay import (
+    Endpoint,
+    RelayDisconnected,
+    RelayRefused,
+    RelaySession,
+    RelayUnavailable,
+)
 from core.errors import Conflict, InvalidRequest
 from core.identity import EMAIL
 from core.model import FAILED_DELIVERY, Delivery, Direction, Identity, Message, Ticket
@@ -222,7 +228,7 @@ class SmtpSender:
                     continue
                 try:
                     await mail.send(session)
-                except RelayUnavailable:  # dropped by the relay while kept: the next one
+                except RelayDisconnected:  # dropped by the relay while kept: the next one
                     session.close()
                     continue
                 finally:
