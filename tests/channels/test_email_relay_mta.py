@@ -82,8 +82,18 @@ async def test_a_recipient_postfix_refuses_is_failed_for_good_and_the_session_go
     assert sent.status == "sent", sent.error
     received = await outbox.wait_for(1, within=30)
     assert [m.get_content().strip() for m in received] == ["yes"]
-    sessions = [
-        line for line in postfix.log.splitlines() if "disconnect from" in line and "ehlo" in line
-    ]
+    sessions = await sessions_logged(postfix)
     assert len(sessions) == 1, postfix.log  # both messages on one session: RSET between them
     assert "mail=2 rcpt=1/2 data=1/2 rset=1 quit=1" in sessions[0]
+
+
+async def sessions_logged(postfix: Postfix, within: float = 15) -> list[str]:
+    """Postfix's summary lines of the finished sessions that said EHLO (its log is written
+    by another of its processes, a moment after the session ends)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        lines = [line for line in postfix.log.splitlines() if "disconnect from" in line]
+        sessions = [line for line in lines if "ehlo=" in line]
+        if sessions or asyncio.get_running_loop().time() > deadline:
+            return sessions
+        await asyncio.sleep(0.1)
