@@ -68,7 +68,7 @@ def build_app(
     )
     keeper = RulesKeeper(router, store, settings.routing.rules)
     dropped = DropCounter(metrics)
-    acknowledger = email_acknowledger(settings, store, dropped)
+    acknowledger = email_acknowledger(settings, store, dropped, metrics.sent_out)
     timeout = settings.agents.presence_timeout
     offerer = Offerer(store, lambda: router.queues, clock, timeout, settings.agents.offer_tick)
     steps = after_commit_steps(settings, store, router, acknowledger, offerer, dropped)

@@ -66,6 +66,13 @@ class Metrics:
             ["queue"],
             registry=self.registry,
         )
+        self.outbound = Counter(
+            "contacthub_outbound",
+            "Messages to customers handed to their channel, by channel, kind (reply, "
+            "acknowledgement) and what the provider said (sent, delivered, failed, ...).",
+            ["channel", "kind", "status"],
+            registry=self.registry,
+        )
         self.background_failures = Counter(
             "contacthub_background_failures",
             "Background loops (offers, SLA watch, retention, sessions) that failed and were "
@@ -89,6 +96,10 @@ class Metrics:
 
     def background_failed(self, loop: str) -> None:
         self.background_failures.labels(loop).inc()
+
+    def sent_out(self, channel: str, kind: str, status: str) -> None:
+        """A message to a customer went to its channel: what the channel's sender said."""
+        self.outbound.labels(channel, kind, status).inc()
 
     def _mailbox_gauge(self, name: str, text: str) -> Gauge:
         return Gauge(f"contacthub_mailbox_{name}", text, ["mailbox"], registry=self.registry)

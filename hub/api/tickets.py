@@ -21,7 +21,7 @@ from hub.api.sla import listed_json, ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
 from hub.desk.replies import send_reply
-from hub.state import CLOCK, ROUTER, SENDERS, STORE
+from hub.state import CLOCK, METRICS, ROUTER, SENDERS, STORE
 
 LIST_PARAMS = (
     "assignee", "queue", "status", "customer", "channel", "q", "sla", "limit", "cursor",
@@ -95,6 +95,7 @@ async def reply_to_ticket(request: web.Request) -> web.Response:
     store = request.config_dict[STORE]
     router = request.config_dict[ROUTER]
     message = await send_reply(store, senders, path_id(request), body, token.name, router)
+    request.config_dict[METRICS].sent_out(message.channel, "reply", message.delivery)
     if message.delivery in ("failed", "undelivered"):
         error = f"not delivered: {message.error}"
         return web.json_response({"error": error, "message": message_json(message)}, status=502)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
@@ -41,18 +41,27 @@ from storage.base import Store
 
 log = structlog.get_logger("contacthub.email")
 ACKNOWLEDGEMENT = "acknowledgement"
+
+SentOut = Callable[[str, str, str], None]
+"""Told of each acknowledgement handed to the relay: (channel, kind, the delivery's status)."""
+
+
+def unheard(_channel: str, _kind: str, _status: str) -> None:
+    """A `SentOut` that counts nothing."""
+
+
 RATE_KEY = "ack:"  # the store's rate limit key of an address: "ack:<normalised address>"
 
 
 def email_acknowledger(
-    settings: Settings, store: Store, dropped: DropReport = unreported
+    settings: Settings, store: Store, dropped: DropReport = unreported, sent_out: SentOut = unheard
 ) -> Acknowledger | None:
     """The acknowledger, when email or web forms come in and the relay is to acknowledge."""
     channels, relay, sender = settings.channels, settings.outbound.smtp, email_sender(settings)
     comes_in = channels.smtp is not None or bool(channels.imap) or channels.webform is not None
     if not comes_in or relay is None or sender is None or not relay.acknowledge:
         return None
-    return Acknowledger(store, sender, relay, own_addresses(settings), dropped)
+    return Acknowledger(store, sender, relay, own_addresses(settings), dropped, sent_out)
 
 
 def normalised(address: str) -> str:
@@ -114,6 +123,7 @@ class Acknowledger:
     relay: OutboundSmtpSettings
     own: OwnAddresses = field(default_factory=OwnAddresses)
     dropped: DropReport = unreported
+    sent_out: SentOut = unheard
     name: ClassVar[str] = "email-acknowledgements"
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -177,6 +187,7 @@ class Acknowledger:
         via = Via(NAME, automatic=ACKNOWLEDGEMENT)
         message = await self.store.append_outbound(ticket_id, body, SYSTEM, datetime.now(UTC), via)
         delivery = await self.sender.deliver(ticket, message.id, body, automatic=True, to=address)
+        self.sent_out(NAME, ACKNOWLEDGEMENT, delivery.status)
         return await self.store.record_delivery(message.id, delivery), delivery
 
     @contextlib.asynccontextmanager

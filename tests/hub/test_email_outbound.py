@@ -4,6 +4,7 @@ never answer automatic mail, bounces that mark our reply failed."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from tests.hub.email_support import (
     outbox_server,
     send,
     smtp_port,
+)
+
+_OUTBOUND = re.compile(
+    r'^contacthub_outbound_total\{channel="(\w+)",kind="(\w+)",status="(\w+)"\} (\S+)$', re.M
 )
 
 
@@ -202,3 +207,22 @@ async def test_relay_refusal_is_a_failed_reply_with_the_reason(
     assert isinstance(message, dict)
     assert message["delivery"] == "failed"
     assert "554" in str(message["error"])
+
+
+async def test_what_went_out_is_counted_by_channel_kind_and_status(
+    hub: Hub, outbox: tuple[Outbox, int]
+) -> None:
+    await send(smtp_port(hub), compose())
+    ticket_id = await only_ticket_id(hub)
+    await outbox[0].wait_for(1)  # the acknowledgement
+    assert (await reply(hub, ticket_id, "On its way."))[0] == 201
+    outbox[0].refuse = "554 5.7.1 Rejected by policy"
+    assert (await reply(hub, ticket_id, "Refused."))[0] == 502
+    async with hub.http.get("/metrics") as response:
+        text = await response.text()
+    counted = {(c, k, s): n for c, k, s, n in _OUTBOUND.findall(text)}
+    assert counted == {
+        ("email", "acknowledgement", "sent"): "1.0",
+        ("email", "reply", "sent"): "1.0",
+        ("email", "reply", "failed"): "1.0",
+    }
