@@ -110,6 +110,7 @@ class OutboundSmtpSettings(Section):
     )
     acknowledgements_per_address: int = Field(5, ge=1)
     acknowledgement_window: Duration = timedelta(hours=1)
+    acknowledgement_backlog: int = Field(1000, ge=1)  # waiting for the relay; more: dropped
 
     @field_validator("acknowledgement")
     @classmethod

@@ -61,7 +61,10 @@ def email_acknowledger(
     comes_in = channels.smtp is not None or bool(channels.imap) or channels.webform is not None
     if not comes_in or relay is None or sender is None or not relay.acknowledge:
         return None
-    return Acknowledger(store, sender, relay, own_addresses(settings), dropped, sent_out)
+    return Acknowledger(
+        store, sender, relay, own_addresses(settings), dropped, sent_out,
+        relay.acknowledgement_backlog,
+    )  # fmt: skip
 
 
 def normalised(address: str) -> str:
@@ -124,6 +127,7 @@ class Acknowledger:
     own: OwnAddresses = field(default_factory=OwnAddresses)
     dropped: DropReport = unreported
     sent_out: SentOut = unheard
+    backlog: int = 1000  # under way at most (`acknowledgement_backlog`); more: dropped, counted
     name: ClassVar[str] = "email-acknowledgements"
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -141,11 +145,19 @@ class Acknowledger:
 
     def acknowledge(self, address: str, ticket_id: int, channel: str = NAME) -> None:
         """Acknowledge in the background (the limit is asked there too: a store round trip
-        the provider's answer does not wait for)."""
+        the provider's answer does not wait for). At most `backlog` under way: a relay that
+        takes nothing (down, or a black hole that lets each send wait out its timeout) would
+        otherwise gather one task per new ticket for as long as it lasts: those beyond are
+        dropped, counted and logged, and nothing of them is stored."""
         if address in self.own:
             log.info("acknowledgement_to_ourselves_skipped", ticket=ticket_id, to=mask(address))
             what = "not acknowledged: the sender is one of our own addresses"
             self.dropped(Dropped(channel, "acknowledgement_to_own_address", what))
+            return
+        if len(self._tasks) >= self.backlog:
+            log.warning("acknowledgement_backlog_full", ticket=ticket_id, waiting=len(self._tasks))
+            what = f"not acknowledged: {len(self._tasks)} acknowledgements wait for the relay"
+            self.dropped(Dropped(channel, "acknowledgement_backlog", what))
             return
         task = asyncio.create_task(self._send(ticket_id, address, channel))
         self._tasks.add(task)

@@ -4,6 +4,7 @@ never answer automatic mail, bounces that mark our reply failed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -226,3 +227,46 @@ async def test_what_went_out_is_counted_by_channel_kind_and_status(
         ("email", "reply", "sent"): "1.0",
         ("email", "reply", "failed"): "1.0",
     }
+
+
+@contextlib.asynccontextmanager
+async def black_hole() -> AsyncIterator[int]:
+    """A relay that takes connections and never says a word (a host that swallows them)."""
+    held: list[asyncio.Transport] = []
+
+    class Silent(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            held.append(transport)  # type: ignore[arg-type]  # a stream transport
+
+    server = await asyncio.get_running_loop().create_server(Silent, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for transport in held:
+            transport.close()
+        await server.wait_closed()
+
+
+async def test_acknowledgements_waiting_for_a_silent_relay_are_bounded(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    async with black_hole() as port:
+        settings = make_settings(
+            storage={"url": f"sqlite:///{tmp_path / 'hub.db'}", "blob_dir": str(tmp_path / "b")},
+            channels={"smtp": {"port": 0, "mailboxes": [SUPPORT]}},
+            outbound={"smtp": {"port": port, "acknowledgement_backlog": 2, "timeout": "2s",
+                               "send_attempts": 1}},
+        )  # fmt: skip
+        hub = await start_hub(settings)
+        for n in range(3):  # three new customers, three new tickets: every one answered 250
+            sender = f"Customer {n} <c{n}@example.com>"
+            answer = await send(smtp_port(hub), compose(sender=sender, message_id=f"<b{n}@x>"))
+            assert answer == 250
+        async with hub.http.get("/metrics") as response:
+            text = await response.text()
+        assert (
+            'contacthub_dropped_total{channel="email",reason="acknowledgement_backlog"} 1.0' in text
+        )
+        tickets = (await hub.store.list_tickets(TicketFilter())).items
+        assert len(tickets) == 3  # the contacts are all kept; only the third's answer is not
