@@ -127,6 +127,7 @@ class SmtpSender:
     name: ClassVar[str] = NAME
     _idle: list[RelaySession] = field(default_factory=list, repr=False, compare=False)
     _turns: asyncio.Semaphore | None = field(default=None, repr=False, compare=False)
+    _automatic_turns: asyncio.Semaphore | None = field(default=None, repr=False, compare=False)
 
     def recipient(self, ticket: Ticket, body: str, to: Identity | None = None) -> Identity:
         if not body.strip():
@@ -195,12 +196,12 @@ class SmtpSender:
             headers["X-Auto-Response-Suppress"] = "All"
         envelope = (headers["From"], headers["To"], headers["Message-ID"])
         if all(v.isascii() for k, v in headers.items() if k != "Subject"):
-            return Outgoing(*envelope, plain_message(headers, body))
+            return Outgoing(*envelope, plain_message(headers, body), automatic)
         mail = EmailMessage()  # an address in Unicode (SMTPUTF8): the full policy encodes it
         for key, value in headers.items():
             mail[key] = value
         mail.set_content(body)
-        return Outgoing(*envelope, mail)
+        return Outgoing(*envelope, mail, automatic)
 
     async def _attempt(self, mail: Outgoing) -> tuple[bool, str]:
         """(final, reason): a 5xx or success is final; a 4xx or no connection is not."""
@@ -215,30 +216,36 @@ class SmtpSender:
         return True, ""
 
     async def _send(self, mail: Outgoing) -> None:
-        """When one of the `connections` is free: on a session kept from an earlier send (one
-        the relay has closed meanwhile is dropped for the next), else on a new one; a session
-        that failed is not kept."""
-        if self._turns is None:
+        """When one of the `connections` is free (acknowledgements may hold all but one of
+        them, so an agent's reply never waits behind a burst of them): on a session kept from
+        an earlier send (one the relay has closed meanwhile is dropped for the next), else on
+        a new one; a session that failed is not kept."""
+        if self._turns is None or self._automatic_turns is None:
             self._turns = asyncio.Semaphore(self.connections)
-        async with self._turns:
-            while self._idle:
-                session = self._idle.pop()
-                if not session.usable:
-                    session.close()
-                    continue
-                try:
-                    await mail.send(session)
-                except RelayDisconnected:  # dropped by the relay while kept: the next one
-                    session.close()
-                    continue
-                finally:
-                    self._keep(session)
-                return
-            session = await RelaySession.open(self._endpoint())
+            self._automatic_turns = asyncio.Semaphore(max(1, self.connections - 1))
+        queue = self._automatic_turns if mail.automatic else contextlib.nullcontext()
+        async with queue, self._turns:
+            await self._on_a_session(mail)
+
+    async def _on_a_session(self, mail: Outgoing) -> None:
+        while self._idle:
+            session = self._idle.pop()
+            if not session.usable:
+                session.close()
+                continue
             try:
                 await mail.send(session)
+            except RelayDisconnected:  # dropped by the relay while kept: the next one
+                session.close()
+                continue
             finally:
                 self._keep(session)
+            return
+        session = await RelaySession.open(self._endpoint())
+        try:
+            await mail.send(session)
+        finally:
+            self._keep(session)
 
     def _endpoint(self) -> Endpoint:
         return Endpoint(self.host, self.port, self.use_tls, self.start_tls, self.username,
@@ -268,6 +275,7 @@ class Outgoing:
     to: str
     message_id: str
     content: bytes | EmailMessage
+    automatic: bool = False  # an acknowledgement: it gives way to replies for a session
 
     async def send(self, session: RelaySession) -> None:
         if isinstance(self.content, bytes):

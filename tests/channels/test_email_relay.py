@@ -287,3 +287,39 @@ def relay_settings(section: dict[str, Any], base: Path) -> SmtpSender:
     sender = email_sender(parse_settings(raw, {}, base=base))
     assert sender is not None
     return sender
+
+
+class HoldingRelay(Relay):
+    """A relay that holds acknowledgements (auto-replied mail) until told to let them go."""
+
+    def __init__(self) -> None:
+        super().__init__(pipelining=True)
+        self.release = asyncio.Event()
+
+    async def handle_DATA(  # noqa: N802  # aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        if b"Auto-Submitted: auto-replied" in (envelope.original_content or b""):
+            await self.release.wait()
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_an_agents_reply_never_waits_behind_acknowledgements() -> None:
+    relay = HoldingRelay()
+    async with relay_on(relay) as port:
+        sender = SmtpSender(port=port, connections=2)
+        async with sender.serve():
+            acknowledgements = [
+                asyncio.create_task(sender.deliver(TICKET, n, f"ack {n}", automatic=True))
+                for n in range(5)
+            ]
+            await asyncio.sleep(0.1)  # the first has its session and is held there
+            reply = await asyncio.wait_for(
+                sender.deliver(TICKET, 9, "We are on it.", automatic=False), 5
+            )
+            assert reply.status == "sent", reply.error
+            assert not any(task.done() for task in acknowledgements)
+            relay.release.set()
+            sent = await asyncio.gather(*acknowledgements)
+    assert [d.status for d in sent] == ["sent"] * 5
+    assert relay.sessions == 2  # one the acknowledgements took turns on, one for the reply
