@@ -75,9 +75,10 @@ class Endpoint:
     def context(self) -> ssl.SSLContext:
         return self.tls_context or ssl.create_default_context()
 
-    @property
-    def local_hostname(self) -> str:
-        return "localhost" if self.host in _LOCAL else _fqdn()
+    async def local_hostname(self) -> str:
+        """The name we greet with: the machine's (its lookup, DNS perhaps, in a thread and
+        once: a slow resolver must not hold the event loop), "localhost" to a local relay."""
+        return "localhost" if self.host in _LOCAL else await asyncio.to_thread(_fqdn)
 
 
 @cache
@@ -190,9 +191,10 @@ class RelaySession:
             await self._sign_in(self.endpoint.username, self.endpoint.password or "")
 
     async def _ehlo(self) -> None:
-        reply = await self._command(f"EHLO {self.endpoint.local_hostname}".encode())
+        name = await self.endpoint.local_hostname()
+        reply = await self._command(f"EHLO {name}".encode())
         if reply.code != 250:
-            self._expect(await self._command(f"HELO {self.endpoint.local_hostname}".encode()), 250)
+            self._expect(await self._command(f"HELO {name}".encode()), 250)
             self.extensions = {}
             return
         found = {}
