@@ -81,8 +81,9 @@ class BlobStore:
 
     @staticmethod
     def _write(target: Path, data: bytes) -> None:
-        made = [d for d in target.parents[:3] if not d.is_dir()]  # <root>/ab/cd, deepest first
-        target.parent.mkdir(parents=True, exist_ok=True)
+        made = [] if target.parent.is_dir() else [d for d in target.parents[:3] if not d.is_dir()]
+        if made:  # <root>/ab/cd, deepest first: their parents are fsynced after the rename
+            target.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             with os.fdopen(fd, "wb") as handle:

@@ -11,19 +11,19 @@ from pathlib import Path
 
 def fsync_directory(directory: Path) -> None:
     """Make the entries of a directory durable (a rename into it, a directory made in it)."""
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(directory, os.O_RDONLY | os.O_DIRECTORY)
 
 
 def replace_durably(partial: Path, target: Path) -> None:
     """`partial` fsynced, renamed to `target`, and the rename made durable."""
-    fd = os.open(partial, os.O_RDONLY)
+    _fsync(partial, os.O_RDONLY)
+    os.replace(partial, target)
+    fsync_directory(target.parent)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    fd = os.open(path, flags)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(partial, target)
-    fsync_directory(target.parent)

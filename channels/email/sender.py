@@ -309,13 +309,12 @@ def plain_message(headers: dict[str, str], body: str) -> bytes:
 def _header(name: str, value: str) -> str:
     """One header as compat32 folds it at 78 characters; most need no folding."""
     if not value.isascii():
-        return f"{name}: {Header(value, 'utf-8').encode(linesep=CRLF, maxlinelen=78)}"
+        return f"{name}: {Header(value, 'utf-8').encode(maxlinelen=78)}"
     if len(name) + 2 + len(value) <= 78 and _UNFOLDED.fullmatch(value):
         return f"{name}: {value}"
-    return f"{name}: {Header(value, header_name=name).encode(linesep=CRLF, maxlinelen=78)}"
+    return f"{name}: {Header(value, header_name=name).encode(maxlinelen=78)}"
 
 
-CRLF = "\r\n"
 _UNFOLDED = re.compile(r"[!-~]+(?: [!-~]+)*")  # single spaces between printable words
 _FROM_LINE = re.compile(r"^From ", re.MULTILINE)
 _LINE_END = re.compile(r"\r\n|\r|\n")

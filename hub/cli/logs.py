@@ -176,8 +176,9 @@ class _LinesFactory:
 def _renderer(format: LogFormat) -> Processor:
     if format == "json":
         return structlog.processors.JSONRenderer()
-    console = console_renderer(colors=sys.stderr.isatty())
-    return console if sys.stderr.isatty() else TextRenderer(console)
+    if sys.stderr.isatty():
+        return console_renderer(colors=True)
+    return TextRenderer(console_renderer(colors=False))
 
 
 def console_renderer(*, colors: bool) -> structlog.dev.ConsoleRenderer:
