@@ -1,7 +1,8 @@
 """The web face's routes: the page at `/`, its static files, and sign-in/sign-out.
 
 `POST /web/session` with `{"token"}` signs in (the cookie is set; the answer names the agent,
-their roles and the CSRF token the page sends with every change); `GET /web/session` tells a
+their roles and the CSRF token the page sends with every change; a token that grants no
+role is refused with 403, as its session would open nothing); `GET /web/session` tells a
 reloaded page who is signed in; `DELETE /web/session` (with the CSRF header) signs out and
 revokes the session. Static files are named with a hash of all their contents (in the page
 and the modules' imports), so they are cached for a year and a new version is fetched the
@@ -102,6 +103,11 @@ async def sign_in(request: web.Request) -> web.Response:
     token = await store.find_token(digest(secret.strip()))
     if token is None:
         raise AuthError("unknown or revoked token")
+    if not token.roles:  # a session of it could open nothing on the page: say why, mint none
+        raise Forbidden(
+            f"{token.name}'s token grants no role; an admin gives one with "
+            f"`contacthub agent add {token.name} --role agent`"
+        )
     lifetime = _lifetime(request)
     session = await open_session(store, token, now, lifetime)
     response = web.json_response(_who(token, session))

@@ -14,6 +14,8 @@ from playwright.async_api import Page, expect
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from core.model import Role
+from core.people import AgentChange
+from hub.tokens import digest, new_secret
 from tests.browser.web_face import hub_sections, post_contact, screens, secret_of, sign_in
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.email_support import SUPPORT, Outbox, outbox_server
@@ -144,3 +146,26 @@ async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -
     with contextlib.suppress(PlaywrightTimeoutError):
         await page.get_by_label("Presence").select_option("away", timeout=3000)
     await expect(page.get_by_label("Your API token")).to_be_visible()
+
+
+async def test_a_token_without_a_role_is_told_why_it_opens_nothing(hub: Hub, page: Page) -> None:
+    """`agent add ann` without `--role`, then signing in; and a signed-in agent whose role an
+    admin takes away, on the page's next load: both are told which command gives one."""
+    now = datetime.now(UTC)
+    await hub.store.put_agent("ann", AgentChange(), now)
+    secret = new_secret()
+    await hub.store.add_token("ann", None, digest(secret), now)
+    await page.goto(hub.base_url + "/")
+    await page.get_by_label("Your API token").fill(secret)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#sign-in-error")).to_contain_text("agent add ann --role agent")
+    await expect(page.locator("#bar")).to_be_hidden()
+
+    bob = await secret_of(hub, Role.AGENT, "bob")
+    await sign_in(page, hub.base_url, bob, "bob")
+    await hub.store.put_agent("bob", AgentChange(roles=frozenset()), now)
+    await page.reload()
+    await expect(page.locator("#sign-in-error")).to_contain_text("agent add bob --role agent")
+    await expect(page.locator("#bar")).to_be_hidden()
+    sessions = [t for t in await hub.store.list_tokens() if t.name == "bob"]
+    assert [t.revoked_at is not None for t in sessions] == [False, True]  # the session ended

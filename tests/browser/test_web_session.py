@@ -13,6 +13,8 @@ import pytest
 
 from core.errors import ConfigError
 from core.model import Role
+from core.people import AgentChange
+from hub.tokens import digest, new_secret
 from hub.web.session import COOKIE, CSRF_HEADER, marker, purge_sessions
 from tests.conftest import Hub, MakeSettings, StartHub
 
@@ -102,6 +104,23 @@ async def test_the_page_is_ours_with_cache_headers(hub: Hub) -> None:
         assert response.content_type == "text/javascript"
     async with hub.http.get("/web/static/nope.js") as response:
         assert response.status == 404
+
+
+async def test_a_token_that_grants_no_role_is_refused_and_no_session_minted(hub: Hub) -> None:
+    """`agent add ann` without `--role` prints a token of an agent with no role: its session
+    could open nothing on the page, so signing in says why instead."""
+    now = datetime.now(UTC)
+    await hub.store.put_agent("ann", AgentChange(), now)
+    secret = new_secret()
+    await hub.store.add_token("ann", None, digest(secret), now)
+    async with hub.http.post("/web/session", json={"token": secret}) as response:
+        assert response.status == 403
+        assert "--role agent" in (await response.json())["error"]
+        assert COOKIE not in response.cookies
+    assert len(await hub.store.list_tokens()) == 1  # the API token alone: no session
+    await hub.store.put_agent("ann", AgentChange(roles=frozenset({Role.AGENT})), now)
+    async with hub.http.post("/web/session", json={"token": secret}) as response:
+        assert (response.status, (await response.json())["roles"]) == (200, ["agent"])
 
 
 class Clock:

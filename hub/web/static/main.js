@@ -10,6 +10,13 @@ const NAMES = ["ticket.created", "ticket.updated", "message.created", "message.u
   "offer.created", "offer.expired", "offer.rejected", "offer.withdrawn", "sla.warning", "sla.breached"];
 
 async function begin(who) {
+  if (who.roles.length === 0) {
+    // Roles taken away since signing in: the session opens nothing, so end it and say why.
+    await api.signOut();
+    $("sign-in-error").textContent =
+      `${who.name}'s token grants no role now; an admin gives one (contacthub agent add ${who.name} --role agent).`;
+    return;
+  }
   $("sign-in").hidden = true;
   $("bar").hidden = false;
   $("who").textContent = `${who.name} (${who.roles.join(", ")})`;
