@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
@@ -115,7 +116,14 @@ def _texts_words(
     """The digest of a ticket's messages as read, its subject's words, each message's."""
     digest = hashlib.sha1("\n".join(messages).encode(), usedforsecurity=False).hexdigest()
     subject = "" if route is None else str(json.loads(route).get("subject", ""))
-    return digest, words(subject), [words(json.loads(text)["body"]) for text in messages]
+    return digest, words(subject), [_searched(json.loads(text)) for text in messages]
+
+
+def _searched(message: dict[str, Any]) -> tuple[str, ...]:
+    """A message's words as the index holds them: an automatic one's (an acknowledgement's
+    template) are not, or every ticket it went to would match them (store.append_outbound)."""
+    automatic = message["direction"] == "outbound" and message.get("meta", {}).get("automatic")
+    return () if automatic else words(message["body"])
 
 
 def _reindex_args(route: str | None, messages: list[str]) -> tuple[str, str, str]:

@@ -326,7 +326,8 @@ class RedisStore(
         flag = "1" if via.automatic else ""
         actor = SYSTEM if via.automatic or not author else Actor.agent(author)
         reply = await self._live.scripts.run(
-            "outbound", ticket_id, ts(now), message, via.channel, flag, words_json(body),
+            "outbound", ticket_id, ts(now), message, via.channel, flag,
+            "[]" if via.automatic else words_json(body),  # a template is no search's answer
             str(actor), "" if via.automatic else sla_json(sla),
         )  # fmt: skip
         if reply is None:

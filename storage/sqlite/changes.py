@@ -202,9 +202,10 @@ def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, by the wri
     via: Via | None,
     sla: SlaMarks | None = None,
 ) -> Message:
-    """The message, its words, and its event: an agent's reply is `reply_out` (a new ticket
-    then opens), an automatic message `acknowledged` (the system's; the ticket stays as it
-    is). The first response is set when a provider accepts a reply (storage/sqlite/outbound.py)."""
+    """The message, its words (an agent's; an automatic message's are not searched), and its
+    event: an agent's reply is `reply_out` (a new ticket then opens), an automatic message
+    `acknowledged` (the system's; the ticket stays as it is). The first response is set when
+    a provider accepts a reply (storage/sqlite/outbound.py)."""
     via = via or Via()
     before = _state(db, ticket_id)
     based = still_based(db, ticket_id, sla)
@@ -216,7 +217,8 @@ def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, by the wri
          via.delivery, dumps({"automatic": via.automatic}) if via.automatic else "{}", at),
     )  # fmt: skip
     message_id = int(cursor.lastrowid or 0)
-    search.index_message(db, message_id, body)
+    if not via.automatic:  # an acknowledgement's template would match every ticket it went to
+        search.index_message(db, message_id, body)
     if via.automatic:
         detail: dict[str, Detail] = {"message_id": message_id, "automatic": via.automatic}
         record(db, ticket_id, EventKind.ACKNOWLEDGED, SYSTEM, at, detail)

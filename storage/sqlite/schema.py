@@ -480,6 +480,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 19: the words of subjects and messages in one table, one row per new contact
     # (storage/sqlite/search.py)
     search.MERGE_MIGRATION,
+    # 20: automatic messages (acknowledgements) are not searched: their template matched
+    # every ticket they went to (storage/sqlite/search.py)
+    search.UNINDEX_AUTOMATIC_MIGRATION,
 )
 
 

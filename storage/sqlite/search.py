@@ -2,7 +2,8 @@
 
 One FTS5 table, `contact_words`, holds the words of core.search (never the raw text, so both
 stores tokenise alike), one row per message (rowid: the message id); the message that made
-a ticket carries its ticket's subject words too. Its `ascii` tokenizer only splits the
+a ticket carries its ticket's subject words too; an automatic message (an acknowledgement,
+whose template would match every ticket it went to) has none. Its `ascii` tokenizer only splits the
 stored words at the spaces between them. The rows are written by the same writer job, in the
 same transaction, as the subject or message they index, so a search never sees one without
 the other; a text without words has no row.
@@ -39,6 +40,14 @@ MERGE_MIGRATION = """
 """
 """19: the subjects' and the messages' words in one table (a word twice in one row is
 harmless: the search asks only whether a row has it)."""
+
+
+UNINDEX_AUTOMATIC_MIGRATION = """
+    DELETE FROM contact_words WHERE rowid IN (
+        SELECT id FROM messages
+        WHERE direction = 'outbound' AND json_extract(meta, '$.automatic') IS NOT NULL);
+"""
+"""20: the words of automatic messages go (changes.append_outbound no longer writes them)."""
 
 
 def index_contact(

@@ -19,6 +19,7 @@ from core.model import (
     ThreadPolicy,
     TicketChange,
     TicketFilter,
+    Via,
 )
 from storage.base import Store
 from tests.support import FunctionRouter, inbound, later
@@ -186,6 +187,21 @@ async def test_an_edit_changes_the_words_a_message_is_found_by(store: Store) -> 
     assert await found(store, TicketFilter(text="refund")) == [made.ticket_id]  # the reply's
     await store.edit_message(contact.key, None, later(3))  # a deletion keeps the text
     assert await found(store, TicketFilter(text="cancel")) == [made.ticket_id]
+
+
+async def test_an_acknowledgement_is_not_searched_and_hides_no_edited_word(store: Store) -> None:
+    """An automatic message's template would match every ticket it went to; and its words,
+    though not the ticket's, must not stop an edit that brings one of them from indexing it."""
+    contact = inbound("C1:1.0002", "slack:U0ADA", channel="slack", text="my kettle leaks")
+    made = await store.commit_inbound(contact, to_queue("general"), NO_WINDOW)
+    why = Via(automatic="acknowledgement")
+    await store.append_outbound(made.ticket_id, "Thanks: ticket received", "", later(1), why)
+    assert await found(store, TicketFilter(text="received")) == []
+    assert await found(store, TicketFilter(text="thanks ticket")) == []
+    await store.edit_message(contact.key, "received a leaking kettle", later(2))
+    assert await found(store, TicketFilter(text="received")) == [made.ticket_id]
+    await store.edit_message(contact.key, "kettle", later(3))
+    assert await found(store, TicketFilter(text="received")) == []
 
 
 @pytest.mark.parametrize(

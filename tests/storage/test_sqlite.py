@@ -21,6 +21,7 @@ from core.model import (
     Status,
     ThreadPolicy,
     TicketFilter,
+    Via,
 )
 from core.record import SYSTEM, EventKind
 from storage.base import open_store
@@ -445,6 +446,38 @@ async def test_the_words_of_two_tables_are_found_in_one_after_the_merge(tmp_path
         "SELECT name FROM sqlite_master WHERE name LIKE 'subject_words%' "
         "OR name LIKE 'message_words%'"
     ).fetchall()
+    db.close()
+
+
+async def test_acknowledgements_indexed_before_version_20_are_no_longer_found(
+    tmp_path: Path,
+) -> None:
+    """Migration 20 drops the words an older hub wrote for automatic messages; an agent's
+    reply keeps its own."""
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    printer, reply, _ = await printer_ticket(url)
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        why = Via(automatic="acknowledgement")
+        ack = await store.append_outbound(printer.ticket_id, "We got it", "", later(2), why)
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db", isolation_level=None)  # as version 19 wrote it
+    db.execute("INSERT INTO contact_words (rowid, words) VALUES (?, 'got it we')", (ack.id,))
+    db.execute("PRAGMA user_version = 19")
+    db.close()
+    store = SqliteStore(url)
+    await store.open()
+    try:
+        assert not (await store.list_tickets(TicketFilter(text="got"))).items
+        found = await store.list_tickets(TicketFilter(text="unplug"))
+        assert [t.id for t in found.items] == [printer.ticket_id]
+    finally:
+        await store.close()
+    db = sqlite3.connect(tmp_path / "a.db")
+    rows = db.execute("SELECT rowid FROM contact_words ORDER BY rowid").fetchall()
+    assert rows == [(printer.message_id,), (reply.id,)]
     db.close()
 
 
