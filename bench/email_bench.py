@@ -1,7 +1,7 @@
 """Email through the hub's SMTP listener into SQLite, against an aiosmtpd no-op handler.
 
     .venv/bin/python -m bench.email_bench [--seconds 10] [--connections 8] [--profile FILE]
-                                          [--relay-without-pipelining]
+                                          [--relay-without-pipelining] [--helpdesk RUNS]
     .venv/bin/python -m bench.email_bench --sessions 3    # the SMTP sessions alone
 
 Starts, one after the other, an aiosmtpd server whose handler answers 250 at once and
@@ -20,6 +20,9 @@ corpus (contacthub's parser against `email.message_from_bytes` with policy.defau
 and prints the functions with the most samples, inclusive and own. `--sessions N` measures
 only the SMTP sessions, N times in turn: aiosmtpd's own and the hub's listener class (its
 DATA reader and address parsing), each with a handler that answers 250 at once.
+`--helpdesk RUNS` then measures django-helpdesk's `get_email` on the same corpus on this
+machine (bench/helpdesk_baseline.py: its own virtualenv, made once) and prints issue #20's
+ratio, by emails/s and per second of CPU.
 """
 
 from __future__ import annotations
@@ -42,9 +45,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.email_corpus import SUPPORT, Mail, corpus
+from bench.helpdesk_baseline import measure_baseline
 from bench.support import free_port
 from channels.email.mime import parse_email
 
+HELPDESK_MESSAGES = 400  # a run of django-helpdesk: ~10 s, as long as the hub's
 MAILS_PER_CONNECTION = 20_000  # more than any run sends: the corpus is generated lazily
 
 
@@ -333,6 +338,9 @@ def main() -> None:
     parser.add_argument("--relay", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--relay-without-pipelining", action="store_true",
                         help="the outbound relay does not offer PIPELINING")  # fmt: skip
+    parser.add_argument("--helpdesk", type=int, metavar="RUNS", default=0,
+                        help="then django-helpdesk's get_email on the corpus, RUNS times "
+                             "(bench/helpdesk_baseline.py), and the ratio")  # fmt: skip
     args = parser.parse_args()
     if args.noop_server:
         noop_server(args.noop_server, listener=args.listener, relay=args.relay)
@@ -367,9 +375,22 @@ def main() -> None:
             relay.terminate()
             relay.wait()
         report(noop, hub, stored(workdir / "bench.db"))
+    if args.helpdesk:
+        compare_helpdesk(hub, args.helpdesk)
     if args.profile is not None:
         print(f"\nhub profile (py-spy, {args.profile}):")
         print("\n".join(top_entries(args.profile)))
+
+
+def compare_helpdesk(hub: Result, runs: int) -> None:
+    """Issue #20's ratio, measured here: the hub against django-helpdesk on the same corpus,
+    both on core 0, by emails/s and by emails per second of CPU."""
+    print()
+    helpdesk = measure_baseline(HELPDESK_MESSAGES, runs)
+    rate = hub.load.accepted / hub.elapsed
+    hub_cpu_ms = 1000 * max(hub.server_cpu, 0.01) / rate
+    print(f"hub/django-helpdesk: {rate / helpdesk.rate:.1f}x by emails/s, "
+          f"{helpdesk.cpu_ms / hub_cpu_ms:.1f}x per CPU second (goal 20x)")  # fmt: skip
 
 
 def compare_sessions(noop_command: list[str], args: argparse.Namespace) -> None:
