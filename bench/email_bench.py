@@ -1,7 +1,8 @@
 """Email through the hub's SMTP listener into SQLite, against an aiosmtpd no-op handler.
 
     .venv/bin/python -m bench.email_bench [--seconds 10] [--connections 8] [--profile FILE]
-                                          [--relay-without-pipelining] [--helpdesk RUNS]
+                                          [--relay-without-pipelining] [--no-acknowledgements]
+                                          [--helpdesk RUNS]
     .venv/bin/python -m bench.email_bench --sessions 3    # the SMTP sessions alone
 
 Starts, one after the other, an aiosmtpd server whose handler answers 250 at once and
@@ -20,6 +21,7 @@ corpus (contacthub's parser against `email.message_from_bytes` with policy.defau
 and prints the functions with the most samples, inclusive and own. `--sessions N` measures
 only the SMTP sessions, N times in turn: aiosmtpd's own and the hub's listener class (its
 DATA reader and address parsing), each with a handler that answers 250 at once.
+`--no-acknowledgements` runs the hub without them, to see what they cost.
 `--helpdesk RUNS` then measures django-helpdesk's `get_email` on the same corpus on this
 machine (bench/helpdesk_baseline.py: its own virtualenv, made once) and prints issue #20's
 ratio, by emails/s and per second of CPU.
@@ -244,7 +246,7 @@ def noop_server(port: int, *, listener: bool = False, relay: bool = False) -> No
     asyncio.run(serve())
 
 
-def hub_config(workdir: Path, smtp: int, relay: int) -> Path:
+def hub_config(workdir: Path, smtp: int, relay: int, *, acknowledge: bool = True) -> Path:
     query = os.environ.get("BENCH_DB_QUERY", "")  # e.g. ?synchronous=normal, to compare
     config = workdir / "contacthub.toml"
     config.write_text(
@@ -252,7 +254,7 @@ def hub_config(workdir: Path, smtp: int, relay: int) -> Path:
         f'[storage]\nurl = "sqlite:///{workdir / "bench.db"}{query}"\n'
         f'blob_dir = "{workdir / "blobs"}"\n[logging]\nlevel = "warning"\n'
         f'[channels.smtp]\nport = {smtp}\nmailboxes = ["{SUPPORT}"]\n'
-        f"[outbound.smtp]\nport = {relay}\n",
+        f"[outbound.smtp]\nport = {relay}\nacknowledge = {str(acknowledge).lower()}\n",
         encoding="utf-8",
     )
     return config
@@ -338,6 +340,8 @@ def main() -> None:
     parser.add_argument("--relay", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--relay-without-pipelining", action="store_true",
                         help="the outbound relay does not offer PIPELINING")  # fmt: skip
+    parser.add_argument("--no-acknowledgements", action="store_true",
+                        help="the hub sends no acknowledgement (what they cost)")  # fmt: skip
     parser.add_argument("--helpdesk", type=int, metavar="RUNS", default=0,
                         help="then django-helpdesk's get_email on the corpus, RUNS times "
                              "(bench/helpdesk_baseline.py), and the ratio")  # fmt: skip
@@ -359,7 +363,7 @@ def main() -> None:
         relay = subprocess.Popen([*noop_command, str(relay_port), *pipelining])
         try:
             os.sched_setaffinity(relay.pid, {1})
-            config = hub_config(workdir, port, relay_port)
+            config = hub_config(workdir, port, relay_port, acknowledge=not args.no_acknowledgements)
             hub_command = [
                 sys.executable,
                 "-m",
