@@ -9,6 +9,8 @@ idempotent script (lua/reindex.lua) that refuses when the ticket changed since i
 so a concurrent message is never dropped from the index. Progress is kept in `{ch}:search`
 (`upto`, `done`): a hub stopped half way carries on where it was. Writes of hubs of the older
 version still running meanwhile are not indexed: upgrade every hub, and the index follows.
+A second sweep of the same kind (`acks_upto`, `acks_done`; lua/unindex.lua) takes out the
+words older hubs indexed for automatic messages, which are not searched.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -55,10 +57,31 @@ def words_json(text: str) -> str:
 
 async def index_old_tickets(client: Redis | RedisCluster, scripts: Scripts, key: Key) -> None:
     """Index the tickets stored before this version (once per database; resumable)."""
+    await _sweep(client, key, "", lambda ids: _index(client, scripts, key, ids))
+
+
+async def unindex_old_acknowledgements(
+    client: Redis | RedisCluster, scripts: Scripts, key: Key
+) -> None:
+    """Take out the words older hubs indexed for automatic messages (once; resumable):
+    those none of the ticket's other texts has (lua/unindex.lua)."""
+    await _sweep(client, key, "acks_", lambda ids: _unindex_automatic(client, scripts, key, ids))
+
+
+async def _sweep(
+    client: Redis | RedisCluster,
+    key: Key,
+    prefix: str,
+    one_batch: Callable[[Sequence[int]], Awaitable[list[int]]],
+) -> None:
+    """Every ticket up to the highest id when the sweep first began, a batch at a time, its
+    progress kept in `{ch}:search` (`<prefix>upto`, `<prefix>done`); `one_batch` returns
+    the ids that changed while it read them, which are read again."""
+    upto_field, done_field = f"{prefix}upto", f"{prefix}done"
     highest = await client.hget(key("ids"), "ticket")
     async with client.pipeline(transaction=True) as pipe:
-        pipe.hsetnx(key("search"), "upto", highest or 0)
-        pipe.hmget(key("search"), "upto", "done")
+        pipe.hsetnx(key("search"), upto_field, highest or 0)
+        pipe.hmget(key("search"), upto_field, done_field)
         _, (upto, done) = await pipe.execute()
     first = int(done or 0) + 1
     for start in range(first, int(upto) + 1, BATCH):
@@ -67,24 +90,58 @@ async def index_old_tickets(client: Redis | RedisCluster, scripts: Scripts, key:
         for _ in range(MAX_ROUNDS):
             if not pending:
                 break
-            pending = await _index(client, scripts, key, pending)
+            pending = await one_batch(pending)
         if pending:
             raise StorageUnavailable(f"tickets {pending} kept changing while being indexed")
-        await client.hset(key("search"), "done", batch[-1])
+        await client.hset(key("search"), done_field, batch[-1])
+
+
+async def _read_texts(
+    client: Redis | RedisCluster, key: Key, ids: Sequence[int]
+) -> list[tuple[str | None, list[str]]]:
+    """Each ticket's route (its subject) and messages, as one transaction read them."""
+    async with client.pipeline(transaction=True) as pipe:
+        for ticket_id in ids:
+            pipe.get(key("t", ticket_id, "r"))
+            pipe.lrange(key("t", ticket_id, "m"), 0, -1)
+        read = await pipe.execute()
+    return list(zip(read[::2], read[1::2], strict=True))
+
+
+async def _unindex_automatic(
+    client: Redis | RedisCluster, scripts: Scripts, key: Key, ids: Sequence[int]
+) -> list[int]:
+    """Unindex these tickets' automatic messages; the ids of those that changed meanwhile."""
+    calls: dict[int, Awaitable[str]] = {}
+    for ticket_id, (route, messages) in zip(ids, await _read_texts(client, key, ids), strict=True):
+        stale = _automatic_only_words(route, messages)
+        if stale:
+            digest = _texts_words(route, messages)[0]
+            calls[ticket_id] = scripts.run("unindex", ticket_id, digest, json.dumps(stale))
+    replies = await asyncio.gather(*calls.values())  # together: one pipelined round
+    return [
+        ticket_id for ticket_id, reply in zip(calls, replies, strict=True) if reply == "changed"
+    ]
+
+
+def _automatic_only_words(route: str | None, messages: list[str]) -> list[str]:
+    """The words of the ticket's automatic messages that none of its other texts has."""
+    texts = [json.loads(text) for text in messages]
+    automatic = [words(text["body"]) for text in texts if not _searched(text) and text["body"]]
+    if not automatic:
+        return []
+    _, subject, searched = _texts_words(route, messages)
+    return sorted(set().union(*automatic) - set(subject).union(*searched))
 
 
 async def _index(
     client: Redis | RedisCluster, scripts: Scripts, key: Key, ids: Sequence[int]
 ) -> list[int]:
     """Index these tickets; the ids of those that changed meanwhile."""
-    async with client.pipeline(transaction=True) as pipe:
-        for ticket_id in ids:
-            pipe.get(key("t", ticket_id, "r"))
-            pipe.lrange(key("t", ticket_id, "m"), 0, -1)
-        read = await pipe.execute()
+    read = await _read_texts(client, key, ids)
     calls = [
         scripts.run("reindex", ticket_id, *_reindex_args(route, messages))
-        for ticket_id, route, messages in zip(ids, read[::2], read[1::2], strict=True)
+        for ticket_id, (route, messages) in zip(ids, read, strict=True)
     ]
     replies = await asyncio.gather(*calls)  # together: one pipelined round of scripts
     return [ticket_id for ticket_id, reply in zip(ids, replies, strict=True) if reply == "changed"]

@@ -142,7 +142,13 @@ from storage.redis.rows import (
     ts,
 )
 from storage.redis.scripts import Scripts
-from storage.redis.search import edit_words, filter_json, index_old_tickets, words_json
+from storage.redis.search import (
+    edit_words,
+    filter_json,
+    index_old_tickets,
+    unindex_old_acknowledgements,
+    words_json,
+)
 from storage.redis.tickets import RedisTickets
 from storage.sqlite.rows import dt
 
@@ -228,6 +234,7 @@ class RedisStore(
         try:
             await opened.scripts.load()
             await index_old_tickets(opened.client, opened.scripts, self.key)
+            await unindex_old_acknowledgements(opened.client, opened.scripts, self.key)
         except BaseException:
             await opened.client.aclose()
             raise

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.model import Decision, ThreadPolicy, TicketChange, TicketFilter
+from core.model import Decision, ThreadPolicy, TicketChange, TicketFilter, Via
 from storage.redis.scripts import source
 from storage.redis.store import RedisStore
 from tests.storage.redis_server import RedisServer
@@ -145,7 +145,41 @@ async def test_tickets_of_an_older_hub_are_indexed_when_this_one_opens(
     finally:
         await reopened.close()
     with redis_server.client() as client:
-        assert client.hgetall("{ch}:search") == {"upto": "5", "done": "5"}
+        assert client.hmget("{ch}:search", "upto", "done") == ["5", "5"]
+
+
+async def test_acknowledgement_words_of_an_older_hub_go_when_this_one_opens(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    """Older hubs indexed an acknowledgement's words like any message's: the first open of
+    this version takes out those no other text of the ticket has, once."""
+    store = RedisStore(redis_url)
+    await store.open()
+    try:
+        contact = inbound("m1", "email:c@x.org", subject="Kettle", text="my kettle leaks")
+        made = await store.commit_inbound(contact, to_queue("general"), NO_WINDOW)
+        why = Via(automatic="acknowledgement")
+        await store.append_outbound(made.ticket_id, "Thanks, kettle received", "", later(1), why)
+        other = await store.commit_inbound(
+            inbound("m2", "email:d@x.org", text="thanks anyway"), to_queue("general"), NO_WINDOW
+        )
+    finally:
+        await store.close()
+    with redis_server.client() as client:  # as an older hub indexed them
+        for word in ("thanks", "kettle", "received"):
+            client.zadd(f"{{ch}}:ix:w:{word}", {str(made.ticket_id): made.ticket_id})
+        client.hdel("{ch}:search", "acks_upto", "acks_done")
+    reopened = RedisStore(redis_url)
+    await reopened.open()
+    try:
+        assert await found_ids(reopened, "received") == []
+        assert await found_ids(reopened, "thanks") == [other.ticket_id]  # its own word
+        assert await found_ids(reopened, "kettle") == [made.ticket_id]  # the customer's too
+    finally:
+        await reopened.close()
+    with redis_server.client() as client:
+        progress = client.hmget("{ch}:search", "acks_upto", "acks_done")
+    assert progress == ["2", "2"]
 
 
 async def test_indexing_a_ticket_refuses_when_it_changed_since_it_was_read(
@@ -157,6 +191,17 @@ async def test_indexing_a_ticket_refuses_when_it_changed_since_it_was_read(
         assert reply == "changed"
     page = await redis_store.list_tickets(TicketFilter(text="hello"))
     assert [t.id for t in page.items] == [made.ticket_id]  # the words are still there
+
+
+async def test_unindexing_a_ticket_refuses_when_it_changed_since_it_was_read(
+    redis_server: RedisServer, redis_store: RedisStore
+) -> None:
+    made = await redis_store.commit_inbound(inbound("m1"), to_queue("q"), NO_WINDOW)
+    with redis_server.client() as client:
+        args = (made.ticket_id, "0" * 40, '["hello"]')
+        assert client.eval(source("unindex"), 1, SLOT_KEY, *args) == "changed"
+        assert client.eval(source("unindex"), 1, SLOT_KEY, 999, "0" * 40, "[]") == "gone"
+    assert await found_ids(redis_store, "hello") == [made.ticket_id]  # still there
 
 
 async def test_an_edit_read_before_a_new_message_changes_nothing_and_is_read_again(
