@@ -20,7 +20,7 @@ from hub.api.params import (
 from hub.api.sla import listed_json, ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
-from hub.desk.replies import send_reply
+from hub.desk.replies import reply_way, send_reply
 from hub.state import CLOCK, METRICS, ROUTER, SENDERS, STORE
 
 LIST_PARAMS = (
@@ -75,12 +75,14 @@ def _search(text: str) -> str:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    """The ticket with its messages and its internal notes (from its record)."""
+    """The ticket with its messages, its internal notes (from its record) and the way a
+    reply would go now (`reply`: its channel and recipient, or why none can)."""
     store = request.config_dict[STORE]
     ticket = await store.get_ticket(path_id(request))
     events = await store.ticket_events(ticket.id)
     body = await ticket_with_clocks(request, ticket, events)
-    return web.json_response({**body, "notes": notes_json(events)})
+    way = await reply_way(store, request.config_dict[SENDERS], ticket)
+    return web.json_response({**body, "notes": notes_json(events), "reply": way.json()})
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:

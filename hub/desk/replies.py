@@ -14,6 +14,7 @@ refused (409) before anything is stored.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
@@ -22,9 +23,9 @@ from channels.base import Sender
 from channels.twilio import sms
 from core.errors import Conflict
 from core.identity import mask
-from core.model import Identity, Message, Via
+from core.model import Identity, Message, Ticket, Via
 from core.record import SYSTEM, Actor
-from hub.desk.delivery import customer_identities, delivery_channel
+from hub.desk.delivery import DeliveryChannel, customer_identities, delivery_channel
 from hub.desk.sla_marks import reply_marks
 from hub.rules.routing import RulesRouter
 from storage.base import Store
@@ -42,14 +43,10 @@ async def send_reply(
 ) -> Message:
     """With the rules in force (`router`), the SLA marks the reply leaves are stored with it."""
     ticket = await store.get_ticket(ticket_id)
-    identities: list[Identity] = []
-    if ticket.channel not in senders:  # the customer's identities tell where else to answer
-        identities = customer_identities(ticket, await store.get_customer(ticket.customer_id))
-    route = delivery_channel(ticket.channel, identities, senders)
+    route = await _route(store, senders, ticket)
     sender = route.sender
     recipient = sender.recipient(ticket, body, route.to)
-    if sender.name == sms.NAME and await store.sms_opted_out(recipient.key):
-        raise Conflict("the customer opted out of SMS (STOP): nothing was sent")
+    await _not_opted_out(store, sender, recipient)
     now = datetime.now(UTC)
     actor = Actor.agent(author) if author else SYSTEM
     marks = None if router is None else await reply_marks(store, router, ticket.id, actor, now)
@@ -65,3 +62,43 @@ async def send_reply(
             error=delivery.error,
         )
     return await store.record_delivery(message.id, delivery)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyWay:
+    """Where a reply on a ticket would go now (its channel and recipient), or why none can:
+    what the agent's page says above the reply box, before anything is written."""
+
+    channel: str | None = None
+    to: str | None = None
+    refused: str | None = None
+
+    def json(self) -> dict[str, str | None]:
+        return {"channel": self.channel, "to": self.to, "refused": self.refused}
+
+
+async def reply_way(store: Store, senders: Mapping[str, Sender], ticket: Ticket) -> ReplyWay:
+    """The choice `send_reply` would make for a reply now, by the same steps."""
+    try:
+        route = await _route(store, senders, ticket)
+        recipient = route.sender.recipient(ticket, _ANY_BODY, route.to)
+        await _not_opted_out(store, route.sender, recipient)
+    except Conflict as exc:
+        return ReplyWay(refused=exc.message)
+    return ReplyWay(route.sender.name, recipient.value)
+
+
+_ANY_BODY = "."
+"""A body every channel carries: the way a reply goes does not depend on its text."""
+
+
+async def _route(store: Store, senders: Mapping[str, Sender], ticket: Ticket) -> DeliveryChannel:
+    identities: list[Identity] = []
+    if ticket.channel not in senders:  # the customer's identities tell where else to answer
+        identities = customer_identities(ticket, await store.get_customer(ticket.customer_id))
+    return delivery_channel(ticket.channel, identities, senders)
+
+
+async def _not_opted_out(store: Store, sender: Sender, recipient: Identity) -> None:
+    if sender.name == sms.NAME and await store.sms_opted_out(recipient.key):
+        raise Conflict("the customer opted out of SMS (STOP)")

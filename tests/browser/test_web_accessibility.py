@@ -13,15 +13,23 @@ from playwright.async_api import Locator, Page, expect
 from core.model import Role
 from tests.browser.web_face import audit, hub_sections, post_contact, secret_of, sign_in
 from tests.conftest import Hub, MakeSettings, StartHub
-from tests.support import FORM_SECRET
+from tests.support import FORM_SECRET, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+REPLY = "Reply (by email to ada@example.com)"  # a form ticket, answered through the relay
 
 
 @pytest.fixture
 async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
     channels = {"webform": {"secret": FORM_SECRET}}
-    return await start_hub(make_settings(**hub_sections(tmp_path, channels=channels)))
+    relay = {
+        "smtp": {"port": free_port(), "from_address": "help@hub.example", "acknowledge": False}
+    }
+    return await start_hub(
+        make_settings(**hub_sections(tmp_path, channels=channels, outbound=relay))
+    )
 
 
 async def test_no_serious_violation_on_any_main_screen(hub: Hub, page: Page) -> None:
@@ -68,7 +76,7 @@ async def test_an_offer_is_accepted_and_answered_with_the_keyboard_alone(
     await expect(page.locator("#ticket h2")).to_contain_text(f"#{ticket_id}")
     # The opened ticket takes the focus, so the next Tab leads into it.
     await expect(page.locator("#ticket h2")).to_be_focused()
-    await tab_to(page, page.get_by_label("Reply (by form)"))
+    await tab_to(page, page.get_by_label(REPLY))
     await page.keyboard.type("Refunded.")
     await page.keyboard.press("Tab")
     await expect(page.get_by_role("button", name="Send reply")).to_be_focused()
@@ -79,7 +87,7 @@ async def test_an_offer_is_accepted_and_answered_with_the_keyboard_alone(
     await expect(page.locator(".conversation .msg.note")).to_contain_text("Checked the invoice.")
     # The redraw keeps the keyboard where it was, with what was typed and not sent.
     await expect(page.get_by_role("button", name="Add note")).to_be_focused()
-    await expect(page.get_by_label("Reply (by form)")).to_have_value("Refunded.")
+    await expect(page.get_by_label(REPLY)).to_have_value("Refunded.")
 
 
 async def tab_to(page: Page, target: Locator, presses: int = 40) -> None:

@@ -70,7 +70,7 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     await expect(page.locator("#my-tickets")).to_contain_text(f"#{ticket_id}")
     await expect(page.locator(".clocks")).to_contain_text("first response")
 
-    await page.get_by_label("Reply (by form)").fill("We are on it.")
+    await page.get_by_label("Reply (by email to ada@example.com)").fill("We are on it.")
     await page.get_by_role("button", name="Send reply").click()
     await expect(conversation.locator(".msg.outbound")).to_contain_text("We are on it.")
     (mail,) = await outbox[0].wait_for(1)

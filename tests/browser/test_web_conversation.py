@@ -97,4 +97,10 @@ async def test_every_channel_and_the_voicemail_show_in_order(
     await expect(transcript).to_contain_text("Hi, this is Ada, please call me back")
     await expect(items.nth(8)).to_have_class("msg outbound")
     await expect(items.nth(9)).to_contain_text("Called back, no answer.")
+    # No relay here: the page says so before anyone writes a reply that could not go out.
+    await expect(page.get_by_label("Reply", exact=True)).to_be_disabled()
+    await expect(page.get_by_role("button", name="Send reply")).to_be_disabled()
+    await expect(page.locator("#reply-way")).to_contain_text(
+        "replies on the email channel cannot be sent: no sender is configured"
+    )
     await page.screenshot(path=str(screens / "agent-conversation.png"), full_page=True)

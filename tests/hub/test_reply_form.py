@@ -83,6 +83,14 @@ async def reply(hub: Hub, ticket_id: int, body: str) -> tuple[int, dict[str, Any
         return response.status, await response.json()
 
 
+async def reply_way(hub: Hub, ticket_id: int) -> dict[str, Any]:
+    """The way a reply would go, as the ticket's page reads it."""
+    headers = await hub.token(Role.AGENT, "alice")
+    async with hub.http.get(f"/api/tickets/{ticket_id}", headers=headers) as response:
+        assert response.status == 200
+        return dict((await response.json())["reply"])
+
+
 async def test_form_ticket_is_answered_by_email_in_one_thread_the_customer_answers_on(
     start_hub: StartHub,
     make_settings: MakeSettings,
@@ -94,6 +102,8 @@ async def test_form_ticket_is_answered_by_email_in_one_thread_the_customer_answe
         start_hub, make_settings, db_url, email_sections(outbox[1], tmp_path)
     )
     ticket_id = await submit(hub, "w1", subject="Refund", phone="+1 555 201 0042")
+    way = {"channel": "email", "to": "ada@example.com", "refused": None}
+    assert await reply_way(hub, ticket_id) == way
     status, first = await reply(hub, ticket_id, "We are on it.")
     assert status == 201
     assert (first["channel"], first["delivery"], first["author"]) == ("email", "sent", "alice")
@@ -222,6 +232,7 @@ async def test_form_ticket_with_email_and_phone_and_only_sms_is_answered_by_sms(
         )
     )
     ticket_id = await submit(hub, "w1", phone=ADA)
+    assert await reply_way(hub, ticket_id) == {"channel": "sms", "to": ADA, "refused": None}
     status, message = await reply(hub, ticket_id, "We are on it.")
     assert (status, message["channel"]) == (201, "sms")
     assert twilio_api.received[0].form["To"] == ADA
@@ -229,6 +240,11 @@ async def test_form_ticket_with_email_and_phone_and_only_sms_is_answered_by_sms(
     status, answer = await reply(hub, ticket_id, "Still there?")
     assert status == 409
     assert "opted out of SMS" in answer["error"]
+    assert await reply_way(hub, ticket_id) == {
+        "channel": None,
+        "to": None,
+        "refused": answer["error"],
+    }
     assert len(twilio_api.received) == 1
 
 
@@ -268,3 +284,4 @@ async def test_form_ticket_nothing_can_answer_is_409_with_the_reason(
     assert answer["error"].startswith("replies on the form channel cannot be sent: ")
     assert reason in answer["error"]
     assert len((await hub.store.get_ticket(ticket_id)).messages) == 1
+    assert (await reply_way(hub, ticket_id))["refused"] == answer["error"]  # said before

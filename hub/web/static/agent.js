@@ -212,8 +212,18 @@ function attachmentItem(a) {
     h("span", { class: "hint" }, `${a.content_type ? " · " + a.content_type : ""}${size}`));
 }
 
+// Where a reply goes, as the hub would send it now: its channel and, for email and SMS,
+// the address; when nothing can carry one, the box is off and the reason is said.
+function replyLabel(way) {
+  if (way.refused) return "Reply";
+  const to = ["email", "sms"].includes(way.channel) ? ` to ${way.to}` : "";
+  return `Reply (by ${way.channel}${to})`;
+}
+
 function actions(ticket) {
-  const reply = h("textarea", { id: "reply-body", rows: 3 });
+  const way = ticket.reply;
+  const off = Boolean(way.refused);
+  const reply = h("textarea", { id: "reply-body", rows: 3, disabled: off, "aria-describedby": off ? "reply-way" : null });
   const note = h("textarea", { id: "note-body", rows: 2 });
   const status = h("select", { id: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === ticket.status }, s)));
   const queue = h("input", { id: "transfer-queue", value: "" });
@@ -229,8 +239,9 @@ function actions(ticket) {
     } catch (e) { error.textContent = e.message; }
   };
   return h("div", { class: "actions" },
-    h("label", { for: "reply-body" }, `Reply (by ${ticket.channel})`), reply,
-    h("div", { class: "row" }, h("button", { type: "button", id: "send-reply",
+    h("label", { for: "reply-body" }, replyLabel(way)), reply,
+    off ? h("p", { class: "hint", id: "reply-way" }, way.refused) : null,
+    h("div", { class: "row" }, h("button", { type: "button", id: "send-reply", disabled: off,
       onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value }), reply) }, "Send reply")),
     h("label", { for: "note-body" }, "Internal note"), note,
     h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
