@@ -97,6 +97,12 @@ async def test_every_channel_and_the_voicemail_show_in_order(
     await expect(transcript).to_contain_text("Hi, this is Ada, please call me back")
     await expect(items.nth(8)).to_have_class("msg outbound")
     await expect(items.nth(9)).to_contain_text("Called back, no answer.")
+    customer = await hub.store.get_customer((await hub.store.get_ticket(ticket_id)).customer_id)
+    record = page.locator("#side .record")  # who did what, in words
+    await expect(record).to_contain_text(
+        f"message_in {customer.name or f'customer #{customer.id}'}"
+    )
+    await expect(record).to_contain_text("note ann")
     # No relay here: the page says so before anyone writes a reply that could not go out.
     await expect(page.get_by_label("Reply", exact=True)).to_be_disabled()
     await expect(page.get_by_role("button", name="Send reply")).to_be_disabled()

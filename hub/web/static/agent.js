@@ -141,7 +141,7 @@ export async function showTicket(id, { focus = false } = {}) {
     actions(ticket));
   fill($("side"), h("h3", {}, "Record"),
     h("ol", { class: "record" }, record.items.map((e) => h("li", {},
-      h("strong", {}, e.kind), ` ${e.actor.name || e.actor.kind} · ${when(e.at)}`))),
+      h("strong", {}, e.kind), ` ${actorText(e.actor, customer)} · ${when(e.at)}`))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
   if (focus) $("ticket-title").focus();
@@ -210,6 +210,16 @@ function attachmentItem(a) {
   const size = a.size ? ` · ${Math.max(1, Math.round(a.size / 1024))} kB` : "";
   return h("li", {}, web ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, label) : label,
     h("span", { class: "hint" }, `${a.content_type ? " · " + a.content_type : ""}${size}`));
+}
+
+// Who did it, in words: the customer by name (their id is the actor's name), a rule by its.
+function actorText(actor, customer) {
+  if (actor.kind === "customer") {
+    const ours = customer && String(customer.id) === actor.name && customer.name;
+    return ours || `customer #${actor.name}`;
+  }
+  if (actor.kind === "rule") return `rule "${actor.name}"`;
+  return actor.name || actor.kind;
 }
 
 // Where a reply goes, as the hub would send it now: its channel and, for email and SMS,
