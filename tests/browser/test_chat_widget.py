@@ -44,10 +44,14 @@ async def _reply(hub: Hub, ticket_id: int, body: str) -> None:
 
 
 async def _start_chat(page: Page) -> None:
-    await page.locator(f"{WIDGET} .launcher").click()
+    launcher = page.get_by_role("button", name="Chat with us")
+    # Its icon is drawn: a glyph would need an emoji font (none here showed an empty box).
+    assert await launcher.evaluate("e => e.textContent.trim()") == ""
+    await expect(launcher.locator("svg")).to_be_visible()
+    await launcher.click()
     await expect(page.locator(f"{WIDGET} textarea")).to_be_hidden()  # the pre-chat form first
-    await page.locator(f"{WIDGET} [name=name]").fill("Ada")
-    await page.locator(f"{WIDGET} [name=email]").fill("ada@example.com")
+    await page.get_by_label("Your name").fill("Ada")  # labelled, not only a placeholder
+    await page.get_by_label("Your email").fill("ada@example.com")
     await page.locator(f"{WIDGET} .start").click()
     await expect(page.locator(f"{WIDGET} .status")).to_have_text("We're online")
     await expect(page.locator(f"{WIDGET} .prechat")).to_be_hidden()
