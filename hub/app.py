@@ -49,17 +49,23 @@ from hub.wiring.channels import enabled_channels, enabled_senders
 from hub.wiring.dialer import mount_dialer
 from hub.wiring.services import Services
 from hub.wiring.webchat import mount_webchat
+from hub.wiring.webchat_siblings import Siblings
 from storage.base import open_store
 from storage.blobs import BlobStore
 
 
 def build_app(
-    settings: Settings, clock: Callable[[], datetime] = utcnow, *, background: bool = True
+    settings: Settings,
+    clock: Callable[[], datetime] = utcnow,
+    *,
+    background: bool = True,
+    siblings: Siblings | None = None,
 ) -> web.Application:
     """The hub. `background=False` leaves out the loops one hub of several runs for all
     (`serve --workers`: worker 0 runs them): the SLA watcher, the progressive dialer and
     the IMAP pollers. What every hub needs of its own stays: offers (kicked by its own
-    ingest, once across hubs by the store), the rules watch, the web chat's feed."""
+    ingest, once across hubs by the store), the rules watch, the web chat's feed.
+    `siblings`: this worker's place among them, for the web chat's bus on SQLite."""
     announce_law(settings.campaigns)
     metrics = Metrics()
     store = open_store(settings.storage.url)
@@ -103,7 +109,7 @@ def build_app(
     services = Services(store, router, ingest, metrics, policy, acknowledger, dropped)
     _mount_channels(app, settings, services, background=background)
     mount_dialer(app, settings, store, clock, background=background)
-    mount_webchat(app, settings, services)
+    mount_webchat(app, settings, services, siblings)
     app.add_routes(
         [
             web.get("/healthz", healthz),

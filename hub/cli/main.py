@@ -31,6 +31,7 @@ from hub.cli.workers import (
     worker_command,
 )
 from hub.settings.tree import Settings
+from hub.wiring.webchat_siblings import Siblings
 
 # what binding the HTTP port fails with: taken, privileged, or an address not on this machine
 _BIND_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL}
@@ -94,25 +95,37 @@ def cores() -> int:
 
 def run_worker(settings: Settings, worker: str) -> None:
     try:
-        index, _ = parse_worker(worker)
+        index, count = parse_worker(worker)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--worker") from exc
     die_with_parent()
     server = settings.server.model_copy(update={"reuse_port": True})
-    run_hub(settings.model_copy(update={"server": server}), background=index == 0, quiet=True)
+    siblings = Siblings.from_environment(index, count)
+    run_hub(
+        settings.model_copy(update={"server": server}),
+        background=index == 0, quiet=True, siblings=siblings,
+    )  # fmt: skip
 
 
-def build(settings: Settings, *, background: bool = True) -> web.Application:
+def build(
+    settings: Settings, *, background: bool = True, siblings: Siblings | None = None
+) -> web.Application:
     from hub.app import build_app
 
     try:
-        return build_app(settings, background=background)
+        return build_app(settings, background=background, siblings=siblings)
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def run_hub(settings: Settings, *, background: bool = True, quiet: bool = False) -> None:
-    app = build(settings, background=background)
+def run_hub(
+    settings: Settings,
+    *,
+    background: bool = True,
+    quiet: bool = False,
+    siblings: Siblings | None = None,
+) -> None:
+    app = build(settings, background=background, siblings=siblings)
     app.on_startup.append(reload_rules_on_sighup)
     app.on_startup.append(settle_collector)  # last: after the store and listeners opened
     host, port = settings.server.host, settings.server.port

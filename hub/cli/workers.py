@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,7 @@ from types import FrameType
 import structlog
 
 from core.errors import ListenError
+from hub.wiring.webchat_siblings import DIRECTORY_ENV
 
 STOP_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
@@ -89,11 +91,14 @@ class Supervisor:
     def run(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._signalled)
-        self.workers = [subprocess.Popen(c) for c in self.commands]  # noqa: S603  # our argv
-        while any(worker.poll() is None for worker in self.workers):
-            self._check()
-            time.sleep(0.1)
-        self._check()  # every worker may have ended between two looks
+        # The workers' sockets to each other (hub/wiring/webchat_siblings.py): this run's own
+        with tempfile.TemporaryDirectory(prefix="contacthub-workers-") as directory:
+            env = {**os.environ, DIRECTORY_ENV: directory}
+            self.workers = [subprocess.Popen(c, env=env) for c in self.commands]  # noqa: S603  # our argv
+            while any(worker.poll() is None for worker in self.workers):
+                self._check()
+                time.sleep(0.1)
+            self._check()  # every worker may have ended between two looks
         return 1 if self.failed else 0
 
     def _signalled(self, signum: int, frame: FrameType | None) -> None:

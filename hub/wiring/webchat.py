@@ -1,10 +1,12 @@
 """The web chat in the hub: its channel, its reply sender and bus, and what the widget is told.
 
-On when `[channels.webchat]` is present. The bus is in-process on SQLite (one hub) and Redis
-pub/sub on Redis (hub/wiring/webchat_bus.py), so an agent's reply through any hub reaches
-the visitor's socket on whichever hub holds it. `resume` replays the visitor's newest chat
-ticket from the store; the widget's status says whether the chat's queue is open (its
-calendar in the rules file) and whether an agent who serves it and takes chats is online.
+On when `[channels.webchat]` is present. The bus is in-process on SQLite (one hub), between
+the workers of `serve --workers` over Unix sockets (hub/wiring/webchat_siblings.py), and
+Redis pub/sub on Redis (hub/wiring/webchat_bus.py), so an agent's reply through any hub or
+worker reaches the visitor's socket on whichever holds it. `resume` replays the visitor's
+newest chat ticket from the store; the widget's status says whether the chat's queue is open
+(its calendar in the rules file) and whether an agent who serves it and takes chats is
+online.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from hub.settings.webchat import WebchatSettings
 from hub.state import CLOCK, SENDERS
 from hub.wiring.services import Services
 from hub.wiring.webchat_replies import ChatReplies
+from hub.wiring.webchat_siblings import SiblingBus, Siblings
 from storage.base import Store
 
 TYPING_SHOWN = 6.0  # seconds a visitor's typing stays on the agents' side
@@ -67,13 +70,15 @@ class Webchat:
 WEBCHAT: web.AppKey[Webchat | None] = web.AppKey("webchat")
 
 
-def mount_webchat(app: web.Application, settings: Settings, services: Services) -> None:
+def mount_webchat(
+    app: web.Application, settings: Settings, services: Services, siblings: Siblings | None = None
+) -> None:
     """The chat's routes, its sender among the app's senders, its bus for the app's life."""
     chat = settings.channels.webchat
     if chat is None:
         app[WEBCHAT] = None
         return
-    bus = _bus(settings.storage.url)
+    bus = _bus(settings.storage.url, siblings)
     app[WEBCHAT] = webchat = Webchat(bus)
     channel = WebchatChannel(
         rules=_rules(chat),
@@ -96,12 +101,12 @@ def mount_webchat(app: web.Application, settings: Settings, services: Services) 
     app.on_shutdown.append(lambda _app: channel.close_all())
 
 
-def _bus(url: str) -> Bus:
+def _bus(url: str, siblings: Siblings | None) -> Bus:
     if urlsplit(url).scheme.startswith("redis"):
         from hub.wiring.webchat_bus import RedisBus  # only with Redis
 
         return RedisBus(url)
-    return LocalBus()
+    return LocalBus() if siblings is None else SiblingBus(siblings)
 
 
 @contextlib.asynccontextmanager

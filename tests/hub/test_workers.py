@@ -8,12 +8,14 @@ and a worker that dies takes the hub down whole (exit 1) rather than leaving hal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -52,6 +54,23 @@ def spawn(config: Path, log: Path) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
+def listening(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a socket listening on `port` (from /proc): a worker that
+    has not bound it yet gets none of the kernel's connections."""
+    listeners = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:
+                    listeners.add(f"socket:[{fields[9]}]")
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            held.add(os.readlink(fd))
+    return bool(listeners & held)
+
+
 def alive(pids: list[int]) -> list[int]:
     return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
 
@@ -69,17 +88,26 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         f'[server]\nport = {port}\n[storage]\nurl = "sqlite:///{tmp_path / "hub.db"}"\n'
         f'blob_dir = "{tmp_path / "blobs"}"\n'
         '[channels.webform]\nsecret = "env:FORM_SECRET"\n[logging]\nlevel = "warning"\n'
-        f'[channels.smtp]\nport = {smtp}\nmailboxes = ["{SUPPORT}"]\n',
+        f'[channels.smtp]\nport = {smtp}\nmailboxes = ["{SUPPORT}"]\n'
+        '[channels.webchat]\nsecret = "a-chat-secret-0123456789"\n',
         encoding="utf-8",
     )
+    created = await asyncio.to_thread(
+        subprocess.run,
+        cli("token", "create", "--role", "agent", "--name", "jo", "--config", str(config)),
+        env=environment(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    (tmp_path / "agent.token").write_text(created.stdout.strip().splitlines()[-1])
     log = tmp_path / "serve.log"
     process = spawn(config, log)
     try:
         await wait_ready(process, port, log)
         for _ in range(200):  # both workers listening, not only the first
-            if len(children(process.pid)) == 2 and await _answers(port, 8):
+            workers = children(process.pid)
+            if len(workers) == 2 and all(listening(pid, port) for pid in workers):
                 break
             await asyncio.sleep(0.05)
+        assert await _answers(port, 8)
         yield Served(process, port, smtp, tmp_path / "hub.db")
     finally:
         if process.poll() is None:
@@ -131,6 +159,42 @@ async def test_both_workers_take_http_and_smtp_and_every_contact_is_stored_once(
     assert counts == {"form": 300, "email": 6}
     assert forms == (300, 300)
     assert "database is locked" not in (served.db.parent / "serve.log").read_text()
+
+
+async def test_a_chat_reply_reaches_the_visitor_whichever_worker_holds_the_socket(
+    served: Served,
+) -> None:
+    """Each visitor's socket and each reply is a new connection, so the kernel puts some on
+    one worker and some on the other: every reply is pushed live all the same (the workers'
+    bus), and is `delivered`, not left `sent` for a resume that may never come."""
+    token = (served.db.parent / "agent.token").read_text()
+    agent = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(
+        f"http://127.0.0.1:{served.port}", connector=connector
+    ) as http:
+        sockets = [await http.ws_connect("/chat/ws") for _ in range(8)]
+        tickets = []
+        for n, ws in enumerate(sockets):
+            await ws.send_json({"type": "hello", "visitor": {"name": f"V{n}"}})
+            assert (await ws.receive_json(timeout=5))["type"] == "welcome"
+            await ws.send_json({"type": "message", "client_id": "c-1", "text": f"hi {n}"})
+            tickets.append((await next_frame(ws, "ack"))["ticket_id"])
+        for n, ticket_id in enumerate(tickets):
+            url, body = f"/api/tickets/{ticket_id}/reply", {"body": f"answer {n}"}
+            async with http.post(url, json=body, headers=agent) as response:
+                assert response.status == 201
+                assert (await response.json())["delivery"] == "delivered"
+        for n, ws in enumerate(sockets):
+            assert (await next_frame(ws, "message"))["text"] == f"answer {n}"
+            await ws.close()
+
+
+async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    while True:
+        frame: dict[str, Any] = await ws.receive_json(timeout=5)
+        if frame["type"] == kind:
+            return frame
 
 
 async def test_sigterm_stops_every_worker_and_the_hub_exits_0(served: Served) -> None:
