@@ -10,6 +10,7 @@ import pytest
 from playwright.async_api import FilePayload, Page, expect
 
 from core.model import Role
+from hub.state import SETTINGS
 from tests.browser.web_face import hub_sections, screens, secret_of
 from tests.conftest import Hub, MakeSettings, StartHub
 
@@ -45,6 +46,9 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     await page.get_by_role("button", name="Create campaign").click()
     row = page.locator("#campaign-list tr[data-campaign=spring]")
     await expect(row.locator(".state")).to_have_text("paused")
+    spring = await hub.store.get_campaign("spring")  # the fields left empty: [campaigns]
+    defaults = hub.app[SETTINGS].campaigns
+    assert (spring.queue, spring.policy.hours) == (defaults.queue, defaults.policy().hours)
 
     upload = page.locator("#campaign-upload")
     await upload.get_by_label("CSV file").set_input_files(

@@ -35,7 +35,10 @@ function create(event) {
   event.preventDefault();
   const form = new FormData(event.target);
   return guarded(async () => {
-    await post("/api/campaigns", { name: form.get("name"), queue: form.get("queue"), hours: form.get("hours") });
+    // A field left empty takes the hub's [campaigns] default, not one of the page's own.
+    const body = { name: form.get("name") };
+    for (const field of ["queue", "hours"]) if (form.get(field).trim()) body[field] = form.get(field).trim();
+    await post("/api/campaigns", body);
     event.target.reset();
     await loadCampaigns();
   });
