@@ -1,14 +1,27 @@
-"""Prometheus metrics of one hub (a registry per app, so tests can run several apps)."""
+"""Prometheus metrics of one hub (a registry per app, so tests can run several apps).
+
+Under `serve --workers N` a scrape reaches one worker, so each worker's figures alone would
+jump between scrapes (and read to Prometheus as counter resets). The supervisor gives the
+workers a directory for prometheus_client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR`):
+every worker writes its values there, and any worker's scrape reads all of them, counters
+and histograms summed; the gauges a scrape sets from the store (queue depths) or worker 0
+sets (mailboxes) show the most recent value set by any worker."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from channels.email.imap import MailboxHealth
 from core.model import QueueStats
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's name for it
+_SHARED: Final = "mostrecent"  # a gauge under the workers: the last value any of them set
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -49,10 +62,12 @@ class Metrics:
             "Tickets waiting to be claimed, by queue.",
             ["queue"],
             registry=self.registry,
+            multiprocess_mode=_SHARED,
         )
         self.queue_open = Gauge(
-            "contacthub_queue_open", "Open tickets, by queue.", ["queue"], registry=self.registry
-        )
+            "contacthub_queue_open", "Open tickets, by queue.", ["queue"],
+            registry=self.registry, multiprocess_mode=_SHARED,
+        )  # fmt: skip
         self.sla_breaches = Counter(
             "contacthub_sla_breaches",
             "SLA clocks breached, by the ticket's queue and the metric (counted once each).",
@@ -65,6 +80,7 @@ class Metrics:
             "breached), by queue: counts the store keeps with every change, read per scrape.",
             ["queue"],
             registry=self.registry,
+            multiprocess_mode=_SHARED,
         )
         self.outbound = Counter(
             "contacthub_outbound",
@@ -102,7 +118,10 @@ class Metrics:
         self.outbound.labels(channel, kind, status).inc()
 
     def _mailbox_gauge(self, name: str, text: str) -> Gauge:
-        return Gauge(f"contacthub_mailbox_{name}", text, ["mailbox"], registry=self.registry)
+        return Gauge(
+            f"contacthub_mailbox_{name}", text, ["mailbox"],
+            registry=self.registry, multiprocess_mode=_SHARED,
+        )  # fmt: skip
 
     def mailboxes(self, healths: Sequence[MailboxHealth]) -> None:
         """Gauges of the IMAP mailboxes, set from their health at each scrape."""
@@ -137,4 +156,8 @@ class Metrics:
             for gauge in (self.queue_waiting, self.queue_open, self.sla_at_risk):
                 gauge.labels(name).set(0)
         self._queues = {queue.name for queue in stats}
+        if os.environ.get(MULTIPROCESS_ENV):  # every worker's values, not this one's alone
+            every = CollectorRegistry()
+            MultiProcessCollector(every)  # type: ignore[no-untyped-call]  # untyped in the library
+            return generate_latest(every)
         return generate_latest(self.registry)

@@ -34,6 +34,7 @@ from types import FrameType
 import structlog
 
 from core.errors import ListenError
+from hub.metrics import MULTIPROCESS_ENV
 from hub.wiring.webchat_siblings import DIRECTORY_ENV
 
 STOP_SECONDS = 30.0
@@ -91,9 +92,12 @@ class Supervisor:
     def run(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._signalled)
-        # The workers' sockets to each other (hub/wiring/webchat_siblings.py): this run's own
+        # This run's own: the workers' sockets to each other (hub/wiring/webchat_siblings.py)
+        # and their metrics, which any worker's scrape sums (hub/metrics.py)
         with tempfile.TemporaryDirectory(prefix="contacthub-workers-") as directory:
-            env = {**os.environ, DIRECTORY_ENV: directory}
+            metrics = Path(directory) / "metrics"
+            metrics.mkdir()
+            env = {**os.environ, DIRECTORY_ENV: directory, MULTIPROCESS_ENV: str(metrics)}
             self.workers = [subprocess.Popen(c, env=env) for c in self.commands]  # noqa: S603  # our argv
             while any(worker.poll() is None for worker in self.workers):
                 self._check()

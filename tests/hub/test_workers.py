@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.hub.email_support import SUPPORT, compose, send
 from tests.hub.serving import cli, environment, wait_ready
@@ -159,6 +160,25 @@ async def test_both_workers_take_http_and_smtp_and_every_contact_is_stored_once(
     assert counts == {"form": 300, "email": 6}
     assert forms == (300, 300)
     assert "database is locked" not in (served.db.parent / "serve.log").read_text()
+    # Each scrape reaches one worker and says what both did (not that one's share)
+    for _ in range(6):
+        assert await scraped(served.port, "contacthub_contacts_total", "form") == 300
+        assert await scraped(served.port, "contacthub_contacts_total", "email") == 6
+
+
+async def scraped(port: int, name: str, channel: str) -> float:
+    """A counter's value for a channel in one scrape of /metrics, on a new connection."""
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+        http.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        text = await response.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and sample.labels.get("channel") == channel
+    )
 
 
 async def test_a_chat_reply_reaches_the_visitor_whichever_worker_holds_the_socket(
