@@ -14,8 +14,7 @@ end
 local ticket, _, position = string.match(seen, '^(%d+):(%d+):(%d+)$')
 local messages = k('t', ticket, 'm')
 if ARGV[2] == 'edit' then
-  local texts = redis.call('LRANGE', messages, 0, -1)
-  if redis.sha1hex(table.concat(texts, '\n')) ~= ARGV[5] then
+  if messages_digest(ticket) ~= ARGV[5] then
     return 'changed'
   end
 end

@@ -9,8 +9,7 @@ local state = ticket_state(id)
 if not state then
   return 'gone'
 end
-local texts = redis.call('LRANGE', k('t', id, 'm'), 0, -1)
-if redis.sha1hex(table.concat(texts, '\n')) ~= ARGV[2] then
+if messages_digest(id) ~= ARGV[2] then
   return 'changed'
 end
 index_words(id, cjson.decode(ARGV[3]))

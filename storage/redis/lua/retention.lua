@@ -15,10 +15,6 @@
 --   read them, else {identities, messages, attachments, search entries, keys, events
 --   scrubbed, blobs}.
 
-local function digest(id)
-  return redis.sha1hex(table.concat(redis.call('LRANGE', k('t', id, 'm'), 0, -1), '\n'))
-end
-
 -- A message's attachments lose their references; the blobs none refers to now join `freed`.
 local function release(message, freed)
   local count = 0
@@ -53,7 +49,7 @@ local function purge_one(ticket, before, now, freed)
     redis.call('ZREM', k('ix', 'closed'), id)
     return nil
   end
-  if tonumber(state.updated) >= tonumber(before) or digest(id) ~= ticket.digest then
+  if tonumber(state.updated) >= tonumber(before) or messages_digest(id) ~= ticket.digest then
     return nil  -- touched since it was read: a later round sees it as it is
   end
   local messages, attachments = 0, 0
@@ -214,7 +210,7 @@ local function erase(payload)
     return 'changed'  -- a ticket came (or moved) since the caller read them
   end
   for _, ticket in ipairs(payload.tickets) do
-    if digest(ticket.id) ~= ticket.digest then
+    if messages_digest(ticket.id) ~= ticket.digest then
       return 'changed'
     end
   end

@@ -8,8 +8,7 @@ local id = ARGV[1]
 if not ticket_state(id) then
   return 'gone'
 end
-local texts = redis.call('LRANGE', k('t', id, 'm'), 0, -1)
-if redis.sha1hex(table.concat(texts, '\n')) ~= ARGV[2] then
+if messages_digest(id) ~= ARGV[2] then
   return 'changed'
 end
 unindex_words(id, cjson.decode(ARGV[3]))

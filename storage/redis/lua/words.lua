@@ -25,3 +25,10 @@ local function unindex_words(id, words)
     redis.call('ZREM', word_key(word), id)
   end
 end
+
+-- The sha1 of a ticket's messages (LRANGE joined by "\n"): callers that worked out words
+-- from the messages they read send theirs, and a script writes nothing when they differ (a
+-- message came or changed in between).
+local function messages_digest(id)
+  return redis.sha1hex(table.concat(redis.call('LRANGE', k('t', id, 'm'), 0, -1), '\n'))
+end
