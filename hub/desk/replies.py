@@ -21,7 +21,7 @@ import structlog
 
 from channels.base import Sender
 from channels.twilio import sms
-from core.errors import Conflict
+from core.errors import Conflict, NotFound
 from core.identity import mask
 from core.model import Identity, Message, Ticket, Via
 from core.record import SYSTEM, Actor
@@ -83,7 +83,7 @@ async def reply_way(store: Store, senders: Mapping[str, Sender], ticket: Ticket)
         route = await _route(store, senders, ticket)
         recipient = route.sender.recipient(ticket, _ANY_BODY, route.to)
         await _not_opted_out(store, route.sender, recipient)
-    except Conflict as exc:
+    except (Conflict, NotFound) as exc:  # not the ticket's 404: its reading goes on
         return ReplyWay(refused=exc.message)
     return ReplyWay(route.sender.name, recipient.value)
 
