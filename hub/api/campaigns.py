@@ -43,7 +43,8 @@ from hub.api.views_campaigns import (
 )
 from hub.campaigns.desk import CampaignDesk
 from hub.campaigns.load import ListLoad, load_do_not_call, worker_pool
-from hub.state import CLOCK, SETTINGS, STORE
+from hub.state import CLOCK, ROUTER, SETTINGS, STORE
+from router import QueueKind
 
 log = structlog.get_logger("contacthub.campaigns")
 
@@ -106,8 +107,21 @@ async def create_campaign(request: web.Request) -> web.Response:
         body = CampaignBody.model_validate(data)
     except ValidationError as exc:
         raise InvalidRequest(problems(exc)) from exc
-    campaign = await desk.create(body.spec(desk), clock_now(request))
+    spec = body.spec(desk)
+    _not_inbound(request, spec.queue)
+    campaign = await desk.create(spec, clock_now(request))
     return web.json_response(campaign_json(campaign), status=201)
+
+
+def _not_inbound(request: web.Request, queue: str) -> None:
+    """A campaign's calls land in its queue: one the rules make inbound is refused (a queue
+    the rules do not name is let be, as the embedded rules name none of the outbound kind)."""
+    spec = request.config_dict[ROUTER].queues.get(queue)
+    if spec is not None and spec.kind is not QueueKind.OUTBOUND:
+        raise InvalidRequest(
+            f"queue {queue!r} is an {spec.kind} queue in the rules: a campaign calls from an "
+            "outbound one (kind: outbound)"
+        )
 
 
 async def list_campaigns(request: web.Request) -> web.Response:

@@ -76,6 +76,20 @@ async def test_a_campaign_takes_the_configured_defaults(hub: Hub) -> None:
         assert (status, found["id"]) == (200, created["id"])
 
 
+async def test_a_campaign_on_a_queue_the_rules_make_inbound_is_refused(hub: Hub) -> None:
+    """The embedded rules' `general` is inbound: a campaign's calls would land among the
+    customers' tickets. A queue the rules do not name (`callbacks`, the default) is let be."""
+    auth = await hub.token(Role.OUTBOUND, "ann")
+    body = {"name": "spring", "queue": "general"}
+    status, refused = await post(hub, "/api/campaigns", auth, json=body)
+    assert status == 400
+    assert "'general' is an inbound queue" in refused["error"]
+    status, _ = await get(hub, "/api/campaigns/spring", auth)
+    assert status == 404  # nothing made
+    status, _ = await post(hub, "/api/campaigns", auth, json={**body, "queue": "callbacks"})
+    assert status == 201
+
+
 BAD_CAMPAIGNS = [
     pytest.param({"name": "1st"}, "name", id="name-starts-with-digit"),
     pytest.param({"name": "x", "hours": "21:00-08:00"}, "hours", id="overnight"),
