@@ -29,7 +29,7 @@ CONTACTS: list[tuple[str, str, str, str, dict[str, Any]]] = [  # channel, sender
     ("sms", "phone:+15550001111", "message", "Any news?", {}),
     ("slack", "slack:T1:U1", "message", "pinging you on Slack", {
         "attachments": (Attachment("x.png", "image/png", url="javascript:alert(1)"),)}),
-    ("webchat", "visitor:v1", "message", "hello from the chat", {}),
+    ("webchat", "visitor:v1", "message", "hello from the chat", {"subject": "hello from the chat"}),
     ("form", "email:ada@example.com", "message", "name: Ada\nmessage: please call me", {}),
     ("voice", "phone:+15550001111", "call", "incoming call", {}),
     ("voice", "phone:+15550001111", "voicemail", "voicemail (12 s)", {
@@ -81,6 +81,7 @@ async def test_every_channel_and_the_voicemail_show_in_order(
     assert channels == [c[0] for c in CONTACTS] + ["email", None]  # the reply by email, the note
 
     await expect(items.nth(0)).to_contain_text("Inv 42")
+    assert await items.nth(3).locator("strong").count() == 0  # a chat's subject: its first line
     await expect(items.nth(1)).to_contain_text("(deleted by the customer")
     await expect(items.nth(1).locator("del")).to_have_text("Any news?")
     await expect(items.nth(2).locator(".meta")).to_contain_text("edited")

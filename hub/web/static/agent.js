@@ -198,7 +198,8 @@ function messageItem(m) {
   const meta = [m.channel, kind, who, when(m.at), m.delivery, m.edited_at ? `edited ${when(m.edited_at)}` : null];
   return h("li", { class: `msg ${m.direction}${kind ? " " + kind.replaceAll(" ", "-") : ""}`, dataset: { channel: m.channel } },
     h("span", { class: "meta" }, meta.filter(Boolean).join(" · ")),
-    m.subject ? h("strong", {}, m.subject + "\n") : null,
+    // A chat's or a text's subject is its first line: shown once, in the text.
+    m.subject && !m.body.startsWith(m.subject) ? h("strong", {}, m.subject + "\n") : null,
     m.deleted_at ? [h("em", {}, `(deleted by the customer ${when(m.deleted_at)}) `), h("del", {}, m.body)] : m.body,
     m.attachments.length ? h("ul", { class: "attachments", "aria-label": "Attachments" }, m.attachments.map(attachmentItem)) : null);
 }
