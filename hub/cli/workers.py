@@ -34,10 +34,12 @@ from types import FrameType
 import structlog
 
 from core.errors import ListenError
-from hub.metrics import MULTIPROCESS_ENV
 from hub.wiring.webchat_siblings import DIRECTORY_ENV
 
 STOP_SECONDS = 30.0
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's multiprocess directory (hub/metrics.py reads it): named here, not
+imported, so that every CLI command does not load the metrics and the IMAP client."""
 _PR_SET_PDEATHSIG = 1
 log = structlog.get_logger("contacthub.workers")
 
@@ -97,7 +99,7 @@ class Supervisor:
         with tempfile.TemporaryDirectory(prefix="contacthub-workers-") as directory:
             metrics = Path(directory) / "metrics"
             metrics.mkdir()
-            env = {**os.environ, DIRECTORY_ENV: directory, MULTIPROCESS_ENV: str(metrics)}
+            env = {**os.environ, DIRECTORY_ENV: directory, METRICS_ENV: str(metrics)}
             self.workers = [subprocess.Popen(c, env=env) for c in self.commands]  # noqa: S603  # our argv
             while any(worker.poll() is None for worker in self.workers):
                 self._check()

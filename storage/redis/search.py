@@ -114,9 +114,8 @@ async def _unindex_automatic(
     """Unindex these tickets' automatic messages; the ids of those that changed meanwhile."""
     calls: dict[int, Awaitable[str]] = {}
     for ticket_id, (route, messages) in zip(ids, await _read_texts(client, key, ids), strict=True):
-        stale = _automatic_only_words(route, messages)
+        digest, stale = _automatic_only_words(route, messages)
         if stale:
-            digest = _texts_words(route, messages)[0]
             calls[ticket_id] = scripts.run("unindex", ticket_id, digest, json.dumps(stale))
     replies = await asyncio.gather(*calls.values())  # together: one pipelined round
     return [
@@ -124,14 +123,14 @@ async def _unindex_automatic(
     ]
 
 
-def _automatic_only_words(route: str | None, messages: list[str]) -> list[str]:
-    """The words of the ticket's automatic messages that none of its other texts has."""
-    texts = [json.loads(text) for text in messages]
-    automatic = [words(text["body"]) for text in texts if not _searched(text) and text["body"]]
+def _automatic_only_words(route: str | None, messages: list[str]) -> tuple[str, list[str]]:
+    """The digest of the messages as read and the words of the ticket's automatic messages
+    that none of its other texts has (nothing to work out for a ticket without one)."""
+    automatic = [words(m["body"]) for m in map(json.loads, messages) if _automatic(m)]
     if not automatic:
-        return []
-    _, subject, searched = _texts_words(route, messages)
-    return sorted(set().union(*automatic) - set(subject).union(*searched))
+        return "", []
+    digest, subject, searched = _texts_words(route, messages)
+    return digest, sorted(set().union(*automatic) - set(subject).union(*searched))
 
 
 async def _index(
@@ -157,10 +156,7 @@ async def edit_words(
     if seen is None:
         return "", "[]", "[]"  # the script finds no message either
     ticket_id, _, position = str(seen).split(":")
-    async with client.pipeline(transaction=True) as pipe:
-        pipe.get(key("t", ticket_id, "r"))
-        pipe.lrange(key("t", ticket_id, "m"), 0, -1)
-        route, messages = await pipe.execute()
+    ((route, messages),) = await _read_texts(client, key, [int(ticket_id)])
     digest, subject, texts = _texts_words(route, messages)
     others = set(subject).union(*(found for i, found in enumerate(texts) if i != int(position)))
     before, after = others.union(texts[int(position)]), others.union(words(body))
@@ -179,8 +175,11 @@ def _texts_words(
 def _searched(message: dict[str, Any]) -> tuple[str, ...]:
     """A message's words as the index holds them: an automatic one's (an acknowledgement's
     template) are not, or every ticket it went to would match them (store.append_outbound)."""
-    automatic = message["direction"] == "outbound" and message.get("meta", {}).get("automatic")
-    return () if automatic else words(message["body"])
+    return () if _automatic(message) else words(message["body"])
+
+
+def _automatic(message: dict[str, Any]) -> bool:
+    return message["direction"] == "outbound" and bool(message.get("meta", {}).get("automatic"))
 
 
 def _reindex_args(route: str | None, messages: list[str]) -> tuple[str, str, str]:
