@@ -243,4 +243,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         return f"{where}: unknown key"
+    if error["type"] == "too_short" and isinstance(error.get("input"), str):
+        # A secret's own message would say "items"; its length is all that may be shown.
+        return f"{where}: too short, at least {error['ctx']['min_length']} characters"
     return f"{where}: {error['msg']}"

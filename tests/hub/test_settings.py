@@ -56,6 +56,13 @@ def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
     assert len([p for p in problems if p.startswith("channels.webform.secret")]) == 1
 
 
+def test_a_short_secret_is_named_in_characters_and_not_shown(tmp_path: Path) -> None:
+    path = write(tmp_path, '[channels.webform]\nsecret = "hunter2"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {})
+    assert caught.value.problems == ("channels.webform.secret: too short, at least 16 characters",)
+
+
 def test_unknown_channel_is_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, '[channels.pigeon]\nloft = "roof"\n')
     with pytest.raises(ConfigError, match=r"channels\.pigeon: unknown key"):
