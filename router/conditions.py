@@ -14,6 +14,7 @@ import re2
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from core.model import Event
+from core.people import CHANNELS
 from router.keywords import normalise_phrase
 from router.spec import (
     FIELD_ALIASES,
@@ -43,6 +44,8 @@ from router.yamlnodes import Reader, describe, suggest
 COMBINATORS = ("all", "any", "not", "within", "outside")
 FIELD_NAMES = (*(f.value for f in Field), *FIELD_ALIASES)
 EVENTS = tuple(e.value for e in Event)
+_KNOWN = {Field.CHANNEL: CHANNELS, Field.EVENT: EVENTS}
+"""The fields whose values are a closed set: a value outside it is a mistake."""
 
 
 @dataclass
@@ -181,18 +184,22 @@ class ConditionReader:
             self._report(node, f"{field} equals one value, not {describe(node)} (use 'in')")
             return None
         values = self._texts(node, f"{field} {op}")
-        if values is None or field is not Field.EVENT or op not in (Op.EQUALS, Op.IN):
+        known = _KNOWN.get(field)
+        if values is None or known is None or op not in (Op.EQUALS, Op.IN):
             return values
-        return values if self._known_events(node, values) else None
+        return values if self._known(node, values, field, known) else None
 
     def _texts(self, node: Node, what: str) -> tuple[str, ...] | None:
         return self.reader.texts(node, self.where, what, self.limits.max_values)
 
-    def _known_events(self, node: Node, events: tuple[str, ...]) -> bool:
-        unknown = [e for e in events if e.casefold() not in EVENTS]
-        for event in unknown:
-            hint = suggest(event, EVENTS)
-            self._report(node, f"unknown event {event!r}{hint}; events are {', '.join(EVENTS)}")
+    def _known(
+        self, node: Node, values: tuple[str, ...], field: Field, known: tuple[str, ...]
+    ) -> bool:
+        """A channel or event no contact can have would make its rule never match."""
+        unknown = [v for v in values if v.casefold() not in known]
+        for value in unknown:
+            hint = suggest(value, known)
+            self._report(node, f"unknown {field} {value!r}{hint}; {field}s are {', '.join(known)}")
         return not unknown
 
     def _contains(self, field: Field, node: Node, values: tuple[str, ...]) -> Condition | None:

@@ -11,12 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from core.errors import HubError, PayloadError, RuleError
+from core.people import CHANNELS
 from hub.cli.common import config_option, load_config
-from hub.rules.probe import probe_contact, probe_facts
+from hub.rules.probe import EVENTS, probe_contact, probe_facts
 from hub.rules.simulate import Simulation, simulate
-from router import Ruleset, format_explanation, load_ruleset
+from router import Ruleset, default_ruleset, format_explanation, load_ruleset
 from router.sla.describe import describe
-from storage.base import open_store
+from storage.base import Store, open_store
 
 MAX_MOVES_SHOWN = 50
 RulesFile = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -45,12 +46,12 @@ def check(file: Path) -> None:
 
 @rules.command("test")
 @click.argument("file", type=RulesFile)
-@click.option("--channel", required=True, help="form, sms, voice, email, slack ...")
+@click.option("--channel", required=True, type=click.Choice(CHANNELS))
 @click.option("--from", "sender", default="", help="Email address, phone number or Slack id.")
 @click.option("--to", default="", help="The mailbox or number the contact was sent to.")
 @click.option("--subject", default="")
 @click.option("--text", default="", help="The message body.")
-@click.option("--event", default="message", help="message, missed_call, voicemail, ...")
+@click.option("--event", default="message", type=click.Choice(EVENTS))
 @click.option("--at", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]))
 @click.option("--attachment", is_flag=True, help="The contact has an attachment.")
 @click.option("--tag", "tags", multiple=True, help="A tag of the customer (repeatable).")
@@ -95,19 +96,28 @@ def simulate_command(config: Path | None, file: Path) -> None:
     draft = _load(file)
     settings = load_config(config)
     try:
-        result = asyncio.run(_simulate(settings.storage.url, draft))
+        result = asyncio.run(_simulate(settings.storage.url, draft, settings.routing.rules))
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
     _print_simulation(Console(), file, result)
 
 
-async def _simulate(url: str, draft: Ruleset) -> Simulation:
+async def _simulate(url: str, draft: Ruleset, configured: Path | None) -> Simulation:
     store = open_store(url)
     await store.open()
     try:
-        return await simulate(store, draft)
+        return await simulate(store, draft, await _in_force(store, configured))
     finally:
         await store.close()
+
+
+async def _in_force(store: Store, configured: Path | None) -> Ruleset:
+    """The rules the hubs route by: the newest stored version (a hub stores its file's at
+    start), else the configured file, else the embedded default."""
+    newest = await store.current_rules()
+    if newest is not None:
+        return load_ruleset(newest.source, f"rules version {newest.version}")
+    return default_ruleset() if configured is None else _load(configured)
 
 
 def _print_simulation(console: Console, file: Path, result: Simulation) -> None:

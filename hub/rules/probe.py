@@ -10,7 +10,10 @@ from datetime import UTC, datetime
 
 from core.errors import PayloadError
 from core.identity import email_identity, phone_identity
-from core.model import Attachment, CustomerFacts, Identity, Inbound
+from core.model import Attachment, CustomerFacts, Event, Identity, Inbound
+from core.people import CHANNELS
+
+EVENTS = tuple(e.value for e in Event)
 
 _PROBE_ATTACHMENT = Attachment("attachment", "application/octet-stream")
 
@@ -36,6 +39,11 @@ def probe_contact(  # noqa: PLR0913  # one argument per field a supervisor may s
     has_attachment: bool = False,
     region: str = "US",
 ) -> Inbound:
+    # A channel or event no contact has would match no rule on it, and look like a finding.
+    if channel not in CHANNELS:
+        raise PayloadError(f"unknown channel {channel!r}; channels are {', '.join(CHANNELS)}")
+    if event not in EVENTS:
+        raise PayloadError(f"unknown event {event!r}; events are {', '.join(EVENTS)}")
     return Inbound(
         channel=channel,
         external_id="probe",

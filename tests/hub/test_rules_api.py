@@ -113,6 +113,8 @@ async def test_rules_test_explains_a_made_up_contact(
         {"channel": "sms", "customer": {"tags": "vip"}},
         {"channel": "sms", "rules": "rules: [oops"},
         {"channel": 5},
+        {"channel": "webchat"},
+        {"channel": "sms", "event": "mesage"},
     ],
     ids=[
         "no-channel",
@@ -122,6 +124,8 @@ async def test_rules_test_explains_a_made_up_contact(
         "bad-tags",
         "bad-draft",
         "bad-type",
+        "unknown-channel",
+        "unknown-event",
     ],
 )
 async def test_bad_rules_test_requests_are_400(hub: Hub, probe: dict[str, Any]) -> None:

@@ -132,6 +132,16 @@ RULE_CASES = [
     pytest.param(
         """\
         - name: r
+          when: {channel: webchat}
+          then: {queue: billing}
+        """,
+        "rules.yaml:10: rule 'r': unknown channel 'webchat' (did you mean 'chat'?); "
+        "channels are email, sms, voice, slack, form, chat",
+        id="unknown-channel",
+    ),
+    pytest.param(
+        """\
+        - name: r
           when: {outside: ofice}
           then: {queue: billing}
         """,
