@@ -146,7 +146,8 @@ async def simulate_rules(request: web.Request) -> web.Response:
     if set(data) != {"rules"} or not isinstance(draft, str):
         raise InvalidRequest('the body must be {"rules": "<the YAML text of a rules file>"}')
     ruleset = await asyncio.to_thread(load_ruleset, draft, "draft")
-    result = await simulate(request.config_dict[STORE], ruleset)
+    in_force = request.config_dict[ROUTER].rules.ruleset
+    result = await simulate(request.config_dict[STORE], ruleset, in_force)
     moves = [
         {"ticket_id": m.ticket_id, "from": m.from_queue, "to": m.to_queue, "rule": m.rule}
         for m in result.moves[:MAX_MOVES_SHOWN]

@@ -67,6 +67,25 @@ async def test_simulating_a_draft_names_the_tickets_it_would_move(hub: Hub) -> N
     assert (await call(hub, "POST", "/api/rules/simulate", Role.AGENT, {"rules": RULES}))[0] == 403
 
 
+async def test_a_ticket_moved_by_a_person_is_no_move_of_the_rules(hub: Hub) -> None:
+    await put_rules(hub, RULES)
+    ticket = await submit(hub, "w1", "a refund please")  # billing, by the rules
+    status, _ = await call(
+        hub, "POST", f"/api/tickets/{ticket}/transfer", Role.SUPERVISOR, {"queue": "general"}
+    )
+    assert status == 200
+    status, result = await call(
+        hub, "POST", "/api/rules/simulate", Role.SUPERVISOR, {"rules": RULES}
+    )
+    assert (status, result["moved"], result["before"]) == (200, 0, {"billing": 1})
+    _, result = await call(
+        hub, "POST", "/api/rules/simulate", Role.SUPERVISOR, {"rules": OTHER_RULES}
+    )
+    assert result["moves"] == [
+        {"ticket_id": ticket, "from": "billing", "to": "general", "rule": None}
+    ]
+
+
 async def test_a_publish_based_on_an_older_version_is_409_and_names_the_newer(hub: Hub) -> None:
     await put_rules(hub, RULES)  # v1
     headers = {**await hub.token(Role.SUPERVISOR, "sue"), "If-Match": '"1"'}

@@ -58,7 +58,7 @@ async def _replay_equals_routing(batch: list[Inbound]) -> None:
                 result = await store.commit_inbound(unique, router, policy)
                 if result.created:
                     decided[result.ticket_id] = (await store.get_ticket(result.ticket_id)).route
-            outcome = await simulate(store, RULESET)
+            outcome = await simulate(store, RULESET, RULESET)
             replays = (await store.replay(limit=1000)).items
         finally:
             await store.close()
