@@ -127,7 +127,13 @@ async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -
     customer = await hub.store.get_customer(ticket.customer_id)
     assert set(customer.tags) == {"vip", "billing"}
 
-    await page.get_by_label("Transfer to queue").fill("general")
+    await page.get_by_role("button", name="Transfer").click()  # no queue chosen yet
+    await expect(page.locator("#ticket-error")).to_have_text("Choose the queue to transfer to.")
+    transfer = page.get_by_label("Transfer to queue")  # the queues there are, not free text
+    choices = await transfer.locator("option").all_inner_texts()
+    assert "general" in choices
+    assert ticket.queue not in choices
+    await transfer.select_option("general")
     await page.get_by_role("button", name="Transfer").click()
     await expect(page.locator("#ticket .hint").first).to_contain_text("general")
     await page.get_by_label("Escalate because").fill("needs an expert")
@@ -135,6 +141,12 @@ async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -
     await expect(page.locator("#ticket .hint").first).to_contain_text("experts")
     kinds = {str(e.kind) for e in await hub.store.ticket_events(ticket_id)}
     assert {"transferred", "escalated"} <= kinds
+    record = page.locator("#side .record li")  # what each change did, in words
+    await expect(record.filter(has_text="escalated")).to_contain_text("needs an expert")
+    await expect(record.filter(has_text="queue ann")).to_contain_text(
+        [f"{ticket.queue} → general", "general → experts"]
+    )
+    await expect(record.filter(has_text="unassigned ann")).to_contain_text("ann → nobody")
 
 
 async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:

@@ -104,6 +104,9 @@ async def test_the_page_is_ours_with_cache_headers(hub: Hub) -> None:
         assert response.content_type == "text/javascript"
     async with hub.http.get("/web/static/nope.js") as response:
         assert response.status == 404
+    icon = page.split('rel="icon" href="')[1].split('"')[0]  # no /favicon.ico 404 on each load
+    async with hub.http.get(icon) as response:
+        assert (response.status, response.content_type) == (200, "image/svg+xml")
 
 
 async def test_a_token_that_grants_no_role_is_refused_and_no_session_minted(hub: Hub) -> None:

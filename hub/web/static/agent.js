@@ -7,6 +7,7 @@ const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 let offers = [];
 let openTicket = null;
 let me = null;
+let queueNames = []; // every queue, for the transfer's choice
 
 export async function startAgent(who) {
   me = who;
@@ -87,6 +88,7 @@ function ticketLink(ticket) {
 async function loadQueues() {
   const asked = depthsHeard;
   const [queues, agent] = await Promise.all([get("/api/queues"), get("/api/me")]);
+  queueNames = queues.items.map((q) => q.name);
   const mine = queues.items.filter((q) => !agent.queues.length || agent.queues.includes(q.name));
   const waiting = (q) => (heard.get(q.name)?.at > asked ? heard.get(q.name).waiting : q.waiting);
   fill($("my-queues"), mine.map((q) => h("li", { dataset: { queue: q.name } },
@@ -135,13 +137,15 @@ export async function showTicket(id, { focus = false } = {}) {
   $("ticket").dataset.ticket = id;
   fill($("ticket"),
     h("h2", { tabindex: "-1", id: "ticket-title" }, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
-    h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
+    h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.priority} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
+    ticket.tags.length ? h("ul", { class: "tags", "aria-label": "Ticket tags" }, ticket.tags.map((t) => h("li", { class: "tag" }, t))) : null,
     clocks(ticket.sla),
     h("ol", { class: "conversation", "aria-label": "Conversation" }, conversation(ticket)),
     actions(ticket));
   fill($("side"), h("h3", {}, "Record"),
     h("ol", { class: "record" }, record.items.map((e) => h("li", {},
-      h("strong", {}, e.kind), ` ${actorText(e.actor, customer)} · ${when(e.at)}`))),
+      h("strong", {}, e.kind), ` ${actorText(e.actor, customer)} · ${when(e.at)}`,
+      recordDetail(e) ? h("span", { class: "detail" }, recordDetail(e)) : null))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
   if (focus) $("ticket-title").focus();
@@ -223,6 +227,27 @@ function actorText(actor, customer) {
   return actor.name || actor.kind;
 }
 
+const FIELD_MOVES = ["status", "priority", "queue", "tags", "assigned", "unassigned"];
+const nobody = (v) => (v === null || v === undefined || v === "" ? "nobody" : Array.isArray(v) ? v.join(", ") || "none" : String(v));
+
+// What an event changed, in words (its detail, README "The record"); none for a message
+// or a note, which the conversation shows.
+function recordDetail(e) {
+  const d = e.detail || {};
+  if (FIELD_MOVES.includes(e.kind)) return `${nobody(d.from)} → ${nobody(d.to)}`;
+  switch (e.kind) {
+    case "created": return `${d.queue} · ${d.priority}`;
+    case "transferred": return d.note || "";
+    case "escalated": return d.reason || "";
+    case "delivery": return d.error ? `${d.status}: ${d.error}` : d.status;
+    case "offered": return `to ${d.agent}`;
+    case "offer_rejected": case "offer_timed_out": case "offer_withdrawn": return d.agent;
+    case "sla_warning": case "sla_breach": return `${String(d.metric).replace("_", " ")} (${d.queue})`;
+    case "customer_merged": case "customer_unmerged": return `customer #${d.from} → #${d.to}`;
+    default: return "";
+  }
+}
+
 // Where a reply goes, as the hub would send it now: its channel and, for email and SMS,
 // the address; when nothing can carry one, the box is off and the reason is said.
 function replyLabel(way) {
@@ -237,7 +262,8 @@ function actions(ticket) {
   const reply = h("textarea", { id: "reply-body", rows: 3, disabled: off, "aria-describedby": off ? "reply-way" : null });
   const note = h("textarea", { id: "note-body", rows: 2 });
   const status = h("select", { id: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === ticket.status }, s)));
-  const queue = h("input", { id: "transfer-queue", value: "" });
+  const queue = h("select", { id: "transfer-queue" }, h("option", { value: "" }, "choose a queue"),
+    queueNames.filter((name) => name !== ticket.queue).map((name) => h("option", { value: name }, name)));
   const reason = h("input", { id: "escalate-reason", value: "" });
   const error = h("p", { class: "error", role: "alert", id: "ticket-error" });
   const run = async (work, ...sent) => {
@@ -263,7 +289,10 @@ function actions(ticket) {
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
       h("label", {}, "Transfer to queue ", queue),
       h("button", { type: "button", id: "transfer", class: "plain",
-        onclick: () => run(() => post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value }), queue) }, "Transfer"),
+        onclick: () => run(() => {
+          if (!queue.value) throw new Error("Choose the queue to transfer to.");
+          return post(`/api/tickets/${ticket.id}/transfer`, { queue: queue.value });
+        }, queue) }, "Transfer"),
       h("label", {}, "Escalate because ", reason),
       h("button", { type: "button", id: "escalate", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),

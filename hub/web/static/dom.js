@@ -24,7 +24,7 @@ export function fill(el, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
-// "4m 05s", "-1h 02m" (overdue), from seconds.
+// "4m 05s", "-1h 02m" (overdue), "3d 04h" (two days or more), from seconds.
 export function span(seconds) {
   const sign = seconds < 0 ? "-" : "";
   let s = Math.abs(Math.round(seconds));
@@ -33,6 +33,7 @@ export function span(seconds) {
   const minutes = Math.floor(s / 60);
   s -= minutes * 60;
   const pad = (n) => String(n).padStart(2, "0");
+  if (hours >= 48) return `${sign}${Math.floor(hours / 24)}d ${pad(hours % 24)}h`;
   if (hours) return `${sign}${hours}h ${pad(minutes)}m`;
   return `${sign}${minutes}m ${pad(s)}s`;
 }
