@@ -187,6 +187,8 @@ class ConditionReader:
         known = _KNOWN.get(field)
         if values is None or known is None or op not in (Op.EQUALS, Op.IN):
             return values
+        if not self.limits.known_values:  # a stored version: loaded as it was stored
+            return values
         return values if self._known(node, values, field, known) else None
 
     def _texts(self, node: Node, what: str) -> tuple[str, ...] | None:

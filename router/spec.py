@@ -96,9 +96,13 @@ class Limits:
     regex_max_mem: int = 1 << 20
     scan_chars: int = 65_536
     """How much of a text field conditions read: bounds the cost of one decision."""
+    known_values: bool = True
+    """A channel or event must be one a contact can have. Off for a version already stored:
+    older hubs took any, and such a version must still load (its rule just never matches)."""
 
 
 DEFAULT_LIMITS = Limits()
+STORED_LIMITS = Limits(known_values=False)
 
 
 # --- conditions -------------------------------------------------------------------------

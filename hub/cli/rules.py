@@ -17,6 +17,7 @@ from hub.rules.probe import EVENTS, probe_contact, probe_facts
 from hub.rules.simulate import Simulation, simulate
 from router import Ruleset, default_ruleset, format_explanation, load_ruleset
 from router.sla.describe import describe
+from router.spec import STORED_LIMITS
 from storage.base import Store, open_store
 
 MAX_MOVES_SHOWN = 50
@@ -116,7 +117,7 @@ async def _in_force(store: Store, configured: Path | None) -> Ruleset:
     start), else the configured file, else the embedded default."""
     newest = await store.current_rules()
     if newest is not None:
-        return load_ruleset(newest.source, f"rules version {newest.version}")
+        return load_ruleset(newest.source, f"rules version {newest.version}", STORED_LIMITS)
     return default_ruleset() if configured is None else _load(configured)
 
 

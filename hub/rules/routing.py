@@ -30,6 +30,7 @@ from core.record import TicketEvent
 from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
 from router.sla import lookup_in
 from router.sla.marks import at_creation
+from router.spec import DEFAULT_LIMITS, STORED_LIMITS, Limits
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.routing")
@@ -138,7 +139,7 @@ class RulesKeeper:
                         continue
                     return
             if newest is not None:
-                ruleset = await _compile(newest.source, f"rules version {newest.version}")
+                ruleset = await _compile_stored(newest)
                 self.router.rules = Rules(ruleset, newest.version)
             return
         raise ConfigError("the stored rules kept changing while this hub started")
@@ -222,7 +223,7 @@ class RulesKeeper:
         if stored is None or (current is not None and stored.version <= current):
             return
         try:
-            ruleset = await _compile(stored.source, f"rules version {stored.version}")
+            ruleset = await _compile_stored(stored)
         except RuleError as exc:
             log.error("stored_rules_refused", version=stored.version, error=str(exc))
             return
@@ -259,9 +260,14 @@ def _version(stored: RulesVersion | None) -> int:
     return 0 if stored is None else stored.version
 
 
-async def _compile(source: str, filename: str) -> Ruleset:
+async def _compile(source: str, filename: str, limits: Limits = DEFAULT_LIMITS) -> Ruleset:
     # Compiling a thousand rules takes half a second: never on the event loop.
-    return await asyncio.to_thread(load_ruleset, source, filename)
+    return await asyncio.to_thread(load_ruleset, source, filename, limits)
+
+
+async def _compile_stored(version: RulesVersion) -> Ruleset:
+    """A version in the store, as it was stored: never refused for a check added since."""
+    return await _compile(version.source, f"rules version {version.version}", STORED_LIMITS)
 
 
 def initial_rules(path: Path | None) -> Rules:

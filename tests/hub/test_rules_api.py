@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,28 @@ async def test_a_second_hub_follows_rules_stored_by_the_first(
 
     await wait_for(second_follows)
     assert (await ticket(second, await submit(second, "w9", "refund")))["queue"] == "billing"
+
+
+async def test_a_version_stored_before_a_check_was_added_still_loads(
+    start_hub: StartHub, make_settings: MakeSettings
+) -> None:
+    """Older hubs stored any channel; publishing one now is refused, but a hub must still
+    start on, and follow, the version an older hub stored (its rule just never matches)."""
+    stored = RULES.replace("when: {body:", "when: {channel: webchat, body:")
+    settings = make_settings(routing={"watch_interval": "1s"})
+    first = await start_hub(settings)
+    status, refused = await put_rules(first, stored)
+    assert (status, "unknown channel 'webchat'" in refused["problems"][0]) == (400, True)
+    await first.store.save_rules(stored, "token:old-hub", datetime.now(UTC))
+
+    async def follows(hub: Hub) -> bool:
+        async with hub.http.get("/api/rules", headers=await hub.token(Role.AGENT)) as r:
+            return bool((await r.json())["version"] == 1)
+
+    await wait_for(lambda: follows(first))
+    second = await start_hub(settings)  # starts on it
+    assert await follows(second)
+    assert (await ticket(second, await submit(second, "w9", "refund")))["queue"] == "general"
 
 
 async def test_a_changed_rules_file_becomes_a_new_version_at_start(
