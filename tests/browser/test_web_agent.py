@@ -80,11 +80,7 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     await page.get_by_role("button", name="Add note").click()
     await expect(conversation.locator(".msg.note")).to_contain_text("Checked the invoice.")
     await page.screenshot(path=str(screens / "agent-ticket.png"), full_page=True)
-    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
-    width = await page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= 390
-    await page.screenshot(path=str(screens / "agent-phone.png"), full_page=True)
-    await page.set_viewport_size({"width": 1280, "height": 800})
+    await on_a_phone(page, screens)
 
     await page.get_by_label("Status").select_option("resolved")
     await page.get_by_role("button", name="Set status").click()
@@ -93,6 +89,19 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     assert (ticket.status, ticket.assignee) == ("resolved", "ann")
     record = [e.kind for e in await hub.store.ticket_events(ticket_id)]
     assert {"assigned", "reply_out", "note", "status"} <= set(map(str, record))
+
+
+async def on_a_phone(page: Page, screens: Path) -> None:
+    """One column, nothing wider than the screen; a ticket opened from the lists shows its top."""
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: one column
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390
+    await page.locator("#my-tickets a").click()  # opened from the list above it: its top shows
+    await expect(page.locator("#ticket-title")).to_be_focused()
+    top = await page.evaluate("document.getElementById('ticket-title').getBoundingClientRect().top")
+    assert -1 < top < 60
+    await page.screenshot(path=str(screens / "agent-phone.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
 
 async def test_sign_out_revokes_the_session(hub: Hub, page: Page) -> None:

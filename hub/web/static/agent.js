@@ -148,7 +148,8 @@ export async function showTicket(id, { focus = false } = {}) {
       recordDetail(e) ? h("span", { class: "detail" }, recordDetail(e)) : null))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
-  if (focus) $("ticket-title").focus();
+  // On a phone the ticket is below the lists: bring its top into view, not its last line.
+  if (focus) { $("ticket-title").focus({ preventScroll: true }); $("ticket-title").scrollIntoView({ block: "start" }); }
   else if (active && active.id && $(active.id) && $(active.id) !== active) keepFocus($(active.id), caret);
 }
 
