@@ -158,6 +158,27 @@ async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -
     await expect(record.filter(has_text="unassigned ann")).to_contain_text("ann → nobody")
 
 
+async def test_a_reply_the_relay_refuses_says_why_on_the_message(
+    hub: Hub, page: Page, outbox: tuple[Outbox, int]
+) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
+    await sign_in(page, hub.base_url, secret, "ann")
+    ticket_id = await post_contact(hub, "w3", "refund")
+    queue = page.locator("#my-queues li", has_text="billing")
+    await expect(queue.locator(".waiting")).to_have_text("1")
+    await queue.get_by_role("button", name="Claim next").click()
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{ticket_id}")
+    outbox[0].refuse = "550 5.1.1 mailbox unavailable"
+    await page.get_by_label("Reply (by email to ada@example.com)").fill(
+        "Your refund is on its way."
+    )
+    await page.get_by_role("button", name="Send reply").click()
+    await expect(page.locator("#ticket-error")).to_contain_text("not delivered")
+    sent = page.locator(".conversation .msg.outbound", has_text="Your refund is on its way.")
+    await expect(sent.locator(".delivery-error")).to_contain_text("Not delivered (failed)")
+    await expect(sent.locator(".delivery-error")).to_contain_text("mailbox unavailable")
+
+
 async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann")
     await sign_in(page, hub.base_url, secret, "ann")

@@ -206,6 +206,8 @@ function messageItem(m) {
     // A chat's or a text's subject is its first line: shown once, in the text.
     m.subject && !m.body.startsWith(m.subject) ? h("strong", {}, m.subject + "\n") : null,
     m.deleted_at ? [h("em", {}, `(deleted by the customer ${when(m.deleted_at)}) `), h("del", {}, m.body)] : m.body,
+    // Why a reply did not reach the customer, where the agent looks for it (not only the log).
+    m.error ? h("span", { class: "error delivery-error" }, `Not delivered (${m.delivery}): ${m.error}`) : null,
     m.attachments.length ? h("ul", { class: "attachments", "aria-label": "Attachments" }, m.attachments.map(attachmentItem)) : null);
 }
 
