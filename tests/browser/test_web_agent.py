@@ -179,6 +179,31 @@ async def test_a_reply_the_relay_refuses_says_why_on_the_message(
     await expect(sent.locator(".delivery-error")).to_contain_text("mailbox unavailable")
 
 
+async def test_an_agent_finds_any_ticket_by_its_words_or_its_number(hub: Hub, page: Page) -> None:
+    secret = await secret_of(hub, Role.AGENT, "ann")
+    await sign_in(page, hub.base_url, secret, "ann")
+    kettle = await post_contact(hub, "w4", "My kettle arrived broken")
+    await post_contact(hub, "w5", "Where is my parcel?")
+    search, found = page.get_by_role("searchbox", name="Find tickets"), page.locator("#found li")
+    await search.fill("broken KETTLE")
+    await search.press("Enter")
+    await expect(found).to_have_count(1)
+    await expect(found).to_contain_text(f"#{kettle}")
+    await found.get_by_role("link").click()
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{kettle}")
+    await search.fill("kettle parcel")  # every word must be there
+    await search.press("Enter")
+    await expect(page.locator("#found-why")).to_have_text("No ticket has every word.")
+    await expect(found).to_have_count(0)
+    await search.fill("#999")
+    await search.press("Enter")
+    await expect(page.locator("#found-why")).to_have_text("No ticket #999.")
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{kettle}")  # still open
+    await search.fill(str(kettle + 1))
+    await search.press("Enter")
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{kettle + 1} ")
+
+
 async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann")
     await sign_in(page, hub.base_url, secret, "ann")

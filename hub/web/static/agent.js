@@ -11,6 +11,7 @@ let queueNames = []; // every queue, for the transfer's choice
 
 export async function startAgent(who) {
   me = who;
+  $("find").onsubmit = (event) => { event.preventDefault(); find($("find-text").value.trim()); };
   await Promise.all([loadOffers(), loadTickets(), loadQueues()]);
   setInterval(tick, 1000);
 }
@@ -85,6 +86,30 @@ function ticketLink(ticket) {
     h("span", { class: "hint" }, ` ${ticket.status} · ${ticket.queue}`));
 }
 
+const FOUND_SHOWN = 20;
+
+// Any ticket, not only mine: "#123" (or "123") opens it; words find the tickets whose
+// subject or messages have every one of them (GET /api/tickets?q=).
+async function find(text) {
+  const said = $("found-why");
+  fill($("found"));
+  said.textContent = "";
+  if (!text) return;
+  const number = /^#?(\d+)$/.exec(text);
+  try {
+    if (number) {
+      await showTicket(Number(number[1]), { focus: true });
+      return;
+    }
+    const page = await get(`/api/tickets?q=${encodeURIComponent(text)}&limit=${FOUND_SHOWN}`);
+    fill($("found"), page.items.map(ticketLink));
+    if (!page.items.length) said.textContent = "No ticket has every word.";
+    else if (page.next) said.textContent = `The newest ${FOUND_SHOWN}; add a word to narrow them.`;
+  } catch (e) {
+    said.textContent = e.status === 404 ? `No ticket ${text.startsWith("#") ? text : "#" + text}.` : e.message;
+  }
+}
+
 async function loadQueues() {
   const asked = depthsHeard;
   const [queues, agent] = await Promise.all([get("/api/queues"), get("/api/me")]);
@@ -125,11 +150,11 @@ let shown = 0; // the newest render: an older one that finishes later is dropped
 // `focus`: a person opened it (the heading takes the focus, so Tab goes on into the
 // ticket); a live redraw leaves the focus where it is.
 export async function showTicket(id, { focus = false } = {}) {
-  openTicket = id;
   const render = ++shown;
   const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
+  openTicket = id; // only once it is there: a live redraw never asks for one that is not
   const same = $("ticket").dataset.ticket === String(id);
   const typed = same ? draftsOf() : {};
   const active = same && $("ticket").parentElement.contains(document.activeElement) ? document.activeElement : null;
