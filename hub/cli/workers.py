@@ -13,7 +13,8 @@ closes its store), after `STOP_SECONDS` the stragglers are killed; SIGHUP is pas
 worker re-reads the rules file). A worker that exits on its own stops the others and the
 supervisor exits 1, so whatever runs the hub (systemd, a container) restarts it whole. A
 worker dies with its supervisor (Linux's parent-death signal): a supervisor killed outright
-takes its workers with it the same way, as one process would have gone.
+takes its workers with it the same way, as one process would have gone; the run's directory
+it leaves in /tmp is removed by the next supervisor to start.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,7 +43,37 @@ METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 """prometheus_client's multiprocess directory (hub/metrics.py reads it): named here, not
 imported, so that every CLI command does not load the metrics and the IMAP client."""
 _PR_SET_PDEATHSIG = 1
+RUN_PREFIX = "contacthub-workers-"
+OWNER_FILE = "supervisor.pid"
 log = structlog.get_logger("contacthub.workers")
+
+
+def sweep_orphans(base: Path) -> list[Path]:
+    """Remove the run directories of supervisors that are gone (killed outright, so their
+    `TemporaryDirectory` was never cleaned): metrics files and sockets would pile up in
+    /tmp, one directory per kill. A live supervisor's, or another user's, is left, and so is
+    one without its owner's pid (just made, or an older hub's: it may be running)."""
+    removed = []
+    for run in base.glob(RUN_PREFIX + "*"):
+        with contextlib.suppress(OSError):
+            if run.is_dir() and run.stat().st_uid == os.getuid() and _orphaned(run):
+                shutil.rmtree(run, ignore_errors=True)
+                removed.append(run)
+    return removed
+
+
+def _orphaned(run: Path) -> bool:
+    try:
+        owner = int((run / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def worker_command(config: Path | None, index: int, count: int) -> list[str]:
@@ -96,7 +128,9 @@ class Supervisor:
             signal.signal(signum, self._signalled)
         # This run's own: the workers' sockets to each other (hub/wiring/webchat_siblings.py)
         # and their metrics, which any worker's scrape sums (hub/metrics.py)
-        with tempfile.TemporaryDirectory(prefix="contacthub-workers-") as directory:
+        sweep_orphans(Path(tempfile.gettempdir()))
+        with tempfile.TemporaryDirectory(prefix=RUN_PREFIX) as directory:
+            (Path(directory) / OWNER_FILE).write_text(str(os.getpid()))
             metrics = Path(directory) / "metrics"
             metrics.mkdir()
             env = {**os.environ, DIRECTORY_ENV: directory, METRICS_ENV: str(metrics)}

@@ -21,6 +21,8 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hub.cli.workers import OWNER_FILE, RUN_PREFIX, sweep_orphans
+from hub.wiring.webchat_siblings import DIRECTORY_ENV
 from tests.hub.email_support import SUPPORT, compose, send
 from tests.hub.serving import cli, environment, wait_ready
 from tests.support import form_body, form_headers, free_port
@@ -233,6 +235,8 @@ async def test_a_worker_that_dies_stops_the_hub_with_exit_1(served: Served) -> N
 
 async def test_a_hub_killed_outright_takes_its_workers_with_it(served: Served) -> None:
     workers = children(served.process.pid)
+    run, owner = run_of(workers[0])
+    assert owner == str(served.process.pid)
     served.process.kill()
     served.process.wait()
     for _ in range(100):
@@ -240,3 +244,30 @@ async def test_a_hub_killed_outright_takes_its_workers_with_it(served: Served) -
             break
         await asyncio.sleep(0.05)
     assert not alive(workers)
+    assert run in sweep_orphans(run.parent)  # what the next supervisor to start does
+    assert not await asyncio.to_thread(run.exists)
+
+
+def run_of(worker: int) -> tuple[Path, str]:
+    """The run directory a worker was given, and the supervisor's pid written in it."""
+    environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    name = DIRECTORY_ENV.encode() + b"="
+    (run,) = [Path(e.removeprefix(name).decode()) for e in environ if e.startswith(name)]
+    return run, (run / OWNER_FILE).read_text()
+
+
+def test_the_next_supervisor_removes_the_directories_of_killed_ones(tmp_path: Path) -> None:
+    gone = subprocess.Popen(["true"])  # a pid that is certainly dead after wait
+    gone.wait()
+    killed, live, unowned, other = (
+        tmp_path / f"{RUN_PREFIX}{name}" for name in ("killed", "live", "unowned", "x")
+    )
+    for run in (killed, live, unowned):
+        (run / "metrics").mkdir(parents=True)
+    (killed / OWNER_FILE).write_text(str(gone.pid))
+    (live / OWNER_FILE).write_text(str(os.getpid()))
+    other.write_text("not a directory")
+    assert sweep_orphans(tmp_path) == [killed]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (live, unowned, other)
+    )
