@@ -41,10 +41,9 @@ from hub.api.views_campaigns import (
     report_json,
     stats_json,
 )
-from hub.campaigns.desk import CampaignDesk
+from hub.campaigns.desk import CampaignDesk, refuse_inbound_queue
 from hub.campaigns.load import ListLoad, load_do_not_call, worker_pool
 from hub.state import CLOCK, ROUTER, SETTINGS, STORE
-from router import QueueKind
 
 log = structlog.get_logger("contacthub.campaigns")
 
@@ -108,20 +107,9 @@ async def create_campaign(request: web.Request) -> web.Response:
     except ValidationError as exc:
         raise InvalidRequest(problems(exc)) from exc
     spec = body.spec(desk)
-    _not_inbound(request, spec.queue)
+    refuse_inbound_queue(request.config_dict[ROUTER].queues, spec.queue)
     campaign = await desk.create(spec, clock_now(request))
     return web.json_response(campaign_json(campaign), status=201)
-
-
-def _not_inbound(request: web.Request, queue: str) -> None:
-    """A campaign's calls land in its queue: one the rules make inbound is refused (a queue
-    the rules do not name is let be, as the embedded rules name none of the outbound kind)."""
-    spec = request.config_dict[ROUTER].queues.get(queue)
-    if spec is not None and spec.kind is not QueueKind.OUTBOUND:
-        raise InvalidRequest(
-            f"queue {queue!r} is an {spec.kind} queue in the rules: a campaign calls from an "
-            "outbound one (kind: outbound)"
-        )
 
 
 async def list_campaigns(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -42,6 +43,7 @@ from core.errors import Conflict, InvalidRequest, NotFound, StorageError
 from core.identity import PHONE, mask
 from core.model import Decision, Inbound, IngestResult, ascii_digits, whole_id
 from hub.settings.campaigns import CampaignSettings
+from router import QueueKind, QueueSpec
 from router.calling_law import CallingLaw
 from router.campaign_lists import list_phone
 from router.campaigns import CallingHours, after_outcome, check_policy, is_ended, slot_key
@@ -93,6 +95,17 @@ class CampaignStats:
         made = self.attempts - self.counts.by_outcome.get(CallOutcome.EXPIRED, 0)
         reached = sum(n for outcome, n in self.counts.by_outcome.items() if outcome in REACHED)
         return None if made == 0 else round(reached / made, 4)
+
+
+def refuse_inbound_queue(queues: Mapping[str, QueueSpec], queue: str) -> None:
+    """A campaign's calls land in its queue: one the rules make inbound is refused (a queue
+    the rules do not name is let be, as the embedded rules name none of the outbound kind)."""
+    spec = queues.get(queue)
+    if spec is not None and spec.kind is not QueueKind.OUTBOUND:
+        raise InvalidRequest(
+            f"queue {queue!r} is an {spec.kind} queue in the rules: a campaign calls from an "
+            "outbound one (kind: outbound)"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from core.errors import HubError
-from hub.campaigns.desk import CampaignDesk
+from core.errors import HubError, NotFound
+from hub.campaigns.desk import CampaignDesk, refuse_inbound_queue
 from hub.campaigns.load import (
     DoNotCallReport,
     ListLoad,
@@ -33,8 +33,9 @@ from hub.campaigns.load import (
     worker_pool,
 )
 from hub.cli.common import config_option, load_config
+from hub.rules.in_force import rules_in_force
 from hub.settings.tree import Settings
-from storage.base import open_store
+from storage.base import Store, open_store
 
 ListFile = click.Path(exists=True, dir_okay=False, path_type=Path)
 SHOWN = 5
@@ -94,7 +95,11 @@ async def _load(  # noqa: PLR0913  # the command's choices
     try:
         desk = CampaignDesk(store, settings.campaigns)
         now = datetime.now(UTC)
-        campaign, created = await desk.ensure(desk.spec(name, queue), now)
+        spec = desk.spec(name, queue)
+        if not await _exists(store, name):  # as the API checks a new campaign's queue
+            in_force = await rules_in_force(store, settings.routing.rules)
+            refuse_inbound_queue(in_force.queues, spec.queue)
+        campaign, created = await desk.ensure(spec, now)
         job = ListLoad(
             store, campaign, settings.routing.default_region, now,
             batch_rows=settings.campaigns.load_batch_rows, workers=workers, explicit=explicit,
@@ -110,6 +115,14 @@ async def _load(  # noqa: PLR0913  # the command's choices
         return report
     finally:
         await store.close()
+
+
+async def _exists(store: Store, name: str) -> bool:
+    try:
+        await store.get_campaign(name)
+    except NotFound:
+        return False
+    return True
 
 
 @contextmanager

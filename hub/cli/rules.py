@@ -13,12 +13,12 @@ from rich.table import Table
 from core.errors import HubError, PayloadError, RuleError
 from core.people import CHANNELS
 from hub.cli.common import config_option, load_config
+from hub.rules.in_force import rules_in_force
 from hub.rules.probe import EVENTS, probe_contact, probe_facts
 from hub.rules.simulate import Simulation, simulate
-from router import Ruleset, default_ruleset, format_explanation, load_ruleset
+from router import Ruleset, format_explanation, load_ruleset
 from router.sla.describe import describe
-from router.spec import STORED_LIMITS
-from storage.base import Store, open_store
+from storage.base import open_store
 
 MAX_MOVES_SHOWN = 50
 RulesFile = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -107,18 +107,9 @@ async def _simulate(url: str, draft: Ruleset, configured: Path | None) -> Simula
     store = open_store(url)
     await store.open()
     try:
-        return await simulate(store, draft, await _in_force(store, configured))
+        return await simulate(store, draft, await rules_in_force(store, configured))
     finally:
         await store.close()
-
-
-async def _in_force(store: Store, configured: Path | None) -> Ruleset:
-    """The rules the hubs route by: the newest stored version (a hub stores its file's at
-    start), else the configured file, else the embedded default."""
-    newest = await store.current_rules()
-    if newest is not None:
-        return load_ruleset(newest.source, f"rules version {newest.version}", STORED_LIMITS)
-    return default_ruleset() if configured is None else _load(configured)
 
 
 def _print_simulation(console: Console, file: Path, result: Simulation) -> None:

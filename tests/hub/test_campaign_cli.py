@@ -103,3 +103,25 @@ def test_a_map_naming_a_missing_column_says_so_and_lists_the_columns(tmp_path: P
     assert result.returncode == 1
     assert "no column 'Cell' (for phone) in the header; its columns: 'Telephone'" in result.stderr
     assert "nothing was loaded" in result.stderr
+
+
+def test_load_refuses_to_create_a_campaign_on_a_queue_the_rules_make_inbound(
+    tmp_path: Path,
+) -> None:
+    config, _ = write_config(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "queues:\n  general: {}\n  calls: {kind: outbound}\ndefault: {queue: general}\n"
+    )
+    config.write_text(config.read_text() + f'[routing]\nrules = "{rules}"\n')
+    path = tmp_path / "spring.csv"
+    path.write_text(LIST, encoding="utf-8")
+    refused = run(
+        "campaign", "load", "spring", str(path), "--queue", "general", "--config", str(config)
+    )
+    assert refused.returncode == 1
+    assert "queue 'general' is an inbound queue in the rules" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    made = run("campaign", "load", "spring", str(path), "--queue", "calls", "--config", str(config))
+    assert made.returncode == 0, made.stderr
+    assert "created" in made.stdout
