@@ -259,3 +259,31 @@ async def test_the_supervisors_view_fits_a_phone(hub: Hub, page: Page, screens: 
     wide = await page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 390, f"the page is {wide} px wide on a 390 px screen"
     await page.screenshot(path=str(screens / "supervisor-phone.png"), full_page=True)
+
+
+async def test_a_supervisor_edits_an_agent_and_sets_their_presence(hub: Hub, page: Page) -> None:
+    await secret_of(hub, Role.AGENT, "ann")
+    await supervise(page, hub, hub.base_url)
+    await page.get_by_role("button", name="Edit ann").click()
+    form = page.locator("#agent-edit")
+    await expect(page.get_by_role("heading", name="Edit ann")).to_be_focused()
+    await form.get_by_label("Skills (comma separated)").fill("billing, french")
+    await form.get_by_label("email").fill("3")
+    await form.get_by_label("billing").check()
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.locator("#agent-edit-said")).to_have_text("Saved.")
+    ann = await hub.store.get_agent("ann")
+    assert (set(ann.skills), ann.capacity["email"], set(ann.queues)) == (
+        {"billing", "french"}, 3, {"billing"},
+    )  # fmt: skip
+    assert ann.capacity["sms"] == 5  # the rest as it was
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.locator("#agent-edit-said")).to_have_text("Nothing changed.")
+    await form.get_by_label("supervisor").check()  # a supervisor grants it: an admin's call
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.locator("#agent-edit-said")).to_contain_text("an admin's call")
+    assert (await hub.store.get_agent("ann")).roles == ann.roles
+    await form.get_by_label("Presence").select_option("away")
+    await form.get_by_role("button", name="Set presence").click()
+    await expect(form.locator("#agent-edit-said")).to_have_text("ann is away.")
+    await expect(page.locator("#agents tr[data-agent=ann] .presence")).to_have_text("away")

@@ -126,7 +126,65 @@ async function loadAgents() {
   $("presence-counts").textContent = `online ${counts.online} · busy ${counts.busy} · away ${counts.away} · offline ${counts.offline}`;
   fill($("agents").tBodies[0], agents.map((a) => h("tr", { dataset: { agent: a.name } },
     h("th", { scope: "row" }, a.name), h("td", { class: "presence" }, state(a)),
-    h("td", {}, Object.entries(a.load).filter(([, n]) => n).map(([ch, n]) => `${ch} ${n}`).join(", ") || "0"))));
+    h("td", {}, Object.entries(a.load).filter(([, n]) => n).map(([ch, n]) => `${ch} ${n}`).join(", ") || "0"),
+    h("td", {}, h("button", { type: "button", class: "plain", "aria-label": `Edit ${a.name}`, onclick: () => editAgent(a.name) }, "Edit")))));
+}
+
+const ROLES = ["agent", "supervisor", "outbound", "admin"];
+const CHANNELS = ["email", "sms", "voice", "slack", "form", "chat"];
+const names = (text) => text.split(",").map((t) => t.trim()).filter(Boolean);
+const same = (a, b) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
+// One agent's roles, skills, capacity per channel and queues (PUT /api/agents/NAME), and
+// their presence. Only what was changed is sent: a supervisor re-sending a role they may not
+// grant (supervisor, admin) would be refused though nothing changed.
+async function editAgent(name) {
+  const agent = await get(`/api/agents/${encodeURIComponent(name)}`);
+  const form = $("agent-edit");
+  const said = h("p", { class: "hint", role: "status", id: "agent-edit-said" });
+  const box = (group, value, checked) => h("label", { class: "check" },
+    h("input", { type: "checkbox", name: group, value, checked }), ` ${value}`);
+  const queues = [...depths.keys()];
+  fill(form,
+    h("h3", { id: "agent-edit-title", tabindex: "-1" }, `Edit ${agent.name}`),
+    h("fieldset", {}, h("legend", {}, "Roles"), ROLES.map((r) => box("role", r, agent.roles.includes(r)))),
+    h("label", { for: "agent-skills" }, "Skills (comma separated)"),
+    h("input", { id: "agent-skills", value: agent.skills.join(", ") }),
+    h("fieldset", {}, h("legend", {}, "Capacity per channel"), CHANNELS.map((ch) => h("label", { class: "capacity" }, `${ch} `,
+      h("input", { type: "number", min: 0, max: 10000, step: 1, name: "capacity", dataset: { channel: ch }, value: agent.capacity[ch] ?? 0 })))),
+    h("fieldset", {}, h("legend", {}, "Queues served (none ticked: every queue)"), queues.map((q) => box("queue", q, agent.queues.includes(q)))),
+    h("div", { class: "row" },
+      h("button", { type: "submit" }, "Save"),
+      h("label", {}, "Presence ", h("select", { id: "agent-presence" },
+        ["online", "away", "offline"].map((p) => h("option", { value: p, selected: p === agent.presence }, p)))),
+      h("button", { type: "button", class: "plain", id: "agent-set-presence" }, "Set presence"),
+      h("button", { type: "button", class: "plain", onclick: () => { form.hidden = true; } }, "Close")),
+    said);
+  const ticked = (group) => [...form.querySelectorAll(`input[name=${group}]:checked`)].map((i) => i.value);
+  form.onsubmit = async (event) => {
+    event.preventDefault();
+    const change = {};
+    if (!same(ticked("role"), agent.roles)) change.roles = ticked("role");
+    if (!same(names($("agent-skills").value), agent.skills)) change.skills = names($("agent-skills").value);
+    const capacity = Object.fromEntries([...form.querySelectorAll("input[name=capacity]")].map((i) => [i.dataset.channel, Number(i.value)]));
+    if (CHANNELS.some((ch) => capacity[ch] !== agent.capacity[ch])) change.capacity = capacity;
+    if (!same(ticked("queue"), agent.queues)) change.queues = ticked("queue");
+    if (!Object.keys(change).length) { said.textContent = "Nothing changed."; return; }
+    try {
+      Object.assign(agent, await send("PUT", `/api/agents/${encodeURIComponent(agent.name)}`, change));
+      said.textContent = "Saved.";
+      loadAgents();
+    } catch (e) { said.textContent = e.message; }
+  };
+  $("agent-set-presence").onclick = async () => {
+    try {
+      await post(`/api/agents/${encodeURIComponent(agent.name)}/presence`, { status: $("agent-presence").value });
+      said.textContent = `${agent.name} is ${$("agent-presence").value}.`;
+      loadAgents();
+    } catch (e) { said.textContent = e.message; }
+  };
+  form.hidden = false;
+  $("agent-edit-title").focus();
 }
 
 async function loadRules() {
