@@ -204,6 +204,46 @@ async def test_an_agent_finds_any_ticket_by_its_words_or_its_number(hub: Hub, pa
     await expect(page.locator("#ticket h2")).to_contain_text(f"#{kettle + 1} ")
 
 
+async def test_a_supervisor_assigns_a_ticket_and_sets_its_priority(hub: Hub, page: Page) -> None:
+    await secret_of(hub, Role.AGENT, "ann")
+    secret = await secret_of(hub, Role.SUPERVISOR, "sue")
+    await sign_in(page, hub.base_url, secret, "sue")
+    ticket_id = await post_contact(hub, "w6", "My kettle arrived broken")
+    search = page.get_by_role("searchbox", name="Find tickets")
+    await search.fill(f"#{ticket_id}")
+    await search.press("Enter")
+    await expect(page.locator("#ticket .hint").first).to_contain_text("normal")
+    assignee = page.get_by_label("Assignee")
+    assert "ann" in await assignee.locator("option").all_inner_texts()
+    await assignee.select_option("ann")
+    await page.get_by_role("button", name="Assign").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("ann")
+    await page.get_by_label("Priority").select_option("urgent")
+    await page.get_by_role("button", name="Set priority").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("urgent")
+    ticket = await hub.store.get_ticket(ticket_id)
+    assert (ticket.assignee, ticket.priority) == ("ann", "urgent")
+    await assignee.select_option("")  # nobody: back to its queue
+    await page.get_by_role("button", name="Assign").click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text("unassigned")
+    assert (await hub.store.get_ticket(ticket_id)).assignee is None
+
+
+async def test_an_agent_may_assign_only_themselves(hub: Hub, page: Page) -> None:
+    await secret_of(hub, Role.AGENT, "bob")
+    secret = await secret_of(hub, Role.AGENT, "ann")
+    await sign_in(page, hub.base_url, secret, "ann")
+    ticket_id = await post_contact(hub, "w7", "Where is my parcel?")
+    search = page.get_by_role("searchbox", name="Find tickets")
+    await search.fill(f"#{ticket_id}")
+    await search.press("Enter")
+    assignee = page.get_by_label("Assignee")
+    await expect(assignee.locator("option")).to_have_text(["nobody", "ann (me)"])
+    await assignee.select_option("ann")
+    await page.get_by_role("button", name="Assign").click()
+    await expect(page.locator("#my-tickets")).to_contain_text(f"#{ticket_id}")
+
+
 async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann")
     await sign_in(page, hub.base_url, secret, "ann")

@@ -4,15 +4,17 @@ import { get, post, send } from "./api.js";
 import { $, fill, h, span, until, when } from "./dom.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
+const PRIORITIES = ["low", "normal", "high", "urgent"];
 let offers = [];
 let openTicket = null;
 let me = null;
 let queueNames = []; // every queue, for the transfer's choice
+let agentNames = []; // every agent, for a supervisor's choice of assignee
 
 export async function startAgent(who) {
   me = who;
   $("find").onsubmit = (event) => { event.preventDefault(); find($("find-text").value.trim()); };
-  await Promise.all([loadOffers(), loadTickets(), loadQueues()]);
+  await Promise.all([loadOffers(), loadTickets(), loadQueues(), loadAgentNames()]);
   setInterval(tick, 1000);
 }
 
@@ -108,6 +110,21 @@ async function find(text) {
   } catch (e) {
     said.textContent = e.status === 404 ? `No ticket ${text.startsWith("#") ? text : "#" + text}.` : e.message;
   }
+}
+
+async function loadAgentNames() {
+  if (!supervises()) return;
+  agentNames = (await get("/api/agents")).items.filter((a) => a.roles.includes("agent")).map((a) => a.name);
+}
+
+const supervises = () => me.roles.some((r) => r === "supervisor" || r === "admin");
+
+// Who may hold the ticket, as the API allows the caller: a supervisor anyone, an agent
+// themselves (and whoever holds it now, to show).
+function assignees(ticket) {
+  const names = new Set(supervises() ? agentNames : [me.name]);
+  if (ticket.assignee) names.add(ticket.assignee);
+  return [...names].sort();
 }
 
 async function loadQueues() {
@@ -293,6 +310,9 @@ function actions(ticket) {
   const queue = h("select", { id: "transfer-queue" }, h("option", { value: "" }, "choose a queue"),
     queueNames.filter((name) => name !== ticket.queue).map((name) => h("option", { value: name }, name)));
   const reason = h("input", { id: "escalate-reason", value: "" });
+  const priority = h("select", { id: "priority" }, PRIORITIES.map((p) => h("option", { value: p, selected: p === ticket.priority }, p)));
+  const assignee = h("select", { id: "assignee" }, h("option", { value: "", selected: !ticket.assignee }, "nobody"),
+    assignees(ticket).map((name) => h("option", { value: name, selected: name === ticket.assignee }, name === me.name ? `${name} (me)` : name)));
   const error = h("p", { class: "error", role: "alert", id: "ticket-error" });
   const run = async (work, ...sent) => {
     error.textContent = "";
@@ -315,6 +335,13 @@ function actions(ticket) {
       h("label", {}, "Status ", status),
       h("button", { type: "button", id: "set-status", class: "plain",
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
+      h("label", {}, "Priority ", priority),
+      h("button", { type: "button", id: "set-priority", class: "plain",
+        onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { priority: priority.value })) }, "Set priority"),
+      h("label", {}, "Assignee ", assignee),
+      h("button", { type: "button", id: "assign", class: "plain",
+        onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { assignee: assignee.value || null })) }, "Assign")),
+    h("div", { class: "row" },
       h("label", {}, "Transfer to queue ", queue),
       h("button", { type: "button", id: "transfer", class: "plain",
         onclick: () => run(() => {
