@@ -223,6 +223,15 @@ async def test_a_supervisor_assigns_a_ticket_and_sets_its_priority(hub: Hub, pag
     await expect(page.locator("#ticket .hint").first).to_contain_text("urgent")
     ticket = await hub.store.get_ticket(ticket_id)
     assert (ticket.assignee, ticket.priority) == ("ann", "urgent")
+    await page.get_by_label("Priority").select_option("high")  # chosen, not applied yet
+    headers = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.post(
+        f"/api/tickets/{ticket_id}/notes", json={"body": "from elsewhere"}, headers=headers
+    ) as response:
+        assert response.status == 201
+    await expect(page.locator(".conversation")).to_contain_text("from elsewhere")  # redrawn
+    await expect(page.get_by_label("Priority")).to_have_value("high")  # the choice kept
+    await expect(page.get_by_label("Status")).to_have_value("new")  # untouched: as it is
     await assignee.select_option("")  # nobody: back to its queue
     await page.get_by_role("button", name="Assign").click()
     await expect(page.locator("#ticket .hint").first).to_contain_text("unassigned")

@@ -204,10 +204,18 @@ function keepFocus(el, caret) {
   }
 }
 
-// What the agent has typed into the ticket's boxes: a redraw (a live event) keeps it.
-const DRAFTS = ["reply-body", "note-body", "transfer-queue", "escalate-reason"];
+// What the agent has typed into the ticket's boxes, or chosen in its lists and not yet
+// applied: a redraw (a live event) keeps it. A list the agent did not touch shows the
+// ticket as it is now (its `shown` is what it was drawn with).
+const DRAFTS = ["reply-body", "note-body", "transfer-queue", "escalate-reason", "status", "priority", "assignee"];
 function draftsOf() {
-  return Object.fromEntries(DRAFTS.filter((field) => $(field)).map((field) => [field, $(field).value]));
+  const changed = (el) => el.tagName !== "SELECT" || el.value !== el.dataset.shown;
+  return Object.fromEntries(DRAFTS.filter((field) => $(field) && changed($(field))).map((field) => [field, $(field).value]));
+}
+
+// A list drawn with `value` chosen, remembering it (see draftsOf).
+function choice(id, value, options) {
+  return h("select", { id, dataset: { shown: value } }, options.map(([v, label]) => h("option", { value: v, selected: v === value }, label)));
 }
 
 function clocks(sla) {
@@ -306,13 +314,12 @@ function actions(ticket) {
   const off = Boolean(way.refused);
   const reply = h("textarea", { id: "reply-body", rows: 3, disabled: off, "aria-describedby": off ? "reply-way" : null });
   const note = h("textarea", { id: "note-body", rows: 2 });
-  const status = h("select", { id: "status" }, STATUSES.map((s) => h("option", { value: s, selected: s === ticket.status }, s)));
-  const queue = h("select", { id: "transfer-queue" }, h("option", { value: "" }, "choose a queue"),
-    queueNames.filter((name) => name !== ticket.queue).map((name) => h("option", { value: name }, name)));
+  const status = choice("status", ticket.status, STATUSES.map((s) => [s, s]));
+  const queue = choice("transfer-queue", "", [["", "choose a queue"], ...queueNames.filter((name) => name !== ticket.queue).map((name) => [name, name])]);
   const reason = h("input", { id: "escalate-reason", value: "" });
-  const priority = h("select", { id: "priority" }, PRIORITIES.map((p) => h("option", { value: p, selected: p === ticket.priority }, p)));
-  const assignee = h("select", { id: "assignee" }, h("option", { value: "", selected: !ticket.assignee }, "nobody"),
-    assignees(ticket).map((name) => h("option", { value: name, selected: name === ticket.assignee }, name === me.name ? `${name} (me)` : name)));
+  const priority = choice("priority", ticket.priority, PRIORITIES.map((p) => [p, p]));
+  const assignee = choice("assignee", ticket.assignee || "", [["", "nobody"],
+    ...assignees(ticket).map((name) => [name, name === me.name ? `${name} (me)` : name])]);
   const error = h("p", { class: "error", role: "alert", id: "ticket-error" });
   const run = async (work, ...sent) => {
     error.textContent = "";
