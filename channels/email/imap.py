@@ -148,7 +148,7 @@ class ImapChannel:
         backoff = 1.0
         while True:
             try:
-                session = await self._call(self._connect)
+                session = await self._open()
             except Exception as exc:  # noqa: BLE001  # the top of a long-lived poller
                 self._failed(exc, "imap_connect_failed")
             else:
@@ -161,6 +161,16 @@ class ImapChannel:
                     await self._call(_logout, session.client)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self.config.max_backoff)
+
+    async def _open(self) -> _Session:
+        """A session; stopped meanwhile, the thread still connects, and that one is closed."""
+        connecting = asyncio.get_running_loop().run_in_executor(self._thread, self._connect)
+        try:
+            return await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._call(_logout, (await connecting).client)
+            raise
 
     def _failed(self, exc: Exception, event: str) -> None:
         error = exc.message if isinstance(exc, HubError) else f"{type(exc).__name__}: {exc}"
@@ -254,5 +264,11 @@ class ImapChannel:
 
 
 def _logout(client: IMAPClient) -> None:
-    with contextlib.suppress(IMAPClientError, OSError, ValueError):
-        client.logout()
+    try:
+        with contextlib.suppress(IMAPClientError, OSError, ValueError):
+            client.logout()
+    finally:
+        # imaplib closes the socket only when LOGOUT got its answer: a connection that broke,
+        # or was cut mid-IDLE, would be left open.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            client.shutdown()

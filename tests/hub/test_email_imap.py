@@ -5,6 +5,7 @@ killed mid-batch that restarts without losing or doubling a message."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -14,8 +15,11 @@ from typing import Any
 
 import pytest
 
-from core.model import TicketFilter
+from channels.email.imap import ImapChannel, ImapConfig
+from core.model import Inbound, IngestResult, TicketFilter
 from hub.settings.tree import Settings
+from storage.blobs import BlobStore
+from storage.sqlite.store import SqliteStore
 from tests import dovecot
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.dovecot import PASSWORD, Dovecot
@@ -117,9 +121,12 @@ async def test_messages_are_ingested_then_seen_and_new_mail_arrives_by_idle(
     await eventually(lambda: _seen_all(imap_server, SUPPORT, 7))
     await asyncio.to_thread(imap_server.append, SUPPORT, mails("b", 1))
     await eventually(lambda: _equals(message_count(hub), 8), within=10)
-    checkpoint = await hub.store.get_checkpoint(f"imap:{SUPPORT}@127.0.0.1/INBOX")
-    assert checkpoint is not None
-    assert checkpoint.endswith(":8")
+
+    async def checkpointed() -> bool:  # just after the commit the count shows: it may lag
+        checkpoint = await hub.store.get_checkpoint(f"imap:{SUPPORT}@127.0.0.1/INBOX")
+        return checkpoint is not None and checkpoint.endswith(":8")
+
+    await eventually(checkpointed)
     ticket = await hub.store.get_ticket((await hub.store.list_tickets(TicketFilter())).items[0].id)
     assert ticket.channel == "email"
     assert ticket.messages[0].recipient == SUPPORT
@@ -257,3 +264,68 @@ def _stored(database: Path) -> int:
 
 async def _stored_at_least(database: Path, count: int) -> bool:
     return await asyncio.to_thread(_stored, database) >= count
+
+
+class HeldGreeting:
+    """A TCP relay to Dovecot that holds the server's first bytes until released (a slow or
+    far server), and keeps what the client sent."""
+
+    def __init__(self, target: int) -> None:
+        self.target, self.port = target, 0
+        self.released, self.connected, self.closed = (asyncio.Event() for _ in range(3))
+        self.sent = bytearray()
+
+    async def start(self) -> asyncio.Server:
+        server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connected.set()
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        await self.released.wait()
+        upstream = asyncio.create_task(self._pipe(up_reader, writer))
+        while data := await reader.read(65536):
+            self.sent += data
+            up_writer.write(data)
+        self.closed.set()  # the client closed its side
+        upstream.cancel()
+        for end in (up_writer, writer):
+            end.close()
+            with contextlib.suppress(ConnectionError):
+                await end.wait_closed()
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            writer.write(data)
+
+
+async def test_a_mailbox_stopped_while_connecting_logs_out_what_it_connected(
+    imap_server: Dovecot, tmp_path: Path
+) -> None:
+    relay = HeldGreeting(imap_server.port)
+    server = await relay.start()
+    store = SqliteStore(f"sqlite:///{tmp_path / 'hub.db'}")
+    await store.open()
+    config = ImapConfig(
+        "127.0.0.1", SUPPORT, SUPPORT, password=PASSWORD, port=relay.port, tls=False, timeout=10
+    )
+    channel = ImapChannel(config, BlobStore(tmp_path / "blobs").put_many, store)
+
+    async def never(inbound: Inbound) -> IngestResult:
+        raise AssertionError(inbound)
+
+    try:
+        serving = channel.serve(never)
+        await serving.__aenter__()
+        await asyncio.wait_for(relay.connected.wait(), 10)
+        stopping = asyncio.create_task(serving.__aexit__(None, None, None))  # mid-connect
+        await asyncio.sleep(0.1)
+        relay.released.set()  # the connection completes after the stop
+        await asyncio.wait_for(stopping, 15)
+        await asyncio.wait_for(relay.closed.wait(), 10)
+        assert b"LOGOUT" in relay.sent.upper()  # logged out, not left open
+    finally:
+        server.close()
+        await store.close()
