@@ -287,3 +287,33 @@ async def test_a_supervisor_edits_an_agent_and_sets_their_presence(hub: Hub, pag
     await form.get_by_role("button", name="Set presence").click()
     await expect(form.locator("#agent-edit-said")).to_have_text("ann is away.")
     await expect(page.locator("#agents tr[data-agent=ann] .presence")).to_have_text("away")
+
+
+async def test_reports_narrow_to_a_queue_and_a_period_and_list_the_agents(
+    hub: Hub, page: Page
+) -> None:
+    answered = await post_contact(hub, "r1", "a refund please")  # billing
+    await post_contact(hub, "r2", "hello")  # general
+    await hub.store.append_outbound(answered, "on it", "sue", datetime.now(UTC))
+    await supervise(page, hub, hub.base_url)
+    created = page.locator("#summary div").first
+    await expect(created).to_have_text("2created")
+    await expect(page.locator("#report-agents tbody tr")).to_have_count(1)
+    await expect(page.locator("#report-agents tbody tr")).to_contain_text("sue")
+    filters = page.locator("#report-filter")
+    await filters.get_by_label("Queue").select_option("billing")
+    await expect(created).to_have_text("1created")
+    await expect(page.locator("#csv-summary")).to_have_attribute(
+        "href", re.compile("queue=billing")
+    )
+    volume = await page.locator("#csv-volume").get_attribute("href")
+    assert volume is not None
+    answer = await page.request.get(hub.base_url + volume)
+    assert answer.status == 200
+    rows = (await answer.text()).splitlines()
+    assert len(rows) == 2  # the header and billing's one day
+    await filters.get_by_label("Period").select_option("90")
+    await expect(page.locator("#volume-title")).to_have_text("Tickets created per week")
+    await expect(page.locator("#report-window")).to_contain_text("last 90 days")
+    await filters.get_by_label("Channel").select_option("sms")
+    await expect(created).to_have_text("0created")

@@ -20,6 +20,8 @@ export async function startSupervisor() {
   loadToday();
   setInterval(loadAgents, 10_000); // presence changes are no events of the record: polled
   loadRules();
+  reportQueues();
+  $("report-filter").onchange = () => loadReports();
   loadReports();
   $("rules-publish").onclick = publish;
   $("rules-reload").onclick = loadRules;
@@ -281,19 +283,54 @@ async function testDraft(event) {
   }
 }
 
+// The reports' window and filters, as the form says: whole local days in the browser's
+// zone, ending now; a period longer than a month is drawn by the week.
+function reportQuery() {
+  const form = $("report-filter");
+  const days = Number(form.elements.days.value);
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const first = new Date(Date.now() - (days - 1) * 86_400_000).toLocaleDateString("en-CA");
+  const query = { from: first, tz: zone, seconds: form.elements.seconds.value };
+  for (const key of ["queue", "channel"]) if (form.elements[key].value) query[key] = form.elements[key].value;
+  return { query, step: days > 31 ? "week" : "day", label: form.elements.days.selectedOptions[0].text };
+}
+
 async function loadReports() {
-  const [summary, volume] = await Promise.all([get("/api/reports/summary"), get("/api/reports/volume?group_by=day&by=channel")]);
-  const figure = (label, value) => h("div", {}, h("strong", {}, value ?? "—"), label);
+  const { query, step, label } = reportQuery();
+  const asked = new URLSearchParams(query);
+  const [summary, volume] = await Promise.all([get(`/api/reports/summary?${asked}`),
+    get(`/api/reports/volume?${new URLSearchParams({ ...query, group_by: step, by: "channel" })}`)]);
+  const figure = (name, value) => h("div", {}, h("strong", {}, value ?? "—"), name);
   const p = (spread) => (spread && spread.p50 !== null && spread.p50 !== undefined ? span(spread.p50) : null);
+  const share = (part) => (part && part.percent !== null && part.percent !== undefined ? `${Math.round(part.percent)}%` : null);
+  $("report-window").textContent = `${label}, from ${query.from} (${query.tz}), tickets created in the window.`;
   fill($("summary"), figure("created", summary.created), figure("resolved", summary.resolved),
     figure("backlog", summary.backlog), figure("first response p50", p(summary.first_response)),
-    figure("resolution p50", p(summary.resolution)));
-  const days = volume.totals.map((row) => row.bucket.slice(0, 10));
+    figure("resolution p50", p(summary.resolution)), figure("one-touch", share(summary.one_touch)),
+    figure("repeat contact", share(summary.repeat_contact)));
+  const buckets = volume.totals.map((row) => row.bucket.slice(0, 10));
   const of = (pick) => volume.totals.map(pick);
-  fill($("volume-chart"), bars("Tickets created per day", days, [{ name: "created", values: of((r) => r.count) }]));
-  fill($("response-chart"), bars("First response per day", days, [
+  const per = `per ${step}`;
+  $("volume-title").textContent = `Tickets created ${per}`;
+  $("response-title").textContent = `First response ${per} (p50, p90)`;
+  $("sla-title").textContent = `SLA met ${per}`;
+  fill($("volume-chart"), bars(`Tickets created ${per}`, buckets, [{ name: "created", values: of((r) => r.count) }]));
+  fill($("response-chart"), bars(`First response ${per}`, buckets, [
     { name: "p50", values: of((r) => r.first_response.p50) },
     { name: "p90", values: of((r) => r.first_response.p90) }], { show: span }));
-  fill($("sla-chart"), bars("SLA met per day", days, [{ name: "SLA met", values: of((r) => r.sla.percent) }],
+  fill($("sla-chart"), bars(`SLA met ${per}`, buckets, [{ name: "SLA met", values: of((r) => r.sla.percent) }],
     { show: (v) => `${Math.round(v)}%`, top: 100 }));
+  fill($("report-agents").tBodies[0], (summary.agents || []).map((a) => h("tr", {},
+    h("th", { scope: "row" }, a.agent), h("td", {}, a.handled),
+    h("td", {}, p(a.first_response) ?? "—"), h("td", {}, p(a.handle_time) ?? "—"))));
+  $("csv-summary").href = `/api/reports/summary?${new URLSearchParams({ ...query, format: "csv" })}`;
+  $("csv-volume").href = `/api/reports/volume?${new URLSearchParams({ ...query, group_by: step, format: "csv" })}`;
+}
+
+// The queues the reports may be narrowed to: the rules' (kept when the list is drawn again).
+function reportQueues() {
+  const select = $("report-filter").elements.queue;
+  const chosen = select.value;
+  fill(select, h("option", { value: "" }, "every queue"),
+    [...depths.keys()].sort().map((q) => h("option", { value: q, selected: q === chosen }, q)));
 }
