@@ -188,7 +188,7 @@ async def test_an_agent_finds_any_ticket_by_its_words_or_its_number(hub: Hub, pa
     await search.fill("broken KETTLE")
     await search.press("Enter")
     await expect(found).to_have_count(1)
-    await expect(found).to_contain_text(f"#{kettle}")
+    await expect(found).to_contain_text(f"#{kettle} Form of ")  # no subject: channel, day
     await found.get_by_role("link").click()
     await expect(page.locator("#ticket h2")).to_contain_text(f"#{kettle}")
     await search.fill("kettle parcel")  # every word must be there

@@ -81,10 +81,19 @@ async function loadTickets() {
   fill($("my-tickets"), mine.length ? mine.map(ticketLink) : h("li", {}, "Nothing assigned."));
 }
 
+const CHANNEL_NAMES = { email: "Email", sms: "SMS", voice: "Call", slack: "Slack message", form: "Form", chat: "Web chat" };
+
+// Texts and calls have no subject: their channel and day tell them apart in a list.
+function titleOf(ticket) {
+  if (ticket.subject) return ticket.subject;
+  const day = new Date(ticket.created_at).toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  return `${CHANNEL_NAMES[ticket.channel] || ticket.channel} of ${day}`;
+}
+
 function ticketLink(ticket) {
   return h("li", {},
     h("a", { href: `#ticket-${ticket.id}`, onclick: (e) => { e.preventDefault(); showTicket(ticket.id, { focus: true }); } },
-      `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+      `#${ticket.id} ${titleOf(ticket)}`),
     h("span", { class: "hint" }, ` ${ticket.status} · ${ticket.queue}`));
 }
 
@@ -178,7 +187,7 @@ export async function showTicket(id, { focus = false } = {}) {
   const caret = active && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
   $("ticket").dataset.ticket = id;
   fill($("ticket"),
-    h("h2", { tabindex: "-1", id: "ticket-title" }, `#${ticket.id} ${ticket.subject || "(no subject)"}`),
+    h("h2", { tabindex: "-1", id: "ticket-title" }, `#${ticket.id} ${titleOf(ticket)}`),
     h("p", { class: "hint" }, `${ticket.status} · ${ticket.queue} · ${ticket.priority} · ${ticket.channel} · ${ticket.assignee || "unassigned"}`),
     ticket.tags.length ? h("ul", { class: "tags", "aria-label": "Ticket tags" }, ticket.tags.map((t) => h("li", { class: "tag" }, t))) : null,
     clocks(ticket.sla),
