@@ -53,7 +53,9 @@ async def test_no_serious_violation_on_any_main_screen(hub: Hub, page: Page) -> 
     await page.get_by_role("button", name="Test the draft").click()
     await expect(page.locator("#rules-decision")).to_contain_text("queue:")
     await expect(page.locator("#sla-chart svg")).to_be_visible()
-    await audit(page, "supervisor")
+    await page.get_by_role("button", name="Edit ada").click()
+    await expect(page.get_by_role("heading", name="Edit ada")).to_be_focused()
+    await audit(page, "supervisor, editing an agent")
 
     await page.get_by_role("button", name="Campaigns").click()
     await page.get_by_label("Name").fill("spring")
