@@ -142,9 +142,7 @@ async def test_claim_transfer_and_escalate_from_the_page(hub: Hub, page: Page) -
     choices = await transfer.locator("option").all_inner_texts()
     assert "general" in choices
     assert ticket.queue not in choices
-    await transfer.select_option("general")
-    await page.get_by_role("button", name="Transfer").click()
-    await expect(page.locator("#ticket .hint").first).to_contain_text("general")
+    await apply(page, "Transfer to queue", "general", "Transfer", shows="general")
     await page.get_by_label("Escalate because").fill("needs an expert")
     await page.get_by_role("button", name="Escalate").click()
     await expect(page.locator("#ticket .hint").first).to_contain_text("experts")
@@ -204,23 +202,33 @@ async def test_an_agent_finds_any_ticket_by_its_words_or_its_number(hub: Hub, pa
     await expect(page.locator("#ticket h2")).to_contain_text(f"#{kettle + 1} ")
 
 
-async def test_a_supervisor_assigns_a_ticket_and_sets_its_priority(hub: Hub, page: Page) -> None:
-    await secret_of(hub, Role.AGENT, "ann")
-    secret = await secret_of(hub, Role.SUPERVISOR, "sue")
-    await sign_in(page, hub.base_url, secret, "sue")
-    ticket_id = await post_contact(hub, "w6", "My kettle arrived broken")
+async def apply(page: Page, label: str, value: str, button: str, *, shows: str) -> None:
+    """Choose `value` in the ticket's list `label`, press `button`: the header shows it."""
+    await page.get_by_label(label).select_option(value)
+    await page.get_by_role("button", name=button).click()
+    await expect(page.locator("#ticket .hint").first).to_contain_text(shows)
+
+
+async def open_by_number(hub: Hub, page: Page, role: Role, name: str, message: str) -> int:
+    """Signed in as `name`, a new contact's ticket opened by its number from the search."""
+    secret = await secret_of(hub, role, name)
+    await sign_in(page, hub.base_url, secret, name)
+    ticket_id = await post_contact(hub, f"w-{name}", message)
     search = page.get_by_role("searchbox", name="Find tickets")
     await search.fill(f"#{ticket_id}")
     await search.press("Enter")
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{ticket_id} ")
+    return ticket_id
+
+
+async def test_a_supervisor_assigns_a_ticket_and_sets_its_priority(hub: Hub, page: Page) -> None:
+    await secret_of(hub, Role.AGENT, "ann")
+    ticket_id = await open_by_number(hub, page, Role.SUPERVISOR, "sue", "My kettle arrived broken")
     await expect(page.locator("#ticket .hint").first).to_contain_text("normal")
     assignee = page.get_by_label("Assignee")
     assert "ann" in await assignee.locator("option").all_inner_texts()
-    await assignee.select_option("ann")
-    await page.get_by_role("button", name="Assign").click()
-    await expect(page.locator("#ticket .hint").first).to_contain_text("ann")
-    await page.get_by_label("Priority").select_option("urgent")
-    await page.get_by_role("button", name="Set priority").click()
-    await expect(page.locator("#ticket .hint").first).to_contain_text("urgent")
+    await apply(page, "Assignee", "ann", "Assign", shows="ann")
+    await apply(page, "Priority", "urgent", "Set priority", shows="urgent")
     ticket = await hub.store.get_ticket(ticket_id)
     assert (ticket.assignee, ticket.priority) == ("ann", "urgent")
     await page.get_by_label("Priority").select_option("high")  # chosen, not applied yet
@@ -232,20 +240,13 @@ async def test_a_supervisor_assigns_a_ticket_and_sets_its_priority(hub: Hub, pag
     await expect(page.locator(".conversation")).to_contain_text("from elsewhere")  # redrawn
     await expect(page.get_by_label("Priority")).to_have_value("high")  # the choice kept
     await expect(page.get_by_label("Status")).to_have_value("new")  # untouched: as it is
-    await assignee.select_option("")  # nobody: back to its queue
-    await page.get_by_role("button", name="Assign").click()
-    await expect(page.locator("#ticket .hint").first).to_contain_text("unassigned")
+    await apply(page, "Assignee", "", "Assign", shows="unassigned")  # nobody: to its queue
     assert (await hub.store.get_ticket(ticket_id)).assignee is None
 
 
 async def test_an_agent_may_assign_only_themselves(hub: Hub, page: Page) -> None:
     await secret_of(hub, Role.AGENT, "bob")
-    secret = await secret_of(hub, Role.AGENT, "ann")
-    await sign_in(page, hub.base_url, secret, "ann")
-    ticket_id = await post_contact(hub, "w7", "Where is my parcel?")
-    search = page.get_by_role("searchbox", name="Find tickets")
-    await search.fill(f"#{ticket_id}")
-    await search.press("Enter")
+    ticket_id = await open_by_number(hub, page, Role.AGENT, "ann", "Where is my parcel?")
     assignee = page.get_by_label("Assignee")
     await expect(assignee.locator("option")).to_have_text(["nobody", "ann (me)"])
     await assignee.select_option("ann")
