@@ -29,7 +29,7 @@ CONTACTS: list[tuple[str, str, str, str, dict[str, Any]]] = [  # channel, sender
     ("sms", "phone:+15550001111", "message", "Any news?", {}),
     ("slack", "slack:T1:U1", "message", "pinging you on Slack", {
         "attachments": (Attachment("x.png", "image/png", url="javascript:alert(1)"),)}),
-    ("webchat", "visitor:v1", "message", "hello from the chat", {"subject": "hello from the chat"}),
+    ("chat", "visitor:v1", "message", "hello from the chat", {"subject": "hello from the chat"}),
     ("form", "email:ada@example.com", "message", "name: Ada\nmessage: please call me", {}),
     ("voice", "phone:+15550001111", "call", "incoming call", {}),
     ("voice", "phone:+15550001111", "voicemail", "voicemail (12 s)", {
