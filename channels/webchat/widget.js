@@ -205,6 +205,7 @@
     var item = { client_id: clientId(), text: text };
     state.outbox.push(item);
     state.messages.push({ client_id: item.client_id, from: "visitor", text: text });
+    lastTypingSent = 0; /* typing the next one is news: what came before the first had no ticket */
     save();
     render();
     flush();

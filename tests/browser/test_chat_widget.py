@@ -9,11 +9,12 @@ from __future__ import annotations
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Page, expect
+from playwright.async_api import BrowserContext, Page, expect
 
 from channels.webchat import NAME
 from core.model import Role, TicketFilter
 from hub.app import build_app
+from tests.browser.web_face import secret_of, sign_in
 from tests.channels.webchat.support import agent_online, chat_hub, chat_settings
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import free_port
@@ -169,3 +170,29 @@ async def test_with_nobody_online_the_widget_says_the_answer_comes_by_email(
     await expect(page.locator(f"{WIDGET} .msg.visitor.pending")).to_have_count(0)
     ticket = await quiet.store.get_ticket(await _chat_ticket(quiet))
     assert ticket.messages[0].meta["email_hint"] == "ada@example.com"
+
+
+async def test_each_side_sees_the_other_typing(
+    page: Page, context: BrowserContext, hub: Hub
+) -> None:
+    await page.goto(f"{hub.base_url}/chat/demo")
+    await _start_chat(page)
+    visitor_box = page.locator(f"{WIDGET} textarea")
+    await visitor_box.fill("Where is my order?")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(f"{WIDGET} .msg.visitor.pending")).to_have_count(0)
+    ticket_id = await _chat_ticket(hub)
+
+    agent = await context.new_page()
+    errors: list[str] = []
+    agent.on("pageerror", lambda error: errors.append(str(error)))
+    await sign_in(agent, hub.base_url, await secret_of(hub, Role.AGENT, "jo"), "jo")
+    search = agent.get_by_role("searchbox", name="Find tickets")
+    await search.fill(f"#{ticket_id}")
+    await search.press("Enter")
+    await expect(agent.locator("#visitor-typing")).to_have_text("")
+    await visitor_box.press_sequentially("and when", delay=30)  # the visitor types
+    await expect(agent.locator("#visitor-typing")).to_have_text("Ada is typing\u2026")
+    await agent.get_by_label("Reply (by chat)").press_sequentially("Let me look", delay=30)
+    await expect(page.locator(f"{WIDGET} .typing")).to_have_text("Agent is typing\u2026")
+    assert errors == []

@@ -192,6 +192,7 @@ export async function showTicket(id, { focus = false } = {}) {
     ticket.tags.length ? h("ul", { class: "tags", "aria-label": "Ticket tags" }, ticket.tags.map((t) => h("li", { class: "tag" }, t))) : null,
     clocks(ticket.sla),
     h("ol", { class: "conversation", "aria-label": "Conversation" }, conversation(ticket)),
+    ticket.channel === "chat" ? h("p", { class: "hint typing", id: "visitor-typing", role: "status" }) : null,
     actions(ticket));
   fill($("side"), h("h3", {}, "Record"),
     h("ol", { class: "record" }, record.items.map((e) => h("li", {},
@@ -199,9 +200,40 @@ export async function showTicket(id, { focus = false } = {}) {
       recordDetail(e) ? h("span", { class: "detail" }, recordDetail(e)) : null))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
+  watchTyping(ticket, customer);
   // On a phone the ticket is below the lists: bring its top into view, not its last line.
   if (focus) { $("ticket-title").focus({ preventScroll: true }); $("ticket-title").scrollIntoView({ block: "start" }); }
   else if (active && active.id && $(active.id) && $(active.id) !== active) keepFocus($(active.id), caret);
+}
+
+// A chat's visitor typing, shown while their ticket is open (GET .../typing: the hub keeps
+// it 6 s; it is no event of the record, so it is asked for).
+const TYPING_POLL = 2000;
+let typingPoll = null;
+function watchTyping(ticket, customer) {
+  clearInterval(typingPoll);
+  typingPoll = null;
+  if (ticket.channel !== "chat") return;
+  const who = (customer && customer.name) || "The visitor";
+  const check = async () => {
+    const shown = $("visitor-typing");
+    if (!shown || openTicket !== ticket.id) return;
+    try {
+      const answer = await get(`/api/tickets/${ticket.id}/typing`);
+      shown.textContent = answer.visitor_typing ? `${who} is typing…` : "";
+    } catch { shown.textContent = ""; }
+  };
+  typingPoll = setInterval(check, TYPING_POLL);
+  check();
+}
+
+// The agent's typing, shown in the visitor's widget: said at most every few seconds.
+const TYPING_SAID = 3000;
+let typingSaid = 0;
+function sayTyping(ticket) {
+  if (ticket.channel !== "chat" || Date.now() - typingSaid < TYPING_SAID) return;
+  typingSaid = Date.now();
+  post(`/api/tickets/${ticket.id}/typing`).catch(() => { /* a visitor gone: nothing to show */ });
 }
 
 // A redraw replaced the box or button the person was in: the same one (by id) takes the
@@ -321,7 +353,8 @@ function replyLabel(way) {
 function actions(ticket) {
   const way = ticket.reply;
   const off = Boolean(way.refused);
-  const reply = h("textarea", { id: "reply-body", rows: 3, disabled: off, "aria-describedby": off ? "reply-way" : null });
+  const reply = h("textarea", { id: "reply-body", rows: 3, disabled: off, "aria-describedby": off ? "reply-way" : null,
+    oninput: () => sayTyping(ticket) });
   const note = h("textarea", { id: "note-body", rows: 2 });
   const status = choice("status", ticket.status, STATUSES.map((s) => [s, s]));
   const queue = choice("transfer-queue", "", [["", "choose a queue"], ...queueNames.filter((name) => name !== ticket.queue).map((name) => [name, name])]);
