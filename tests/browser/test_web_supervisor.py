@@ -317,3 +317,26 @@ async def test_reports_narrow_to_a_queue_and_a_period_and_list_the_agents(
     await expect(page.locator("#report-window")).to_contain_text("last 90 days")
     await filters.get_by_label("Channel").select_option("sms")
     await expect(created).to_have_text("0created")
+
+
+async def test_a_queue_shows_what_waits_in_it_most_pressing_first(hub: Hub, page: Page) -> None:
+    first = await post_contact(hub, "q1", "a refund please")  # billing
+    second = await post_contact(hub, "q2", "another refund")
+    await post_contact(hub, "q3", "hello")  # general
+    headers = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.patch(
+        f"/api/tickets/{second}", json={"priority": "urgent"}, headers=headers
+    ) as response:
+        assert response.status == 200
+    await supervise(page, hub, hub.base_url)
+    await page.get_by_role("button", name="What waits in billing").click()
+    await expect(page.locator("#waiting-title")).to_have_text("Waiting in billing: 2")
+    rows = page.locator("#waiting-list tbody tr")
+    await expect(rows).to_have_count(2)
+    await expect(rows.first).to_contain_text(f"#{second}")  # urgent before older normal
+    await expect(rows.nth(1)).to_contain_text(f"#{first}")
+    await post_contact(hub, "q4", "a third refund")  # live: the list follows the depth
+    await expect(page.locator("#waiting-title")).to_have_text("Waiting in billing: 3")
+    await rows.first.get_by_role("link").click()
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{second} ")
+    await expect(page.locator("#agent")).to_be_visible()

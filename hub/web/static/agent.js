@@ -84,7 +84,7 @@ async function loadTickets() {
 const CHANNEL_NAMES = { email: "Email", sms: "SMS", voice: "Call", slack: "Slack message", form: "Form", chat: "Web chat" };
 
 // Texts and calls have no subject: their channel and day tell them apart in a list.
-function titleOf(ticket) {
+export function titleOf(ticket) {
   if (ticket.subject) return ticket.subject;
   const day = new Date(ticket.created_at).toLocaleDateString(undefined, { month: "short", day: "numeric" });
   return `${CHANNEL_NAMES[ticket.channel] || ticket.channel} of ${day}`;

@@ -3,6 +3,7 @@
 import { ApiError, get, post, send } from "./api.js";
 import { bars } from "./charts.js";
 import { $, fill, h, span, until, when } from "./dom.js";
+import { showTicket, titleOf } from "./agent.js";
 
 const depths = new Map();
 const today = new Map(); // queue -> today's row of the volume series (SLA met, breaches)
@@ -33,6 +34,50 @@ export async function startSupervisor() {
 export function onDepth(depth) {
   depths.set(depth.queue, depth);
   drawQueues();
+  if (depth.queue === waitingQueue) waitingLater();
+}
+
+const WAITING_SHOWN = 100;
+const WAITING_READ = 1000; // tickets read at most to find the most pressing
+const LIVE = ["new", "open", "pending"];
+const RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
+let waitingQueue = null;
+let waitingTimer = null;
+const waitingLater = () => { clearTimeout(waitingTimer); waitingTimer = setTimeout(() => showWaiting(waitingQueue), 300); };
+
+// What waits in a queue, the most pressing first (priority, then age, as a claim takes
+// them): live tickets nobody holds. Each opens in the inbox.
+async function showWaiting(queue, { focus = false } = {}) {
+  waitingQueue = queue;
+  const found = (await Promise.all(LIVE.map((status) => nobodys(queue, status)))).flat();
+  const waiting = found.sort((a, b) => RANK[a.priority] - RANK[b.priority] || Date.parse(a.created_at) - Date.parse(b.created_at));
+  $("waiting").hidden = false;
+  $("waiting-title").textContent = `Waiting in ${queue}: ${waiting.length}`;
+  fill($("waiting-list").tBodies[0], waiting.slice(0, WAITING_SHOWN).map((t) => h("tr", { dataset: { ticket: t.id } },
+    h("th", { scope: "row" }, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); openInInbox(t.id); } },
+      `#${t.id} ${titleOf(t)}`)),
+    h("td", {}, t.priority), h("td", {}, t.status), h("td", {}, span(-until(t.created_at))))));
+  $("waiting-more").textContent = waiting.length > WAITING_SHOWN ? `The ${WAITING_SHOWN} most pressing are shown.` : "";
+  if (focus) $("waiting-title").focus();
+}
+
+// A queue's tickets of one status that nobody holds (the API lists the newest first: all
+// of them are read, up to WAITING_READ, so the oldest are among them).
+async function nobodys(queue, status) {
+  const items = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ queue, status, assignee: "none", limit: 200, ...(cursor ? { cursor } : {}) });
+    const page = await get(`/api/tickets?${query}`);
+    items.push(...page.items);
+    cursor = page.next;
+  } while (cursor && items.length < WAITING_READ);
+  return items;
+}
+
+function openInInbox(id) {
+  $("tab-agent").click();
+  showTicket(id, { focus: true });
 }
 
 let reportsTimer = null;
@@ -89,7 +134,8 @@ function drawQueues() {
   fill($("queues").tBodies[0], rows.map((d) => {
     const sla = today.get(d.queue)?.sla;
     return h("tr", { dataset: { queue: d.queue } },
-      h("th", { scope: "row" }, d.queue),
+      h("th", { scope: "row" }, h("button", { type: "button", class: "link", "aria-label": `What waits in ${d.queue}`,
+        onclick: () => showWaiting(d.queue, { focus: true }) }, d.queue)),
       h("td", { class: "waiting" }, d.waiting),
       h("td", {}, d.open),
       h("td", { dataset: { since: d.oldest_waiting_at || "" } }, d.oldest_waiting_at ? span(-until(d.oldest_waiting_at)) : "—"),
