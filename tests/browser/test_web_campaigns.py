@@ -11,7 +11,7 @@ from playwright.async_api import FilePayload, Page, expect
 
 from core.model import Role
 from hub.state import SETTINGS
-from tests.browser.web_face import hub_sections, screens, secret_of
+from tests.browser.web_face import RULES, hub_sections, screens, secret_of
 from tests.conftest import Hub, MakeSettings, StartHub
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,7 +28,10 @@ LIST = (
 
 @pytest.fixture
 async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
-    return await start_hub(make_settings(**hub_sections(tmp_path)))
+    experts = "  experts: {kind: inbound, tier: 2}\n"
+    assert experts in RULES
+    outbound = RULES.replace(experts, experts + "  callbacks: {kind: outbound}\n")
+    return await start_hub(make_settings(**hub_sections(tmp_path, outbound)))
 
 
 async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
@@ -42,6 +45,9 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     await expect(page.get_by_role("button", name="Inbox")).to_be_hidden()
     await expect(page.get_by_label("Presence")).to_be_hidden()
 
+    offered = page.locator("#outbound-queues option")  # the rules' outbound queues only
+    await expect(offered).to_have_count(1)
+    assert await offered.get_attribute("value") == "callbacks"
     await page.get_by_label("Name").fill("spring")
     await page.get_by_role("button", name="Create campaign").click()
     row = page.locator("#campaign-list tr[data-campaign=spring]")
@@ -57,7 +63,7 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     await upload.get_by_role("button", name="Upload").click()
     report = page.locator("#load-report")
     await expect(report.locator(".summary-line")).to_have_text(
-        "4 rows: 2 accepted, 1 invalid, 1 duplicates, 0 suppressed"
+        "4 rows: 2 accepted, 1 invalid, 1 duplicate, 0 suppressed"
     )
     await expect(report.locator("tbody tr")).to_have_count(2)
     assert await page.locator("#upload-progress").get_attribute("value") == "100"

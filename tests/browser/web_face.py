@@ -36,9 +36,9 @@ default: {queue: general}
 """
 
 
-def hub_sections(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+def hub_sections(tmp_path: Path, rules_text: str = RULES, **extra: Any) -> dict[str, Any]:
     rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES, encoding="utf-8")
+    rules.write_text(rules_text, encoding="utf-8")
     return {
         "routing": {"rules": str(rules), "watch_interval": "0s"},
         "agents": {"offer_tick": 0.1, "presence_timeout": "60s"},

@@ -4,10 +4,18 @@
 import { csrfToken, get, post } from "./api.js";
 import { $, fill, h } from "./dom.js";
 
+const count = (n, noun) => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 export async function startCampaigns() {
   $("campaign-create").onsubmit = create;
   $("campaign-upload").onsubmit = upload;
-  await loadCampaigns();
+  await Promise.all([loadCampaigns(), loadOutboundQueues()]);
+}
+
+// The rules' outbound queues, offered as the campaign's queue (an inbound one is refused).
+async function loadOutboundQueues() {
+  const queues = (await get("/api/queues")).items.filter((q) => q.kind === "outbound");
+  fill($("outbound-queues"), queues.map((q) => h("option", { value: q.name })));
 }
 
 async function loadCampaigns() {
@@ -88,8 +96,8 @@ function upload(event) {
 
 function showReport(report) {
   fill($("load-report"),
-    h("p", { class: "summary-line" }, `${report.rows} rows: ${report.accepted} accepted, ${report.invalid} invalid, ` +
-      `${report.duplicates.in_list + report.duplicates.in_campaign} duplicates, ${report.suppressed} suppressed`),
+    h("p", { class: "summary-line" }, `${count(report.rows, "row")}: ${report.accepted} accepted, ${report.invalid} invalid, ` +
+      `${count(report.duplicates.in_list + report.duplicates.in_campaign, "duplicate")}, ${report.suppressed} suppressed`),
     report.problems.length ? h("table", {},
       h("thead", {}, h("tr", {}, ["Line", "Problem", "Phone"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, report.problems.slice(0, 50).map((p) => h("tr", {},
