@@ -58,7 +58,7 @@ async def test_no_serious_violation_on_any_main_screen(hub: Hub, page: Page) -> 
     await audit(page, "supervisor, editing an agent")
 
     await page.get_by_role("button", name="Campaigns").click()
-    await page.get_by_label("Name").fill("spring")
+    await page.get_by_label("Name", exact=True).fill("spring")
     await page.get_by_role("button", name="Create campaign").click()
     await expect(page.locator("#campaign-list tr[data-campaign=spring]")).to_be_visible()
     await audit(page, "campaigns")

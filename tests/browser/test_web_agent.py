@@ -19,7 +19,7 @@ from hub.tokens import digest, new_secret
 from tests.browser.web_face import hub_sections, post_contact, screens, secret_of, sign_in
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.email_support import SUPPORT, Outbox, outbox_server
-from tests.support import FORM_SECRET
+from tests.support import FORM_SECRET, form_body, form_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 __all__ = ["screens"]
@@ -286,3 +286,25 @@ async def test_a_token_without_a_role_is_told_why_it_opens_nothing(hub: Hub, pag
     await expect(page.locator("#bar")).to_be_hidden()
     sessions = [t for t in await hub.store.list_tokens() if t.name == "bob"]
     assert [t.revoked_at is not None for t in sessions] == [False, True]  # the session ended
+
+
+async def test_an_agent_merges_the_same_person_and_undoes_it(hub: Hub, page: Page) -> None:
+    body = form_body("m1", message="My parcel again", email="ada.l@example.org")
+    async with hub.http.post("/webhooks/form", data=body, headers=form_headers(body)) as answer:
+        assert answer.status == 201
+        other = (await hub.store.get_ticket(int((await answer.json())["ticket_id"]))).customer_id
+    ticket_id = await open_by_number(hub, page, Role.AGENT, "ann", "Where is my parcel?")
+    ada = (await hub.store.get_ticket(ticket_id)).customer_id
+    side = page.locator("#side")
+    await side.get_by_label("Find another customer (email, phone or name)").fill(
+        "ada.l@example.org"
+    )
+    await side.get_by_role("button", name="Find").click()
+    await side.get_by_role("button", name=f"Merge #{other} into this customer").click()
+    await expect(page.locator("#merge-said")).to_have_text(f"Merged #{other} into #{ada}.")
+    await expect(side).to_contain_text("email: ada.l@example.org")  # the identity came along
+    assert (await hub.store.get_customer(other)).merged_into == ada
+    await side.get_by_role("button", name=f"Undo the merge of #{other}").click()
+    await expect(page.locator("#merge-said")).to_have_text(f"Merge of #{other} undone.")
+    await expect(side).not_to_contain_text("email: ada.l@example.org")
+    assert (await hub.store.get_customer(other)).merged_into is None

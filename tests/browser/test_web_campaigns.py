@@ -48,7 +48,7 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     offered = page.locator("#outbound-queues option")  # the rules' outbound queues only
     await expect(offered).to_have_count(1)
     assert await offered.get_attribute("value") == "callbacks"
-    await page.get_by_label("Name").fill("spring")
+    await page.get_by_label("Name", exact=True).fill("spring")
     await page.get_by_role("button", name="Create campaign").click()
     row = page.locator("#campaign-list tr[data-campaign=spring]")
     await expect(row.locator(".state")).to_have_text("paused")

@@ -248,7 +248,7 @@ function keepFocus(el, caret) {
 // What the agent has typed into the ticket's boxes, or chosen in its lists and not yet
 // applied: a redraw (a live event) keeps it. A list the agent did not touch shows the
 // ticket as it is now (its `shown` is what it was drawn with).
-const DRAFTS = ["reply-body", "note-body", "transfer-queue", "escalate-reason", "status", "priority", "assignee"];
+const DRAFTS = ["reply-body", "note-body", "transfer-queue", "escalate-reason", "status", "priority", "assignee", "merge-text"];
 function draftsOf() {
   const changed = (el) => el.tagName !== "SELECT" || el.value !== el.dataset.shown;
   return Object.fromEntries(DRAFTS.filter((field) => $(field) && changed($(field))).map((field) => [field, $(field).value]));
@@ -433,5 +433,51 @@ function customerPanel(customer) {
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
       h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id, { focus: true }); } },
-        `#${t.id} ${t.subject || ""}`), ` ${t.status}`))));
+        `#${t.id} ${t.subject || ""}`), ` ${t.status}`))),
+    mergePanel(customer));
+}
+
+// The same person written to us twice (an email, then a text from a new number): find the
+// other customer and merge them into this one (POST .../merge); a merge is undone by its
+// Undo (POST .../unmerge). What was found and said outlives the redraws the merge causes.
+let merging = null; // { customer, found: [...], said }
+
+function mergePanel(customer) {
+  const id = customer.id;
+  const mine = merging && merging.customer === id ? merging : (merging = { customer: id, found: [], said: "" });
+  const said = h("p", { class: "hint", role: "status", id: "merge-said" }, mine.said);
+  const redraw = () => showTicket(openTicket);
+  const act = async (work, text) => {
+    try {
+      await work();
+      mine.said = text;
+      mine.found = [];
+    } catch (e) { mine.said = e.message; }
+    redraw();
+  };
+  const find = async (event) => {
+    event.preventDefault();
+    const text = $("merge-text").value.trim();
+    if (!text) return;
+    const page = await get(`/api/customers?q=${encodeURIComponent(text)}&limit=10`);
+    mine.found = page.items.filter((c) => c.id !== id);
+    mine.said = mine.found.length ? "" : "No other customer found.";
+    redraw();
+  };
+  const live = (customer.merges || []).filter((m) => m.survivor === id && !m.undone_at);
+  return h("section", { "aria-label": "Merge customers" },
+    h("h4", {}, "Same person?"),
+    h("form", { role: "search", "aria-label": "Find a customer to merge", onsubmit: find },
+      h("label", { for: "merge-text" }, "Find another customer (email, phone or name)"),
+      h("div", { class: "row" }, h("input", { id: "merge-text", type: "search", autocomplete: "off" }),
+        h("button", { type: "submit", class: "plain" }, "Find"))),
+    h("ul", { class: "items", id: "merge-found" }, mine.found.map((c) => h("li", {},
+      `#${c.id} ${c.name || ""} `, h("span", { class: "hint" }, c.identities.map((i) => i.value).join(", ")), " ",
+      h("button", { type: "button", class: "plain", "aria-label": `Merge #${c.id} into this customer`,
+        onclick: () => act(() => post(`/api/customers/${id}/merge`, { other: c.id }), `Merged #${c.id} into #${id}.`) }, "Merge")))),
+    live.length ? h("ul", { class: "items", "aria-label": "Merges" }, live.map((m) => h("li", {},
+      `#${m.other} merged in by ${m.by} · ${when(m.at)} `,
+      h("button", { type: "button", class: "plain", "aria-label": `Undo the merge of #${m.other}`,
+        onclick: () => act(() => post(`/api/customers/${id}/unmerge`, { merge_id: m.id }), `Merge of #${m.other} undone.`) }, "Undo")))) : null,
+    said);
 }
