@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import random
 import socket
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -91,7 +94,37 @@ def form_headers(body: bytes, secret: str = FORM_SECRET) -> dict[str, str]:
     }
 
 
+FREE_PORTS = (10_000, 20_000)
+"""Where tests' servers listen: below the kernel's ephemeral ports (32768-60999 on Linux).
+A port the kernel handed out (`bind` to 0) could be handed again, to another test process
+or as the local end of any outgoing connection, before the server meant for it listened:
+a test then talked to another test's hub (seen once in a full run)."""
+SHARES = 9  # the serial phase and up to 8 pytest-xdist workers
+
+
+def worker_ports(low: int, high: int) -> range:
+    """This test process's own share of [low, high): two pytest-xdist workers (gw0, gw1, ...)
+    never hand out the same port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker[2:].isdigit() else 0
+    share = (high - low) // SHARES
+    start = low + (index % SHARES) * share
+    return range(start, start + share)
+
+
+_handed = itertools.count(random.randrange(1_000))
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port of this process's share that nothing listens on, none handed out before it in
+    this process (the share is walked round, skipping what is in use)."""
+    ports = worker_ports(*FREE_PORTS)
+    for _ in range(len(ports)):
+        port = ports[next(_handed) % len(ports)]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {ports}")

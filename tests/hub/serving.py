@@ -63,7 +63,7 @@ async def wait_ready(
                 )
             try:
                 async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
+                    if response.status == 200 and process.poll() is None:
                         return
             except aiohttp.ClientError:
                 pass

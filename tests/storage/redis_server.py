@@ -15,15 +15,16 @@ from pathlib import Path
 
 import redis
 
-from tests.support import free_port
+from tests.support import free_port, worker_ports
 
 INSTALL_HINT = "redis-server is not installed: run scripts/setup --test-services"
 
 
 def cluster_port() -> int:
     """A free port whose cluster bus port (+10000) is free too, as a cluster node needs."""
+    ports = worker_ports(20_000, 30_000)  # its bus port: 30,000-40,000
     for _ in range(100):
-        port = random.randrange(20_000, 45_000)
+        port = random.choice(ports)
         try:
             for candidate in (port, port + 10_000):
                 with socket.socket() as sock:
