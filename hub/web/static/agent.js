@@ -459,9 +459,11 @@ function mergePanel(customer) {
     event.preventDefault();
     const text = $("merge-text").value.trim();
     if (!text) return;
-    const page = await get(`/api/customers?q=${encodeURIComponent(text)}&limit=10`);
-    mine.found = page.items.filter((c) => c.id !== id);
-    mine.said = mine.found.length ? "" : "No other customer found.";
+    try {
+      const page = await get(`/api/customers?q=${encodeURIComponent(text)}&limit=10`);
+      mine.found = page.items.filter((c) => c.id !== id);
+      mine.said = mine.found.length ? "" : "No other customer found.";
+    } catch (e) { mine.said = e.message; }
     redraw();
   };
   const live = (customer.merges || []).filter((m) => m.survivor === id && !m.undone_at);

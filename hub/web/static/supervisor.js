@@ -43,7 +43,8 @@ const LIVE = ["new", "open", "pending"];
 const RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
 let waitingQueue = null;
 let waitingTimer = null;
-const waitingLater = () => { clearTimeout(waitingTimer); waitingTimer = setTimeout(() => showWaiting(waitingQueue), 300); };
+// A hub away meanwhile: the list stays as it was; the next depth or reconnection reads it again.
+const waitingLater = () => { clearTimeout(waitingTimer); waitingTimer = setTimeout(() => showWaiting(waitingQueue).catch(() => {}), 300); };
 
 // What waits in a queue, the most pressing first (priority, then age, as a claim takes
 // them): live tickets nobody holds. Each opens in the inbox.
