@@ -16,7 +16,14 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from core.model import Role
 from core.people import AgentChange
 from hub.tokens import digest, new_secret
-from tests.browser.web_face import hub_sections, post_contact, screens, secret_of, sign_in
+from tests.browser.web_face import (
+    RULES,
+    hub_sections,
+    post_contact,
+    screens,
+    secret_of,
+    sign_in,
+)
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.email_support import SUPPORT, Outbox, outbox_server
 from tests.support import FORM_SECRET, form_body, form_headers
@@ -308,3 +315,22 @@ async def test_an_agent_merges_the_same_person_and_undoes_it(hub: Hub, page: Pag
     await expect(page.locator("#merge-said")).to_have_text(f"Merge of #{other} undone.")
     await expect(side).not_to_contain_text("email: ada.l@example.org")
     assert (await hub.store.get_customer(other)).merged_into is None
+
+
+async def test_an_offer_that_runs_out_shows_the_agent_away_and_why(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, page: Page
+) -> None:
+    rules = RULES.replace("offer_timeout: 60s", "offer_timeout: 5s")  # the least allowed
+    channels = {"webform": {"secret": FORM_SECRET}}
+    hub = await start_hub(make_settings(**hub_sections(tmp_path, rules, channels=channels)))
+    secret = await secret_of(hub, Role.AGENT, "ann", skills=["billing"])
+    await sign_in(page, hub.base_url, secret, "ann")
+    presence = page.get_by_label("Presence")
+    await presence.select_option("online")
+    ticket_id = await post_contact(hub, "x1", "a refund please")
+    await expect(page.locator("#offers li.offer")).to_contain_text(f"Ticket #{ticket_id}")
+    await expect(presence).to_have_value("away", timeout=15_000)  # the hub set it: shown
+    why = f"The offer of #{ticket_id} ran out, so you are away: choose online to be offered "
+    await expect(page.locator("#presence-why")).to_have_text(why + "work again.")
+    await presence.select_option("online")
+    await expect(page.locator("#presence-why")).to_have_text("")

@@ -16,6 +16,8 @@ export async function startAgent(who) {
   $("find").onsubmit = (event) => { event.preventDefault(); find($("find-text").value.trim()); };
   await Promise.all([loadOffers(), loadTickets(), loadQueues(), loadAgentNames()]);
   setInterval(tick, 1000);
+  setInterval(() => loadPresence().catch(() => { /* the hub is away: the stream says so */ }), PRESENCE_POLL);
+  $("presence").addEventListener("change", () => { lapsed = null; $("presence-why").textContent = ""; });
 }
 
 // A burst of events redraws each list once.
@@ -23,9 +25,27 @@ const later = (work) => { let timer = null; return () => { clearTimeout(timer); 
 const offersLater = later(() => loadOffers());
 const ticketsLater = later(() => loadTickets());
 const ticketLater = later(() => openTicket && showTicket(openTicket));
+const presenceLater = later(() => loadPresence());
+let lapsed = null; // the ticket whose offer ran out and set me away, to say so
+
+// My presence as the hub has it: an offer's timeout or a supervisor may have changed it.
+const PRESENCE_POLL = 15_000;
+async function loadPresence() {
+  const mine = await get("/api/me");
+  $("presence").value = mine.presence;
+  if (mine.presence === "online") lapsed = null;
+  $("presence-why").textContent = lapsed !== null && mine.presence === "away"
+    ? `The offer of #${lapsed} ran out, so you are away: choose online to be offered work again.` : "";
+}
 
 export function onEvent(data, name) {
   if (name.startsWith("offer.")) offersLater();
+  // An offer of mine that ran out set me away (or one withdrawn: I left online elsewhere):
+  // the presence shown must follow, or I wait for work that never comes.
+  if ((name === "offer.expired" || name === "offer.withdrawn") && data.detail && data.detail.agent === me.name) {
+    lapsed = name === "offer.expired" ? data.ticket_id : lapsed;
+    presenceLater();
+  }
   if (data.assignee === me.name || name === "ticket.updated") ticketsLater();
   if (openTicket && data.ticket_id === openTicket) ticketLater();
 }
@@ -48,6 +68,7 @@ export function refresh() {
   loadOffers();
   loadTickets();
   loadQueues();
+  loadPresence();
 }
 
 async function loadOffers() {
