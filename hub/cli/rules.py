@@ -14,9 +14,10 @@ from core.errors import HubError, PayloadError, RuleError
 from core.people import CHANNELS
 from hub.cli.common import config_option, load_config
 from hub.rules.in_force import rules_in_force
-from hub.rules.probe import EVENTS, probe_contact, probe_facts
+from hub.rules.probe import probe_contact, probe_facts
 from hub.rules.simulate import Simulation, simulate
 from router import Ruleset, format_explanation, load_ruleset
+from router.conditions import EVENTS
 from router.sla.describe import describe
 from storage.base import open_store
 

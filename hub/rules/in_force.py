@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from core.errors import ConfigError
 from router import Ruleset, default_ruleset, load_ruleset
 from router.spec import STORED_LIMITS
 from storage.base import Store
@@ -20,5 +21,8 @@ async def rules_in_force(store: Store, configured: Path | None) -> Ruleset:
         return await asyncio.to_thread(load_ruleset, newest.source, name, STORED_LIMITS)
     if configured is None:
         return default_ruleset()
-    text = await asyncio.to_thread(configured.read_text, encoding="utf-8")
+    try:
+        text = await asyncio.to_thread(configured.read_text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read rules file {configured}: {exc.strerror}") from exc
     return await asyncio.to_thread(load_ruleset, text, str(configured))

@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 
 from core.errors import PayloadError
 from core.identity import email_identity, phone_identity
-from core.model import Attachment, CustomerFacts, Event, Identity, Inbound
+from core.model import Attachment, CustomerFacts, Identity, Inbound
 from core.people import CHANNELS
-
-EVENTS = tuple(e.value for e in Event)
+from router.conditions import EVENTS
 
 _PROBE_ATTACHMENT = Attachment("attachment", "application/octet-stream")
 

@@ -125,3 +125,14 @@ def test_load_refuses_to_create_a_campaign_on_a_queue_the_rules_make_inbound(
     made = run("campaign", "load", "spring", str(path), "--queue", "calls", "--config", str(config))
     assert made.returncode == 0, made.stderr
     assert "created" in made.stdout
+
+
+def test_load_with_a_rules_file_that_is_gone_says_so(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)
+    config.write_text(config.read_text() + f'[routing]\nrules = "{tmp_path / "gone.yaml"}"\n')
+    path = tmp_path / "spring.csv"
+    path.write_text(LIST, encoding="utf-8")
+    refused = run("campaign", "load", "spring", str(path), "--config", str(config))
+    assert refused.returncode == 1
+    assert f"cannot read rules file {tmp_path / 'gone.yaml'}" in refused.stderr
+    assert "Traceback" not in refused.stderr
