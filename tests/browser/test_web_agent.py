@@ -299,7 +299,8 @@ async def test_an_agent_merges_the_same_person_and_undoes_it(hub: Hub, page: Pag
     body = form_body("m1", message="My parcel again", email="ada.l@example.org")
     async with hub.http.post("/webhooks/form", data=body, headers=form_headers(body)) as answer:
         assert answer.status == 201
-        other = (await hub.store.get_ticket(int((await answer.json())["ticket_id"]))).customer_id
+        moved = int((await answer.json())["ticket_id"])
+        other = (await hub.store.get_ticket(moved)).customer_id
     ticket_id = await open_by_number(hub, page, Role.AGENT, "ann", "Where is my parcel?")
     ada = (await hub.store.get_ticket(ticket_id)).customer_id
     side = page.locator("#side")
@@ -310,6 +311,7 @@ async def test_an_agent_merges_the_same_person_and_undoes_it(hub: Hub, page: Pag
     await side.get_by_role("button", name=f"Merge #{other} into this customer").click()
     await expect(page.locator("#merge-said")).to_have_text(f"Merged #{other} into #{ada}.")
     await expect(side).to_contain_text("email: ada.l@example.org")  # the identity came along
+    await expect(side).to_contain_text(f"#{moved} Form of ")  # and its ticket, named
     assert (await hub.store.get_customer(other)).merged_into == ada
     await side.get_by_role("button", name=f"Undo the merge of #{other}").click()
     await expect(page.locator("#merge-said")).to_have_text(f"Merge of #{other} undone.")

@@ -454,7 +454,7 @@ function customerPanel(customer) {
     h("h4", {}, "Other tickets"),
     h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
       h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id, { focus: true }); } },
-        `#${t.id} ${t.subject || ""}`), ` ${t.status}`))),
+        `#${t.id} ${titleOf(t)}`), ` ${t.status}`))),
     mergePanel(customer));
 }
 
