@@ -336,3 +336,23 @@ async def test_an_offer_that_runs_out_shows_the_agent_away_and_why(
     await expect(page.locator("#presence-why")).to_have_text(why + "work again.")
     await presence.select_option("online")
     await expect(page.locator("#presence-why")).to_have_text("")
+
+
+async def test_a_click_under_way_when_a_live_redraw_comes_is_not_lost(hub: Hub, page: Page) -> None:
+    ticket_id = await open_by_number(hub, page, Role.AGENT, "ann", "Where is my parcel?")
+    await page.get_by_label("Internal note").fill("Checked the depot.")
+    button = await page.get_by_role("button", name="Add note").bounding_box()
+    assert button is not None
+    await page.mouse.move(button["x"] + 5, button["y"] + 5)
+    await page.mouse.down()  # pressed: the change of someone else comes meanwhile
+    headers = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.post(
+        f"/api/tickets/{ticket_id}/notes", json={"body": "from elsewhere"}, headers=headers
+    ) as response:
+        assert response.status == 201
+    await page.wait_for_timeout(700)  # its redraw would have replaced the button by now
+    await page.mouse.up()
+    notes = page.locator(".conversation .msg.note")
+    await expect(notes).to_have_count(2)
+    await expect(notes.nth(1)).to_contain_text("Checked the depot.")
+    await expect(page.get_by_label("Internal note")).to_have_value("")

@@ -194,6 +194,20 @@ function tick() {
 
 let shown = 0; // the newest render: an older one that finishes later is dropped
 
+// A redraw between a button's press and its release would swallow the click: the press
+// lands on the old button, the release on the new one, and the browser clicks neither.
+// So a live redraw waits while a pointer is down, and until the click it makes has run.
+let pressing = false;
+let waiting = [];
+document.addEventListener("pointerdown", () => { pressing = true; }, true);
+const release = () => {
+  pressing = false;
+  setTimeout(() => { for (const go of waiting.splice(0)) go(); }, 0); // after the click
+};
+document.addEventListener("pointerup", release, true);
+document.addEventListener("pointercancel", release, true);
+const released = () => (pressing ? new Promise((go) => waiting.push(go)) : Promise.resolve());
+
 // `focus`: a person opened it (the heading takes the focus, so Tab goes on into the
 // ticket); a live redraw leaves the focus where it is.
 export async function showTicket(id, { focus = false } = {}) {
@@ -201,6 +215,8 @@ export async function showTicket(id, { focus = false } = {}) {
   const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
+  await released();
+  if (render !== shown) return; // the click's own change asked for a newer one
   openTicket = id; // only once it is there: a live redraw never asks for one that is not
   const same = $("ticket").dataset.ticket === String(id);
   const typed = same ? draftsOf() : {};
@@ -388,7 +404,9 @@ function actions(ticket) {
     error.textContent = "";
     try {
       await work();
-      for (const box of sent) box.value = "";
+      // What was sent is emptied where it is shown now: a redraw while the request was under
+      // way drew the box again, with the text still in it, and it would be sent twice.
+      for (const box of sent) for (const shown of [box, $(box.id)]) if (shown) shown.value = "";
       showTicket(ticket.id);
       loadTickets();
     } catch (e) { error.textContent = e.message; }
