@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from core.campaigns import Campaign, CampaignSpec
 from core.errors import HubError, NotFound
 from hub.campaigns.desk import CampaignDesk, refuse_inbound_queue
 from hub.campaigns.load import (
@@ -95,11 +96,7 @@ async def _load(  # noqa: PLR0913  # the command's choices
     try:
         desk = CampaignDesk(store, settings.campaigns)
         now = datetime.now(UTC)
-        spec = desk.spec(name, queue)
-        if not await _exists(store, name):  # as the API checks a new campaign's queue
-            in_force = await rules_in_force(store, settings.routing.rules)
-            refuse_inbound_queue(in_force.queues, spec.queue)
-        campaign, created = await desk.ensure(spec, now)
+        campaign, created = await _campaign(store, desk, desk.spec(name, queue), settings, now)
         job = ListLoad(
             store, campaign, settings.routing.default_region, now,
             batch_rows=settings.campaigns.load_batch_rows, workers=workers, explicit=explicit,
@@ -117,12 +114,16 @@ async def _load(  # noqa: PLR0913  # the command's choices
         await store.close()
 
 
-async def _exists(store: Store, name: str) -> bool:
+async def _campaign(
+    store: Store, desk: CampaignDesk, spec: CampaignSpec, settings: Settings, now: datetime
+) -> tuple[Campaign, bool]:
+    """The campaign, made from `spec` when there is none, on a queue the API would take too."""
     try:
-        await store.get_campaign(name)
+        return await store.get_campaign(spec.name), False
     except NotFound:
-        return False
-    return True
+        in_force = await rules_in_force(store, settings.routing.rules)
+        refuse_inbound_queue(in_force.queues, spec.queue)
+        return await desk.ensure(spec, now)
 
 
 @contextmanager

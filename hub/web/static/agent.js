@@ -232,9 +232,7 @@ export async function showTicket(id, { focus = false } = {}) {
     ticket.channel === "chat" ? h("p", { class: "hint typing", id: "visitor-typing", role: "status" }) : null,
     actions(ticket));
   fill($("side"), h("h3", {}, "Record"),
-    h("ol", { class: "record" }, record.items.map((e) => h("li", {},
-      h("strong", {}, e.kind), ` ${actorText(e.actor, customer)} · ${when(e.at)}`,
-      recordDetail(e) ? h("span", { class: "detail" }, recordDetail(e)) : null))),
+    h("ol", { class: "record" }, record.items.map((e) => recordItem(e, customer))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
   watchTyping(ticket, customer);
@@ -360,6 +358,12 @@ function actorText(actor, customer) {
 
 const FIELD_MOVES = ["status", "priority", "queue", "tags", "assigned", "unassigned"];
 const nobody = (v) => (v === null || v === undefined || v === "" ? "nobody" : Array.isArray(v) ? v.join(", ") || "none" : String(v));
+
+function recordItem(e, customer) {
+  const detail = recordDetail(e);
+  return h("li", {}, h("strong", {}, e.kind), ` ${actorText(e.actor, customer)} · ${when(e.at)}`,
+    detail ? h("span", { class: "detail" }, detail) : null);
+}
 
 // What an event changed, in words (its detail, README "The record"); none for a message
 // or a note, which the conversation shows.

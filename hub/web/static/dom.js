@@ -38,6 +38,16 @@ export function span(seconds) {
   return `${sign}${minutes}m ${pad(s)}s`;
 }
 
+// The browser's time zone, and a local date in it ("2026-12-04"), `daysAgo` days back: the
+// reports' windows start at the browser's midnight.
+export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+export function localDay(daysAgo = 0) {
+  const day = new Date();
+  day.setDate(day.getDate() - daysAgo); // calendar days: right across daylight saving time
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+}
+
 export function until(iso) {
   return (Date.parse(iso) - Date.now()) / 1000;
 }

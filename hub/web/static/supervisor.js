@@ -2,7 +2,7 @@
 
 import { ApiError, get, post, send } from "./api.js";
 import { bars } from "./charts.js";
-import { $, fill, h, span, until, when } from "./dom.js";
+import { $, browserZone, fill, h, localDay, span, until, when } from "./dom.js";
 import { showTicket, titleOf } from "./agent.js";
 
 const depths = new Map();
@@ -119,11 +119,7 @@ function todayLater(wait) {
 // Today (from the browser's midnight, in its time zone): each queue's row of the volume
 // series, whose tickets created today carry the SLA met and the breaches.
 async function loadToday() {
-  const now = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  const day = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const query = new URLSearchParams({ from: day, tz: zone, group_by: "day", by: "queue" });
+  const query = new URLSearchParams({ from: localDay(), tz: browserZone(), group_by: "day", by: "queue" });
   const series = await get(`/api/reports/volume?${query}`);
   today.clear();
   for (const row of series.items) today.set(row.key, row);
@@ -335,9 +331,7 @@ async function testDraft(event) {
 function reportQuery() {
   const form = $("report-filter");
   const days = Number(form.elements.days.value);
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const first = new Date(Date.now() - (days - 1) * 86_400_000).toLocaleDateString("en-CA");
-  const query = { from: first, tz: zone, seconds: form.elements.seconds.value };
+  const query = { from: localDay(days - 1), tz: browserZone(), seconds: form.elements.seconds.value };
   for (const key of ["queue", "channel"]) if (form.elements[key].value) query[key] = form.elements[key].value;
   return { query, step: days > 31 ? "week" : "day", label: form.elements.days.selectedOptions[0].text };
 }
