@@ -254,11 +254,19 @@ class Feed:
         self._behind = False
         self._linger = linger
         self._alone_since: float | None = None
+        self._after: int | None = None
         self.closed = False
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def following(self) -> bool:
+        """Whether the running feed has read where the record ended when it started: what
+        is committed from then on reaches every inbox (before, it may be behind the start, and
+        a stream sees it as a gap it reads back itself)."""
+        return self.running and self._after is not None
 
     @contextlib.contextmanager
     def subscribe(self, size: int = INBOX_SIZE) -> Iterator[Subscription]:
@@ -285,7 +293,7 @@ class Feed:
             await stop([self._task])  # cancelled until it ends (hub/background.py says why)
 
     async def _run(self) -> None:
-        last = await self._start()
+        last = self._after = await self._start()
         while not self._idle():
             try:
                 last = await self._step(last)
@@ -303,6 +311,7 @@ class Feed:
         if asyncio.get_running_loop().time() - alone < self._linger:
             return False
         self._recent, self.places, self._alone_since = [], Places(self.store), None
+        self._after = None
         return True
 
     async def _start(self) -> int:

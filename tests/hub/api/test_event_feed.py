@@ -79,7 +79,7 @@ async def test_a_steady_flow_reaches_many_streams_in_few_batches(store: Store) -
     feed = Feed(store)
     with contextlib.ExitStack() as subscribed:
         inboxes = [subscribed.enter_context(feed.subscribe()) for _ in range(1000)]
-        await asyncio.sleep(0.05)  # the feed has started and read once
+        await _following(feed)
         started = asyncio.get_running_loop().time()
         for n in range(300):
             await store.add_note(ticket.ticket_id, f"n{n}", Actor.agent("ann"), AT)
@@ -130,7 +130,7 @@ async def test_a_catch_up_within_the_kept_events_reads_no_store(store: Store) ->
     ticket = await store.commit_inbound(inbound("m1"), RecordingRouter("q"), _NO_WINDOW)
     feed = Feed(store)
     with feed.subscribe() as inbox:
-        await asyncio.sleep(0.05)  # the feed has started after the ticket's events
+        await _following(feed)  # started after the ticket's events
         for n in range(5):
             await store.add_note(ticket.ticket_id, f"n{n}", Actor.agent("ann"), AT)
         batches = await _batches_until(inbox, ticket.ticket_id, 5)
@@ -156,7 +156,7 @@ async def test_a_feed_nobody_follows_stops_and_starts_afresh(store: Store) -> No
     feed = Feed(store, linger=0.2)
     ann = Actor.agent("ann")
     with feed.subscribe() as inbox:
-        await asyncio.sleep(0.05)
+        await _following(feed)
         await store.add_note(ticket.ticket_id, "n0", ann, AT)
         first = (await _batches_until(inbox, ticket.ticket_id, 1))[0].changes[0].event.seq
     for _ in range(100):  # the linger, and the feed's wait for events (at most IDLE_WAIT)
@@ -170,7 +170,7 @@ async def test_a_feed_nobody_follows_stops_and_starts_afresh(store: Store) -> No
         assert _running(feed)
         missed = [change.event.seq async for change in feed.replay(first)]
         assert missed == [first + 1, first + 2, first + 3]
-        await asyncio.sleep(0.05)
+        await _following(feed)
         await store.add_note(ticket.ticket_id, "n4", ann, AT)
         batches = await _batches_until(inbox, ticket.ticket_id, 1)
         assert [c.event.seq for b in batches for c in b.changes] == [first + 4]
@@ -179,6 +179,17 @@ async def test_a_feed_nobody_follows_stops_and_starts_afresh(store: Store) -> No
 
 def _running(feed: Feed) -> bool:
     return feed.running
+
+
+async def _following(feed: Feed) -> None:
+    """Wait until the feed has read where the record ends: a fixed sleep was too short on a
+    loaded machine (CI's run at dd0fa83 committed notes before the feed's start, which the
+    test's inbox then never got)."""
+    for _ in range(1000):
+        if feed.following:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the feed did not start")
 
 
 async def test_a_restarted_feed_places_the_tickets_it_meets_first(store: Store) -> None:
@@ -192,7 +203,7 @@ async def test_a_restarted_feed_places_the_tickets_it_meets_first(store: Store) 
         await store.update_ticket(ticket_id, TicketChange(queue="vip", assignee="bo"), AT)
     feed = Feed(store)
     with feed.subscribe() as inbox:
-        await asyncio.sleep(0.05)  # started: what comes now is new to it
+        await _following(feed)  # started: what comes now is new to it
         for ticket_id in old:
             await store.add_note(ticket_id, "seen again", Actor.agent("ann"), AT)
         made = await store.commit_inbound(inbound("new", "email:new@example.com"), router,
