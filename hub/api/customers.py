@@ -17,7 +17,15 @@ from core.customers import CustomerChange, customer_query
 from core.errors import InvalidRequest
 from core.model import Customer, Role, TicketFilter
 from hub.api.auth import require
-from hub.api.params import MAX_PAGE, json_body, optional_str, path_id, tag_list, whole_number
+from hub.api.params import (
+    MAX_PAGE,
+    body_id,
+    json_body,
+    optional_str,
+    path_id,
+    tag_list,
+    whole_number,
+)
 from hub.api.views import Json, customer_json, merge_json
 from hub.state import SETTINGS, STORE
 
@@ -69,7 +77,9 @@ async def merge_customers(request: web.Request) -> web.Response:
     data = await json_body(request)
     _only(data, {"other"}, required=True)
     store = request.config_dict[STORE]
-    merge = await store.merge_customers(path_id(request), _id(data, "other"), token.name, utcnow())
+    merge = await store.merge_customers(
+        path_id(request), body_id(data, "other"), token.name, utcnow()
+    )
     survivor = await store.get_customer(merge.survivor)
     body = {"merge": merge_json(merge), "customer": await _whole(request, survivor)}
     return web.json_response(body, status=201)
@@ -82,7 +92,7 @@ async def unmerge_customers(request: web.Request) -> web.Response:
     _only(data, {"merge_id"}, required=True)
     store = request.config_dict[STORE]
     merge = await store.unmerge_customers(
-        path_id(request), _id(data, "merge_id"), token.name, utcnow()
+        path_id(request), body_id(data, "merge_id"), token.name, utcnow()
     )
     survivor = await store.get_customer(merge.survivor)
     return web.json_response(
@@ -105,13 +115,6 @@ def _only(data: dict[str, Any], fields: set[str], *, required: bool = False) -> 
     missing = sorted(fields - set(data)) if required else []
     if missing:
         raise InvalidRequest(f"missing field(s): {', '.join(missing)}")
-
-
-def _id(data: dict[str, Any], key: str) -> int:
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequest(f"{key} must be an id (a positive whole number)")
-    return value
 
 
 ROUTES = [

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from core.errors import InvalidRequest
 from core.json_input import load_json, refuse_lone_surrogates
-from core.model import whole_id
+from core.model import MAX_ID, whole_id
 from router.yamlnodes import suggest
 
 MAX_PAGE = 200
@@ -45,6 +45,15 @@ def path_id(request: web.Request, name: str = "id") -> int:
     if number is None:
         raise InvalidRequest(f"not an id: {raw[:40]!r}")
     return number
+
+
+def body_id(data: dict[str, Any], key: str) -> int:
+    """A JSON body's id under `key`: a whole number from 1 to MAX_ID, else 400 (a larger one
+    overflows SQLite's integers and rounds in Redis's Lua numbers)."""
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidRequest(f"{key} must be an id (a whole number from 1 to {MAX_ID})")
+    return value
 
 
 def query_params(request: web.Request, known: Collection[str]) -> dict[str, str]:

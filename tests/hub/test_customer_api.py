@@ -216,6 +216,9 @@ async def test_merge_refusals(hub: Hub) -> None:
     assert (await merge(999, {"other": bob}))[0] == 404
     for body in ({}, {"other": "2"}, {"other": True}, {"other": 0}, {"other": bob, "x": 1}):
         assert (await merge(ada, body))[0] == 400, body
+    for huge in (2**53, 2**63):  # past what SQLite and Redis's Lua hold: once a 500
+        status, answer = await merge(ada, {"other": huge})
+        assert (status, answer["error"]) == (400, f"other must be an id {_ID_RANGE}")
     assert (await merge(ada, {"other": bob}))[0] == 201
     status, answer = await merge(ada, {"other": bob})
     assert (status, answer["error"]) == (409, f"customer {bob} was merged into customer {ada}")
@@ -236,6 +239,9 @@ async def test_unmerge_refusals_name_what_holds_them_back(hub: Hub) -> None:
 
     assert (await unmerge(ada, {"merge_id": 999}))[0] == 404
     assert (await unmerge(ada, {}))[0] == 400
+    for huge in (2**53, 2**63):  # once a 500 (SQLite's integer overflowed)
+        status, answer = await unmerge(ada, {"merge_id": huge})
+        assert (status, answer["error"]) == (400, f"merge_id must be an id {_ID_RANGE}")
     _, first = await call(hub, "POST", f"/api/customers/{ada}/merge", auth, json={"other": bob})
     _, second = await call(hub, "POST", f"/api/customers/{cy}/merge", auth, json={"other": ada})
     first_id, second_id = first["merge"]["id"], second["merge"]["id"]
@@ -250,6 +256,9 @@ async def test_unmerge_refusals_name_what_holds_them_back(hub: Hub) -> None:
     assert (await unmerge(ada, {"merge_id": first_id}))[0] == 200
     status, answer = await unmerge(ada, {"merge_id": first_id})
     assert (status, answer["error"]) == (409, f"merge {first_id} was undone already")
+
+
+_ID_RANGE = f"(a whole number from 1 to {2**53 - 1})"
 
 
 async def test_the_openapi_document_describes_the_customer_api(hub: Hub) -> None:
