@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from core.errors import InvalidRequest
 from core.model import Role
 
 CHANNELS = ("email", "sms", "voice", "slack", "form", "chat")
@@ -22,6 +23,31 @@ DEFAULT_CAPACITY: Mapping[str, int] = {
     "chat": 3,
 }
 """How many tickets of each channel an agent holds at most when nobody said otherwise."""
+
+MAX_CAPACITY = 10_000
+"""The most tickets of one channel anyone may be given: a bigger number is a typo."""
+
+MAX_NAME = 64
+RESERVED_NAMES = frozenset({"me", "none"})
+"""Words the API reads in a person's place (`/api/agents/me`, `?assignee=none`): a person so
+named could never be found by name."""
+
+
+def person_name(name: str) -> str:
+    """`name` when it can name a person (an agent, a token's holder), else InvalidRequest
+    saying why: it is shown in lists and records, put in URLs and matched exactly, so it is
+    1-64 characters with no control character, no slash and no space at either end."""
+    if not name or not name.strip():
+        raise InvalidRequest("a name cannot be empty")
+    if len(name) > MAX_NAME:
+        raise InvalidRequest(f"a name is at most {MAX_NAME} characters")
+    if name != name.strip():
+        raise InvalidRequest(f"a name cannot begin or end with a space: {name!r}")
+    if "/" in name or any(not c.isprintable() for c in name):
+        raise InvalidRequest(f"a name cannot hold a slash or a control character: {name!r}")
+    if name.lower() in RESERVED_NAMES:
+        raise InvalidRequest(f"{name!r} is a word the API reads in a name's place")
+    return name
 
 
 class Presence(StrEnum):

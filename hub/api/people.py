@@ -18,7 +18,7 @@ from aiohttp import web
 
 from core.errors import Forbidden, InvalidRequest, NotFound
 from core.model import Role, Token
-from core.people import CHANNELS, AgentChange, Presence
+from core.people import CHANNELS, MAX_CAPACITY, AgentChange, Presence, person_name
 from hub.api.auth import REQUEST_TOKEN, granted, require
 from hub.api.params import json_body, one_of
 from hub.api.views_people import agent_json, offer_json
@@ -61,6 +61,8 @@ async def put_agent(request: web.Request) -> web.Response:
     )
     store, name = request.config_dict[STORE], _name(request)
     existed = await store.known_person(name)
+    if not existed:
+        person_name(name)  # one named before the rule stays editable
     agent = await store.put_agent(name, change, request.config_dict[CLOCK]())
     request.config_dict[OFFERER].kick()
     return web.json_response(agent_json(agent), status=200 if existed else 201)
@@ -138,8 +140,10 @@ def _capacity(raw: object) -> dict[str, int] | None:
             raise InvalidRequest(
                 f"capacity: unknown channel {channel!r}; known: {', '.join(CHANNELS)}"
             )
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
-            raise InvalidRequest(f"capacity.{channel} must be a whole number from 0 to 10000")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_CAPACITY:
+            raise InvalidRequest(
+                f"capacity.{channel} must be a whole number from 0 to {MAX_CAPACITY}"
+            )
         capacity[channel] = count
     return capacity
 

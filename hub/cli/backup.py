@@ -38,13 +38,19 @@ def backup(config: Path | None, file: Path) -> None:
     """Copy the store and its attachments into FILE (a tar), while the hub serves."""
     settings = storage_settings(config)
     if urlsplit(settings.url).scheme.startswith("redis"):
-        size, blobs = _run(lambda: redis_backup.write_backup(settings.url, settings.blob_dir, file))
+        size, blobs = _run(
+            lambda: redis_backup.write_backup(settings.url, settings.blob_dir, file),
+            f"cannot write the backup {file}",
+        )
         click.echo(
             f"backed up to {file}: Redis's snapshot ({size} bytes, every key of the server),"
             f" {_files(blobs)}"
         )
         return
-    summary = _run(lambda: write_backup(_database(settings), settings.blob_dir, file))
+    database = _database(settings)
+    summary = _run(
+        lambda: write_backup(database, settings.blob_dir, file), f"cannot write the backup {file}"
+    )
     click.echo(f"backed up to {file}: {_describe(summary)}")
 
 
@@ -56,7 +62,10 @@ def restore(config: Path | None, file: Path, force: bool) -> None:
     """Put a backup's store and attachments in place (the hub must be stopped)."""
     settings = storage_settings(config)
     database = _database(settings)
-    summary = _run(lambda: restore_backup(file, database, settings.blob_dir, force=force))
+    summary = _run(
+        lambda: restore_backup(file, database, settings.blob_dir, force=force),
+        f"cannot restore {file} into {database}",
+    )
     click.echo(f"restored {database} from {file}: {_describe(summary)}")
 
 
@@ -70,11 +79,16 @@ def _database(settings: StorageSettings) -> Path:
         raise click.ClickException(str(exc)) from exc
 
 
-def _run(work: Callable[[], T]) -> T:
+def _run(work: Callable[[], T], failing: str) -> T:
+    """What `work` returns; its failure said as a command's error (`failing`: what could not
+    be done, before the system's reason), never a traceback."""
     try:
         return work()
     except HubError as exc:
         raise click.ClickException(str(exc)) from exc
+    except OSError as exc:  # a folder that is not there or not writable, a full disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise click.ClickException(f"{failing}: {exc.strerror or exc}{where}") from exc
 
 
 def _describe(summary: BackupSummary) -> str:

@@ -18,11 +18,17 @@ from urllib.parse import urlsplit
 
 import click
 
-from core.errors import ConfigError, HubError
-from core.model import Role, ascii_digits
-from core.people import CHANNELS, AgentChange
+from core.errors import ConfigError, HubError, InvalidRequest
+from core.model import Role, whole_id
+from core.people import CHANNELS, MAX_CAPACITY, AgentChange, person_name
 from hub.cli.common import config_option
-from hub.settings.tree import StorageSettings, load_storage_settings
+from hub.rules.in_force import rules_in_force
+from hub.settings.tree import (
+    RoutingSettings,
+    StorageSettings,
+    load_sections,
+    load_storage_settings,
+)
 from hub.tokens import digest, new_secret
 from storage.base import Store, open_store
 
@@ -50,6 +56,16 @@ def storage_settings(config: Path | None) -> StorageSettings:
     settings = StorageSettings()
     click.echo(f"no --config: using the default store {_where(settings.url)}", err=True)
     return settings
+
+
+def routing_settings(config: Path | None) -> RoutingSettings:
+    """`[routing]` of the config (the rules file), or the default one."""
+    if config is None:
+        return RoutingSettings()
+    try:
+        return load_sections(config, os.environ, "routing").routing
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _where(url: str) -> str:
@@ -81,12 +97,14 @@ def parse_capacity(text: str | None) -> dict[str, int] | None:
     capacity: dict[str, int] = {}
     for part in text.split(","):
         channel, sep, count = part.strip().partition("=")
-        if not sep or channel not in CHANNELS or not ascii_digits(count):
+        number = whole_id(count) if sep else None
+        if channel not in CHANNELS or number is None or number > MAX_CAPACITY:
             raise click.BadParameter(
-                f"{part.strip()!r}: use CHANNEL=COUNT, channels {', '.join(CHANNELS)}",
+                f"{part.strip()!r}: use CHANNEL=COUNT, COUNT from 0 to {MAX_CAPACITY}, "
+                f"channels {', '.join(CHANNELS)}",
                 param_hint="--capacity",
             )
-        capacity[channel] = int(count)
+        capacity[channel] = number
     return capacity
 
 
@@ -121,6 +139,9 @@ def agent_add(
 
     async def add(store: Store) -> str:
         now = datetime.now(UTC)
+        await _new_name_allowed(store, name)
+        if queues:
+            await _known_queues(store, config, queues)
         saved = await store.put_agent(name, change, now)
         token = await store.add_token(name, None, digest(secret), now)
         roles_text = ", ".join(sorted(saved.roles)) or "no role yet"
@@ -162,6 +183,7 @@ def token_create(config: Path | None, role: str, name: str) -> None:
     secret = new_secret()
 
     async def create(store: Store) -> str:
+        await _new_name_allowed(store, name, "--name")
         made = await store.add_token(name, Role(role), digest(secret), datetime.now(UTC))
         return f"created {role} token {made.name!r} (id {made.id}); store it now:"
 
@@ -190,7 +212,8 @@ def token_list(config: Path | None) -> None:
 @click.argument("name_or_id")
 def token_revoke(config: Path | None, name_or_id: str) -> None:
     """Revoke a token by id, or every live token of an agent by name."""
-    key: str | int = int(name_or_id) if ascii_digits(name_or_id) else name_or_id
+    number = whole_id(name_or_id)
+    key: str | int = name_or_id if number is None else number
 
     async def revoke(store: Store) -> int:
         return len(await store.revoke_tokens(key, datetime.now(UTC)))
@@ -199,3 +222,26 @@ def token_revoke(config: Path | None, name_or_id: str) -> None:
     if not revoked:
         raise click.ClickException(f"no live token {name_or_id!r}")
     click.echo(f"revoked {revoked} token{'s' if revoked > 1 else ''} of {name_or_id}")
+
+
+async def _new_name_allowed(store: Store, name: str, hint: str = "NAME") -> None:
+    """A new person's name must be one the API can find (core/people.py `person_name`); one
+    named before the rule is still updated."""
+    if not await store.known_person(name):
+        try:
+            person_name(name)
+        except InvalidRequest as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from exc
+
+
+async def _known_queues(store: Store, config: Path | None, queues: tuple[str, ...]) -> None:
+    """The queues are the rules' (those in force), as `PUT /api/agents` checks: an agent
+    given a misspelt queue would be offered nothing and nobody would know why."""
+    settings = routing_settings(config)
+    known = (await rules_in_force(store, settings.rules)).queues
+    unknown = sorted(set(queues) - set(known))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown queue(s): {', '.join(unknown)}; the rules have {', '.join(sorted(known))}",
+            param_hint="--queue",
+        )

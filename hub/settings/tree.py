@@ -181,9 +181,16 @@ class Settings(Section):
 def load_storage_settings(path: Path, environ: Mapping[str, str]) -> StorageSettings:
     """Only the `[storage]` section of a config file: what a command that touches nothing but
     the store needs (it must not demand every channel's secrets)."""
+    return load_sections(path, environ, "storage").storage
+
+
+def load_sections(path: Path, environ: Mapping[str, str], *names: str) -> Settings:
+    """Only the named sections of a config file (the others are left at their defaults,
+    unread): a command that needs, say, the store and the rules file does not demand every
+    channel's secrets."""
     raw = _read_toml(path)
-    settings = parse_settings({"storage": raw.get("storage", {})}, environ, path.parent, str(path))
-    return settings.storage
+    chosen = {name: raw[name] for name in names if name in raw}
+    return parse_settings(chosen, environ, path.parent, str(path))
 
 
 def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:

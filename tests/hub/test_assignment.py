@@ -240,6 +240,26 @@ async def test_a_supervisors_bad_agent_edit_is_refused_with_the_reason(
     assert words in answer["error"]
 
 
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("none", "'none' is a word the API reads in a name's place"),  # ?assignee=none
+        ("Me", "'Me' is a word the API reads"),
+        ("%20ann", "cannot begin or end with a space"),
+        ("a%09b", "a slash or a control character"),
+        ("a%2Fb", "a slash or a control character"),
+        ("x" * 65, "at most 64 characters"),
+    ],
+)
+async def test_a_new_agent_needs_a_name_the_api_can_find(hub: Hub, name: str, words: str) -> None:
+    sue = await hub.token(Role.SUPERVISOR, "sue")
+    status, answer = await call(hub, "PUT", f"/api/agents/{name}", sue, {"skills": []})
+    assert (status, words in answer["error"]) == (400, True), answer
+    assert [a["name"] for a in (await call(hub, "GET", "/api/agents", sue))[1]["items"]] == ["sue"]
+    status, created = await call(hub, "PUT", "/api/agents/Ann%20Lee", sue, {"skills": []})
+    assert (status, created["name"]) == (201, "Ann Lee")
+
+
 async def test_agents_are_listed_with_presence_and_load_and_unknown_ones_are_404(
     hub: Hub,
 ) -> None:

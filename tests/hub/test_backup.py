@@ -161,6 +161,18 @@ async def test_restore_refuses_a_store_with_data_unless_forced(tmp_path: Path) -
     assert "3 tickets" in forced.stdout
 
 
+def test_a_backup_it_cannot_write_is_an_error_naming_it(tmp_path: Path) -> None:
+    """Once a traceback (the temporary folder beside the archive could not be made)."""
+    config = write_config(tmp_path / "live", free_port(), free_port())
+    assert run("agent", "add", "ann", "--config", str(config)).returncode == 0  # a store
+    (tmp_path / "plain").write_text("a file, not a folder", encoding="utf-8")
+    archive = tmp_path / "plain" / "hub.tar"
+    result = run("backup", str(archive), "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: cannot write the backup {archive}: ")
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("member", "content", "reason"),
     [

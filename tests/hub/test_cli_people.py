@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.hub.serving import start_serve, write_config
 from tests.hub.test_cli import run
@@ -99,3 +100,36 @@ def test_a_bad_capacity_is_a_usage_error_naming_the_channels(tmp_path: Path) -> 
     result = run("agent", "add", "ann", "--capacity", "fax=2", "--config", str(config))
     assert result.returncode == 2
     assert "email, sms, voice, slack, form, chat" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("agent", "add", ""), "a name cannot be empty"),
+        (("agent", "add", "me"), "'me' is a word the API reads in a name's place"),
+        (("agent", "add", "ann "), "cannot begin or end with a space"),
+        (("agent", "add", "x" * 65), "at most 64 characters"),
+        (("token", "create", "--role", "agent", "--name", "none"),
+         "value for --name: 'none' is a word"),
+        (("agent", "add", "ann", "--capacity", "email=10001"), "COUNT from 0 to 10000"),
+        (("agent", "add", "ann", "--capacity", "sms=" + "9" * 20), "COUNT from 0 to 10000"),
+        (("agent", "add", "ann", "--queue", "general", "--queue", "bilings"),
+         "unknown queue(s): bilings; the rules have general"),
+    ],
+)  # fmt: skip
+def test_agent_and_token_arguments_the_api_would_refuse_are_usage_errors(
+    tmp_path: Path, args: tuple[str, ...], words: str
+) -> None:
+    """Each once stored as given (an agent nobody could find by name) or a traceback (a
+    capacity past 64 bits)."""
+    config, _ = write_config(tmp_path)
+    result = run(*args, "--config", str(config))
+    assert result.returncode == 2, result.stderr
+    assert words in " ".join(result.stderr.split())  # click may wrap the line
+    assert run("agent", "list", "--config", str(config)).stdout == ""
+
+
+def test_a_token_id_past_any_stored_one_is_no_live_token(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path)
+    result = run("token", "revoke", "9" * 20, "--config", str(config))
+    assert (result.returncode, result.stderr.strip()) == (1, f"Error: no live token '{'9' * 20}'")
