@@ -68,7 +68,7 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
         run_hub(settings)
         return
     try:
-        probe_ports(listeners(settings))
+        probe_ports(listeners(settings), shared=settings.server.reuse_port)
     except ListenError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"contacthub serving on {where} ({count} workers)")

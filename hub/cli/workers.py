@@ -81,15 +81,18 @@ def worker_command(config: Path | None, index: int, count: int) -> list[str]:
     return [sys.executable, "-m", "hub.cli", "serve", *options, "--worker", f"{index}/{count}"]
 
 
-def probe_ports(listeners: Sequence[tuple[str, str, int, str]]) -> None:
-    """Bind each (listener, host, port, setting) as a worker will, then let go: a port that
-    is taken fails here as one `ListenError`, before any worker starts (else each worker
-    would report it and the supervisor would already have said it was serving)."""
+def probe_ports(listeners: Sequence[tuple[str, str, int, str]], *, shared: bool = False) -> None:
+    """Bind each (listener, host, port, setting), then let go: a port that is taken fails
+    here as one `ListenError`, before any worker starts (else each worker would report it
+    and the supervisor would already have said it was serving). Without SO_REUSEPORT unless
+    `shared` (`[server] reuse_port`): the workers bind with it, so without the probe's
+    refusal a second `serve` left running on the port (an old release not stopped) would
+    silently take half the traffic."""
     for listener, host, port, setting in listeners:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if hasattr(socket, "SO_REUSEPORT"):
+            if shared and hasattr(socket, "SO_REUSEPORT"):
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             try:
                 probe.bind((host, port))  # bound, never listening: takes no connection

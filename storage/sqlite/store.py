@@ -378,7 +378,13 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
         self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
 
     async def open(self) -> None:
-        self.options.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.options.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a mistyped path: said as the config's fault, not a traceback
+            raise ConfigError(
+                f"cannot make the database's folder {folder}: {exc.strerror}"
+            ) from exc
         self._writer = _Writer(self.options)  # fresh threads: a closed store may be reopened
         self._readers = _Readers(self.options)
         await self._writer.start()

@@ -133,3 +133,15 @@ def test_a_token_id_past_any_stored_one_is_no_live_token(tmp_path: Path) -> None
     config, _ = write_config(tmp_path)
     result = run("token", "revoke", "9" * 20, "--config", str(config))
     assert (result.returncode, result.stderr.strip()) == (1, f"Error: no live token '{'9' * 20}'")
+
+
+def test_a_database_whose_folder_cannot_be_made_is_an_error_naming_it(tmp_path: Path) -> None:
+    """Once a traceback from `mkdir` (a mistyped storage url)."""
+    (tmp_path / "plain").write_text("a file, not a folder", encoding="utf-8")
+    config = tmp_path / "contacthub.toml"
+    config.write_text(f'[storage]\nurl = "sqlite:///{tmp_path}/plain/db/hub.db"\n', "utf-8")
+    result = run("agent", "list", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"Error: cannot make the database's folder {tmp_path}/plain/db: Not a directory"
+    )

@@ -81,6 +81,7 @@ def alive(pids: list[int]) -> list[int]:
 class Served:
     def __init__(self, process: subprocess.Popen[bytes], port: int, smtp: int, db: Path) -> None:
         self.process, self.port, self.smtp, self.db = process, port, smtp, db
+        self.config = db.parent / "contacthub.toml"
 
 
 @pytest.fixture
@@ -221,6 +222,15 @@ async def next_frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str
 
 async def test_sigterm_stops_every_worker_and_the_hub_exits_0(served: Served) -> None:
     workers = children(served.process.pid)
+    again = await asyncio.to_thread(
+        subprocess.run, cli("serve", "--workers", "2", "--config", str(served.config)),
+        env=environment(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert again.returncode == 1  # a second hub on its ports: once it took half the requests
+    assert again.stderr.strip() == (
+        f"Error: HTTP cannot listen on 127.0.0.1:{served.port}: address already in use"
+        " (change the setting server.port)"
+    )
     served.process.send_signal(signal.SIGTERM)
     assert await asyncio.to_thread(served.process.wait, 40) == 0
     assert not alive(workers)
