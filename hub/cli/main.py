@@ -20,7 +20,7 @@ from hub.cli.collector import settle as settle_collector
 from hub.cli.common import config_option, load_config
 from hub.cli.customers import customer
 from hub.cli.logs import configure_logging, settings_secrets
-from hub.cli.people import agent, token
+from hub.cli.people import agent, token, with_store
 from hub.cli.reports import reports
 from hub.cli.rules import rules
 from hub.cli.workers import (
@@ -32,6 +32,7 @@ from hub.cli.workers import (
 )
 from hub.settings.tree import Settings
 from hub.wiring.webchat_siblings import Siblings
+from storage.base import Store
 
 # what binding the HTTP port fails with: taken, privileged, or an address not on this machine
 _BIND_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL}
@@ -71,9 +72,16 @@ def serve(config: Path | None, workers: int | None, worker: str | None) -> None:
         probe_ports(listeners(settings), shared=settings.server.reuse_port)
     except ListenError as exc:
         raise click.ClickException(str(exc)) from exc
+    # opened once before the workers (and migrated, on a new release): a store that cannot be
+    # opened is said once, and the hub never says it serves
+    with_store(settings.storage.url, _opened)
     click.echo(f"contacthub serving on {where} ({count} workers)")
     commands = [worker_command(config, index, count) for index in range(count)]
     sys.exit(Supervisor(commands).run())
+
+
+async def _opened(_store: Store) -> None:
+    """Nothing more than opening the store (and closing it)."""
 
 
 def listeners(settings: Settings) -> list[tuple[str, str, int, str]]:

@@ -145,3 +145,6 @@ def test_a_database_whose_folder_cannot_be_made_is_an_error_naming_it(tmp_path: 
     assert result.stderr.strip() == (
         f"Error: cannot make the database's folder {tmp_path}/plain/db: Not a directory"
     )
+    served = run("serve", "--workers", "2", "--config", str(config))
+    assert (served.returncode, served.stdout) == (1, "")  # said once, and never "serving"
+    assert served.stderr == result.stderr
