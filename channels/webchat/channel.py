@@ -111,6 +111,7 @@ class WebchatChannel:
 
 DEMO_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>contacthub web chat: demo page</title>
+<link rel="icon" href="data:,">
 <style>body{font:16px/1.5 Georgia,serif;max-width:40em;margin:3em auto;color:#333}
 h1{color:#a00}</style></head>
 <body><h1>Example Company</h1>

@@ -61,6 +61,8 @@ async def _start_chat(page: Page) -> None:
 async def test_send_receive_live_and_keep_the_conversation_across_a_reload(
     page: Page, hub: Hub
 ) -> None:
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status >= 400 else None)
     await page.goto(f"{hub.base_url}/chat/demo")
     heading = await page.locator("h1").evaluate("e => getComputedStyle(e).color")
     title = await page.locator(f"{WIDGET} h2").evaluate("e => getComputedStyle(e).color")
@@ -75,6 +77,7 @@ async def test_send_receive_live_and_keep_the_conversation_across_a_reload(
     stored = await hub.store.get_ticket(ticket_id)
     assert [m.body for m in stored.messages] == ["Where is my order #123?"]
     assert stored.messages[0].sender.startswith("visitor:")
+    assert refused == []  # the page, the widget and its socket all answered
 
     await _reply(hub, ticket_id, "<b>Shipped</b> <img src=x onerror=alert(1)>")
     agent = page.locator(f"{WIDGET} .msg.agent")
