@@ -19,6 +19,8 @@ What the Inbound carries (channel "email"):
 - `attachments`: references (name, type, size, sha256) of attachments and inline images
   whose bytes travel beside the Inbound in `ParsedEmail.blobs`, for the blob store; parts over
   the per-file or per-message limit are listed without sha256 (`meta["attachments_dropped"]`).
+  Parts past `max_parts` or nested deeper than MAX_DEPTH are not walked: the whole message
+  is then an attachment of its own (`message.eml`) and `meta["parts_skipped"]` counts them.
 - `meta`: `message_id`, `automatic` (why no acknowledgement may answer it), `bounce_of` and
   `bounce_status` for a delivery failure report, `unparsable` for a message kept raw.
 """
@@ -66,6 +68,10 @@ class MimeLimits:
     max_attachment_bytes: int = 10 * 1024 * 1024
     max_attachments_bytes: int = 25 * 1024 * 1024
     max_parts: int = 200
+
+
+MAX_DEPTH = 20
+"""Multiparts nested deeper are not walked (real mail nests a handful)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +126,8 @@ def unparsable(
     """A message the parser could not read: the raw bytes as its one attachment."""
     digest = hashlib.sha256(raw).hexdigest()
     sender = _envelope_identity(envelope_from) or Identity(EMAIL, f"unknown-{digest[:12]}@invalid")
-    keep = len(raw) <= limits.max_attachment_bytes
-    original = Attachment("message.eml", "message/rfc822", len(raw), digest if keep else None)
+    original = _whole(raw, digest, limits)
+    keep = original.sha256 is not None
     inbound = Inbound(
         channel=NAME,
         external_id=f"digest:{digest}",
@@ -133,6 +139,13 @@ def unparsable(
         meta={"unparsable": reason[:500], "automatic": "unparsable"},
     )
     return ParsedEmail(inbound, (raw,) if keep else (), digest)
+
+
+def _whole(raw: bytes, sha256: str, limits: MimeLimits) -> Attachment:
+    """The message itself as an attachment (message.eml), its bytes kept when the size
+    limit of one attachment allows."""
+    keep = len(raw) <= limits.max_attachment_bytes
+    return Attachment("message.eml", "message/rfc822", len(raw), sha256 if keep else None)
 
 
 def _parsed(
@@ -148,6 +161,10 @@ def _parsed(
     message_id = normalise_id(message.get("Message-ID"))
     body = _Body(limits)
     body.collect(message, 0)
+    if body.skipped:
+        body.attachments.append(_whole(raw, hashlib.sha256(raw).hexdigest(), limits))
+        if body.attachments[-1].sha256:
+            body.blobs.append(raw)
     text, quoted = split_quoted(body.text()[: limits.max_text_chars])
     meta = _meta(message, sender, envelope_from, message_id, quoted, body)
     keys, hint = _thread_keys(message, message_id, subject)
@@ -226,6 +243,8 @@ def _meta(
         meta["quoted"] = quoted
     if body.dropped:
         meta["attachments_dropped"] = str(body.dropped)
+    if body.skipped:
+        meta["parts_skipped"] = str(body.skipped)
     return meta
 
 
@@ -256,6 +275,7 @@ class _Body:
         self.attachments: list[Attachment] = []
         self.blobs: list[bytes] = []
         self.dropped = 0
+        self.skipped = 0
         self._parts = 0
         self._stored = 0
 
@@ -266,7 +286,8 @@ class _Body:
 
     def collect(self, part: Message, depth: int) -> None:
         self._parts += 1
-        if self._parts > self.limits.max_parts or depth > 20:
+        if self._parts > self.limits.max_parts or depth > MAX_DEPTH:
+            self.skipped += 1  # kept whole beside the message (`_parsed`), never lost
             return
         payload = part.get_payload()
         kind = part.get_content_type()

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels.email.mime import MimeLimits, make_message_id, parse_email
+from channels.email.mime import MAX_DEPTH, MimeLimits, make_message_id, parse_email
 from channels.email.structure import IndexedMessage, body_digest, decoded_payload, read_message
 from channels.email.text import header_text, html_to_text, split_quoted
 from tests.support import T0
@@ -170,6 +170,57 @@ def test_attachments_are_referenced_and_limits_drop_bytes_not_the_message() -> N
     assert parsed.blobs == (b"%PDF small",)
     assert (big.name, big.size, big.sha256) == ("big.png", 5000, None)
     assert parsed.inbound.meta["attachments_dropped"] == "1"
+
+
+def _nested(depth: int, text: str) -> bytes:
+    opened = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n' for n in range(depth)
+    )
+    closed = "".join(f"\r\n--b{n}--\r\n" for n in reversed(range(depth)))
+    head = "From: ada@example.com\r\nSubject: deep\r\nMessage-ID: <deep@example.com>\r\n"
+    return f"{head}{opened}Content-Type: text/plain\r\n\r\n{text}\r\n{closed}".encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "skipped", "text"),
+    [
+        (_nested(MAX_DEPTH, "found"), None, "found"),
+        (_nested(MAX_DEPTH + 1, "too deep"), "1", ""),
+    ],
+    ids=["deepest-walked", "deeper"],
+)
+def test_parts_it_does_not_walk_are_kept_in_the_whole_message(
+    raw: bytes, skipped: str | None, text: str
+) -> None:
+    """Once dropped without a trace: the text nested past the depth (and parts past
+    max_parts) were neither read nor kept."""
+    parsed = parse_email(raw, T0)
+    assert parsed.inbound.text == text
+    assert parsed.inbound.meta.get("parts_skipped") == skipped
+    kept = [a for a in parsed.inbound.attachments if a.name == "message.eml"]
+    if skipped is None:
+        assert kept == []
+    else:
+        [whole] = kept
+        assert (whole.content_type, whole.size) == ("message/rfc822", len(raw))
+        assert whole.sha256 == hashlib.sha256(raw).hexdigest()
+        assert parsed.blobs == (raw,)
+
+
+def test_parts_past_the_limit_are_counted_and_the_message_kept_whole_within_size() -> None:
+    message = EmailMessage()
+    message["From"] = "ada@example.com"
+    message.set_content("many files")
+    for n in range(5):
+        message.add_attachment(b"x%d" % n, maintype="application", subtype="x", filename=f"{n}")
+    raw = message.as_bytes()
+    parsed = parse_email(raw, T0, limits=MimeLimits(max_parts=4))  # the root and three parts
+    assert parsed.inbound.text == "many files"
+    assert [a.name for a in parsed.inbound.attachments] == ["0", "1", "message.eml"]
+    assert parsed.inbound.meta["parts_skipped"] == "3"
+    small = parse_email(raw, T0, limits=MimeLimits(max_parts=4, max_attachment_bytes=100))
+    assert small.inbound.attachments[-1].sha256 is None  # listed, its bytes over the limit
+    assert raw not in small.blobs
 
 
 def test_broken_charsets_and_encoded_words_decode_with_replacement() -> None:
