@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api import (
+    attachments,
     campaigns,
     changes,
     chat,
@@ -30,6 +31,7 @@ def build_api(store: Store) -> web.Application:
         [
             web.get("/openapi.json", openapi),
             *tickets.ROUTES,
+            *attachments.ROUTES,
             *changes.ROUTES,
             *customers.ROUTES,
             *erasure.ROUTES,

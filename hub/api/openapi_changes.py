@@ -97,6 +97,25 @@ PATHS: dict[str, Any] = {
             "Escalation",
         ),
     },
+    "/api/tickets/{id}/messages/{message_id}/attachments/{n}": {
+        "parameters": [
+            ID,
+            {"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+            {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}},
+        ],
+        "get": {
+            "summary": "An attachment's kept bytes (the message's `n`th, from 0; its `download`"
+            " link): raster images inline, anything else a download; sandboxed, nosniff",
+            "responses": {
+                "200": {
+                    "description": "the bytes, with the attachment's type and name",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "206": {"description": "the range asked for (Range)"},
+                **ERRORS,
+            },
+        },
+    },
     "/api/tickets/{id}/events": {
         "parameters": [ID],
         "get": _op(

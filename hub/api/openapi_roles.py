@@ -28,6 +28,7 @@ ROLES: dict[tuple[str, str], tuple[Role, ...]] = {
     ("post", "/api/tickets/{id}/transfer"): AGENT,
     ("post", "/api/tickets/{id}/escalate"): AGENT,
     ("get", "/api/tickets/{id}/events"): READ,
+    ("get", "/api/tickets/{id}/messages/{message_id}/attachments/{n}"): READ,
     ("post", "/api/tickets/{id}/typing"): AGENT,
     ("get", "/api/tickets/{id}/typing"): AGENT,
     ("get", "/api/queues"): READ,

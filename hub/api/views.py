@@ -71,7 +71,12 @@ def message_json(message: Message) -> Json:
         "from": message.sender,
         "to": message.recipient,
         "subject": message.subject,
-        "attachments": [attachment_json(a) for a in message.attachments],
+        "attachments": [
+            attachment_json(
+                a, download_path(message.ticket_id, message.id, n) if a.sha256 else None
+            )
+            for n, a in enumerate(message.attachments)
+        ],
         "author": message.author or None,
         "automatic": message.automatic or None,  # why no person wrote it ("acknowledgement")
         "delivery": message.delivery or None,
@@ -79,6 +84,7 @@ def message_json(message: Message) -> Json:
         "at": iso(message.at),
         "edited_at": iso(message.edited_at),
         "deleted_at": iso(message.deleted_at),
+        "meta": dict(message.meta),  # the channel's notes: quoted text, parts not walked, ...
     }
 
 
@@ -103,13 +109,20 @@ def notes_json(events: list[TicketEvent]) -> list[Json]:
     ]
 
 
-def attachment_json(attachment: Attachment) -> Json:
+def download_path(ticket_id: int, message_id: int, n: int) -> str:
+    """Where hub/api/attachments.py serves a message's `n`th attachment's kept bytes."""
+    return f"/api/tickets/{ticket_id}/messages/{message_id}/attachments/{n}"
+
+
+def attachment_json(attachment: Attachment, download: str | None = None) -> Json:
+    """`download`: where the API serves the kept bytes (None: not kept; `url` may link)."""
     return {
         "name": attachment.name,
         "content_type": attachment.content_type,
         "size": attachment.size,
         "sha256": attachment.sha256,
         "url": attachment.url,
+        "download": download,
     }
 
 

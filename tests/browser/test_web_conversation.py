@@ -2,19 +2,23 @@
 Slack, web chat, form and call (its voicemail's recording link and transcript) threaded onto
 one ticket show in the order they came, each labelled with its channel, beside the agent's
 reply and note; an edited and a deleted message say so; an attachment's address is a link
-only when it is a web address."""
+only when it is a web address, a kept one's bytes are a link to the hub, and the quoted
+earlier mail is folded under the text."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from core.model import Attachment, Identity, Role, Status, ThreadPolicy, TicketChange
 from core.record import Actor
+from hub.state import SETTINGS
+from storage.blobs import BlobStore
 from tests.browser.web_face import hub_sections, screens, secret_of, sign_in
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import RecordingRouter, inbound
@@ -24,8 +28,13 @@ __all__ = ["screens"]
 
 RECORDING = "https://api.twilio.example/2010-04-01/Accounts/AC1/Recordings/RE1"
 ADA = (Identity("email", "ada@example.com"), Identity("phone", "+15550001111"))
+INVOICE = b"%PDF-1.4 the invoice"
+QUOTED = "On Monday, support wrote:\n> Your invoice is attached."
 CONTACTS: list[tuple[str, str, str, str, dict[str, Any]]] = [  # channel, sender, event, text, more
-    ("email", "email:ada@example.com", "message", "Where is my invoice?", {"subject": "Inv 42"}),
+    ("email", "email:ada@example.com", "message", "Where is my invoice?", {"subject": "Inv 42",
+        "attachments": (Attachment("invoice.pdf", "application/pdf", len(INVOICE),
+                                   hashlib.sha256(INVOICE).hexdigest()),),
+        "meta": {"quoted": QUOTED, "parts_skipped": "2"}}),
     ("sms", "phone:+15550001111", "message", "Any news?", {}),
     ("slack", "slack:T1:U1", "message", "pinging you on Slack", {
         "attachments": (Attachment("x.png", "image/png", url="javascript:alert(1)"),)}),
@@ -39,14 +48,16 @@ CONTACTS: list[tuple[str, str, str, str, dict[str, Any]]] = [  # channel, sender
 
 
 @pytest.fixture
-async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) -> Hub:
-    return await start_hub(make_settings(**hub_sections(tmp_path)))
+async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, db_url: str) -> Hub:
+    storage = {"url": db_url, "blob_dir": str(tmp_path / "blobs")}
+    return await start_hub(make_settings(**hub_sections(tmp_path), storage=storage))
 
 
 async def write_conversation(hub: Hub, start: datetime) -> int:
     """Every contact threaded onto one ticket (one customer, one thread), a minute apart;
     the Slack message edited, the SMS deleted; then ann's reply and note."""
     ticket_id = 0
+    BlobStore(hub.app[SETTINGS].storage.blob_dir).put(INVOICE)  # as the SMTP listener keeps it
     for n, (channel, sender, event, text, extra) in enumerate(CONTACTS):
         at = start + timedelta(minutes=n)
         contact = inbound(f"c{n}", sender, channel=channel, at=at, text=text, event=event,
@@ -81,6 +92,7 @@ async def test_every_channel_and_the_voicemail_show_in_order(
     assert channels == [c[0] for c in CONTACTS] + ["email", None]  # the reply by email, the note
 
     await expect(items.nth(0)).to_contain_text("Inv 42")
+    await _file_and_quote_show(page, hub, ticket_id, items.nth(0))
     assert await items.nth(3).locator("strong").count() == 0  # a chat's subject: its first line
     await expect(items.nth(1)).to_contain_text("(deleted by the customer")
     await expect(items.nth(1).locator("del")).to_have_text("Any news?")
@@ -111,3 +123,18 @@ async def test_every_channel_and_the_voicemail_show_in_order(
         "replies on the email channel cannot be sent: no sender is configured"
     )
     await page.screenshot(path=str(screens / "agent-conversation.png"), full_page=True)
+
+
+async def _file_and_quote_show(page: Page, hub: Hub, ticket_id: int, email: Locator) -> None:
+    """The email's kept attachment is a link to its bytes (with the page's session), its
+    quoted earlier mail folded, and what was not read said."""
+    href = await email.get_by_role("link", name="invoice.pdf").get_attribute("href")
+    assert str(href).startswith(f"/api/tickets/{ticket_id}/messages/")
+    fetched = await page.request.get(f"{hub.base_url}{href}")  # the session's cookie, no token
+    assert (fetched.status, await fetched.body()) == (200, INVOICE)
+    quoted = email.locator("details.quoted")
+    await expect(quoted.locator("summary")).to_have_text("Quoted text")
+    assert await quoted.get_attribute("open") is None  # folded until asked
+    await quoted.locator("summary").click()
+    await expect(quoted).to_contain_text("> Your invoice is attached.")
+    await expect(email.locator(".channel-note")).to_contain_text("2 part(s) nested too deep")

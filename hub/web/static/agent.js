@@ -334,16 +334,32 @@ function messageItem(m) {
     m.deleted_at ? [h("em", {}, `(deleted by the customer ${when(m.deleted_at)}) `), h("del", {}, m.body)] : m.body,
     // Why a reply did not reach the customer, where the agent looks for it (not only the log).
     m.error ? h("span", { class: "error delivery-error" }, `Not delivered (${m.delivery}): ${m.error}`) : null,
+    ...channelNotes(m.meta || {}),
     m.attachments.length ? h("ul", { class: "attachments", "aria-label": "Attachments" }, m.attachments.map(attachmentItem)) : null);
 }
 
-// A link only to a web address (a recording at the provider's); never a script's URL.
+// What the channel noted that the text does not say: the quoted earlier mail (cut from the
+// text, folded here) and what of the message could not be read or kept.
+function channelNotes(meta) {
+  const notes = [];
+  if (meta.quoted) notes.push(h("details", { class: "quoted" }, h("summary", {}, "Quoted text"), meta.quoted));
+  const said = [];
+  if (meta.unparsable) said.push(`The message could not be read (${meta.unparsable}); it is attached whole.`);
+  if (meta.parts_skipped) said.push(`${meta.parts_skipped} part(s) nested too deep or past the 200th were not read; the whole message is attached (message.eml).`);
+  if (meta.attachments_dropped) said.push(`${meta.attachments_dropped} attachment(s) over the size limit were not kept.`);
+  if (said.length) notes.push(h("span", { class: "hint channel-note" }, said.join(" ")));
+  return notes;
+}
+
+// The kept bytes from the hub (same origin, the session's cookie), else a link only to a
+// web address (a recording at the provider's); never a script's URL.
 function attachmentItem(a) {
   const web = typeof a.url === "string" && /^https?:\/\//i.test(a.url);
+  const href = a.download || (web ? a.url : null);
   const label = a.content_type && a.content_type.startsWith("audio/") ? `Recording (${a.name})` : a.name;
   const size = a.size ? ` · ${Math.max(1, Math.round(a.size / 1024))} kB` : "";
-  return h("li", {}, web ? h("a", { href: a.url, target: "_blank", rel: "noopener noreferrer" }, label) : label,
-    h("span", { class: "hint" }, `${a.content_type ? " · " + a.content_type : ""}${size}`));
+  return h("li", {}, href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, label) : label,
+    h("span", { class: "hint" }, `${a.content_type ? " · " + a.content_type : ""}${size}${a.download || web ? "" : " · not kept"}`));
 }
 
 // Who did it, in words: the customer by name (their id is the actor's name), a rule by its.

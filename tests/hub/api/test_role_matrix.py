@@ -36,6 +36,8 @@ SAMPLES = {
     "key": "999999",
     "contact_id": "1",
     "attempt_id": "1",
+    "message_id": "1",
+    "n": "0",
     "phone": "+15551230000",
 }
 CSV_BODIES = {"/api/campaigns/{id}/contacts", "/api/do-not-call"}
