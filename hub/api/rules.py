@@ -57,7 +57,7 @@ async def put_rules(request: web.Request) -> web.Response:
     return web.json_response(answer)
 
 
-async def _publish(request: web.Request, source: str, author: str) -> Json:
+async def _publish(request: web.Request, source: str, author: str, name: str = "draft") -> Json:
     """Store `source` as the newest version in one compare-and-save step (Store.save_rules
     with the version it replaces). With `If-Match: "N"` (the version the editor started
     from), a version stored meanwhile (an edited rules file, another supervisor, another
@@ -65,7 +65,7 @@ async def _publish(request: web.Request, source: str, author: str) -> Json:
     newest at that moment, and the answer's `replaces` names that version."""
     base = _if_match(request)
     try:
-        version, replaced = await request.config_dict[RULES].publish(source, author, base)
+        version, replaced = await request.config_dict[RULES].publish(source, author, base, name)
     except RulesChanged as exc:
         newest = await request.config_dict[STORE].current_rules()
         by = "" if newest is None else f" by {newest.author}"
@@ -117,7 +117,8 @@ async def restore_rules(request: web.Request) -> web.Response:
         raise InvalidRequest('the body must be {"reason": "<why this version comes back>"}')
     found = await _stored_version(request)
     author = f"token:{token.name} (restored v{found.version}: {reason.strip()[:200]})"
-    return web.json_response(await _publish(request, found.source, author), status=201)
+    answer = await _publish(request, found.source, author, f"version {found.version}")
+    return web.json_response(answer, status=201)
 
 
 async def _stored_version(request: web.Request) -> RulesVersion:

@@ -159,12 +159,13 @@ class RulesKeeper:
         return version
 
     async def publish(
-        self, source: str, author: str, base: int | None = None
+        self, source: str, author: str, base: int | None = None, name: str = "draft"
     ) -> tuple[RulesVersion, RulesVersion | None]:
         """Store `source` over `base` (RulesChanged when another version is newest), or,
         without one, over whatever is newest when it is stored: the new version and the one
-        it replaced, so the caller can say what it replaced (never a silent overwrite)."""
-        ruleset = await _compile(source, str(self.path or "rules.yaml"))
+        it replaced, so the caller can say what it replaced (never a silent overwrite).
+        `name`: what its problems are said to be in (not the rules file: it is not that)."""
+        ruleset = await _compile(source, name)
         for _ in range(SAVE_ATTEMPTS):
             current = await self.store.current_rules()
             try:
