@@ -91,7 +91,11 @@ PATHS: dict[str, Any] = {
             {"200": _PLAIN, "400": ERROR, "401": ERROR},
             "web",
         ),
-        "get": _public("The session's person and roles", {"200": _PLAIN, "401": ERROR}, "web"),
+        "get": _public(
+            "The session's person and roles (204: the browser holds no session)",
+            {"200": _PLAIN, "204": _NO_CONTENT, "401": ERROR},
+            "web",
+        ),
         "delete": _public(
             "Sign out (X-CSRF-Token required)",
             {"204": _NO_CONTENT, "401": ERROR, "403": ERROR},

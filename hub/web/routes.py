@@ -116,6 +116,10 @@ async def sign_in(request: web.Request) -> web.Response:
 
 
 async def whoami(request: web.Request) -> web.Response:
+    """The session's person; 204 when the browser holds no session at all (a first visit is
+    no failed request in its console), 401 for one that ended (sign in again)."""
+    if COOKIE not in request.cookies:
+        return web.Response(status=204)
     secret, token = await _session(request)
     return web.json_response(_who(token, secret))
 

@@ -81,6 +81,8 @@ async def test_signing_out_revokes_the_session(hub: Hub) -> None:
     assert status == 401
     assert "sign in again" in body["error"]
     assert (await call(hub, "GET", "/web/session", session))[0] == 401
+    async with hub.http.get("/web/session") as response:  # no cookie: no session, no failure
+        assert response.status == 204
 
 
 async def test_a_bad_token_does_not_sign_in(hub: Hub) -> None:

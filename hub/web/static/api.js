@@ -12,7 +12,7 @@ export class ApiError extends Error {
 
 export async function whoami() {
   const response = await fetch("/web/session", { credentials: "same-origin" });
-  if (!response.ok) return null;
+  if (!response.ok || response.status === 204) return null; // 204: no session yet
   const who = await response.json();
   csrf = who.csrf;
   return who;
