@@ -248,6 +248,12 @@ async def test_a_supervisor_assigns_a_ticket_and_sets_its_priority(hub: Hub, pag
     await expect(page.get_by_label("Priority")).to_have_value("high")  # the choice kept
     await expect(page.get_by_label("Status")).to_have_value("new")  # untouched: as it is
     await apply(page, "Assignee", "", "Assign", shows="unassigned")  # nobody: to its queue
+    await secret_of(hub, Role.AGENT, "cy")  # an agent added since the page loaded
+    second = await post_contact(hub, "w-second", "My toaster too")
+    await page.get_by_role("searchbox", name="Find tickets").fill(f"#{second}")
+    await page.get_by_role("searchbox", name="Find tickets").press("Enter")
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{second} ")
+    assert "cy" in await page.get_by_label("Assignee").locator("option").all_inner_texts()
     assert (await hub.store.get_ticket(ticket_id)).assignee is None
 
 

@@ -212,7 +212,10 @@ const released = () => (pressing ? new Promise((go) => waiting.push(go)) : Promi
 // ticket); a live redraw leaves the focus where it is.
 export async function showTicket(id, { focus = false } = {}) {
   const render = ++shown;
-  const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`)]);
+  // A ticket opened afresh reads the agents again: one added since the page loaded is a choice.
+  const fresh = $("ticket").dataset.ticket !== String(id);
+  const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`),
+    fresh ? loadAgentNames() : null]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
   await released();
