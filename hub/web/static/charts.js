@@ -35,9 +35,12 @@ export function bars(title, days, series, { show = String, top = null } = {}) {
     });
     chart.append(svg("text", { x: 10 + d * group, y: HEIGHT + 18 }, day.slice(5, 10)));
   });
+  // No figure on any day (no first response yet): say so, not a scale of nothing.
+  const none = series.every((s) => s.values.every((v) => v === null || v === undefined));
   chart.append(svg("line", { x1: 0, x2: width, y1: 4, y2: 4, class: "scale" }),
-    svg("text", { x: width - 4, y: 16, "text-anchor": "end" }, show(scale)));
+    none ? "" : svg("text", { x: width - 4, y: 16, "text-anchor": "end" }, show(scale)));
   if (!days.length) chart.append(svg("text", { x: 10, y: HEIGHT / 2 }, "no tickets in the window"));
+  else if (none) chart.append(svg("text", { x: 10, y: HEIGHT / 2 }, "none yet in the window"));
   const legend = series.length > 1
     ? h("p", { class: "legend" }, series.map((s, i) => h("span", { class: `key s${i}` }, s.name)))
     : null;
