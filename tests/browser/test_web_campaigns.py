@@ -45,6 +45,11 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     await expect(page.get_by_role("button", name="Inbox")).to_be_hidden()
     await expect(page.get_by_label("Presence")).to_be_hidden()
 
+    await expect(page.locator("#campaign-list tbody")).to_have_text(
+        "No campaigns yet: create one below."
+    )
+    upload = page.locator("#campaign-upload")
+    await expect(upload.get_by_role("button", name="Upload")).to_be_disabled()  # nowhere to go
     offered = page.locator("#outbound-queues option")  # the rules' outbound queues only
     await expect(offered).to_have_count(1)
     assert await offered.get_attribute("value") == "callbacks"
@@ -56,7 +61,7 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     defaults = hub.app[SETTINGS].campaigns
     assert (spring.queue, spring.policy.hours) == (defaults.queue, defaults.policy().hours)
 
-    upload = page.locator("#campaign-upload")
+    await expect(upload.get_by_role("button", name="Upload")).to_be_enabled()
     await upload.get_by_label("CSV file").set_input_files(
         files=FilePayload(name="list.csv", mimeType="text/csv", buffer=LIST.encode())
     )

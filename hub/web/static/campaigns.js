@@ -25,8 +25,16 @@ async function loadCampaigns() {
     h("td", {}, ["start", "pause", "stop"].map((action) => h("button", {
       type: "button", class: "plain", onclick: () => act(c.name, action) }, `${action} ${c.name}`)),
       h("button", { type: "button", class: "plain", onclick: () => stats(c.name) }, `stats ${c.name}`)))));
+  if (!campaigns.length) {
+    fill($("campaign-list").tBodies[0], h("tr", {}, h("td", { colspan: 4, class: "hint" }, "No campaigns yet: create one below.")));
+  }
   const chosen = $("upload-campaign").value;
   fill($("upload-campaign"), campaigns.map((c) => h("option", { value: c.name, selected: c.name === chosen }, c.name)));
+  // A list goes to a campaign: nothing to upload to until there is one.
+  $("campaign-upload").querySelector("button[type=submit]").disabled = !campaigns.length;
+  if (!$("campaign-stats").childElementCount) {
+    fill($("campaign-stats"), h("p", { class: "hint" }, campaigns.length ? "A campaign's stats button shows them here." : "None yet."));
+  }
 }
 
 async function guarded(work) {
