@@ -158,9 +158,12 @@
     }
     statusLine.textContent = status.open ? "Nobody is online right now" : "We're closed now";
     var when = status.next_open ? " We open " + formatTime(status.next_open) + "." : "";
-    notice.textContent = (state.visitor.email
-      ? "Leave a message: we'll answer here and by email at " + state.visitor.email + "."
-      : "Leave a message with your email and we'll answer by email.") + when;
+    // By email only when the hub can send one; else the answer waits here for their return.
+    notice.textContent = (!status.email
+      ? "Leave a message: we'll answer here, when you come back."
+      : state.visitor.email
+        ? "Leave a message: we'll answer here and by email at " + state.visitor.email + "."
+        : "Leave a message with your email and we'll answer by email.") + when;
     notice.hidden = false;
   }
 

@@ -84,7 +84,10 @@ def mount_webchat(
         rules=_rules(chat),
         bus=bus,
         replay=Replay(services.store),
-        status=ChatStatus(services.store, services.router, chat.queue, app[CLOCK]),
+        status=ChatStatus(
+            services.store, services.router, chat.queue, app[CLOCK],
+            email=settings.outbound.smtp is not None,
+        ),  # fmt: skip
         allowed_origins=chat.allowed_origins,
         own_origin=_origin(settings.server.public_url),
         limits=ChatLimits(
@@ -179,6 +182,9 @@ class ChatStatus:
     router: RulesRouter
     queue: str
     clock: Callable[[], datetime]
+    email: bool = False
+    """Whether a reply no socket takes can go by email ([outbound.smtp]): the widget promises
+    an answer by email only then."""
     _kept: tuple[float, dict[str, Any]] | None = None
 
     async def __call__(self) -> dict[str, Any]:
@@ -202,4 +208,5 @@ class ChatStatus:
             "open": is_open,
             "online": online,
             "next_open": None if next_open is None else next_open.isoformat(),
+            "email": self.email,
         }

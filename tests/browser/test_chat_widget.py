@@ -15,7 +15,7 @@ from channels.webchat import NAME
 from core.model import Role, TicketFilter
 from hub.app import build_app
 from tests.browser.web_face import secret_of, sign_in
-from tests.channels.webchat.support import agent_online, chat_hub, chat_settings
+from tests.channels.webchat.support import CHAT_SECRET, agent_online, chat_hub, chat_settings
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.support import free_port
 
@@ -156,18 +156,28 @@ async def test_on_another_sites_page_the_widget_reconnects_after_the_hub_restart
         await site.cleanup()
 
 
-async def test_with_nobody_online_the_widget_says_the_answer_comes_by_email(
-    page: Page, start_hub: StartHub, make_settings: MakeSettings
+@pytest.mark.parametrize(
+    ("relay", "promise"),
+    [
+        (True, "we'll answer here and by email at ada@example.com."),
+        (False, "we'll answer here, when you come back."),  # no email could go: none promised
+    ],
+    ids=["relay", "no-relay"],
+)
+async def test_with_nobody_online_the_widget_says_how_the_answer_comes(
+    page: Page, start_hub: StartHub, make_settings: MakeSettings, relay: bool, promise: str
 ) -> None:
-    quiet = await chat_hub(start_hub, make_settings)  # no agent online
+    """Once it promised an answer by email whether or not the hub could send one."""
+    relaying = {"outbound": {"smtp": {"port": free_port()}}} if relay else {}
+    channels = {"webchat": {"secret": CHAT_SECRET}}
+    quiet = await start_hub(make_settings(channels=channels, **relaying))  # no agent online
     await page.goto(f"{quiet.base_url}/chat/demo")
     await page.locator(f"{WIDGET} .launcher").click()
     await page.locator(f"{WIDGET} [name=name]").fill("Ada")
     await page.locator(f"{WIDGET} [name=email]").fill("ada@example.com")
     await page.locator(f"{WIDGET} .start").click()
     await expect(page.locator(f"{WIDGET} .status")).to_have_text("Nobody is online right now")
-    notice = page.locator(f"{WIDGET} .notice")
-    await expect(notice).to_contain_text("by email at ada@example.com")
+    await expect(page.locator(f"{WIDGET} .notice")).to_have_text(f"Leave a message: {promise}")
     await page.locator(f"{WIDGET} textarea").fill("Call me back")
     await page.keyboard.press("Enter")
     await expect(page.locator(f"{WIDGET} .msg.visitor.pending")).to_have_count(0)

@@ -70,6 +70,7 @@ async def test_a_closed_queue_continues_by_email_and_the_answer_threads_back(
     visitor, welcome = await connect(hub, hello)
     assert welcome["status"] == {
         "open": False, "online": False, "next_open": "2026-11-30T09:00:00+00:00",
+        "email": True,  # the relay is there: the widget may promise an answer by email
     }  # fmt: skip
     ack = await visitor.say("c1", "Is my order shipped?")
     await visitor.close()

@@ -22,11 +22,11 @@ async def hub(start_hub: StartHub, make_settings: MakeSettings) -> Hub:
 
 async def test_the_welcome_says_whether_an_agent_who_takes_chats_is_online(hub: Hub) -> None:
     _, nobody = await connect(hub)
-    assert nobody["status"] == {"open": True, "online": False, "next_open": None}
+    assert nobody["status"] == {"open": True, "online": False, "next_open": None, "email": False}
     await agent_online(hub)
     await asyncio.sleep(1.1)  # the status is read at most once a second
     _, welcome = await connect(hub)
-    assert welcome["status"] == {"open": True, "online": True, "next_open": None}
+    assert welcome["status"] == {"open": True, "online": True, "next_open": None, "email": False}
 
 
 async def test_a_message_is_acked_after_its_commit_on_a_chat_ticket(hub: Hub) -> None:
