@@ -87,7 +87,7 @@ def mount_webchat(
         status=ChatStatus(
             services.store, services.router, chat.queue, app[CLOCK],
             email=settings.outbound.smtp is not None,
-        ),  # fmt: skip
+        ),
         allowed_origins=chat.allowed_origins,
         own_origin=_origin(settings.server.public_url),
         limits=ChatLimits(
