@@ -23,8 +23,9 @@ from storage.blobs import BlobStore
 INLINE = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
 """Types shown in the page: raster images, which carry no script."""
 _TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
-_CACHE = "private, max-age=86400"
-"""The bytes of a sha256 never change; private: only the agent's browser keeps them."""
+_CACHE = "private, no-store"
+"""A customer's file (an ID card, an invoice) is not kept in the agent's browser: an erasure
+must not leave a copy there."""
 
 
 async def get_attachment(request: web.Request) -> web.StreamResponse:

@@ -77,7 +77,7 @@ async def test_each_kept_attachment_is_served_as_it_came_and_never_runs_here(hub
             assert response.headers["Content-Disposition"].startswith(disposition + "; ")
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert "sandbox" in response.headers["Content-Security-Policy"]
-            assert response.headers["Cache-Control"].startswith("private")
+            assert response.headers["Cache-Control"] == "private, no-store"
         assert hashlib.sha256(data).hexdigest() == attachment["sha256"]
     async with hub.http.get(attachments[4]["download"], headers=auth) as response:
         assert response.headers["Content-Disposition"] == (
