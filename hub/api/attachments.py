@@ -16,7 +16,7 @@ from aiohttp import web
 
 from core.errors import NotFound
 from core.model import Attachment, Message, Ticket
-from hub.api.params import path_id
+from hub.params import path_id
 from hub.state import SETTINGS, STORE
 from storage.blobs import BlobStore
 

@@ -29,7 +29,6 @@ from core.identity import mask, normalise_phone
 from core.model import Role, Token
 from hub.api.auth import REQUEST_TOKEN, roles_text
 from hub.api.campaign_body import CampaignBody, OutcomeBody, RemovalBody
-from hub.api.params import json_body, path_id
 from hub.api.views import iso
 from hub.api.views_campaigns import (
     attempt_json,
@@ -43,6 +42,7 @@ from hub.api.views_campaigns import (
 )
 from hub.campaigns.desk import CampaignDesk, refuse_inbound_queue
 from hub.campaigns.load import ListLoad, load_do_not_call, worker_pool
+from hub.params import json_body, path_id
 from hub.state import CLOCK, ROUTER, SETTINGS, STORE
 
 log = structlog.get_logger("contacthub.campaigns")

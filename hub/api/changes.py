@@ -21,10 +21,10 @@ from core.errors import Conflict, Forbidden, HeldByOther, InvalidRequest
 from core.model import UNASSIGN, Cause, Priority, Role, Status, Ticket, TicketChange, Token
 from core.record import Actor, EventKind
 from hub.api.auth import granted, require
-from hub.api.params import json_body, one_of, optional_str, path_id, tag_list
 from hub.api.sla import ticket_with_clocks
 from hub.api.views import event_json
 from hub.desk.sla_marks import with_marks
+from hub.params import json_body, one_of, optional_str, path_id, tag_list
 from hub.state import OFFERER, ROUTER, STORE
 from router.workflow import escalation_target
 

@@ -13,7 +13,7 @@ from channels.webchat.sender import chat_visitor
 from core.errors import Conflict
 from core.model import Role
 from hub.api.auth import require
-from hub.api.params import path_id
+from hub.params import path_id
 from hub.state import STORE
 from hub.wiring.webchat import WEBCHAT, Webchat
 

@@ -17,7 +17,8 @@ from core.customers import CustomerChange, customer_query
 from core.errors import InvalidRequest
 from core.model import Customer, Role, TicketFilter
 from hub.api.auth import require
-from hub.api.params import (
+from hub.api.views import Json, customer_json, merge_json
+from hub.params import (
     MAX_PAGE,
     body_id,
     json_body,
@@ -26,7 +27,6 @@ from hub.api.params import (
     tag_list,
     whole_number,
 )
-from hub.api.views import Json, customer_json, merge_json
 from hub.state import SETTINGS, STORE
 
 MAX_NAME_CHARS = 200

@@ -32,9 +32,9 @@ from hub.api.campaigns import (
     problems,
     runner,
 )
-from hub.api.params import json_body
 from hub.api.views import iso
 from hub.campaigns.progressive import Progressive
+from hub.params import json_body
 from hub.state import SETTINGS, STORE
 from hub.wiring.dialer import DIALER
 

@@ -9,8 +9,8 @@ from channels.base import utcnow
 from core.errors import InvalidRequest
 from core.model import Role
 from hub.api.auth import require
-from hub.api.params import json_body, path_id
 from hub.desk.retention import erase_customer
+from hub.params import json_body, path_id
 from hub.state import SETTINGS, STORE
 from storage.blobs import BlobStore
 

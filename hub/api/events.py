@@ -27,7 +27,7 @@ from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.event_wire import depth_json, frame
 from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription
-from hub.api.params import query_params, whole_number
+from hub.params import query_params, whole_number
 from hub.state import CLOCK
 
 STREAM_PARAMS = ("queue", "assignee", "last_event_id")

@@ -13,9 +13,9 @@ from aiohttp import web
 from core.errors import Forbidden
 from core.model import Role
 from hub.api.auth import granted, require
-from hub.api.params import path_id, query_params
 from hub.api.views import ticket_json
 from hub.api.views_people import offer_json
+from hub.params import path_id, query_params
 from hub.state import CLOCK, OFFERER, STORE
 
 

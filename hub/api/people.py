@@ -20,8 +20,8 @@ from core.errors import Forbidden, InvalidRequest, NotFound
 from core.model import Role, Token
 from core.people import CHANNELS, MAX_CAPACITY, AgentChange, Presence, person_name
 from hub.api.auth import REQUEST_TOKEN, granted, require
-from hub.api.params import json_body, one_of
 from hub.api.views_people import agent_json, offer_json
+from hub.params import json_body, one_of
 from hub.state import CLOCK, OFFERER, ROUTER, STORE
 from storage.base import Store
 

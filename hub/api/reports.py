@@ -24,7 +24,6 @@ from core.errors import InvalidRequest
 from core.model import Priority, Role
 from core.record import TicketEvent
 from hub.api.auth import require
-from hub.api.params import one_of, query_params
 from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.report_views import (
     csv_response,
@@ -33,6 +32,7 @@ from hub.api.report_views import (
     volume_json,
     volume_rows,
 )
+from hub.params import one_of, query_params
 from hub.state import CLOCK, ROUTER, STORE
 from router.report_facts import Ledger, Window
 from router.report_seconds import kinds_of_seconds

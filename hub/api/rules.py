@@ -23,9 +23,9 @@ from aiohttp import web
 from core.errors import Conflict, InvalidRequest, NotFound, RulesChanged
 from core.model import Role, RulesVersion
 from hub.api.auth import require
-from hub.api.params import MAX_PAGE, json_body, path_id, text_body
 from hub.api.probe_json import parse_probe
 from hub.api.views import Json, decision_json, iso, rules_json
+from hub.params import MAX_PAGE, json_body, path_id, text_body
 from hub.rules.simulate import simulate
 from hub.state import ROUTER, RULES, SETTINGS, STORE
 from router import load_ruleset

@@ -9,7 +9,11 @@ from core.errors import InvalidRequest
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
 from hub.api.auth import REQUEST_TOKEN, require
-from hub.api.params import (
+from hub.api.sla import listed_json, ticket_with_clocks
+from hub.api.views import message_json, notes_json, queue_json
+from hub.desk.claims import claim
+from hub.desk.replies import reply_way, send_reply
+from hub.params import (
     MAX_PAGE,
     json_body,
     one_of,
@@ -17,10 +21,6 @@ from hub.api.params import (
     query_params,
     whole_number,
 )
-from hub.api.sla import listed_json, ticket_with_clocks
-from hub.api.views import message_json, notes_json, queue_json
-from hub.desk.claims import claim
-from hub.desk.replies import reply_way, send_reply
 from hub.state import CLOCK, METRICS, ROUTER, SENDERS, STORE
 
 LIST_PARAMS = (

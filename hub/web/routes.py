@@ -19,7 +19,7 @@ from aiohttp import web
 
 from core.errors import AuthError, Forbidden, InvalidRequest
 from core.model import Token
-from hub.api.params import json_body
+from hub.params import json_body
 from hub.state import CLOCK, SETTINGS, STORE
 from hub.tokens import digest
 from hub.web.session import (
