@@ -67,8 +67,9 @@ async def sign_in(page: Page, base_url: str, secret: str, name: str) -> None:
             failed.append(message.text)
 
     page.on("console", note)
-    await page.goto(base_url + "/")
-    await page.wait_for_load_state("networkidle")
+    async with page.expect_response(lambda r: r.url.endswith("/web/session")):
+        await page.goto(base_url + "/")  # the page's look for a session has been answered
+    await page.wait_for_load_state("load")
     page.remove_listener("console", note)
     assert failed == [], failed
     await page.get_by_label("Your API token").fill(secret)

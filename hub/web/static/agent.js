@@ -7,6 +7,7 @@ const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
 let offers = [];
 let openTicket = null;
+let asked = null; // the ticket the agent asked for last: open, or still loading
 let me = null;
 let queueNames = []; // every queue, for the transfer's choice
 let agentNames = []; // every agent, for a supervisor's choice of assignee
@@ -24,7 +25,9 @@ export async function startAgent(who) {
 const later = (work) => { let timer = null; return () => { clearTimeout(timer); timer = setTimeout(work, 150); }; };
 const offersLater = later(() => loadOffers());
 const ticketsLater = later(() => loadTickets());
-const ticketLater = later(() => openTicket && showTicket(openTicket));
+// Not while another ticket is being opened: the redraw would finish later and put the old
+// one back over the one the agent asked for.
+const ticketLater = later(() => openTicket && asked === openTicket && showTicket(openTicket));
 const presenceLater = later(() => loadPresence());
 let lapsed = null; // the ticket whose offer ran out and set me away, to say so
 
@@ -211,6 +214,16 @@ const released = () => (pressing ? new Promise((go) => waiting.push(go)) : Promi
 // `focus`: a person opened it (the heading takes the focus, so Tab goes on into the
 // ticket); a live redraw leaves the focus where it is.
 export async function showTicket(id, { focus = false } = {}) {
+  asked = id;
+  try {
+    await drawTicket(id, focus);
+  } catch (error) {
+    if (asked === id) asked = openTicket; // it did not open: live redraws go on for the open one
+    throw error;
+  }
+}
+
+async function drawTicket(id, focus) {
   const render = ++shown;
   // A ticket opened afresh reads the agents again: one added since the page loaded is a choice.
   const fresh = $("ticket").dataset.ticket !== String(id);
