@@ -4,7 +4,8 @@ Outbound teams run campaigns; supervisors and admins may too; every role may rea
 campaign is named in paths by its id or its name. List uploads (`POST .../contacts`, a CSV
 body) are streamed to a temporary file, never held in memory, and loaded like
 `contacthub campaign load` (hub/campaign_load.py) with numbers normalised on a lazily
-started process pool (`[campaigns] workers`; 0 normalises in a thread).
+started process pool (`[campaigns] workers`; 0, or a list under 256 KiB, normalises in a
+thread).
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ async def upload_contacts(request: web.Request) -> web.Response:
             batch_rows=settings.campaigns.batch_rows, workers=settings.campaigns.workers,
             explicit=explicit, law=campaign_desk(request).law,
         )  # fmt: skip
-        report = await load.run(path, _pool(request))
+        report = await load.run(path, _pool(request, path.stat().st_size))
     return web.json_response(report_json(report))
 
 
@@ -286,7 +287,15 @@ async def _spooled(request: web.Request, limit_mb: int) -> AsyncIterator[Path]:
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
-def _pool(request: web.Request) -> ProcessPoolExecutor | None:
+SMALL_LIST = 256 * 1024
+"""Bytes under which a list is normalised in a thread: about one batch of rows, which the
+pool could not spread over cores, and whose first upload would wait for the pool's
+processes to start and import (seconds on a busy machine, for a list of ten numbers)."""
+
+
+def _pool(request: web.Request, size: int) -> ProcessPoolExecutor | None:
+    if size < SMALL_LIST:
+        return None
     workers = request.config_dict[SETTINGS].campaigns.workers
     pools = request.config_dict[UPLOAD_POOL]
     if workers and not pools:

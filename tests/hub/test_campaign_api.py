@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.model import Role
+from hub.api.campaigns import SMALL_LIST
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.campaign_support import NOON, Clock
 
@@ -135,6 +136,23 @@ async def test_an_uploaded_list_is_reported_row_by_row(hub: Hub) -> None:
     ]
     again = await upload(hub, auth, "spring", LIST)
     assert (again["accepted"], again["duplicates"]["in_campaign"]) == (0, 3)
+
+
+async def test_a_list_past_one_batch_is_normalised_on_the_pool_and_reported_whole(
+    hub: Hub,
+) -> None:
+    """Over 256 KiB an upload's rows go to the process pool ([campaigns] workers), in
+    batches of 5,000; under it, a thread (the test above): each reports every row."""
+    auth = await hub.token(Role.OUTBOUND)
+    campaign = await running_campaign(hub, auth)
+    rows = [f"212555{n:04d},Customer number {n:04d},REF-{n:05d}" for n in range(10_000)]
+    text = "phone,name,reference\n" + "\n".join([*rows, "not a number,X,Y"]) + "\n"
+    assert len(text.encode()) > SMALL_LIST
+    report = await upload(hub, auth, campaign, text)
+    assert (report["rows"], report["accepted"], report["invalid"]) == (10_001, 10_000, 1)
+    assert report["problems"] == [
+        {"line": 10_002, "kind": "invalid", "reason": "not a phone number: 'not a number'"}
+    ]
 
 
 async def test_an_upload_names_its_columns_or_fails_whole(hub: Hub) -> None:
