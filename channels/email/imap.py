@@ -193,6 +193,10 @@ class ImapChannel:
             else:
                 client.login(config.username, config.password or "")
             selected = client.select_folder(config.folder)
+            if config.move_to is not None and not client.folder_exists(config.move_to):
+                # made, not failed on after each batch: a MOVE to a missing folder fails after
+                # the commit, so the batch was fetched and ingested again at every poll
+                client.create_folder(config.move_to)
             idle = config.idle and client.has_capability("IDLE")
         except BaseException:
             _logout(client)
