@@ -197,6 +197,7 @@ class ImapChannel:
                 # made, not failed on after each batch: a MOVE to a missing folder fails after
                 # the commit, so the batch was fetched and ingested again at every poll
                 client.create_folder(config.move_to)
+                log.info("imap_folder_made", mailbox=self.health.mailbox, folder=config.move_to)
             idle = config.idle and client.has_capability("IDLE")
         except BaseException:
             _logout(client)
