@@ -161,9 +161,10 @@ def _parsed(
     message_id = normalise_id(message.get("Message-ID"))
     body = _Body(limits)
     body.collect(message, 0)
-    if body.skipped:
-        body.attachments.append(_whole(raw, hashlib.sha256(raw).hexdigest(), limits))
-        if body.attachments[-1].sha256:
+    if body.skipped:  # what the walk did not reach is kept in the whole message
+        whole = _whole(raw, hashlib.sha256(raw).hexdigest(), limits)
+        body.attachments.append(whole)
+        if whole.sha256:
             body.blobs.append(raw)
     text, quoted = split_quoted(body.text()[: limits.max_text_chars])
     meta = _meta(message, sender, envelope_from, message_id, quoted, body)

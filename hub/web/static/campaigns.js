@@ -20,14 +20,13 @@ async function loadOutboundQueues() {
 
 async function loadCampaigns() {
   const campaigns = (await get("/api/campaigns")).items;
-  fill($("campaign-list").tBodies[0], campaigns.map((c) => h("tr", { dataset: { campaign: c.name } },
+  const rows = campaigns.map((c) => h("tr", { dataset: { campaign: c.name } },
     h("th", { scope: "row" }, c.name), h("td", {}, c.queue), h("td", { class: "state" }, c.state),
     h("td", {}, ["start", "pause", "stop"].map((action) => h("button", {
       type: "button", class: "plain", onclick: () => act(c.name, action) }, `${action} ${c.name}`)),
-      h("button", { type: "button", class: "plain", onclick: () => stats(c.name) }, `stats ${c.name}`)))));
-  if (!campaigns.length) {
-    fill($("campaign-list").tBodies[0], h("tr", {}, h("td", { colspan: 4, class: "hint" }, "No campaigns yet: create one below.")));
-  }
+      h("button", { type: "button", class: "plain", onclick: () => stats(c.name) }, `stats ${c.name}`))));
+  fill($("campaign-list").tBodies[0],
+    rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "hint" }, "No campaigns yet: create one below.")));
   const chosen = $("upload-campaign").value;
   fill($("upload-campaign"), campaigns.map((c) => h("option", { value: c.name, selected: c.name === chosen }, c.name)));
   // A list goes to a campaign: nothing to upload to until there is one.

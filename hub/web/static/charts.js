@@ -37,8 +37,8 @@ export function bars(title, days, series, { show = String, top = null } = {}) {
   });
   // No figure on any day (no first response yet): say so, not a scale of nothing.
   const none = series.every((s) => s.values.every((v) => v === null || v === undefined));
-  chart.append(svg("line", { x1: 0, x2: width, y1: 4, y2: 4, class: "scale" }),
-    none ? "" : svg("text", { x: width - 4, y: 16, "text-anchor": "end" }, show(scale)));
+  chart.append(svg("line", { x1: 0, x2: width, y1: 4, y2: 4, class: "scale" }));
+  if (!none) chart.append(svg("text", { x: width - 4, y: 16, "text-anchor": "end" }, show(scale)));
   if (!days.length) chart.append(svg("text", { x: 10, y: HEIGHT / 2 }, "no tickets in the window"));
   else if (none) chart.append(svg("text", { x: 10, y: HEIGHT / 2 }, "none yet in the window"));
   const legend = series.length > 1
