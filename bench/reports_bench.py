@@ -57,7 +57,7 @@ from router.reports import (
     calendar_seconds,
     summarize,
 )
-from router.series import SlaLedger, series
+from router.series import series
 from storage.base import Store, open_store
 
 YEAR = timedelta(days=365)
@@ -208,8 +208,12 @@ async def window_end(store: Store) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
 
-def every_route(*_: object) -> bool:
-    return True
+def every_route(*_: object) -> frozenset[str]:
+    """Every route has targets for the first response and the resolution."""
+    return TARGETS
+
+
+TARGETS = frozenset({"first_response", "resolution"})
 
 
 async def measure_rollups(store: Store, runs: int) -> dict[str, tuple[float, float]]:
@@ -219,7 +223,7 @@ async def measure_rollups(store: Store, runs: int) -> dict[str, tuple[float, flo
     zone = ZoneInfo("America/New_York")
 
     async def summary(window: Window, scope: Scope) -> object:
-        figures = await rolled_summary(store, window, scope, now)
+        figures = await rolled_summary(store, window, scope, now, every_route)
         assert figures is not None, "the cells could not answer"
         return figures
 
@@ -248,16 +252,17 @@ async def measure_fold(store: Store, runs: int) -> dict[str, tuple[float, float]
     zone = ZoneInfo("America/New_York")
 
     async def summary(window: Window) -> object:
-        return summarize(await read_report(store, window, calendar_seconds))
+        return summarize(await read_report(store, window, calendar_seconds, every_route))
 
     async def drill() -> object:
-        return behind(await read_report(store, day, calendar_seconds), Metric.FIRST_RESPONSE)
+        return behind(
+            await read_report(store, day, calendar_seconds, every_route), Metric.FIRST_RESPONSE
+        )
 
     async def daily_series() -> object:
-        sla = SlaLedger(year)
-        report = await read_report(store, year, calendar_seconds, sla.add)
-        rows = series(report, sla, every_route, Grouping.DAY, Key.CHANNEL, zone)
-        return rows, series(report, sla, every_route, Grouping.DAY, None, zone)
+        report = await read_report(store, year, calendar_seconds, every_route)
+        rows = series(report, Grouping.DAY, Key.CHANNEL, zone)
+        return rows, series(report, Grouping.DAY, None, zone)
 
     return {
         "12-month summary": await timed(runs, lambda: summary(year)),
@@ -312,11 +317,11 @@ async def bench(
             await store.set_report_calendar(calendar)
             print(f"  kept the cells by {calendar.zone} in {time.perf_counter() - started:.0f} s")
         year = Window(START, await window_end(store))
-        rolled = await rolled_summary(store, year, Scope(), datetime.now(UTC))
+        rolled = await rolled_summary(store, year, Scope(), datetime.now(UTC), every_route)
         assert rolled is not None
         print(f"  rollups: {brief(rolled)}")
         if fold_runs:
-            folded = summarize(await read_report(store, year, calendar_seconds))
+            folded = summarize(await read_report(store, year, calendar_seconds, every_route))
             print(f"  record:  {brief(folded)}")
         for name, (p50, worst) in (await measure_rollups(store, runs)).items():
             print(f"  rollups {name:27} p50 {p50:6.3f} s   max {worst:6.3f} s")

@@ -14,10 +14,10 @@ is too slow, so every store keeps, in the same atomic commit as the events:
 
 A contribution is a map (queue, channel, agent, name) -> (count, total). The ticket's own
 figures go to agent "" (created, resolved, first response, resolution, one-touch, repeat
-contact, SLA routes); each agent who handled it adds its own under its name (handled, the
-agent's first response, handle time), in its queue and channel and once more under queue
-and channel "*" (what a report of every queue reads). A duration is kept as its histogram
-bin alone (`bin_of`: bins 1/32 wide on a log scale, with the count and the total of their
+contact, SLA route and breaches); each agent who handled it adds its own under its name
+(handled, the agent's first response, handle time), in its queue and channel and once more
+under queue and channel "*" (what a report of every queue reads). A duration is kept as its
+histogram bin alone (`bin_of`: bins 1/32 wide on a log scale, with the count and the total of their
 values): the bins add up to its count and total, so a cell of those too would only be
 written twice on every commit that moves one. Percentiles come from the bins: the value
 reported for a bin is the mean of its values, exact when the bin holds one distinct value
@@ -59,12 +59,19 @@ MOVES = frozenset(
 )  # fmt: skip
 """The kinds of event that can change a tally; the others leave it as it is."""
 
+SLA_CLOCKS = {
+    "first_response": "f", "next_response": "n", "periodic_update": "p", "resolution": "r",
+}  # fmt: skip
+"""The SLA clocks (router.spec.Metric) by the letter a tally and its cells name them with: a
+breach of one counts in cell "rm<letter>:<route>" (a summary's SLA met per clock)."""
+CLOCK_OF = {letter: clock for clock, letter in SLA_CLOCKS.items()}
+
 ANY = "*"
 """The queue and channel of the agents' cells that count every queue and channel."""
 VOLUME, TICKETS, AGENTS, AGENTS_BY_QUEUE = "v", "t", "a", "s"
 """Kinds of cells, by what reads them: a volume series (created, first responses, SLA
-routes), a summary's other figures of tickets, the agents' figures of every queue (queue
-"*"), the agents' figures per queue and channel."""
+routes), a summary's other figures of tickets (and each SLA clock's breaches), the agents'
+figures of every queue (queue "*"), the agents' figures per queue and channel."""
 READS = {"volume": (VOLUME,), "summary": (VOLUME, TICKETS, AGENTS)}
 """The kinds each report reads (a summary of one queue or channel: AGENTS_BY_QUEUE)."""
 
@@ -128,6 +135,9 @@ class Tally:
     repeat: bool = False
     """A customer's message came within FOLLOW_UP after the current resolution."""
     breached: bool = False
+    """An SLA clock's breach is on its record (any clock's)."""
+    missed: str = ""
+    """The clocks breached, by their letters (`SLA_CLOCKS`), in order."""
 
     @classmethod
     def created_by(cls, at: float, detail: Mapping[str, Detail]) -> Tally:
@@ -156,7 +166,13 @@ class Tally:
             self.customer = str(detail.get("to"))
         elif kind is EventKind.SLA_BREACH:
             self.breached = True
+            self._missed(detail.get("metric"))
         self._move(kind, at, detail)
+
+    def _missed(self, clock: object) -> None:
+        letter = SLA_CLOCKS.get(clock) if isinstance(clock, str) else None
+        if letter is not None and letter not in self.missed:
+            self.missed = "".join(sorted(self.missed + letter))
 
     def _reply(self, actor: Actor, at: float, message_id: object) -> None:
         if actor.kind is not ActorKind.AGENT or not isinstance(message_id, int):
@@ -220,8 +236,7 @@ class Tally:
             (q, ch, "", "created"): (1, 0.0),
             (q, ch, "", "rt:" + self.route): (1, 0.0),
         }
-        if self.breached:
-            out[(q, ch, "", "rb:" + self.route)] = (1, 0.0)
+        self._sla(out)
         first = self.first_response()
         if first is not None:
             _duration(out, (q, ch, ""), "f", first[0] - self.created)
@@ -244,15 +259,25 @@ class Tally:
                 out[(ANY, ANY, agent, name)] = value
         return out
 
+    def _sla(self, out: Contribution) -> None:
+        """Its SLA route's breach: of any clock ("rb:"), and of each ("rm<letter>:")."""
+        q, ch = self.queue, self.channel
+        if self.breached:
+            out[(q, ch, "", "rb:" + self.route)] = (1, 0.0)
+        for letter in self.missed:
+            out[(q, ch, "", f"rm{letter}:{self.route}")] = (1, 0.0)
+
     def to_json(self) -> str:
         return dumps(
             [self.created, self.queue, self.route, self.channel, self.customer, self.replies,
              self.resolved, self.assignee, self.hold_start, self.held, self.agents,
-             self.repeat, self.breached],
+             self.repeat, self.breached, self.missed],
         )  # fmt: skip
 
     @classmethod
     def from_json(cls, text: str) -> Tally:
+        """A saved tally (one saved before `missed` was kept has none: the store's upgrade
+        folds the record again, storage/sqlite/schema.py 21, storage/redis/rollups.py)."""
         v = loads(text)
         replies = [(int(r[0]), float(r[1]), str(r[2])) for r in v[5]]
         return cls(v[0], v[1], v[2], v[3], v[4], replies, *v[6:])

@@ -34,6 +34,18 @@ class Window:
         return self.end + self.follow_up
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How a ticket was routed when it was created: what its SLA targets follow."""
+
+    queue: str
+    priority: str
+    rule: str | None
+
+
+NO_ROUTE = Route("", "normal", None)
+
+
 @dataclass(slots=True)
 class TicketFacts:
     """One ticket of the cohort as its record stood at the window's end."""
@@ -63,6 +75,9 @@ class TicketFacts:
     repeat: bool = False
     """A customer's message came within the follow-up after its resolution, from the
     customer the ticket belonged to when they wrote: a repeat contact (set by `facts`)."""
+    route: Route = NO_ROUTE
+    breaches: set[str] = field(default_factory=set)
+    """The SLA clocks whose breach is on its record (by metric name)."""
 
 
 class Ledger:
@@ -85,9 +100,7 @@ class Ledger:
         facts = self.tickets.get(event.ticket_id)
         if facts is None:
             if event.kind is EventKind.CREATED and event.at >= self._start:
-                self.tickets[event.ticket_id] = TicketFacts(
-                    event.ticket_id, event.at, _text(event.detail.get("queue"))
-                )
+                self.tickets[event.ticket_id] = _created(event)
             return
         _apply(facts, event)
 
@@ -127,6 +140,13 @@ def _came_back(
 _TICK = timedelta(microseconds=1)
 
 
+def _created(event: TicketEvent) -> TicketFacts:
+    detail = event.detail
+    queue = _text(detail.get("queue"))
+    route = Route(queue or "", str(detail.get("priority") or "normal"), _text(detail.get("rule")))
+    return TicketFacts(event.ticket_id, event.at, queue, route=route)
+
+
 def _apply(facts: TicketFacts, event: TicketEvent) -> None:
     kind, detail = event.kind, event.detail
     if kind is EventKind.MESSAGE_IN:
@@ -143,6 +163,8 @@ def _apply(facts: TicketFacts, event: TicketEvent) -> None:
     elif kind is EventKind.CUSTOMER_MERGED or kind is EventKind.CUSTOMER_UNMERGED:
         facts.customer = str(detail.get("to"))
         facts.owners.append((event.at, facts.customer))
+    elif kind is EventKind.SLA_BREACH:
+        facts.breaches.add(str(detail.get("metric") or ""))
     _move(facts, event)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from router.report_facts import TicketFacts, Window
+from router.spec import SLA_ORDER
 
 Elapsed = Callable[[TicketFacts, datetime, datetime], float]
 """Seconds between two moments of a ticket: calendar seconds here; business seconds (the
@@ -26,6 +27,19 @@ def calendar_seconds(_facts: TicketFacts, start: datetime, end: datetime) -> flo
     return (end - start).total_seconds()
 
 
+Targets = Callable[[str, str, str | None], frozenset[str]]
+"""(queue, priority, rule) as a ticket was routed -> the SLA clocks with a target on that
+route (under the rules in force: the caller's, hub/api/reports.py `targets_of`)."""
+
+
+def no_targets(_queue: str, _priority: str, _rule: str | None) -> frozenset[str]:
+    return frozenset()
+
+
+CLOCKS: tuple[str, ...] = tuple(metric.value for metric in SLA_ORDER)
+"""The SLA clocks a summary gives the SLA met of, in the order the rules name them."""
+
+
 class Metric(StrEnum):
     CREATED = "created"  # tickets created in the window
     RESOLVED = "resolved"  # of those, resolved (or closed) at its end; value: resolution time
@@ -34,6 +48,8 @@ class Metric(StrEnum):
     ONE_TOUCH = "one_touch"  # resolved with exactly one agent reply
     REPEAT_CONTACT = "repeat_contact"  # resolved, the customer back within the follow-up
     HANDLED = "handled"  # held or answered by an agent (needs the agent); value: held seconds
+    SLA_MET = "sla_met"  # an SLA applies (of `clock`, or any) and none of it was breached
+    SLA_BREACHED = "sla_breached"  # a breach (of `clock`, or any) is on its record
 
 
 class Grouping(StrEnum):
@@ -97,6 +113,11 @@ class Summary:
     one_touch: Share
     repeat_contact: Share
     agents: tuple[AgentFigures, ...]
+    sla: Share
+    """Of the tickets an SLA applies to (any clock), those with no breach."""
+    sla_clocks: tuple[tuple[str, Share], ...]
+    """The same per clock (`CLOCKS`): of those with a target for it or its breach, those
+    without its breach."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +128,33 @@ class Report:
     contacts: Mapping[str, Sequence[datetime]]
     window: Window
     elapsed: Elapsed = calendar_seconds
+    targets: Targets = no_targets
 
     def scoped(self, scope: Scope) -> Report:
-        kept = [f for f in self.facts if scope.admits(f)]
-        return Report(kept, self.contacts, self.window, self.elapsed)
+        return self.keeping([f for f in self.facts if scope.admits(f)])
+
+    def keeping(self, facts: Sequence[TicketFacts]) -> Report:
+        """The same report of some of its tickets."""
+        return Report(facts, self.contacts, self.window, self.elapsed, self.targets)
 
 
 Row = tuple[int, float | None]
 """A ticket behind a number, with its value (seconds) when the metric has one."""
 
 
-def behind(report: Report, metric: Metric, agent: str | None = None) -> list[Row]:
-    """The tickets behind a metric, by id."""
+def behind(
+    report: Report, metric: Metric, agent: str | None = None, clock: str | None = None
+) -> list[Row]:
+    """The tickets behind a metric, by id (`clock`: the SLA clock of sla_met and
+    sla_breached; None: any)."""
     facts, seconds = report.facts, report.elapsed
+    if metric in (Metric.SLA_MET, Metric.SLA_BREACHED):
+        missed = metric is Metric.SLA_BREACHED
+        return [
+            (f.ticket_id, None)
+            for f in facts
+            if measured(f, route_targets(report, f), clock) and breached(f, clock) is missed
+        ]
     if metric is Metric.CREATED:
         return [(f.ticket_id, None) for f in facts]
     if metric is Metric.BACKLOG:
@@ -140,9 +175,41 @@ def behind(report: Report, metric: Metric, agent: str | None = None) -> list[Row
     return [(f.ticket_id, seconds(f, f.created_at, f.resolved_at)) for f in resolved]  # type: ignore[arg-type]  # resolved_at is set: filtered above
 
 
+def measured(facts: TicketFacts, targets: frozenset[str], clock: str | None = None) -> bool:
+    """Whether an SLA applies to the ticket, given the clocks its route has targets for:
+    a target (of `clock`; None: of any clock), or a breach (of it) on its record."""
+    return breached(facts, clock) or (bool(targets) if clock is None else clock in targets)
+
+
+def breached(facts: TicketFacts, clock: str | None = None) -> bool:
+    return bool(facts.breaches) if clock is None else clock in facts.breaches
+
+
+def route_targets(report: Report, facts: TicketFacts) -> frozenset[str]:
+    route = facts.route
+    return report.targets(route.queue, route.priority, route.rule)
+
+
+def sla_shares(
+    report: Report, clocks: Sequence[str | None] = (None, *CLOCKS)
+) -> dict[str | None, Share]:
+    """The SLA met of each clock (None: any), the size of `behind(SLA_MET, clock)` of it
+    and `behind(SLA_BREACHED, clock)`, in one pass (a year's fold has a million tickets)."""
+    of: Counter[str | None] = Counter()
+    met: Counter[str | None] = Counter()
+    for f in report.facts:
+        targets = route_targets(report, f)
+        for clock in clocks:
+            if measured(f, targets, clock):
+                of[clock] += 1
+                met[clock] += not breached(f, clock)
+    return {clock: share(met[clock], of[clock]) for clock in clocks}
+
+
 def summarize(report: Report) -> Summary:
     """Every figure of the summary, each the size (or spread) of a `behind` list."""
     resolved = behind(report, Metric.RESOLVED)
+    sla = sla_shares(report)
     return Summary(
         created=len(report.facts),
         resolved=len(resolved),
@@ -152,6 +219,8 @@ def summarize(report: Report) -> Summary:
         one_touch=share(len(behind(report, Metric.ONE_TOUCH)), len(resolved)),
         repeat_contact=share(len(behind(report, Metric.REPEAT_CONTACT)), len(resolved)),
         agents=agents_figures(report),
+        sla=sla[None],
+        sla_clocks=tuple((clock, sla[clock]) for clock in CLOCKS),
     )
 
 

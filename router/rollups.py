@@ -13,16 +13,26 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from core.periods import UTC_CELLS, Calendar
-from core.tally import Bin, HeldBin, RollupRow
-from router.reports import AgentFigures, Grouping, Spread, Summary, bucket_of, share
+from core.tally import CLOCK_OF, Bin, HeldBin, RollupRow
+from router.reports import (
+    CLOCKS,
+    AgentFigures,
+    Grouping,
+    Share,
+    Spread,
+    Summary,
+    Targets,
+    bucket_of,
+    share,
+)
 from router.series import SeriesRow
 
-Targeted = Callable[[str, str, str | None], bool]
 HOUR, DAY = 3600.0, 86400.0
 DURATIONS = "frah"
 """First response, resolution, an agent's first response, handle time: binned names."""
@@ -168,9 +178,10 @@ def spread_of(bins: dict[int, tuple[int, float]]) -> Spread:
     return Spread(count, p50, p90, round(mean, 3))
 
 
-def summary(sums: Sums, running: Iterable[HeldBin]) -> Summary:
+def summary(sums: Sums, running: Iterable[HeldBin], targets: Targets) -> Summary:
     """The summary of one bucket's sums (router/reports.py `summarize`), with the running
     holds' handle times binned at the report's end."""
+    sla = sla_shares(sums, targets)
     created, resolved = sums.count("created"), sums.binned_count("r")
     held: dict[str, list[Bin]] = {}
     for agent, at, count, total in running:
@@ -190,29 +201,54 @@ def summary(sums: Sums, running: Iterable[HeldBin]) -> Summary:
             )
             for agent in sums.agents()
         ),
+        sla=sla[None],
+        sla_clocks=tuple((clock, sla[clock]) for clock in CLOCKS),
     )  # fmt: skip
 
 
-def sla_share(sums: Sums, targeted: Targeted) -> tuple[int, int]:
-    """(of, missed): tickets whose route has a target or that breached, and the breached."""
-    of = missed = 0
+def sla_shares(sums: Sums, targets: Targets) -> dict[str | None, Share]:
+    """The SLA met of any clock (None) and of each (router/reports.py `sla_shares`) from the
+    cells of the tickets' routes: created on a route ("rt:"), breached on it, any clock
+    ("rb:") or one ("rm<letter>:"). A ticket counts toward a clock when its route has a
+    target for it, or it breached it."""
+    of: Counter[str | None] = Counter()
+    missed: Counter[str | None] = Counter()
     for (agent, name), (n, _) in sums.cells.items():
-        if agent or n == 0 or name[:3] not in ("rt:", "rb:"):
+        if agent or n == 0 or name[0] != "r":
             continue
-        queue, priority, rule = name[3:].split("|", 2)
-        if name.startswith("rb:"):
-            missed += n
-            of += 0 if targeted(queue, priority, rule or None) else n
-        elif targeted(queue, priority, rule or None):
-            of += n
-    return of, missed
+        if name[:3] == "rt:":
+            found = _targets(targets, name[3:])
+            for clock in (None, *found) if found else ():
+                of[clock] += n
+            continue
+        clock = _breach(name)
+        if clock == "":
+            continue
+        missed[clock] += n
+        found = _targets(targets, name[name.index(":") + 1 :])
+        if not (found if clock is None else clock in found):
+            of[clock] += n
+    return {clock: share(of[clock] - missed[clock], of[clock]) for clock in (None, *CLOCKS)}
 
 
-def series_row(bucket: datetime, key: str, sums: Sums, targeted: Targeted) -> SeriesRow:
-    of, missed = sla_share(sums, targeted)
-    return SeriesRow(
-        bucket, key, sums.count("created"), sums.spread("f"), share(of - missed, of), missed
-    )
+def _targets(targets: Targets, route: str) -> frozenset[str]:
+    queue, priority, rule = route.split("|", 2)
+    return targets(queue, priority, rule or None)
+
+
+def _breach(name: str) -> str | None:
+    """The clock a cell counts the breaches of: None for "rb:" (any), the clock's for
+    "rm<letter>:", "" for any other cell."""
+    if name[:3] == "rb:":
+        return None
+    if name[:2] == "rm" and name[3:4] == ":":
+        return CLOCK_OF.get(name[2], "")
+    return ""
+
+
+def series_row(bucket: datetime, key: str, sums: Sums, targets: Targets) -> SeriesRow:
+    sla = sla_shares(sums, targets)[None]
+    return SeriesRow(bucket, key, sums.count("created"), sums.spread("f"), sla, sla.of - sla.count)
 
 
 def group(rows: Iterable[RollupRow]) -> dict[tuple[int, str], Sums]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.api.openapi_shapes import ERROR
-from router.reports import Grouping, Key, Metric
+from router.reports import CLOCKS, Grouping, Key, Metric
 
 _ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "503": ERROR}
 
@@ -95,6 +95,17 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+            "sla": {
+                **_SHARE,
+                "description": "of: tickets whose route has an SLA target or that breached "
+                "one; count: of those, none breached",
+            },
+            "sla_by_clock": {
+                "type": "object",
+                "properties": dict.fromkeys(CLOCKS, _SHARE),
+                "description": "per clock: of: tickets with a target for it or its breach; "
+                "count: of those, not breached",
+            },
         },
     },
     "ReportVolume": {
@@ -108,6 +119,8 @@ SCHEMAS: dict[str, Any] = {
     "ReportTickets": {
         "type": "object",
         "properties": {
+            "metric": {"type": "string"},
+            "clock": {"type": ["string", "null"]},
             "count": {"type": "integer"},
             "items": {
                 "type": "array",
@@ -167,6 +180,11 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 *_REPORT_PARAMETERS,
                 {**_query("metric", "the number", enum=list(Metric)), "required": True},
+                _query(
+                    "clock",
+                    "sla_met, sla_breached: of this SLA clock (default: any)",
+                    enum=list(CLOCKS),
+                ),
             ],
             "responses": _answer("ReportTickets"),
         }

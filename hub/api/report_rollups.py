@@ -19,11 +19,10 @@ from datetime import UTC, datetime, tzinfo
 
 from core.tally import AGENTS_BY_QUEUE, READS, Span
 from router.report_facts import Window
-from router.reports import Grouping, Key, Scope, Summary
+from router.reports import Grouping, Key, Scope, Summary, Targets
 from router.rollups import (
     HOUR,
     Sums,
-    Targeted,
     aligned,
     buckets,
     cover,
@@ -45,7 +44,7 @@ async def cells_end(store: Store, window: Window, now: datetime) -> float | None
 
 
 async def rolled_summary(
-    store: Store, window: Window, scope: Scope, now: datetime
+    store: Store, window: Window, scope: Scope, now: datetime, targets: Targets
 ) -> Summary | None:
     end = await cells_end(store, window, now)
     if end is None or scope.agent is not None:
@@ -64,12 +63,12 @@ async def rolled_summary(
         store.rollup(cut, None, scope.queue, scope.channel, kinds=kinds),
         store.held_bins(start, stop, stop, scope.queue, scope.channel),
     )
-    return summary(group(rows).get((0, ""), Sums()), running)
+    return summary(group(rows).get((0, ""), Sums()), running, targets)
 
 
 async def rolled_series(
     store: Store, window: Window, scope: Scope, now: datetime, shape: tuple[Grouping, Key, tzinfo],
-    targeted: Targeted,
+    targets: Targets,
 ) -> tuple[list[SeriesRow], list[SeriesRow]] | None:  # fmt: skip
     """The volume rows and the totals per bucket, or None when the cells cannot say."""
     group_by, by, zone = shape
@@ -95,8 +94,8 @@ async def rolled_series(
     totals: list[SeriesRow] = []
     for n, kept in sorted(by_bucket.items()):
         bucket = cut[n][0]
-        rows += [series_row(bucket, key, sums, targeted) for key, sums in kept]
-        totals.append(series_row(bucket, "", _merged(s for _, s in kept), targeted))
+        rows += [series_row(bucket, key, sums, targets) for key, sums in kept]
+        totals.append(series_row(bucket, "", _merged(s for _, s in kept), targets))
     return rows, totals
 
 

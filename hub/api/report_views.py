@@ -28,6 +28,8 @@ def summary_json(summary: Summary) -> dict[str, Any]:
         "one_touch": asdict(summary.one_touch),
         "repeat_contact": asdict(summary.repeat_contact),
         "agents": [asdict(agent) for agent in summary.agents],
+        "sla": asdict(summary.sla),
+        "sla_by_clock": {clock: asdict(share) for clock, share in summary.sla_clocks},
     }
 
 
@@ -69,7 +71,9 @@ def summary_rows(summary: Summary) -> list[list[Cell]]:
     rows += [_spread("first_response", "", summary.first_response),
              _spread("resolution", "", summary.resolution),
              _share("one_touch", summary.one_touch),
-             _share("repeat_contact", summary.repeat_contact)]  # fmt: skip
+             _share("repeat_contact", summary.repeat_contact),
+             _share("sla", summary.sla)]  # fmt: skip
+    rows += [_share(f"sla_{clock}", share) for clock, share in summary.sla_clocks]
     for agent in summary.agents:
         rows.append(["agent_handled", agent.agent, agent.handled])
         rows.append(_spread("agent_first_response", agent.agent, agent.first_response))

@@ -12,8 +12,9 @@ csv).
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +23,6 @@ from aiohttp import web
 
 from core.errors import InvalidRequest
 from core.model import Priority, Role
-from core.record import TicketEvent
 from hub.api.auth import require
 from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.report_views import (
@@ -37,6 +37,7 @@ from hub.state import CLOCK, ROUTER, STORE
 from router.report_facts import Ledger, Window
 from router.report_seconds import kinds_of_seconds
 from router.reports import (
+    CLOCKS,
     Elapsed,
     Grouping,
     Key,
@@ -44,10 +45,11 @@ from router.reports import (
     Report,
     Scope,
     Summary,
+    Targets,
     behind,
     summarize,
 )
-from router.series import SeriesRow, SlaLedger, Targeted, series
+from router.series import SeriesRow, series
 from router.sla.policy import terms_for
 from router.spec import SLA_ORDER, RulesDoc
 from storage.base import Store
@@ -63,15 +65,11 @@ _turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 MAX_DAYS = 400
 DEFAULT_DAYS = 7
 COMMON = ("from", "to", "tz", "queue", "channel", "agent", "seconds", "format")
-Fold = Callable[[TicketEvent], None]
 
 
-async def read_report(
-    store: Store, window: Window, elapsed: Elapsed, also: Fold | None = None
-) -> Report:
+async def read_report(store: Store, window: Window, elapsed: Elapsed, targets: Targets) -> Report:
     """The window's facts, read from the record through its time index (the next page is
-    read while this one is folded); `also` is handed every event read, for figures of its
-    own (the volume series' SLA)."""
+    read while this one is folded)."""
     ledger = Ledger(window)
     after = await store.event_seq_at(window.start)
     events = await store.events_after(after, PAGE)
@@ -83,14 +81,8 @@ async def read_report(
             if event.at >= window.read_until:
                 break
             ledger.add(event)
-            if also is not None:
-                also(event)
         events = await ahead if ahead is not None else []
-    return _report(ledger, elapsed)
-
-
-def _report(ledger: Ledger, elapsed: Elapsed) -> Report:
-    return Report(ledger.facts(), ledger.contacts, ledger.window, elapsed)
+    return Report(ledger.facts(), ledger.contacts, ledger.window, elapsed, targets)
 
 
 class ReportQuery:
@@ -103,17 +95,19 @@ class ReportQuery:
         self.window = _window(self.params, self.zone, request.config_dict[CLOCK]())
         self.scope = Scope(*(self.params.get(k) or None for k in ("queue", "channel", "agent")))
         self.csv = _format(self.params.get("format"))
-        kinds = kinds_of_seconds(request.config_dict[ROUTER].rules.ruleset.doc)
+        doc = request.config_dict[ROUTER].rules.ruleset.doc
+        self.targets = targets_of(doc)
+        kinds = kinds_of_seconds(doc)
         self.seconds = self.params.get("seconds") or "calendar"
         if self.seconds not in kinds:
             raise InvalidRequest(f"seconds must be one of {', '.join(sorted(kinds))}")
         self.elapsed = kinds[self.seconds]
 
-    async def report(self, request: web.Request, also: Fold | None = None) -> Report:
+    async def report(self, request: web.Request) -> Report:
         turns = _turns.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(AT_ONCE))
         async with turns:
             store = request.config_dict[STORE]
-            report = await read_report(store, self.window, self.elapsed, also)
+            report = await read_report(store, self.window, self.elapsed, self.targets)
         return report.scoped(self.scope)
 
     async def rolled(self, request: web.Request) -> Summary | None:
@@ -121,15 +115,16 @@ class ReportQuery:
         if self.seconds != "calendar":
             return None  # the cells count calendar seconds
         now = request.config_dict[CLOCK]()
-        return await rolled_summary(request.config_dict[STORE], self.window, self.scope, now)
+        store = request.config_dict[STORE]
+        return await rolled_summary(store, self.window, self.scope, now, self.targets)
 
     async def rolled_series(
-        self, request: web.Request, shape: tuple[Grouping, Key, tzinfo], targeted: Targeted
+        self, request: web.Request, shape: tuple[Grouping, Key, tzinfo]
     ) -> tuple[list[SeriesRow], list[SeriesRow]] | None:
         if self.seconds != "calendar":
             return None
         store, now = request.config_dict[STORE], request.config_dict[CLOCK]()
-        return await rolled_series(store, self.window, self.scope, now, shape, targeted)
+        return await rolled_series(store, self.window, self.scope, now, shape, self.targets)
 
     def head(self) -> dict[str, Any]:
         """What every answer repeats of its question."""
@@ -201,9 +196,8 @@ async def get_volume(request: web.Request) -> web.StreamResponse:
     query = ReportQuery(request, ("group_by", "by"))
     group_by = one_of(Grouping, query.params.get("group_by") or "day", "group_by") or Grouping.DAY
     by = one_of(Key, query.params.get("by") or "channel", "by") or Key.CHANNEL
-    targeted = has_target(request.config_dict[ROUTER].rules.ruleset.doc)
-    rolled = await query.rolled_series(request, (group_by, by, query.zone), targeted)
-    rows, totals = rolled or await _folded_series(request, query, (group_by, by), targeted)
+    rolled = await query.rolled_series(request, (group_by, by, query.zone))
+    rows, totals = rolled or await _folded_series(request, query, (group_by, by))
     if query.csv:
         return csv_response("volume", volume_rows(rows))
     return web.json_response(
@@ -214,46 +208,53 @@ async def get_volume(request: web.Request) -> web.StreamResponse:
 
 
 async def _folded_series(
-    request: web.Request, query: ReportQuery, shape: tuple[Grouping, Key], targeted: Targeted
+    request: web.Request, query: ReportQuery, shape: tuple[Grouping, Key]
 ) -> tuple[list[SeriesRow], list[SeriesRow]]:
     """The volume rows and totals folded from the record."""
     group_by, by = shape
-    sla = SlaLedger(query.window)
-    report = await query.report(request, sla.add)
-    rows = series(report, sla, targeted, group_by, by, query.zone)
-    return rows, series(report, sla, targeted, group_by, None, query.zone)
+    report = await query.report(request)
+    return series(report, group_by, by, query.zone), series(report, group_by, None, query.zone)
 
 
-def has_target(doc: RulesDoc) -> Targeted:
-    """Whether a route has any SLA target under these rules (a priority the rules do not
-    know has none)."""
+def targets_of(doc: RulesDoc) -> Targets:
+    """The SLA clocks with a target on a route under these rules (a priority the rules do
+    not know has none); remembered per route, as a report asks once per ticket."""
 
-    def targeted(queue: str, priority: str, rule: str | None) -> bool:
+    @functools.lru_cache(maxsize=4096)
+    def targets(queue: str, priority: str, rule: str | None) -> frozenset[str]:
         try:
             terms = terms_for(doc, queue, Priority(priority), rule)
         except ValueError:
-            return False
-        return any(terms.sla.target(metric) is not None for metric in SLA_ORDER)
+            return frozenset()
+        return frozenset(m.value for m in SLA_ORDER if terms.sla.target(m) is not None)
 
-    return targeted
+    return targets
+
+
+SLA_METRICS = (Metric.SLA_MET, Metric.SLA_BREACHED)
 
 
 async def get_tickets(request: web.Request) -> web.StreamResponse:
     """The tickets behind a metric, with its value in seconds where it has one."""
-    query = ReportQuery(request, ("metric",))
+    query = ReportQuery(request, ("metric", "clock"))
     metric = one_of(Metric, query.params.get("metric"), "metric")
     if metric is None:
         raise InvalidRequest(f"metric is required: one of {', '.join(Metric)}")
     if metric is Metric.HANDLED and query.scope.agent is None:
         raise InvalidRequest("metric handled needs an agent")
-    rows = behind(await query.report(request), metric, query.scope.agent)
+    clock = query.params.get("clock") or None
+    if clock is not None and metric not in SLA_METRICS:
+        raise InvalidRequest("clock is for the metrics sla_met and sla_breached")
+    if clock is not None and clock not in CLOCKS:
+        raise InvalidRequest(f"clock must be one of {', '.join(CLOCKS)}")
+    rows = behind(await query.report(request), metric, query.scope.agent, clock)
     if query.csv:
         return csv_response(
             "tickets", [["ticket_id", "value"], *[[ticket_id, value] for ticket_id, value in rows]]
         )
     items = [{"ticket_id": ticket_id, "value": value} for ticket_id, value in rows]
-    return web.json_response({**query.head(), "metric": metric, "count": len(items),
-                              "items": items, "next": None})  # fmt: skip
+    return web.json_response({**query.head(), "metric": metric, "clock": clock,
+                              "count": len(items), "items": items, "next": None})  # fmt: skip
 
 
 ROUTES = [

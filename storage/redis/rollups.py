@@ -2,7 +2,8 @@
 
 The scripts keep the tallies and cells in the script of every event (lua/tally.lua); this
 module reads them: a report's spans are read in one MULTI/EXEC (one instant's cells) and
-summed here. A store written by hubs before the rollups has events but no cells: the first
+summed here. A store written by hubs before the rollups has events but no cells, and one
+whose tallies were written before they kept each SLA clock's breaches lacks those: the first
 hub to open it fills them from the record (`backfill_rollups`, once, claimed by a flag in
 `{P}:ids`); stop the older hubs first, since what they write meanwhile is not counted.
 """
@@ -35,7 +36,12 @@ FILL = 2000
 ZONE = "report_zone"
 """The field of `{P}:ids` naming the calendar the cells are kept by (absent: UTC)."""
 FLAG = "rollups"
-"""The field of `{P}:ids` saying the cells count the whole record ("filling", then "1")."""
+"""The field of `{P}:ids` saying the cells count the whole record: "filling", then `FILLED`."""
+FILLED = "2"
+"""The cells as this version keeps them. "1": filled before the tallies kept which SLA
+clocks were breached (filled again at open)."""
+OLDER = ("", "1")
+"""What the flag reads in a store this version fills again: none, and older versions'."""
 
 
 class RedisRollups:
@@ -106,26 +112,29 @@ class RedisRollups:
 
     async def refill_by(self, calendar: Calendar) -> None:
         """The cells made again by `calendar` (RedisStore.set_report_calendar)."""
+        await self._live.client.hset(
+            self.key("ids"), mapping={ZONE: calendar.zone, FLAG: "filling"}
+        )
+        await self._refill(calendar)
+
+    async def backfill_rollups(self) -> None:
+        """Fill the tallies and cells from the record when no hub has, or one of an older
+        version did (at open)."""
+        for older in OLDER:
+            if await self._live.scripts.run("rollup_claim", older):
+                await self._refill(await self.report_calendar())
+                return
+
+    async def _refill(self, calendar: Calendar) -> None:
+        """The cells and holds dropped, and the tallies and cells of the whole record written
+        by `calendar` (tallies over the old ones)."""
         client = self._live.client
-        await client.hset(self.key("ids"), mapping={ZONE: calendar.zone, FLAG: "filling"})
         cells = self.key("r[vtas]:*")  # the cells' hashes, not rp, rh, rhz or rr:<customer>
         found = [key async for key in client.scan_iter(match=cells, count=FILL)]
         for at in range(0, len(found), FILL):
             await client.unlink(*found[at : at + FILL])
         # The holds too: the fill writes them again, its numbers formatted by Python
         await client.unlink(self.key("rh"), self.key("rhz"))
-        await self._fill(calendar)
-
-    async def backfill_rollups(self) -> None:
-        """Fill the tallies and cells from the record when no hub has (at open)."""
-        client = self._live.client
-        if not await client.hsetnx(self.key("ids"), FLAG, "filling"):
-            return
-        await self._fill(await self.report_calendar())
-
-    async def _fill(self, calendar: Calendar) -> None:
-        """The tallies and cells of the whole record, by `calendar` (the cells empty)."""
-        client = self._live.client
         replay, after = Replay(calendar), 0
         while events := await self.events_after(after, PAGE):
             for e in events:
@@ -135,7 +144,7 @@ class RedisRollups:
         horizon = float(await client.hget(self.key("ids"), "horizon") or 0)
         if replay.horizon > horizon:
             await client.hset(self.key("ids"), "horizon", repr(replay.horizon))
-        await client.hset(self.key("ids"), FLAG, "1")
+        await client.hset(self.key("ids"), FLAG, FILLED)
 
     async def _write_replay(self, replay: Replay) -> None:
         client = self._live.client
@@ -231,7 +240,7 @@ def lua_tally(tally: Tally, calendar: Calendar) -> str:
         "c": repr(tally.created), "q": tally.queue, "rt": tally.route, "ch": tally.channel,
         "rp": [[mid, repr(at), agent] for mid, at, agent in tally.replies],
         "held": {agent: repr(s) for agent, s in tally.held.items()}, "ag": tally.agents,
-        "rep": tally.repeat, "br": tally.breached,
+        "rep": tally.repeat, "br": tally.breached, "mb": tally.missed,
     }  # fmt: skip
     optional = {"cu": tally.customer, "as": tally.assignee}
     optional |= {"res": _time(tally.resolved), "hs": _time(tally.hold_start)}

@@ -483,6 +483,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 20: automatic messages (acknowledgements) are not searched: their template matched
     # every ticket they went to (storage/sqlite/search.py)
     search.UNINDEX_AUTOMATIC_MIGRATION,
+    # 21: the reports' rollups folded again from the record: a tally now keeps which SLA
+    # clocks were breached, for the summary's SLA met per clock (storage/sqlite/tally.py)
+    tally.refill,
 )
 
 

@@ -1,4 +1,5 @@
-"""Report rollups on SQLite (core/tally.py): each ticket's tally and the cells (migration 17).
+"""Report rollups on SQLite (core/tally.py): each ticket's tally and the cells (migration 17;
+filled again by 21, when the tallies began to keep which SLA clocks were breached).
 
 `fold` runs inside the writer's transaction, called by `record.record`/`record_all` with the
 events they append, so a change, its events and the cells that count it commit together.
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from core.json_text import dumps, loads
-from core.periods import Calendar
+from core.periods import UTC_CELLS, Calendar
 from core.record import Actor, ActorKind, Detail, EventKind
 from core.tally import (
     AGENT_BINS,
@@ -96,7 +97,20 @@ def migration(db: sqlite3.Connection) -> None:
     for statement in TABLES.split(";"):
         if statement.strip():
             db.execute(statement)
-    replay = Replay()
+    _fill(db, UTC_CELLS)
+
+
+def refill(db: sqlite3.Connection) -> None:
+    """The tallies, cells and holds folded again from the record, by the cells' calendar
+    (migration 21: tallies saved before it do not say which clocks were breached)."""
+    for table in ("report_tallies", "report_cells", "report_holds", "report_horizon"):
+        db.execute(f"DELETE FROM {table}")  # noqa: S608  # the four names above
+    (zone,) = db.execute("SELECT zone FROM report_calendar").fetchone()
+    _fill(db, Calendar(zone))
+
+
+def _fill(db: sqlite3.Connection, calendar: Calendar) -> None:
+    replay = Replay(calendar)
     rows = db.execute("SELECT ticket_id, kind, actor, at, detail FROM ticket_events ORDER BY seq")
     for ticket_id, kind, actor, at, detail in rows:
         if kind in _MOVING:

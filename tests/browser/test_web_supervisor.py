@@ -219,6 +219,15 @@ async def test_reports_chart_first_responses_and_the_sla_met_per_day(
     await expect(page.locator("#sla-chart svg")).to_have_attribute(
         "aria-label", re.compile(r"SLA met per day: \d{4}-\d\d-\d\d 50%$")
     )
+    figures = page.locator("#summary div")
+    await expect(figures.filter(has_text=re.compile("^50%SLA met$"))).to_have_count(1)
+    # billing's clocks: a first response (missed by one) and a resolution (met by both)
+    await expect(figures.filter(has_text="first response SLA")).to_have_text(
+        "50%first response SLA met, of 2"
+    )
+    await expect(figures.filter(has_text="resolution SLA")).to_have_text(
+        "100%resolution SLA met, of 2"
+    )
     await page.locator("#reports-title").scroll_into_view_if_needed()
     await page.screenshot(path=str(screens / "supervisor-reports.png"), full_page=True)
 

@@ -5,6 +5,7 @@ two hubs at once), the cells the commits wrote equal a recount from the record."
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -261,9 +262,7 @@ async def forget_rollups(url: str, replay: Replay) -> None:
         db.commit()
         db.close()
         return
-    cluster = url.startswith("redis+cluster://")
-    plain = url.replace("redis+cluster://", "redis://")
-    client = (RedisCluster if cluster else Redis).from_url(plain, decode_responses=True)
+    client = redis_client(url)
     keys = {"{ch}:rp", "{ch}:rh", "{ch}:rhz"} | {
         f"{{ch}}:r{kind_of(q, agent, name)}:{lv}:{p:.0f}"
         for lv, p, q, _, agent, name in replay.cells()
@@ -274,3 +273,78 @@ async def forget_rollups(url: str, replay: Replay) -> None:
         await client.hdel("{ch}:ids", "rollups")
     finally:
         await client.aclose()
+
+
+async def test_tallies_written_before_the_sla_clocks_were_kept_are_folded_again(
+    store: Store, store_url: str
+) -> None:
+    """A store whose tallies and cells say only that a ticket breached some clock (SQLite
+    before migration 21, Redis filled by version "1"): the next open folds the record again,
+    and each clock's breaches are in the cells."""
+    await Workload(store, START, 8, "old").run(150)
+    await store.close()
+    await forget_the_clocks(store_url)
+    await store.open()
+    assert await clock_cells(store) == 0
+    await store.close()
+    await mark_older(store_url)
+    await store.open()
+    assert await clock_cells(store) > 0
+    await recount_matches(store)
+
+
+async def clock_cells(store: Store) -> int:
+    """Breaches counted per clock in March and April's cells."""
+    months = [("m", datetime(2026, month, 1, tzinfo=UTC).timestamp(), 0, 1) for month in (3, 4)]
+    rows = await store.rollup(months, None, None, None, kinds=(TICKETS,))
+    return sum(n for *_, name, n, _ in rows if name.startswith("rm"))
+
+
+async def forget_the_clocks(url: str) -> None:
+    """Tallies without the clocks breached, and cells without their breaches, as an older
+    version wrote them (the store's own mark of the version left as it is)."""
+    if url.startswith("sqlite"):
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        for ticket_id, state in db.execute("SELECT ticket_id, state FROM report_tallies"):
+            older = json.dumps(json.loads(state)[:13])
+            db.execute(
+                "UPDATE report_tallies SET state = ? WHERE ticket_id = ?", (older, ticket_id)
+            )
+        db.execute("DELETE FROM report_cells WHERE name GLOB 'rm[fnpr]:*'")
+        db.commit()
+        db.close()
+        return
+    client = redis_client(url)
+    try:
+        for ticket_id, state in (await client.hgetall("{ch}:rp")).items():
+            tally = json.loads(state)
+            tally.pop("mb", None)
+            await client.hset("{ch}:rp", ticket_id, json.dumps(tally))
+        async for key in client.scan_iter(match="{ch}:rt:*"):
+            names = [str(f) for f in await client.hkeys(key)]  # decoded: decode_responses
+            fields = [f for f in names if f.split("\t")[3].startswith("rm")]
+            if fields:
+                await client.hdel(key, *fields)
+    finally:
+        await client.aclose()
+
+
+async def mark_older(url: str) -> None:
+    """The store's mark of the version that wrote its rollups set back to the older one."""
+    if url.startswith("sqlite"):
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        db.execute("PRAGMA user_version = 20")
+        db.commit()
+        db.close()
+        return
+    client = redis_client(url)
+    try:
+        await client.hset("{ch}:ids", "rollups", "1")
+    finally:
+        await client.aclose()
+
+
+def redis_client(url: str) -> Redis | RedisCluster:
+    cluster = url.startswith("redis+cluster://")
+    plain = url.replace("redis+cluster://", "redis://")
+    return (RedisCluster if cluster else Redis).from_url(plain, decode_responses=True)

@@ -1,6 +1,7 @@
 """A seeded random working of tickets through a Store (the rollups' tests): contacts and
 follow-ups on three channels, claims, hand-overs, replies (some failing), resolutions,
-reopenings, closings, transfers, SLA breaches and customers' merges, in time order."""
+reopenings, closings, transfers, SLA breaches (of every clock) and customers' merges, in time
+order."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ NO_WINDOW = ThreadPolicy({}, timedelta(0))
 DAY_WINDOW = ThreadPolicy({}, timedelta(days=1))
 AGENTS = ("ann", "bob", "cy")
 QUEUES = ("general", "billing")
+CLOCKS = ("first_response", "resolution", "next_response", "periodic_update")
 SENDERS = (
     ("email", "email:a@x.org"), ("email", "email:b@x.org"), ("sms", "phone:+15550000001"),
     ("sms", "phone:+15550000002"), ("form", "email:c@x.org"), ("form", "email:a@x.org"),
@@ -66,7 +68,8 @@ class Workload:
         elif roll < 0.90:
             await self._change(ticket, TicketChange(assignee=""))
         elif roll < 0.94:
-            detail = {"metric": "first_response", "key": f"{n}", "queue": "general"}
+            clock = self.rng.choice(CLOCKS)
+            detail = {"metric": clock, "key": f"{n}", "queue": "general"}
             await self._change(ticket, TicketChange(cause=Cause(EventKind.SLA_BREACH, detail)))
         else:
             await self._merge()

@@ -336,6 +336,13 @@ function reportQuery() {
   return { query, step: days > 31 ? "week" : "day", label: form.elements.days.selectedOptions[0].text };
 }
 
+// The SLA met of each clock some ticket of the window had a target for (or breached),
+// named as the rules name them, with how many tickets it is of.
+function clockFigures(clocks, figure, share) {
+  return Object.entries(clocks || {}).filter(([, part]) => part.of > 0)
+    .map(([clock, part]) => figure(`${clock.replace("_", " ")} SLA met, of ${part.of}`, share(part)));
+}
+
 async function loadReports() {
   const { query, step, label } = reportQuery();
   const asked = new URLSearchParams(query);
@@ -348,7 +355,8 @@ async function loadReports() {
   fill($("summary"), figure("created", summary.created), figure("resolved", summary.resolved),
     figure("backlog", summary.backlog), figure("first response p50", p(summary.first_response)),
     figure("resolution p50", p(summary.resolution)), figure("one-touch", share(summary.one_touch)),
-    figure("repeat contact", share(summary.repeat_contact)));
+    figure("repeat contact", share(summary.repeat_contact)), figure("SLA met", share(summary.sla)),
+    ...clockFigures(summary.sla_by_clock, figure, share));
   const buckets = volume.totals.map((row) => row.bucket.slice(0, 10));
   const of = (pick) => volume.totals.map(pick);
   const per = `per ${step}`;

@@ -21,6 +21,8 @@ local TALLY = {
            assigned = true, unassigned = true, sla_breach = true},
   DONE = {resolved = true, closed = true},
   FAILED = {failed = true, undelivered = true},
+  -- The SLA clocks by their letters (core/tally.py `SLA_CLOCKS`): `mb` keeps those breached.
+  CLOCKS = {first_response = 'f', next_response = 'n', periodic_update = 'p', resolution = 'r'},
   fresh = {},  -- ticket -> the tally of a ticket created in this script, not saved yet
   new_cells = nil,  -- {day, month} of a ticket created in this script (ingest.lua), or nil
   horizon = nil,  -- the horizon as this script last read or wrote it
@@ -79,7 +81,7 @@ function TALLY.created(at, d)
   local queue = text_or(d.queue, '')
   local cells = TALLY.new_cells or {}
   return {c = at, q = queue, rt = queue .. '|' .. priority .. '|' .. text_or(d.rule, ''),
-          ch = '', rp = {}, held = {}, ag = {}, rep = false, br = false,
+          ch = '', rp = {}, held = {}, ag = {}, rep = false, br = false, mb = '',
           pd = cells[1], pm = cells[2]}
 end
 
@@ -87,6 +89,7 @@ function TALLY.decode(text)
   local t = cjson.decode(text)
   t.c, t.res, t.hs = tonumber(t.c), tonumber(t.res), tonumber(t.hs)
   t.pd, t.pm = tonumber(t.pd), tonumber(t.pm)
+  t.mb = t.mb or ''  -- saved before the clocks were kept: the upgrade's fill writes them
   for _, reply in ipairs(t.rp) do
     reply[2] = tonumber(reply[2])
   end
@@ -106,7 +109,7 @@ function TALLY.encode(t)
   end
   return cjson.encode({c = num(t.c), q = t.q, rt = t.rt, ch = t.ch, cu = t.cu, rp = replies,
                        res = t.res and num(t.res), as = t.as, hs = t.hs and num(t.hs),
-                       held = held, ag = t.ag, rep = t.rep, br = t.br,
+                       held = held, ag = t.ag, rep = t.rep, br = t.br, mb = t.mb,
                        pd = t.pd and num(t.pd), pm = t.pm and num(t.pm)})
 end
 
@@ -154,6 +157,20 @@ function TALLY.move(t, kind, at, d)
   end
 end
 
+-- A clock's letter added to those breached, kept in order (core/tally.py `Tally._missed`).
+function TALLY.missed(t, letter)
+  if not letter or string.find(t.mb, letter, 1, true) then
+    return
+  end
+  local letters = {}
+  for at = 1, #t.mb do
+    letters[at] = string.sub(t.mb, at, at)
+  end
+  letters[#letters + 1] = letter
+  table.sort(letters)
+  t.mb = table.concat(letters)
+end
+
 function TALLY.add(t, kind, actor, at, d)
   if kind == 'message_in' then
     if t.ch == '' then
@@ -181,6 +198,7 @@ function TALLY.add(t, kind, actor, at, d)
     t.cu = tostring(d.to)
   elseif kind == 'sla_breach' then
     t.br = true
+    TALLY.missed(t, TALLY.CLOCKS[d.metric])
   end
   TALLY.move(t, kind, at, d)
 end
@@ -209,6 +227,9 @@ function TALLY.contribution(t)
   put('', 'rt:' .. t.rt, 1, 0)
   if t.br then
     put('', 'rb:' .. t.rt, 1, 0)
+  end
+  for at = 1, #t.mb do
+    put('', 'rm' .. string.sub(t.mb, at, at) .. ':' .. t.rt, 1, 0)
   end
   local first = TALLY.first(t)
   if first then

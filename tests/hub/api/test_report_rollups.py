@@ -19,8 +19,17 @@ from core.tally import AGENT_BINS
 from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.reports import read_report
 from router.report_facts import Window
-from router.reports import Grouping, Key, Scope, Spread, Summary, calendar_seconds, summarize
-from router.series import SeriesRow, SlaLedger, series
+from router.reports import (
+    Grouping,
+    Key,
+    Report,
+    Scope,
+    Spread,
+    Summary,
+    calendar_seconds,
+    summarize,
+)
+from router.series import SeriesRow, series
 from storage.base import Store, open_store
 from tests.conftest import Hub
 from tests.hub.api.fortnight import END, FIGURES, START, write_fortnight
@@ -61,8 +70,9 @@ def same_spread(rolled: Spread, folded: Spread, width: float = BIN) -> bool:
 
 
 def same_summary(rolled: Summary, folded: Summary) -> None:
-    counts = ("created", "resolved", "backlog", "one_touch", "repeat_contact")
+    counts = ("created", "resolved", "backlog", "one_touch", "repeat_contact", "sla")
     assert [getattr(rolled, c) for c in counts] == [getattr(folded, c) for c in counts]
+    assert rolled.sla_clocks == folded.sla_clocks
     assert same_spread(rolled.first_response, folded.first_response)
     assert same_spread(rolled.resolution, folded.resolution)
     assert [a.agent for a in rolled.agents] == [a.agent for a in folded.agents]
@@ -81,20 +91,22 @@ def same_rows(rolled: list[SeriesRow], folded: list[SeriesRow]) -> None:
         assert same_spread(mine.first_response, theirs.first_response), (mine, theirs)
 
 
-def targeted(queue: str, priority: str, _rule: str | None) -> bool:
-    return queue == "billing" or priority == "urgent"
+def targeted(queue: str, priority: str, _rule: str | None) -> frozenset[str]:
+    """Billing has first response and resolution targets, urgent tickets a next response."""
+    found = {"first_response", "resolution"} if queue == "billing" else set()
+    return frozenset(found | ({"next_response"} if priority == "urgent" else set()))
+
+
+async def folded(store: Store, window: Window, scope: Scope) -> Report:
+    return (await read_report(store, window, calendar_seconds, targeted)).scoped(scope)
 
 
 async def folded_series(
     store: Store, window: Window, shape: tuple[Grouping, Key, tzinfo], scope: Scope
 ) -> tuple[list[SeriesRow], list[SeriesRow]]:
     group_by, by, zone = shape
-    sla = SlaLedger(window)
-    report = (await read_report(store, window, calendar_seconds, sla.add)).scoped(scope)
-    return (
-        series(report, sla, targeted, group_by, by, zone),
-        series(report, sla, targeted, group_by, None, zone),
-    )
+    report = await folded(store, window, scope)
+    return series(report, group_by, by, zone), series(report, group_by, None, zone)
 
 
 WINDOWS = [(0, None), (24, None), (30, "general"), (5, "billing")]
@@ -117,10 +129,9 @@ async def test_the_cells_give_the_folds_figures_on_generated_tickets(
     end = max(now, work.at) + timedelta(minutes=17)  # past every event, not on an hour
     for hours, queue in WINDOWS:
         window, scope = Window(BEGIN + timedelta(hours=hours), end), Scope(queue=queue)
-        rolled = await rolled_summary(store, window, scope, now)
+        rolled = await rolled_summary(store, window, scope, now, targeted)
         assert rolled is not None
-        folded = summarize((await read_report(store, window, calendar_seconds)).scoped(scope))
-        same_summary(rolled, folded)
+        same_summary(rolled, summarize(await folded(store, window, scope)))
     for shape in [
         (Grouping.DAY, Key.CHANNEL, ZoneInfo("America/New_York")),
         (Grouping.HOUR, Key.QUEUE, UTC),
@@ -142,11 +153,13 @@ async def test_the_cells_answer_only_what_they_can(store: Store) -> None:
     await work.run(40)
     now = datetime.now(UTC)
     end = now + timedelta(hours=1)
-    assert await rolled_summary(store, Window(BEGIN, end), Scope(), now) is not None
-    assert await rolled_summary(store, Window(BEGIN, work.at), Scope(), now) is None
+    assert await rolled_summary(store, Window(BEGIN, end), Scope(), now, targeted) is not None
+    assert await rolled_summary(store, Window(BEGIN, work.at), Scope(), now, targeted) is None
     off = Window(BEGIN + timedelta(minutes=1), end)
-    assert await rolled_summary(store, off, Scope(), now) is None
-    assert await rolled_summary(store, Window(BEGIN, end), Scope(agent="ann"), now) is None
+    assert await rolled_summary(store, off, Scope(), now, targeted) is None
+    assert (
+        await rolled_summary(store, Window(BEGIN, end), Scope(agent="ann"), now, targeted) is None
+    )
     whole = Window(BEGIN, end)
     for shape in [
         (Grouping.DAY, Key.AGENT, UTC),
@@ -157,7 +170,7 @@ async def test_the_cells_answer_only_what_they_can(store: Store) -> None:
     await store.commit_inbound(late, RecordingRouter("general"), NO_WINDOW)
     early = inbound("early", "email:early@x.org", at=now)  # numbered after, stamped before
     await store.commit_inbound(early, RecordingRouter("general"), NO_WINDOW)
-    assert await rolled_summary(store, Window(BEGIN, end), Scope(), now) is None
+    assert await rolled_summary(store, Window(BEGIN, end), Scope(), now, targeted) is None
 
 
 async def test_the_golden_fortnight_is_the_same_from_the_cells(hub: Hub) -> None:

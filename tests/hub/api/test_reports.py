@@ -120,6 +120,8 @@ async def test_csv_cells_that_would_run_as_formulas_are_neutralised(
         ("tickets", {}, 400, "metric is required"),
         ("tickets", {"metric": "handled"}, 400, "handled needs an agent"),
         ("tickets", {"metric": "happiness"}, 400, "metric must be one of"),
+        ("tickets", {"metric": "created", "clock": "resolution"}, 400, "clock is for the"),
+        ("tickets", {"metric": "sla_met", "clock": "lunch"}, 400, "clock must be one of"),
     ],
     ids=lambda v: str(v)[:24],
 )
@@ -155,9 +157,9 @@ default: {queue: general}
 """
 
 
-async def breach(hub: Hub, ticket_id: int, at: datetime) -> None:
+async def breach(hub: Hub, ticket_id: int, at: datetime, clock: str = "first_response") -> None:
     """The SLA clock's breach of the ticket's first response, as the watcher writes it."""
-    detail = {"metric": "first_response", "key": "k", "due": at.isoformat(), "queue": "billing"}
+    detail = {"metric": clock, "key": "k", "due": at.isoformat(), "queue": "billing"}
     cause = Cause(EventKind.SLA_BREACH, detail)
     await hub.store.update_ticket(ticket_id, TicketChange(actor=CLOCK, cause=cause, once=True), at)
 
@@ -194,3 +196,70 @@ async def test_the_volume_series_has_first_responses_and_the_sla_met_per_day(
         ["1800.0", "1800.0", "1", "1", "100.0", "0"],
         ["3600.0", "3600.0", "1", "0", "0.0", "1"],
     ]
+
+
+CLOCK_RULES = """
+queues:
+  general: {kind: inbound, sla: {next_response: 1000h}}
+  billing: {kind: inbound, sla: {first_response: 1000h, resolution: 1000h}}
+default: {queue: general}
+"""
+SLA_FIGURES = {
+    # t1 t3 t4 t6 t7 have a target (t2's "=billing" is no queue of the rules); t3, t4 missed
+    "sla": {"of": 5, "count": 3, "percent": 60.0},
+    "sla_by_clock": {
+        "first_response": {"of": 2, "count": 1, "percent": 50.0},  # t1, t4 (missed)
+        "resolution": {"of": 3, "count": 2, "percent": 66.67},  # t1, t4 and t3 (missed: no target)
+        "next_response": {"of": 3, "count": 3, "percent": 100.0},  # t3 t6 t7: general's
+        "periodic_update": {"of": 0, "count": 0, "percent": None},
+    },
+}
+SLA_BEHIND = {
+    ("sla_met", ""): ["t1", "t6", "t7"],
+    ("sla_breached", ""): ["t3", "t4"],
+    ("sla_met", "first_response"): ["t1"],
+    ("sla_breached", "first_response"): ["t4"],
+    ("sla_met", "resolution"): ["t1", "t4"],
+    ("sla_breached", "resolution"): ["t3"],
+    ("sla_met", "next_response"): ["t3", "t6", "t7"],
+    ("sla_breached", "periodic_update"): [],
+}
+
+
+async def test_the_sla_met_per_clock_is_the_hand_computed_one_everywhere(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    """The fortnight and t7 after it (a window past the last event: the cells can answer)
+    under rules with targets per queue, t4's first response and t3's resolution breached:
+    the summary's SLA met of any clock and of each, from the cells and from the record, in
+    JSON and CSV, equal to the drill-down's lists and to the volume's totals."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(CLOCK_RULES, encoding="utf-8")
+    hub = await start_hub(make_settings(routing={"rules": str(rules), "watch_interval": "0s"}))
+    boss = await hub.token(Role.SUPERVISOR, "sue")
+    ids = await write_fortnight(hub.store)
+    await breach(hub, ids["t4"], h(73.5))
+    await breach(hub, ids["t3"], h(28), "resolution")
+    to = (END + timedelta(hours=2)).isoformat()
+    sources = []
+    for start in (START, START + timedelta(seconds=1)):  # from the cells, then the record
+        window = {"from": start.isoformat(), "to": to}
+        _, summary = await get(hub, "/api/reports/summary", boss, **window)
+        assert {k: summary[k] for k in SLA_FIGURES} == SLA_FIGURES, summary["source"]
+        sources.append(summary["source"])
+        _, series = await get(hub, "/api/reports/volume", boss, **window)
+        assert sum(row["sla"]["of"] for row in series["totals"]) == 5
+        assert sum(row["sla"]["count"] for row in series["totals"]) == 3
+    assert sources == ["rollups", "record"]
+    for (metric, clock), names in SLA_BEHIND.items():
+        _, listing = await get(hub, "/api/reports/tickets", boss, metric=metric, clock=clock, to=to)
+        assert [item["ticket_id"] for item in listing["items"]] == [ids[n] for n in names]
+    _, rows = await get(hub, "/api/reports/summary", boss, format="csv", to=to)
+    table = {row[0]: row[2:5] for row in rows[1:] if row[0].startswith("sla")}
+    assert table == {
+        "sla": ["3", "5", "60.0"],
+        "sla_first_response": ["1", "2", "50.0"],
+        "sla_resolution": ["2", "3", "66.67"],
+        "sla_next_response": ["3", "3", "100.0"],
+        "sla_periodic_update": ["0", "0", ""],
+    }
