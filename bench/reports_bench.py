@@ -41,9 +41,18 @@ from zoneinfo import ZoneInfo
 import redis
 
 from bench.support import free_port
-from core.model import Decision, Identity, Inbound, Priority, Status, ThreadPolicy, TicketChange
+from core.model import (
+    Cause,
+    Decision,
+    Identity,
+    Inbound,
+    Priority,
+    Status,
+    ThreadPolicy,
+    TicketChange,
+)
 from core.periods import Calendar
-from core.record import Actor
+from core.record import Actor, ActorKind, EventKind
 from hub.api.report_rollups import rolled_series, rolled_summary
 from hub.api.reports import read_report
 from router.report_facts import Window
@@ -87,28 +96,41 @@ class Routed:
         return None
 
 
+FIRST_RESPONSE, RESOLUTION = timedelta(hours=4), timedelta(hours=24)
+"""The SLA targets of every route: a ticket answered or resolved later has a breach on its
+record when the target passed (as the watcher writes it)."""
+
+
 def plan(count: int, seed: int = 7) -> list[Step]:
-    """Every ticket's steps, in time order."""
+    """Every ticket's steps, in time order (an SLA breach's "who" is its clock)."""
     rng = random.Random(seed)
     steps: list[Step] = []
     for n in range(count):
-        at = START + YEAR * (n / count)
+        at = created = START + YEAR * (n / count)
         agent = rng.choice(AGENTS)
         steps.append((at, n, "create", ""))
+        answered = resolved = False
         if rng.random() < 0.9:
             at += timedelta(minutes=rng.expovariate(1 / 40))
             steps.append((at, n, "claim", agent))
             for _ in range(1 if rng.random() < 0.6 else 2):
                 at += timedelta(minutes=rng.expovariate(1 / 90))
                 steps.append((at, n, "reply", agent))
+                answered = answered or at - created <= FIRST_RESPONSE
             if rng.random() < 0.85:
                 at += timedelta(minutes=rng.expovariate(1 / 600))
                 steps.append((at, n, "resolve", agent))
+                resolved = at - created <= RESOLUTION
                 if rng.random() < 0.08:
                     at += timedelta(hours=rng.uniform(1, 20))
                     steps.append((at, n, "reopen", ""))
                     at += timedelta(minutes=rng.expovariate(1 / 120))
                     steps.append((at, n, "resolve", agent))
+        for clock, target, met in (
+            ("first_response", FIRST_RESPONSE, answered), ("resolution", RESOLUTION, resolved),
+        ):  # fmt: skip
+            if not met and created + target < START + YEAR:
+                steps.append((created + target, n, "breach", clock))
     steps.sort()
     return steps
 
@@ -174,6 +196,10 @@ class Writer:
             await self.store.update_ticket(self.ids[n], change, at)
         elif what == "reply":
             await self.store.append_outbound(self.ids[n], "Thanks, done.", who, at)
+        elif what == "breach":
+            cause = Cause(EventKind.SLA_BREACH, breach_detail(n, who, at))
+            change = TicketChange(actor=Actor(ActorKind.CLOCK, "sla"), cause=cause, once=True)
+            await self.store.update_ticket(self.ids[n], change, at)
         else:
             change = TicketChange(status=Status.RESOLVED, actor=Actor.agent(who))
             await self.store.update_ticket(self.ids[n], change, at)
@@ -188,6 +214,11 @@ class Writer:
             sender=Identity(kind, value), text="Hello, a question about my order",
             received_at=at, subject="Order",
         )  # fmt: skip
+
+
+def breach_detail(n: int, clock: str, due: datetime) -> dict[str, str]:
+    """An SLA breach's detail as the watcher records it (router/sla/deadlines.py)."""
+    return {"metric": clock, "key": f"{n}", "due": due.isoformat(), "queue": QUEUES[n % 4]}
 
 
 async def timed(runs: int, call: Callable[[], Awaitable[object]]) -> tuple[float, float]:
@@ -209,7 +240,7 @@ async def window_end(store: Store) -> datetime:
 
 
 def every_route(*_: object) -> frozenset[str]:
-    """Every route has targets for the first response and the resolution."""
+    """Every route has targets for the first response and the resolution (`plan`'s)."""
     return TARGETS
 
 
@@ -345,7 +376,10 @@ def brief(figures: Summary) -> str:
     return (
         f"created {figures.created}, resolved {figures.resolved}, first response p50 "
         f"{figures.first_response.p50:.1f} s mean {figures.first_response.mean} s, "
-        f"repeat contact {figures.repeat_contact.percent} %"
+        f"repeat contact {figures.repeat_contact.percent} %, SLA met {figures.sla.percent} % "
+        f"of {figures.sla.of} ("
+        + ", ".join(f"{c} {s.percent} % of {s.of}" for c, s in figures.sla_clocks if s.of)
+        + ")"
     )
 
 

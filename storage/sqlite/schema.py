@@ -469,7 +469,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     # tickets, so a purged ticket's record stays (reports and the live stream read it)
     retention.migration,
     # 17: the reports' rollups (storage/sqlite/tally.py): each ticket's tally and the hourly,
-    # daily and monthly cells, filled from the record as it stands
+    # daily and monthly cells (filled by 21)
     tally.migration,
     # 18: the calendar the cells keep their days and months by (core/periods.py): UTC until
     # `contacthub reports zone` changes it
@@ -483,8 +483,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # 20: automatic messages (acknowledgements) are not searched: their template matched
     # every ticket they went to (storage/sqlite/search.py)
     search.UNINDEX_AUTOMATIC_MIGRATION,
-    # 21: the reports' rollups folded again from the record: a tally now keeps which SLA
-    # clocks were breached, for the summary's SLA met per clock (storage/sqlite/tally.py)
+    # 21: the reports' rollups folded from the record as it stands (again, from 17 to 20: a
+    # tally now keeps which SLA clocks were breached, for the summary's SLA met per clock;
+    # storage/sqlite/tally.py)
     tally.refill,
 )
 

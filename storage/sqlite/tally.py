@@ -1,5 +1,6 @@
-"""Report rollups on SQLite (core/tally.py): each ticket's tally and the cells (migration 17;
-filled again by 21, when the tallies began to keep which SLA clocks were breached).
+"""Report rollups on SQLite (core/tally.py): each ticket's tally and the cells (tables made by
+migration 17, filled from the record by 21, when the tallies began to keep which SLA clocks
+were breached).
 
 `fold` runs inside the writer's transaction, called by `record.record`/`record_all` with the
 events they append, so a change, its events and the cells that count it commit together.
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 from core.json_text import dumps, loads
-from core.periods import UTC_CELLS, Calendar
+from core.periods import Calendar
 from core.record import Actor, ActorKind, Detail, EventKind
 from core.tally import (
     AGENT_BINS,
@@ -93,24 +94,20 @@ _UPDATE = (
 
 
 def migration(db: sqlite3.Connection) -> None:
-    """The tables, filled from the record as it stands (a store made before them)."""
+    """The tables (migration 17), empty: migration 21 fills them."""
     for statement in TABLES.split(";"):
         if statement.strip():
             db.execute(statement)
-    _fill(db, UTC_CELLS)
 
 
 def refill(db: sqlite3.Connection) -> None:
-    """The tallies, cells and holds folded again from the record, by the cells' calendar
-    (migration 21: tallies saved before it do not say which clocks were breached)."""
+    """The tallies, cells and holds folded from the record as it stands, by the cells'
+    calendar (migration 21): a store from before 17 has none, and tallies saved from 17 to
+    20 do not say which clocks were breached."""
     for table in ("report_tallies", "report_cells", "report_holds", "report_horizon"):
         db.execute(f"DELETE FROM {table}")  # noqa: S608  # the four names above
     (zone,) = db.execute("SELECT zone FROM report_calendar").fetchone()
-    _fill(db, Calendar(zone))
-
-
-def _fill(db: sqlite3.Connection, calendar: Calendar) -> None:
-    replay = Replay(calendar)
+    replay = Replay(Calendar(zone))
     rows = db.execute("SELECT ticket_id, kind, actor, at, detail FROM ticket_events ORDER BY seq")
     for ticket_id, kind, actor, at, detail in rows:
         if kind in _MOVING:

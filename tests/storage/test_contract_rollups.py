@@ -241,7 +241,7 @@ async def test_a_hub_learns_a_zone_set_after_it_opened(store: Store, store_url: 
 async def test_a_store_written_before_the_rollups_fills_them_from_the_record(
     store: Store, store_url: str
 ) -> None:
-    """SQLite fills them in migration 17, Redis at the first open of a hub that keeps them."""
+    """SQLite fills them in migration 21, Redis at the first open of a hub that keeps them."""
     await Workload(store, START, 8).run(120)
     replay = replayed(await whole_record(store), await store.report_calendar())
     await store.close()
