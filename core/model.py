@@ -111,6 +111,15 @@ def ticket_thread_key(ticket_id: int) -> str:
     return f"{TICKET_KEY_PREFIX}{ticket_id}"
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""The C0 controls but tab, newline and carriage return, and DEL."""
+
+
+def without_controls(text: str) -> str:
+    """The text without control characters (`_CONTROLS`): what is stored of a customer's."""
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
 @dataclass(frozen=True, slots=True)
 class Inbound:
     """One provider message, normalised by its channel."""
@@ -129,6 +138,15 @@ class Inbound:
     thread_keys: tuple[str, ...] = ()
     dedupe_key: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A NUL or another control character in what a customer typed is no text: stored,
+        # it would reach the agents' screens, searches, CSV cells and the replies quoting it.
+        for name in ("text", "subject", "sender_name"):
+            value = getattr(self, name)
+            clean = without_controls(value)
+            if clean is not value:
+                object.__setattr__(self, name, clean)
 
     @property
     def key(self) -> str:

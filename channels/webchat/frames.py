@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.json_input import has_lone_surrogates, load_json
-from core.model import MAX_ID
+from core.model import MAX_ID, without_controls
 
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _SHORT_CHARS = 320  # a name, an email address, an identity id, a session
@@ -121,7 +121,7 @@ def _say(data: dict[str, Any], max_chars: int) -> Say:
     client_id, text = data.get("client_id"), data.get("text")
     if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
         raise FrameError("bad_frame", "client_id must be 1-64 letters, digits or _.:-")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not without_controls(text).strip():
         raise FrameError("bad_frame", "text must be a non-empty string")
     if len(text) > max_chars:
         raise FrameError("too_long", f"text is longer than {max_chars} characters")

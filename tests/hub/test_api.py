@@ -68,6 +68,14 @@ async def test_ticket_read_has_messages_and_route(hub: Hub) -> None:
     assert message["at"].endswith("Z")
 
 
+async def test_control_characters_a_customer_sent_are_not_stored(hub: Hub) -> None:
+    ticket_id = await submit(hub, "w1", subject="Re\x00fund\x1b", message="Char\x08ged\r\ntwice")
+    auth = await hub.token(Role.AGENT)
+    _, ticket = await get(hub, f"/api/tickets/{ticket_id}", auth)
+    assert ticket["subject"] == "Refund"
+    assert [m["body"] for m in ticket["messages"]] == ["Charged\r\ntwice"]
+
+
 async def test_ticket_list_filters_and_pages_with_a_cursor(hub: Hub) -> None:
     for i in range(5):
         await submit(hub, f"w{i}", email=f"c{i}@example.com")

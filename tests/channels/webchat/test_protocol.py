@@ -41,6 +41,13 @@ async def test_a_message_is_acked_after_its_commit_on_a_chat_ticket(hub: Hub) ->
     assert second["seq"] > ack["seq"]
 
 
+async def test_control_characters_are_not_stored(hub: Hub) -> None:
+    visitor, _ = await connect(hub)
+    ack = await visitor.say("c1", "Where\x00 is my\x07 order?\n\tThanks\x7f")
+    ticket = await hub.store.get_ticket(ack["ticket_id"])
+    assert [m.body for m in ticket.messages] == ["Where is my order?\n\tThanks"]
+
+
 async def test_a_resend_after_a_lost_ack_stores_nothing_twice(hub: Hub) -> None:
     visitor, welcome = await connect(hub)
     first = await visitor.say("c1", "hello")
@@ -121,11 +128,12 @@ async def test_typing_goes_both_ways_and_is_not_stored(hub: Hub) -> None:
         ('{"type": "shout"}', "unknown_type"),
         ('{"type": "message", "client_id": "c 1", "text": "x"}', "bad_frame"),
         ('{"type": "message", "client_id": "c1", "text": "   "}', "bad_frame"),
+        ('{"type": "message", "client_id": "c1", "text": "\\u0000\\u001b "}', "bad_frame"),
         ('{"type": "message", "client_id": "c1", "text": 5}', "bad_frame"),
         ('{"type": "hello"}', "bad_frame"),
     ],
-    ids=["malformed", "not-an-object", "unknown-type", "bad-client-id", "blank", "text-not-str",
-         "second-hello"],
+    ids=["malformed", "not-an-object", "unknown-type", "bad-client-id", "blank", "controls",
+         "text-not-str", "second-hello"],
 )  # fmt: skip
 async def test_a_bad_frame_gets_an_error_frame_and_the_socket_goes_on(
     hub: Hub, frame: str, code: str
