@@ -1,8 +1,9 @@
 """What agents do to customers: find them, edit them, merge two and undo a merge.
 
 A search (`CustomerQuery`) names identity keys, found exactly, and name words, each found as
-the prefix of a word of the name. Both backends index names by `name_words`, the one rule
-that turns a name (or what an agent typed) into words: case-folded, accents dropped.
+the prefix of a word of the name, or an email domain: the customers with an address there.
+Both backends index names by `name_words`, the one rule that turns a name (or what an agent
+typed) into words: case-folded, accents dropped.
 
 A merge moves everything of one customer (`other`) to another (`survivor`) and is kept as a
 `CustomerMerge` that says exactly what moved, so that an unmerge puts it all back.
@@ -27,6 +28,12 @@ MAX_WORD_CHARS = 32
 _WORD = re.compile(r"[^\W_]+")
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]{6,}")
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]*\d[A-Z0-9]*")  # U0123ABC: always holds a digit
+_DOMAIN = re.compile(r"(@?)((?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}[\w-]*)\.?")
+"""An email domain, "@acme.com" or "acme.com": labels of letters, digits and hyphens (any
+script), the last starting with two letters."""
+EMAIL = "email:"
+DOMAIN_CURSOR = re.compile(r"email:[^\x00-\x1f]{1,400}")
+"""A domain search's cursor: the key of the last address its page listed."""
 
 
 @functools.lru_cache(maxsize=65536)
@@ -47,13 +54,27 @@ class CustomerQuery:
 
     identities: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
+    domain: str = ""
+    """An email domain (lower case): customers with an address at exactly it, listed by
+    address, the rest of the query aside (the stores answer it alone)."""
+    strict: bool = True
+    """Whether the domain was asked for as one ("@acme.com"), not a name that looks like
+    one ("j.smith"): a search of a bare domain that finds no address finds by name instead."""
+
+    def by_name(self) -> CustomerQuery:
+        """The same search without its domain."""
+        return CustomerQuery(self.identities, self.words)
 
 
 def customer_query(text: str, default_region: str) -> CustomerQuery:
     """What an agent typed, as a query: an email address or a phone number is looked up as
-    that identity alone; anything else as a name (and as a Slack user id when it looks like
-    one)."""
+    that identity alone; "@acme.com" or "acme.com" as a domain; anything else as a name
+    (and as a Slack user id when it looks like one)."""
     text = text.strip()
+    domain = _DOMAIN.fullmatch(text.lower())  # as email_identity keeps addresses
+    if domain:
+        words = () if domain[1] else name_words(text)
+        return CustomerQuery(words=words, domain=domain[2], strict=bool(domain[1]))
     if "@" in text:
         try:
             return CustomerQuery((email_identity(text).key,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.customers import DOMAIN_CURSOR
 from core.errors import InvalidRequest
 from core.model import Customer, Page, whole_id
 
@@ -62,3 +63,23 @@ def search_page(
         return Page(items, str(after))
     word, last = hits[room - 1]
     return Page(items, str(NameCursor(word, last.id)))
+
+
+def domain_cursor(cursor: str | None) -> str:
+    """Where a domain search goes on: after this address's key ("" for the first page)."""
+    if cursor is None:
+        return ""
+    if not DOMAIN_CURSOR.fullmatch(cursor):
+        raise InvalidRequest(f"not a cursor: {cursor[:40]!r}")
+    return cursor
+
+
+def domain_page(found: Sequence[tuple[str, Customer]], limit: int) -> Page[Customer]:
+    """A page of a domain search from up to limit + 1 addresses in key order, each with its
+    owner: the owners of the first `limit`, each once (a customer with two addresses there
+    is listed at the first), and the cursor after the last when there is more."""
+    page = found[:limit]
+    owners: dict[int, Customer] = {}
+    for _, customer in page:
+        owners.setdefault(customer.id, customer)
+    return Page(tuple(owners.values()), page[-1][0] if len(found) > limit else None)

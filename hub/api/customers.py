@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.base import utcnow
-from core.customers import CustomerChange, customer_query
+from core.customers import EMAIL, CustomerChange, customer_query
 from core.errors import InvalidRequest
 from core.model import Customer, Role, TicketFilter
 from hub.api.auth import require
@@ -33,8 +33,8 @@ MAX_NAME_CHARS = 200
 
 
 async def list_customers(request: web.Request) -> web.Response:
-    """`?q=` an email, phone number, Slack user id or the start of words of the name;
-    without it, customers newest first."""
+    """`?q=` an email, phone number, Slack user id, an email domain ("@acme.com") or the
+    start of words of the name; without it, customers newest first."""
     query = request.query
     unknown = sorted(set(query) - {"q", "limit", "cursor"})
     if unknown:
@@ -46,9 +46,17 @@ async def list_customers(request: web.Request) -> web.Response:
     text = query.get("q", "").strip()
     region = request.config_dict[SETTINGS].routing.default_region
     search = customer_query(text, region) if text else None
-    page = await request.config_dict[STORE].list_customers(
-        search, limit, query.get("cursor") or None
-    )
+    cursor = query.get("cursor") or None
+    store = request.config_dict[STORE]
+    if search is None or not search.domain or search.strict:
+        page = await store.list_customers(search, limit, cursor)
+    elif cursor is not None and not cursor.startswith(EMAIL):  # paging the name search
+        page = await store.list_customers(search.by_name(), limit, cursor)
+    else:
+        # "acme.com" or "j.smith": a domain when some address is there, else a name
+        page = await store.list_customers(search, limit, cursor)
+        if cursor is None and not page.items:
+            page = await store.list_customers(search.by_name(), limit, None)
     return web.json_response({"items": [customer_json(c) for c in page.items], "next": page.next})
 
 

@@ -21,7 +21,14 @@ from core.model import Customer, Page, whole_id
 from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import customer_from_fields, opt_dt, pairs, ts
-from storage.search import NameCursor, NameHit, parse_cursor, search_page
+from storage.search import (
+    NameCursor,
+    NameHit,
+    domain_cursor,
+    domain_page,
+    parse_cursor,
+    search_page,
+)
 from storage.sqlite.rows import dt, identity_from_key
 
 SCAN_CAP = 5000
@@ -62,11 +69,20 @@ class RedisCustomers:
             ]
             await self._change("index", last, *items)
 
+    async def index_old_domains(self) -> None:
+        """Make the addresses an older hub linked findable by domain (once per database:
+        one call at later opens)."""
+        while (await self._change("domains", self.index_batch))[0]:
+            pass
+
     async def list_customers(
         self, query: CustomerQuery | None, limit: int = 50, cursor: str | None = None
     ) -> Page[Customer]:
         if query is None:
             return await self._newest(limit, cursor)
+        if query.domain:
+            at = await self._snapshot("domain", query.domain, domain_cursor(cursor), limit + 1)
+            return domain_page([(key, _customer(i, flat)) for key, i, flat in at], limit)
         after = parse_cursor(cursor)
         start = after or NameCursor()
         shown, hits, word, resume_id = await self._snapshot(

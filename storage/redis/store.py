@@ -20,6 +20,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:merge:<id>             string: a merge and exactly what it moved (JSON)
     {ch}:names                  zset: "<word>\0<id>" for the words of live customers' names,
                                 all scored 0 (ordered by text: a prefix is a ZRANGEBYLEX)
+    {ch}:dom:<domain>           zset: the email identities at the domain, scored 0 (by
+                                text); their owners are {ch}:ident's (common.lua)
     {ch}:t:<id>                 hash: ticket (status, queue, priority, assignee, times ...,
                                 and `offer`: its open offer's id, while it has one)
     {ch}:t:<id>:r               string: its subject and route (JSON, written once)
@@ -242,6 +244,7 @@ class RedisStore(
         try:
             opened.ingest.calendar = await self.report_calendar()
             await self.index_old_names()
+            await self.index_old_domains()
             await self.upgrade_people()
             await self.index_closed()
             await self.backfill_rollups()

@@ -2,7 +2,8 @@
 
 Names are found through `customer_words` (schema migration 9): one row per word of a name
 (core.customers.name_words), so a prefix is a range of the primary key, never a scan of the
-customers. Reads run on a reader thread in one snapshot; writes are jobs of the writer.
+customers; addresses by domain through an index of the identities on it (migration 22).
+Reads run on a reader thread in one snapshot; writes are jobs of the writer.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from collections.abc import Sequence
 from core.customers import CustomerChange, CustomerQuery, name_words
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.model import Customer, Page, whole_id
-from storage.search import NameCursor, NameHit, parse_cursor, prefix_end, search_page
+from storage.search import (
+    NameCursor,
+    NameHit,
+    domain_cursor,
+    domain_page,
+    parse_cursor,
+    prefix_end,
+    search_page,
+)
 from storage.sqlite.rows import CUSTOMER_COLUMNS, Row, customer_from_row, json_list
 
 
@@ -57,6 +66,8 @@ def list_customers(
 ) -> Page[Customer]:
     if query is None:
         return _newest(db, limit, cursor)
+    if query.domain:
+        return _by_domain(db, query.domain, limit, domain_cursor(cursor))
     after = parse_cursor(cursor)
     owners = _owners(db, query.identities)
     shown = customers_by_id(db, owners) if after is None else []
@@ -79,6 +90,25 @@ def _newest(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Cust
     ]
     items = customers_by_id(db, ids[:limit])
     return Page(tuple(items), str(ids[limit - 1]) if len(ids) > limit else None)
+
+
+DOMAIN_OF = "substr(key, length(rtrim(key, replace(key, '@', ''))) + 1)"
+"""An address key's domain, after its last "@" (the rtrim keeps what ends at it)."""
+DOMAIN_INDEX = f"""
+CREATE INDEX identities_email_domain ON identities({DOMAIN_OF}, key) WHERE key LIKE 'email:%';
+"""
+"""Migration 22: the addresses by domain (the query names the same expression and term)."""
+_BY_DOMAIN = (
+    f"SELECT key, customer_id FROM identities WHERE key LIKE 'email:%' AND {DOMAIN_OF} = ? "  # noqa: S608  # our expression
+    "AND key > ? ORDER BY key LIMIT ?"
+)
+
+
+def _by_domain(db: sqlite3.Connection, domain: str, limit: int, after: str) -> Page[Customer]:
+    """The owners of the addresses at `domain` after `after`, in address order."""
+    rows = db.execute(_BY_DOMAIN, (domain, after, limit + 1)).fetchall()
+    owners = {c.id: c for c in customers_by_id(db, [owner for _, owner in rows])}
+    return domain_page([(key, owners[owner]) for key, owner in rows], limit)
 
 
 def _owners(db: sqlite3.Connection, identity_keys: Sequence[str]) -> list[int]:

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import deadlines, retention, search, tally
+from storage.sqlite import customers, deadlines, retention, search, tally
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -487,6 +487,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     # tally now keeps which SLA clocks were breached, for the summary's SLA met per clock;
     # storage/sqlite/tally.py)
     tally.refill,
+    # 22: email addresses by domain, for a search of "@acme.com" (storage/sqlite/customers.py)
+    customers.DOMAIN_INDEX,
 )
 
 

@@ -80,10 +80,44 @@ async def test_customers_are_found_by_email_phone_slack_id_or_name(hub: Hub) -> 
     assert await ids(hub, auth, cursor=page["next"]) == [ada]
 
 
+async def test_customers_are_found_by_the_domain_of_an_address_or_else_by_name(hub: Hub) -> None:
+    """ "@acme.com" and "acme.com" list the owners of addresses there, by address, in pages;
+    a bare domain no address has ("j.smith") is a name, paged as one; "@j.smith" is not."""
+    ada = (await submit(hub, "w1", name="Ada", email="ada@acme.com"))["customer_id"]
+    bob = (await submit(hub, "w2", name="Bob", email="bob@acme.com"))["customer_id"]
+    jay = (await submit(hub, "w3", name="J.Smith Jay", email="jay@other.org"))["customer_id"]
+    jo = (await submit(hub, "w4", name="Jo Smithers", email="jo@other.org"))["customer_id"]
+    auth = await hub.token(Role.AGENT)
+    assert await ids(hub, auth, q="@acme.com") == [ada, bob]
+    status, page = await call(
+        hub, "GET", "/api/customers", auth, params={"q": "ACME.com", "limit": "1"}
+    )
+    assert (status, [c["id"] for c in page["items"]]) == (200, [ada])
+    assert await ids(hub, auth, q="acme.com", cursor=page["next"]) == [bob]
+    assert await ids(hub, auth, q="j.smith") == [jay, jo]
+    _, first = await call(hub, "GET", "/api/customers", auth, params={"q": "j.smith", "limit": "1"})
+    assert await ids(hub, auth, q="j.smith", cursor=first["next"]) == [jo]
+    assert await ids(hub, auth, q="@j.smith") == []
+
+
 @pytest.mark.parametrize(
     "query",
-    ["colour=red", "limit=0", "limit=500", "cursor=abc", "q=ada&cursor=abc"],
-    ids=["unknown-parameter", "limit-zero", "limit-too-big", "bad-cursor", "bad-search-cursor"],
+    [
+        "colour=red",
+        "limit=0",
+        "limit=500",
+        "cursor=abc",
+        "q=ada&cursor=abc",
+        "q=@acme.com&cursor=ada:1",
+    ],
+    ids=[
+        "unknown-parameter",
+        "limit-zero",
+        "limit-too-big",
+        "bad-cursor",
+        "bad-search-cursor",
+        "bad-domain-cursor",
+    ],
 )
 async def test_bad_customer_list_arguments_are_400(hub: Hub, query: str) -> None:
     status, answer = await call(hub, "GET", f"/api/customers?{query}", await hub.token(Role.AGENT))

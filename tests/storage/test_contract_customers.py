@@ -178,3 +178,46 @@ async def test_tags_reach_the_rules_from_the_next_contact_on(store_url: str) -> 
     finally:
         await a.close()
         await b.close()
+
+
+async def test_customers_are_found_by_the_domain_of_an_address(store: Store) -> None:
+    """Every owner of an address at exactly the domain (after the address's last "@"), in
+    address order, each once a page; a merge moves the addresses' owner, an erasure ends
+    them."""
+    ada = await customer(store, "email:ada@acme.com", identities=(email("ada.l@acme.com"),))
+    bob = await customer(store, "email:bob@acme.com")
+    quoted = await customer(store, 'email:"q@home"@acme.com')
+    sub = await customer(store, "email:cy@eu.acme.com")
+    dan = await customer(store, "phone:+15550000001", identities=(email("dan@acme.com"),))
+    await customer(store, "email:acme.com@other.org")
+    everyone = [quoted, ada, bob, dan]  # '"' < 'a': by address, ada at her first
+    assert await found(store, "@acme.com") == everyone
+    assert await found(store, "ACME.com") == everyone
+    assert await found(store, "@eu.acme.com") == [sub]
+    assert await found(store, "@nowhere.example") == []
+    await store.merge_customers(ada, bob, "ann", later(1))
+    assert await found(store, "@acme.com") == [quoted, ada, dan]
+    await store.erase_customer(dan, "ann", later(2))
+    assert await found(store, "@acme.com") == [quoted, ada]
+
+
+async def test_a_domain_search_pages_by_address(store: Store) -> None:
+    ids = [await customer(store, f"email:p{i}@acme.com") for i in range(5)]
+    await customer(store, "email:x@acme.org")
+    query = customer_query("@acme.com", "US")
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = await store.list_customers(query, 2, cursor)
+        assert len(page.items) <= 2
+        seen += [c.id for c in page.items]
+        if page.next is None:
+            break
+        cursor = page.next
+    assert seen == ids
+    with pytest.raises(InvalidRequest):
+        await store.list_customers(query, 2, "sam:12")  # a name search's cursor
+
+
+def email(address: str) -> Identity:
+    return Identity("email", address)

@@ -120,3 +120,25 @@ async def test_opening_indexes_the_names_of_customers_an_older_hub_made(
     with redis_server.client() as client:
         assert client.zcard("{ch}:names") == 6
         assert client.hmget("{ch}:ids", "names_upto", "names_done") == ["4", "4"]
+
+
+async def test_addresses_an_older_hub_linked_are_found_by_domain_after_the_next_open(
+    redis_server: RedisServer, redis_store: RedisStore, redis_url: str
+) -> None:
+    """A store written before the domain index: no {ch}:dom:<domain> sets and no mark of
+    the scan. The next hub to open it indexes every address, in batches."""
+    made = await customers(redis_store, "Ada", "Bob", "Cy")  # c0@x.org, c1@x.org, c2@x.org
+    await redis_store.close()
+    with redis_server.client() as client:
+        assert client.delete("{ch}:dom:x.org") == 1
+        assert client.hdel("{ch}:ids", "domains_at") == 1
+    store = RedisStore(redis_url)
+    store.index_batch = 1
+    await store.open()
+    try:
+        page = await store.list_customers(CustomerQuery(domain="x.org"))
+        assert [c.id for c in page.items] == made
+        with redis_server.client() as client:
+            assert client.hget("{ch}:ids", "domains_at") == "done"
+    finally:
+        await store.close()

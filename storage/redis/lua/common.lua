@@ -210,6 +210,24 @@ local function index_name(id, words, add)
   end
 end
 
+-- An email address is found by its domain (after its last "@"): the identity's key in a
+-- set per domain, ordered by text ({P}:dom:<domain>); its owner is {P}:ident's, whoever
+-- that is now (a merge moves it).
+local function index_domain(identity, add)
+  if string.sub(identity, 1, 6) ~= 'email:' then
+    return
+  end
+  local domain = string.match(identity, '@([^@]*)$')
+  if not domain then
+    return
+  end
+  if add then
+    redis.call('ZADD', k('dom', domain), 0, identity)
+  else
+    redis.call('ZREM', k('dom', domain), identity)
+  end
+end
+
 -- A ticket as the store reads it: {id, fields, route json, messages}.
 local function read_ticket(id)
   return {tonumber(id), redis.call('HGETALL', k('t', id)), redis.call('GET', k('t', id, 'r')),

@@ -245,6 +245,25 @@ local function index_names(last, items)
   return {'ok'}
 end
 
+-- Addresses an older hub linked are in no domain's set (common.lua's index_domain): the
+-- store indexes them when it opens, one HSCAN batch of {P}:ident at a time, the scan's
+-- cursor kept in "domains_at" ("done" once through; an address linked meanwhile was
+-- indexed by its ingest, and indexing one twice changes nothing). ARGV: how many to look
+-- at. Replies {"ok", 1 while there is more}.
+local function index_domains(count)
+  local at = redis.call('HGET', k('ids'), 'domains_at') or '0'
+  if at == 'done' then
+    return {'ok', 0}
+  end
+  local scan = redis.call('HSCAN', k('ident'), at, 'COUNT', count)
+  for i = 1, #scan[2], 2 do
+    index_domain(scan[2][i], true)
+  end
+  local after = scan[1] == '0' and 'done' or scan[1]
+  redis.call('HSET', k('ids'), 'domains_at', after)
+  return {'ok', after == 'done' and 0 or 1}
+end
+
 local op = ARGV[1]
 if op == 'edit' then
   return edit(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -256,5 +275,7 @@ elseif op == 'unindexed' then
   return unindexed(tonumber(ARGV[2]))
 elseif op == 'index' then
   return index_names(ARGV[2], {unpack(ARGV, 3)})
+elseif op == 'domains' then
+  return index_domains(tonumber(ARGV[2]))
 end
 return redis.error_reply('unknown customer operation ' .. tostring(op))

@@ -118,6 +118,21 @@ local function search(identities, query, first_page, count, after_word, after_id
   end
 end
 
+-- ARGV: domain, after (an identity key, "" from the first), addresses wanted. Replies
+-- {{key, owner id, owner's fields}...}: the next addresses at the domain, in key order
+-- (an identity erased meanwhile is skipped).
+local function by_domain(domain, after, count)
+  local min = after ~= '' and '(' .. after or '-'
+  local found = {}
+  for _, key in ipairs(redis.call('ZRANGEBYLEX', k('dom', domain), min, '+', 'LIMIT', 0, count)) do
+    local owner = redis.call('HGET', k('ident'), key)
+    if owner then
+      found[#found + 1] = {key, tonumber(owner), redis.call('HGETALL', k('c', owner))}
+    end
+  end
+  return found
+end
+
 local function merges(id)
   local found = {}
   for i, merge_id in ipairs(redis.call('ZRANGE', k('c', id, 'merges'), 0, -1)) do
@@ -132,6 +147,8 @@ if op == 'newest' then
 elseif op == 'search' then
   return search(cjson.decode(ARGV[2]), cjson.decode(ARGV[3]), ARGV[4], tonumber(ARGV[5]),
                 ARGV[6], ARGV[7], tonumber(ARGV[8]))
+elseif op == 'domain' then
+  return by_domain(ARGV[2], ARGV[3], tonumber(ARGV[4]))
 elseif op == 'merges' then
   return merges(ARGV[2])
 end

@@ -159,6 +159,7 @@ local function link(customer, identities, listed)
   for _, identity in ipairs(identities) do
     owned[#owned + 1], owned[#owned + 2] = identity, customer
     fields[#fields + 1], fields[#fields + 2] = 'id:' .. identity, now
+    index_domain(identity, true)
   end
   redis.call('HSET', k('ident'), unpack(owned))
   if not listed then

@@ -112,6 +112,7 @@ local function forget_person(id, counts)
       local identity = string.sub(name, 4)
       if redis.call('HGET', k('ident'), identity) == tostring(id) then
         counts.keys = counts.keys + redis.call('HDEL', k('ident'), identity)
+        index_domain(identity, false)
       end
       counts.keys = counts.keys + redis.call('HDEL', k('sms_consent'), identity)
       counts.identities = counts.identities + 1
