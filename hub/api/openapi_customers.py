@@ -99,7 +99,8 @@ PATHS: dict[str, Any] = {
     "/api/customers": {
         "get": op(
             "Customers newest first, or found by q: an email, a phone number, a Slack user id, "
-            "or the start of words of the name",
+            "an email domain (@acme.com: the owners of its addresses, by address), or the start "
+            "of words of the name",
             {"200": ok("CustomerList")},
             parameters=[
                 {"name": n, "in": "query", "schema": {"type": "string"}}

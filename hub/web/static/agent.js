@@ -545,7 +545,7 @@ function mergePanel(customer) {
   return h("section", { "aria-label": "Merge customers" },
     h("h4", {}, "Same person?"),
     h("form", { role: "search", "aria-label": "Find a customer to merge", onsubmit: find },
-      h("label", { for: "merge-text" }, "Find another customer (email, phone or name)"),
+      h("label", { for: "merge-text" }, "Find another customer (email, @domain, phone or name)"),
       h("div", { class: "row" }, h("input", { id: "merge-text", type: "search", autocomplete: "off" }),
         h("button", { type: "submit", class: "plain" }, "Find"))),
     h("ul", { class: "items", id: "merge-found" }, mine.found.map((c) => h("li", {},
