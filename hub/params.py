@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -102,3 +102,15 @@ def tag_list(raw: object) -> tuple[str, ...] | None:
     if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
         raise InvalidRequest("tags must be a list of non-empty strings")
     return tuple(dict.fromkeys(raw))
+
+
+MAX_SHOWN = 100_000
+"""The most messages (or events) a ticket's read may ask for (`?messages=`, `?last=`)."""
+
+
+def newest(params: Mapping[str, str], name: str) -> int | None:
+    """How many of the newest a read asks for by `name` (None: all): 1 to MAX_SHOWN."""
+    count = whole_number(params.get(name), name)
+    if count is not None and not 1 <= count <= MAX_SHOWN:
+        raise InvalidRequest(f"{name} must be between 1 and {MAX_SHOWN}")
+    return count

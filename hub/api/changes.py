@@ -24,7 +24,7 @@ from hub.api.auth import granted, require
 from hub.api.sla import ticket_with_clocks
 from hub.api.views import event_json
 from hub.desk.sla_marks import with_marks
-from hub.params import json_body, one_of, optional_str, path_id, tag_list
+from hub.params import json_body, newest, one_of, optional_str, path_id, query_params, tag_list
 from hub.state import OFFERER, ROUTER, STORE
 from router.workflow import escalation_target
 
@@ -104,9 +104,14 @@ async def escalate(request: web.Request) -> web.Response:
 
 
 async def ticket_events(request: web.Request) -> web.Response:
-    """The ticket's whole record, oldest first."""
+    """The ticket's record, oldest first: whole, or its newest `?last=N` events (`total`
+    counts them all)."""
+    last = newest(query_params(request, ("last",)), "last")
     events = await request.config_dict[STORE].ticket_events(path_id(request))
-    return web.json_response({"items": [event_json(e) for e in events], "next": None})
+    shown = events if last is None else events[-last:]
+    return web.json_response(
+        {"items": [event_json(e) for e in shown], "next": None, "total": len(events)}
+    )
 
 
 async def _apply(request: web.Request, change: TicketChange) -> Ticket:

@@ -59,6 +59,7 @@ _TICKET_PROPERTIES = {
         },
     },
     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+    "messages_total": {"type": "integer", "description": "the ticket's messages, all of them"},
     "notes": {
         "type": "array",
         "description": "internal notes (and transfers' notes) from the record; read only",
@@ -135,7 +136,14 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/tickets/{id}": {
             "parameters": [ID],
-            "get": op("A ticket with its messages and route", {"200": ok("Ticket")}),
+            "get": op(
+                "A ticket with its messages (messages: its newest N, and the notes since the "
+                "first of them) and route",
+                {"200": ok("Ticket")},
+                parameters=[
+                    {"name": "messages", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+                ],
+            ),
             "patch": op(
                 "Change status, priority, queue (supervisor), assignee (agents: themselves, "
                 "or null on their own) or tags, in one atomic change on the record",

@@ -52,6 +52,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/TicketEvent"}},
             "next": {"type": "null"},
+            "total": {"type": "integer", "description": "the record's entries, all of them"},
         },
     },
     "Note": _body(["body"], body=_TEXT),
@@ -118,9 +119,14 @@ PATHS: dict[str, Any] = {
     },
     "/api/tickets/{id}/events": {
         "parameters": [ID],
-        "get": _op(
-            "The ticket's record, oldest first",
-            {"200": {"description": "ok", **_ref("TicketEvents")}},
-        ),
+        "get": {
+            **_op(
+                "The ticket's record, oldest first (last: its newest N entries)",
+                {"200": {"description": "ok", **_ref("TicketEvents")}},
+            ),
+            "parameters": [
+                {"name": "last", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+            ],
+        },
     },
 }

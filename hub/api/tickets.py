@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from core.deadlines import STANDINGS
@@ -16,6 +18,7 @@ from hub.desk.replies import reply_way, send_reply
 from hub.params import (
     MAX_PAGE,
     json_body,
+    newest,
     one_of,
     path_id,
     query_params,
@@ -75,14 +78,23 @@ def _search(text: str) -> str:
 
 
 async def get_ticket(request: web.Request) -> web.Response:
-    """The ticket with its messages, its internal notes (from its record) and the way a
-    reply would go now (`reply`: its channel and recipient, or why none can)."""
+    """The ticket with its messages (`?messages=N`: the newest N, and the notes since the
+    first of them; `messages_total` counts them all), its internal notes (from its record)
+    and the way a reply would go now (`reply`: its channel and recipient, or why none can)."""
+    last = newest(query_params(request, ("messages",)), "messages")
     store = request.config_dict[STORE]
     ticket = await store.get_ticket(path_id(request))
     events = await store.ticket_events(ticket.id)
-    body = await ticket_with_clocks(request, ticket, events)
+    shown, total = ticket, len(ticket.messages)
+    if last is not None and last < total:
+        shown = replace(ticket, messages=ticket.messages[-last:])
+        since = shown.messages[0].at
+        notes = notes_json([e for e in events if e.at >= since])
+    else:
+        notes = notes_json(events)
+    body = await ticket_with_clocks(request, shown, events)
     way = await reply_way(store, request.config_dict[SENDERS], ticket)
-    return web.json_response({**body, "notes": notes_json(events), "reply": way.json()})
+    return web.json_response({**body, "messages_total": total, "notes": notes, "reply": way.json()})
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:

@@ -362,3 +362,34 @@ async def test_a_click_under_way_when_a_live_redraw_comes_is_not_lost(hub: Hub, 
     await expect(notes).to_have_count(2)
     await expect(notes.nth(1)).to_contain_text("Checked the depot.")
     await expect(page.get_by_label("Internal note")).to_have_value("")
+
+
+async def test_a_long_ticket_opens_at_its_newest_messages_and_shows_the_rest_on_asking(
+    hub: Hub, page: Page
+) -> None:
+    """A ticket of 250 messages draws its newest 100 and its record's newest 200 entries;
+    "Show earlier messages" and "Show the whole record" draw the rest, and a live redraw
+    keeps what was asked for."""
+    ticket_id = await open_by_number(hub, page, Role.AGENT, "ann", "The very first message")
+    for n in range(249):
+        await hub.store.append_outbound(ticket_id, f"line {n}", "ann", datetime.now(UTC))
+    search = page.get_by_role("searchbox", name="Find tickets")
+    await search.fill(f"#{ticket_id}")
+    await search.press("Enter")
+    messages = page.locator("#ticket .conversation > li.msg")
+    await expect(messages).to_have_count(100)
+    await expect(messages.last).to_contain_text("line 248")
+    earlier = page.get_by_role("button", name="Show earlier messages (150 more)")
+    await earlier.click()
+    await expect(messages).to_have_count(250)
+    await expect(messages.first).to_contain_text("The very first message")
+    await expect(page.locator("#earlier-messages")).to_have_count(0)
+    record = page.locator("#side .record > li")
+    await expect(record).to_have_count(200)
+    entries = len(await hub.store.ticket_events(ticket_id))
+    assert entries > 250  # created, the message, a reply_out each, and what the first moved
+    await page.get_by_role("button", name=f"Show the whole record ({entries} entries)").click()
+    await expect(record).to_have_count(entries)
+    await hub.store.append_outbound(ticket_id, "one more", "ann", datetime.now(UTC))
+    await expect(messages).to_have_count(251)  # the live redraw kept them all
+    await expect(record).to_have_count(entries + 1)

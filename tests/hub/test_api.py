@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -74,6 +75,38 @@ async def test_control_characters_a_customer_sent_are_not_stored(hub: Hub) -> No
     _, ticket = await get(hub, f"/api/tickets/{ticket_id}", auth)
     assert ticket["subject"] == "Refund"
     assert [m["body"] for m in ticket["messages"]] == ["Charged\r\ntwice"]
+
+
+async def test_a_ticket_read_may_ask_for_its_newest_messages_and_record_entries(
+    hub: Hub,
+) -> None:
+    """`?messages=N`: the newest N and the notes since the first of them, `messages_total`
+    counting all; `/events?last=N`: the record's newest N, `total` counting all."""
+    ticket_id = await submit(hub, "w1", message="first")
+    auth = await hub.token(Role.AGENT, "ann")
+    async with hub.http.post(
+        f"/api/tickets/{ticket_id}/notes", json={"body": "an early note"}, headers=auth
+    ) as response:
+        assert response.status == 201
+    for n in range(3):
+        at = datetime.now(UTC) + timedelta(minutes=n + 1)  # after the note
+        await hub.store.append_outbound(ticket_id, f"reply {n}", "ann", at)
+    _, whole = await get(hub, f"/api/tickets/{ticket_id}", auth)
+    assert (len(whole["messages"]), whole["messages_total"]) == (4, 4)
+    assert [n["body"] for n in whole["notes"]] == ["an early note"]
+    _, newest = await get(hub, f"/api/tickets/{ticket_id}?messages=2", auth)
+    assert [m["body"] for m in newest["messages"]] == ["reply 1", "reply 2"]
+    assert (newest["messages_total"], newest["notes"]) == (4, [])  # the note came before
+    _, record = await get(hub, f"/api/tickets/{ticket_id}/events?last=2", auth)
+    assert [e["kind"] for e in record["items"]] == ["reply_out", "reply_out"]
+    assert record["total"] == len(
+        (await get(hub, f"/api/tickets/{ticket_id}/events", auth))[1]["items"]
+    )
+    for query in ("messages=0", "messages=x", "messages=100001", "colour=red"):
+        status, answer = await get(hub, f"/api/tickets/{ticket_id}?{query}", auth)
+        assert (status, bool(answer["error"])) == (400, True), query
+    status, _ = await get(hub, f"/api/tickets/{ticket_id}/events?last=0", auth)
+    assert status == 400
 
 
 async def test_ticket_list_filters_and_pages_with_a_cursor(hub: Hub) -> None:

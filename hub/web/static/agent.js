@@ -11,6 +11,12 @@ let asked = null; // the ticket the agent asked for last: open, or still loading
 let me = null;
 let queueNames = []; // every queue, for the transfer's choice
 let agentNames = []; // every agent, for a supervisor's choice of assignee
+// How much of the open ticket is drawn: its newest messages and record entries (a chat of
+// thousands of lines opens at once); "Show earlier" asks for more, a fresh open starts over.
+const MESSAGES_SHOWN = 100;
+const RECORD_SHOWN = 200;
+const ALL = 100000;
+let showing = { messages: MESSAGES_SHOWN, record: RECORD_SHOWN };
 
 export async function startAgent(who) {
   me = who;
@@ -227,8 +233,9 @@ async function drawTicket(id, focus) {
   const render = ++shown;
   // A ticket opened afresh reads the agents again: one added since the page loaded is a choice.
   const fresh = $("ticket").dataset.ticket !== String(id);
-  const [ticket, record] = await Promise.all([get(`/api/tickets/${id}`), get(`/api/tickets/${id}/events`),
-    fresh ? loadAgentNames() : null]);
+  if (fresh) showing = { messages: MESSAGES_SHOWN, record: RECORD_SHOWN };
+  const [ticket, record] = await Promise.all([get(`/api/tickets/${id}?messages=${showing.messages}`),
+    get(`/api/tickets/${id}/events?last=${showing.record}`), fresh ? loadAgentNames() : null]);
   const customer = ticket.customer_id === null ? null : await get(`/api/customers/${ticket.customer_id}`);
   if (render !== shown) return;
   await released();
@@ -248,6 +255,8 @@ async function drawTicket(id, focus) {
     ticket.channel === "chat" ? h("p", { class: "hint typing", id: "visitor-typing", role: "status" }) : null,
     actions(ticket));
   fill($("side"), h("h3", {}, "Record"),
+    record.total > record.items.length ? showMore("whole-record", `Show the whole record (${record.total} entries)`,
+      () => { showing.record = ALL; }) : null,
     h("ol", { class: "record" }, record.items.map((e) => recordItem(e, customer))),
     customer && customerPanel(customer));
   for (const [field, value] of Object.entries(typed)) $(field).value = value;
@@ -318,17 +327,28 @@ function clocks(sla) {
       h("span", { class: "left" }, clock.due_at && ["active", "warning", "breached"].includes(clock.state) ? span(until(clock.due_at)) : ""))));
 }
 
+// A button that draws more of the open ticket: `more` says how much, then it is drawn again.
+function showMore(id, text, more) {
+  return h("button", { type: "button", class: "plain", id, onclick: () => {
+    more();
+    showTicket(openTicket).catch(() => { /* the ticket is gone: the list says so */ });
+  } }, text);
+}
+
 function conversation(ticket) {
   const notes = (ticket.notes || []).map((n) => ({ at: n.at, note: n }));
   const messages = ticket.messages.map((m) => ({ at: m.at, message: m }));
+  const earlier = ticket.messages_total - ticket.messages.length;
+  const first = earlier > 0 ? [h("li", { class: "earlier" }, showMore("earlier-messages",
+    `Show earlier messages (${earlier} more)`, () => { showing.messages += Math.max(MESSAGES_SHOWN * 4, showing.messages); }))] : [];
   // One order for every channel: the time each message came or went (ties: as stored).
-  return [...messages, ...notes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((item) => {
+  return first.concat([...messages, ...notes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at)).map((item) => {
     if (item.note) {
       return h("li", { class: "msg note" },
         h("span", { class: "meta" }, `Note by ${item.note.author || "?"} · ${when(item.note.at)}`), item.note.body);
     }
     return messageItem(item.message);
-  });
+  }));
 }
 
 const EVENTS = { missed_call: "missed call", callback_request: "callback request", call: "call" };
