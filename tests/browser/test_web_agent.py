@@ -5,6 +5,7 @@ text, reply (by email, through a real SMTP sink), a note, resolve; sign-out revo
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,7 +76,9 @@ async def test_an_offer_arrives_live_and_the_agent_works_the_ticket_to_resolved(
     assert await conversation.locator("script, b").count() == 0
     assert await page.evaluate("window.hacked") is None
     await expect(page.locator("#my-tickets")).to_contain_text(f"#{ticket_id}")
-    await expect(page.locator(".clocks")).to_contain_text("first response")
+    await expect(page.locator(".clocks")).to_contain_text(
+        re.compile(r"first response: active \d+(h|m) \d\d(m|s) left")
+    )
 
     await page.get_by_label("Reply (by email to ada@example.com)").fill("We are on it.")
     await page.get_by_role("button", name="Send reply").click()
@@ -393,3 +396,15 @@ async def test_a_long_ticket_opens_at_its_newest_messages_and_shows_the_rest_on_
     await hub.store.append_outbound(ticket_id, "one more", "ann", datetime.now(UTC))
     await expect(messages).to_have_count(251)  # the live redraw kept them all
     await expect(record).to_have_count(entries + 1)
+
+
+async def test_a_clock_past_its_due_time_says_by_how_much_it_is_over(hub: Hub, page: Page) -> None:
+    """A clock counts down what is left, then up by how much it is over (not "-1h 00m")."""
+    await page.clock.install()  # the page's time, moved on below; the hub's stays
+    await open_by_number(hub, page, Role.AGENT, "ann", "a refund please")  # billing: 1h
+    clocks = page.locator(".clocks")
+    await expect(clocks).to_contain_text(
+        re.compile(r"first response: active \d+(h|m) \d\d(m|s) left")
+    )
+    await page.clock.fast_forward("02:00:00")
+    await expect(clocks).to_contain_text(re.compile(r"first response: active \d+h \d\dm over"))

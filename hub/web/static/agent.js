@@ -196,9 +196,15 @@ function tick() {
   }
   for (const el of document.querySelectorAll("[data-due]")) {
     if (["active", "warning", "breached"].includes(el.dataset.state)) {
-      el.querySelector(".left").textContent = span(until(el.dataset.due));
+      el.querySelector(".left").textContent = dueText(el.dataset.due);
     }
   }
+}
+
+// A clock's due time from now: what is left, or by how much it is over.
+function dueText(iso) {
+  const left = until(iso);
+  return left > 0 ? `${span(left)} left` : `${span(-left)} over`;
 }
 
 let shown = 0; // the newest render: an older one that finishes later is dropped
@@ -324,7 +330,7 @@ function clocks(sla) {
   return h("p", { class: "clocks" }, metrics.map(([metric, clock]) =>
     h("span", { class: `clock ${clock.state}`, dataset: { due: clock.due_at || "", state: clock.state } },
       `${metric.replace("_", " ")}: ${clock.state} `,
-      h("span", { class: "left" }, clock.due_at && ["active", "warning", "breached"].includes(clock.state) ? span(until(clock.due_at)) : ""))));
+      h("span", { class: "left" }, clock.due_at && ["active", "warning", "breached"].includes(clock.state) ? dueText(clock.due_at) : ""))));
 }
 
 // A button that draws more of the open ticket: `more` says how much, then it is drawn again.
