@@ -11,6 +11,7 @@
     ├── AuthError                401: no or unknown bearer token
     │   └── Forbidden            403: a token whose role may not do this
     ├── InvalidRequest           400: an API call with bad arguments
+    ├── ProviderFailed           502: a provider's API failed what the hub asked of it
     └── StorageError             the store failed
         ├── StorageUnavailable   503: the store cannot be reached; the sender retries
         ├── NotFound             404: no such ticket, customer, queue ...
@@ -120,6 +121,16 @@ class Forbidden(AuthError):
 
 class InvalidRequest(HubError):
     """An API call with arguments the hub cannot use."""
+
+
+class ProviderFailed(HubError):
+    """A provider's API that failed a request the hub made for an agent (a file it keeps):
+    no answer, too slow, a refusal or an error. `status` is its HTTP status (0: none)."""
+
+    def __init__(self, message: str, provider: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
 
 
 class StorageError(HubError):

@@ -23,6 +23,8 @@ from hub.desk.retention import Sweeper, sweeping
 from hub.desk.sla_watch import SlaWatcher
 from hub.desk.sla_watch import watching as sla_watching
 from hub.drops import DropCounter
+from hub.files.fetch import ProviderFiles
+from hub.files.sources import file_sources
 from hub.http_errors import error_middleware
 from hub.ingest import Ingest
 from hub.metrics import Metrics
@@ -35,6 +37,7 @@ from hub.state import (
     INGEST,
     METRICS,
     OFFERER,
+    PROVIDER_FILES,
     ROUTER,
     RULES,
     SENDERS,
@@ -136,6 +139,8 @@ def _mount_channels(
     app[SENDERS] = senders = enabled_senders(settings)
     for sender in senders.values():
         app.cleanup_ctx.append(lambda _app, se=sender: se.serve())
+    app[PROVIDER_FILES] = files = ProviderFiles(file_sources(settings))
+    app.cleanup_ctx.append(lambda _app: files.lifetime())
 
 
 async def _store_lifetime(app: web.Application) -> AsyncIterator[None]:

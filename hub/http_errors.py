@@ -21,6 +21,7 @@ from core.errors import (
     NotFound,
     PayloadError,
     PayloadTooLarge,
+    ProviderFailed,
     RuleError,
     SignatureError,
     StorageUnavailable,
@@ -41,6 +42,7 @@ STATUS: tuple[tuple[type[HubError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (StorageUnavailable, 503),
+    (ProviderFailed, 502),
 )
 
 

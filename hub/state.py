@@ -9,6 +9,7 @@ from aiohttp import web
 
 from channels.base import Channel, Sender
 from hub.desk.offers import Offerer
+from hub.files.fetch import ProviderFiles
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.rules.routing import RulesKeeper, RulesRouter
@@ -24,5 +25,7 @@ INGEST = web.AppKey("ingest", Ingest)
 SENDERS: web.AppKey[Mapping[str, Sender]] = web.AppKey("senders")
 CHANNELS: web.AppKey[list[Channel]] = web.AppKey("channels")
 OFFERER = web.AppKey("offerer", Offerer)
+PROVIDER_FILES = web.AppKey("provider_files", ProviderFiles)
+"""Provider-linked attachments (Slack files, Twilio media): fetched for agents on demand."""
 CLOCK: web.AppKey[Callable[[], datetime]] = web.AppKey("clock")
 """The app's clock (UTC): the wall clock, or a test's, so calling hours are testable at noon."""

@@ -1,16 +1,23 @@
 """A local Twilio Messages API: checks basic auth, records requests as Twilio would receive
 them, answers with Twilio-shaped JSON and errors; tests script the next answers. Its Calls
 API is `voice` (hub/demo/twilio_calls.py, which the dialer benchmark runs too): calls that
-run by themselves, with signed status callbacks and TwiML fetched on answer."""
+run by themselves, with signed status callbacks and TwiML fetched on answer.
+
+Media (an MMS picture) are served as Twilio serves them: the MediaUrl answers only the
+account's basic auth, with a 307 to a CDN (here another host name and port of the emulator's,
+`localhost`) whose presigned URL needs no auth and, as S3 does, refuses one that comes with
+an Authorization header. Every request, whatever its path, is counted in `requests`."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from hub.demo.twilio_calls import CallsEmulator, twilio_error
 
@@ -22,6 +29,13 @@ class Received:
     authorized: bool
 
 
+@dataclass(frozen=True, slots=True)
+class MediaRequest:
+    host: str  # the Host header: the API's or the CDN's
+    path: str
+    authorization: str  # as it came ("" for none)
+
+
 @dataclass
 class TwilioEmulator:
     account_sid: str
@@ -29,21 +43,39 @@ class TwilioEmulator:
     received: list[Received] = field(default_factory=list)
     script: list[web.Response] = field(default_factory=list)  # answers before the normal one
     voice: CallsEmulator = field(init=False)
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # sid: (type, bytes)
+    media_requests: list[MediaRequest] = field(default_factory=list)
+    media_script: list[web.Response | None] = field(default_factory=list)  # None: no answer
+    requests: list[str] = field(default_factory=list)  # "GET host/path" of every request
+    chunked: bool = False  # the CDN answers without a Content-Length
+    base_url: str = ""
+    cdn_url: str = ""
     _runner: web.AppRunner | None = None
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.voice = CallsEmulator(self.account_sid, self.auth_token)
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(middlewares=[self._counted])
         app.add_routes([web.post("/2010-04-01/Accounts/{sid}/Messages.json", self._messages)])
+        app.add_routes(
+            [
+                web.get("/2010-04-01/Accounts/{sid}/Messages/{message}/Media/{media}", self._media),
+                web.get("/cdn/{media}", self._cdn),
+            ]
+        )
         app.add_routes(self.voice.routes())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()  # the CDN's
+        api, cdn = (address[1] for address in self._runner.addresses)
+        self.base_url, self.cdn_url = f"http://127.0.0.1:{api}", f"http://localhost:{cdn}"
+        return self.base_url
 
     async def close(self) -> None:
+        self._stopping.set()
         await self.voice.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -52,6 +84,60 @@ class TwilioEmulator:
         response = twilio_error(status, code, message)
         response.headers.update(headers)
         self.script.append(response)
+
+    def add_media(self, message_sid: str, content_type: str, data: bytes) -> str:
+        """An MMS's media item: its MediaUrl (the emulator must be started)."""
+        sid = "ME" + uuid.uuid4().hex
+        self.media[sid] = (content_type, data)
+        account = f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}"
+        return f"{account}/Messages/{message_sid}/Media/{sid}"
+
+    def fail_media(self, status: int) -> None:
+        self.media_script.append(twilio_error(status, 20500, "Internal Server Error"))
+
+    def stall_media(self) -> None:
+        """The next media request gets no answer at all (until the emulator closes)."""
+        self.media_script.append(None)
+
+    @web.middleware
+    async def _counted(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.requests.append(f"{request.method} {request.host}{request.path}")
+        return await handler(request)
+
+    async def _media(self, request: web.Request) -> web.Response:
+        self._record_media(request)
+        if self.media_script:
+            scripted = self.media_script.pop(0)
+            if scripted is None:
+                await self._stopping.wait()
+                raise web.HTTPServiceUnavailable
+            return scripted
+        if not self._authorized(request):
+            return twilio_error(401, 20003, "Authenticate")
+        media = request.match_info["media"]
+        if media not in self.media:
+            return twilio_error(404, 20404, f"The requested resource {request.path} was not found")
+        raise web.HTTPTemporaryRedirect(f"{self.cdn_url}/cdn/{media}")
+
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        """A presigned URL: no auth wanted, and S3 refuses a second mechanism."""
+        self._record_media(request)
+        if "Authorization" in request.headers:
+            return web.Response(status=400, text="InvalidArgument: Only one auth mechanism allowed")
+        content_type, data = self.media[request.match_info["media"]]
+        if not self.chunked:
+            return web.Response(body=data, headers={"Content-Type": content_type})
+        answer = web.StreamResponse(headers={"Content-Type": content_type})
+        answer.enable_chunked_encoding()
+        await answer.prepare(request)
+        for start in range(0, len(data), 512):
+            await answer.write(data[start : start + 512])
+        await answer.write_eof()
+        return answer
+
+    def _record_media(self, request: web.Request) -> None:
+        authorization = request.headers.get("Authorization", "")
+        self.media_requests.append(MediaRequest(request.host, request.path, authorization))
 
     async def _messages(self, request: web.Request) -> web.Response:
         form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}

@@ -16,7 +16,7 @@ from hub.api.auth import granted, require
 from hub.api.views import ticket_json
 from hub.api.views_people import offer_json
 from hub.params import path_id, query_params
-from hub.state import CLOCK, OFFERER, STORE
+from hub.state import CLOCK, OFFERER, PROVIDER_FILES, STORE
 
 
 async def list_offers(request: web.Request) -> web.Response:
@@ -34,7 +34,9 @@ async def accept(request: web.Request) -> web.Response:
     offer = await store.answer_offer(
         path_id(request), token.name, request.config_dict[CLOCK](), accept=True
     )
-    return web.json_response(ticket_json(await store.get_ticket(offer.ticket_id)))
+    ticket = await store.get_ticket(offer.ticket_id)
+    fetched = request.config_dict[PROVIDER_FILES].serves
+    return web.json_response(ticket_json(ticket, fetched=fetched))
 
 
 async def reject(request: web.Request) -> web.Response:

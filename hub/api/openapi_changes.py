@@ -105,15 +105,18 @@ PATHS: dict[str, Any] = {
             {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}},
         ],
         "get": {
-            "summary": "An attachment's kept bytes (the message's `n`th, from 0; its `download`"
-            " link): raster images inline, anything else a download; sandboxed, nosniff",
+            "summary": "An attachment's bytes (the message's `n`th, from 0; its `download`"
+            " link), kept by the hub or fetched from the provider that keeps them (a Slack"
+            " file, Twilio media) with the channel's credentials and passed through: raster"
+            " images inline, anything else a download; sandboxed, nosniff",
             "responses": {
                 "200": {
                     "description": "the bytes, with the attachment's type and name",
                     "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                 },
-                "206": {"description": "the range asked for (Range)"},
+                "206": {"description": "the range asked for (Range; kept bytes only)"},
                 **ERRORS,
+                "502": ERROR,  # the provider failed, refused the credentials, or is too slow
             },
         },
     },

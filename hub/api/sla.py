@@ -12,7 +12,7 @@ from core.deadlines import ClockMark
 from core.model import Ticket
 from core.record import TicketEvent
 from hub.api.views import Json, iso, ticket_json
-from hub.state import CLOCK, ROUTER, STORE
+from hub.state import CLOCK, PROVIDER_FILES, ROUTER, STORE
 from router.sla import clocks, lookup_in, terms_for
 from router.sla.marks import carried, mark, standing_of
 
@@ -29,7 +29,8 @@ async def ticket_with_clocks(
         events = await request.config_dict[STORE].ticket_events(ticket.id)
     doc = request.config_dict[ROUTER].rules.ruleset.doc
     found = clocks(events, lookup_in(doc), request.config_dict[CLOCK]())
-    body = ticket_json(ticket, with_messages=with_messages)
+    fetched = request.config_dict[PROVIDER_FILES].serves
+    body = ticket_json(ticket, with_messages=with_messages, fetched=fetched)
     body["sla"].update(sla_json(mark(clock) for clock in found.values()))
     return body
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,13 @@ from core.record import EventKind, TicketEvent
 from router import QueueSpec
 
 Json = dict[str, Any]
+Fetched = Callable[[str, Attachment], bool]
+"""Whether the hub fetches an attachment of a channel's message from its provider (it keeps
+only the link: hub/files/fetch.py), so that its `download` serves it."""
+
+
+def _not_fetched(_channel: str, _attachment: Attachment) -> bool:
+    return False
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -29,7 +37,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def ticket_json(ticket: Ticket, *, with_messages: bool = True) -> Json:
+def ticket_json(
+    ticket: Ticket, *, with_messages: bool = True, fetched: Fetched = _not_fetched
+) -> Json:
     body: Json = {
         "id": ticket.id,
         "status": ticket.status,
@@ -56,11 +66,11 @@ def ticket_json(ticket: Ticket, *, with_messages: bool = True) -> Json:
         },
     }
     if with_messages:
-        body["messages"] = [message_json(m) for m in ticket.messages]
+        body["messages"] = [message_json(m, fetched) for m in ticket.messages]
     return body
 
 
-def message_json(message: Message) -> Json:
+def message_json(message: Message, fetched: Fetched = _not_fetched) -> Json:
     return {
         "id": message.id,
         "direction": message.direction,
@@ -73,7 +83,10 @@ def message_json(message: Message) -> Json:
         "subject": message.subject,
         "attachments": [
             attachment_json(
-                a, download_path(message.ticket_id, message.id, n) if a.sha256 else None
+                a,
+                download_path(message.ticket_id, message.id, n)
+                if a.sha256 or fetched(message.channel, a)
+                else None,
             )
             for n, a in enumerate(message.attachments)
         ],
@@ -110,12 +123,13 @@ def notes_json(events: list[TicketEvent]) -> list[Json]:
 
 
 def download_path(ticket_id: int, message_id: int, n: int) -> str:
-    """Where hub/api/attachments.py serves a message's `n`th attachment's kept bytes."""
+    """Where hub/api/attachments.py serves a message's `n`th attachment's bytes."""
     return f"/api/tickets/{ticket_id}/messages/{message_id}/attachments/{n}"
 
 
 def attachment_json(attachment: Attachment, download: str | None = None) -> Json:
-    """`download`: where the API serves the kept bytes (None: not kept; `url` may link)."""
+    """`download`: where the API serves the bytes, kept or fetched from the provider (None:
+    neither; `url` may link)."""
     return {
         "name": attachment.name,
         "content_type": attachment.content_type,

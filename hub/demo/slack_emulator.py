@@ -5,11 +5,15 @@
     chat.postMessage  a post into a conversation (and thread); kept in `posts`
     apps.connections.open  a Socket Mode WebSocket URL, for the app-level token; `push`
                       sends an envelope over it and `acked` waits for the hub's ack
+    GET /files-pri/<team>-<file>/<name>  a shared file's bytes (`url_private`), only to the
+                      bot token; without it a redirect to the sign-in page, as Slack does
 
 Like Slack it answers HTTP 200 with `{"ok": false, "error": ...}` for refusals (an unknown
 token is `invalid_auth`, an unknown conversation `channel_not_found`), and HTTP 429 with a
-Retry-After header when rate limited. Tests script trouble with `rate_limit` and `fail`;
-every call is kept in `calls`. It serves on 127.0.0.1 and a free port.
+Retry-After header when rate limited. Tests script trouble with `rate_limit` and `fail`
+(`fail("files", status=500)` for the files, `stall_files` for a file that never comes);
+every call is kept in `calls`, every file request in `file_requests`, and every request at
+all, whatever its path, in `requests`. It serves on 127.0.0.1 and a free port.
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler
 
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -40,9 +46,15 @@ class Call:
 class Trouble:
     """The next answers of one method: a status (429 or 5xx) or an error code Slack gives."""
 
-    status: int = 200
+    status: int = 200  # 0 (files only): no answer at all, until the emulator stops
     error: str = ""
     retry_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRequest:
+    path: str
+    authorized: bool
 
 
 @dataclass(slots=True)
@@ -54,12 +66,16 @@ class SlackEmulator:
     channels: set[str] | None = None  # None: every conversation exists
     calls: list[Call] = field(default_factory=list)
     posts: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # path: (type, bytes)
+    file_requests: list[FileRequest] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # "GET /path" of every request
     _trouble: dict[str, list[Trouble]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     acks: dict[str, asyncio.Event] = field(default_factory=dict)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def base_url(self) -> str:
@@ -77,13 +93,30 @@ class SlackEmulator:
         trouble = Trouble(status, error or f"http_{status}")
         self._trouble.setdefault(method, []).extend([trouble] * times)
 
+    def stall_files(self, times: int = 1) -> None:
+        """The next file requests get no answer at all (until the emulator stops)."""
+        self._trouble.setdefault("files", []).extend([Trouble(0)] * times)
+
+    def add_file(self, file_id: str, name: str, mimetype: str, data: bytes) -> dict[str, Any]:
+        """A file shared in Slack, as a message event's `files` carry it."""
+        path = f"/files-pri/{TEAM_ID}-{file_id}/{name}"
+        self.files[path] = (mimetype, data)
+        url = f"http://127.0.0.1:{self._port}{quote(path)}"
+        return {"id": file_id, "name": name, "title": name, "mimetype": mimetype,
+                "size": len(data), "mode": "hosted", "url_private": url}  # fmt: skip
+
     def count(self, method: str) -> int:
         return Counter(c.method for c in self.calls)[method]
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(middlewares=[self._counted])
         app.add_routes(
-            [web.get("/link", self._socket), web.route("*", "/api/{method}", self._dispatch)]
+            [
+                web.get("/link", self._socket),
+                web.route("*", "/api/{method}", self._dispatch),
+                web.get("/files-pri/{file}/{name}", self._file),
+                web.get("/", self._sign_in),
+            ]
         )
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -92,6 +125,7 @@ class SlackEmulator:
         return self.base_url
 
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:
@@ -118,6 +152,33 @@ class SlackEmulator:
         if handler is None:
             return _answer({"ok": False, "error": "unknown_method"}, status=404)
         return _answer(handler(params))
+
+    @web.middleware
+    async def _counted(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.requests.append(f"{request.method} {request.path}")
+        return await handler(request)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        authorized = request.headers.get("Authorization") == f"Bearer {self.bot_token}"
+        self.file_requests.append(FileRequest(request.path, authorized))
+        queued = self._trouble.get("files")
+        if queued:
+            trouble = queued.pop(0)
+            if not trouble.status:
+                await self._stopping.wait()
+            return web.Response(status=trouble.status or 503, text=trouble.error)
+        if not authorized:  # Slack's answer to a missing or refused token: its sign-in page
+            raise web.HTTPFound(f"/?redir={quote(request.path)}")
+        found = self.files.get(request.path)
+        if found is None:
+            return web.Response(status=404, text="File not found")
+        mimetype, data = found
+        return web.Response(body=data, headers={"Content-Type": mimetype})
+
+    async def _sign_in(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            text="<!DOCTYPE html><title>Sign in | Slack</title>", content_type="text/html"
+        )
 
     def _auth_test(self, _params: Mapping[str, Any]) -> dict[str, Any]:
         return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": TEAM_ID}

@@ -9,6 +9,8 @@ support_channels = ["C0123SUPPORT"]           # channel ids whose messages becom
 direct_messages = true                        # DMs to the app become tickets too
 # mode = "socket"                             # no public URL: Slack's Socket Mode instead
 # app_token = "env:SLACK_APP_TOKEN"           # xapp-..., with connections:write
+# max_file_bytes = 26214400                   # a shared file agents open through the hub
+# file_timeout = "20s"                        # (the bot token needs the files:read scope)
 ```
 """
 
@@ -19,7 +21,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from hub.settings.fields import Duration, Section
+from hub.settings.fields import MAX_FILE_BYTES, Duration, FileTimeout, Section
 
 ChannelId = Annotated[str, Field(pattern=r"^[CG][A-Z0-9]{2,39}$")]
 
@@ -37,6 +39,8 @@ class SlackSettings(Section):
     send_attempts: int = Field(4, ge=1, le=10)  # 429 (after Retry-After) and 5xx: again
     send_backoff: Duration = timedelta(milliseconds=500)
     send_timeout: Duration = timedelta(seconds=10)
+    max_file_bytes: int = Field(MAX_FILE_BYTES, ge=1024, le=1 << 30)  # a file an agent opens
+    file_timeout: FileTimeout = timedelta(seconds=20)  # Slack's answer for it, each read
 
     @model_validator(mode="after")
     def _mode_has_its_secret(self) -> Self:

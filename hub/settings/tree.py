@@ -26,7 +26,7 @@ from core.errors import ConfigError
 from core.model import ThreadPolicy
 from hub.settings.campaigns import CampaignSettings
 from hub.settings.email import ImapSettings, OutboundSettings, SmtpSettings, blob_dir_default
-from hub.settings.fields import Duration, Section
+from hub.settings.fields import MAX_FILE_BYTES, Duration, FileTimeout, Section
 from hub.settings.retention import RetentionSettings
 from hub.settings.slack import SlackSettings
 from hub.settings.webchat import WebchatSettings
@@ -111,6 +111,8 @@ class TwilioSettings(Section):
     send_attempts: int = Field(4, ge=1, le=10)  # 429 and 5xx are tried again, with backoff
     send_backoff: Duration = timedelta(milliseconds=500)
     send_timeout: Duration = timedelta(seconds=10)
+    max_file_bytes: int = Field(MAX_FILE_BYTES, ge=1024, le=1 << 30)  # MMS media, recordings
+    file_timeout: FileTimeout = timedelta(seconds=20)  # Twilio's answer for one, each read
     voice: TwilioVoiceSettings = TwilioVoiceSettings()
 
     @field_validator("acknowledgement")
