@@ -22,7 +22,9 @@ from typing import Any
 
 import redis
 
-from bench.reports_bench import CHANNELS, QUEUES, Step, breach_detail, customer_of, source_of
+from bench.year_of_tickets import CHANNELS, QUEUES, Step, breach_detail, customer_of, source_of
+from storage.sqlite import tally
+from storage.sqlite.schema import MIGRATIONS
 
 Event = tuple[int, str, str, float, dict[str, Any]]
 """ticket, kind, actor, at, detail"""
@@ -80,7 +82,8 @@ def write_sqlite(path: Path, steps: list[Step]) -> int:
             rows,
         )
         count = int(db.execute("SELECT max(seq) FROM ticket_events").fetchone()[0])
-        db.execute("PRAGMA user_version = 20")  # the next open's migration 21 fills the rollups
+        # The next open runs the migration that fills the rollups (and the ones after it).
+        db.execute(f"PRAGMA user_version = {MIGRATIONS.index(tally.refill)}")
         db.execute("COMMIT")
     finally:
         db.close()

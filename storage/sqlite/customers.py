@@ -95,7 +95,8 @@ def _newest(db: sqlite3.Connection, limit: int, cursor: str | None) -> Page[Cust
 DOMAIN_OF = "substr(key, length(rtrim(key, replace(key, '@', ''))) + 1)"
 """An address key's domain, after its last "@" (the rtrim keeps what ends at it)."""
 DOMAIN_INDEX = f"""
-CREATE INDEX identities_email_domain ON identities({DOMAIN_OF}, key) WHERE key LIKE 'email:%';
+CREATE INDEX IF NOT EXISTS identities_email_domain ON identities({DOMAIN_OF}, key)
+    WHERE key LIKE 'email:%';
 """
 """Migration 22: the addresses by domain (the query names the same expression and term)."""
 _BY_DOMAIN = (
