@@ -183,7 +183,7 @@ async def timed(runs: int, call: Callable[[], Awaitable[object]]) -> tuple[float
 async def window_end(store: Store) -> datetime:
     """The first whole hour after the newest event and the clock: the rollups answer a
     report of the record as it stands."""
-    newest = datetime.fromtimestamp(await store.rollup_horizon(), UTC)
+    newest = datetime.fromtimestamp(await store.rollup_horizon() or 0, UTC)
     moment = max(newest, datetime.now(UTC))
     return moment.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 

@@ -201,9 +201,11 @@ class Store(Protocol):
         while the cells are remade could be counted twice or not at all); a hub that opened
         before learns the new calendar at its next new ticket."""
 
-    async def rollup_horizon(self) -> float:
+    async def rollup_horizon(self) -> float | None:
         """The latest time (epoch seconds) of an event the cells count (0 before any): commits
-        may land slightly out of time order, so this is not the newest event's time."""
+        may land slightly out of time order, so this is not the newest event's time. None
+        while a hub fills the cells from the record (an upgrade, a new report calendar on
+        Redis): until it is done they count only part of it."""
 
     async def wait_for_events(self, after: int, within: float) -> None:
         """Return soon after an event numbered above `after` is committed (by any hub of the

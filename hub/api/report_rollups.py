@@ -38,7 +38,10 @@ async def cells_end(store: Store, window: Window, now: datetime) -> float | None
     """Where the cells are read to (the end, up to its hour) when they can answer."""
     if window.end < now or not aligned(window.start):
         return None
-    if await store.rollup_horizon() >= window.end.timestamp():
+    horizon = await store.rollup_horizon()
+    if horizon is None:
+        return None  # the cells are being filled: they count part of the record
+    if horizon >= window.end.timestamp():
         return None  # an event past `to`: the cells count it, the report must not
     return math.ceil(window.end.timestamp() / HOUR) * HOUR
 

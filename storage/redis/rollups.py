@@ -102,8 +102,9 @@ class RedisRollups:
         return held_bins(values)
 
     @translated
-    async def rollup_horizon(self) -> float:
-        return float(await self._live.client.hget(self.key("ids"), "horizon") or 0)
+    async def rollup_horizon(self) -> float | None:
+        horizon, flag = await self._live.client.hmget(self.key("ids"), "horizon", FLAG)
+        return float(horizon or 0) if flag == FILLED else None
 
     @translated
     async def report_calendar(self) -> Calendar:

@@ -467,8 +467,8 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
     ) -> list[HeldBin]:
         return await self._readers.read(tally.held_bins, (start, end), at, (queue, channel))
 
-    async def rollup_horizon(self) -> float:
-        return await self._readers.read(tally.horizon)
+    async def rollup_horizon(self) -> float | None:
+        return await self._readers.read(tally.horizon)  # filled in the migration's commit
 
     async def report_calendar(self) -> Calendar:
         return await self._readers.read(tally.calendar)

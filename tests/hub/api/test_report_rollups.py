@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
 
 from core.model import Role
 from core.periods import Calendar
@@ -171,6 +172,28 @@ async def test_the_cells_answer_only_what_they_can(store: Store) -> None:
     early = inbound("early", "email:early@x.org", at=now)  # numbered after, stamped before
     await store.commit_inbound(early, RecordingRouter("general"), NO_WINDOW)
     assert await rolled_summary(store, Window(BEGIN, end), Scope(), now, targeted) is None
+
+
+async def test_cells_a_hub_is_filling_are_not_read(redis_url: str) -> None:
+    """While a hub fills a Redis store's cells from the record (an upgrade, a new report
+    calendar), they count only part of it: every report is folded from the record."""
+    store = open_store(redis_url)
+    await store.open()
+    try:
+        await Workload(store, BEGIN, 3).run(20)
+        now = datetime.now(UTC)
+        window = Window(BEGIN, now + timedelta(hours=1))
+        assert await rolled_summary(store, window, Scope(), now, targeted) is not None
+        client = Redis.from_url(redis_url, decode_responses=True)
+        try:
+            await client.hset("{ch}:ids", "rollups", "filling")
+            assert await rolled_summary(store, window, Scope(), now, targeted) is None
+            shape = (Grouping.DAY, Key.CHANNEL, UTC)
+            assert await rolled_series(store, window, Scope(), now, shape, targeted) is None
+        finally:
+            await client.aclose()
+    finally:
+        await store.close()
 
 
 async def test_the_golden_fortnight_is_the_same_from_the_cells(hub: Hub) -> None:
