@@ -287,6 +287,11 @@ class Store(Protocol):
         """One queue's depth and age as `queue_stats` tells them (zeros for a queue that
         holds no live ticket)."""
 
+    async def waiting_tickets(self, queue: str, limit: int) -> list[Ticket]:
+        """Up to `limit` of the queue's waiting tickets (new, open or pending, nobody holds
+        them; offered or not), the most pressing first as a claim takes them: priority,
+        then age, then id. Listed tickets (no messages), read through the waiting index."""
+
     # Retention and erasure (core/retention.py).
 
     async def purge_closed(self, before: datetime, now: datetime, limit: int = 100) -> Purge:

@@ -88,6 +88,14 @@ OPENAPI: dict[str, Any] = {
             },
             "Message": {"type": "object"},
             "Ticket": {"type": "object", "properties": _TICKET_PROPERTIES},
+            "Waiting": {
+                "type": "object",
+                "properties": {
+                    "queue": {"type": "string"},
+                    "waiting": {"type": "integer"},
+                    "items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                },
+            },
             "TicketList": {
                 "type": "object",
                 "properties": {
@@ -182,6 +190,23 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/queues": {
             "get": op("Queues with depth and oldest waiting", {"200": ok("QueueList")})
+        },
+        "/api/queues/{name}/waiting": {
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "get": op(
+                "The queue's waiting tickets, the most pressing first (priority, then age), "
+                "and how many wait",
+                {"200": ok("Waiting")},
+                parameters=[
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    }
+                ],
+            ),
         },
         "/api/queues/{name}/claim": {
             "parameters": [

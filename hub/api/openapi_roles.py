@@ -32,6 +32,7 @@ ROLES: dict[tuple[str, str], tuple[Role, ...]] = {
     ("post", "/api/tickets/{id}/typing"): AGENT,
     ("get", "/api/tickets/{id}/typing"): AGENT,
     ("get", "/api/queues"): READ,
+    ("get", "/api/queues/{name}/waiting"): READ,
     ("post", "/api/queues/{name}/claim"): AGENT,
     ("get", "/api/customers"): READ,
     ("get", "/api/customers/{id}"): READ,

@@ -124,6 +124,24 @@ async def list_queues(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next": None})
 
 
+WAITING_SHOWN = 100
+"""What `GET /api/queues/{name}/waiting` lists unless `limit` says otherwise."""
+
+
+async def waiting_in_queue(request: web.Request) -> web.Response:
+    """The queue's waiting tickets, the most pressing first (as a claim takes them), up to
+    `limit`, and how many wait in all."""
+    limit = whole_number(query_params(request, ("limit",)).get("limit"), "limit")
+    limit = WAITING_SHOWN if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    name, store = request.match_info["name"], request.config_dict[STORE]
+    tickets = await store.waiting_tickets(name, limit)
+    depth = await store.queue_depth(name)
+    items = [listed_json(request, t) for t in tickets]
+    return web.json_response({"queue": name, "waiting": depth.waiting, "items": items})
+
+
 async def claim_next(request: web.Request) -> web.Response:
     """The most pressing waiting ticket the caller may take (core of hub/desk/claims.py);
     204 when none, with why in the `Contacthub-Why` header, or in a 200 body with `?why=1`."""
@@ -148,5 +166,6 @@ ROUTES = [
     web.get("/tickets/{id}", get_ticket),
     web.post("/tickets/{id}/reply", reply_to_ticket),
     web.get("/queues", list_queues),
+    web.get("/queues/{name}/waiting", waiting_in_queue),
     web.post("/queues/{name}/claim", claim_next),
 ]

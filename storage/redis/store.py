@@ -417,6 +417,14 @@ class RedisStore(
         return _depth(row)
 
     @translated
+    async def waiting_tickets(self, queue: str, limit: int) -> list[Ticket]:
+        items = await self._live.scripts.run("people_read", "pressing", queue, limit)
+        return [
+            ticket_from_fields(int(i), pairs(flat), route, (), marks)
+            for i, flat, route, marks in items
+        ]
+
+    @translated
     async def get_customer(self, customer_id: int) -> Customer:
         found = await self._live.client.hgetall(self.key("c", customer_id))
         fields = cast("dict[str, str]", found)  # the client decodes responses

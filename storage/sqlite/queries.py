@@ -38,6 +38,16 @@ from storage.sqlite.rows import (
     ts,
 )
 
+_PRESSING = (
+    f"SELECT {TICKET_COLUMNS} FROM tickets WHERE queue = ? AND {WAITING} "  # noqa: S608  # our constants
+    "ORDER BY priority_rank DESC, created_at, id LIMIT ?"
+)
+"""A queue's waiting tickets in the order of the tickets_waiting index (schema migration 14)."""
+
+
+def waiting_tickets(db: sqlite3.Connection, queue: str, limit: int) -> list[Ticket]:
+    return [ticket_from_row(row) for row in db.execute(_PRESSING, (queue, limit))]
+
 
 def get_ticket(db: sqlite3.Connection, ticket_id: int) -> Ticket:
     row = db.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()  # noqa: S608  # our column constants; values bound

@@ -541,6 +541,9 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
     async def queue_depth(self, queue: str) -> QueueStats:
         return await self._readers.read(q.queue_depth, queue)
 
+    async def waiting_tickets(self, queue: str, limit: int) -> list[Ticket]:
+        return await self._readers.read(q.waiting_tickets, queue, limit)
+
     async def purge_closed(self, before: datetime, now: datetime, limit: int = 100) -> Purge:
         return await self._writer.write(
             retention.purge_closed, before.timestamp(), now.timestamp(), limit

@@ -219,6 +219,26 @@ async def test_outbound_role_may_read_but_not_claim(hub: Hub) -> None:
         assert "needs agent" in (await response.json())["error"]
 
 
+async def test_a_queue_lists_what_waits_most_pressing_first_and_how_many(hub: Hub) -> None:
+    first = await submit(hub, "w1", email="a@example.com")
+    second = await submit(hub, "w2", email="b@example.com")
+    third = await submit(hub, "w3", email="c@example.com")
+    auth = await hub.token(Role.SUPERVISOR, "sue")
+    for ticket_id, change in ((third, {"priority": "high"}), (first, {"assignee": "sue"})):
+        async with hub.http.patch(f"/api/tickets/{ticket_id}", json=change, headers=auth) as r:
+            assert r.status == 200
+    status, waiting = await get(hub, "/api/queues/general/waiting", auth)
+    assert (status, waiting["queue"], waiting["waiting"]) == (200, "general", 2)
+    assert [t["id"] for t in waiting["items"]] == [third, second]  # high, then normal
+    _, one = await get(hub, "/api/queues/general/waiting?limit=1", auth)
+    assert ([t["id"] for t in one["items"]], one["waiting"]) == ([third], 2)
+    _, none = await get(hub, "/api/queues/nowhere/waiting", auth)
+    assert (none["waiting"], none["items"]) == (0, [])
+    for query in ("limit=0", "limit=201", "colour=red"):
+        status, answer = await get(hub, f"/api/queues/general/waiting?{query}", auth)
+        assert (status, bool(answer["error"])) == (400, True), query
+
+
 async def test_queues_show_depth_and_oldest_waiting(hub: Hub) -> None:
     auth = await hub.token(Role.SUPERVISOR)
     _, empty = await get(hub, "/api/queues", auth)

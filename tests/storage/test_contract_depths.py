@@ -2,8 +2,9 @@
 
 Every write that moves a ticket in or out of a queue's counts (a new ticket, a customer's
 message waking or reopening one, a claim, an agent's change of status, queue or assignee, a
-reply) is followed by a recount over `list_tickets`, which must agree with `queue_stats`
-and `queue_depth`; duplicates, appends to live tickets and edits must leave them as they were.
+reply) is followed by a recount over `list_tickets`, which must agree with `queue_stats`,
+`queue_depth` and the order of `waiting_tickets`; duplicates, appends to live tickets and
+edits must leave them as they were.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.model import (
     CustomerFacts,
     Decision,
     Inbound,
+    Priority,
     QueueStats,
     Status,
     ThreadPolicy,
@@ -77,7 +79,15 @@ async def assert_counts_agree(store: Store) -> dict[str, QueueStats]:
     assert {s.name: s for s in stats} == expected
     for queue in {*QUEUES, *(t.queue for t in tickets)}:
         assert await store.queue_depth(queue) == expected.get(queue, QueueStats(queue, 0, 0, None))
+        assert [t.id for t in await store.waiting_tickets(queue, 1000)] == pressing(tickets, queue)
+        assert [t.id for t in await store.waiting_tickets(queue, 2)] == pressing(tickets, queue)[:2]
     return expected
+
+
+def pressing(tickets: list[Ticket], queue: str) -> list[int]:
+    """Store.waiting_tickets the slow way: the queue's waiting tickets as a claim takes them."""
+    mine = [t for t in tickets if t.queue == queue and waits(t.status, t.assignee)]
+    return [t.id for t in sorted(mine, key=lambda t: (-t.priority.rank, t.created_at, t.id))]
 
 
 async def test_a_queue_without_live_tickets_has_no_depth(store: Store) -> None:
@@ -172,4 +182,5 @@ def random_change(rng: random.Random) -> TicketChange:
         status=rng.choice([None, *Status]),
         queue=rng.choice([None, *QUEUES]),
         assignee=rng.choice([None, UNASSIGN, "ann"]),
+        priority=rng.choice([None, *Priority]),
     )

@@ -38,42 +38,25 @@ export function onDepth(depth) {
 }
 
 const WAITING_SHOWN = 100;
-const WAITING_READ = 1000; // tickets read at most to find the most pressing
-const LIVE = ["new", "open", "pending"];
-const RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
 let waitingQueue = null;
 let waitingTimer = null;
 // A hub away meanwhile: the list stays as it was; the next depth or reconnection reads it again.
 const waitingLater = () => { clearTimeout(waitingTimer); waitingTimer = setTimeout(() => showWaiting(waitingQueue).catch(() => {}), 300); };
 
 // What waits in a queue, the most pressing first (priority, then age, as a claim takes
-// them): live tickets nobody holds. Each opens in the inbox.
+// them: GET /api/queues/{name}/waiting reads the waiting index in that order, however many
+// wait): live tickets nobody holds. Each opens in the inbox.
 async function showWaiting(queue, { focus = false } = {}) {
   waitingQueue = queue;
-  const found = (await Promise.all(LIVE.map((status) => nobodys(queue, status)))).flat();
-  const waiting = found.sort((a, b) => RANK[a.priority] - RANK[b.priority] || Date.parse(a.created_at) - Date.parse(b.created_at));
+  const found = await get(`/api/queues/${encodeURIComponent(queue)}/waiting?limit=${WAITING_SHOWN}`);
   $("waiting").hidden = false;
-  $("waiting-title").textContent = `Waiting in ${queue}: ${waiting.length}`;
-  fill($("waiting-list").tBodies[0], waiting.slice(0, WAITING_SHOWN).map((t) => h("tr", { dataset: { ticket: t.id } },
+  $("waiting-title").textContent = `Waiting in ${queue}: ${found.waiting}`;
+  fill($("waiting-list").tBodies[0], found.items.map((t) => h("tr", { dataset: { ticket: t.id } },
     h("th", { scope: "row" }, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); openInInbox(t.id); } },
       `#${t.id} ${titleOf(t)}`)),
     h("td", {}, t.priority), h("td", {}, t.status), h("td", {}, span(-until(t.created_at))))));
-  $("waiting-more").textContent = waiting.length > WAITING_SHOWN ? `The ${WAITING_SHOWN} most pressing are shown.` : "";
+  $("waiting-more").textContent = found.waiting > found.items.length ? `The ${found.items.length} most pressing are shown.` : "";
   if (focus) $("waiting-title").focus();
-}
-
-// A queue's tickets of one status that nobody holds (the API lists the newest first: all
-// of them are read, up to WAITING_READ, so the oldest are among them).
-async function nobodys(queue, status) {
-  const items = [];
-  let cursor = null;
-  do {
-    const query = new URLSearchParams({ queue, status, assignee: "none", limit: 200, ...(cursor ? { cursor } : {}) });
-    const page = await get(`/api/tickets?${query}`);
-    items.push(...page.items);
-    cursor = page.next;
-  } while (cursor && items.length < WAITING_READ);
-  return items;
 }
 
 function openInInbox(id) {

@@ -80,5 +80,27 @@ elseif op == 'waiting' then
     end
   end
   return out
+
+elseif op == 'pressing' then
+  -- ARGV: queue, limit. The queue's waiting tickets, offered or not, the most pressing
+  -- first (priority, then age: its waiting sets' order): {id, fields, route JSON, marks}.
+  local queue = ARGV[2]
+  local limit = tonumber(ARGV[3]) or 0
+  if limit ~= limit then  -- NaN
+    limit = 0
+  end
+  limit = math.min(math.max(math.floor(limit), 0), 1000)
+  local out = {}
+  for rank = 3, 0, -1 do
+    if #out >= limit then
+      break
+    end
+    for _, member in ipairs(redis.call('ZRANGE', k('w', queue, rank), 0, limit - #out - 1)) do
+      local id = tonumber(member)
+      out[#out + 1] = {id, redis.call('HGETALL', k('t', id)), redis.call('GET', k('t', id, 'r')),
+                       redis.call('GET', k('t', id, 'clk'))}
+    end
+  end
+  return out
 end
 return redis.error_reply('people_read: unknown operation ' .. tostring(op))
