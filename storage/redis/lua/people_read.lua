@@ -2,6 +2,15 @@
 -- The keys are people.lua's and offer.lua's.
 local op = ARGV[1]
 
+-- A listing's limit: a whole number from 0 to 1000 (0 for no number at all, or NaN).
+local function limit_of(raw)
+  local limit = tonumber(raw) or 0
+  if limit ~= limit then  -- NaN
+    return 0
+  end
+  return math.min(math.max(math.floor(limit), 0), 1000)
+end
+
 local function agent_reply(name)
   local fields = redis.call('HGETALL', k('ag', name))
   if #fields == 0 then
@@ -49,11 +58,7 @@ elseif op == 'waiting' then
   -- {id, fields, route JSON, declined by}. Only offered tickets are passed over, so the
   -- walk looks at no more members than the limit plus the open offers.
   local queue = ARGV[2]
-  local limit = tonumber(ARGV[3]) or 0
-  if limit ~= limit then  -- NaN
-    limit = 0
-  end
-  limit = math.min(math.max(math.floor(limit), 0), 1000)
+  local limit = limit_of(ARGV[3])
   local budget = limit + redis.call('ZCARD', k('offers'))
   local out, CHUNK = {}, 100
   for rank = 3, 0, -1 do
@@ -85,11 +90,7 @@ elseif op == 'pressing' then
   -- ARGV: queue, limit. The queue's waiting tickets, offered or not, the most pressing
   -- first (priority, then age: its waiting sets' order): {id, fields, route JSON, marks}.
   local queue = ARGV[2]
-  local limit = tonumber(ARGV[3]) or 0
-  if limit ~= limit then  -- NaN
-    limit = 0
-  end
-  limit = math.min(math.max(math.floor(limit), 0), 1000)
+  local limit = limit_of(ARGV[3])
   local out = {}
   for rank = 3, 0, -1 do
     if #out >= limit then
