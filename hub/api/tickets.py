@@ -7,7 +7,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from core.deadlines import STANDINGS
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, NotFound
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
 from hub.api.auth import REQUEST_TOKEN, require
@@ -130,14 +130,17 @@ WAITING_SHOWN = 100
 
 async def waiting_in_queue(request: web.Request) -> web.Response:
     """The queue's waiting tickets, the most pressing first (as a claim takes them), up to
-    `limit`, and how many wait in all."""
+    `limit`, and how many wait in all; 404 for a queue neither the rules nor a live ticket
+    has."""
     limit = whole_number(query_params(request, ("limit",)).get("limit"), "limit")
     limit = WAITING_SHOWN if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
     name, store = request.match_info["name"], request.config_dict[STORE]
-    tickets = await store.waiting_tickets(name, limit)
     depth = await store.queue_depth(name)
+    if depth.open == 0 and name not in request.config_dict[ROUTER].queues:
+        raise NotFound("queue", repr(name[:60]))  # neither the rules' nor holding tickets
+    tickets = await store.waiting_tickets(name, limit)
     items = [listed_json(request, t) for t in tickets]
     return web.json_response({"queue": name, "waiting": depth.waiting, "items": items})
 

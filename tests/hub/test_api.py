@@ -232,8 +232,8 @@ async def test_a_queue_lists_what_waits_most_pressing_first_and_how_many(hub: Hu
     assert [t["id"] for t in waiting["items"]] == [third, second]  # high, then normal
     _, one = await get(hub, "/api/queues/general/waiting?limit=1", auth)
     assert ([t["id"] for t in one["items"]], one["waiting"]) == ([third], 2)
-    _, none = await get(hub, "/api/queues/nowhere/waiting", auth)
-    assert (none["waiting"], none["items"]) == (0, [])
+    status, nowhere = await get(hub, "/api/queues/nowhere/waiting", auth)
+    assert (status, nowhere["error"]) == (404, "no queue 'nowhere'")
     for query in ("limit=0", "limit=201", "colour=red"):
         status, answer = await get(hub, f"/api/queues/general/waiting?{query}", auth)
         assert (status, bool(answer["error"])) == (400, True), query
