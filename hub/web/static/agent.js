@@ -508,6 +508,7 @@ let tagsSaid = null; // { customer, text }: what the last Save tags said, kept a
 
 function customerPanel(customer) {
   const id = customer.id;
+  const others = (customer.tickets || []).filter((t) => t.id !== openTicket);
   // A redraw (a live event) keeps what the agent is typing.
   const before = $("customer-tags");
   const editing = before && before.dataset.customer === String(id) && before.value !== before.dataset.saved;
@@ -532,9 +533,9 @@ function customerPanel(customer) {
       (shown || status).textContent = tagsSaid.text;
     } }, "Save tags"), status,
     h("h4", {}, "Other tickets"),
-    h("ul", { class: "items" }, (customer.tickets || []).filter((t) => t.id !== openTicket).map((t) =>
+    others.length ? h("ul", { class: "items", id: "other-tickets" }, others.map((t) =>
       h("li", {}, h("a", { href: `#ticket-${t.id}`, onclick: (e) => { e.preventDefault(); showTicket(t.id, { focus: true }); } },
-        `#${t.id} ${titleOf(t)}`), ` ${t.status}`))),
+        `#${t.id} ${titleOf(t)}`), ` ${t.status}`))) : h("p", { class: "hint", id: "other-tickets" }, "None: this is their only ticket."),
     mergePanel(customer));
 }
 
