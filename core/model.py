@@ -142,9 +142,10 @@ class Inbound:
     def __post_init__(self) -> None:
         # A NUL or another control character in what a customer typed is no text: stored,
         # it would reach the agents' screens, searches, CSV cells and the replies quoting it.
+        # (A value that is no text is left for the router to refuse: it says why.)
         for name in ("text", "subject", "sender_name"):
             value = getattr(self, name)
-            clean = without_controls(value)
+            clean = without_controls(value) if isinstance(value, str) else value
             if clean is not value:
                 object.__setattr__(self, name, clean)
 
