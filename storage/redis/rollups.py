@@ -10,8 +10,13 @@ hub to open it fills them from the record (`backfill_rollups`, once, claimed by 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+import structlog
 
 from core.json_text import dumps
 from core.periods import Calendar
@@ -30,18 +35,25 @@ from core.tally import (
 from storage.redis.live import Live
 from storage.redis.options import translated
 
+log = structlog.get_logger("contacthub.redis")
+
 PAGE = 2000
 FILL = 2000
 """Tallies, or cells, the backfill writes in one command (one script call)."""
 ZONE = "report_zone"
 """The field of `{P}:ids` naming the calendar the cells are kept by (absent: UTC)."""
 FLAG = "rollups"
-"""The field of `{P}:ids` saying the cells count the whole record: "filling", then `FILLED`."""
+"""The field of `{P}:ids` saying whether the cells count the whole record: a hub's claim
+while it fills them ("filling:<deadline>:<owner>", lua/rollup_claim.lua), then `FILLED`.
+None, or "1" (filled before the tallies kept which SLA clocks were breached): filled at
+the next open."""
 FILLED = "2"
-"""The cells as this version keeps them. "1": filled before the tallies kept which SLA
-clocks were breached (filled again at open)."""
-OLDER = ("", "1")
-"""What the flag reads in a store this version fills again: none, and older versions'."""
+LEASE = 300.0
+"""Seconds a fill's claim holds unless renewed (every `LEASE / 10`): a hub that died filling
+is taken over once it lapses. Long, as the fill's sums of a million tickets keep the loop
+(and the renewal) busy for tens of seconds."""
+WAIT_POLL = 1.0
+"""Seconds between two looks of a hub waiting at open for another's fill."""
 
 
 class RedisRollups:
@@ -111,24 +123,56 @@ class RedisRollups:
         # its zone checked by Calendar.of when it was set
         return Calendar(await self._live.client.hget(self.key("ids"), ZONE) or "UTC")
 
+    rollups_poll = WAIT_POLL
+
     async def refill_by(self, calendar: Calendar) -> None:
         """The cells made again by `calendar` (RedisStore.set_report_calendar)."""
-        await self._live.client.hset(
-            self.key("ids"), mapping={ZONE: calendar.zone, FLAG: "filling"}
-        )
-        await self._refill(calendar)
+        owner = uuid.uuid4().hex
+        await self._fill_claim("force", owner)
+        await self._live.client.hset(self.key("ids"), ZONE, calendar.zone)
+        await self._refill(calendar, owner)
 
     async def backfill_rollups(self) -> None:
         """Fill the tallies and cells from the record when no hub has, or one of an older
-        version did (at open)."""
-        for older in OLDER:
-            if await self._live.scripts.run("rollup_claim", older):
-                await self._refill(await self.report_calendar())
+        version did (at open). A hub that finds another filling waits until it is done, so
+        that it commits nothing the fill would count twice or lose; it takes the fill over
+        if the other's claim lapses (that hub died)."""
+        waited = 0.0
+        while True:
+            owner = uuid.uuid4().hex
+            if await self._fill_claim("claim", owner):
+                await self._refill(await self.report_calendar(), owner)
+                return
+            if await self._live.client.hget(self.key("ids"), FLAG) == FILLED:
+                return
+            if waited % 30 < self.rollups_poll:
+                log.info("rollups_fill_waiting", seconds=round(waited))
+            await asyncio.sleep(self.rollups_poll)
+            waited += self.rollups_poll
+
+    async def _fill_claim(self, what: str, owner: str) -> bool:
+        return bool(await self._live.scripts.run("rollup_claim", what, owner, repr(LEASE)))
+
+    async def _keep_claim(self, owner: str) -> None:
+        """Renew the fill's claim while it runs (cancelled when it ends)."""
+        while True:
+            await asyncio.sleep(LEASE / 10)
+            if not await self._fill_claim("renew", owner):
+                log.warning("rollups_fill_claim_lost", owner=owner)
                 return
 
-    async def _refill(self, calendar: Calendar) -> None:
+    async def _refill(self, calendar: Calendar, owner: str) -> None:
         """The cells and holds dropped, and the tallies and cells of the whole record written
-        by `calendar` (tallies over the old ones)."""
+        by `calendar` (tallies over the old ones), under the caller's claim."""
+        renewing = asyncio.create_task(self._keep_claim(owner))
+        try:
+            await self._fill(calendar)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def _fill(self, calendar: Calendar) -> None:
         client = self._live.client
         cells = self.key("r[vtas]:*")  # the cells' hashes, not rp, rh, rhz or rr:<customer>
         found = [key async for key in client.scan_iter(match=cells, count=FILL)]

@@ -348,3 +348,44 @@ def redis_client(url: str) -> Redis | RedisCluster:
     cluster = url.startswith("redis+cluster://")
     plain = url.replace("redis+cluster://", "redis://")
     return (RedisCluster if cluster else Redis).from_url(plain, decode_responses=True)
+
+
+@pytest.mark.parametrize("store_url", ["redis", "redis-cluster"], indirect=True)
+async def test_a_hub_opening_while_another_fills_waits_for_it(store: Store, store_url: str) -> None:
+    """Another hub's live claim of the fill: this one's open waits (committing nothing the
+    fill could miscount) until the cells are filled, then opens without filling again."""
+    await Workload(store, START, 8).run(40)
+    client = redis_client(store_url)
+    other = open_store(store_url)
+    try:
+        await client.hset("{ch}:ids", "rollups", "filling:99999999999.000:another-hub")
+        other.rollups_poll = 0.05  # type: ignore[attr-defined]  # a Redis store's
+        opening = asyncio.ensure_future(other.open())
+        await asyncio.sleep(0.5)
+        assert not opening.done()
+        await client.hset("{ch}:ids", "rollups", "2")
+        await asyncio.wait_for(opening, 5)
+        await recount_matches(other)
+    finally:
+        await other.close()
+        await client.aclose()
+
+
+@pytest.mark.parametrize("store_url", ["redis", "redis-cluster"], indirect=True)
+@pytest.mark.parametrize("claim", ["filling:1.000:a-hub-that-died", "filling"])
+async def test_a_fill_whose_hub_died_is_taken_over(
+    store: Store, store_url: str, claim: str
+) -> None:
+    """A lapsed claim, or an older hub's bare "filling": the next open fills the cells."""
+    await Workload(store, START, 8).run(40)
+    replay = replayed(await whole_record(store), await store.report_calendar())
+    await store.close()
+    await forget_rollups(store_url, replay)
+    client = redis_client(store_url)
+    try:
+        await client.hset("{ch}:ids", "rollups", claim)
+        await store.open()
+        assert await client.hget("{ch}:ids", "rollups") == "2"
+    finally:
+        await client.aclose()
+    await recount_matches(store)
