@@ -230,6 +230,21 @@ async def test_reports_chart_first_responses_and_the_sla_met_per_day(
     )
     await page.locator("#reports-title").scroll_into_view_if_needed()
     await page.screenshot(path=str(screens / "supervisor-reports.png"), full_page=True)
+    # behind a figure, its tickets: the one that missed, opening in the inbox
+    await page.get_by_role("button", name="Tickets behind first response SLA missed").click()
+    await expect(page.locator("#behind-title")).to_have_text(
+        'Tickets behind "first response SLA missed": 1'
+    )
+    await expect(page.locator("#behind-title")).to_be_focused()
+    behind = page.locator("#behind-list li")
+    await expect(behind).to_have_text([f"#{answered + 1}"])
+    csv = await page.locator("#behind-csv").get_attribute("href")
+    assert csv is not None
+    assert ("clock=first_response" in csv, "format=csv" in csv) == (True, True)
+    await page.get_by_role("button", name="Tickets behind created").click()
+    await expect(behind).to_have_count(2)
+    await behind.first.get_by_role("link").click()
+    await expect(page.locator("#ticket h2")).to_contain_text(f"#{answered} ")
 
 
 async def breach(hub: Hub, ticket_id: int) -> None:

@@ -320,10 +320,30 @@ function reportQuery() {
 }
 
 // The SLA met of each clock some ticket of the window had a target for (or breached),
-// named as the rules name them, with how many tickets it is of.
+// named as the rules name them, with how many tickets it is of; behind it, those that missed.
 function clockFigures(clocks, figure, share) {
-  return Object.entries(clocks || {}).filter(([, part]) => part.of > 0)
-    .map(([clock, part]) => figure(`${clock.replace("_", " ")} SLA met, of ${part.of}`, share(part)));
+  return Object.entries(clocks || {}).filter(([, part]) => part.of > 0).map(([clock, part]) => {
+    const name = clock.replace("_", " ");
+    return figure(`${name} SLA met, of ${part.of}`, share(part),
+      { metric: "sla_breached", clock, label: `${name} SLA missed` });
+  });
+}
+
+const BEHIND_SHOWN = 100;
+
+// The tickets behind a figure (GET /api/reports/tickets, the drill-down whose size the
+// figure is): each opens in the inbox; all of them as CSV.
+async function showBehind(query, behind) {
+  const asked = { ...query, metric: behind.metric, ...(behind.clock ? { clock: behind.clock } : {}) };
+  const found = await get(`/api/reports/tickets?${new URLSearchParams(asked)}`);
+  $("behind").hidden = false;
+  $("behind-title").textContent = `Tickets behind "${behind.label}": ${found.count}`;
+  fill($("behind-list"), found.items.slice(0, BEHIND_SHOWN).map((t) => h("li", {},
+    h("a", { href: `#ticket-${t.ticket_id}`, onclick: (e) => { e.preventDefault(); openInInbox(t.ticket_id); } }, `#${t.ticket_id}`),
+    t.value === null ? "" : ` ${span(t.value)}`)));
+  $("behind-more").textContent = found.count > BEHIND_SHOWN ? `The first ${BEHIND_SHOWN} are shown.` : "";
+  $("behind-csv").href = `/api/reports/tickets?${new URLSearchParams({ ...asked, format: "csv" })}`;
+  $("behind-title").focus();
 }
 
 async function loadReports() {
@@ -331,14 +351,25 @@ async function loadReports() {
   const asked = new URLSearchParams(query);
   const [summary, volume] = await Promise.all([get(`/api/reports/summary?${asked}`),
     get(`/api/reports/volume?${new URLSearchParams({ ...query, group_by: step, by: "channel" })}`)]);
-  const figure = (name, value) => h("div", {}, h("strong", {}, value ?? "—"), name);
+  // A figure with the tickets behind it a click away (`behind`: the drill-down's metric).
+  const figure = (name, value, behind) => h("div", {}, behind
+    ? h("button", { type: "button", class: "plain figure", "aria-label": `Tickets behind ${behind.label}`,
+      onclick: () => showBehind(query, behind).catch((e) => { $("behind-title").textContent = e.message; }) },
+      h("strong", {}, value ?? "—"), name)
+    : [h("strong", {}, value ?? "—"), name]);
+  const by = (metric, label) => ({ metric, label });
   const p = (spread) => (spread && spread.p50 !== null && spread.p50 !== undefined ? span(spread.p50) : null);
   const share = (part) => (part && part.percent !== null && part.percent !== undefined ? `${Math.round(part.percent)}%` : null);
   $("report-window").textContent = `${label}, from ${query.from} (${query.tz}), tickets created in the window.`;
-  fill($("summary"), figure("created", summary.created), figure("resolved", summary.resolved),
-    figure("backlog", summary.backlog), figure("first response p50", p(summary.first_response)),
-    figure("resolution p50", p(summary.resolution)), figure("one-touch", share(summary.one_touch)),
-    figure("repeat contact", share(summary.repeat_contact)), figure("SLA met", share(summary.sla)),
+  $("behind").hidden = true;
+  fill($("summary"), figure("created", summary.created, by("created", "created")),
+    figure("resolved", summary.resolved, by("resolved", "resolved")),
+    figure("backlog", summary.backlog, by("backlog", "backlog")),
+    figure("first response p50", p(summary.first_response), by("first_response", "first responses")),
+    figure("resolution p50", p(summary.resolution), by("resolved", "resolutions")),
+    figure("one-touch", share(summary.one_touch), by("one_touch", "one-touch resolutions")),
+    figure("repeat contact", share(summary.repeat_contact), by("repeat_contact", "repeat contacts")),
+    figure("SLA met", share(summary.sla), by("sla_breached", "SLA missed")),
     ...clockFigures(summary.sla_by_clock, figure, share));
   const buckets = volume.totals.map((row) => row.bucket.slice(0, 10));
   const of = (pick) => volume.totals.map(pick);
