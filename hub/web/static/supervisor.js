@@ -384,7 +384,10 @@ async function loadReports() {
   fill($("sla-chart"), bars(`SLA met ${per}`, buckets, [{ name: "SLA met", values: of((r) => r.sla.percent) }],
     { show: (v) => `${Math.round(v)}%`, top: 100 }));
   fill($("report-agents").tBodies[0], (summary.agents || []).map((a) => h("tr", {},
-    h("th", { scope: "row" }, a.agent), h("td", {}, a.handled),
+    h("th", { scope: "row" }, a.agent),
+    h("td", {}, h("button", { type: "button", class: "plain", "aria-label": `Tickets ${a.agent} handled`,
+      onclick: () => showBehind({ ...query, agent: a.agent }, { metric: "handled", label: `handled by ${a.agent}` })
+        .catch((e) => { $("behind-title").textContent = e.message; }) }, String(a.handled))),
     h("td", {}, p(a.first_response) ?? "—"), h("td", {}, p(a.handle_time) ?? "—"))));
   $("csv-summary").href = `/api/reports/summary?${new URLSearchParams({ ...query, format: "csv" })}`;
   $("csv-volume").href = `/api/reports/volume?${new URLSearchParams({ ...query, group_by: step, format: "csv" })}`;
