@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.errors import PayloadError
-from core.identity import SLACK, email_identity, normalise_phone
+from core.identity import EMAIL, SLACK, email_identity, normalise_phone
 from core.model import Identity
 
 MAX_NAME_WORDS = 10
@@ -31,8 +31,9 @@ _SLACK_USER = re.compile(r"[UW][A-Z0-9]*\d[A-Z0-9]*")  # U0123ABC: always holds 
 _DOMAIN = re.compile(r"(@?)((?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}[\w-]*)\.?")
 """An email domain, "@acme.com" or "acme.com": labels of letters, digits and hyphens (any
 script), the last starting with two letters."""
-EMAIL = "email:"
-DOMAIN_CURSOR = re.compile(r"email:[^\x00-\x1f]{1,400}")
+EMAIL_KEY = f"{EMAIL}:"
+"""How an address's identity key starts ("email:ada@acme.com")."""
+DOMAIN_CURSOR = re.compile(rf"{EMAIL_KEY}[^\x00-\x1f]{{1,400}}")
 """A domain search's cursor: the key of the last address its page listed."""
 
 

@@ -70,6 +70,15 @@ def query_params(request: web.Request, known: Collection[str]) -> dict[str, str]
     return dict(given)
 
 
+def page_limit(raw: str | None, default: int = 50) -> int:
+    """A listing's `limit`: 1 to MAX_PAGE, `default` when not given."""
+    limit = whole_number(raw, "limit")
+    limit = default if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    return limit
+
+
 def whole_number(raw: str | None, name: str) -> int | None:
     if raw is None or raw == "":
         return None

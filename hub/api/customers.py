@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from channels.base import utcnow
-from core.customers import EMAIL, CustomerChange, customer_query
+from core.customers import EMAIL_KEY, CustomerChange, customer_query
 from core.errors import InvalidRequest
 from core.model import Customer, Role, TicketFilter
 from hub.api.auth import require
@@ -23,9 +23,9 @@ from hub.params import (
     body_id,
     json_body,
     optional_str,
+    page_limit,
     path_id,
     tag_list,
-    whole_number,
 )
 from hub.state import SETTINGS, STORE
 
@@ -39,24 +39,20 @@ async def list_customers(request: web.Request) -> web.Response:
     unknown = sorted(set(query) - {"q", "limit", "cursor"})
     if unknown:
         raise InvalidRequest(f"unknown parameter(s): {', '.join(unknown)}")
-    limit = whole_number(query.get("limit"), "limit")
-    limit = 50 if limit is None else limit
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    limit = page_limit(query.get("limit"))
     text = query.get("q", "").strip()
     region = request.config_dict[SETTINGS].routing.default_region
     search = customer_query(text, region) if text else None
     cursor = query.get("cursor") or None
     store = request.config_dict[STORE]
-    if search is None or not search.domain or search.strict:
-        page = await store.list_customers(search, limit, cursor)
-    elif cursor is not None and not cursor.startswith(EMAIL):  # paging the name search
-        page = await store.list_customers(search.by_name(), limit, cursor)
-    else:
-        # "acme.com" or "j.smith": a domain when some address is there, else a name
-        page = await store.list_customers(search, limit, cursor)
-        if cursor is None and not page.items:
-            page = await store.list_customers(search.by_name(), limit, None)
+    # A bare domain ("acme.com", "j.smith") is a domain when some address is there, else a
+    # name: its first page falls back to the name search, whose cursors page on by name.
+    loose = search if search is not None and search.domain and not search.strict else None
+    if loose is not None and cursor is not None and not cursor.startswith(EMAIL_KEY):
+        search = loose.by_name()
+    page = await store.list_customers(search, limit, cursor)
+    if loose is not None and cursor is None and not page.items:
+        page = await store.list_customers(loose.by_name(), limit, None)
     return web.json_response({"items": [customer_json(c) for c in page.items], "next": page.next})
 
 

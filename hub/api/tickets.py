@@ -16,10 +16,10 @@ from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
 from hub.desk.replies import reply_way, send_reply
 from hub.params import (
-    MAX_PAGE,
     json_body,
     newest,
     one_of,
+    page_limit,
     path_id,
     query_params,
     whole_number,
@@ -43,10 +43,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         text=_search(params.get("q", "")),
         sla=_standing(params.get("sla") or None),
     )
-    limit = whole_number(params.get("limit"), "limit")
-    limit = 50 if limit is None else limit
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    limit = page_limit(params.get("limit"))
     cursor = params.get("cursor") or None
     if cursor is not None:
         cursor_id(cursor)  # refused here, before the store is asked
@@ -132,10 +129,7 @@ async def waiting_in_queue(request: web.Request) -> web.Response:
     """The queue's waiting tickets, the most pressing first (as a claim takes them), up to
     `limit`, and how many wait in all; 404 for a queue neither the rules nor a live ticket
     has."""
-    limit = whole_number(query_params(request, ("limit",)).get("limit"), "limit")
-    limit = WAITING_SHOWN if limit is None else limit
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}")
+    limit = page_limit(query_params(request, ("limit",)).get("limit"), WAITING_SHOWN)
     name, store = request.match_info["name"], request.config_dict[STORE]
     depth = await store.queue_depth(name)
     if depth.open == 0 and name not in request.config_dict[ROUTER].queues:

@@ -5,9 +5,11 @@ two hubs at once), the cells the commits wrote equal a recount from the record."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -255,12 +257,10 @@ async def test_a_store_written_before_the_rollups_fills_them_from_the_record(
 async def forget_rollups(url: str, replay: Replay) -> None:
     """Take the store back to before the rollups: no tallies, no cells."""
     if url.startswith("sqlite"):
-        db = sqlite3.connect(url.removeprefix("sqlite:///"))
-        undo_the_words_merge(db)
-        undo_the_rollups_migration(db)
-        db.execute("PRAGMA user_version = 16")
-        db.commit()
-        db.close()
+        with committed(url) as db:
+            undo_the_words_merge(db)
+            undo_the_rollups_migration(db)
+            db.execute("PRAGMA user_version = 16")
         return
     client = redis_client(url)
     keys = {"{ch}:rp", "{ch}:rh", "{ch}:rhz"} | {
@@ -304,15 +304,13 @@ async def forget_the_clocks(url: str) -> None:
     """Tallies without the clocks breached, and cells without their breaches, as an older
     version wrote them (the store's own mark of the version left as it is)."""
     if url.startswith("sqlite"):
-        db = sqlite3.connect(url.removeprefix("sqlite:///"))
-        for ticket_id, state in db.execute("SELECT ticket_id, state FROM report_tallies"):
-            older = json.dumps(json.loads(state)[:13])
-            db.execute(
-                "UPDATE report_tallies SET state = ? WHERE ticket_id = ?", (older, ticket_id)
-            )
-        db.execute("DELETE FROM report_cells WHERE name GLOB 'rm[fnpr]:*'")
-        db.commit()
-        db.close()
+        with committed(url) as db:
+            for ticket_id, state in db.execute("SELECT ticket_id, state FROM report_tallies"):
+                older = json.dumps(json.loads(state)[:13])
+                db.execute(
+                    "UPDATE report_tallies SET state = ? WHERE ticket_id = ?", (older, ticket_id)
+                )
+            db.execute("DELETE FROM report_cells WHERE name GLOB 'rm[fnpr]:*'")
         return
     client = redis_client(url)
     try:
@@ -332,16 +330,25 @@ async def forget_the_clocks(url: str) -> None:
 async def mark_older(url: str) -> None:
     """The store's mark of the version that wrote its rollups set back to the older one."""
     if url.startswith("sqlite"):
-        db = sqlite3.connect(url.removeprefix("sqlite:///"))
-        db.execute("PRAGMA user_version = 20")
-        db.commit()
-        db.close()
+        with committed(url) as db:
+            db.execute("PRAGMA user_version = 20")
         return
     client = redis_client(url)
     try:
         await client.hset("{ch}:ids", "rollups", "1")
     finally:
         await client.aclose()
+
+
+@contextlib.contextmanager
+def committed(url: str) -> Iterator[sqlite3.Connection]:
+    """The SQLite store's file, its changes committed at the end."""
+    db = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        yield db
+        db.commit()
+    finally:
+        db.close()
 
 
 def redis_client(url: str) -> Redis | RedisCluster:

@@ -335,7 +335,13 @@ const BEHIND_SHOWN = 100;
 // figure is): each opens in the inbox; all of them as CSV.
 async function showBehind(query, behind) {
   const asked = { ...query, metric: behind.metric, ...(behind.clock ? { clock: behind.clock } : {}) };
-  const found = await get(`/api/reports/tickets?${new URLSearchParams(asked)}`);
+  let found;
+  try {
+    found = await get(`/api/reports/tickets?${new URLSearchParams(asked)}`);
+  } catch (e) {
+    $("behind-title").textContent = e.message;
+    return;
+  }
   $("behind").hidden = false;
   $("behind-title").textContent = `Tickets behind "${behind.label}": ${found.count}`;
   fill($("behind-list"), found.items.slice(0, BEHIND_SHOWN).map((t) => h("li", {},
@@ -354,7 +360,7 @@ async function loadReports() {
   // A figure with the tickets behind it a click away (`behind`: the drill-down's metric).
   const figure = (name, value, behind) => h("div", {}, behind
     ? h("button", { type: "button", class: "plain figure", "aria-label": `Tickets behind ${behind.label}`,
-      onclick: () => showBehind(query, behind).catch((e) => { $("behind-title").textContent = e.message; }) },
+      onclick: () => showBehind(query, behind) },
       h("strong", {}, value ?? "—"), name)
     : [h("strong", {}, value ?? "—"), name]);
   const by = (metric, label) => ({ metric, label });
@@ -386,8 +392,8 @@ async function loadReports() {
   fill($("report-agents").tBodies[0], (summary.agents || []).map((a) => h("tr", {},
     h("th", { scope: "row" }, a.agent),
     h("td", {}, h("button", { type: "button", class: "plain", "aria-label": `Tickets ${a.agent} handled`,
-      onclick: () => showBehind({ ...query, agent: a.agent }, { metric: "handled", label: `handled by ${a.agent}` })
-        .catch((e) => { $("behind-title").textContent = e.message; }) }, String(a.handled))),
+      onclick: () => showBehind({ ...query, agent: a.agent }, { metric: "handled", label: `handled by ${a.agent}` }) },
+      String(a.handled))),
     h("td", {}, p(a.first_response) ?? "—"), h("td", {}, p(a.handle_time) ?? "—"))));
   $("csv-summary").href = `/api/reports/summary?${new URLSearchParams({ ...query, format: "csv" })}`;
   $("csv-volume").href = `/api/reports/volume?${new URLSearchParams({ ...query, group_by: step, format: "csv" })}`;

@@ -157,6 +157,17 @@ default: {queue: general}
 """
 
 
+async def fortnight_hub(
+    start_hub: StartHub, make_settings: MakeSettings, folder: Path, rules: str
+) -> tuple[Hub, dict[str, str], dict[str, int]]:
+    """A hub under these rules (a file in `folder`), a supervisor's token, and the
+    fortnight written into its store."""
+    path = folder / "rules.yaml"
+    path.write_text(rules, encoding="utf-8")
+    hub = await start_hub(make_settings(routing={"rules": str(path), "watch_interval": "0s"}))
+    return hub, await hub.token(Role.SUPERVISOR, "sue"), await write_fortnight(hub.store)
+
+
 async def breach(hub: Hub, ticket_id: int, at: datetime, clock: str = "first_response") -> None:
     """The SLA clock's breach of the ticket's first response, as the watcher writes it."""
     detail = {"metric": clock, "key": "k", "due": at.isoformat(), "queue": "billing"}
@@ -170,11 +181,7 @@ async def test_the_volume_series_has_first_responses_and_the_sla_met_per_day(
     """Each row counts its tickets' first responses (p50, p90) and how many of those with an
     SLA target (billing's, or a breach on the record) were not breached; `totals` is the
     same per day, every key together; the CSV adds the figures after the old columns."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(SLA_RULES, encoding="utf-8")
-    hub = await start_hub(make_settings(routing={"rules": str(rules), "watch_interval": "0s"}))
-    boss = await hub.token(Role.SUPERVISOR, "sue")
-    ids = await write_fortnight(hub.store)
+    hub, boss, ids = await fortnight_hub(start_hub, make_settings, tmp_path, SLA_RULES)
     await breach(hub, ids["t4"], h(73.5))
     status, series = await get(hub, "/api/reports/volume", boss, by="queue")
     assert status == 200, series
@@ -233,11 +240,7 @@ async def test_the_sla_met_per_clock_is_the_hand_computed_one_everywhere(
     under rules with targets per queue, t4's first response and t3's resolution breached:
     the summary's SLA met of any clock and of each, from the cells and from the record, in
     JSON and CSV, equal to the drill-down's lists and to the volume's totals."""
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(CLOCK_RULES, encoding="utf-8")
-    hub = await start_hub(make_settings(routing={"rules": str(rules), "watch_interval": "0s"}))
-    boss = await hub.token(Role.SUPERVISOR, "sue")
-    ids = await write_fortnight(hub.store)
+    hub, boss, ids = await fortnight_hub(start_hub, make_settings, tmp_path, CLOCK_RULES)
     await breach(hub, ids["t4"], h(73.5))
     await breach(hub, ids["t3"], h(28), "resolution")
     to = (END + timedelta(hours=2)).isoformat()
