@@ -169,6 +169,18 @@ class MoveRefused(Conflict):
         self.allowed = allowed
 
 
+class TicketFinal(Conflict):
+    """A change of a ticket whose status is final (core/workflow.py `is_final`)."""
+
+    def __init__(self, ticket_id: int, status: str) -> None:
+        super().__init__(
+            f"ticket {ticket_id} is {status}, and a {status} ticket is final: its status, "
+            "priority, queue, tags and assignee stay as they are (notes may still be added)"
+        )
+        self.ticket_id = ticket_id
+        self.status = status
+
+
 class HeldByOther(Conflict):
     """A change made on behalf of a person, of a ticket another person holds."""
 

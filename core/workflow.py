@@ -41,6 +41,16 @@ def movable_to(wanted: Status) -> tuple[Status, ...]:
     return tuple(s for s in Status if may_move(s, wanted))
 
 
+def is_final(status: Status) -> bool:
+    """Whether a ticket in `status` takes no more changes: nothing leaves it, and its queue,
+    priority, tags and holder stay as they were when it got there (its record still takes
+    notes; a customer's next message starts a new ticket)."""
+    return not MOVES[status]
+
+
+FINAL_STATUSES = tuple(s for s in Status if is_final(s))
+
+
 def after_customer_message(current: Status) -> Status | None:
     """The status a customer's new message leaves the ticket in; None when it cannot take the
     message (a closed ticket: the message starts a new one)."""

@@ -93,7 +93,7 @@ PATHS: dict[str, Any] = {
             "unassigned (agent: their own or an unassigned ticket)",
             {
                 "200": {"description": "the ticket", **_ref("Ticket")},
-                "409": ERROR,  # nowhere higher, or it moved meanwhile
+                "409": ERROR,  # nowhere higher, it moved meanwhile, or it is closed
             },
             "Escalation",
         ),

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.errors import Conflict, HeldByOther, MoveRefused, NotFound, TicketFinal
 from core.json_text import loads
 from core.model import Status, Ticket, TicketChange
 from core.record import Actor, Detail, EventKind, TicketEvent
-from core.workflow import allowed_moves, movable_to
+from core.workflow import FINAL_STATUSES, allowed_moves, movable_to
 from storage.redis.live import Scripted
 from storage.redis.options import translated
 from storage.redis.rows import sla_json, ticket_from_reply, ts
@@ -86,6 +86,7 @@ def change_json(change: TicketChange) -> str:
         "holder": change.holder,
         "in_queue": change.in_queue,
         "once": change.once or None,
+        "final": FINAL_STATUSES,
     }
     if change.cause is not None:
         data["cause"] = {"kind": change.cause.kind, "detail": dict(change.cause.detail)}
@@ -101,6 +102,8 @@ def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:
         raise Conflict(f"ticket {ticket_id} is in {reply[1]} now, no longer in {change.in_queue}")
     if what == "recorded":
         raise Conflict(f"ticket {ticket_id}: {reply[1]} is on the record already")
+    if what == "final":
+        raise TicketFinal(ticket_id, reply[1])
     if what == "refused":
         current = Status(reply[1])
         allowed = tuple(map(str, allowed_moves(current)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.deadlines import SlaMarks
-from core.errors import Conflict, HeldByOther, MoveRefused, NotFound
+from core.errors import Conflict, HeldByOther, MoveRefused, NotFound, TicketFinal
 from core.json_text import dumps, loads
 from core.model import (
     UNASSIGN,
@@ -27,7 +27,7 @@ from core.model import (
     Via,
 )
 from core.record import SYSTEM, Actor, Detail, EventKind, TicketEvent
-from core.workflow import allowed_moves, may_move
+from core.workflow import allowed_moves, is_final, may_move
 from storage.sqlite import search
 from storage.sqlite.deadlines import still_based, write_marks
 from storage.sqlite.load import load
@@ -104,6 +104,8 @@ def _check(ticket_id: int, before: _State, change: TicketChange) -> None:
     if change.status is not None and not may_move(before.status, change.status):
         allowed = tuple(map(str, allowed_moves(before.status)))
         raise MoveRefused(ticket_id, before.status, change.status, allowed)
+    if is_final(before.status) and (change.cause is not None or field_events(before, change)):
+        raise TicketFinal(ticket_id, before.status)
 
 
 def field_events(before: _State, change: TicketChange) -> Events:

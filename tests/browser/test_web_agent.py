@@ -270,6 +270,20 @@ async def test_an_agent_may_assign_only_themselves(hub: Hub, page: Page) -> None
     await expect(page.locator("#my-tickets")).to_contain_text(f"#{ticket_id}")
 
 
+async def test_a_closed_ticket_shows_it_is_final_and_still_takes_notes(
+    hub: Hub, page: Page
+) -> None:
+    ticket_id = await open_by_number(hub, page, Role.SUPERVISOR, "sue", "Please close this")
+    await apply(page, "Status", "closed", "Set status", shows="closed")
+    await expect(page.locator("#closed-final")).to_contain_text("a closed ticket is final")
+    for gone in ("Set status", "Set priority", "Assign", "Transfer", "Escalate"):
+        await expect(page.get_by_role("button", name=gone, exact=True)).to_have_count(0)
+    await page.get_by_label("Internal note").fill("Called back: all fine.")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(page.locator(".conversation .msg.note")).to_contain_text("Called back")
+    assert (await hub.store.get_ticket(ticket_id)).status == "closed"
+
+
 async def test_a_revoked_session_brings_the_sign_in_back(hub: Hub, page: Page) -> None:
     secret = await secret_of(hub, Role.AGENT, "ann")
     await sign_in(page, hub.base_url, secret, "ann")

@@ -6,11 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from core.errors import Conflict, HeldByOther, InvalidRequest, MoveRefused, NotFound
+from core.errors import (
+    Conflict,
+    HeldByOther,
+    InvalidRequest,
+    MoveRefused,
+    NotFound,
+    TicketFinal,
+)
 from core.model import (
     UNASSIGN,
     Cause,
@@ -176,6 +184,46 @@ async def test_a_refusal_names_the_moves_allowed_from_where_the_ticket_is(store:
         await store.update_ticket(ticket_id, TicketChange(status=Status.OPEN), later(4))
     assert final.value.allowed == ()
     assert "none" in final.value.message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        TicketChange(priority=Priority.URGENT),
+        TicketChange(queue="l2"),
+        TicketChange(tags=("late",)),
+        TicketChange(assignee="ann"),
+        TicketChange(assignee=UNASSIGN),
+        TicketChange(queue="l2", assignee=UNASSIGN, cause=Cause(EventKind.ESCALATED, {})),
+        TicketChange(cause=Cause(EventKind.TRANSFERRED, {"note": "to you"})),
+    ],
+    ids=["priority", "queue", "tags", "assignee", "unassign", "escalation", "cause alone"],
+)
+async def test_a_closed_ticket_takes_no_change(store: Store, change: TicketChange) -> None:
+    ticket_id = await new_ticket(store)
+    await store.update_ticket(ticket_id, TicketChange(assignee="bob"), later(1))
+    await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), later(2))
+    before, count = await store.get_ticket(ticket_id), len(await store.ticket_events(ticket_id))
+    with pytest.raises(TicketFinal) as final:
+        await store.update_ticket(ticket_id, replace(change, actor=ANN), later(3))
+    assert (final.value.ticket_id, final.value.status) == (ticket_id, "closed")
+    after = await store.get_ticket(ticket_id)
+    assert (after.queue, after.priority, after.tags, after.assignee, after.updated_at) == (
+        before.queue, before.priority, before.tags, before.assignee, before.updated_at,
+    )  # fmt: skip
+    assert len(await store.ticket_events(ticket_id)) == count
+
+
+async def test_a_closed_ticket_takes_a_change_of_nothing_and_notes(store: Store) -> None:
+    """A retried close, or a form sent again as it is, is no change: it is answered, not
+    refused; a note is no change of the ticket."""
+    ticket_id = await new_ticket(store)
+    await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), later(1))
+    again = TicketChange(status=Status.CLOSED, priority=Priority.NORMAL, queue="general")
+    assert (await store.update_ticket(ticket_id, again, later(2))).status is Status.CLOSED
+    await store.add_note(ticket_id, "called back, all fine", ANN, later(3))
+    kinds = [e.kind for e in await store.ticket_events(ticket_id)]
+    assert kinds[-2:] == [EventKind.STATUS, EventKind.NOTE]
 
 
 async def test_guards_refuse_a_change_and_write_nothing(store: Store) -> None:

@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.errors import MoveRefused
+from core.errors import MoveRefused, TicketFinal
 from core.model import (
     ACTIVE_STATUSES,
     UNASSIGN,
@@ -41,7 +41,7 @@ from core.model import (
     TicketChange,
 )
 from core.record import Actor, EventKind, TicketEvent
-from core.workflow import after_customer_message, may_move, waits
+from core.workflow import after_customer_message, is_final, may_move, waits
 from storage.base import Store, open_store
 from tests.storage.redis_server import RedisServer
 from tests.storage.test_contract_depths import ROUTER, all_tickets
@@ -141,9 +141,14 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(n=st.integers(0, 99), agent=st.sampled_from((*AGENTS, None)))
     def assign(self, n: int, agent: str | None) -> None:
         ticket_id = self.pick(n)
+        before = self.tickets[ticket_id]
         change = TicketChange(assignee=agent or UNASSIGN, actor=Actor.agent("sue"))
+        if is_final(before.status) and agent != before.assignee:
+            with pytest.raises(TicketFinal):  # a closed ticket keeps its holder
+                self.run(self.store.update_ticket(ticket_id, change, later(next(self.clock))))
+            return
         self.run(self.store.update_ticket(ticket_id, change, later(next(self.clock))))
-        self.tickets[ticket_id] = replace(self.tickets[ticket_id], assignee=agent)
+        self.tickets[ticket_id] = replace(before, assignee=agent)
 
     @precondition(lambda self: self.tickets)
     @rule(n=st.integers(0, 99), status=st.sampled_from(Status))

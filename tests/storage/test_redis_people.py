@@ -25,7 +25,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.errors import Conflict, MoveRefused
+from core.errors import Conflict, MoveRefused, TicketFinal
 from core.model import (
     ACTIVE_STATUSES,
     UNASSIGN,
@@ -226,7 +226,8 @@ class Loads(RuleBasedStateMachine):
     )
     def assign(self, n: int, offered: bool, agent: str | None) -> None:
         change = TicketChange(assignee=agent or UNASSIGN)
-        self.run(self.store.update_ticket(self.target(n, offered), change, self.now()))
+        with contextlib.suppress(TicketFinal):  # a closed ticket keeps its holder
+            self.run(self.store.update_ticket(self.target(n, offered), change, self.now()))
 
     @precondition(lambda self: self.ticket_ids())
     @rule(n=st.integers(0, 99), offered=st.booleans(), status=st.sampled_from(Status))
@@ -239,7 +240,8 @@ class Loads(RuleBasedStateMachine):
     @rule(n=st.integers(0, 99), offered=st.booleans(), queue=st.sampled_from(QUEUES))
     def requeue(self, n: int, offered: bool, queue: str) -> None:
         change = TicketChange(queue=queue)
-        self.run(self.store.update_ticket(self.target(n, offered), change, self.now()))
+        with contextlib.suppress(TicketFinal):  # a closed ticket keeps its queue
+            self.run(self.store.update_ticket(self.target(n, offered), change, self.now()))
 
     @rule(n=st.integers(0, 99), agent=st.sampled_from(AGENTS), queue=st.sampled_from(QUEUES))
     def offer(self, n: int, agent: str, queue: str) -> None:

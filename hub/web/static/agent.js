@@ -265,7 +265,8 @@ async function drawTicket(id, focus) {
       () => { showing.record = ALL; }) : null,
     h("ol", { class: "record" }, record.items.map((e) => recordItem(e, customer))),
     customer && customerPanel(customer));
-  for (const [field, value] of Object.entries(typed)) $(field).value = value;
+  // A box the redraw no longer has (a closed ticket's changes) keeps nothing.
+  for (const [field, value] of Object.entries(typed)) if ($(field)) $(field).value = value;
   watchTyping(ticket, customer);
   // On a phone the ticket is below the lists: bring its top into view, not its last line.
   if (focus) { $("ticket-title").focus({ preventScroll: true }); $("ticket-title").scrollIntoView({ block: "start" }); }
@@ -481,7 +482,9 @@ function actions(ticket) {
     h("label", { for: "note-body" }, "Internal note"), note,
     h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
       onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value }), note) }, "Add note")),
-    h("div", { class: "row" },
+    ticket.status === "closed" ? h("p", { class: "hint", id: "closed-final" },
+      "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are. Notes may still be added; the customer's next message starts a new ticket.") : null,
+    ticket.status === "closed" ? null : h("div", { class: "row" },
       h("label", {}, "Status ", status),
       h("button", { type: "button", id: "set-status", class: "plain",
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { status: status.value })) }, "Set status"),
@@ -491,7 +494,7 @@ function actions(ticket) {
       h("label", {}, "Assignee ", assignee),
       h("button", { type: "button", id: "assign", class: "plain",
         onclick: () => run(() => send("PATCH", `/api/tickets/${ticket.id}`, { assignee: assignee.value || null })) }, "Assign")),
-    h("div", { class: "row" },
+    ticket.status === "closed" ? null : h("div", { class: "row" },
       h("label", {}, "Transfer to queue ", queue),
       h("button", { type: "button", id: "transfer", class: "plain",
         onclick: () => run(() => {

@@ -1,12 +1,13 @@
 -- A change of one ticket (core.model.TicketChange), checked and applied against the ticket as
 -- it is, and recorded. ARGV: id, now, the change as JSON {actor, and when given: status,
 -- movable (the statuses that may move to it, core/workflow.py), priority, queue, assignee
--- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue, once}, and
+-- ("" unassigns), tags (JSON text), cause {kind, detail}, holder, in_queue, once, final (the
+-- statuses whose tickets take no change, core/workflow.py)}, and
 -- "" or the SLA marks the change leaves (common.lua's write_sla), written with it when their
 -- basis holds and the change writes anything.
 -- Replies the ticket; nil when there is none; {"held", holder}, {"moved", queue},
--- {"recorded", kind} or {"refused", status} when the change does not apply (nothing is
--- written).
+-- {"recorded", kind}, {"refused", status} or {"final", status} when the change does not
+-- apply (nothing is written).
 local id, now = ARGV[1], ARGV[2]
 local change = cjson.decode(ARGV[3])
 local before = ticket_state(id)
@@ -80,6 +81,13 @@ if assignee == '' and before.assignee then
   moves[#moves + 1] = {'unassigned', 'assignee', before.assignee, false}
 elseif assignee and assignee ~= '' and assignee ~= before.assignee then
   moves[#moves + 1] = {'assigned', 'assignee', before.assignee, assignee}
+end
+if change.cause or #moves > 0 then
+  for _, status in ipairs(change.final or {}) do
+    if status == before.status then
+      return {'final', before.status}
+    end
+  end
 end
 if change.cause then
   record(id, change.cause.kind, change.actor, now, change.cause.detail)
