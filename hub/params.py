@@ -105,12 +105,30 @@ def optional_str(data: dict[str, Any], key: str) -> str | None:
     return value
 
 
+MAX_TAGS = 100
+MAX_TAG_CHARS = 100
+
+
 def tag_list(raw: object) -> tuple[str, ...] | None:
+    """Tags as the rules compare them: each trimmed, one of each whatever its case (the rules
+    fold case: "VIP" and "vip" are one tag; the first spelling stays), in the order given.
+    A tag the web face could not show or edit back (empty, a comma, a control character)
+    is refused, not kept as a tag no rule's `customer.tags` would ever match."""
     if raw is None:
         return None
-    if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
-        raise InvalidRequest("tags must be a list of non-empty strings")
-    return tuple(dict.fromkeys(raw))
+    if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
+        raise InvalidRequest("tags must be a list of strings")
+    if len(raw) > MAX_TAGS:
+        raise InvalidRequest(f"tags: at most {MAX_TAGS}")
+    kept: dict[str, str] = {}
+    for given in raw:
+        tag = given.strip()
+        if not tag or len(tag) > MAX_TAG_CHARS:
+            raise InvalidRequest(f"a tag has 1 to {MAX_TAG_CHARS} characters: {given!r}")
+        if "," in tag or not tag.isprintable():
+            raise InvalidRequest(f"a tag has no comma or control character: {given!r}")
+        kept.setdefault(tag.casefold(), tag)
+    return tuple(kept.values())
 
 
 MAX_SHOWN = 100_000

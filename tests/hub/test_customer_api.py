@@ -161,12 +161,20 @@ async def test_an_agent_renames_a_customer(hub: Hub) -> None:
         (Role.AGENT, {"name": "x" * 201}, 400),
         (Role.AGENT, {"tags": "vip"}, 400),
         (Role.AGENT, {"tags": ["vip", ""]}, 400),
+        (Role.AGENT, {"tags": ["vip", "   "]}, 400),
+        (Role.AGENT, {"tags": ["a,b"]}, 400),
+        (Role.AGENT, {"tags": ["line\nbreak"]}, 400),
+        (Role.AGENT, {"tags": ["x" * 101]}, 400),
+        (Role.AGENT, {"tags": [f"t{n}" for n in range(101)]}, 400),
         (Role.SUPERVISOR, {"tags": ["vip", "vip", "beta"]}, 200),
+        (Role.SUPERVISOR, {"tags": [" vip ", "VIP", "beta", "Beta "]}, 200),
         (Role.AGENT, {}, 200),
     ],
     ids=[
         "outbound-may-not", "unknown-field", "name-not-text", "name-too-long", "tags-not-list",
-        "empty-tag", "tags-deduplicated", "nothing-to-change",
+        "empty-tag", "blank-tag", "comma-in-a-tag", "control-character-in-a-tag", "tag-too-long",
+        "too-many-tags", "tags-deduplicated", "tags-trimmed-and-one-whatever-the-case",
+        "nothing-to-change",
     ],
 )  # fmt: skip
 async def test_customer_edits_check_role_and_arguments(
@@ -175,9 +183,11 @@ async def test_customer_edits_check_role_and_arguments(
     ticket = await submit(hub, "w1")
     path = f"/api/customers/{ticket['customer_id']}"
     answer_status, answer = await call(hub, "PATCH", path, await hub.token(role), json=change)
-    assert answer_status == status
+    assert answer_status == status, answer
     if "tags" in change and status == 200:
         assert answer["tags"] == ["vip", "beta"]
+    if status == 400:
+        assert answer["error"], answer
 
 
 async def test_an_edit_of_an_unknown_customer_is_404(hub: Hub) -> None:
