@@ -475,6 +475,8 @@ function actions(ticket) {
     } catch (e) { error.textContent = e.message; }
   };
   return h("div", { class: "actions" },
+    ticket.status === "closed" ? h("p", { class: "hint", id: "closed-final" },
+      "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are. Notes may still be added; the customer's next message starts a new ticket.") : null,
     h("label", { for: "reply-body" }, replyLabel(way)), reply,
     off ? h("p", { class: "hint", id: "reply-way" }, way.refused) : null,
     h("div", { class: "row" }, h("button", { type: "button", id: "send-reply", disabled: off,
@@ -482,8 +484,6 @@ function actions(ticket) {
     h("label", { for: "note-body" }, "Internal note"), note,
     h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
       onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value }), note) }, "Add note")),
-    ticket.status === "closed" ? h("p", { class: "hint", id: "closed-final" },
-      "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are. Notes may still be added; the customer's next message starts a new ticket.") : null,
     ticket.status === "closed" ? null : h("div", { class: "row" },
       h("label", {}, "Status ", status),
       h("button", { type: "button", id: "set-status", class: "plain",
