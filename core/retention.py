@@ -44,6 +44,9 @@ class Erasure:
     """The customer and every customer merged into it (one person)."""
     identities: int = 0
     tickets: tuple[int, ...] = ()
+    closed: tuple[int, ...] = ()
+    """Those of the tickets that were live work (new, open, pending): closed by the erasure,
+    as nothing is left on them to work on or anyone to answer."""
     messages: int = 0
     attachments: int = 0
     search_entries: int = 0
@@ -64,6 +67,7 @@ class Erasure:
             "customers": list(self.customers),
             "identities": self.identities,
             "tickets": list(self.tickets),
+            "closed": list(self.closed),
             "messages": self.messages,
             "attachments": self.attachments,
             "blobs_deleted": self.blobs_deleted,

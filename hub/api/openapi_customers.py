@@ -75,6 +75,11 @@ SCHEMAS: dict[str, Any] = {
                 "description": "the customer and those merged into it",
             },
             "tickets": {"type": "array", "items": {"type": "integer"}},
+            "closed": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "those of the tickets that were live work, closed by the erasure",
+            },
             **{
                 name: {"type": "integer"}
                 for name in (

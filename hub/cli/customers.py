@@ -55,9 +55,11 @@ def receipt_text(receipt: Erasure) -> str:
     merged = [c for c in receipt.customers if c != receipt.customer_id]
     also = f" (and merged into it: {', '.join(map(str, merged))})" if merged else ""
     tickets = ", ".join(map(str, receipt.tickets)) or "none"
+    closed = ", ".join(map(str, receipt.closed)) or "none"
     rows = [
         ("identities", str(receipt.identities)),
         ("tickets kept", f"{len(receipt.tickets)} (anonymised: {tickets})"),
+        ("tickets closed", f"{len(receipt.closed)} (live work: {closed})"),
         ("messages", str(receipt.messages)),
         ("attachments", f"{receipt.attachments} (files deleted: {receipt.blobs_deleted})"),
         ("search entries", str(receipt.search_entries)),

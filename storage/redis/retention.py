@@ -202,8 +202,9 @@ def _sorted(shas: Sequence[str]) -> tuple[str, ...]:
 
 
 def _erasure(customer_id: int, people: list[int], tickets: list[int], reply: Any) -> Erasure:
-    identities, messages, attachments, search, keys, events, freed = reply
+    identities, messages, attachments, search, keys, events, freed, closed = reply
     return Erasure(
-        customer_id, tuple(people), int(identities), tuple(tickets), int(messages),
-        int(attachments), int(search), int(keys), int(events), _sorted(freed),
+        customer_id, tuple(people), int(identities), tuple(tickets),
+        tuple(int(t) for t in closed), int(messages), int(attachments), int(search), int(keys),
+        int(events), _sorted(freed),
     )  # fmt: skip

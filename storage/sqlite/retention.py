@@ -3,10 +3,11 @@
 A purge deletes closed tickets with everything that hangs off them except their record
 (`ticket_events` has no foreign key to `tickets` since `migration`), and records `purged`.
 An erasure blanks what names the customer or holds what they wrote, deletes their
-identities and keys, and records `customer_erased` on each of their tickets. It runs with
-`secure_delete` on, and rewrites the search tables (FTS5 'optimize': deleted words linger
-in old segments until a merge), so no erased byte stays in the database's pages; the WAL
-keeps old pages until a checkpoint truncates it (the store asks for one after an erasure).
+identities and keys, records `customer_erased` on each of their tickets and closes those
+that were live work. It runs with `secure_delete` on, and rewrites the search tables (FTS5
+'optimize': deleted words linger in old segments until a merge), so no erased byte stays in
+the database's pages; the WAL keeps old pages until a checkpoint truncates it (the store
+asks for one after an erasure).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from core.model import Status, TicketChange
 from core.record import SYSTEM, Actor, EventKind
 from core.retention import SCRUBBED_DETAILS, Erasure, Purge
 from storage.sqlite import search
+from storage.sqlite.changes import update_ticket
 from storage.sqlite.customers import live_customer
 from storage.sqlite.record import record
+from storage.sqlite.rows import LIVE, dt
 
 SCRUBBED_KINDS = ("note", "transferred", "escalated")
 _FOREIGN_KEY = re.compile(r"\s+REFERENCES\s+tickets\s*\(\s*id\s*\)", re.IGNORECASE)
@@ -126,11 +130,29 @@ def _erase(db: sqlite3.Connection, customer_id: int, by: str, now: float) -> Era
         count = sum(1 for _, t, _ in messages if t == ticket_id)
         detail = {"customer_id": customer_id, "messages": count}
         record(db, ticket_id, EventKind.CUSTOMER_ERASED, actor, now, detail)
+    closed = _close_live(db, tickets, actor, now)
     search.optimize(db)  # erased words must not linger in older segments
     return Erasure(
-        customer_id, tuple(people), len(keys), tuple(tickets), len(messages), len(shas),
-        words, gone, scrubbed, _unreferenced(db, shas),
+        customer_id, tuple(people), len(keys), tuple(tickets), closed, len(messages),
+        len(shas), words, gone, scrubbed, _unreferenced(db, shas),
     )  # fmt: skip
+
+
+def _close_live(
+    db: sqlite3.Connection, tickets: list[int], actor: Actor, now: float
+) -> tuple[int, ...]:
+    """Close the tickets that are live work: nothing is left on them to work on, nor anyone
+    to answer, so none waits in a queue or on an agent (the change path itself: the queue
+    depths, offers and record follow)."""
+    rows = db.execute(
+        f"SELECT id FROM tickets WHERE id IN (SELECT value FROM json_each(?)) AND {LIVE} "  # noqa: S608  # our SQL
+        "ORDER BY id",
+        (listed(tickets),),
+    )
+    live = tuple(ticket_id for (ticket_id,) in rows)
+    for ticket_id in live:
+        update_ticket(db, ticket_id, TicketChange(status=Status.CLOSED, actor=actor), dt(now))
+    return live
 
 
 def _merged_into(db: sqlite3.Connection, customer_id: int) -> list[int]:

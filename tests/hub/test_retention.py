@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +142,11 @@ async def test_an_admin_erases_a_customer_over_the_api(hub: Hub) -> None:
     assert (receipt["identities"], receipt["tickets"], receipt["messages"]) == (1, [ticket_id], 1)
     erased = await hub.store.get_customer(customer)
     assert (erased.name, erased.identities) == ("", ())
+    assert receipt["closed"] == [ticket_id]  # it was new: nothing left on it to work on
     record = await hub.store.ticket_events(ticket_id)
-    assert (record[-1].kind, str(record[-1].actor)) == ("customer_erased", "agent:admin-1")
+    assert [(e.kind, str(e.actor)) for e in record[-2:]] == [
+        ("customer_erased", "agent:admin-1"), ("status", "agent:admin-1"),
+    ]  # fmt: skip
 
 
 async def test_the_erase_command_prints_a_receipt(tmp_path: Path) -> None:
@@ -166,8 +169,10 @@ async def test_the_erase_command_prints_a_receipt(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert f"erased customer {customer}" in done.stdout
     assert "identities      1" in done.stdout
+    assert f"tickets closed  1 (live work: {ticket_id})" in done.stdout
     again = run("customer", "erase", str(customer), "--yes", "--json", "--config", str(config))
     assert json.loads(again.stdout)["identities"] == 0  # nothing left to erase
+    assert json.loads(again.stdout)["closed"] == []
 
 
 async def test_a_stream_reader_hears_that_a_ticket_was_purged(hub: Hub) -> None:
@@ -229,5 +234,6 @@ async def test_reports_of_past_periods_do_not_move_when_tickets_are_purged_or_er
     assert (before[0]["created"], before[0]["resolved"]) == (2, 1)
     assert (await store.purge_closed(later(60), later(60))).tickets == (gone,)
     assert await report() == before
-    await store.erase_customer((await store.get_ticket(kept)).customer_id, "root", later(61))
+    after_the_window = datetime(2026, 12, 1, tzinfo=UTC)  # its live ticket closes then
+    await store.erase_customer((await store.get_ticket(kept)).customer_id, "root", after_the_window)
     assert await report() == before

@@ -15,11 +15,13 @@ from core.model import (
     Attachment,
     Identity,
     Outcome,
+    Role,
     Status,
     ThreadPolicy,
     TicketChange,
     TicketFilter,
 )
+from core.people import AgentChange, NewOffer, Presence
 from core.record import SYSTEM, Actor, EventKind
 from storage.base import Store, open_store
 from storage.redis.store import RedisStore
@@ -171,12 +173,14 @@ async def test_erase_strips_the_customer_and_keeps_tickets_and_counts(store: Sto
     assert erased.subject == ""
     assert {m.body for m in erased.messages} == {""}
     assert all(m.sender == "" and m.attachments == () for m in erased.messages)
-    assert (erased.status, erased.channel) == (Status.OPEN, "form")
+    assert (erased.status, erased.channel) == (Status.CLOSED, "form")
     after = await store.ticket_events(first)
-    assert len(after) == len(before) + 1
-    assert after[-1].kind is EventKind.CUSTOMER_ERASED
-    assert after[-1].actor == Actor.agent("root")
-    assert after[-1].detail["customer_id"] == zed
+    assert len(after) == len(before) + 2
+    erasure, closing = after[-2:]
+    assert (erasure.kind, erasure.actor) == (EventKind.CUSTOMER_ERASED, Actor.agent("root"))
+    assert erasure.detail["customer_id"] == zed
+    assert (closing.kind, closing.actor) == (EventKind.STATUS, Actor.agent("root"))
+    assert closing.detail == {"from": "open", "to": "closed"}
     assert next(e for e in after if e.kind is EventKind.NOTE).detail["body"] == ""
     for text in ("ultramarine", "platypus", "quuxington"):
         assert (await store.list_tickets(TicketFilter(text=text))).items == ()
@@ -184,6 +188,37 @@ async def test_erase_strips_the_customer_and_keeps_tickets_and_counts(store: Sto
         found = await store.list_customers(customer_query(query, "US"))
         assert found.items == ()
     assert not await store.sms_opted_out("phone:+15557654321")
+
+
+async def test_erase_closes_the_customers_live_work_and_ends_its_offers(store: Store) -> None:
+    """Nothing is left on an erased customer's live tickets to work on, nor anyone to answer:
+    they leave the queues and the agents (offers too); resolved and closed ones stay so."""
+    waiting, held, resolved, done = [
+        await ticket(store, f"z{n}", n, sender="email:zed@example.org") for n in range(4)
+    ]
+    others = await ticket(store, "b1", 5, sender="email:bob@example.com")
+    await store.put_agent("ann", AgentChange(roles=frozenset({Role.AGENT})), later(6))
+    await store.set_presence("ann", Presence.ONLINE, later(6))
+    offer = NewOffer(waiting, "ann", "general", "form", later(30), ("chosen",))
+    await store.make_offer(offer, later(6))
+    await store.update_ticket(held, TicketChange(assignee="ann", status=Status.PENDING), later(7))
+    await store.update_ticket(resolved, TicketChange(status=Status.RESOLVED), later(7))
+    await close(store, done, 7)
+    zed = (await store.get_ticket(waiting)).customer_id
+
+    receipt = await store.erase_customer(zed, "root", later(10))
+
+    assert receipt.closed == (waiting, held)
+    statuses = [(await store.get_ticket(t)).status for t in (waiting, held, resolved, done)]
+    assert statuses == [Status.CLOSED, Status.CLOSED, Status.RESOLVED, Status.CLOSED]
+    assert await store.list_offers(None) == []
+    assert (await store.get_agent("ann")).load == {}
+    (general,) = await store.queue_stats()
+    assert (general.waiting, general.open) == (1, 1)  # Bob's alone
+    assert (await store.get_ticket(others)).status is Status.NEW
+    moves = [e.detail for e in await store.ticket_events(held) if e.kind is EventKind.STATUS]
+    assert moves[-1] == {"from": "pending", "to": "closed"}
+    assert (await store.erase_customer(zed, "root", later(11))).closed == ()
 
 
 async def test_an_erased_customer_who_writes_again_is_a_stranger(store: Store) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
-from core.model import Status, TicketChange
+from core.model import ACTIVE_STATUSES, Status, TicketChange
 from core.periods import UTC_CELLS, Calendar
 from core.record import Actor
 from core.tally import (
@@ -166,16 +166,34 @@ def _nonzero(rows: list[RollupRow]) -> dict[tuple[str, str], tuple[int, float]]:
 
 
 async def test_purges_and_erasures_keep_the_counts(store: Store) -> None:
+    """What they blank or delete moves no figure; an erasure's closing of live work is a
+    change like any other, counted as the record says."""
     work = Workload(store, START, 5)
     await work.run(150)
+    settled, other = await customers_of(store, work.tickets)
+    for ticket_id in settled[1]:  # the first customer's live work done, before the counts
+        await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), work.at)
     march = [("m", datetime(2026, 3, 1, tzinfo=UTC).timestamp(), 0, 1)]
     before = await store.rollup(march, None, None, None, kinds=(VOLUME, TICKETS, AGENTS))
     await store.purge_closed(work.at + timedelta(days=30), work.at + timedelta(days=30))
-    customer = (await store.get_ticket(work.tickets[-1])).customer_id
-    await store.erase_customer(customer, "admin", work.at + timedelta(days=31))
+    erased = await store.erase_customer(settled[0], "admin", work.at + timedelta(days=31))
+    assert erased.closed == ()
     after = await store.rollup(march, None, None, None, kinds=(VOLUME, TICKETS, AGENTS))
     assert sorted(before) == sorted(after)
+    assert (await store.erase_customer(other, "admin", work.at + timedelta(days=31))).closed
     await recount_matches(store)
+
+
+async def customers_of(store: Store, tickets: list[int]) -> tuple[tuple[int, list[int]], int]:
+    """The first ticket's customer with their live tickets, and another customer with live
+    work."""
+    found = [await store.get_ticket(ticket_id) for ticket_id in tickets]
+    first = found[0].customer_id
+    live = [t.id for t in found if t.customer_id == first and t.status in ACTIVE_STATUSES]
+    other = next(
+        t.customer_id for t in found if t.customer_id != first and t.status in ACTIVE_STATUSES
+    )
+    return (first, live), other
 
 
 async def test_changes_committed_together_keep_the_cells_right(store: Store) -> None:

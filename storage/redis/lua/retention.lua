@@ -13,7 +13,7 @@
 --   rate, actor, now}): the customer's data goes (Store.erase_customer). Replies "changed"
 --   (nothing written) when their tickets or a ticket's messages changed since the caller
 --   read them, else {identities, messages, attachments, search entries, keys, events
---   scrubbed, blobs}.
+--   scrubbed, blobs, the tickets closed (those that were live work)}.
 
 -- A message's attachments lose their references; the blobs none refers to now join `freed`.
 local function release(message, freed)
@@ -182,6 +182,14 @@ local function erase_ticket(ticket, payload, counts, freed)
   scrub_record(id, counts)
   record(id, 'customer_erased', payload.actor, payload.now,
          {customer_id = payload.customer, messages = messages})
+  -- Live work is closed: nothing is left on it to work on, nor anyone to answer (the change
+  -- path itself: the ticket's indexes, queue counts, offer and record follow).
+  local state = ticket_state(id)
+  if state and ACTIVE[state.status] then
+    apply_moves(id, state, {{'status', 'status', state.status, 'closed'}}, payload.actor,
+                num(payload.now))
+    counts.closed[#counts.closed + 1] = ticket.id
+  end
 end
 
 -- Dedupe entries ("ticket:message:position") and thread keys (ticket id) of the tickets.
@@ -216,7 +224,7 @@ local function erase(payload)
     end
   end
   local counts = {identities = 0, messages = 0, attachments = 0, search = 0, keys = 0,
-                  events = 0}
+                  events = 0, closed = {}}
   local freed, erased = {}, {}
   for _, id in ipairs(payload.people) do
     forget_person(id, counts)
@@ -227,7 +235,7 @@ local function erase(payload)
   end
   forget_keys(payload, erased, counts)
   return {counts.identities, counts.messages, counts.attachments, counts.search, counts.keys,
-          counts.events, freed}
+          counts.events, freed, counts.closed}
 end
 
 if ARGV[1] == 'backfill' then
