@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from hub.demo import slack_events as events
+from hub.demo.slack_emulator import SlackEmulator
 
 SIGNING_SECRET = "test-slack-signing-secret-0123456789"
 BOT_TOKEN = "xoxb-test-bot-token"
 SUPPORT, ADA, TS = events.SUPPORT, events.ADA, events.TS
 envelope, message = events.envelope, events.message
+
+
+@contextlib.asynccontextmanager
+async def slack_emulator(
+    ada: str | None = "ada@example.com", **options: Any
+) -> AsyncIterator[SlackEmulator]:
+    """The local Slack Web API (hub/demo/slack_emulator.py), with Ada as a user whose
+    profile has the `ada` address (None: no users), running for the block."""
+    emulator = SlackEmulator(BOT_TOKEN, **options)
+    if ada is not None:
+        emulator.add_user(ADA, "Ada Lovelace", ada)
+    await emulator.start()
+    try:
+        yield emulator
+    finally:
+        await emulator.stop()
 
 
 def slack_signature(body: bytes, timestamp: str, secret: str = SIGNING_SECRET) -> str:

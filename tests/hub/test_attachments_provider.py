@@ -19,7 +19,13 @@ from core.model import Role
 from hub.demo.slack_emulator import SlackEmulator
 from hub.settings.tree import Settings
 from tests.conftest import Hub, MakeSettings, StartHub
-from tests.slack_support import BOT_TOKEN, body_of, message, slack_headers, slack_section
+from tests.slack_support import (
+    body_of,
+    message,
+    slack_emulator,
+    slack_headers,
+    slack_section,
+)
 from tests.twilio_emulator import TwilioEmulator
 from tests.twilio_support import (
     ACCOUNT_SID,
@@ -44,10 +50,8 @@ MMS_SID = "MM" + "0" * 32
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator(None) as emulator:
+        yield emulator
 
 
 @pytest.fixture

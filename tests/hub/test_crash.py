@@ -19,7 +19,7 @@ from hub.demo.slack_emulator import SlackEmulator
 from tests.hub.load_drivers import Chat, Dialer, Driver, Email, Form, Slack, Sms, Voice
 from tests.hub.mixed_load import HubProcess, Load
 from tests.reliability import Figures, figures
-from tests.slack_support import BOT_TOKEN
+from tests.slack_support import slack_emulator
 
 pytestmark = pytest.mark.slow
 __all__ = ["figures"]
@@ -29,10 +29,8 @@ PER_CHANNEL = 80
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator(None) as emulator:
+        yield emulator
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -17,7 +17,7 @@ from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub import email_support as mail
 from tests.hub.test_webhook_slack import send, start, tickets
 from tests.hub.test_webhook_sms import SMS, twilio_settings
-from tests.slack_support import ADA, BOT_TOKEN, deleted, message
+from tests.slack_support import ADA, deleted, message, slack_emulator
 from tests.support import T0
 from tests.twilio_support import post_twilio, sms_params
 
@@ -38,11 +38,8 @@ def firsts(logs: list[MutableMapping[str, Any]]) -> dict[str, MutableMapping[str
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN)
-    emulator.add_user(ADA, "Ada Lovelace", "Ada@Example.com")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator("Ada@Example.com") as emulator:
+        yield emulator
 
 
 async def test_slack_drops_are_counted_by_reason_and_the_first_logged_with_its_setting(

@@ -20,10 +20,9 @@ from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.campaign_support import Clock
 from tests.slack_support import (
-    ADA,
-    BOT_TOKEN,
     envelope,
     message,
+    slack_emulator,
     slack_headers,
     slack_section,
 )
@@ -56,11 +55,8 @@ def no_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN)
-    emulator.add_user(ADA, "Ada Lovelace", "Ada@Example.com")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator("Ada@Example.com") as emulator:
+        yield emulator
 
 
 def settings(make_settings: MakeSettings, slack_api: SlackEmulator, url: str | None) -> Any:

@@ -12,12 +12,11 @@ from core.model import Role
 from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.slack_support import (
-    ADA,
-    BOT_TOKEN,
     SUPPORT,
     TS,
     body_of,
     message,
+    slack_emulator,
     slack_headers,
     slack_section,
 )
@@ -25,11 +24,8 @@ from tests.slack_support import (
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN)
-    emulator.add_user(ADA, "Ada Lovelace", "ada@example.com")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator() as emulator:
+        yield emulator
 
 
 async def start(

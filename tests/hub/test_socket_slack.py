@@ -9,18 +9,15 @@ import pytest
 from core.model import TicketFilter
 from hub.demo.slack_emulator import SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
-from tests.slack_support import ADA, BOT_TOKEN, envelope, message, slack_section
+from tests.slack_support import envelope, message, slack_emulator, slack_section
 
 APP_TOKEN = "xapp-1-test-app-token"
 
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN, app_token=APP_TOKEN, ack_wait=0.5)
-    emulator.add_user(ADA, "Ada Lovelace", "ada@example.com")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator(app_token=APP_TOKEN, ack_wait=0.5) as emulator:
+        yield emulator
 
 
 @pytest.fixture

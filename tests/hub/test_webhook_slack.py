@@ -16,13 +16,13 @@ from hub.demo.slack_emulator import BOT_ID, BOT_USER_ID, SlackEmulator
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.slack_support import (
     ADA,
-    BOT_TOKEN,
     SUPPORT,
     TS,
     body_of,
     deleted,
     edited,
     message,
+    slack_emulator,
     slack_headers,
     slack_section,
 )
@@ -34,11 +34,8 @@ Answer = tuple[int, Any]
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackEmulator]:
-    emulator = SlackEmulator(BOT_TOKEN)
-    emulator.add_user(ADA, "Ada Lovelace", "Ada@Example.com")
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with slack_emulator("Ada@Example.com") as emulator:
+        yield emulator
 
 
 async def start(
