@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import FilePayload, Page, expect
+from playwright.async_api import Dialog, FilePayload, Page, expect
 
 from core.model import Role
 from hub.state import SETTINGS
@@ -37,11 +37,7 @@ async def hub(start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path) 
 async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     hub: Hub, page: Page, screens: Path
 ) -> None:
-    secret = await secret_of(hub, Role.OUTBOUND, "olga")
-    await page.goto(hub.base_url + "/")
-    await page.get_by_label("Your API token").fill(secret)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    await sign_in_as_olga(hub, page)
     await expect(page.get_by_role("button", name="Inbox")).to_be_hidden()
     await expect(page.get_by_label("Presence")).to_be_hidden()
 
@@ -73,10 +69,46 @@ async def test_an_outbound_runner_creates_uploads_starts_and_reads_stats(
     await expect(report.locator("tbody tr")).to_have_count(2)
     assert await page.locator("#upload-progress").get_attribute("value") == "100"
 
+    await expect(row.locator("td.acts button")).to_have_text(
+        ["start spring", "stop spring", "stats spring"]
+    )  # what a paused campaign may do
     await row.get_by_role("button", name="start spring").click()
     await expect(row.locator(".state")).to_have_text("running")
+    await expect(row.get_by_role("button", name="start spring")).to_have_count(0)
     await row.get_by_role("button", name="stats spring").click()
     await expect(page.locator("#campaign-stats")).to_contain_text("spring: 2 contacts")
     await page.screenshot(path=str(screens / "campaigns.png"), full_page=True)
     await row.get_by_role("button", name="pause spring").click()
     await expect(row.locator(".state")).to_have_text("paused")
+
+
+async def sign_in_as_olga(hub: Hub, page: Page) -> None:
+    """Olga runs campaigns: the page opens on them."""
+    secret = await secret_of(hub, Role.OUTBOUND, "olga")
+    await page.goto(hub.base_url + "/")
+    await page.get_by_label("Your API token").fill(secret)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+
+
+async def test_a_campaign_stops_for_good_only_when_that_is_confirmed(hub: Hub, page: Page) -> None:
+    await sign_in_as_olga(hub, page)
+    await page.get_by_label("Name", exact=True).fill("spring")
+    await page.get_by_role("button", name="Create campaign").click()
+    row = page.locator("#campaign-list tr[data-campaign=spring]")
+    await expect(row.locator("td.acts button")).to_have_text(
+        ["start spring", "stop spring", "stats spring"]
+    )  # what a paused campaign may do
+    asked: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        await (dialog.dismiss() if len(asked) == 1 else dialog.accept())
+
+    page.on("dialog", answer)
+    await row.get_by_role("button", name="stop spring").click()  # asked, and not meant
+    await expect(row.locator(".state")).to_have_text("paused")
+    await row.get_by_role("button", name="stop spring").click()
+    await expect(row.locator(".state")).to_have_text("stopped")
+    assert asked == ["Stop spring for good? A stopped campaign cannot start again."] * 2
+    await expect(row.locator("td.acts button")).to_have_text(["stats spring"])  # for good

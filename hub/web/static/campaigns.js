@@ -18,11 +18,15 @@ async function loadOutboundQueues() {
   fill($("outbound-queues"), queues.map((q) => h("option", { value: q.name })));
 }
 
+// What a campaign in each state may do: a paused one starts, a running one pauses, and
+// either stops for good (a stopped campaign stays stopped: the hub would answer 409).
+const ACTIONS = { paused: ["start", "stop"], running: ["pause", "stop"], stopped: [] };
+
 async function loadCampaigns() {
   const campaigns = (await get("/api/campaigns")).items;
   const rows = campaigns.map((c) => h("tr", { dataset: { campaign: c.name } },
     h("th", { scope: "row" }, c.name), h("td", {}, c.queue), h("td", { class: "state" }, c.state),
-    h("td", {}, ["start", "pause", "stop"].map((action) => h("button", {
+    h("td", { class: "acts" }, (ACTIONS[c.state] || []).map((action) => h("button", {
       type: "button", class: "plain", onclick: () => act(c.name, action) }, `${action} ${c.name}`)),
       h("button", { type: "button", class: "plain", onclick: () => stats(c.name) }, `stats ${c.name}`))));
   fill($("campaign-list").tBodies[0],
@@ -60,6 +64,8 @@ function create(event) {
 }
 
 function act(name, action) {
+  // Stopping is for good: asked once more.
+  if (action === "stop" && !confirm(`Stop ${name} for good? A stopped campaign cannot start again.`)) return null;
   return guarded(async () => {
     await post(`/api/campaigns/${encodeURIComponent(name)}/${action}`);
     await loadCampaigns();
