@@ -411,6 +411,9 @@ class TicketFilter:
     sla: str | None = None
     """core.deadlines AT_RISK or BREACHED: tickets of that SLA standing (read through its
     index)."""
+    ids: tuple[int, ...] | None = None
+    """Only these tickets (the API takes up to 200: a report's drill-down, shown with their
+    subjects): read by id, never a scan."""
 
     @property
     def words(self) -> tuple[str, ...]:

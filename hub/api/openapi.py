@@ -16,7 +16,10 @@ from hub.api import (
 from hub.api.openapi_roles import document_roles
 from hub.api.openapi_shapes import ERROR, ID, ok, op
 
-_QUERY = {"sla": {"enum": ["breached", "at_risk"]}}
+_QUERY = {
+    "sla": {"enum": ["breached", "at_risk"]},
+    "ids": {"type": "string", "description": "ticket numbers separated by commas, up to 200"},
+}
 """Listing parameters with a schema of their own (the others are strings)."""
 
 _TICKET_PROPERTIES = {
@@ -136,6 +139,7 @@ OPENAPI: dict[str, Any] = {
                         "channel",
                         "q",
                         "sla",
+                        "ids",
                         "limit",
                         "cursor",
                     )

@@ -16,6 +16,7 @@ from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
 from hub.desk.replies import reply_way, send_reply
 from hub.params import (
+    MAX_PAGE,
     json_body,
     newest,
     one_of,
@@ -27,7 +28,7 @@ from hub.params import (
 from hub.state import CLOCK, METRICS, ROUTER, SENDERS, STORE
 
 LIST_PARAMS = (
-    "assignee", "queue", "status", "customer", "channel", "q", "sla", "limit", "cursor",
+    "assignee", "queue", "status", "customer", "channel", "q", "sla", "ids", "limit", "cursor",
 )  # fmt: skip
 """What `GET /api/tickets` reads; any other parameter is refused, never ignored."""
 
@@ -42,6 +43,7 @@ async def list_tickets(request: web.Request) -> web.Response:
         channel=params.get("channel") or None,
         text=_search(params.get("q", "")),
         sla=_standing(params.get("sla") or None),
+        ids=_ids(params.get("ids")),
     )
     limit = page_limit(params.get("limit"))
     cursor = params.get("cursor") or None
@@ -57,6 +59,21 @@ def _assignee(raw: str | None, me: str) -> str | None:
     if not raw:
         return None
     return {"me": me, "none": ""}.get(raw, raw)
+
+
+def _ids(raw: str | None) -> tuple[int, ...] | None:
+    """`ids=3,17,42`: only those tickets (a drill-down's list, read with their subjects)."""
+    if raw is None:
+        return None
+    if not raw.strip():
+        return ()  # named none: none listed (never every ticket)
+    parts = raw.split(",")
+    if len(parts) > MAX_PAGE:
+        raise InvalidRequest(f"ids may name up to {MAX_PAGE} tickets")
+    ids = tuple(whole_number(part.strip(), "each of ids") for part in parts)
+    if None in ids:
+        raise InvalidRequest("ids are ticket numbers separated by commas")
+    return tuple(i for i in ids if i is not None)
 
 
 def _standing(raw: str | None) -> str | None:

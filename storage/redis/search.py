@@ -48,7 +48,8 @@ def filter_json(where: TicketFilter) -> str:
         "sla": where.sla,
     }
     found = {name: str(value) for name, value in criteria.items() if value is not None}
-    return json.dumps({**found, "words": where.words})
+    chosen = {} if where.ids is None else {"ids": sorted(set(where.ids), reverse=True)}
+    return json.dumps({**found, "words": where.words, **chosen})
 
 
 def words_json(text: str) -> str:

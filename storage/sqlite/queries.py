@@ -8,6 +8,7 @@ run one after the other on the event loop's thread, inside the transaction of a 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -110,6 +111,9 @@ def _ticket_clauses(where: TicketFilter) -> tuple[list[str], list[object]]:
     if where.sla is not None:
         clauses.append(STANDING)
         args.append(where.sla)
+    if where.ids is not None:
+        clauses.append("id IN (SELECT value FROM json_each(?))")
+        args.append(json.dumps(where.ids))
     for word in where.words:
         clause, word_args = search.match_clause(word)
         clauses.append(clause)

@@ -215,6 +215,9 @@ async def test_reports_chart_first_responses_and_the_sla_met_per_day(
     await hub.store.append_outbound(answered, "on it", "sue", datetime.now(UTC))  # replied
     await breach(hub, answered + 1)
     await supervise(page, hub, hub.base_url)
+    day = await page.evaluate(
+        "new Date().toLocaleDateString(undefined, { month: 'short', day: 'numeric' })"
+    )
     await expect(page.locator("#response-chart svg rect")).to_have_count(2)  # p50, p90
     await expect(page.locator("#sla-chart svg")).to_have_attribute(
         "aria-label", re.compile(r"SLA met per day: \d{4}-\d\d-\d\d 50%$")
@@ -237,7 +240,7 @@ async def test_reports_chart_first_responses_and_the_sla_met_per_day(
     )
     await expect(page.locator("#behind-title")).to_be_focused()
     behind = page.locator("#behind-list li")
-    await expect(behind).to_have_text([f"#{answered + 1}"])
+    await expect(behind).to_have_text([f"#{answered + 1} Form of {day} · new · billing"])
     csv = await page.locator("#behind-csv").get_attribute("href")
     assert csv is not None
     assert ("clock=first_response" in csv, "format=csv" in csv) == (True, True)

@@ -92,16 +92,31 @@ async def test_q_finds_words_of_subjects_and_of_later_messages(hub: Hub) -> None
         ("customer=%C2%B2", "customer must be a whole number"),
         ("limit=007", "limit must be a whole number"),
         ("status=sleeping", "status must be one of"),
+        ("ids=1,two", "each of ids must be a whole number"),
+        ("ids=1,,2", "ids are ticket numbers separated by commas"),
+        ("ids=" + ",".join(map(str, range(1, 202))), "ids may name up to 200 tickets"),
     ],
     ids=[
         "unknown-suggested", "bad-sla", "several-unknown", "repeated", "no-words",
-        "too-many-words", "superscript-digit", "leading-zero", "bad-status",
+        "too-many-words", "superscript-digit", "leading-zero", "bad-status", "ids-not-numbers",
+        "ids-empty-between", "ids-too-many",
     ],
 )  # fmt: skip
 async def test_what_the_listing_cannot_use_is_400_naming_it(
     hub: Hub, query: str, error: str
 ) -> None:
     assert error in await refused(hub, query)
+
+
+async def test_ids_list_the_named_tickets_newest_first(hub: Hub) -> None:
+    first = await submit(hub, "w1", email="a@example.com")
+    second = await submit(hub, "w2", email="b@example.com")
+    third = await submit(hub, "w3", email="c@example.com")
+    auth = await hub.token(Role.AGENT)
+    assert await listed(hub, f"ids={first},{third}", auth) == [third, first]
+    assert await listed(hub, f"ids={third},{first},99&limit=1", auth) == [third]
+    assert await listed(hub, f"ids={second}&assignee=none", auth) == [second]
+    assert await listed(hub, "ids=", auth) == []  # named none: none listed
 
 
 async def test_several_unknown_parameters_are_all_named(hub: Hub) -> None:
@@ -143,7 +158,8 @@ async def test_openapi_lists_the_listing_parameters(hub: Hub) -> None:
         document = await response.json()
     parameters = document["paths"]["/api/tickets"]["get"]["parameters"]
     assert {p["name"] for p in parameters} == {
-        "assignee", "queue", "status", "customer", "channel", "q", "sla", "limit", "cursor",
+        "assignee", "queue", "status", "customer", "channel", "q", "sla", "ids", "limit",
+        "cursor",
     }  # fmt: skip
     sla = next(p for p in parameters if p["name"] == "sla")
     assert sla["schema"] == {"enum": ["breached", "at_risk"]}

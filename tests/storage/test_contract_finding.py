@@ -146,6 +146,20 @@ async def test_filters_combine_and_customer_filters_too(store: Store) -> None:
         assert await found(store, where) == expected, where
 
 
+async def test_named_tickets_newest_first_under_the_other_filters_and_pages(
+    store: Store,
+) -> None:
+    t = await desk(store)
+    named = (t.refund, t.router, t.parcel, MAX_ID, t.refund)  # any order, unknown and twice
+    assert await found(store, TicketFilter(ids=named)) == [t.router, t.parcel, t.refund]
+    for limit in (1, 2):
+        assert await found(store, TicketFilter(ids=named), limit) == [t.router, t.parcel, t.refund]
+    assert await found(store, TicketFilter(ids=named, channel="sms")) == [t.router, t.parcel]
+    assert await found(store, TicketFilter(ids=named, text="charged")) == [t.refund]
+    assert await found(store, TicketFilter(ids=(t.hello,), assignee="alice")) == []
+    assert await found(store, TicketFilter(ids=())) == []
+
+
 async def test_assignments_move_tickets_between_assignee_filters(store: Store) -> None:
     t = await desk(store)
     await store.update_ticket(t.parcel, TicketChange(assignee="alice"), later(5))

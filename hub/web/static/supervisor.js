@@ -342,14 +342,31 @@ async function showBehind(query, behind) {
     $("behind-title").textContent = e.message;
     return;
   }
+  const shown = found.items.slice(0, BEHIND_SHOWN);
+  const tickets = await ticketsNamed(shown.map((t) => t.ticket_id));
   $("behind").hidden = false;
   $("behind-title").textContent = `Tickets behind "${behind.label}": ${found.count}`;
-  fill($("behind-list"), found.items.slice(0, BEHIND_SHOWN).map((t) => h("li", {},
-    h("a", { href: `#ticket-${t.ticket_id}`, onclick: (e) => { e.preventDefault(); openInInbox(t.ticket_id); } }, `#${t.ticket_id}`),
-    t.value === null ? "" : ` ${span(t.value)}`)));
+  fill($("behind-list"), shown.map((t) => {
+    const ticket = tickets.get(t.ticket_id);
+    return h("li", {},
+      h("a", { href: `#ticket-${t.ticket_id}`, onclick: (e) => { e.preventDefault(); openInInbox(t.ticket_id); } },
+        ticket ? `#${t.ticket_id} ${titleOf(ticket)}` : `#${t.ticket_id}`),
+      ticket ? ` · ${ticket.status} · ${ticket.queue}` : tickets.size ? " (no longer kept)" : "",
+      t.value === null ? "" : ` · ${span(t.value)}`);
+  }));
   $("behind-more").textContent = found.count > BEHIND_SHOWN ? `The first ${BEHIND_SHOWN} are shown.` : "";
   $("behind-csv").href = `/api/reports/tickets?${new URLSearchParams({ ...asked, format: "csv" })}`;
   $("behind-title").focus();
+}
+
+// The tickets as they are now, by id (one listing with `ids`); none when it fails (the
+// list then shows their numbers alone) or a ticket was purged since.
+async function ticketsNamed(ids) {
+  if (!ids.length) return new Map();
+  try {
+    const page = await get(`/api/tickets?${new URLSearchParams({ ids: ids.join(","), limit: ids.length })}`);
+    return new Map(page.items.map((t) => [t.id, t]));
+  } catch { return new Map(); }
 }
 
 async function loadReports() {

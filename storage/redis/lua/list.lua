@@ -1,7 +1,8 @@
 -- Tickets newest first, filtered.
 -- ARGV[1]: the filter, JSON {queue, status, customer, channel, assignee ("" = unassigned),
---   sla (a standing: running tickets only), words (each must be in the ticket's texts)}; a
---   criterion left out is any.
+--   sla (a standing: running tickets only), words (each must be in the ticket's texts), ids
+--   (only these tickets, newest first: walked instead of an index)}; a criterion left out
+--   is any.
 -- ARGV[2]: limit; ARGV[3]: cursor (list ids below it; "" = from the newest); ARGV[4]: scan cap.
 -- Walks the smallest index of one criterion (or, with none, the ids themselves: they are
 -- dense and never deleted) and checks the others on each ticket; after `scan cap` tickets
@@ -56,8 +57,25 @@ for _, word in ipairs(words) do
   consider(word_key(word))
 end
 
+local chosen = type(where.ids) == 'table' and where.ids or nil
+if chosen then
+  base = nil  -- the named ids are walked, so every criterion is checked on each
+end
+
 -- Up to `count` ids below `from`, newest first.
 local function ids_below(from, count)
+  if chosen then
+    local ids = {}
+    for _, id in ipairs(chosen) do
+      if #ids >= count then
+        break
+      end
+      if tonumber(id) and tonumber(id) < from then
+        ids[#ids + 1] = string.format('%d', id)
+      end
+    end
+    return ids
+  end
   if base then
     return redis.call('ZREVRANGEBYSCORE', base, '(' .. num(from), '-inf', 'LIMIT', 0, count)
   end
