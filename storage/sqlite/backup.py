@@ -1,9 +1,10 @@
 """Backups of an SQLite hub (the file's layout: storage/archive.py).
 
 The copy is taken while the hub serves and writes: SQLite's online backup API reads one
-snapshot and, in WAL mode, blocks no writer. A restore goes into a stopped hub's store: the
-database is checked, then renamed over the configured path; it refuses a store that holds
-tickets, customers or agents unless forced.
+snapshot and, in WAL mode, blocks no writer. A restore goes into a stopped hub's store (it
+refuses while any process has the store open: storage/sqlite/open_lock.py): the database is
+checked, then renamed over the configured path; it refuses a store that holds tickets,
+customers or agents unless forced.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from core.errors import Conflict, InvalidRequest, StorageUnavailable
 from storage.archive import extract_blobs, extract_snapshot, open_archive, write_archive
 from storage.files import fsync_directory
+from storage.sqlite.open_lock import OpenLock
 
 DATABASE = "contacthub.db"
 _BLOB = re.compile(r"blobs/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
@@ -60,9 +62,18 @@ def restore_backup(
     archive: Path, database: Path, blob_dir: Path, *, force: bool = False
 ) -> BackupSummary:
     """Put an archive's database at `database` and its attachments under `blob_dir`."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    alone = OpenLock(database)
+    alone.exclusive()  # no hub has it open, and none opens it until the restore is done
+    try:
+        return _restore(archive, database, blob_dir, force=force)
+    finally:
+        alone.release()
+
+
+def _restore(archive: Path, database: Path, blob_dir: Path, *, force: bool) -> BackupSummary:
     if not force and _occupied(database):
         raise Conflict(f"{database} already holds a hub's data (restore --force replaces it)")
-    database.parent.mkdir(parents=True, exist_ok=True)
     with (
         open_archive(archive) as tar,
         tempfile.TemporaryDirectory(dir=database.parent, prefix=".restore-") as work,

@@ -63,6 +63,7 @@ from storage.sqlite import record as rec
 from storage.sqlite.campaign_store import SqliteCampaigns
 from storage.sqlite.checkpoint import Checkpointer
 from storage.sqlite.ingest import commit_inbound
+from storage.sqlite.open_lock import OpenLock
 from storage.sqlite.options import BUSY_TIMEOUT_MS, SqliteOptions, connect, translate
 from storage.sqlite.people_store import SqlitePeople
 from storage.sqlite.schema import migrate
@@ -376,6 +377,7 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
         self._writer = _Writer(self.options)
         self._readers = _Readers(self.options)
         self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
+        self._open_lock = OpenLock(self.options.path)  # a restore must wait for close
 
     async def open(self) -> None:
         folder = self.options.path.parent
@@ -385,9 +387,14 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
             raise ConfigError(
                 f"cannot make the database's folder {folder}: {exc.strerror}"
             ) from exc
+        self._open_lock.share()
         self._writer = _Writer(self.options)  # fresh threads: a closed store may be reopened
         self._readers = _Readers(self.options)
-        await self._writer.start()
+        try:
+            await self._writer.start()
+        except BaseException:
+            self._open_lock.release()
+            raise
         self._checkpointer = Checkpointer(lambda: connect(self.options), CHECKPOINT_INTERVAL)
         self._checkpointer.start()
 
@@ -395,6 +402,7 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
         await self._checkpointer.stop()
         await self._writer.stop()
         await asyncio.to_thread(self._readers.close)
+        self._open_lock.release()
 
     @property
     def transactions(self) -> int:

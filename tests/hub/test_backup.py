@@ -15,10 +15,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from core.errors import StorageUnavailable
 from core.model import TicketFilter
 from core.record import TicketEvent
 from storage.base import Store, open_store
 from storage.blobs import BlobStore
+from storage.sqlite.open_lock import OpenLock
 from tests.hub.serving import spawn_serve, wait_ready
 from tests.hub.test_cli import run
 from tests.support import form_body, form_headers, free_port
@@ -159,6 +161,44 @@ async def test_restore_refuses_a_store_with_data_unless_forced(tmp_path: Path) -
     forced = run("restore", str(archive), "--config", str(config), "--force")
     assert forced.returncode == 0, forced.stderr
     assert "3 tickets" in forced.stdout
+
+
+async def test_restore_refuses_while_a_hub_has_the_store_open(tmp_path: Path) -> None:
+    """Once, `restore --force` replaced the file under a serving hub, which went on
+    acknowledging contacts into the database it had unlinked: lost at its next start."""
+    http = free_port()
+    config = write_config(tmp_path / "live", http, free_port())
+    archive = tmp_path / "hub.tar"
+    async with serving(config, http):
+        await post_forms(http, 0, 2)
+        assert run("backup", str(archive), "--config", str(config)).returncode == 0
+        refused = await asyncio.to_thread(
+            run, "restore", str(archive), "--config", str(config), "--force"
+        )
+        assert refused.returncode == 1
+        assert "is open in a running hub or command: stop every hub on it" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        later = await post_forms(http, 100, 1)
+    store = open_store(f"sqlite:///{tmp_path / 'live' / 'hub.db'}")
+    await store.open()
+    try:
+        assert (await store.get_ticket(later[0])).id == later[0]  # acknowledged, and kept
+    finally:
+        await store.close()
+    forced = run("restore", str(archive), "--config", str(config), "--force")
+    assert forced.returncode == 0, forced.stderr  # stopped: the restore goes ahead
+
+
+async def test_a_store_does_not_open_while_a_restore_replaces_it(tmp_path: Path) -> None:
+    database = tmp_path / "hub.db"
+    restoring = OpenLock(database)
+    restoring.exclusive()
+    store = open_store(f"sqlite:///{database}")
+    with pytest.raises(StorageUnavailable, match="a restore is replacing"):
+        await store.open()
+    restoring.release()
+    await store.open()
+    await store.close()
 
 
 def test_a_backup_it_cannot_write_is_an_error_naming_it(tmp_path: Path) -> None:
