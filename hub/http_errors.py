@@ -55,8 +55,10 @@ def error_middleware(metrics: Metrics) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
-        except web.HTTPException:
-            raise
+        except web.HTTPException as exc:
+            if exc.status < 400 or exc.content_type != "text/plain":
+                raise  # a redirect, or an answer that has its body already
+            return _plain_error(request, exc)
         except HubError as exc:
             return _hub_error_response(request, exc, metrics)
         except (HttpProcessingError, RequestPayloadError) as exc:
@@ -66,6 +68,21 @@ def error_middleware(metrics: Metrics) -> Middleware:
             return web.json_response({"error": "internal error"}, status=500)
 
     return middleware
+
+
+def _plain_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """aiohttp's own refusals (no such route, a method the route lacks, a body over
+    `max_body_bytes`) said as every other error is, `{"error"}` in JSON with a reason,
+    not its plain-text "404: Not Found"."""
+    if exc.status == 404:
+        reason = f"no such endpoint: {request.method} {request.path}"
+    elif exc.status == 405:
+        allowed = exc.headers.get("Allow", "")
+        reason = f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
+    else:
+        reason = (exc.text or exc.reason).removeprefix(f"{exc.status}: ").rstrip(".")
+    headers = {name: exc.headers[name] for name in ("Allow", "Retry-After") if name in exc.headers}
+    return web.json_response({"error": reason}, status=exc.status, headers=headers)
 
 
 def _unreadable(

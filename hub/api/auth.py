@@ -92,5 +92,5 @@ def require(request: web.Request, role: Role) -> Token:
 def roles_text(token: Token) -> str:
     """The token's roles as an error names them."""
     if not token.roles:
-        return f"{token.name} holds no role"
+        return f"{token.name}, who holds no role,"
     return "role " + ", ".join(sorted(token.roles))

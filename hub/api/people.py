@@ -63,6 +63,8 @@ async def put_agent(request: web.Request) -> web.Response:
     existed = await store.known_person(name)
     if not existed:
         person_name(name)  # one named before the rule stays editable
+    elif name == token.name and change.roles is not None:
+        await _not_own_roles(store, name, change.roles)
     agent = await store.put_agent(name, change, request.config_dict[CLOCK]())
     request.config_dict[OFFERER].kick()
     return web.json_response(agent_json(agent), status=200 if existed else 201)
@@ -84,6 +86,16 @@ async def set_presence(request: web.Request) -> web.Response:
     body = agent_json(agent)
     body["withdrawn_offers"] = [offer_json(o) for o in withdrawn]
     return web.json_response(body)
+
+
+async def _not_own_roles(store: Store, name: str, roles: frozenset[Role]) -> None:
+    """A supervisor or admin does not change their own roles: one click would lock the only
+    admin out (their token grants a role their agent no longer holds)."""
+    if (await store.get_agent(name)).roles != roles:
+        raise Forbidden(
+            "your own roles are another admin's to change (or `contacthub agent add` on the "
+            "hub's machine)"
+        )
 
 
 def presence_keeper(

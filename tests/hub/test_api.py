@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -329,3 +330,20 @@ def _expand(path: str, info: Mapping[str, Any]) -> list[str]:
 def _shape(path: str) -> str:
     """A path with its parameters unnamed ({key} and {id} are one route)."""
     return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+async def test_aiohttps_own_refusals_are_json_with_a_reason(hub: Hub) -> None:
+    """No such route, a method the route lacks, a body over max_body_bytes: each said as
+    every other error is, never aiohttp's plain text ("404: Not Found")."""
+    auth = await hub.token(Role.ADMIN)
+    cases = [
+        ("GET", "/api/nope", None, 404, "no such endpoint: GET /api/nope"),
+        ("DELETE", "/api/queues", None, 405, "DELETE is not allowed on /api/queues (allowed: "),
+        ("POST", "/api/tickets/1/notes", io.BytesIO(b"x" * (2 << 20)), 413, "Maximum request"),
+    ]
+    for method, path, body, status, reason in cases:
+        async with hub.http.request(method, path, data=body, headers=auth) as response:
+            assert (response.status, response.content_type) == (status, "application/json")
+            assert (await response.json())["error"].startswith(reason), path
+            if status == 405:
+                assert "GET" in response.headers["Allow"]

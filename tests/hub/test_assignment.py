@@ -240,6 +240,22 @@ async def test_a_supervisors_bad_agent_edit_is_refused_with_the_reason(
     assert words in answer["error"]
 
 
+@pytest.mark.parametrize("path", ["me", "root"])
+async def test_nobody_changes_their_own_roles(hub: Hub, path: str) -> None:
+    """One click once took the only admin's role away, and with it every admin's right."""
+    root = await hub.token(Role.ADMIN, "root")
+    status, answer = await call(hub, "PUT", f"/api/agents/{path}", root, {"roles": ["agent"]})
+    assert status == 403, answer
+    assert "your own roles are another admin's to change" in answer["error"]
+    status, me = await call(hub, "GET", "/api/me", root)
+    assert (status, me["roles"]) == (200, ["admin"])
+    same = {"roles": ["admin"], "skills": ["billing"]}  # no change of roles: the rest goes
+    status, changed = await call(hub, "PUT", f"/api/agents/{path}", root, same)
+    assert (status, changed["skills"]) == (200, ["billing"])
+    status, _ = await call(hub, "PUT", "/api/agents/sue", root, {"roles": ["supervisor"]})
+    assert status == 201  # another's roles: an admin's call, as ever
+
+
 @pytest.mark.parametrize(
     ("name", "words"),
     [
