@@ -1,5 +1,6 @@
-"""Where an escalation goes. Pure, no I/O. (The status moves, reopening and waiting are the
-store's rules as much as the router's: core/workflow.py.)"""
+"""Where an escalation goes, and which queues new rules may not drop. Pure, no I/O. (The
+status moves, reopening and waiting are the store's rules as much as the router's:
+core/workflow.py.)"""
 
 from __future__ import annotations
 
@@ -19,3 +20,18 @@ def escalation_target(queues: Mapping[str, QueueSpec], current: str) -> str | No
     if not above:
         return None
     return min(above, key=lambda q: (q.tier, q.name)).name
+
+
+def dropped_with_work(
+    in_force: Mapping[str, QueueSpec], new: Mapping[str, QueueSpec], live: Mapping[str, int]
+) -> list[str]:
+    """What stops new rules that drop a queue still holding live tickets (`live`: open
+    tickets by queue), one line a queue: nobody could claim them there, no offer would
+    reach them, and they would wait for ever. A queue the rules in force did not name
+    either (a campaign's own) is not theirs to drop."""
+    return [
+        f"queue {name!r} holds {live[name]} live ticket{'s' if live[name] != 1 else ''} and "
+        "these rules drop it: transfer them to another queue first, or keep the queue"
+        for name in sorted(set(in_force) - set(new))
+        if live.get(name, 0) > 0
+    ]

@@ -26,6 +26,7 @@ from hub.params import (
     whole_number,
 )
 from hub.state import CLOCK, METRICS, ROUTER, SENDERS, STORE
+from router import QueueSpec
 
 LIST_PARAMS = (
     "assignee", "queue", "status", "customer", "channel", "q", "sla", "ids", "limit", "cursor",
@@ -161,11 +162,13 @@ async def claim_next(request: web.Request) -> web.Response:
     204 when none, with why in the `Contacthub-Why` header, or in a 200 body with `?why=1`."""
     token = require(request, Role.AGENT)
     explain = query_params(request, {"why"}).get("why") in ("1", "true")
-    name = request.match_info["name"]
+    name, store = request.match_info["name"], request.config_dict[STORE]
     queue = request.config_dict[ROUTER].queues.get(name)
-    if queue is None:
-        raise InvalidRequest(f"unknown queue {name!r}")
-    store, now = request.config_dict[STORE], request.config_dict[CLOCK]()
+    if queue is None:  # a queue the rules do not name (a campaign's) is claimed from as any
+        if (await store.queue_depth(name)).open == 0:
+            raise NotFound("queue", repr(name[:60]))  # neither the rules' nor holding tickets
+        queue = QueueSpec(name)
+    now = request.config_dict[CLOCK]()
     ticket, why = await claim(store, queue, token.name, now)
     if ticket is not None:
         return web.json_response(await ticket_with_clocks(request, ticket))

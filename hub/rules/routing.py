@@ -31,6 +31,7 @@ from router import QueueSpec, Ruleset, default_ruleset, load_ruleset
 from router.sla import lookup_in
 from router.sla.marks import at_creation
 from router.spec import DEFAULT_LIMITS, STORED_LIMITS, Limits
+from router.workflow import dropped_with_work
 from storage.base import Store
 
 log = structlog.get_logger("contacthub.routing")
@@ -129,6 +130,9 @@ class RulesKeeper:
         for _ in range(SAVE_ATTEMPTS):
             history = await self.store.rules_history(HISTORY_SCAN)
             newest = history[0] if history else None
+            if newest is not None:  # in force until the file replaces it: what it may drop
+                with contextlib.suppress(RuleError):
+                    self.router.rules = Rules(await _compile_stored(newest), newest.version)
             if self.path is not None:
                 text = self._read_file(self.path)
                 from_file = next((v for v in history if v.author.startswith(FILE_AUTHOR)), None)
@@ -137,7 +141,10 @@ class RulesKeeper:
                         await self.replace(text, self._file_author(None, newest), _version(newest))
                     except RulesChanged:
                         continue
-                    return
+                    except Conflict as exc:  # it drops a queue with live work: serve the stored
+                        log.error("rules_file_refused", path=str(self.path), error=exc.message)
+                    else:
+                        return
             if newest is not None:
                 ruleset = await _compile_stored(newest)
                 self.router.rules = Rules(ruleset, newest.version)
@@ -151,7 +158,12 @@ class RulesKeeper:
         return await self._store(ruleset, author, expected)
 
     async def _store(self, ruleset: Ruleset, author: str, expected: int | None) -> RulesVersion:
-        """Save compiled rules and put them in force (RulesChanged: nothing saved)."""
+        """Save compiled rules and put them in force (RulesChanged: nothing saved; Conflict
+        when they drop a queue that still holds live tickets)."""
+        live = {stats.name: stats.open for stats in await self.store.queue_stats()}
+        stranded = dropped_with_work(self.router.rules.ruleset.queues, ruleset.queues, live)
+        if stranded:
+            raise Conflict("; ".join(stranded))
         now = datetime.now(UTC)
         version = await self.store.save_rules(ruleset.source, author, now, expected)
         self.router.rules = Rules(ruleset, version.version)

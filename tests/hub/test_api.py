@@ -209,7 +209,8 @@ async def test_claim_hands_out_tickets_then_204(hub: Hub) -> None:
     async with hub.http.post("/api/queues/general/claim", headers=auth) as response:
         assert response.status == 204
     async with hub.http.post("/api/queues/nowhere/claim", headers=auth) as response:
-        assert response.status == 400
+        assert response.status == 404  # neither the rules' nor holding tickets
+        assert (await response.json())["error"] == "no queue 'nowhere'"
 
 
 async def test_outbound_role_may_read_but_not_claim(hub: Hub) -> None:

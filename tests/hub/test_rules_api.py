@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.model import Role
+from core.model import Decision, Role, ThreadPolicy
 from tests.conftest import Hub, MakeSettings, StartHub
-from tests.support import form_body, form_headers
+from tests.support import FunctionRouter, form_body, form_headers, inbound
 
 RULES = """\
 queues:
@@ -221,6 +221,70 @@ async def test_a_changed_rules_file_becomes_a_new_version_at_start(
         current = await r.json()
     assert current["version"] == 3
     assert current["source"].endswith("# edited\n")
+
+
+WITHOUT_BILLING = RULES.replace(
+    "  billing: {sla: {first_response: 4h, resolution: 2d}}\n", ""
+).replace("then: {queue: billing, tags: [billing]}", "then: {queue: general, tags: [billing]}")
+
+
+async def test_rules_that_drop_a_queue_with_live_tickets_are_refused(hub: Hub) -> None:
+    """Once, publishing them stranded the queue's tickets: listed, never offered, and a
+    claim there was 400 (an unknown queue)."""
+    assert (await put_rules(hub, RULES))[0] == 200
+    waiting = await submit(hub, "w1", "refund please")
+    status, refused = await put_rules(hub, WITHOUT_BILLING)
+    assert status == 409, refused
+    assert refused["error"] == (
+        "queue 'billing' holds 1 live ticket and these rules drop it: transfer them to "
+        "another queue first, or keep the queue"
+    )
+    async with hub.http.get("/api/rules", headers=await hub.token(Role.AGENT)) as r:
+        assert (await r.json())["version"] == 1  # the rules in force stay
+    supervisor = await hub.token(Role.SUPERVISOR)
+    move = {"queue": "general"}
+    async with hub.http.post(
+        f"/api/tickets/{waiting}/transfer", json=move, headers=supervisor
+    ) as r:
+        assert r.status == 200
+    assert (await put_rules(hub, WITHOUT_BILLING))[0] == 200  # nothing left there
+
+
+async def test_a_rules_file_that_drops_a_queue_with_live_tickets_is_not_put_in_force(
+    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    """Not at a start (the hub serves the stored rules, and says why), nor on a reload."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    settings = make_settings(routing={"rules": str(rules), "watch_interval": "1s"})
+    first = await start_hub(settings)
+    assert (await ticket(first, await submit(first, "w1", "refund")))["queue"] == "billing"
+    rules.write_text(WITHOUT_BILLING)
+    second = await start_hub(settings)
+    for hub in (first, second):
+        await asyncio.sleep(1.5)  # the first hub's watcher has read the edit
+        async with hub.http.get("/api/rules", headers=await hub.token(Role.AGENT)) as r:
+            assert (await r.json())["version"] == 1
+        assert (await ticket(hub, await submit(hub, f"w-{id(hub)}", "refund")))["queue"] == (
+            "billing"
+        )
+
+
+async def test_a_queue_the_rules_do_not_name_is_claimed_from_while_it_holds_tickets(
+    hub: Hub,
+) -> None:
+    """A campaign's queue, or one the rules dropped before they were refused for it."""
+    side = FunctionRouter(lambda _contact, _facts: Decision("side"))
+    made = await hub.store.commit_inbound(
+        inbound("s1", "email:s@example.com"), side, ThreadPolicy({}, timedelta(0))
+    )
+    agent = await hub.token(Role.AGENT, "ann")
+    async with hub.http.post("/api/queues/side/claim", headers=agent) as response:
+        assert response.status == 200
+        assert (await response.json())["id"] == made.ticket_id
+    for name in ("side", "nowhere"):  # side holds ann's ticket, none waits; nowhere holds none
+        async with hub.http.post(f"/api/queues/{name}/claim", headers=agent) as response:
+            assert response.status == (204 if name == "side" else 404), name
 
 
 async def test_every_version_is_listed_with_author_and_time(hub: Hub) -> None:

@@ -11,7 +11,7 @@ from core.errors import RuleError
 from core.model import ACTIVE_STATUSES, Status
 from core.workflow import after_customer_message, allowed_moves, may_move, movable_to, waits
 from router.engine import load_ruleset
-from router.workflow import escalation_target
+from router.workflow import dropped_with_work, escalation_target
 
 N, OP, P, R, C = Status.NEW, Status.OPEN, Status.PENDING, Status.RESOLVED, Status.CLOSED
 ALLOWED = {(N, OP), (N, P), (N, R), (N, C), (OP, P), (OP, R), (OP, C), (P, OP), (P, R), (P, C),
@@ -122,3 +122,18 @@ def test_a_wrong_escalate_to_is_reported_with_its_line(line: str, problem: str) 
     with pytest.raises(RuleError) as caught:
         load_ruleset(text, "rules.yaml")
     assert problem in caught.value.problems
+
+
+def test_new_rules_may_not_drop_a_queue_that_holds_live_tickets() -> None:
+    queues = load_ruleset(
+        "queues:\n  general: {}\n  billing: {}\n  sales: {}\ndefault: {queue: general}\n",
+        "rules.yaml",
+    ).queues
+    kept = {name: spec for name, spec in queues.items() if name == "general"}
+    live = {"billing": 2, "sales": 0, "campaign-q": 4}
+    assert dropped_with_work(queues, kept, live) == [
+        "queue 'billing' holds 2 live tickets and these rules drop it: transfer them to "
+        "another queue first, or keep the queue"
+    ]  # sales is empty; campaign-q was never the rules' to drop
+    assert dropped_with_work(queues, queues, live) == []
+    assert "1 live ticket and" in dropped_with_work(queues, kept, {"billing": 1})[0]
