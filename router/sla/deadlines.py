@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from core.deadlines import BREACH, WARNING, Deadline
 from core.model import UNASSIGN, Cause, Ticket, TicketChange
 from core.record import Actor, ActorKind, Detail, EventKind, TicketEvent
+from core.workflow import is_final
 from router.sla.clock import Clock, ClockState
 from router.sla.policy import Terms
 from router.spec import Metric, QueueSpec
@@ -64,10 +65,12 @@ def firing(
     deadline: Deadline, ticket: Ticket, terms: Terms, queues: Mapping[str, QueueSpec]
 ) -> TicketChange:
     """The change that records the warning or breach (its event first) and, for a breach,
-    does what `on_breach` says: a higher priority, more tags, the next tier (unassigned)."""
+    does what `on_breach` says: a higher priority, more tags, the next tier (unassigned).
+    A ticket closed after its deadline, before the breach was written, gets the breach on
+    its record and nothing else: a closed ticket takes no change (core/workflow.py)."""
     cause = _cause(deadline, ticket.queue)
-    if deadline.kind != BREACH:
-        return warning(deadline, ticket.queue)
+    if deadline.kind != BREACH or is_final(ticket.status):
+        return warning(deadline, ticket.queue)  # a closed ticket's breach: its event alone
     act = terms.on_breach
     raised = act.priority if act.priority and act.priority.rank > ticket.priority.rank else None
     tags = tuple(dict.fromkeys((*ticket.tags, *act.tags)))

@@ -104,7 +104,9 @@ def _check(ticket_id: int, before: _State, change: TicketChange) -> None:
     if change.status is not None and not may_move(before.status, change.status):
         allowed = tuple(map(str, allowed_moves(before.status)))
         raise MoveRefused(ticket_id, before.status, change.status, allowed)
-    if is_final(before.status) and (change.cause is not None or field_events(before, change)):
+    # A clock's act (`once`) is recorded on a ticket closed after its deadline; nothing else.
+    acts = change.cause is not None and not change.once
+    if is_final(before.status) and (acts or field_events(before, change)):
         raise TicketFinal(ticket_id, before.status)
 
 

@@ -16,12 +16,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from core.model import Priority
+from channels.base import utcnow
+from core.model import Priority, Status, TicketChange
 from core.record import EventKind, TicketEvent
 from hub.app import build_app
 from hub.settings.tree import Settings
 from hub.state import METRICS, STORE
-from storage.base import Store
+from storage.base import Store, open_store
 from tests.conftest import MakeSettings
 from tests.support import FORM_SECRET, form_body, form_headers
 
@@ -157,3 +158,33 @@ async def test_two_hubs_one_restarted_around_the_deadline_act_once(settings: Set
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_a_ticket_closed_after_its_deadline_gets_its_breach_and_no_action(
+    settings: Settings,
+) -> None:
+    """Closed between its deadline and the watcher's write (here: while no hub ran): the
+    breach happened and is recorded, counted in the reports; on_breach acts on nothing."""
+    hub = Running(settings)
+    await hub.start()
+    ticket_id = await submit(hub, "late-closed")
+    await hub.stop()
+    await asyncio.sleep(3.3)  # past its 3 s first-response deadline, unanswered
+    store = open_store(settings.storage.url)
+    await store.open()
+    try:
+        await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), utcnow())
+    finally:
+        await store.close()
+    await hub.start()
+    try:
+        record = await sla_events(hub.store, ticket_id)
+        assert [e.kind for e in record].count(EventKind.SLA_BREACH) == 1
+        ticket = await hub.store.get_ticket(ticket_id)
+        assert (ticket.status, ticket.queue, ticket.priority) == (
+            Status.CLOSED, "general", Priority.NORMAL,
+        )  # fmt: skip
+        assert "sla-missed" not in ticket.tags
+        assert record[-1].kind is EventKind.SLA_BREACH  # nothing after it
+    finally:
+        await hub.stop()

@@ -3,6 +3,7 @@ clocks, whether a claimed one is due, and the change a warning or breach makes."
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from core.deadlines import BREACH, WARNING, Deadline
@@ -71,14 +72,15 @@ def ticket(queue: str = "support", tags: tuple[str, ...] = ("vip",)) -> Ticket:
     )  # fmt: skip
 
 
-def test_a_breach_escalates_raises_the_priority_and_tags_as_on_breach_says() -> None:
-    text = DOC.source.replace(
-        "      urgent: {first_response: 1h, resolution: 8h}\n",
-        "      urgent: {first_response: 1h, resolution: 8h}\n"
-        "      on_breach: {escalate: true, priority: urgent, tags: [late]}\n",
-    )
+ACTING = DOC.source.replace(
+    "      urgent: {first_response: 1h, resolution: 8h}\n",
+    "      urgent: {first_response: 1h, resolution: 8h}\n"
+    "      on_breach: {escalate: true, priority: urgent, tags: [late]}\n",
+)
 
-    doc = load_ruleset(text, "r").doc
+
+def test_a_breach_escalates_raises_the_priority_and_tags_as_on_breach_says() -> None:
+    doc = load_ruleset(ACTING, "r").doc
     terms = terms_for(doc, "support", Priority.NORMAL)
     deadline = Deadline(1, "first_response", BREACH, "k", moment("2026-11-23 13:00"))
     change = firing(deadline, ticket(), terms, doc.queues)
@@ -89,6 +91,17 @@ def test_a_breach_escalates_raises_the_priority_and_tags_as_on_breach_says() -> 
     assert change.cause is not None
     assert change.cause.kind is EventKind.SLA_BREACH
     assert change.cause.detail["metric"] == "first_response"
+
+
+def test_a_ticket_closed_after_its_deadline_gets_the_breach_and_no_action() -> None:
+    doc = load_ruleset(ACTING, "r").doc
+    terms = terms_for(doc, "support", Priority.NORMAL)
+    deadline = Deadline(1, "first_response", BREACH, "k", moment("2026-11-23 13:00"))
+    closed = dataclasses.replace(ticket(), status=Status.CLOSED)
+    change = firing(deadline, closed, terms, doc.queues)
+    assert (change.queue, change.priority, change.tags, change.assignee) == (None,) * 4
+    assert change.cause is not None
+    assert (change.cause.kind, change.once) == (EventKind.SLA_BREACH, True)
 
 
 def test_a_warning_or_a_bare_breach_only_records() -> None:

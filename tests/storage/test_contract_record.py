@@ -214,6 +214,28 @@ async def test_a_closed_ticket_takes_no_change(store: Store, change: TicketChang
     assert len(await store.ticket_events(ticket_id)) == count
 
 
+async def test_a_clocks_act_is_recorded_on_a_ticket_closed_after_its_deadline(
+    store: Store,
+) -> None:
+    """The watcher writes a breach a few seconds after its deadline; the ticket may have
+    closed in between. The breach is on its record; an action with it would be refused."""
+    ticket_id = await new_ticket(store)
+    await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), later(1))
+    breach = Cause(EventKind.SLA_BREACH, {"metric": "first_response", "key": "k"})
+    acted = TicketChange(priority=Priority.URGENT, actor=SYSTEM, cause=breach, once=True)
+    with pytest.raises(TicketFinal):
+        await store.update_ticket(ticket_id, acted, later(2))
+    bare = TicketChange(actor=SYSTEM, cause=breach, once=True)
+    assert (await store.update_ticket(ticket_id, bare, later(2))).status is Status.CLOSED
+    record = await store.ticket_events(ticket_id)
+    assert (record[-1].kind, record[-1].detail["metric"]) == (
+        EventKind.SLA_BREACH,
+        "first_response",
+    )
+    with pytest.raises(Conflict):  # once: a second hub's late attempt
+        await store.update_ticket(ticket_id, bare, later(3))
+
+
 async def test_a_closed_ticket_takes_a_change_of_nothing_and_notes(store: Store) -> None:
     """A retried close, or a form sent again as it is, is no change: it is answered, not
     refused; a note is no change of the ticket."""

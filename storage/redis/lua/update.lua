@@ -82,7 +82,8 @@ if assignee == '' and before.assignee then
 elseif assignee and assignee ~= '' and assignee ~= before.assignee then
   moves[#moves + 1] = {'assigned', 'assignee', before.assignee, assignee}
 end
-if change.cause or #moves > 0 then
+-- A clock's act (`once`) is recorded on a ticket closed after its deadline; nothing else.
+if (change.cause and not change.once) or #moves > 0 then
   for _, status in ipairs(change.final or {}) do
     if status == before.status then
       return {'final', before.status}
