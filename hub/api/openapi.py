@@ -159,10 +159,7 @@ OPENAPI: dict[str, Any] = {
             "patch": op(
                 "Change status, priority, queue (supervisor), assignee (agents: themselves, "
                 "or null on their own) or tags, in one atomic change on the record",
-                {
-                    "200": ok("Ticket"),
-                    "409": ERROR,
-                },  # a status move the workflow refuses, a closed ticket
+                {"200": ok("Ticket"), "409": ERROR},  # a refused move; a closed ticket
                 requestBody={
                     "content": {
                         "application/json": {

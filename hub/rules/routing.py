@@ -145,8 +145,8 @@ class RulesKeeper:
                         log.error("rules_file_refused", path=str(self.path), error=exc.message)
                     else:
                         return
-            if newest is not None:
-                ruleset = await _compile_stored(newest)
+            if newest is not None and self.router.rules.version != newest.version:
+                ruleset = await _compile_stored(newest)  # raises what the first try suppressed
                 self.router.rules = Rules(ruleset, newest.version)
             return
         raise ConfigError("the stored rules kept changing while this hub started")
