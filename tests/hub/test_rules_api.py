@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from core.model import Decision, Role, ThreadPolicy
 from tests.conftest import Hub, MakeSettings, StartHub
@@ -259,10 +260,16 @@ async def test_a_rules_file_that_drops_a_queue_with_live_tickets_is_not_put_in_f
     settings = make_settings(routing={"rules": str(rules), "watch_interval": "1s"})
     first = await start_hub(settings)
     assert (await ticket(first, await submit(first, "w1", "refund")))["queue"] == "billing"
-    rules.write_text(WITHOUT_BILLING)
-    second = await start_hub(settings)
+    with capture_logs() as logs:
+        rules.write_text(WITHOUT_BILLING)
+        second = await start_hub(settings)
+
+        async def both_said_why() -> bool:
+            said = {entry["event"] for entry in logs if "billing" in str(entry.get("error"))}
+            return {"rules_file_refused", "rules_reload_failed"} <= said
+
+        await wait_for(both_said_why)  # the second at its start, the first's watcher on a read
     for hub in (first, second):
-        await asyncio.sleep(1.5)  # the first hub's watcher has read the edit
         async with hub.http.get("/api/rules", headers=await hub.token(Role.AGENT)) as r:
             assert (await r.json())["version"] == 1
         assert (await ticket(hub, await submit(hub, f"w-{id(hub)}", "refund")))["queue"] == (
