@@ -80,7 +80,7 @@ def _plain_error(request: web.Request, exc: web.HTTPException) -> web.Response:
         allowed = exc.headers.get("Allow", "")
         reason = f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
     else:
-        reason = (exc.text or exc.reason).removeprefix(f"{exc.status}: ").rstrip(".")
+        reason = (exc.text or exc.reason).strip().removeprefix(f"{exc.status}: ").rstrip(".")
     headers = {name: exc.headers[name] for name in ("Allow", "Retry-After") if name in exc.headers}
     return web.json_response({"error": reason}, status=exc.status, headers=headers)
 

@@ -186,6 +186,10 @@ async def test_a_page_of_another_origin_is_refused_at_the_handshake(hub: Hub) ->
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await hub.http.ws_connect("/chat/ws", headers={"Origin": "https://evil.example"})
     assert refused.value.status == 403
+    async with hub.http.get("/chat/ws", headers={"Origin": "https://evil.example"}) as answer:
+        assert (answer.status, await answer.json()) == (
+            403, {"error": "origin https://evil.example may not open the chat"},
+        )  # fmt: skip
     _same, welcome = await connect(hub, origin=hub.base_url)
     assert welcome["type"] == "welcome"
 
