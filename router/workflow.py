@@ -30,8 +30,12 @@ def dropped_with_work(
     reach them, and they would wait for ever. A queue the rules in force did not name
     either (a campaign's own) is not theirs to drop."""
     return [
-        f"queue {name!r} holds {live[name]} live ticket{'s' if live[name] != 1 else ''} and "
-        "these rules drop it: transfer them to another queue first, or keep the queue"
+        f"queue {name!r} holds {_tickets(live[name])} and these rules drop it: transfer "
+        f"{'it' if live[name] == 1 else 'them'} to another queue first, or keep the queue"
         for name in sorted(set(in_force) - set(new))
         if live.get(name, 0) > 0
     ]
+
+
+def _tickets(count: int) -> str:
+    return "1 live ticket" if count == 1 else f"{count} live tickets"

@@ -237,7 +237,7 @@ async def test_rules_that_drop_a_queue_with_live_tickets_are_refused(hub: Hub) -
     status, refused = await put_rules(hub, WITHOUT_BILLING)
     assert status == 409, refused
     assert refused["error"] == (
-        "queue 'billing' holds 1 live ticket and these rules drop it: transfer them to "
+        "queue 'billing' holds 1 live ticket and these rules drop it: transfer it to "
         "another queue first, or keep the queue"
     )
     async with hub.http.get("/api/rules", headers=await hub.token(Role.AGENT)) as r:
