@@ -71,10 +71,13 @@ def _ids(raw: str | None) -> tuple[int, ...] | None:
     parts = raw.split(",")
     if len(parts) > MAX_PAGE:
         raise InvalidRequest(f"ids may name up to {MAX_PAGE} tickets")
-    ids = tuple(whole_number(part.strip(), "each of ids") for part in parts)
-    if None in ids:
-        raise InvalidRequest("ids are ticket numbers separated by commas")
-    return tuple(i for i in ids if i is not None)
+    ids = []
+    for part in parts:
+        number = whole_number(part.strip(), "each of ids")
+        if number is None:
+            raise InvalidRequest("ids are ticket numbers separated by commas")
+        ids.append(number)
+    return tuple(ids)
 
 
 def _standing(raw: str | None) -> str | None:

@@ -70,12 +70,13 @@ def update_ticket(
 ) -> Ticket:
     """`assigned_detail` joins the `assigned` event's detail (an accepted offer's)."""
     before = _state(db, ticket_id)
-    _check(ticket_id, before, change)
+    events = field_events(before, change)
+    _check(ticket_id, before, change, events)
     if change.once:
         _check_once(db, ticket_id, change)
     based = still_based(db, ticket_id, change.sla)
-    _apply(db, ticket_id, before, change, ts(now), assigned_detail or {})
-    wrote = change.cause is not None or field_events(before, change)
+    _apply(db, ticket_id, change, events, ts(now), assigned_detail or {})
+    wrote = change.cause is not None or events
     if based and wrote and change.sla is not None:
         write_marks(db, ticket_id, change.sla)
     return get_ticket(db, ticket_id)
@@ -94,7 +95,7 @@ def _check_once(db: sqlite3.Connection, ticket_id: int, change: TicketChange) ->
         raise Conflict(f"ticket {ticket_id}: {change.cause.kind} is on the record already")
 
 
-def _check(ticket_id: int, before: _State, change: TicketChange) -> None:
+def _check(ticket_id: int, before: _State, change: TicketChange, events: Events) -> None:
     if change.holder is not None and before.assignee not in (None, change.holder):
         raise HeldByOther(ticket_id, before.assignee)
     if change.in_queue is not None and before.queue != change.in_queue:
@@ -106,7 +107,7 @@ def _check(ticket_id: int, before: _State, change: TicketChange) -> None:
         raise MoveRefused(ticket_id, before.status, change.status, allowed)
     # A clock's act (`once`) is recorded on a ticket closed after its deadline; nothing else.
     acts = change.cause is not None and not change.once
-    if is_final(before.status) and (acts or field_events(before, change)):
+    if is_final(before.status) and (acts or events):
         raise TicketFinal(ticket_id, before.status)
 
 
@@ -141,13 +142,13 @@ _COLUMNS = {
 def _apply(
     db: sqlite3.Connection,
     ticket_id: int,
-    before: _State,
     change: TicketChange,
+    events: Events,
     at: float,
     assigned_detail: Mapping[str, Detail],
 ) -> None:
-    """Write the fields that change and record them (after the change's cause, if any)."""
-    events = field_events(before, change)
+    """Write the fields that change (`events`: field_events of the change) and record them,
+    after the change's cause, if any."""
     if change.cause is not None:
         record(db, ticket_id, change.cause.kind, change.actor, at, change.cause.detail)
     if not events:
@@ -244,7 +245,8 @@ def _replied(
     db.execute("UPDATE tickets SET updated_at = ? WHERE id = ?", (at, ticket_id))
     record(db, ticket_id, EventKind.REPLY_OUT, actor, at, {"message_id": message_id})
     if before.status is Status.NEW:
-        _apply(db, ticket_id, before, TicketChange(status=Status.OPEN, actor=actor), at, {})
+        opened = TicketChange(status=Status.OPEN, actor=actor)
+        _apply(db, ticket_id, opened, field_events(before, opened), at, {})
 
 
 def add_note(

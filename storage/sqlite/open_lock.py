@@ -20,6 +20,7 @@ from core.errors import Conflict, StorageUnavailable
 
 class OpenLock:
     def __init__(self, database: Path) -> None:
+        self.database = database
         self.path = database.with_name(database.name + ".open-lock")
         self._fd: int | None = None
 
@@ -27,14 +28,14 @@ class OpenLock:
         """Hold the database open beside the others; refused while a restore replaces it."""
         if not self._take(fcntl.LOCK_SH):
             raise StorageUnavailable(
-                f"a restore is replacing {self._database}: start the hub when it has finished"
+                f"a restore is replacing {self.database}: start the hub when it has finished"
             )
 
     def exclusive(self) -> None:
         """Hold the database alone (a restore); refused while anything has it open."""
         if not self._take(fcntl.LOCK_EX):
             raise Conflict(
-                f"{self._database} is open in a running hub or command: stop every hub on it "
+                f"{self.database} is open in a running hub or command: stop every hub on it "
                 "(each of its workers) before restoring, or the contacts it acknowledges "
                 "after the restore would be lost"
             )
@@ -43,10 +44,6 @@ class OpenLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the file gives the lock back
             self._fd = None
-
-    @property
-    def _database(self) -> Path:
-        return self.path.with_name(self.path.name.removesuffix(".open-lock"))
 
     def _take(self, kind: int) -> bool:
         self.release()
