@@ -172,13 +172,29 @@ class MoveRefused(Conflict):
 class TicketFinal(Conflict):
     """A change of a ticket whose status is final (core/workflow.py `is_final`)."""
 
-    def __init__(self, ticket_id: int, status: str) -> None:
+    STAYS = (
+        "its status, priority, queue, tags and assignee stay as they are (notes may still be added)"
+    )
+
+    def __init__(self, ticket_id: int, status: str, refused: str = STAYS) -> None:
         super().__init__(
-            f"ticket {ticket_id} is {status}, and a {status} ticket is final: its status, "
-            "priority, queue, tags and assignee stay as they are (notes may still be added)"
+            f"ticket {ticket_id} is {status}, and a {status} ticket is final: {refused}"
         )
         self.ticket_id = ticket_id
         self.status = status
+
+
+class ReplyOnFinal(TicketFinal):
+    """An agent's reply on a ticket whose status is final: the customer would answer a
+    ticket nobody works."""
+
+    def __init__(self, ticket_id: int, status: str) -> None:
+        super().__init__(
+            ticket_id,
+            status,
+            "no reply goes out on it (notes may still be added; "
+            "the customer's next message opens a new ticket)",
+        )
 
 
 class HeldByOther(Conflict):

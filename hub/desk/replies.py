@@ -7,8 +7,8 @@ it is sent (a crash in between leaves a `queued` message, never a sent one nobod
 the channel's sender delivers it; its Delivery (status, provider id, or the reason of a
 failure) is stored on the message, and a failure is logged with its reason. Only a reply a
 provider accepted counts as the ticket's first response (the store keeps that). No channel
-to answer on, a ticket with nobody to reply to, and a customer who opted out of SMS are
-refused (409) before anything is stored.
+to answer on, a ticket with nobody to reply to, a closed ticket and a customer who opted out
+of SMS are refused (409) before anything is stored.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import structlog
 
 from channels.base import Sender
 from channels.twilio import sms
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound, ReplyOnFinal
 from core.identity import mask
 from core.model import Identity, Message, Ticket, Via
 from core.record import SYSTEM, Actor
+from core.workflow import is_final
 from hub.desk.delivery import DeliveryChannel, customer_identities, delivery_channel
 from hub.desk.sla_marks import reply_marks
 from hub.rules.routing import RulesRouter
@@ -43,6 +44,7 @@ async def send_reply(
 ) -> Message:
     """With the rules in force (`router`), the SLA marks the reply leaves are stored with it."""
     ticket = await store.get_ticket(ticket_id)
+    _not_final(ticket)  # the store refuses it too, should the ticket close meanwhile
     route = await _route(store, senders, ticket)
     sender = route.sender
     recipient = sender.recipient(ticket, body, route.to)
@@ -80,6 +82,7 @@ class ReplyWay:
 async def reply_way(store: Store, senders: Mapping[str, Sender], ticket: Ticket) -> ReplyWay:
     """The choice `send_reply` would make for a reply now, by the same steps."""
     try:
+        _not_final(ticket)
         route = await _route(store, senders, ticket)
         recipient = route.sender.recipient(ticket, _ANY_BODY, route.to)
         await _not_opted_out(store, route.sender, recipient)
@@ -97,6 +100,11 @@ async def _route(store: Store, senders: Mapping[str, Sender], ticket: Ticket) ->
     if ticket.channel not in senders:  # the customer's identities tell where else to answer
         identities = customer_identities(ticket, await store.get_customer(ticket.customer_id))
     return delivery_channel(ticket.channel, identities, senders)
+
+
+def _not_final(ticket: Ticket) -> None:
+    if is_final(ticket.status):
+        raise ReplyOnFinal(ticket.id, ticket.status)
 
 
 async def _not_opted_out(store: Store, sender: Sender, recipient: Identity) -> None:

@@ -98,7 +98,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from core.deadlines import SlaMarks
-from core.errors import NotFound, RulesChanged, StorageUnavailable
+from core.errors import NotFound, ReplyOnFinal, RulesChanged, StorageUnavailable
 from core.model import (
     FINAL_DELIVERY,
     Customer,
@@ -121,6 +121,7 @@ from core.model import (
 )
 from core.periods import Calendar
 from core.record import SYSTEM, Actor
+from core.workflow import FINAL_STATUSES
 from storage.redis.campaigns import RedisCampaigns
 from storage.redis.customers import RedisCustomers
 from storage.redis.deadlines import RedisDeadlines
@@ -161,6 +162,8 @@ RESERVED_CONNECTIONS = 4
 EDIT_ROUNDS = 5
 """Reads of a ticket whose messages keep changing before an edit gives up (a script that
 answered "changed" wrote nothing, so sending it again is safe)."""
+_FINAL = json.dumps(FINAL_STATUSES)
+"""The statuses that refuse an agent's reply (outbound.lua)."""
 
 
 class _Open:
@@ -338,10 +341,12 @@ class RedisStore(
         reply = await self._live.scripts.run(
             "outbound", ticket_id, ts(now), message, via.channel, flag,
             "[]" if via.automatic else words_json(body),  # a template is no search's answer
-            str(actor), "" if via.automatic else sla_json(sla),
+            str(actor), "" if via.automatic else sla_json(sla), _FINAL,
         )  # fmt: skip
         if reply is None:
             raise NotFound("ticket", ticket_id)
+        if reply[0] == "final":
+            raise ReplyOnFinal(ticket_id, reply[1])
         message_id, channel = reply
         meta = {"automatic": via.automatic} if via.automatic else {}
         return Message(

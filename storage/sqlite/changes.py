@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.deadlines import SlaMarks
-from core.errors import Conflict, HeldByOther, MoveRefused, NotFound, TicketFinal
+from core.errors import (
+    Conflict,
+    HeldByOther,
+    MoveRefused,
+    NotFound,
+    ReplyOnFinal,
+    TicketFinal,
+)
 from core.json_text import dumps, loads
 from core.model import (
     UNASSIGN,
@@ -208,11 +215,13 @@ def append_outbound(  # noqa: PLR0913, PLR0917  # the Store method's, by the wri
     sla: SlaMarks | None = None,
 ) -> Message:
     """The message, its words (an agent's; an automatic message's are not searched), and its
-    event: an agent's reply is `reply_out` (a new ticket then opens), an automatic message
-    `acknowledged` (the system's; the ticket stays as it is). The first response is set when
-    a provider accepts a reply (storage/sqlite/outbound.py)."""
+    event: an agent's reply is `reply_out` (a new ticket then opens; a closed one refuses it),
+    an automatic message `acknowledged` (the system's; the ticket stays as it is). The first
+    response is set when a provider accepts a reply (storage/sqlite/outbound.py)."""
     via = via or Via()
     before = _state(db, ticket_id)
+    if not via.automatic and is_final(before.status):
+        raise ReplyOnFinal(ticket_id, before.status)
     based = still_based(db, ticket_id, sla)
     at = ts(now)
     cursor = db.execute(

@@ -230,3 +230,24 @@ async def test_reply_is_in_the_openapi_document(hub: Hub) -> None:
     async with hub.http.get("/api/openapi.json") as response:
         paths = (await response.json())["paths"]
     assert set(paths["/api/tickets/{id}/reply"]["post"]["responses"]) >= {"201", "409", "502"}
+
+
+async def test_a_closed_ticket_takes_no_reply_and_says_so_before_it(
+    hub: Hub, twilio_api: TwilioEmulator
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    headers = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.patch(
+        f"/api/tickets/{ticket_id}", json={"status": "closed"}, headers=headers
+    ) as response:
+        assert response.status == 200
+    status, answer = await reply(hub, ticket_id, {"body": "One more thing"})
+    assert status == 409
+    assert answer["error"].startswith(f"ticket {ticket_id} is closed")
+    assert "no reply goes out" in answer["error"]
+    assert twilio_api.received == []
+    assert [m.author for m in (await hub.store.get_ticket(ticket_id)).messages] == ["", "system"]
+    async with hub.http.get(f"/api/tickets/{ticket_id}", headers=headers) as response:
+        way = (await response.json())["reply"]
+    assert way["channel"] is None
+    assert "no reply goes out" in way["refused"]

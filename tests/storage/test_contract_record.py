@@ -17,6 +17,7 @@ from core.errors import (
     InvalidRequest,
     MoveRefused,
     NotFound,
+    ReplyOnFinal,
     TicketFinal,
 )
 from core.model import (
@@ -29,6 +30,7 @@ from core.model import (
     Status,
     ThreadPolicy,
     TicketChange,
+    TicketFilter,
     Via,
 )
 from core.record import SYSTEM, Actor, ActorKind, Detail, EventKind, TicketEvent
@@ -246,6 +248,26 @@ async def test_a_closed_ticket_takes_a_change_of_nothing_and_notes(store: Store)
     await store.add_note(ticket_id, "called back, all fine", ANN, later(3))
     kinds = [e.kind for e in await store.ticket_events(ticket_id)]
     assert kinds[-2:] == [EventKind.STATUS, EventKind.NOTE]
+
+
+async def test_a_closed_ticket_takes_no_reply_and_writes_nothing(store: Store) -> None:
+    """The customer would answer a ticket nobody works; an automatic message (a reply to a
+    keyword the ticket's channel sends) still goes."""
+    ticket_id = await new_ticket(store)
+    await store.update_ticket(ticket_id, TicketChange(status=Status.CLOSED), later(1))
+    before = await store.get_ticket(ticket_id)
+    count = len(await store.ticket_events(ticket_id))
+    with pytest.raises(ReplyOnFinal) as final:
+        await store.append_outbound(ticket_id, "One more thing", "ann", later(2))
+    assert (final.value.ticket_id, final.value.status) == (ticket_id, "closed")
+    assert "no reply goes out" in final.value.message
+    after = await store.get_ticket(ticket_id)
+    assert (after.messages, after.updated_at) == (before.messages, before.updated_at)
+    assert len(await store.ticket_events(ticket_id)) == count
+    assert (await store.list_tickets(TicketFilter(text="thing"))).items == ()
+    automatic = Via(automatic="help")
+    await store.append_outbound(ticket_id, "Reply STOP to stop", "", later(3), automatic)
+    assert len((await store.get_ticket(ticket_id)).messages) == len(before.messages) + 1
 
 
 async def test_guards_refuse_a_change_and_write_nothing(store: Store) -> None:

@@ -2,8 +2,9 @@
 -- ARGV: ticket id, now, message json (without id and channel), the channel it goes out on
 -- ("": the ticket's), "1" when it is automatic, the body's words (JSON list), the actor of
 -- an agent's reply (core/record.py: "agent:<name>", or "system"), "" or the SLA marks the
--- reply leaves (common.lua's write_sla: written with it when their basis holds).
--- Replies {message id, channel}.
+-- reply leaves (common.lua's write_sla: written with it when their basis holds), the final
+-- statuses (JSON list: core/workflow.py's).
+-- Replies {message id, channel}, or {"final", status} for an agent's reply on a final ticket.
 -- An agent's reply moves a new ticket to open and is on the record as `reply_out` (then the
 -- status move), the actor's; an automatic message (an acknowledgement, a HELP text) changes
 -- nothing of the ticket and is on the record as `acknowledged`, the system's, with why it
@@ -12,6 +13,13 @@ local id, now, actor = ARGV[1], ARGV[2], ARGV[7]
 local before = ticket_state(id)
 if not before then
   return false
+end
+if ARGV[5] ~= '1' then  -- an agent's reply; a final status (ARGV[9], JSON) refuses it
+  for _, status in ipairs(cjson.decode(ARGV[9])) do
+    if status == before.status then
+      return {'final', status}
+    end
+  end
 end
 local sla = (ARGV[8] or '') ~= '' and cjson.decode(ARGV[8]) or nil
 local based = sla_based(id, sla)
