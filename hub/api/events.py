@@ -27,8 +27,9 @@ from core.record import EventKind
 from hub.api.auth import REQUEST_TOKEN
 from hub.api.event_wire import depth_json, frame
 from hub.api.feed import INBOX_SIZE, Batch, Change, Depths, Feed, Subscription
+from hub.desk.queues import known_queue
 from hub.params import query_params, whole_number
-from hub.state import CLOCK
+from hub.state import CLOCK, ROUTER, STORE
 
 STREAM_PARAMS = ("queue", "assignee", "last_event_id")
 FLUSH_FRAMES = 256
@@ -88,11 +89,15 @@ class StreamFilter:
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
     """The stream (see the module's docstring); 400 for an unknown parameter or an id that
-    is no whole number."""
+    is no whole number, 404 for a queue nobody has (hub/desk/queues.py)."""
     params = query_params(request, STREAM_PARAMS)
     name = request[REQUEST_TOKEN].name
     assignee = params.get("assignee") or None
     where = StreamFilter(params.get("queue") or None, name if assignee == "me" else assignee)
+    if where.queue is not None:  # a typo would stream nothing, forever
+        await known_queue(
+            request.config_dict[STORE], request.config_dict[ROUTER].queues, where.queue
+        )
     resume = _resume(request, params)
     settings = request.config_dict.get(STREAM_SETTINGS, StreamSettings())
     response = web.StreamResponse(

@@ -7,13 +7,14 @@ from dataclasses import replace
 from aiohttp import web
 
 from core.deadlines import STANDINGS
-from core.errors import InvalidRequest, NotFound
+from core.errors import InvalidRequest
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
 from hub.api.auth import REQUEST_TOKEN, require
 from hub.api.sla import listed_json, ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
+from hub.desk.queues import known_queue
 from hub.desk.replies import reply_way, send_reply
 from hub.params import (
     MAX_PAGE,
@@ -26,7 +27,6 @@ from hub.params import (
     whole_number,
 )
 from hub.state import CLOCK, METRICS, ROUTER, SENDERS, STORE
-from router import QueueSpec
 
 LIST_PARAMS = (
     "assignee", "queue", "status", "customer", "channel", "q", "sla", "ids", "limit", "cursor",
@@ -148,13 +148,12 @@ WAITING_SHOWN = 100
 
 async def waiting_in_queue(request: web.Request) -> web.Response:
     """The queue's waiting tickets, the most pressing first (as a claim takes them), up to
-    `limit`, and how many wait in all; 404 for a queue neither the rules nor a live ticket
-    has."""
+    `limit`, and how many wait in all; 404 for a queue neither the rules, a live ticket nor a
+    campaign has (hub/desk/queues.py)."""
     limit = page_limit(query_params(request, ("limit",)).get("limit"), WAITING_SHOWN)
     name, store = request.match_info["name"], request.config_dict[STORE]
+    await known_queue(store, request.config_dict[ROUTER].queues, name)
     depth = await store.queue_depth(name)
-    if depth.open == 0 and name not in request.config_dict[ROUTER].queues:
-        raise NotFound("queue", repr(name[:60]))  # neither the rules' nor holding tickets
     tickets = await store.waiting_tickets(name, limit)
     items = [listed_json(request, t) for t in tickets]
     return web.json_response({"queue": name, "waiting": depth.waiting, "items": items})
@@ -166,11 +165,7 @@ async def claim_next(request: web.Request) -> web.Response:
     token = require(request, Role.AGENT)
     explain = query_params(request, {"why"}).get("why") in ("1", "true")
     name, store = request.match_info["name"], request.config_dict[STORE]
-    queue = request.config_dict[ROUTER].queues.get(name)
-    if queue is None:  # a queue the rules do not name (a campaign's) is claimed from as any
-        if (await store.queue_depth(name)).open == 0:
-            raise NotFound("queue", repr(name[:60]))  # neither the rules' nor holding tickets
-        queue = QueueSpec(name)
+    queue = await known_queue(store, request.config_dict[ROUTER].queues, name)
     now = request.config_dict[CLOCK]()
     ticket, why = await claim(store, queue, token.name, now)
     if ticket is not None:

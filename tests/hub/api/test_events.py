@@ -326,3 +326,17 @@ async def test_a_thousand_streams_opened_at_once_all_stream(
     start_events_hub: StartEventsHub,
 ) -> None:
     await open_crowd(await start_events_hub(), 1000)
+
+
+async def test_a_queue_nobody_has_is_404_and_a_campaigns_queue_streams(hub: Hub) -> None:
+    """A typo in `queue` would stream nothing, forever; a campaign's queue the rules do not
+    name is watched before its first call lands."""
+    auth = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.get("/api/events?queue=bilingg", headers=auth) as response:
+        assert response.status == 404
+        assert (await response.json())["error"] == "no queue 'bilingg'"
+    outbound = await hub.token(Role.OUTBOUND, "otto")
+    campaign = {"name": "renewals", "queue": "renewals"}
+    async with hub.http.post("/api/campaigns", json=campaign, headers=outbound) as response:
+        assert response.status == 201, await response.text()
+    (await open_stream(hub.http, auth, "?queue=renewals")).close()  # 200, text/event-stream
