@@ -167,8 +167,14 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(n=st.integers(0, 99))
     def reply(self, n: int) -> None:
         ticket_id = self.pick(n)
-        self.run(self.store.append_outbound(ticket_id, "On it", "ann", later(next(self.clock))))
         before = self.tickets[ticket_id]
+        if before.status is Status.CLOSED:
+            with pytest.raises(TicketFinal):  # a closed ticket takes no reply
+                self.run(
+                    self.store.append_outbound(ticket_id, "On it", "ann", later(next(self.clock)))
+                )
+            return
+        self.run(self.store.append_outbound(ticket_id, "On it", "ann", later(next(self.clock))))
         if before.status is Status.NEW:
             self.tickets[ticket_id] = replace(before, status=Status.OPEN)
 
