@@ -70,6 +70,7 @@ from core.people import (
 from core.periods import Calendar
 from core.record import Actor, TicketEvent
 from core.retention import Erasure, Purge
+from core.saved_replies import SavedReply, SavedReplyDraft
 from core.tally import HeldBin, RollupRow, Span
 
 
@@ -556,6 +557,19 @@ class Store(Protocol):
         self, name: str, now: datetime, ready: bool | None = None
     ) -> DialerAgent | None:
         """The agent free again (and ready or not, when `ready` says); None if unknown."""
+
+    # Saved replies (core/saved_replies.py): a name is taken whatever its case.
+    async def list_saved_replies(self) -> list[SavedReply]:
+        """Every saved reply, by name (case-folded)."""
+
+    async def save_reply(
+        self, reply_id: int | None, draft: SavedReplyDraft, by: str, now: datetime
+    ) -> SavedReply:
+        """A new saved reply (`reply_id` None) or one replaced whole; Conflict when another
+        has the name or the store holds MAX_SAVED_REPLIES, NotFound for an unknown id."""
+
+    async def delete_saved_reply(self, reply_id: int) -> None:
+        """Delete it; NotFound for an unknown id."""
 
 
 BACKENDS = {

@@ -16,6 +16,7 @@ from hub.api import (
     people,
     reports,
     rules,
+    saved_replies,
     tickets,
 )
 from hub.api.auth import auth_middleware
@@ -40,6 +41,7 @@ def build_api(store: Store) -> web.Application:
             *offers.ROUTES,
             *reports.ROUTES,
             *chat.ROUTES,
+            *saved_replies.ROUTES,
         ]
     )
     campaigns.add_campaign_routes(api)

@@ -12,6 +12,7 @@ from hub.api import (
     openapi_outside,
     openapi_people,
     openapi_reports,
+    openapi_saved_replies,
 )
 from hub.api.openapi_roles import document_roles
 from hub.api.openapi_shapes import ERROR, ID, ok, op
@@ -236,6 +237,7 @@ for part in (
     openapi_people,
     openapi_reports,
     openapi_chat,
+    openapi_saved_replies,
 ):
     OPENAPI["paths"].update(part.PATHS)
     OPENAPI["components"]["schemas"].update(part.SCHEMAS)

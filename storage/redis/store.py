@@ -71,6 +71,8 @@ scripts run on Redis Cluster, where they all land in one hash slot):
     {ch}:rp, :rh, :rhz, :rr:<c> the reports' rollups: each ticket's tally, the running
     {ch}:r<kind>:<level>:<t>    holds, resolved tickets by customer, and the cells
                                 (storage/redis/lua/tally.lua)
+    {ch}:saved, :saved:names    hashes: saved reply id -> JSON, name key -> id
+                                (storage/redis/lua/saved.lua)
 
 URL: ``redis://[:password@]host:port/db``, or ``redis+cluster://host:port`` for a Redis
 Cluster (any node; the client follows the slot's primary), with optional query parameters
@@ -144,6 +146,7 @@ from storage.redis.rows import (
     ticket_from_fields,
     ts,
 )
+from storage.redis.saved_replies import RedisSavedReplies
 from storage.redis.scripts import Scripts
 from storage.redis.search import (
     edit_words,
@@ -205,13 +208,15 @@ class RedisStore(
     RedisRetention,
     RedisTickets,
     RedisRollups,
+    RedisSavedReplies,
 ):
     """The Store protocol on a shared Redis (campaigns: storage/redis/campaigns.py; customers:
     storage/redis/customers.py; the dialer: storage/redis/dialer.py; agents, tokens and
     offers: storage/redis/people.py; changes of tickets and the record:
     storage/redis/tickets.py; following the record: storage/redis/events.py; SLA deadlines:
     storage/redis/deadlines.py; retention and erasure: storage/redis/retention.py; the
-    reports' rollups: storage/redis/rollups.py)."""
+    reports' rollups: storage/redis/rollups.py; saved replies:
+    storage/redis/saved_replies.py)."""
 
     def __init__(self, url: str) -> None:
         self.options = RedisOptions.from_url(url)

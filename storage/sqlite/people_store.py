@@ -1,6 +1,7 @@
 """The people part of the Store protocol on SQLite: a mixin of `SqliteStore`.
 
-Agents, tokens and presence (people.py) and offers (offers.py). Every write is a job of the
+Agents, tokens and presence (people.py), offers (offers.py) and the team's saved replies
+(saved_replies.py). Every write is a job of the
 store's one writer, so an offer's checks and writes are one transaction and two hubs' offers
 of one ticket, or past an agent's capacity, cannot both commit.
 """
@@ -11,8 +12,10 @@ from datetime import datetime
 
 from core.model import Role, Token
 from core.people import Agent, AgentChange, NewOffer, Offer, Presence, TokenInfo, WaitingTicket
+from core.saved_replies import SavedReply, SavedReplyDraft
 from storage.sqlite import offers as o
 from storage.sqlite import people as p
+from storage.sqlite import saved_replies as sr
 from storage.sqlite.campaign_store import _Readers, _Writer
 
 
@@ -73,3 +76,14 @@ class SqlitePeople:
 
     async def next_offer_deadline(self) -> datetime | None:
         return await self._readers.read(o.next_offer_deadline)
+
+    async def list_saved_replies(self) -> list[SavedReply]:
+        return await self._readers.read(sr.list_saved_replies)
+
+    async def save_reply(
+        self, reply_id: int | None, draft: SavedReplyDraft, by: str, now: datetime
+    ) -> SavedReply:
+        return await self._writer.write(sr.save_reply, reply_id, draft, by, now)
+
+    async def delete_saved_reply(self, reply_id: int) -> None:
+        await self._writer.write(sr.delete_saved_reply, reply_id)

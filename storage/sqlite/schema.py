@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Callable
 
 from core.customers import name_words
-from storage.sqlite import customers, deadlines, retention, search, tally
+from storage.sqlite import customers, deadlines, retention, saved_replies, search, tally
 
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function of the connection for what SQL alone cannot do."""
@@ -489,6 +489,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     tally.refill,
     # 22: email addresses by domain, for a search of "@acme.com" (storage/sqlite/customers.py)
     customers.DOMAIN_INDEX,
+    # 23: saved replies (storage/sqlite/saved_replies.py)
+    saved_replies.MIGRATION,
 )
 
 

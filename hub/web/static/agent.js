@@ -477,7 +477,8 @@ function actions(ticket) {
   return h("div", { class: "actions" },
     ticket.status === "closed" ? h("p", { class: "hint", id: "closed-final" },
       "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are. Notes may still be added; the customer's next message starts a new ticket.") : null,
-    h("label", { for: "reply-body" }, replyLabel(way)), reply,
+    h("div", { class: "reply-head" }, h("label", { for: "reply-body" }, replyLabel(way)), off ? null : savedReplyChoice(ticket, reply)),
+    reply,
     off ? h("p", { class: "hint", id: "reply-way" }, way.refused) : null,
     h("div", { class: "row" }, h("button", { type: "button", id: "send-reply", disabled: off,
       onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value }), reply) }, "Send reply")),
@@ -505,6 +506,45 @@ function actions(ticket) {
       h("button", { type: "button", id: "escalate", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
     error);
+}
+
+// The team's saved replies for the ticket's queue, filled in for it (GET /api/saved-replies
+// ?ticket=): one chosen goes into the reply box at the cursor, for the agent to edit. A redraw
+// draws the last list of the same ticket at once (no flicker), then asks again.
+let savedReplies = { ticket: null, items: [] };
+let savedAsked = 0; // the newest ask: an older one answering later keeps nothing
+
+function savedReplyChoice(ticket, reply) {
+  let items = [];
+  const select = h("select", { id: "saved-reply", onchange: () => {
+    const chosen = items.find((r) => String(r.id) === select.value);
+    select.value = "";
+    if (chosen) insertText(reply, chosen.text);
+  } });
+  const choice = h("span", { class: "saved-reply", hidden: true },
+    h("label", { for: "saved-reply" }, "Saved reply"), " ", select);
+  const draw = (found) => {
+    items = found;
+    fill(select, h("option", { value: "" }, "insert a saved reply…"), found.map((r) => h("option", { value: r.id }, r.name)));
+    choice.hidden = !found.length;
+  };
+  if (savedReplies.ticket === ticket.id) draw(savedReplies.items);
+  const ask = ++savedAsked;
+  get(`/api/saved-replies?ticket=${ticket.id}`).then((found) => {
+    if (ask !== savedAsked) return;
+    savedReplies = { ticket: ticket.id, items: found.items };
+    // A redraw meanwhile drew another list; redrawing the same one would close it while open.
+    if (select.isConnected && JSON.stringify(found.items) !== JSON.stringify(items)) draw(found.items);
+  }).catch(() => { /* none offered: the reply box works without them */ });
+  return choice;
+}
+
+// `text` in place of the box's selection (at its cursor), the cursor after it; the box's own
+// `input` (the typing notice) follows, as for typed text.
+function insertText(box, text) {
+  box.setRangeText(text, box.selectionStart, box.selectionEnd, "end");
+  box.focus();
+  box.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
 let tagsSaid = null; // { customer, text }: what the last Save tags said, kept across redraws

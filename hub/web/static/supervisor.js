@@ -4,6 +4,7 @@ import { ApiError, get, post, send } from "./api.js";
 import { bars } from "./charts.js";
 import { $, browserZone, fill, h, localDay, span, until, when } from "./dom.js";
 import { showTicket, titleOf } from "./agent.js";
+import { startSavedReplies } from "./saved_replies.js";
 
 const depths = new Map();
 const today = new Map(); // queue -> today's row of the volume series (SLA met, breaches)
@@ -28,6 +29,7 @@ export async function startSupervisor() {
   $("rules-reload").onclick = loadRules;
   $("rules-simulate").onclick = simulateDraft;
   $("rules-test").onsubmit = testDraft;
+  startSavedReplies(() => [...depths.keys()]);
 }
 
 // A depth is a snapshot: the newest one of a queue replaces what was shown.
