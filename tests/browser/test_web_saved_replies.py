@@ -12,13 +12,14 @@ import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from core.model import Role
-from tests.browser.web_face import audit, hub_sections, secret_of, sign_in
+from tests.browser.web_face import audit, hub_sections, screens, secret_of, sign_in
 from tests.conftest import Hub, MakeSettings, StartHub
 from tests.hub.email_support import SUPPORT, Outbox, outbox_server
 from tests.hub.test_working_tickets import call
 from tests.support import FORM_SECRET, form_body, form_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+__all__ = ["screens"]  # the fixture, used by name
 
 REFUND = "Hi {customer.first_name|there}, ticket #{ticket.id} is refunded."
 HELLO = "Hello {customer.first_name|there}!"
@@ -49,7 +50,9 @@ async def stored(hub: Hub) -> list[tuple[str, str, tuple[str, ...], str]]:
     return [(r.name, r.body, r.queues, r.updated_by) for r in await hub.store.list_saved_replies()]
 
 
-async def test_a_supervisor_writes_edits_and_deletes_saved_replies(hub: Hub, page: Page) -> None:
+async def test_a_supervisor_writes_edits_and_deletes_saved_replies(
+    hub: Hub, page: Page, screens: Path
+) -> None:
     await sign_in(page, hub.base_url, await secret_of(hub, Role.SUPERVISOR, "sue"), "sue")
     await page.get_by_role("button", name="Supervisor").click()
     form, rows = page.locator("#saved-edit"), page.locator("#saved-replies tbody tr")
@@ -82,6 +85,8 @@ async def test_a_supervisor_writes_edits_and_deletes_saved_replies(hub: Hub, pag
     await expect(rows).to_have_count(1)  # replaced, not added
     assert await stored(hub) == [("Refund done", REFUND, (), "sue")]
     await audit(page, "saved replies")
+    await page.locator("#saved-title").scroll_into_view_if_needed()
+    await page.screenshot(path=str(screens / "supervisor-saved-replies.png"))
 
     asked = await delete_when_confirmed(page, hub, "Refund done")
     assert (
@@ -129,7 +134,7 @@ async def open_ticket(page: Page, ticket_id: int) -> None:
 
 
 async def test_an_agent_inserts_a_filled_in_saved_reply_at_the_cursor_and_sends_it(
-    hub: Hub, page: Page, outbox: tuple[Outbox, int]
+    hub: Hub, page: Page, outbox: tuple[Outbox, int], screens: Path
 ) -> None:
     sue = await hub.token(Role.SUPERVISOR, "sue")
     for name, body, queues in [("Refund sent", REFUND, ["billing"]), ("Hello", HELLO, [])]:
@@ -154,6 +159,7 @@ async def test_an_agent_inserts_a_filled_in_saved_reply_at_the_cursor_and_sends_
     assert await box.evaluate("el => [el.selectionStart, el.selectionEnd]") == [10 + len(text)] * 2
     await expect(saved).to_have_value("")  # ready to insert another
     await audit(page, "ticket with saved replies")
+    await page.screenshot(path=str(screens / "agent-saved-reply.png"))
 
     await page.get_by_role("button", name="Send reply").click()
     await expect(page.locator(".conversation .msg.outbound")).to_contain_text(text)
