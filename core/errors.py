@@ -197,6 +197,17 @@ class ReplyOnFinal(TicketFinal):
         )
 
 
+class NotFinal(Conflict):
+    """A follow-up asked of a ticket still live: it is replied on, not followed up."""
+
+    def __init__(self, ticket_id: int, status: str) -> None:
+        super().__init__(
+            f"ticket {ticket_id} is {status}: reply on it (a follow-up is of a closed ticket)"
+        )
+        self.ticket_id = ticket_id
+        self.status = status
+
+
 class HeldByOther(Conflict):
     """A change made on behalf of a person, of a ticket another person holds."""
 

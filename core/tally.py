@@ -146,7 +146,11 @@ class Tally:
             (str(queue or ""), str(detail.get("priority") or "normal"),
              rule if isinstance(rule, str) else "")
         )  # fmt: skip
-        return cls(at, queue if isinstance(queue, str) else "", route)
+        channel = detail.get("channel")  # a follow-up's; an ingest's comes with its message
+        return cls(
+            at, queue if isinstance(queue, str) else "", route,
+            channel if isinstance(channel, str) else "",
+        )  # fmt: skip
 
     def add(self, kind: EventKind, actor: Actor, at: float, detail: Mapping[str, Detail]) -> None:
         """Fold one event of the ticket in (events come in sequence order)."""
@@ -177,7 +181,8 @@ class Tally:
     def _reply(self, actor: Actor, at: float, message_id: object) -> None:
         if actor.kind is not ActorKind.AGENT or not isinstance(message_id, int):
             return
-        self.replies.append((message_id, at, actor.name))
+        if self.customer is not None:  # before the customer wrote (a follow-up) it answers nothing
+            self.replies.append((message_id, at, actor.name))
         self._handled_by(actor.name)
 
     def _handled_by(self, agent: str) -> None:

@@ -144,7 +144,8 @@ def _created(event: TicketEvent) -> TicketFacts:
     detail = event.detail
     queue = _text(detail.get("queue"))
     route = Route(queue or "", str(detail.get("priority") or "normal"), _text(detail.get("rule")))
-    return TicketFacts(event.ticket_id, event.at, queue, route=route)
+    channel = _text(detail.get("channel"))  # a follow-up's; an ingest's comes with its message
+    return TicketFacts(event.ticket_id, event.at, queue, channel, route=route)
 
 
 def _apply(facts: TicketFacts, event: TicketEvent) -> None:
@@ -172,8 +173,10 @@ def _reply(facts: TicketFacts, event: TicketEvent) -> None:
     message_id = event.detail.get("message_id")
     if event.actor.kind is not ActorKind.AGENT or not isinstance(message_id, int):
         return
-    facts.reply_log[message_id] = (event.at, event.actor.name)
     facts.agents.add(event.actor.name)
+    if facts.customer is None:  # before the customer wrote (a follow-up) it answers nothing
+        return
+    facts.reply_log[message_id] = (event.at, event.actor.name)
     _count_replies(facts)
 
 

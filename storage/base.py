@@ -133,6 +133,12 @@ class Store(Protocol):
         becomes open. Recorded as the agent's. None when none waits, or when the assignee is
         an agent at capacity on the ticket's channel."""
 
+    async def open_follow_up(self, ticket_id: int, agent: str, now: datetime) -> Ticket:
+        """A new ticket following up a closed one, in one atomic step: the closed ticket's
+        customer, channel, queue, priority and subject, open and the agent's at once. Its
+        record: `created` (the agent's; `follow_up_of`, `channel`), `status` new -> open,
+        `assigned`. The closed ticket stays as it is. NotFound; NotFinal for a live one."""
+
     async def append_outbound(
         self,
         ticket_id: int,

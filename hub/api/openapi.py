@@ -193,6 +193,45 @@ OPENAPI: dict[str, Any] = {
                 },
             ),
         },
+        "/api/tickets/{id}/follow-up": {
+            "parameters": [ID],
+            "post": op(
+                "Write again to the customer of a closed ticket (agent): a new ticket of the "
+                "same customer, channel, queue and subject, yours and open, whose first message "
+                "is this one, sent as a reply on the closed conversation; 409 for a live ticket "
+                "(reply on it), a Slack or chat conversation, or nothing to carry it",
+                {
+                    "201": {
+                        "description": "the new ticket and its first message",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "ticket": {"$ref": "#/components/schemas/Ticket"},
+                                        "message": {"$ref": "#/components/schemas/Message"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "409": ERROR,
+                    "502": ERROR,  # the provider refused it; "ticket" and "message" kept
+                },
+                requestBody={
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["body"],
+                                "additionalProperties": False,
+                                "properties": {"body": {"type": "string"}},
+                            }
+                        }
+                    }
+                },
+            ),
+        },
         "/api/queues": {
             "get": op("Queues with depth and oldest waiting", {"200": ok("QueueList")})
         },

@@ -24,6 +24,7 @@ ROLES: dict[tuple[str, str], tuple[Role, ...]] = {
     ("get", "/api/tickets/{id}"): READ,
     ("patch", "/api/tickets/{id}"): AGENT,
     ("post", "/api/tickets/{id}/reply"): AGENT,
+    ("post", "/api/tickets/{id}/follow-up"): AGENT,
     ("post", "/api/tickets/{id}/notes"): AGENT,
     ("post", "/api/tickets/{id}/transfer"): AGENT,
     ("post", "/api/tickets/{id}/escalate"): AGENT,

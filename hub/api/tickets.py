@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from aiohttp import web
 
@@ -10,10 +11,12 @@ from core.deadlines import STANDINGS
 from core.errors import InvalidRequest
 from core.model import Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
+from core.workflow import is_final
 from hub.api.auth import REQUEST_TOKEN, require
 from hub.api.sla import listed_json, ticket_with_clocks
 from hub.api.views import message_json, notes_json, queue_json
 from hub.desk.claims import claim
+from hub.desk.follow_ups import follow_up, follow_up_way
 from hub.desk.queues import known_queue
 from hub.desk.replies import reply_way, send_reply
 from hub.params import (
@@ -111,18 +114,20 @@ async def get_ticket(request: web.Request) -> web.Response:
     else:
         notes = notes_json(events)
     body = await ticket_with_clocks(request, shown, events)
-    way = await reply_way(store, request.config_dict[SENDERS], ticket)
-    return web.json_response({**body, "messages_total": total, "notes": notes, "reply": way.json()})
+    senders = request.config_dict[SENDERS]
+    way = await reply_way(store, senders, ticket)
+    again = await follow_up_way(store, senders, ticket) if is_final(ticket.status) else None
+    return web.json_response({
+        **body, "messages_total": total, "notes": notes, "reply": way.json(),
+        "follow_up": None if again is None else again.json(),
+    })  # fmt: skip
 
 
 async def reply_to_ticket(request: web.Request) -> web.Response:
     """Send `{"body": ...}` on the ticket's channel: 201 sent, 502 refused by the provider
     (the message is kept with the reason), 409 when the channel cannot reply."""
     token = require(request, Role.AGENT)
-    data = await json_body(request)
-    body = data.get("body")
-    if not isinstance(body, str) or set(data) != {"body"}:
-        raise InvalidRequest('the body must be {"body": "<text>"}')
+    body = _reply_body(await json_body(request))
     senders = request.config_dict[SENDERS]
     store = request.config_dict[STORE]
     router = request.config_dict[ROUTER]
@@ -132,6 +137,35 @@ async def reply_to_ticket(request: web.Request) -> web.Response:
         error = f"not delivered: {message.error}"
         return web.json_response({"error": error, "message": message_json(message)}, status=502)
     return web.json_response(message_json(message), status=201)
+
+
+async def follow_up_ticket(request: web.Request) -> web.Response:
+    """`{"body"}` to the customer of a closed ticket, as the first message of a new ticket,
+    the caller's (hub/desk/follow_ups.py): 201 `{"ticket", "message"}`; 502 when the provider
+    refused the message (the ticket and the message are kept); 409 for a live ticket, a
+    conversation not followed up, or when nothing can carry it."""
+    token = require(request, Role.AGENT)
+    body = _reply_body(await json_body(request))
+    config = request.config_dict
+    made = await follow_up(
+        config[STORE], config[SENDERS], path_id(request), body, token.name, config[ROUTER]
+    )
+    config[METRICS].sent_out(made.message.channel, "reply", made.message.delivery)
+    answer: dict[str, Any] = {
+        "ticket": await ticket_with_clocks(request, made.ticket),
+        "message": message_json(made.message),
+    }
+    if made.message.delivery in ("failed", "undelivered"):
+        answer["error"] = f"not delivered: {made.message.error}"
+        return web.json_response(answer, status=502)
+    return web.json_response(answer, status=201)
+
+
+def _reply_body(data: dict[str, Any]) -> str:
+    body = data.get("body")
+    if not isinstance(body, str) or set(data) != {"body"}:
+        raise InvalidRequest('the body must be {"body": "<text>"}')
+    return body
 
 
 async def list_queues(request: web.Request) -> web.Response:
@@ -180,6 +214,7 @@ ROUTES = [
     web.get("/tickets", list_tickets),
     web.get("/tickets/{id}", get_ticket),
     web.post("/tickets/{id}/reply", reply_to_ticket),
+    web.post("/tickets/{id}/follow-up", follow_up_ticket),
     web.get("/queues", list_queues),
     web.get("/queues/{name}/waiting", waiting_in_queue),
     web.post("/queues/{name}/claim", claim_next),

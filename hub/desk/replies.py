@@ -45,10 +45,21 @@ async def send_reply(
     """With the rules in force (`router`), the SLA marks the reply leaves are stored with it."""
     ticket = await store.get_ticket(ticket_id)
     _not_final(ticket)  # the store refuses it too, should the ticket close meanwhile
-    route = await _route(store, senders, ticket)
+    return await send_on(store, senders, ticket, body, author, router)
+
+
+async def send_on(
+    store: Store,
+    senders: Mapping[str, Sender],
+    ticket: Ticket,
+    body: str,
+    author: str,
+    router: RulesRouter | None,
+) -> Message:
+    """`send_reply` on a ticket as read, whose messages say where the reply goes and what it
+    answers (a follow-up's are its closed ticket's)."""
+    route, recipient = await reach(store, senders, ticket, body)
     sender = route.sender
-    recipient = sender.recipient(ticket, body, route.to)
-    await _not_opted_out(store, sender, recipient)
     now = datetime.now(UTC)
     actor = Actor.agent(author) if author else SYSTEM
     marks = None if router is None else await reply_marks(store, router, ticket.id, actor, now)
@@ -83,16 +94,26 @@ async def reply_way(store: Store, senders: Mapping[str, Sender], ticket: Ticket)
     """The choice `send_reply` would make for a reply now, by the same steps."""
     try:
         _not_final(ticket)
-        route = await _route(store, senders, ticket)
-        recipient = route.sender.recipient(ticket, _ANY_BODY, route.to)
-        await _not_opted_out(store, route.sender, recipient)
+        route, recipient = await reach(store, senders, ticket, ANY_BODY)
     except (Conflict, NotFound) as exc:  # not the ticket's 404: its reading goes on
         return ReplyWay(refused=exc.message)
     return ReplyWay(route.sender.name, recipient.value)
 
 
-_ANY_BODY = "."
+ANY_BODY = "."
 """A body every channel carries: the way a reply goes does not depend on its text."""
+
+
+async def reach(
+    store: Store, senders: Mapping[str, Sender], ticket: Ticket, body: str
+) -> tuple[DeliveryChannel, Identity]:
+    """The channel a reply of `body` on the ticket's conversation goes out on, and to whom;
+    Conflict (nothing can carry it, nobody to answer, opted out) or InvalidRequest (a body
+    the channel cannot carry)."""
+    route = await _route(store, senders, ticket)
+    recipient = route.sender.recipient(ticket, body, route.to)
+    await _not_opted_out(store, route.sender, recipient)
+    return route, recipient
 
 
 async def _route(store: Store, senders: Mapping[str, Sender], ticket: Ticket) -> DeliveryChannel:

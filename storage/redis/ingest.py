@@ -79,6 +79,7 @@ from core.search import words
 from core.workflow import after_customer_message
 from storage.redis.rows import (
     inbound_json,
+    report_cells,
     route_json,
     sla_fields,
     sla_json,
@@ -245,10 +246,6 @@ class IdentityLocks:
 
 def contact_json(inbound: Inbound, policy: ThreadPolicy, calendar: Calendar) -> bytes:
     """The script's contact: everything but the routing decision."""
-    cells = {}
-    if not calendar.utc:  # a new ticket's day and month, which the script cannot work out
-        _, (_, day), (_, month) = calendar.periods(inbound.received_at.timestamp())
-        cells = {"zone": calendar.zone, "cells": [day, month]}
     return dumps_bytes(
         {
             "key": inbound.key,
@@ -263,7 +260,7 @@ def contact_json(inbound: Inbound, policy: ThreadPolicy, calendar: Calendar) -> 
             "words": words(inbound.text),
             "subject_words": words(inbound.subject),
             "after": AFTER_MESSAGE,
-            **cells,
+            **report_cells(calendar, inbound.received_at),
             **_blobs(inbound),
         }
     )

@@ -33,6 +33,7 @@ from core.model import (
     Ticket,
     Via,
 )
+from core.periods import Calendar
 from storage.marks import marks_from_json, marks_json
 from storage.sqlite.rows import dt, facts_from_json, facts_json
 
@@ -64,6 +65,17 @@ def ticket_fields(inbound: Inbound, decision: Decision) -> dict[str, str]:
         "resolution_due": _due(now, decision.resolution_due, decision.resolution),
     }
     return {name: value for name, value in fields.items() if value is not None}
+
+
+def report_cells(calendar: Calendar, made: datetime) -> dict[str, object]:
+    """What lua/tally.lua needs of a ticket made at `made` to count it in its cells, which Lua
+    cannot work out (it has no zone database): the report zone the hub knows (the script
+    checks it is the store's), and the starts of the ticket's day and month in it. Nothing
+    for UTC's calendar."""
+    if calendar.utc:
+        return {}
+    _, (_, day), (_, month) = calendar.periods(made.timestamp())
+    return {"zone": calendar.zone, "cells": [day, month]}
 
 
 def route_json(inbound: Inbound, decision: Decision, facts: CustomerFacts) -> str:

@@ -29,7 +29,7 @@ NAMES = (
     "ingest", "update", "claim", "outbound", "delivery", "edit", "consent", "note", "list",
     "stats", "replay", "events", "campaign", "campaign_read", "reindex", "customer",
     "customer_read", "dialer", "people", "people_read", "offer", "deadlines", "rate", "rules",
-    "retention", "rollup_claim", "rollup_fill", "unindex", "saved",
+    "retention", "rollup_claim", "rollup_fill", "unindex", "saved", "follow_up",
 )  # fmt: skip
 
 MAX_PIPELINE = 16

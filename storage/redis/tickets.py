@@ -17,22 +17,35 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.errors import Conflict, HeldByOther, MoveRefused, NotFound, TicketFinal
+from core.errors import (
+    Conflict,
+    HeldByOther,
+    MoveRefused,
+    NotFinal,
+    NotFound,
+    StorageUnavailable,
+    TicketFinal,
+)
 from core.json_text import loads
 from core.model import Status, Ticket, TicketChange
+from core.periods import Calendar
 from core.record import Actor, Detail, EventKind, TicketEvent
 from core.workflow import FINAL_STATUSES, allowed_moves, movable_to
-from storage.redis.live import Scripted
+from storage.redis.live import Making
 from storage.redis.options import translated
-from storage.redis.rows import sla_json, ticket_from_reply, ts
+from storage.redis.rows import report_cells, sla_json, ticket_from_reply, ts
 from storage.sqlite.rows import dt
+
+ZONE_ROUNDS = 3
+"""Tries of a follow-up whose script found the report zone changed (`contacthub reports
+zone`, rarely twice in a row): each refused one wrote nothing."""
 
 
 class RedisTickets:
-    """update_ticket, claim_next, notes and the record's reads on Redis."""
+    """update_ticket, claim_next, follow-ups, notes and the record's reads on Redis."""
 
     @property
-    def _live(self) -> Scripted:
+    def _live(self) -> Making:
         raise NotImplementedError  # RedisStore's open connection
 
     @translated
@@ -52,6 +65,22 @@ class RedisTickets:
         wanted = "" if ticket_id is None else ticket_id
         reply = await self._live.scripts.run("claim", queue, assignee, ts(now), wanted)
         return None if reply is None else ticket_from_reply(reply)
+
+    @translated
+    async def open_follow_up(self, ticket_id: int, agent: str, now: datetime) -> Ticket:
+        hub = self._live.ingest
+        for _ in range(ZONE_ROUNDS):
+            follow = follow_up_json(ticket_id, agent, now, hub.calendar)
+            reply = await self._live.scripts.run("follow_up", ticket_id, agent, ts(now), follow)
+            if reply is None:
+                raise NotFound("ticket", ticket_id)
+            if reply[0] == "zone":  # changed since this hub read it: nothing written
+                hub.calendar = Calendar(reply[1])  # checked when it was set
+            elif reply[0] == "live":
+                raise NotFinal(ticket_id, reply[1])
+            else:
+                return ticket_from_reply(reply)
+        raise StorageUnavailable("the report zone kept changing during a follow-up; retry")
 
     @translated
     async def add_note(self, ticket_id: int, body: str, actor: Actor, now: datetime) -> TicketEvent:
@@ -91,6 +120,12 @@ def change_json(change: TicketChange) -> str:
     if change.cause is not None:
         data["cause"] = {"kind": change.cause.kind, "detail": dict(change.cause.detail)}
     return json.dumps({name: value for name, value in data.items() if value is not None})
+
+
+def follow_up_json(ticket_id: int, agent: str, now: datetime, calendar: Calendar) -> str:
+    """What lua/follow_up.lua is told besides the ticket, the agent and the time."""
+    why = [f"a follow-up of #{ticket_id} by {agent}"]
+    return json.dumps({"why": why, "final": FINAL_STATUSES, **report_cells(calendar, now)})
 
 
 def refusal(ticket_id: int, change: TicketChange, reply: Sequence[Any]) -> None:

@@ -67,7 +67,9 @@ def commit_inbound(
         facts = _facts(db, known) if router.needs_history else CustomerFacts(known)
         decision = router.decide(inbound, facts)
         customer_id = known if known is not None else _create_customer(db, inbound, now)
-        ticket_id = _create_ticket(db, inbound, customer_id, decision, facts, now)
+        ticket_id = create_ticket(
+            db, (inbound.channel, inbound.subject), customer_id, decision, facts, now
+        )
         outcome, queue = Outcome.CREATED, decision.queue
     if len(owners) < len(inbound.all_identities):
         _link_identities(db, inbound, customer_id, now)
@@ -246,17 +248,19 @@ def _next_ticket_id(db: sqlite3.Connection) -> int:
     return int(newest) + 1
 
 
-def _create_ticket(  # one row from the parts of an ingest
+def create_ticket(  # one row from the parts of an ingest (or of a follow-up)
     db: sqlite3.Connection,
-    inbound: Inbound,
+    made: tuple[str, str],
     customer_id: int,
     decision: Decision,
     facts: CustomerFacts,
     now: float,
 ) -> int:
+    """A new ticket of `made`, its channel and subject; new, unassigned, waiting."""
     first_due = _due(now, decision.first_response_due, decision.first_response)
     resolution_due = _due(now, decision.resolution_due, decision.resolution)
     marks = decision.sla
+    channel, subject = made
     ticket_id = _next_ticket_id(db)
     db.execute(
         "INSERT INTO tickets (id, status, channel, queue, priority, priority_rank, customer_id, "
@@ -264,8 +268,8 @@ def _create_ticket(  # one row from the parts of an ingest
         "created_at, updated_at, first_response_due, resolution_due, sla_standing, "
         "sla_marks) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (
-            ticket_id, Status.NEW, inbound.channel, decision.queue, decision.priority,
-            decision.priority.rank, customer_id, inbound.subject, json_list(decision.tags),
+            ticket_id, Status.NEW, channel, decision.queue, decision.priority,
+            decision.priority.rank, customer_id, subject, json_list(decision.tags),
             json_list(decision.skills), decision.rule, json_list(decision.explanation),
             decision.rules_version, facts_json(facts), now, now, first_due, resolution_due,
             marks.standing if marks else "", marks_json(marks) if marks else None,

@@ -62,6 +62,7 @@ from storage.sqlite import queries as q
 from storage.sqlite import record as rec
 from storage.sqlite.campaign_store import SqliteCampaigns
 from storage.sqlite.checkpoint import Checkpointer
+from storage.sqlite.follow_ups import open_follow_up
 from storage.sqlite.ingest import commit_inbound
 from storage.sqlite.open_lock import OpenLock
 from storage.sqlite.options import BUSY_TIMEOUT_MS, SqliteOptions, connect, translate
@@ -437,6 +438,9 @@ class SqliteStore(SqliteCampaigns, SqlitePeople):
         self, queue: str, assignee: str, now: datetime, ticket_id: int | None = None
     ) -> Ticket | None:
         return await self._writer.write(ch.claim_next, queue, assignee, now, ticket_id)
+
+    async def open_follow_up(self, ticket_id: int, agent: str, now: datetime) -> Ticket:
+        return await self._writer.write(open_follow_up, ticket_id, agent, now)
 
     async def append_outbound(
         self,

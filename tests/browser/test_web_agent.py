@@ -270,7 +270,7 @@ async def test_an_agent_may_assign_only_themselves(hub: Hub, page: Page) -> None
     await expect(page.locator("#my-tickets")).to_contain_text(f"#{ticket_id}")
 
 
-async def test_a_closed_ticket_shows_it_is_final_and_still_takes_notes(
+async def test_a_closed_ticket_shows_it_is_final_and_takes_notes_and_a_follow_up(
     hub: Hub, page: Page
 ) -> None:
     ticket_id = await open_by_number(hub, page, Role.SUPERVISOR, "sue", "Please close this")
@@ -281,6 +281,19 @@ async def test_a_closed_ticket_shows_it_is_final_and_still_takes_notes(
     await page.get_by_label("Internal note").fill("Called back: all fine.")
     await page.get_by_role("button", name="Add note").click()
     await expect(page.locator(".conversation .msg.note")).to_contain_text("Called back")
+    assert (await hub.store.get_ticket(ticket_id)).status == "closed"
+    await expect(page.get_by_role("button", name="Send reply")).to_have_count(0)
+
+    follow = page.get_by_label("Follow up on a new ticket (by email to ada@example.com)")
+    await follow.fill("One more thing: your refund went out today.")
+    await page.get_by_role("button", name="Send as a new ticket").click()
+    heading = page.locator("#ticket h2")
+    await expect(heading).not_to_contain_text(f"#{ticket_id} ")  # the new ticket opens
+    made = int((await heading.inner_text()).split()[0].lstrip("#"))
+    await expect(page.locator("#ticket")).to_contain_text("open · general")
+    ticket = await hub.store.get_ticket(made)
+    assert (ticket.status, ticket.assignee) == ("open", "sue")
+    assert [m.body for m in ticket.messages] == ["One more thing: your refund went out today."]
     assert (await hub.store.get_ticket(ticket_id)).status == "closed"
 
 

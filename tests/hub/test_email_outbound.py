@@ -270,3 +270,36 @@ async def test_acknowledgements_waiting_for_a_silent_relay_are_bounded(
         )
         tickets = (await hub.store.list_tickets(TicketFilter())).items
         assert len(tickets) == 3  # the contacts are all kept; only the third's answer is not
+
+
+async def test_a_follow_up_of_a_closed_ticket_answers_its_thread_and_the_answer_comes_back(
+    hub: Hub, outbox: tuple[Outbox, int]
+) -> None:
+    port = smtp_port(hub)
+    await send(port, compose())
+    await outbox[0].wait_for(1)  # the acknowledgement
+    closed_id = await only_ticket_id(hub)
+    sue = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.patch(
+        f"/api/tickets/{closed_id}", json={"status": "closed"}, headers=sue
+    ) as response:
+        assert response.status == 200
+    alice = await hub.token(Role.AGENT, "alice")
+    async with hub.http.post(
+        f"/api/tickets/{closed_id}/follow-up", json={"body": "All well?"}, headers=alice
+    ) as response:
+        assert response.status == 201
+        made = (await response.json())["ticket"]
+    (_, sent) = await outbox[0].wait_for(2)
+    assert sent["Subject"] == f"Re: Order 1042 [#{made['id']}]"
+    assert sent["In-Reply-To"] == "<m1@example.com>"  # the closed conversation's thread
+    both = f"<m1@example.com> {sent['Message-ID']}"  # the closed ticket's message first
+    answer_mail = compose("Yes!", subject="Re: x", message_id="<m4@example.com>",
+                          In_Reply_To=sent["Message-ID"], References=both)  # fmt: skip
+    await send(port, answer_mail)
+    follow_up = await hub.store.get_ticket(made["id"])
+    assert [(m.direction, m.body.strip()) for m in follow_up.messages] == [
+        (Direction.OUTBOUND, "All well?"), (Direction.INBOUND, "Yes!"),
+    ]  # fmt: skip
+    assert (follow_up.status, follow_up.assignee) == (Status.OPEN, "alice")
+    assert (await hub.store.get_ticket(closed_id)).status is Status.CLOSED

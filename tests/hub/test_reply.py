@@ -251,3 +251,57 @@ async def test_a_closed_ticket_takes_no_reply_and_says_so_before_it(
         way = (await response.json())["reply"]
     assert way["channel"] is None
     assert "no reply goes out" in way["refused"]
+
+
+async def test_a_follow_up_writes_again_on_a_new_ticket_that_the_answer_comes_back_to(
+    hub: Hub, twilio_api: TwilioEmulator
+) -> None:
+    closed_id = await sms_ticket(hub)
+    sue = await hub.token(Role.SUPERVISOR, "sue")
+    async with hub.http.patch(
+        f"/api/tickets/{closed_id}", json={"status": "closed"}, headers=sue
+    ) as response:
+        assert response.status == 200
+    async with hub.http.get(f"/api/tickets/{closed_id}", headers=sue) as response:
+        assert (await response.json())["follow_up"] == {
+            "channel": "sms",
+            "to": ADA,
+            "refused": None,
+        }
+    alice = await hub.token(Role.AGENT, "alice")
+    url = f"/api/tickets/{closed_id}/follow-up"
+    async with hub.http.post(url, json={"body": "Did the refund arrive?"}, headers=alice) as r:
+        assert r.status == 201, await r.text()
+        made = await r.json()
+    ticket, message = made["ticket"], made["message"]
+    assert ticket["id"] != closed_id
+    assert (ticket["status"], ticket["assignee"], ticket["channel"]) == ("open", "alice", "sms")
+    assert (message["author"], message["delivery"]) == ("alice", "queued")
+    assert [m.id for m in (await hub.store.get_ticket(ticket["id"])).messages] == [message["id"]]
+    (sent,) = twilio_api.received
+    assert (sent.form["To"], sent.form["From"], sent.form["Body"]) == (
+        ADA, HUB_NUMBER, "Did the refund arrive?",
+    )  # fmt: skip
+    status, _ = await post_twilio(hub, "/webhooks/twilio/sms", sms_params("SM9", "Yes, thanks"))
+    assert status == 200
+    answered = await hub.store.get_ticket(ticket["id"])
+    assert [m.body for m in answered.messages] == ["Did the refund arrive?", "Yes, thanks"]
+    closed = await hub.store.get_ticket(closed_id)
+    assert (closed.status, len(closed.messages)) == ("closed", 2)  # SMS and its acknowledgement
+
+
+async def test_a_live_ticket_is_replied_on_not_followed_up(
+    hub: Hub, twilio_api: TwilioEmulator
+) -> None:
+    ticket_id = await sms_ticket(hub)
+    alice = await hub.token(Role.AGENT, "alice")
+    url = f"/api/tickets/{ticket_id}/follow-up"
+    async with hub.http.post(url, json={"body": "Hello again"}, headers=alice) as response:
+        assert response.status == 409
+        assert (await response.json())["error"] == (
+            f"ticket {ticket_id} is new: reply on it (a follow-up is of a closed ticket)"
+        )
+    async with hub.http.post(url, json={"body": ""}, headers=alice) as response:
+        assert response.status == 409  # the status is said first
+    assert twilio_api.received == []
+    assert (await hub.store.last_event_seq()) == len(await hub.store.ticket_events(ticket_id))

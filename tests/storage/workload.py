@@ -1,7 +1,7 @@
 """A seeded random working of tickets through a Store (the rollups' tests): contacts and
-follow-ups on three channels, claims, hand-overs, replies (some failing), resolutions,
-reopenings, closings, transfers, SLA breaches (of every clock) and customers' merges, in time
-order."""
+follow-ups on three channels, claims, hand-overs, replies (some failing; on a closed ticket,
+an agent's follow-up of it), resolutions, reopenings, closings, transfers, SLA breaches (of
+every clock) and customers' merges, in time order."""
 
 from __future__ import annotations
 
@@ -92,6 +92,9 @@ class Workload:
         await self.store.update_ticket(ticket, TicketChange(**fields, actor=actor), self.at)
 
     async def _reply(self, ticket: int, agent: str) -> None:
+        if (await self.store.get_ticket(ticket)).status is Status.CLOSED:  # takes no reply
+            ticket = (await self.store.open_follow_up(ticket, agent, self.at)).id
+            self.tickets.append(ticket)
         message = await self.store.append_outbound(ticket, "hello", agent, self.at)
         if self.rng.random() < 0.25:
             await self.store.record_delivery(message.id, Delivery("failed", "", "boom"))

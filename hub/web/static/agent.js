@@ -474,14 +474,16 @@ function actions(ticket) {
       loadTickets();
     } catch (e) { error.textContent = e.message; }
   };
+  const closed = ticket.status === "closed";
   return h("div", { class: "actions" },
-    ticket.status === "closed" ? h("p", { class: "hint", id: "closed-final" },
-      "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are. Notes may still be added; the customer's next message starts a new ticket.") : null,
-    h("div", { class: "reply-head" }, h("label", { for: "reply-body" }, replyLabel(way)), off ? null : savedReplyChoice(ticket, reply)),
-    reply,
-    off ? h("p", { class: "hint", id: "reply-way" }, way.refused) : null,
-    h("div", { class: "row" }, h("button", { type: "button", id: "send-reply", disabled: off,
-      onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value }), reply) }, "Send reply")),
+    closed ? h("p", { class: "hint", id: "closed-final" },
+      "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are, and it takes no reply. Notes may still be added; the customer's next message starts a new ticket, and a follow-up writes to them again on a new ticket of yours.") : null,
+    ...(closed ? followUp(ticket, error) : [
+      h("div", { class: "reply-head" }, h("label", { for: "reply-body" }, replyLabel(way)), off ? null : savedReplyChoice(ticket, reply)),
+      reply,
+      off ? h("p", { class: "hint", id: "reply-way" }, way.refused) : null,
+      h("div", { class: "row" }, h("button", { type: "button", id: "send-reply", disabled: off,
+        onclick: () => run(() => post(`/api/tickets/${ticket.id}/reply`, { body: reply.value }), reply) }, "Send reply"))]),
     h("label", { for: "note-body" }, "Internal note"), note,
     h("div", { class: "row" }, h("button", { type: "button", id: "add-note", class: "plain",
       onclick: () => run(() => post(`/api/tickets/${ticket.id}/notes`, { body: note.value }), note) }, "Add note")),
@@ -506,6 +508,33 @@ function actions(ticket) {
       h("button", { type: "button", id: "escalate", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
     error);
+}
+
+// A closed ticket's follow-up (POST /api/tickets/{id}/follow-up): a message to its customer as
+// the first of a new ticket, the agent's, which opens once it is made.
+function followUp(ticket, error) {
+  const way = ticket.follow_up || { refused: "a follow-up cannot be sent" };
+  const off = Boolean(way.refused);
+  const to = ["email", "sms"].includes(way.channel) ? ` to ${way.to}` : "";
+  const box = h("textarea", { id: "follow-up-body", rows: 3, disabled: off,
+    "aria-describedby": off ? "follow-up-way" : null });
+  const send = async () => {
+    error.textContent = "";
+    try {
+      const made = await post(`/api/tickets/${ticket.id}/follow-up`, { body: box.value });
+      showTicket(made.ticket.id);
+      loadTickets();
+    } catch (e) { error.textContent = e.message; }
+  };
+  return [
+    h("div", { class: "reply-head" },
+      h("label", { for: "follow-up-body" }, off ? "Follow up" : `Follow up on a new ticket (by ${way.channel}${to})`),
+      off ? null : savedReplyChoice(ticket, box)),
+    box,
+    off ? h("p", { class: "hint", id: "follow-up-way" }, way.refused) : null,
+    h("div", { class: "row" }, h("button", { type: "button", id: "send-follow-up", disabled: off, onclick: send },
+      "Send as a new ticket")),
+  ];
 }
 
 // The team's saved replies for the ticket's queue, filled in for it (GET /api/saved-replies

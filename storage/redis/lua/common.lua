@@ -296,6 +296,29 @@ local function apply_moves(id, before, moves, actor, at)
   end
 end
 
+-- A new ticket, new and unassigned: waiting in its queue, with its route (JSON text) and
+-- its first event, `created` = {actor, detail}. `fields`: the hash's fields besides the
+-- state (queue and priority among them). Replies its id.
+local function create_ticket(customer, channel, at, fields, route, created)
+  local id = redis.call('HINCRBY', k('ids'), 'ticket', 1)
+  local state = {status = 'new', customer = customer, channel = channel, created = at,
+                 updated = at, queue = fields.queue, priority = fields.priority}
+  local flat = {}
+  for name, value in pairs(state) do
+    flat[#flat + 1], flat[#flat + 2] = name, value
+  end
+  for name, value in pairs(fields) do
+    if state[name] == nil then
+      flat[#flat + 1], flat[#flat + 2] = name, value
+    end
+  end
+  redis.call('HSET', k('t', id), unpack(flat))
+  redis.call('SET', k('t', id, 'r'), route)
+  reindex(id, nil, state)
+  record(id, 'created', created.actor, at, created.detail)
+  return id
+end
+
 -- SLA deadlines (lua/deadlines.lua claims them):
 -- {P}:sla            zset: "<ticket>|<metric>|<kind>" by when it may next be claimed (its
 --                    due time, then the end of a claim's lease)

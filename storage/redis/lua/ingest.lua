@@ -127,23 +127,8 @@ local function new_customer(identities)
 end
 
 local function new_ticket(customer)
-  local id = redis.call('HINCRBY', k('ids'), 'ticket', 1)
-  local state = {status = 'new', customer = customer, channel = channel, created = now,
-                 updated = now, queue = decision.fields.queue,
-                 priority = decision.fields.priority}
-  local fields = {}
-  for name, value in pairs(state) do
-    fields[#fields + 1], fields[#fields + 2] = name, value
-  end
-  for name, value in pairs(decision.fields) do
-    if state[name] == nil then
-      fields[#fields + 1], fields[#fields + 2] = name, value
-    end
-  end
-  redis.call('HSET', k('t', id), unpack(fields))
-  redis.call('SET', k('t', id, 'r'), decision.route)
-  reindex(id, nil, state)
-  record(id, 'created', decision.created.actor, now, decision.created.detail)
+  local id = create_ticket(customer, channel, now, decision.fields, decision.route,
+                           decision.created)
   if decision.sla then
     write_sla(id, decision.sla)
   end

@@ -24,7 +24,7 @@ local TALLY = {
   -- The SLA clocks by their letters (core/tally.py `SLA_CLOCKS`): `mb` keeps those breached.
   CLOCKS = {first_response = 'f', next_response = 'n', periodic_update = 'p', resolution = 'r'},
   fresh = {},  -- ticket -> the tally of a ticket created in this script, not saved yet
-  new_cells = nil,  -- {day, month} of a ticket created in this script (ingest.lua), or nil
+  new_cells = nil,  -- {day, month} of a ticket created in this script, or nil
   horizon = nil,  -- the horizon as this script last read or wrote it
 }
 
@@ -80,9 +80,10 @@ function TALLY.created(at, d)
   end
   local queue = text_or(d.queue, '')
   local cells = TALLY.new_cells or {}
+  -- ch: a follow-up's channel (an ingest's comes with its message)
   return {c = at, q = queue, rt = queue .. '|' .. priority .. '|' .. text_or(d.rule, ''),
-          ch = '', rp = {}, held = {}, ag = {}, rep = false, br = false, mb = '',
-          pd = cells[1], pm = cells[2]}
+          ch = text_or(d.channel, ''), rp = {}, held = {}, ag = {}, rep = false, br = false,
+          mb = '', pd = cells[1], pm = cells[2]}
 end
 
 function TALLY.decode(text)
@@ -181,7 +182,9 @@ function TALLY.add(t, kind, actor, at, d)
     end
   elseif kind == 'reply_out' then
     if string.sub(actor, 1, 6) == 'agent:' and type(d.message_id) == 'number' then
-      t.rp[#t.rp + 1] = {d.message_id, at, string.sub(actor, 7)}
+      if t.cu then  -- before the customer wrote (a follow-up) it answers nothing
+        t.rp[#t.rp + 1] = {d.message_id, at, string.sub(actor, 7)}
+      end
       TALLY.handled(t, string.sub(actor, 7))
     end
   elseif kind == 'delivery' and TALLY.FAILED[d.status] then
@@ -338,7 +341,7 @@ end
 
 function TALLY.load(id)
   local fresh = TALLY.fresh[id]
-  if fresh then  -- created in this script, counted from its next event on (its message)
+  if fresh then  -- created in this script, counted from its next event on
     TALLY.fresh[id] = nil
     return fresh, {}, nil
   end
@@ -380,8 +383,9 @@ tally_event = function(id, kind, actor, at, detail)
     TALLY.horizon = now
   end
   if kind == 'created' then
-    -- Only ingest.lua records it, and its message next: the tally is saved and the cells
-    -- count both then, without writing and reading the tally back in between.
+    -- Only a script making the ticket records it, and an event of the ticket next (an
+    -- ingest's message, a follow-up's opening): the tally is saved and the cells count both
+    -- then, without writing and reading the tally back in between.
     TALLY.fresh[id] = TALLY.created(now, d)
     return
   end
