@@ -138,6 +138,10 @@ class Tally:
     """An SLA clock's breach is on its record (any clock's)."""
     missed: str = ""
     """The clocks breached, by their letters (`SLA_CLOCKS`), in order."""
+    asked: float | None = None
+    """When its customer first wrote: its creation for an ingest's, later for a follow-up's
+    (its first response is counted from here). None in tallies saved before it was kept:
+    their tickets' customers wrote at their creation."""
 
     @classmethod
     def created_by(cls, at: float, detail: Mapping[str, Detail]) -> Tally:
@@ -159,6 +163,8 @@ class Tally:
             self.channel = self.channel or (channel if isinstance(channel, str) else "")
             if self.customer is None and actor.kind is ActorKind.CUSTOMER:
                 self.customer = actor.name
+            if self.asked is None and actor.kind is ActorKind.CUSTOMER:
+                self.asked = at
         elif kind is EventKind.REPLY_OUT:
             self._reply(actor, at, detail.get("message_id"))
         elif kind is EventKind.DELIVERY and detail.get("status") in FAILED:
@@ -244,8 +250,9 @@ class Tally:
         self._sla(out)
         first = self.first_response()
         if first is not None:
-            _duration(out, (q, ch, ""), "f", first[0] - self.created)
-            _duration(out, (q, ch, first[1]), "a", first[0] - self.created)
+            asked = self.created if self.asked is None else self.asked
+            _duration(out, (q, ch, ""), "f", first[0] - asked)
+            _duration(out, (q, ch, first[1]), "a", first[0] - asked)
         if self.resolved is not None:
             _duration(out, (q, ch, ""), "r", self.resolved - self.created)
             if len(self.replies) == 1:
@@ -276,7 +283,7 @@ class Tally:
         return dumps(
             [self.created, self.queue, self.route, self.channel, self.customer, self.replies,
              self.resolved, self.assignee, self.hold_start, self.held, self.agents,
-             self.repeat, self.breached, self.missed],
+             self.repeat, self.breached, self.missed, self.asked],
         )  # fmt: skip
 
     @classmethod

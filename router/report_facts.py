@@ -55,6 +55,9 @@ class TicketFacts:
     queue: str | None
     channel: str | None = None
     customer: str | None = None
+    asked_at: datetime | None = None
+    """When its customer first wrote (an ingest's: at its creation; a follow-up's: later):
+    its first response is counted from here."""
     first_response_at: datetime | None = None
     first_responder: str | None = None
     replies: int = 0
@@ -155,6 +158,8 @@ def _apply(facts: TicketFacts, event: TicketEvent) -> None:
         if facts.customer is None and event.actor.kind is ActorKind.CUSTOMER:
             facts.customer = event.actor.name
             facts.owners.append((event.at, facts.customer))
+        if facts.asked_at is None and event.actor.kind is ActorKind.CUSTOMER:
+            facts.asked_at = event.at
     elif kind is EventKind.REPLY_OUT:
         _reply(facts, event)
     elif kind is EventKind.DELIVERY and detail.get("status") in FAILED:

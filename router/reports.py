@@ -161,7 +161,7 @@ def behind(
         return [(f.ticket_id, None) for f in facts if f.resolved_at is None]
     if metric is Metric.FIRST_RESPONSE:
         return [
-            (f.ticket_id, seconds(f, f.created_at, f.first_response_at))
+            (f.ticket_id, seconds(f, f.asked_at or f.created_at, f.first_response_at))
             for f in facts
             if f.first_response_at is not None
         ]
@@ -237,7 +237,7 @@ def agents_figures(report: Report) -> tuple[AgentFigures, ...]:
         for agent in f.agents:
             held.setdefault(agent, []).append(f.held.get(agent, 0.0))
         if f.first_responder is not None and f.first_response_at is not None:
-            seconds = report.elapsed(f, f.created_at, f.first_response_at)
+            seconds = report.elapsed(f, f.asked_at or f.created_at, f.first_response_at)
             first.setdefault(f.first_responder, []).append(seconds)
     return tuple(
         AgentFigures(agent, len(held[agent]), spread(first.get(agent, ())), spread(held[agent]))

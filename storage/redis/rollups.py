@@ -289,6 +289,7 @@ def lua_tally(tally: Tally, calendar: Calendar) -> str:
     }  # fmt: skip
     optional = {"cu": tally.customer, "as": tally.assignee}
     optional |= {"res": _time(tally.resolved), "hs": _time(tally.hold_start)}
+    optional |= {"ak": _time(tally.asked)}
     state |= {k: v for k, v in optional.items() if v is not None}
     if not calendar.utc:
         _, (_, state["pd"]), (_, state["pm"]) = calendar.periods(tally.created)

@@ -98,6 +98,9 @@ async def test_a_follow_ups_opening_message_is_no_response_and_the_rollups_agree
     tally = replayed(await whole_record(store)).tallies[made.id]
     assert (tally.channel, tally.customer) == ("sms", str(closed.customer_id))
     assert [at for _, at, _ in tally.replies] == [later(95).timestamp()]  # the first response
+    assert tally.asked == later(90).timestamp()  # counted from the customer's answer
+    waits = [v for key, v in tally.contribution().items() if key[2] == "" and key[3][0] == "f"]
+    assert waits == [(1, (later(95) - later(90)).total_seconds())]
     assert tally.agents == ["ann"]
     record = await store.ticket_events(made.id)
     kinds = [e.kind for e in record]

@@ -88,7 +88,7 @@ end
 
 function TALLY.decode(text)
   local t = cjson.decode(text)
-  t.c, t.res, t.hs = tonumber(t.c), tonumber(t.res), tonumber(t.hs)
+  t.c, t.res, t.hs, t.ak = tonumber(t.c), tonumber(t.res), tonumber(t.hs), tonumber(t.ak)
   t.pd, t.pm = tonumber(t.pd), tonumber(t.pm)
   t.mb = t.mb or ''  -- saved before the clocks were kept: the upgrade's fill writes them
   for _, reply in ipairs(t.rp) do
@@ -110,6 +110,7 @@ function TALLY.encode(t)
   end
   return cjson.encode({c = num(t.c), q = t.q, rt = t.rt, ch = t.ch, cu = t.cu, rp = replies,
                        res = t.res and num(t.res), as = t.as, hs = t.hs and num(t.hs),
+                       ak = t.ak and num(t.ak),
                        held = held, ag = t.ag, rep = t.rep, br = t.br, mb = t.mb,
                        pd = t.pd and num(t.pd), pm = t.pm and num(t.pm)})
 end
@@ -180,6 +181,9 @@ function TALLY.add(t, kind, actor, at, d)
     if not t.cu and string.sub(actor, 1, 9) == 'customer:' then
       t.cu = string.sub(actor, 10)
     end
+    if not t.ak and string.sub(actor, 1, 9) == 'customer:' then
+      t.ak = at  -- when the customer first wrote: the first response counts from here
+    end
   elseif kind == 'reply_out' then
     if string.sub(actor, 1, 6) == 'agent:' and type(d.message_id) == 'number' then
       if t.cu then  -- before the customer wrote (a follow-up) it answers nothing
@@ -236,8 +240,9 @@ function TALLY.contribution(t)
   end
   local first = TALLY.first(t)
   if first then
-    duration('', 'f', first[2] - t.c)
-    duration(first[3], 'a', first[2] - t.c)
+    local asked = t.ak or t.c  -- a tally saved before `ak` was kept: its customer wrote at c
+    duration('', 'f', first[2] - asked)
+    duration(first[3], 'a', first[2] - asked)
   end
   if t.res then
     duration('', 'r', t.res - t.c)
