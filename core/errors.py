@@ -192,8 +192,9 @@ class ReplyOnFinal(TicketFinal):
         super().__init__(
             ticket_id,
             status,
-            "no reply goes out on it (notes may still be added; "
-            "the customer's next message opens a new ticket)",
+            "no reply goes out on it (notes may still be added; a follow-up, "
+            f"POST /api/tickets/{ticket_id}/follow-up, writes to the customer again on a new "
+            "ticket)",
         )
 
 
