@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.errors import MoveRefused, TicketFinal
+from core.errors import MoveRefused, NotFinal, TicketFinal
 from core.model import (
     ACTIVE_STATUSES,
     UNASSIGN,
@@ -177,6 +177,23 @@ class Lifecycle(RuleBasedStateMachine):
         self.run(self.store.append_outbound(ticket_id, "On it", "ann", later(next(self.clock))))
         if before.status is Status.NEW:
             self.tickets[ticket_id] = replace(before, status=Status.OPEN)
+
+    @precondition(lambda self: self.tickets)
+    @rule(n=st.integers(0, 99), agent=st.sampled_from(AGENTS))
+    def follow_up(self, n: int, agent: str) -> None:
+        """A closed ticket's follow-up is a new ticket of its queue, the agent's and open; a
+        live one is refused and nothing changes."""
+        closed = sorted(i for i, t in self.tickets.items() if is_final(t.status))
+        ticket_id = closed[n % len(closed)] if closed and n % 4 else self.pick(n)
+        before = self.tickets[ticket_id]
+        at = later(next(self.clock))
+        if not is_final(before.status):
+            with pytest.raises(NotFinal):
+                self.run(self.store.open_follow_up(ticket_id, agent, at))
+            return
+        made = self.run(self.store.open_follow_up(ticket_id, agent, at))
+        assert made.id not in self.tickets
+        self.tickets[made.id] = Expected(Status.OPEN, before.queue, agent, made.created_at)
 
     @rule(queue=st.sampled_from(QUEUES))
     def drain(self, queue: str) -> None:
