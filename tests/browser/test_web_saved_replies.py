@@ -5,45 +5,24 @@ queue is offered only those for every queue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Dialog, Page, expect
 
 from core.model import Role
-from tests.browser.web_face import audit, hub_sections, screens, secret_of, sign_in
-from tests.conftest import Hub, MakeSettings, StartHub
-from tests.hub.email_support import SUPPORT, Outbox, outbox_server
+from tests.browser.test_web_agent import hub, outbox
+from tests.browser.web_face import audit, screens, secret_of, sign_in
+from tests.conftest import Hub
+from tests.hub.email_support import Outbox
 from tests.hub.test_working_tickets import call
-from tests.support import FORM_SECRET, form_body, form_headers
+from tests.support import form_body, form_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-__all__ = ["screens"]  # the fixture, used by name
+__all__ = ["hub", "outbox", "screens"]  # fixtures, used by name: the agent tests' hub
 
 REFUND = "Hi {customer.first_name|there}, ticket #{ticket.id} is refunded."
 HELLO = "Hello {customer.first_name|there}!"
-
-
-@pytest.fixture
-async def outbox() -> AsyncIterator[tuple[Outbox, int]]:
-    async with outbox_server() as running:
-        yield running
-
-
-@pytest.fixture
-async def hub(
-    start_hub: StartHub, make_settings: MakeSettings, tmp_path: Path, outbox: tuple[Outbox, int]
-) -> Hub:
-    sections = hub_sections(
-        tmp_path,
-        channels={
-            "webform": {"secret": FORM_SECRET},
-            "smtp": {"port": 0, "mailboxes": [SUPPORT], "hostname": "hub.example"},
-        },
-        outbound={"smtp": {"port": outbox[1], "send_backoff": 0.01, "acknowledge": False}},
-    )
-    return await start_hub(make_settings(**sections))
 
 
 async def stored(hub: Hub) -> list[tuple[str, str, tuple[str, ...], str]]:

@@ -232,15 +232,20 @@ async def test_reply_is_in_the_openapi_document(hub: Hub) -> None:
     assert set(paths["/api/tickets/{id}/reply"]["post"]["responses"]) >= {"201", "409", "502"}
 
 
+async def close(hub: Hub, ticket_id: int) -> dict[str, str]:
+    """Close the ticket as a supervisor; their headers."""
+    sue = await hub.token(Role.SUPERVISOR, "sue")
+    url = f"/api/tickets/{ticket_id}"
+    async with hub.http.patch(url, json={"status": "closed"}, headers=sue) as response:
+        assert response.status == 200
+    return sue
+
+
 async def test_a_closed_ticket_takes_no_reply_and_says_so_before_it(
     hub: Hub, twilio_api: TwilioEmulator
 ) -> None:
     ticket_id = await sms_ticket(hub)
-    headers = await hub.token(Role.SUPERVISOR, "sue")
-    async with hub.http.patch(
-        f"/api/tickets/{ticket_id}", json={"status": "closed"}, headers=headers
-    ) as response:
-        assert response.status == 200
+    headers = await close(hub, ticket_id)
     status, answer = await reply(hub, ticket_id, {"body": "One more thing"})
     assert status == 409
     assert answer["error"].startswith(f"ticket {ticket_id} is closed")
@@ -257,11 +262,7 @@ async def test_a_follow_up_writes_again_on_a_new_ticket_that_the_answer_comes_ba
     hub: Hub, twilio_api: TwilioEmulator
 ) -> None:
     closed_id = await sms_ticket(hub)
-    sue = await hub.token(Role.SUPERVISOR, "sue")
-    async with hub.http.patch(
-        f"/api/tickets/{closed_id}", json={"status": "closed"}, headers=sue
-    ) as response:
-        assert response.status == 200
+    sue = await close(hub, closed_id)
     async with hub.http.get(f"/api/tickets/{closed_id}", headers=sue) as response:
         assert (await response.json())["follow_up"] == {
             "channel": "sms",
