@@ -23,6 +23,20 @@ _QUERY = {
 }
 """Listing parameters with a schema of their own (the others are strings)."""
 
+_TEXT_BODY = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["body"],
+                "additionalProperties": False,
+                "properties": {"body": {"type": "string"}},
+            }
+        }
+    }
+}
+"""`{"body": TEXT}`: a reply's, a follow-up's."""
+
 _TICKET_PROPERTIES = {
     "id": {"type": "integer"},
     "status": {"enum": ["new", "open", "pending", "resolved", "closed"]},
@@ -179,18 +193,7 @@ OPENAPI: dict[str, Any] = {
                     "409": ERROR,  # no sender for the channel, nobody to reply to, opted out
                     "502": ERROR,  # the provider refused it; the body also holds "message"
                 },
-                requestBody={
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["body"],
-                                "additionalProperties": False,
-                                "properties": {"body": {"type": "string"}},
-                            }
-                        }
-                    }
-                },
+                requestBody=_TEXT_BODY,
             ),
         },
         "/api/tickets/{id}/follow-up": {
@@ -218,18 +221,7 @@ OPENAPI: dict[str, Any] = {
                     "409": ERROR,
                     "502": ERROR,  # the provider refused it; "ticket" and "message" kept
                 },
-                requestBody={
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["body"],
-                                "additionalProperties": False,
-                                "properties": {"body": {"type": "string"}},
-                            }
-                        }
-                    }
-                },
+                requestBody=_TEXT_BODY,
             ),
         },
         "/api/queues": {
