@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from channels.base import Sender
-from core.errors import Conflict, NotFinal
+from core.errors import Conflict, NotFinal, NotFound
 from core.model import Message, Ticket
 from core.workflow import is_final
 from hub.desk.replies import ANY_BODY, ReplyWay, reach, send_on
@@ -39,7 +39,7 @@ async def follow_up_way(store: Store, senders: Mapping[str, Sender], closed: Tic
     """Where a follow-up of the ticket would go now, or why none can (the agent's page)."""
     try:
         route, recipient = await _checked(store, senders, closed, ANY_BODY)
-    except Conflict as exc:
+    except (Conflict, NotFound) as exc:  # as reply_way: the ticket's reading goes on
         return ReplyWay(refused=exc.message)
     return ReplyWay(route, recipient)
 
