@@ -100,6 +100,22 @@ class CustomerChange:
     tags: tuple[str, ...] | None = None
 
 
+def tag_key(tag: str) -> str:
+    """What makes two tags one (the rules fold case: `VIP` and `vip`)."""
+    return tag.casefold()
+
+
+def tags_added(survivor: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
+    """The other's tags a merge adds to the survivor's: those it has in no case, once each,
+    as the other spells them (the survivor keeps its own spelling of the rest)."""
+    had = {tag_key(tag) for tag in survivor}
+    added: dict[str, str] = {}
+    for tag in other:
+        if tag_key(tag) not in had:
+            added.setdefault(tag_key(tag), tag)
+    return tuple(added.values())
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerMerge:
     """`other` merged into `survivor` by `by` at `at`, and exactly what moved."""

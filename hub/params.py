@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from core.customers import tag_key
 from core.errors import InvalidRequest
 from core.json_input import load_json, refuse_lone_surrogates
 from core.model import MAX_ID, whole_id
@@ -127,7 +128,7 @@ def tag_list(raw: object) -> tuple[str, ...] | None:
             raise InvalidRequest(f"a tag has 1 to {MAX_TAG_CHARS} characters: {given!r}")
         if "," in tag or not tag.isprintable():
             raise InvalidRequest(f"a tag has no comma or control character: {given!r}")
-        kept.setdefault(tag.casefold(), tag)
+        kept.setdefault(tag_key(tag), tag)
     return tuple(kept.values())
 
 

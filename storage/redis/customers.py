@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.customers import CustomerChange, CustomerMerge, CustomerQuery, name_words
+from core.customers import CustomerChange, CustomerMerge, CustomerQuery, name_words, tag_key
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.model import Customer, Page, whole_id
 from storage.redis.live import Scripted
@@ -115,7 +115,10 @@ class RedisCustomers:
     async def merge_customers(
         self, survivor_id: int, other_id: int, by: str, now: datetime
     ) -> CustomerMerge:
-        (record,) = await self._change("merge", survivor_id, other_id, by, ts(now))
+        tags = [tag for found in await self._snapshot("tags", survivor_id, other_id)
+                for tag in json.loads(found)]  # fmt: skip
+        folded = json.dumps({tag: tag_key(tag) for tag in tags})
+        (record,) = await self._change("merge", survivor_id, other_id, by, ts(now), folded)
         return merge_from_json(record)
 
     async def unmerge_customers(

@@ -9,7 +9,7 @@ import json
 import sqlite3
 from datetime import datetime
 
-from core.customers import CustomerMerge
+from core.customers import CustomerMerge, tags_added
 from core.errors import Conflict, InvalidRequest, NotFound
 from core.record import Actor, Detail, EventKind
 from storage.sqlite.customers import customers_by_id, live_customer
@@ -31,7 +31,7 @@ def merge_customers(
     other = live_customer(db, other_id)
     rows = db.execute("SELECT id FROM tickets WHERE customer_id = ? ORDER BY id", (other_id,))
     tickets = [ticket_id for (ticket_id,) in rows]
-    added = tuple(tag for tag in other.tags if tag not in survivor.tags)
+    added = tags_added(survivor.tags, other.tags)
     keys = [identity.key for identity in other.identities]
     cursor = db.execute(
         f"INSERT INTO customer_merges ({_MERGE_COLUMNS}) VALUES (NULL,?,?,?,?,?,?,?,?,NULL,NULL)",  # noqa: S608  # our columns

@@ -13,6 +13,8 @@ from core.customers import (
     CustomerQuery,
     customer_query,
     name_words,
+    tag_key,
+    tags_added,
 )
 from tests.support import T0
 
@@ -82,3 +84,16 @@ def test_a_merge_is_live_until_undone() -> None:
     merge = CustomerMerge(1, 2, 3, "alice", T0, (), (), (), ())
     assert merge.live
     assert not CustomerMerge(1, 2, 3, "alice", T0, (), (), (), (), "bob", T0).live
+
+
+@given(st.lists(st.sampled_from(["vip", "VIP", "Vip", "gold", "Straße", "STRASSE", "x"])),
+       st.lists(st.sampled_from(["vip", "VIP", "gold", "GOLD", "strasse", "y"])))  # fmt: skip
+def test_a_merge_adds_each_tag_the_survivor_has_in_no_case_once(
+    survivor: list[str], other: list[str]
+) -> None:
+    added = tags_added(tuple(survivor), tuple(other))
+    keys = [tag_key(tag) for tag in added]
+    assert len(keys) == len(set(keys))  # once each
+    assert not set(keys) & {tag_key(tag) for tag in survivor}
+    assert {tag_key(t) for t in survivor} | set(keys) == {tag_key(t) for t in survivor + other}
+    assert all(tag in other for tag in added)  # as the other spells them

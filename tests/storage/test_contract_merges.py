@@ -256,3 +256,19 @@ async def test_crossed_concurrent_merges_apply_one(store: Store) -> None:
     assert set(survivor.identities) == {ADA_EMAIL, BOB_PHONE, BOB_EMAIL}
     assert (await store.get_customer(merge.other)).merged_into == merge.survivor
     assert [c.id for c in (await store.list_customers(None)).items] == [merge.survivor]
+
+
+async def test_a_merge_unites_tags_whatever_their_case_and_the_unmerge_undoes_it(
+    store: Store,
+) -> None:
+    """The rules fold case ("VIP" is "vip"): the survivor keeps its spelling, gains only the
+    other's tags it has in no case (once each), and loses only those on unmerge."""
+    pair = await two_customers(store)
+    await store.update_customer(pair.ada, CustomerChange(tags=("VIP", "Straße")))
+    await store.update_customer(pair.bob, CustomerChange(tags=("vip", "STRASSE", "gold")))
+    merge = await store.merge_customers(pair.ada, pair.bob, "alice", later(10))
+    assert merge.added_tags == ("gold",)
+    assert (await store.get_customer(pair.ada)).tags == ("VIP", "Straße", "gold")
+    await store.unmerge_customers(pair.ada, merge.id, "alice", later(20))
+    ada, bob = await store.get_customer(pair.ada), await store.get_customer(pair.bob)
+    assert (ada.tags, bob.tags) == (("VIP", "Straße"), ("vip", "STRASSE", "gold"))

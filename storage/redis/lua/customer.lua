@@ -99,8 +99,9 @@ local function tags_of(id)
   return decoded(redis.call('HGET', k('c', id), 'tags'))
 end
 
--- ARGV: survivor, other, by, now.
-local function merge(survivor, other, by, now)
+-- ARGV: survivor, other, by, now, folded (JSON: tag -> core/customers.py `tag_key`, for the
+-- tags the two had when the hub read them; Lua cannot fold case).
+local function merge(survivor, other, by, now, folded)
   if survivor == other then
     return {'invalid', 'a customer cannot be merged with itself'}
   end
@@ -115,13 +116,19 @@ local function merge(survivor, other, by, now)
   for i, id in ipairs(redis.call('ZRANGE', k('ix', 'c', other), 0, -1)) do
     tickets[i] = tonumber(id)
   end
+  -- core/customers.py `tags_added`: the other's tags the survivor has in no case, once each
+  -- (a tag set since the hub read them is compared as it is spelled)
+  local function key(tag)
+    return folded[tag] or tag
+  end
   local tags, had, added = tags_of(survivor), {}, {}
   for _, tag in ipairs(tags) do
-    had[tag] = true
+    had[key(tag)] = true
   end
   local other_tags = tags_of(other)
   for _, tag in ipairs(other_tags) do
-    if not had[tag] then
+    if not had[key(tag)] then
+      had[key(tag)] = true
       added[#added + 1], tags[#tags + 1] = tag, tag
     end
   end
@@ -268,7 +275,7 @@ local op = ARGV[1]
 if op == 'edit' then
   return edit(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 elseif op == 'merge' then
-  return merge(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+  return merge(ARGV[2], ARGV[3], ARGV[4], ARGV[5], cjson.decode(ARGV[6]))
 elseif op == 'unmerge' then
   return unmerge(ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 elseif op == 'unindexed' then

@@ -151,5 +151,11 @@ elseif op == 'domain' then
   return by_domain(ARGV[2], ARGV[3], tonumber(ARGV[4]))
 elseif op == 'merges' then
   return merges(ARGV[2])
+elseif op == 'tags' then  -- of each customer named (JSON lists): what a merge folds
+  local found = {}
+  for i = 2, #ARGV do
+    found[#found + 1] = redis.call('HGET', k('c', ARGV[i]), 'tags') or '[]'
+  end
+  return found
 end
 return redis.error_reply('unknown customer read ' .. tostring(op))
