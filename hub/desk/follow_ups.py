@@ -4,7 +4,8 @@ A closed ticket is final and takes no reply; an agent who must write to its cust
 opens a follow-up (as Zendesk's): a new ticket of the same customer, channel, queue and
 subject, theirs and open at once (Store.open_follow_up), whose first message is the agent's,
 sent where a reply on the closed conversation would go and threaded onto it (an email's
-In-Reply-To and References, the number the customer wrote to). The customer's answer comes
+In-Reply-To and References, the number the customer wrote to), as are its next ones until
+the customer answers (replies.py `conversation_of`). The customer's answer comes
 back to the follow-up: by our Message-ID for an email, to the customer's live SMS ticket for
 a text. Slack and chat conversations are not followed up yet (an answer in a Slack thread
 would find the closed ticket's thread, not the follow-up). Everything that would refuse the
@@ -14,14 +15,14 @@ message is checked before the ticket is made.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from channels.base import Sender
 from core.errors import Conflict, NotFinal, NotFound
 from core.model import Message, Ticket
 from core.workflow import is_final
-from hub.desk.replies import ANY_BODY, ReplyWay, reach, send_on
+from hub.desk.replies import ANY_BODY, ReplyWay, reach, send_reply
 from hub.rules.routing import RulesRouter
 from storage.base import Store
 
@@ -56,8 +57,7 @@ async def follow_up(
     closed = await store.get_ticket(closed_id)
     await _checked(store, senders, closed, body)
     ticket = await store.open_follow_up(closed.id, author, datetime.now(UTC))
-    on_closed_conversation = replace(ticket, messages=closed.messages)
-    message = await send_on(store, senders, on_closed_conversation, body, author, router)
+    message = await send_reply(store, senders, ticket.id, body, author, router)
     return FollowUp(await store.get_ticket(ticket.id), message)
 
 

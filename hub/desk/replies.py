@@ -14,7 +14,7 @@ of SMS are refused (409) before anything is stored.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import structlog
@@ -23,7 +23,7 @@ from channels.base import Sender
 from channels.twilio import sms
 from core.errors import Conflict, NotFound, ReplyOnFinal
 from core.identity import mask
-from core.model import Identity, Message, Ticket, Via
+from core.model import Direction, Identity, Message, Ticket, Via
 from core.record import SYSTEM, Actor
 from core.workflow import is_final
 from hub.desk.delivery import DeliveryChannel, customer_identities, delivery_channel
@@ -45,19 +45,7 @@ async def send_reply(
     """With the rules in force (`router`), the SLA marks the reply leaves are stored with it."""
     ticket = await store.get_ticket(ticket_id)
     _not_final(ticket)  # the store refuses it too, should the ticket close meanwhile
-    return await send_on(store, senders, ticket, body, author, router)
-
-
-async def send_on(
-    store: Store,
-    senders: Mapping[str, Sender],
-    ticket: Ticket,
-    body: str,
-    author: str,
-    router: RulesRouter | None,
-) -> Message:
-    """`send_reply` on a ticket as read, whose messages say where the reply goes and what it
-    answers (a follow-up's are its closed ticket's)."""
+    ticket = await conversation_of(store, ticket)
     route, recipient = await reach(store, senders, ticket, body)
     sender = route.sender
     now = datetime.now(UTC)
@@ -94,7 +82,9 @@ async def reply_way(store: Store, senders: Mapping[str, Sender], ticket: Ticket)
     """The choice `send_reply` would make for a reply now, by the same steps."""
     try:
         _not_final(ticket)
-        route, recipient = await reach(store, senders, ticket, ANY_BODY)
+        route, recipient = await reach(
+            store, senders, await conversation_of(store, ticket), ANY_BODY
+        )
     except (Conflict, NotFound) as exc:  # not the ticket's 404: its reading goes on
         return ReplyWay(refused=exc.message)
     return ReplyWay(route.sender.name, recipient.value)
@@ -102,6 +92,23 @@ async def reply_way(store: Store, senders: Mapping[str, Sender], ticket: Ticket)
 
 ANY_BODY = "."
 """A body every channel carries: the way a reply goes does not depend on its text."""
+
+
+async def conversation_of(store: Store, ticket: Ticket) -> Ticket:
+    """The ticket with the messages a reply on it answers: a follow-up's customer has not
+    written on it yet, so its closed ticket's conversation says where to and what it answers
+    (its own messages after them); any other ticket as it is."""
+    if any(m.direction is Direction.INBOUND for m in ticket.messages):
+        return ticket
+    record = await store.ticket_events(ticket.id)
+    closed_id = record[0].detail.get("follow_up_of") if record else None
+    if not isinstance(closed_id, int):
+        return ticket
+    try:
+        closed = await store.get_ticket(closed_id)
+    except NotFound:  # purged since: nothing says where to
+        return ticket
+    return replace(ticket, messages=closed.messages + ticket.messages)
 
 
 async def reach(

@@ -283,10 +283,19 @@ async def test_a_follow_up_writes_again_on_a_new_ticket_that_the_answer_comes_ba
     assert (sent.form["To"], sent.form["From"], sent.form["Body"]) == (
         ADA, HUB_NUMBER, "Did the refund arrive?",
     )  # fmt: skip
+    async with hub.http.get(f"/api/tickets/{ticket['id']}", headers=alice) as response:
+        assert (await response.json())["reply"] == {"channel": "sms", "to": ADA, "refused": None}
+    status, _ = await reply(hub, ticket["id"], {"body": "Or call us"})  # before the answer too
+    assert status == 201
+    assert [(r.form["To"], r.form["Body"]) for r in twilio_api.received][1:] == [
+        (ADA, "Or call us")
+    ]
     status, _ = await post_twilio(hub, "/webhooks/twilio/sms", sms_params("SM9", "Yes, thanks"))
     assert status == 200
     answered = await hub.store.get_ticket(ticket["id"])
-    assert [m.body for m in answered.messages] == ["Did the refund arrive?", "Yes, thanks"]
+    assert [m.body for m in answered.messages] == [
+        "Did the refund arrive?", "Or call us", "Yes, thanks",
+    ]  # fmt: skip
     closed = await hub.store.get_ticket(closed_id)
     assert (closed.status, len(closed.messages)) == ("closed", 2)  # SMS and its acknowledgement
 
