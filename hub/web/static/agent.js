@@ -2,6 +2,7 @@
 
 import { get, post, send } from "./api.js";
 import { $, fill, h, span, until, when } from "./dom.js";
+import { followUp, savedReplyChoice } from "./reply_tools.js";
 
 const STATUSES = ["new", "open", "pending", "resolved", "closed"];
 const PRIORITIES = ["low", "normal", "high", "urgent"];
@@ -478,7 +479,7 @@ function actions(ticket) {
   return h("div", { class: "actions" },
     closed ? h("p", { class: "hint", id: "closed-final" },
       "Closed, and a closed ticket is final: its status, priority, queue and assignee stay as they are, and it takes no reply. Notes may still be added; the customer's next message starts a new ticket, and a follow-up writes to them again on a new ticket of yours.") : null,
-    ...(closed ? followUp(ticket, error) : [
+    ...(closed ? followUp(ticket, error, (id) => { showTicket(id); loadTickets(); }) : [
       h("div", { class: "reply-head" }, h("label", { for: "reply-body" }, replyLabel(way)), off ? null : savedReplyChoice(ticket, reply)),
       reply,
       off ? h("p", { class: "hint", id: "reply-way" }, way.refused) : null,
@@ -508,72 +509,6 @@ function actions(ticket) {
       h("button", { type: "button", id: "escalate", class: "plain",
         onclick: () => run(() => post(`/api/tickets/${ticket.id}/escalate`, { reason: reason.value || "needs a higher tier" }), reason) }, "Escalate")),
     error);
-}
-
-// A closed ticket's follow-up (POST /api/tickets/{id}/follow-up): a message to its customer as
-// the first of a new ticket, the agent's, which opens once it is made.
-function followUp(ticket, error) {
-  const way = ticket.follow_up || { refused: "a follow-up cannot be sent" };
-  const off = Boolean(way.refused);
-  const to = ["email", "sms"].includes(way.channel) ? ` to ${way.to}` : "";
-  const box = h("textarea", { id: "follow-up-body", rows: 3, disabled: off,
-    "aria-describedby": off ? "follow-up-way" : null });
-  const send = async () => {
-    error.textContent = "";
-    try {
-      const made = await post(`/api/tickets/${ticket.id}/follow-up`, { body: box.value });
-      showTicket(made.ticket.id);
-      loadTickets();
-    } catch (e) { error.textContent = e.message; }
-  };
-  return [
-    h("div", { class: "reply-head" },
-      h("label", { for: "follow-up-body" }, off ? "Follow up" : `Follow up on a new ticket (by ${way.channel}${to})`),
-      off ? null : savedReplyChoice(ticket, box)),
-    box,
-    off ? h("p", { class: "hint", id: "follow-up-way" }, way.refused) : null,
-    h("div", { class: "row" }, h("button", { type: "button", id: "send-follow-up", disabled: off, onclick: send },
-      "Send as a new ticket")),
-  ];
-}
-
-// The team's saved replies for the ticket's queue, filled in for it (GET /api/saved-replies
-// ?ticket=): one chosen goes into the reply box at the cursor, for the agent to edit. A redraw
-// draws the last list of the same ticket at once (no flicker), then asks again.
-let savedReplies = { ticket: null, items: [] };
-let savedAsked = 0; // the newest ask: an older one answering later keeps nothing
-
-function savedReplyChoice(ticket, reply) {
-  let items = [];
-  const select = h("select", { id: "saved-reply", onchange: () => {
-    const chosen = items.find((r) => String(r.id) === select.value);
-    select.value = "";
-    if (chosen) insertText(reply, chosen.text);
-  } });
-  const choice = h("span", { class: "saved-reply", hidden: true },
-    h("label", { for: "saved-reply" }, "Saved reply"), " ", select);
-  const draw = (found) => {
-    items = found;
-    fill(select, h("option", { value: "" }, "insert a saved reply…"), found.map((r) => h("option", { value: r.id }, r.name)));
-    choice.hidden = !found.length;
-  };
-  if (savedReplies.ticket === ticket.id) draw(savedReplies.items);
-  const ask = ++savedAsked;
-  get(`/api/saved-replies?ticket=${ticket.id}`).then((found) => {
-    if (ask !== savedAsked) return;
-    savedReplies = { ticket: ticket.id, items: found.items };
-    // A redraw meanwhile drew another list; redrawing the same one would close it while open.
-    if (select.isConnected && JSON.stringify(found.items) !== JSON.stringify(items)) draw(found.items);
-  }).catch(() => { /* none offered: the reply box works without them */ });
-  return choice;
-}
-
-// `text` in place of the box's selection (at its cursor), the cursor after it; the box's own
-// `input` (the typing notice) follows, as for typed text.
-function insertText(box, text) {
-  box.setRangeText(text, box.selectionStart, box.selectionEnd, "end");
-  box.focus();
-  box.dispatchEvent(new Event("input", { bubbles: true }));
 }
 
 let tagsSaid = null; // { customer, text }: what the last Save tags said, kept across redraws
