@@ -9,7 +9,7 @@ from aiohttp import web
 
 from core.deadlines import STANDINGS
 from core.errors import InvalidRequest
-from core.model import Role, Status, TicketFilter, cursor_id
+from core.model import FAILED_DELIVERY, Message, Role, Status, TicketFilter, cursor_id
 from core.search import MAX_QUERY_WORDS, words
 from core.workflow import is_final
 from hub.api.auth import REQUEST_TOKEN, require
@@ -133,9 +133,9 @@ async def reply_to_ticket(request: web.Request) -> web.Response:
     router = request.config_dict[ROUTER]
     message = await send_reply(store, senders, path_id(request), body, token.name, router)
     request.config_dict[METRICS].sent_out(message.channel, "reply", message.delivery)
-    if message.delivery in ("failed", "undelivered"):
-        error = f"not delivered: {message.error}"
-        return web.json_response({"error": error, "message": message_json(message)}, status=502)
+    if message.delivery in FAILED_DELIVERY:
+        answer = {"error": _undelivered(message), "message": message_json(message)}
+        return web.json_response(answer, status=502)
     return web.json_response(message_json(message), status=201)
 
 
@@ -155,10 +155,14 @@ async def follow_up_ticket(request: web.Request) -> web.Response:
         "ticket": await ticket_with_clocks(request, made.ticket),
         "message": message_json(made.message),
     }
-    if made.message.delivery in ("failed", "undelivered"):
-        answer["error"] = f"not delivered: {made.message.error}"
-        return web.json_response(answer, status=502)
+    if made.message.delivery in FAILED_DELIVERY:
+        return web.json_response({**answer, "error": _undelivered(made.message)}, status=502)
     return web.json_response(answer, status=201)
+
+
+def _undelivered(message: Message) -> str:
+    """Why a reply the provider refused did not go (its 502's error)."""
+    return f"not delivered: {message.error}"
 
 
 def _reply_body(data: dict[str, Any]) -> str:

@@ -129,8 +129,8 @@ async def test_an_agent_inserts_a_filled_in_saved_reply_at_the_cursor_and_sends_
         ["insert a saved reply…", "Hello", "Refund sent"]
     )
     box = page.get_by_label("Reply (by email to ada@example.com)")
-    await box.fill("Dear Ada,\nXXX\n-- ann")
-    await box.evaluate("el => el.setSelectionRange(10, 13)")  # XXX, to be replaced
+    await box.fill("Dear Ada,\n___\n-- ann")
+    await box.evaluate("el => el.setSelectionRange(10, 13)")  # the blank, selected
     await saved.select_option(label="Refund sent")
     text = f"Hi Ada, ticket #{billing} is refunded."
     await expect(box).to_have_value(f"Dear Ada,\n{text}\n-- ann")
